@@ -1,0 +1,14 @@
+"""Vet rare celestial-object candidates from their 1-D optical spectra the way an astronomer does.
+
+Importing :mod:`spec_o3` registers the LAMOST and SDSS readers with :class:`specutils.Spectrum`, so
+``Spectrum.read(path)`` works on survey files without a ``format`` argument.
+"""
+
+try:
+    from ._version import version as __version__
+except ImportError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+from . import io  # noqa: F401  (registers the survey readers on import)
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""Policies behind the inspection loop: ``expert`` (scripted astronomer), ``transformers``, ``openai``."""

@@ -1,0 +1,50 @@
+"""The ``spec-o3`` command line: one sub-command per job, each implemented in :mod:`spec_o3.commands`.
+
+Sub-command modules are imported only when chosen, so ``spec-o3 --help`` stays fast and a missing
+optional dependency (say, the training stack) only matters to the command that needs it.
+"""
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main"]
+
+#: sub-command name -> (module in spec_o3.commands, one-line help)
+SUBCOMMANDS = {
+    "vet": ("vet", "vet spectra for one task and write a results table"),
+    "simulate": ("simulate", "write labelled synthetic LAMOST-like spectra"),
+    "evaluate": ("evaluate", "score a backend on a labelled suite (paper's Table 1)"),
+}
+
+
+def build_parser():
+    """Return the top-level argument parser with every sub-command attached."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="spec-o3",
+        description="Vet rare celestial-object candidates from their 1-D spectra.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        subparser.set_defaults(_module=module_name)
+        _command_module(module_name).add_arguments(subparser)
+    return parser
+
+
+def _command_module(module_name):
+    return importlib.import_module(f"spec_o3.commands.{module_name}")
+
+
+def main(argv=None):
+    """Run ``spec-o3`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return _command_module(args._module).run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
