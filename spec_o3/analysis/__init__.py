@@ -1,1 +1,10 @@
-"""TODO"""
+"""The inspection tools as specutils-style analysis functions: look, find lines, measure bands.
+
+Each takes a :class:`~specutils.Spectrum` and, as its second (positional) argument, the window
+to work on (a :class:`~specutils.SpectralRegion` or a ``(lo, hi)`` Quantity pair, `None` for the
+whole spectrum), and returns an image, a table or a Quantity. The agent's tools wrap these thinly.
+"""
+
+from .render import render_window
+
+__all__ = ["render_window"]

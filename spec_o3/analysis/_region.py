@@ -1,0 +1,162 @@
+"""Plumbing shared by the inspection tools: a spectrum as plain arrays in Å, and window parsing."""
+
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from specutils import SpectralRegion
+
+__all__ = ["SpectrumArrays", "spectrum_arrays", "parse_region", "check_window", "format_range"]
+
+
+@dataclass(frozen=True)
+class SpectrumArrays:
+    """A 1-D spectrum reduced to the arrays the tools compute on.
+
+    ``wavelength`` is in Å, increasing, in the rest frame when a redshift was given (otherwise as
+    stored); ``sigma`` is the 1-sigma flux uncertainty (``None`` when the spectrum has none);
+    ``good`` marks unmasked pixels with finite flux (and positive finite uncertainty).
+    """
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    sigma: np.ndarray | None
+    good: np.ndarray
+    flux_unit: u.UnitBase
+    redshift: float | None
+
+    @property
+    def data_range(self):
+        """Text of the wavelength range covered by valid pixels, for error messages."""
+        valid = self.wavelength[self.good]
+        if valid.size == 0:
+            return "no valid pixels"
+        return format_range(valid[0], valid[-1], self.redshift)
+
+
+def format_range(lo, hi, redshift=None):
+    """``"6500.0–6600.0 Å"``, with the frame named when the wavelengths are rest-frame."""
+    frame = "" if redshift is None else f" (rest frame, z = {redshift:g})"
+    return f"{lo:.1f}–{hi:.1f} Å{frame}"
+
+
+def _sigma(uncertainty, flux_unit):
+    """1-sigma uncertainty in the flux unit from any of astropy's three uncertainty classes."""
+    # Each class stores its array in its own unit (flux, flux**2 or flux**-2); None: as the flux.
+    kinds = {
+        StdDevUncertainty: (1, lambda a: a),
+        VarianceUncertainty: (2, np.sqrt),
+        InverseVariance: (-2, lambda a: 1 / np.sqrt(a)),
+    }
+    for cls, (power, to_sigma) in kinds.items():
+        if isinstance(uncertainty, cls):
+            array = np.asarray(uncertainty.array, dtype=float)
+            if uncertainty.unit is not None:
+                array = (array * uncertainty.unit).to_value(flux_unit**power)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return to_sigma(array)
+    raise ValueError(
+        f"unsupported uncertainty type {type(uncertainty).__name__}; use StdDevUncertainty, "
+        "VarianceUncertainty or InverseVariance"
+    )
+
+
+def _redshift(redshift):
+    if redshift is None:
+        return None
+    z = float(redshift)
+    if not np.isfinite(z) or z <= -1:
+        raise ValueError(f"redshift must be a finite number above -1, got {redshift!r}")
+    return z
+
+
+def spectrum_arrays(spectrum, redshift=None):
+    """Reduce a 1-D `~specutils.Spectrum` to `SpectrumArrays` (Å, increasing, rest frame if z)."""
+    if spectrum.flux.ndim != 1:
+        raise ValueError(
+            "the inspection tools take a 1-D spectrum; this one has flux of shape "
+            f"{spectrum.flux.shape}"
+        )
+    try:
+        wavelength = spectrum.spectral_axis.to_value(u.AA, equivalencies=u.spectral())
+    except u.UnitConversionError as exc:
+        raise ValueError(
+            f"spectral axis in {spectrum.spectral_axis.unit} cannot be converted to wavelength"
+        ) from exc
+    flux_unit = spectrum.flux.unit
+    flux = np.asarray(spectrum.flux.value, dtype=float)
+    good = np.isfinite(flux) & np.isfinite(wavelength)
+    if spectrum.mask is not None:
+        good &= ~np.asarray(spectrum.mask, dtype=bool)
+    sigma = None
+    if spectrum.uncertainty is not None:
+        sigma = _sigma(spectrum.uncertainty, flux_unit)
+        good &= np.isfinite(sigma) & (sigma > 0)
+    # Frequency or energy axes come out decreasing in wavelength.
+    if wavelength.size > 1 and wavelength[0] > wavelength[-1]:
+        wavelength, flux, good = wavelength[::-1], flux[::-1], good[::-1]
+        sigma = None if sigma is None else sigma[::-1]
+    z = _redshift(redshift)
+    if z is not None:
+        wavelength = wavelength / (1 + z)
+    return SpectrumArrays(wavelength, flux, sigma, good, flux_unit, z)
+
+
+def _to_angstrom(value, what):
+    try:
+        return u.Quantity(value).to_value(u.AA, equivalencies=u.spectral())
+    except (u.UnitConversionError, TypeError) as exc:
+        raise ValueError(
+            f"{what} {value!r} must be a spectral Quantity (wavelength, frequency, energy or "
+            "wavenumber), e.g. [6500, 6600] * u.AA"
+        ) from exc
+
+
+def parse_region(region):
+    """Return the window(s) of ``region`` as a list of ``(lo, hi)`` pairs in Å.
+
+    ``region`` is a `~specutils.SpectralRegion` (one pair per sub-region) or a ``(lo, hi)`` pair
+    of spectral Quantities (or a Quantity of two values). Bounds given in frequency or energy are
+    sorted after conversion.
+    """
+    if isinstance(region, SpectralRegion):
+        pairs = [(lower, upper) for lower, upper in region.subregions]
+    else:
+        try:
+            lower, upper = region
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"region must be a SpectralRegion or a (lo, hi) pair of Quantities, got {region!r}"
+            ) from exc
+        pairs = [(lower, upper)]
+    windows = []
+    for lower, upper in pairs:
+        lo, hi = _to_angstrom(lower, "region bound"), _to_angstrom(upper, "region bound")
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"region bounds must be finite, got {lower!r}, {upper!r}")
+        # Compare in the given unit: a frequency window (lo < hi) maps to hi < lo in wavelength.
+        upper_q = u.Quantity(upper)
+        if u.Quantity(lower).to_value(upper_q.unit, equivalencies=u.spectral()) >= upper_q.value:
+            raise ValueError(f"region lower bound {lower} is not below its upper bound {upper}")
+        windows.append((min(lo, hi), max(lo, hi)))
+    return windows
+
+
+def check_window(arrays, lo, hi, *, min_pixels=2):
+    """Slice of the pixels in ``[lo, hi]``; ValueError if fewer than ``min_pixels`` are valid."""
+    start = np.searchsorted(arrays.wavelength, lo, side="left")
+    stop = np.searchsorted(arrays.wavelength, hi, side="right")
+    n_valid = int(np.count_nonzero(arrays.good[start:stop]))
+    if n_valid < min_pixels:
+        where = (
+            "does not overlap the data"
+            if stop == start
+            else f"holds {n_valid} valid pixel{'s' if n_valid != 1 else ''} "
+            f"(at least {min_pixels} needed)"
+        )
+        raise ValueError(
+            f"window {format_range(lo, hi, arrays.redshift)} {where}; the data cover "
+            f"{arrays.data_range}"
+        )
+    return slice(start, stop)
