@@ -1,1 +1,36 @@
-"""TODO"""
+"""The inspection agent: one multi-turn loop, pluggable policies, the released Spec-o3 protocol.
+
+>>> from spec_o3.agent import vet  # doctest: +SKIP
+>>> result = vet("spec-55862-B6212_sp06-003.fits", "carbon_star")  # doctest: +SKIP
+>>> result.verdict, result.evidence  # doctest: +SKIP
+
+See :doc:`/agent` for how the loop, the protocol and the backends fit together.
+"""
+
+from spec_o3.tasks import TASKS
+
+from .backends import BackendError, Policy, get_backend
+from .inspector import Episode, Inspector, vet
+from .protocol import ParsedResponse, ToolCall, parse_response
+from .result import VettingResult
+from .tools import InspectionEnvironment, ToolCallError, ToolResult
+from .trajectory import Step, Trajectory
+
+__all__ = [
+    "TASKS",
+    "BackendError",
+    "Episode",
+    "InspectionEnvironment",
+    "Inspector",
+    "ParsedResponse",
+    "Policy",
+    "Step",
+    "ToolCall",
+    "ToolCallError",
+    "ToolResult",
+    "Trajectory",
+    "VettingResult",
+    "get_backend",
+    "parse_response",
+    "vet",
+]

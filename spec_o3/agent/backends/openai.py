@@ -1,0 +1,224 @@
+"""A policy served by any OpenAI-compatible chat-completions server (vLLM, SGLang, hosted APIs).
+
+The model speaks the released Spec-o3 text protocol, so no server-side tool parser is needed: tool
+calls are read from the assistant *text*, and tool results go back as a user turn holding
+``<tool_response>``, the PNG (as a data URL) and the tool's text. Servers that do split reasoning or
+tool calls out of the text (``reasoning_content``, ``tool_calls``) are folded back into the released
+format.
+
+Serving the released 7B checkpoint with vLLM, for example::
+
+    vllm serve Maxwell-Jia/spec-o3-7b --limit-mm-per-prompt '{"image": 10}'
+    spec-o3 vet --task cc --backend openai --base-url http://localhost:8000/v1 spec-*.fits
+"""
+
+import base64
+import io
+import json
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from ..protocol import format_tool_call
+from .base import BackendError, Policy
+
+__all__ = ["OpenAICompatiblePolicy", "to_openai_messages"]
+
+_RETRY_AFTER_CAP = 60.0  # seconds; never sleep longer than this on a server's Retry-After
+
+
+class OpenAICompatiblePolicy(Policy):
+    """Ask an OpenAI-compatible ``/chat/completions`` endpoint for each assistant turn.
+
+    Parameters
+    ----------
+    base_url : str
+        The API root, e.g. ``"http://localhost:8000/v1"`` (vLLM's default) or a hosted endpoint.
+    model : str
+        Model name as the server knows it (default: the released Spec-o3 7B checkpoint's id).
+    api_key : str, optional
+        Bearer token; defaults to the ``OPENAI_API_KEY`` environment variable. Never logged, shown
+        in ``repr`` or put in error messages.
+    timeout : float
+        Seconds to wait for one response.
+    max_retries : int
+        Retries after a timeout, a connection failure, HTTP 429 or a 5xx answer.
+    backoff : float
+        First retry delay in seconds; doubles at each retry (a ``Retry-After`` header wins).
+    concurrency : int
+        Most requests in flight at once (episodes are sent concurrently).
+    temperature, max_tokens : float, int
+        Sampling settings sent with every request.
+    toolset : {"default", "extended"}
+        The toolset the served model was trained with.
+
+    Examples
+    --------
+    >>> policy = OpenAICompatiblePolicy("http://127.0.0.1:8000/v1", api_key="secret")
+    >>> policy
+    OpenAICompatiblePolicy(base_url='http://127.0.0.1:8000/v1', model='Maxwell-Jia/spec-o3-7b')
+    >>> policy.close()
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url="http://localhost:8000/v1",
+        model="Maxwell-Jia/spec-o3-7b",
+        *,
+        api_key=None,
+        timeout=120.0,
+        max_retries=4,
+        backoff=1.0,
+        concurrency=8,
+        temperature=0.0,
+        max_tokens=2048,
+        toolset="default",
+    ):
+        if int(concurrency) < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if int(max_retries) < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+        self.base_url = str(base_url).rstrip("/")
+        self.model = model
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.backoff = float(backoff)
+        self.concurrency = int(concurrency)
+        self.temperature = temperature
+        self.max_tokens = int(max_tokens)
+        self.toolset = toolset
+        api_key = os.environ.get("OPENAI_API_KEY") if api_key is None else api_key
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=self.timeout, headers=headers)
+        self._pool = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r})"
+
+    @property
+    def url(self):
+        """The chat-completions endpoint."""
+        return f"{self.base_url}/chat/completions"
+
+    def respond(self, episodes):
+        if len(episodes) <= 1 or self.concurrency == 1:
+            return [self._complete(episode) for episode in episodes]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="spec-o3-openai")
+        return list(self._pool.map(self._complete, episodes))
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._client.close()
+
+    def _complete(self, episode):
+        """One chat-completions request for one episode; the assistant text in the released format."""
+        data_urls = episode.state.setdefault("openai_data_urls", {})
+        body = {
+            "model": self.model,
+            "messages": to_openai_messages(episode.messages, data_urls),
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        return self._assistant_text(self._post(body))
+
+    def _post(self, body):
+        """POST with retries on timeouts, connection failures, 429 and 5xx; the decoded JSON reply."""
+        problem = None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self._delay(attempt, response))
+            response = None
+            try:
+                response = self._client.post(self.url, json=body)
+            except httpx.TimeoutException:
+                problem = f"no response within {self.timeout:g} s"
+                continue
+            except httpx.TransportError as error:
+                problem = f"cannot connect ({type(error).__name__}: {error})"
+                continue
+            if response.status_code == 200:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise BackendError(f"{self.url} answered with a body that is not JSON") from None
+            problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            if response.status_code != 429 and response.status_code < 500:
+                raise BackendError(f"{self.url} rejected the request ({problem})")
+        raise BackendError(f"{self.url} failed after {self.max_retries + 1} attempts: {problem}")
+
+    def _delay(self, attempt, response):
+        """Seconds to wait before retry number ``attempt`` (from 1)."""
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        try:
+            return min(float(retry_after), _RETRY_AFTER_CAP)
+        except (TypeError, ValueError):  # absent, or an HTTP date: fall back to exponential backoff
+            delay = self.backoff * 2 ** (attempt - 1)
+            return delay * random.uniform(1.0, 1.25)  # jitter spreads out concurrent retries
+
+    def _assistant_text(self, reply):
+        """The assistant message of a chat-completions reply, as released-format text."""
+        try:
+            message = reply["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            raise BackendError(f"{self.url} returned no choices: {json.dumps(reply)[:200]}") from None
+        text = message.get("content") or ""
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if reasoning and "<think>" not in text:
+            text = f"<think>{reasoning}</think>\n{text}"
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            arguments = function.get("arguments") or "{}"
+            try:
+                arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+            except ValueError:  # let the protocol parser report it to the model
+                text += f'\n<tool_call>\n{{"name": {json.dumps(function.get("name"))}, "arguments": {arguments}}}\n</tool_call>'
+                continue
+            text += "\n" + format_tool_call(function.get("name"), arguments)
+        return text
+
+
+def to_openai_messages(messages, data_urls=None):
+    """Convert Hugging Face chat messages (PIL images in the content) to the OpenAI wire format.
+
+    Parameters
+    ----------
+    messages : list of dict
+        As `~spec_o3.agent.Trajectory.to_messages` returns them.
+    data_urls : dict, optional
+        Cache of encoded images keyed by ``id(image)``, so a conversation's images are encoded once.
+
+    Examples
+    --------
+    >>> to_openai_messages([{"role": "user", "content": [{"type": "text", "text": "Hi"}]}])
+    [{'role': 'user', 'content': [{'type': 'text', 'text': 'Hi'}]}]
+    """
+    data_urls = {} if data_urls is None else data_urls
+    converted = []
+    for message in messages:
+        parts = []
+        for part in message["content"]:
+            if part["type"] == "image":
+                image = part["image"]
+                if id(image) not in data_urls:
+                    data_urls[id(image)] = _png_data_url(image)
+                parts.append({"type": "image_url", "image_url": {"url": data_urls[id(image)]}})
+            else:
+                parts.append({"type": "text", "text": part["text"]})
+        if message["role"] in ("system", "assistant"):  # plain strings: accepted by every server
+            parts = "".join(part["text"] for part in parts)
+        converted.append({"role": message["role"], "content": parts})
+    return converted
+
+
+def _png_data_url(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

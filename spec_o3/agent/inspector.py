@@ -1,0 +1,272 @@
+"""The inspection loop: policy -> parse -> validate -> execute tool -> observe, until an answer.
+
+Every consumer (``spec_o3.vet``, the CLI, evaluation, SFT data generation, RL rollouts, the Jdaviz
+plugin) runs this one loop with a different policy.
+
+How a turn is handled (``max_turns`` assistant turns at most, 8 as in the paper):
+
+- exactly one well-formed ``<answer>`` ends the episode with its verdict (a tool call written in the
+  same message is not run: the answer is final);
+- several answers end the episode with verdict ``"NO"`` and ``error`` set;
+- a tool call is validated and run, and its text (and image) go back as a ``<tool_response>`` user
+  turn; only the first call of a message is run, and the response says so when there were more;
+- a tool call that cannot be read or run (broken JSON, unknown tool, missing or extra arguments, a
+  window with min >= max or outside the data) sends the error back as the tool response, as the
+  paper does, and the model may try again;
+- a message with neither a tool call nor an answer ends the episode with verdict ``"NO"`` and
+  ``error`` set, and so does reaching the turn limit.
+
+Model mistakes never raise. Infrastructure failures of the policy raise
+`~spec_o3.agent.backends.BackendError`.
+"""
+
+import os
+import time
+
+from specutils import Spectrum
+
+from spec_o3.tasks import get_task
+
+from .backends import BackendError, get_backend
+from .protocol import parse_response, system_prompt, user_prompt
+from .result import VettingResult
+from .tools import InspectionEnvironment, ToolCallError, run_tool, tool_schemas
+from .trajectory import Step, Trajectory
+
+__all__ = ["Episode", "Inspector", "vet"]
+
+
+class Episode:
+    """One spectrum being inspected for one task; what a policy sees.
+
+    Attributes
+    ----------
+    spectrum : `~specutils.Spectrum`
+        The spectrum as given (observed frame).
+    task : `~spec_o3.tasks.Task`
+    redshift : float
+    environment : `~spec_o3.agent.tools.InspectionEnvironment`
+        The tools, bound to this spectrum.
+    trajectory : `~spec_o3.agent.Trajectory`
+        Everything so far.
+    state : dict
+        Scratch space for the policy (plans, cached encodings).
+    done : bool
+        Whether the episode has ended; then ``result`` holds its `VettingResult`.
+    """
+
+    def __init__(self, spectrum, task, *, redshift=None, source=None, toolset="default", render_images=True):
+        self.task = get_task(task)
+        self.environment = InspectionEnvironment(
+            spectrum, redshift=redshift, toolset=toolset, render_images=render_images
+        )
+        self.spectrum = self.environment.spectrum
+        self.redshift = self.environment.redshift
+        overview = None
+        if render_images:
+            from spec_o3.analysis import render_window
+
+            overview = render_window(self.environment.rest_spectrum)
+        self.trajectory = Trajectory(
+            task=self.task.id,
+            system=system_prompt(tool_schemas(toolset)),
+            prompt=user_prompt(self.task, self.redshift),
+            overview=overview,
+            redshift=self.redshift,
+            source=None if source is None else str(source),
+        )
+        self.state = {}
+        self.done = False
+        self.result = None
+        self._started = time.perf_counter()
+
+    @property
+    def messages(self):
+        """The chat so far, in Hugging Face format (see `~spec_o3.agent.Trajectory.to_messages`)."""
+        return self.trajectory.to_messages()
+
+    def __repr__(self):
+        return f"<Episode {self.task.id} source={self.trajectory.source!r} turns={len(self.trajectory.steps)}>"
+
+
+class Inspector:
+    """Runs inspection episodes with a policy.
+
+    Parameters
+    ----------
+    policy : `~spec_o3.agent.backends.Policy`
+        Writes the assistant messages.
+    toolset : {"default", "extended"}, optional
+        Tools offered to the model; defaults to the policy's ``toolset``.
+    max_turns : int
+        Most assistant turns per episode.
+    render_images : bool
+        Render the overview and the zoomed windows; ``False`` gives the model text only (fast batch
+        vetting with the scripted expert).
+
+    Examples
+    --------
+    A policy that answers at once, on a flat spectrum, without images:
+
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> from spec_o3.agent import Inspector, Policy
+    >>> class Sceptic(Policy):
+    ...     def respond(self, episodes):
+    ...         return ["<think>Flat.</think>\\n<answer>\\\\boxed{NO} Featureless.</answer>"] * len(episodes)
+    >>> flat = Spectrum(flux=np.ones(100) * u.Jy, spectral_axis=np.linspace(4000, 8000, 100) * u.AA)
+    >>> result = Inspector(Sceptic(), render_images=False).run(flat, "carbon_star", redshift=0)
+    >>> result.verdict, result.evidence
+    ('NO', 'Featureless.')
+    """
+
+    def __init__(self, policy, *, toolset=None, max_turns=8, render_images=True):
+        if int(max_turns) < 1:
+            raise ValueError(f"max_turns must be at least 1, got {max_turns}")
+        self.policy = policy
+        self.toolset = policy.toolset if toolset is None else toolset
+        self.max_turns = int(max_turns)
+        self.render_images = bool(render_images)
+
+    def start(self, spectrum, task, *, redshift=None, source=None):
+        """Prepare an `Episode` (rendering the overview plot) without running it."""
+        return Episode(
+            spectrum, task, redshift=redshift, source=source, toolset=self.toolset, render_images=self.render_images
+        )
+
+    def run(self, spectrum, task, *, redshift=None, source=None):
+        """Vet one spectrum for one task and return its `~spec_o3.agent.VettingResult`."""
+        return self.run_episodes([self.start(spectrum, task, redshift=redshift, source=source)])[0]
+
+    def run_many(self, jobs, *, sources=None):
+        """Vet several spectra, asking the policy for all running episodes at once.
+
+        Parameters
+        ----------
+        jobs : iterable of (spectrum, task, redshift)
+            ``redshift`` may be ``None`` (then ``spectrum.meta["redshift"]``, else 0).
+        sources : sequence of str, optional
+            Where each spectrum came from, recorded on its trajectory.
+        """
+        jobs = list(jobs)
+        sources = [None] * len(jobs) if sources is None else list(sources)
+        if len(sources) != len(jobs):
+            raise ValueError(f"got {len(sources)} sources for {len(jobs)} jobs")
+        episodes = [
+            self.start(spectrum, task, redshift=redshift, source=source)
+            for (spectrum, task, redshift), source in zip(jobs, sources)
+        ]
+        return self.run_episodes(episodes)
+
+    def run_episodes(self, episodes):
+        """Run prepared episodes to their end; return their results in order."""
+        running = [episode for episode in episodes if not episode.done]
+        while running:
+            texts = list(self.policy.respond(running))
+            if len(texts) != len(running):
+                raise BackendError(
+                    f"policy {self.policy.name!r} returned {len(texts)} messages for {len(running)} episodes"
+                )
+            for episode, text in zip(running, texts):
+                self._advance(episode, "" if text is None else text)
+            running = [episode for episode in running if not episode.done]
+        return [episode.result for episode in episodes]
+
+    def _advance(self, episode, text):
+        """Handle one assistant message: record it, then finish the episode or run its tool call."""
+        step = Step(index=len(episode.trajectory.steps) + 1, text=text)
+        episode.trajectory.steps.append(step)
+        parsed = parse_response(text)
+        if len(parsed.answers) == 1:
+            return self._finish(episode, parsed.answers[0], parsed.answer_text)
+        if parsed.answers:
+            return self._fail(episode, step, f"{len(parsed.answers)} answers in one message; give exactly one")
+        if not parsed.tool_calls and not parsed.errors:
+            return self._fail(episode, step, "the model neither called a tool nor gave an <answer>")
+        if step.index >= self.max_turns:
+            return self._fail(episode, step, f"no answer within {self.max_turns} assistant turns")
+        if parsed.tool_calls:
+            self._call_tool(episode, step, parsed.tool_calls)
+        else:
+            step.error = "; ".join(parsed.errors)
+            step.result_text = f"Error: {step.error}"
+
+    def _call_tool(self, episode, step, calls):
+        call = calls[0]
+        step.tool_name, step.arguments = call.name, call.arguments
+        try:
+            result = run_tool(episode.environment, call.name, call.arguments)
+        except ToolCallError as error:
+            step.error = str(error)
+            step.result_text = f"Error: {error}"
+        else:
+            step.result_text, step.image, step.window = result.text, result.image, result.window
+            step.measurements = result.data
+            step.label = result.data.get("label")
+        if len(calls) > 1:
+            step.result_text += f"\nNote: only one tool call per turn is run; {len(calls) - 1} more ignored."
+
+    def _fail(self, episode, step, error):
+        step.error = error
+        self._finish(episode, "NO", None, error)
+
+    def _finish(self, episode, verdict, answer_text, error=None):
+        trajectory = episode.trajectory
+        trajectory.verdict, trajectory.answer_text, trajectory.error = verdict, answer_text, error
+        episode.done = True
+        episode.result = VettingResult(
+            verdict=verdict,
+            task=episode.task.id,
+            evidence=answer_text or "",
+            trajectory=trajectory,
+            error=error,
+            seconds=time.perf_counter() - episode._started,
+            spectrum=episode.spectrum,
+        )
+
+
+def vet(spectrum_or_path, task, backend="expert", *, redshift=None, toolset=None, max_turns=8,
+        render_images=True, **backend_options):
+    """Vet one spectrum for one task: inspect it like an astronomer and say YES or NO.
+
+    Parameters
+    ----------
+    spectrum_or_path : `~specutils.Spectrum`, str or path-like
+        The spectrum, or a file `~specutils.Spectrum.read` understands (LAMOST, SDSS, ...).
+    task : str or `~spec_o3.tasks.Task`
+        ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``, ``"white_dwarf"``
+        (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your own.
+    backend : str or `~spec_o3.agent.backends.Policy`
+        ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
+        (OpenAI-compatible server), or a policy instance.
+    redshift : float, optional
+        Defaults to ``spectrum.meta["redshift"]``, else 0.
+    toolset, max_turns, render_images
+        See `Inspector`.
+    **backend_options
+        Passed to the backend, e.g. ``model=``, ``base_url=``, ``api_key=``.
+
+    Returns
+    -------
+    result : `~spec_o3.agent.VettingResult`
+        Model mistakes give verdict ``"NO"`` with ``result.error`` set.
+
+    Raises
+    ------
+    BackendError
+        If the backend's infrastructure fails (e.g. the server cannot be reached).
+    OSError, ValueError
+        If the file cannot be read or the task is unknown.
+    """
+    task = get_task(task)
+    source = None
+    if isinstance(spectrum_or_path, (str, os.PathLike)):
+        source = os.fspath(spectrum_or_path)
+        spectrum_or_path = Spectrum.read(source)
+    policy = get_backend(backend, **backend_options)
+    try:
+        inspector = Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
+        return inspector.run(spectrum_or_path, task, redshift=redshift, source=source)
+    finally:
+        if policy is not backend:  # close only what was built here
+            policy.close()
