@@ -1,7 +1,8 @@
 """The shipped catalogue of atomic lines and molecular bands (rest frame, vacuum wavelengths in Å).
 
-Both tables live in ``spec_o3/data`` as ECSV files (``lines.ecsv``, ``bands.ecsv``) whose headers carry
-the units and column descriptions; :doc:`/catalog` describes the columns, conventions and sources.
+Both tables live in ``spec_o3/data`` as ECSV files (``lines.ecsv``, ``bands.ecsv``) whose headers
+carry the units and column descriptions; :doc:`/catalog` describes the columns, conventions and
+sources.
 """
 
 from functools import cache
@@ -25,8 +26,9 @@ def atomic_lines():
     Returns
     -------
     lines : `~astropy.table.QTable`
-        One row per line with columns ``name`` (unique), ``species``, ``rest_wavelength`` (vacuum, Å),
-        ``group``, ``typical_kind`` (``"absorption"``, ``"emission"`` or ``"both"``) and ``reference``.
+        One row per line with columns ``name`` (unique), ``species``, ``rest_wavelength``
+        (vacuum, Å), ``group``, ``typical_kind`` (``"absorption"``, ``"emission"`` or ``"both"``)
+        and ``reference``.
         A fresh copy: changing it does not change the catalogue.
 
     Examples

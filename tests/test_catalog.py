@@ -38,7 +38,9 @@ def bands():
 
 def test_lines_schema(lines):
     assert isinstance(lines, QTable)
-    assert lines.colnames == ["name", "species", "rest_wavelength", "group", "typical_kind", "reference"]
+    assert lines.colnames == [
+        "name", "species", "rest_wavelength", "group", "typical_kind", "reference",
+    ]
     assert lines["rest_wavelength"].unit == u.AA
     assert len(set(lines["name"])) == len(lines)
     assert set(lines["group"]) <= LINE_GROUPS
@@ -52,9 +54,10 @@ def test_lines_schema(lines):
 @pytest.mark.parametrize(
     ("name", "vacuum"),
     [
-        # vacuum values quoted by SDSS and NIST, independent of the conversion used to build the file
+        # vacuum values quoted by SDSS and NIST, independent of the conversion that built the file
         ("H alpha", 6564.61), ("H beta", 4862.68), ("Ca II K", 3934.78), ("Ca II H", 3969.59),
-        ("Na I D2", 5891.58), ("Mg I b2", 5174.12), ("Ca II 8542", 8544.44), ("[O III] 5007", 5008.24),
+        ("Na I D2", 5891.58), ("Mg I b2", 5174.12), ("Ca II 8542", 8544.44),
+        ("[O III] 5007", 5008.24),
         ("He II 4686", 4687.02), ("sky [O I] 5577", 5578.89),
     ],
 )
@@ -90,8 +93,8 @@ def test_bands_schema(bands):
         assert np.all((bands[column] > LAMOST_RANGE[0]) & (bands[column] < LAMOST_RANGE[1]))
     assert len(set(bands["name"])) == len(bands)
     assert set(bands["degraded"]) <= {"blue", "red"}
-    assert {"C2_5165", "C2_4737", "CN_4216", "CH_4300", "TiO_7054", "TiO_6159", "VO_7400", "CaH_6382",
-            "ZrO_6474", "LaO_7403"} <= set(bands["name"])
+    assert {"C2_5165", "C2_4737", "CN_4216", "CH_4300", "TiO_7054", "TiO_6159", "VO_7400",
+            "CaH_6382", "ZrO_6474", "LaO_7403"} <= set(bands["name"])
 
 
 def test_band_names_follow_the_air_head(bands):
@@ -106,9 +109,10 @@ def test_band_names_follow_the_air_head(bands):
 
 def test_band_windows_are_ordered_and_disjoint(bands):
     for band in bands:
-        assert band["blue_continuum_min"] < band["blue_continuum_max"] <= band["band_min"], band["name"]
-        assert band["band_min"] < band["band_max"] <= band["red_continuum_min"], band["name"]
-        assert band["red_continuum_min"] < band["red_continuum_max"], band["name"]
+        name = band["name"]
+        assert band["blue_continuum_min"] < band["blue_continuum_max"] <= band["band_min"], name
+        assert band["band_min"] < band["band_max"] <= band["red_continuum_min"], name
+        assert band["red_continuum_min"] < band["red_continuum_max"], name
 
 
 def test_band_window_lies_on_the_degraded_side_of_the_head(bands):
@@ -157,7 +161,8 @@ def test_get_band_unknown_lists_known_names():
 
 def _miles_spectrum(shared_data, miles_id):
     """A MILES library star as (vacuum wavelength, flux); MILES is in air, 0.9 A pixels."""
-    with fits.open(shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{miles_id}V.fits") as hdul:
+    path = shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{miles_id}V.fits"
+    with fits.open(path) as hdul:
         header, flux = hdul[0].header, hdul[0].data.astype(float)
     air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
     return air_to_vac(air * u.AA), flux
@@ -184,7 +189,8 @@ M_GIANT, M_DWARF, K_GIANT, G_DWARF = "0685", "0690", "0024", "0066"
 
 @pytest.fixture(scope="module")
 def library(shared_data):
-    return {star: _miles_spectrum(shared_data, star) for star in (M_GIANT, M_DWARF, K_GIANT, G_DWARF)}
+    stars = (M_GIANT, M_DWARF, K_GIANT, G_DWARF)
+    return {star: _miles_spectrum(shared_data, star) for star in stars}
 
 
 def test_tio_deep_in_m_giant_absent_in_g_dwarf(library):
