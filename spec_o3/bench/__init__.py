@@ -1,15 +1,21 @@
 """Benchmarks: labelled suites of YES/NO vetting questions, the paper's metrics, and evaluation of a backend."""
 
+from .evaluate import EvaluationResult, evaluate
 from .metrics import binary_scores, bootstrap_distribution, confusion_matrix, macro_f1, score_table
+from .report import format_scores, plot_scores
 from .specvi import COLUMN_ALIASES
 from .suite import Suite
 
 __all__ = [
     "COLUMN_ALIASES",
+    "EvaluationResult",
     "Suite",
     "binary_scores",
     "bootstrap_distribution",
     "confusion_matrix",
+    "evaluate",
+    "format_scores",
     "macro_f1",
+    "plot_scores",
     "score_table",
 ]

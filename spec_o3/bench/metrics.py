@@ -26,8 +26,8 @@ _CELLS = ("tp", "fp", "fn", "tn")
 def _is_yes(values, name):
     """Boolean array from YES/NO strings (any case, surrounding blanks allowed) or booleans."""
     array = np.asarray(values)
-    if array.dtype == bool:
-        return array
+    if array.dtype == bool or array.size == 0:
+        return array.astype(bool)
     if array.dtype.kind not in "US":
         raise ValueError(f"{name} must be 'YES'/'NO' strings or booleans, got dtype {array.dtype}")
     normalised = np.char.upper(np.char.strip(array.astype(str)))

@@ -100,7 +100,7 @@ class Suite:
         if "spectrum" not in table.colnames and "file" not in table.colnames:
             raise ValueError("a suite table needs a spectrum column or a file column to read spectra from")
         n = len(table)
-        table["task"] = np.array([get_task(value).id for value in table["task"]], dtype=str)
+        table["task"] = np.array([get_task(str(value)).id for value in table["task"]], dtype=str)
         table["label"] = np.array([parse_label(value) for value in table["label"]], dtype=str)
         if "id" not in table.colnames:
             table.add_column([str(i) for i in range(n)], name="id", index=0)

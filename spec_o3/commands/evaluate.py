@@ -1,0 +1,153 @@
+"""``spec-o3 evaluate``: score a backend on labelled suites and print the paper's Table 1.
+
+Example::
+
+    spec-o3 simulate --task cc --n 40 --out suite/cc      # one directory per task
+    spec-o3 evaluate --suite suite/cc --suite suite/wd --bootstrap 1000 --output results/
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+#: How many failed questions to list on the terminal (all are in predictions.ecsv).
+_ERRORS_SHOWN = 20
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive_int.__name__ = "positive integer"  # argparse names the type in its error message
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+_non_negative_int.__name__ = "non-negative integer"
+
+
+def add_arguments(parser):
+    """Attach the ``evaluate`` options to ``parser``."""
+    parser.add_argument(
+        "--suite",
+        action="append",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="labelled questions: a 'spec-o3 simulate' directory, or a .fits/.parquet table (a saved suite "
+        "or SpecVI-Bench-style rows); repeat to combine tasks",
+    )
+    parser.add_argument(
+        "--task", action="append", metavar="TASK", help="evaluate only this task (id or code; repeatable)"
+    )
+    parser.add_argument("--backend", default="expert", help="expert (default), transformers or openai")
+    parser.add_argument("--model", help="model id or path for the transformers/openai backends")
+    parser.add_argument("--base-url", help="server URL for the openai backend (vLLM, SGLang, hosted API)")
+    parser.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="at most N questions per task, chosen at random (--seed)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("spec-o3-evaluation"),
+        metavar="DIR",
+        help="directory for scores.ecsv, predictions.ecsv and scores.png (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="bootstrap resamples for 95%% confidence intervals (default: none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --limit and --bootstrap (default: 0)")
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=16, metavar="N", help="questions per batch (default: 16)"
+    )
+
+
+def _fail(message, status=2):
+    print(f"spec-o3 evaluate: error: {message}", file=sys.stderr)
+    return status
+
+
+def _check_writable(directory):
+    """Create ``directory`` and prove a file can be written there, before any question is asked."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=directory):
+        pass
+
+
+def _load_suite(args):
+    from spec_o3.bench import Suite
+
+    suite = Suite.concatenate([Suite.read(path) for path in args.suite])
+    if args.task:
+        suite = suite.select(args.task)
+        if len(suite) == 0:
+            raise ValueError(f"the suite holds no questions for {', '.join(args.task)}")
+    if args.limit:
+        suite = suite.sample(args.limit, seed=args.seed)
+    return suite
+
+
+def _print_errors(result):
+    errors = result.errors
+    if not len(errors):
+        return
+    print(f"\n{len(errors)} question(s) failed and count as NO:")
+    for row in errors[:_ERRORS_SHOWN]:
+        print(f"  {row['task']} {row['id']}: {row['error']}")
+    if len(errors) > _ERRORS_SHOWN:
+        print(f"  ... and {len(errors) - _ERRORS_SHOWN} more (see predictions.ecsv)")
+
+
+def run(args):
+    """Evaluate, print the table and write the outputs; return the exit status."""
+    from spec_o3.agent import BackendError, get_backend
+    from spec_o3.bench import evaluate
+    from spec_o3.tasks import get_task
+
+    try:
+        for task in args.task or ():
+            get_task(task)
+        suite = _load_suite(args)
+    except (OSError, ValueError) as error:
+        return _fail(error)
+    try:
+        _check_writable(args.output)
+    except OSError as error:
+        return _fail(f"cannot write to output directory {args.output}: {error}")
+
+    options = {key: value for key, value in (("model", args.model), ("base_url", args.base_url)) if value}
+    try:
+        policy = get_backend(args.backend, **options)
+    except (ValueError, TypeError) as error:
+        return _fail(f"backend {args.backend!r}: {error}")
+
+    try:
+        result = evaluate(
+            suite, policy, n_resamples=args.bootstrap, seed=args.seed, batch_size=args.batch_size, progress=True
+        )
+    except BackendError as error:
+        return _fail(error, status=1)
+    finally:
+        policy.close()
+
+    print(f"\n{result.backend} on {len(suite)} questions")
+    print(result)
+    print(f"\nmacro-F1 {result.macro_f1.value:.1f} %, mean accuracy {result.mean_accuracy.value:.1f} %")
+    _print_errors(result)
+    for path in result.write(args.output).values():
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,199 @@
+"""`spec_o3.bench.evaluate` and ``spec-o3 evaluate`` with a fake policy; bad arguments."""
+
+import argparse
+
+import numpy as np
+import pytest
+import astropy.units as u
+from astropy.table import Table
+from specutils import Spectrum
+
+from spec_o3.agent import BackendError, Policy
+from spec_o3.bench import EvaluationResult, Suite, evaluate
+from spec_o3.commands import evaluate as evaluate_command
+
+
+class MedianOracle(Policy):
+    """Answers YES when the median flux exceeds 1.5; writes no answer at all for negative flux."""
+
+    name = "oracle"
+
+    def __init__(self):
+        self.closed = False
+
+    def respond(self, episodes):
+        texts = []
+        for episode in episodes:
+            level = float(np.median(episode.spectrum.flux.value))
+            if level < 0:
+                texts.append("I cannot tell.")  # neither a tool call nor an answer: a failed episode
+            else:
+                verdict = "YES" if level > 1.5 else "NO"
+                texts.append(f"<think>median {level:.1f}</think>\n<answer>\\boxed{{{verdict}}} median\n{level:.1f}</answer>")
+        return texts
+
+    def close(self):
+        self.closed = True
+
+
+class Crasher(MedianOracle):
+    """Raises on spectra with median flux 7, as a buggy backend might on one odd input."""
+
+    def respond(self, episodes):
+        if any(np.median(episode.spectrum.flux.value) == 7 for episode in episodes):
+            raise RuntimeError("cannot handle a median of 7")
+        return super().respond(episodes)
+
+
+class DeadServer(MedianOracle):
+    def respond(self, episodes):
+        raise BackendError("server http://localhost:9 unreachable")
+
+
+def _flat(level):
+    return Spectrum(spectral_axis=np.linspace(3700, 9100, 60) * u.AA, flux=np.full(60, float(level)) * u.Jy)
+
+
+def _suite(task, levels, labels):
+    return Suite.from_spectra([_flat(level) for level in levels], task, labels, ids=[f"{task}{i}" for i in range(len(labels))])
+
+
+# cc: predictions YES YES NO NO vs YES NO YES NO -> TP 1, FP 1, FN 1, TN 1: accuracy 50 %, F1 50 %
+# wd: predictions YES NO(failed) NO vs YES YES NO -> TP 1, FN 1, TN 1: accuracy 2/3, F1 2/3
+CC = ([2, 2, 1, 1], ["YES", "NO", "YES", "NO"])
+WD = ([2, -1, 1], ["YES", "YES", "NO"])
+
+
+@pytest.fixture
+def suite():
+    return Suite.concatenate([_suite("cc", *CC), _suite("wd", *WD)])
+
+
+def test_evaluate_scores_and_lists_failures(suite):
+    oracle = MedianOracle()
+    result = evaluate(suite, oracle, render_images=False, batch_size=3)
+    assert not oracle.closed  # a policy passed in belongs to the caller
+    assert list(result.predictions["prediction"]) == ["YES", "YES", "NO", "NO", "YES", "NO", "NO"]
+    assert list(result.scores["task"]) == ["carbon_star", "white_dwarf", "Average"]
+    assert result.scores["accuracy"].to_value(u.percent) == pytest.approx([50, 200 / 3, (50 + 200 / 3) / 2])
+    assert result.macro_f1.to_value(u.percent) == pytest.approx((50 + 200 / 3) / 2)
+    assert list(result.errors["id"]) == ["wd1"]
+    assert "neither called a tool nor gave an <answer>" in result.errors["error"][0]
+    assert result.predictions["evidence"][0] == "median 2.0"  # one line
+    assert result.predictions["seconds"].unit == u.s
+    assert result.backend == "oracle"
+
+
+def test_a_crashing_question_is_isolated_and_counted_as_no():
+    suite = _suite("cc", [2, 7, 2], ["YES", "YES", "YES"])
+    result = evaluate(suite, Crasher(), render_images=False)
+    assert list(result.predictions["prediction"]) == ["YES", "NO", "YES"]
+    assert list(result.errors["id"]) == ["cc1"]
+    assert "RuntimeError: cannot handle a median of 7" in result.errors["error"][0]
+
+
+def test_unreadable_spectrum_counts_as_no(tmp_path):
+    (tmp_path / "junk.fits").write_bytes(b"junk")
+    suite = Suite(Table({"task": ["cc"], "label": ["YES"], "file": [str(tmp_path / "junk.fits")]}))
+    result = evaluate(suite, MedianOracle(), render_images=False)
+    assert result.predictions["prediction"][0] == "NO"
+    assert result.errors["error"][0].startswith("cannot read spectrum")
+
+
+def test_infrastructure_failure_raises(suite):
+    with pytest.raises(BackendError, match="unreachable"):
+        evaluate(suite, DeadServer(), render_images=False)
+
+
+def test_bootstrap_and_outputs_round_trip(suite, tmp_path):
+    result = evaluate(suite, MedianOracle(), render_images=False, n_resamples=200, seed=3)
+    assert {"f1_lo", "f1_hi", "accuracy_lo", "accuracy_hi"} <= set(result.scores.colnames)
+    assert "[" in str(result)
+    paths = result.write(tmp_path / "out")
+    assert all(path.is_file() for path in paths.values())
+    saved = Table.read(paths["predictions"])
+    again = EvaluationResult.from_predictions(saved, n_resamples=200, seed=3)
+    assert u.allclose(again.scores["f1"], result.scores["f1"])
+    assert u.allclose(again.scores["f1_lo"], result.scores["f1_lo"])
+    assert list(again.errors["id"]) == ["wd1"]
+    with open(paths["figure"], "rb") as figure:
+        assert figure.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_argument_checks(suite):
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate(suite, MedianOracle(), batch_size=0)
+    with pytest.raises(ValueError, match="no questions"):
+        evaluate(suite[[]], MedianOracle())
+    with pytest.raises(ValueError, match="unknown backend"):
+        evaluate(suite, "telepathy")
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="spec-o3 evaluate")
+    evaluate_command.add_arguments(parser)
+    try:
+        return evaluate_command.run(parser.parse_args(argv))
+    except SystemExit as exit:  # argparse's own usage errors
+        return exit.code
+
+
+@pytest.fixture
+def suite_files(tmp_path, monkeypatch):
+    monkeypatch.setattr("spec_o3.agent.get_backend", lambda name, **options: MedianOracle())
+    _suite("cc", *CC).write(tmp_path / "cc.fits")
+    _suite("wd", *WD).write(tmp_path / "wd.fits")
+    return tmp_path / "cc.fits", tmp_path / "wd.fits"
+
+
+def test_cli_prints_table_one_and_writes_outputs(suite_files, tmp_path, capsys):
+    output = tmp_path / "results"
+    status = _run(["--suite", str(suite_files[0]), "--suite", str(suite_files[1]), "--output", str(output),
+                   "--bootstrap", "100"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "carbon_star (cc)" in captured.out and "Average" in captured.out
+    assert "macro-F1 58.3 %" in captured.out
+    assert "wd1: the model neither called a tool" in captured.out
+    assert "evaluate oracle" in captured.err  # the progress bar
+    assert sorted(path.name for path in output.iterdir()) == ["predictions.ecsv", "scores.ecsv", "scores.png"]
+    scores = Table.read(output / "scores.ecsv")
+    assert list(scores["task"]) == ["carbon_star", "white_dwarf", "Average"]
+
+
+def test_cli_task_and_limit(suite_files, tmp_path, capsys):
+    status = _run(["--suite", str(suite_files[0]), "--suite", str(suite_files[1]), "--task", "wd",
+                   "--limit", "2", "--output", str(tmp_path / "r")])
+    assert status == 0
+    predictions = Table.read(tmp_path / "r" / "predictions.ecsv")
+    assert len(predictions) == 2 and set(predictions["task"]) == {"white_dwarf"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--task", "quasar"], "unknown task 'quasar'"),
+        (["--suite", "{tmp}/missing"], "does not exist"),
+        (["--output", "{cc}/inside-a-file"], "cannot write to output directory"),
+        (["--limit", "0"], "--limit: invalid positive integer value: '0'"),
+        (["--bootstrap", "-1"], "--bootstrap: invalid non-negative integer value"),
+    ],
+)
+def test_cli_usage_errors_exit_with_status_2(suite_files, tmp_path, capsys, extra, message):
+    extra = [arg.format(tmp=tmp_path, cc=suite_files[0]) for arg in extra]
+    argv = ["--suite", str(suite_files[0]), "--output", str(tmp_path / "out")] + extra
+    assert _run(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_unknown_backend_and_dead_server(tmp_path, capsys, monkeypatch):
+    _suite("cc", *CC).write(tmp_path / "cc.fits")
+    argv = ["--suite", str(tmp_path / "cc.fits"), "--output", str(tmp_path / "out")]
+    assert _run(argv + ["--backend", "telepathy"]) == 2
+    assert "unknown backend 'telepathy'" in capsys.readouterr().err
+    monkeypatch.setattr("spec_o3.agent.get_backend", lambda name, **options: DeadServer())
+    assert _run(argv + ["--backend", "openai", "--base-url", "http://localhost:9"]) == 1
+    assert "unreachable" in capsys.readouterr().err
