@@ -66,7 +66,7 @@ class Episode:
         if render_images:
             from spec_o3.analysis import render_window
 
-            overview = render_window(self.environment.rest_spectrum)
+            overview = render_window(self.spectrum, redshift=self.redshift)
         self.trajectory = Trajectory(
             task=self.task.id,
             system=system_prompt(tool_schemas(toolset)),

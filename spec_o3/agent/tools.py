@@ -17,8 +17,9 @@ from functools import cache
 from pathlib import Path
 
 import astropy.units as u
-import numpy as np
 from specutils import SpectralRegion, Spectrum
+
+from spec_o3.analysis._region import check_window, spectrum_arrays
 
 from .protocol import tool_schema
 
@@ -72,7 +73,7 @@ class ToolResult:
 
 
 class InspectionEnvironment:
-    """One spectrum, in its rest frame, behind the tools an agent may call.
+    """One spectrum, inspected in its rest frame, behind the tools an agent may call.
 
     Parameters
     ----------
@@ -80,7 +81,8 @@ class InspectionEnvironment:
         The spectrum (or a file `~specutils.Spectrum.read` understands). May be left out and given
         later to :meth:`reset`, which is how TRL builds environments.
     redshift : float, optional
-        Redshift used to shift to the rest frame; defaults to ``spectrum.meta["redshift"]``, else 0.
+        Redshift of the rest frame the tools work in; defaults to ``spectrum.meta["redshift"]``,
+        else 0.
     toolset : {"default", "extended"}
         Which tools are offered (see :data:`TOOLSETS`).
     render_images : bool
@@ -92,9 +94,12 @@ class InspectionEnvironment:
     >>> import numpy as np, astropy.units as u
     >>> from specutils import Spectrum
     >>> spectrum = Spectrum(flux=np.ones(500) * u.Jy, spectral_axis=np.linspace(4000, 6000, 500) * u.AA)
-    >>> env = InspectionEnvironment(spectrum, redshift=0.0, render_images=False)
-    >>> print(env.spectral_visualization_tool([4950, 5250], "C2 Swan 5165"))
+    >>> env = InspectionEnvironment(spectrum, redshift=0.0)
+    >>> result = env.spectral_visualization_tool([4950, 5250], "C2 Swan 5165")
+    >>> print(result.text)
     Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2 Swan 5165.
+    >>> result.image.size
+    (640, 400)
     """
 
     def __init__(self, spectrum=None, *, redshift=None, toolset="default", render_images=True):
@@ -102,7 +107,7 @@ class InspectionEnvironment:
             raise ValueError(f"unknown toolset {toolset!r}; choose one of {', '.join(TOOLSETS)}")
         self.toolset = toolset
         self.render_images = bool(render_images)
-        self.spectrum = self.rest_spectrum = self.redshift = None
+        self.spectrum = self.redshift = self._arrays = None
         if spectrum is not None:
             self.reset(spectrum, redshift=redshift)
 
@@ -110,11 +115,11 @@ class InspectionEnvironment:
         """Load a new spectrum (TRL calls this with a dataset row; extra columns are ignored)."""
         if isinstance(spectrum, (str, Path)):
             spectrum = Spectrum.read(spectrum)
-        if not isinstance(spectrum, Spectrum) or spectrum.flux.ndim != 1:
-            raise ValueError(f"expected a one-dimensional specutils Spectrum, got {spectrum!r:.80}")
-        self.spectrum = spectrum
+        if not isinstance(spectrum, Spectrum):
+            raise ValueError(f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}")
         self.redshift = resolve_redshift(spectrum, redshift)
-        self.rest_spectrum = _rest_frame(spectrum, self.redshift)
+        self._arrays = spectrum_arrays(spectrum, self.redshift)
+        self.spectrum = spectrum
 
     # ----------------------------------------------------------------------------------------------
     # The tools. Their docstrings are shown to the model: keep them short and in Google style.
@@ -127,24 +132,23 @@ class InspectionEnvironment:
             wavelength_range: The [min, max] rest-frame wavelength range to plot, in Angstroms.
             label: What feature is being examined, e.g. "C2 Swan band 5165".
         """
-        lower, upper = self._window(wavelength_range)
         if label is not None and not isinstance(label, str):
             raise ToolCallError(f"label must be a string, got {label!r}")
+        lower, upper, pixels = self._window(wavelength_range)
         window = SpectralRegion(lower * u.AA, upper * u.AA)
-        in_window = self._pixels(lower, upper)
-        flux = self.rest_spectrum.flux[in_window]
+        flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
         data = {
             "wavelength_range": [lower, upper],
             "label": label,
-            "n_points": int(in_window.sum()),
-            "flux_range": [float(np.min(flux.value)), float(np.max(flux.value))],
-            "flux_unit": flux.unit.to_string(),
+            "n_points": int(flux.size),
+            "flux_range": [float(flux.min()), float(flux.max())],
+            "flux_unit": self._arrays.flux_unit.to_string(),
         }
         image = None
         if self.render_images:
             from spec_o3.analysis import render_window
 
-            image = render_window(self.rest_spectrum, window)
+            image = render_window(self.spectrum, window, redshift=self.redshift, title=label or None)
         lo, hi = wavelength_range
         about = f" for {label}" if label else ""
         text = f"Generated spectral visualization focused on wavelength range ({lo}, {hi}) Å{about}."
@@ -158,10 +162,9 @@ class InspectionEnvironment:
         """
         from spec_o3.analysis import identify_lines
 
-        lower, upper = self._window(wavelength_range)
-        self._pixels(lower, upper)
+        lower, upper, _ = self._window(wavelength_range)
         window = SpectralRegion(lower * u.AA, upper * u.AA)
-        table = identify_lines(self.rest_spectrum, window)
+        table = identify_lines(self.spectrum, window, redshift=self.redshift)
         rows = [
             {
                 "name": str(row["name"]),
@@ -197,8 +200,8 @@ class InspectionEnvironment:
         except ValueError as error:
             raise ToolCallError(str(error)) from None
         lower, upper = (float(row[edge].to_value(u.AA)) for edge in ("band_min", "band_max"))
-        self._pixels(lower, upper)
-        depth = band_strength(self.rest_spectrum, band)
+        self._window([lower, upper])
+        depth = band_strength(self.spectrum, band, redshift=self.redshift)
         value = float(u.Quantity(depth).to_value(u.dimensionless_unscaled))
         uncertainty = _uncertainty(depth)
         data = {"band": band, "depth": value, "uncertainty": uncertainty, "wavelength_range": [lower, upper]}
@@ -209,7 +212,7 @@ class InspectionEnvironment:
     # ----------------------------------------------------------------------------------------------
 
     def _window(self, wavelength_range):
-        """Validate a ``[min, max]`` window in Å against the data; return it as two floats."""
+        """Validate a ``[min, max]`` rest-frame window in Å; return its edges and its pixel slice."""
         if (
             not isinstance(wavelength_range, (list, tuple))
             or len(wavelength_range) != 2
@@ -221,32 +224,24 @@ class InspectionEnvironment:
         lower, upper = (float(value) for value in wavelength_range)
         if not lower < upper:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
-        first, last = self._coverage
-        if upper <= first or lower >= last:
-            raise ToolCallError(
-                f"wavelength range [{lower:g}, {upper:g}] Å lies outside the data, which cover "
-                f"{first:.0f}-{last:.0f} Å in the rest frame"
-            )
-        return lower, upper
-
-    @property
-    def _coverage(self):
-        axis = self.rest_spectrum.spectral_axis.to_value(u.AA)
-        return float(axis.min()), float(axis.max())
-
-    def _pixels(self, lower, upper):
-        """Boolean mask of the good pixels in ``[lower, upper]`` Å; a window without data is an error."""
-        axis = self.rest_spectrum.spectral_axis.to_value(u.AA)
-        good = (axis >= lower) & (axis <= upper) & np.isfinite(self.rest_spectrum.flux.value)
-        if self.rest_spectrum.mask is not None:
-            good &= ~np.asarray(self.rest_spectrum.mask, dtype=bool)
-        if good.sum() < 2:
-            raise ToolCallError(f"the window [{lower:g}, {upper:g}] Å holds fewer than two valid pixels")
-        return good
+        try:
+            pixels = check_window(self._arrays, lower, upper)
+        except ValueError as error:  # outside the data, or too few valid pixels: the model may retry
+            raise ToolCallError(str(error)) from None
+        return lower, upper, pixels
 
 
 def resolve_redshift(spectrum, redshift=None):
-    """The redshift to use: ``redshift`` if given, else ``spectrum.meta["redshift"]``, else 0."""
+    """The redshift to use: ``redshift`` if given, else ``spectrum.meta["redshift"]``, else 0.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> spectrum = Spectrum(flux=np.ones(3) * u.Jy, spectral_axis=[1, 2, 3] * u.AA, meta={"redshift": 0.1})
+    >>> resolve_redshift(spectrum), resolve_redshift(spectrum, 0)
+    (0.1, 0.0)
+    """
     if redshift is None:
         redshift = (spectrum.meta or {}).get("redshift", 0.0)
     try:
@@ -256,18 +251,6 @@ def resolve_redshift(spectrum, redshift=None):
     if not math.isfinite(redshift) or redshift <= -1:
         raise ValueError(f"redshift must be finite and above -1, got {redshift}")
     return redshift
-
-
-def _rest_frame(spectrum, redshift):
-    """The spectrum on a rest-frame wavelength axis in Å (the flux is left as measured)."""
-    axis = spectrum.spectral_axis.to(u.AA, equivalencies=u.spectral())
-    return Spectrum(
-        flux=spectrum.flux,
-        spectral_axis=axis / (1 + redshift),
-        uncertainty=spectrum.uncertainty,
-        mask=spectrum.mask,
-        meta=spectrum.meta,
-    )
 
 
 def _is_number(value):

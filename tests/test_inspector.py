@@ -1,0 +1,276 @@
+"""The inspection loop with scripted policies: valid runs, every kind of model mistake, limits, batching."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from PIL import Image
+from specutils import SpectralRegion, Spectrum
+
+from spec_o3.agent import BackendError, Inspector, Policy, VettingResult, get_backend, vet
+from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call, parse_response
+from spec_o3.agent.tools import InspectionEnvironment, ToolCallError, run_tool
+
+TOOL = "spectral_visualization_tool"
+
+
+def zoom(lo, hi, label="C2 Swan 5165"):
+    return format_assistant("Let me zoom in.", format_tool_call(TOOL, {"wavelength_range": [lo, hi], "label": label}))
+
+
+YES = format_assistant("Bands confirmed.", format_answer("YES", "C2 Swan bands at 5165 Å."))
+NO = format_assistant("Nothing there.", format_answer("NO", "No bands."))
+
+
+class Scripted(Policy):
+    """Replays one list of messages per episode (in the order it meets them) and records each batch."""
+
+    name = "scripted"
+
+    def __init__(self, *scripts):
+        self.scripts = list(scripts)
+        self.batches = []
+
+    def respond(self, episodes):
+        self.batches.append(len(episodes))
+        for episode in episodes:
+            if "script" not in episode.state:
+                episode.state["script"] = self.scripts.pop(0)
+        return [episode.state["script"][len(episode.trajectory.steps)] for episode in episodes]
+
+
+@pytest.fixture(scope="module")
+def spectrum():
+    """A carbon-star-like toy: a flat continuum with a band below 5165 Å (rest), at z = 0.01."""
+    rest = np.linspace(3700, 9000, 2000)
+    flux = np.where((rest > 5000) & (rest < 5165), 0.6, 1.0) + 0.01 * np.sin(rest)
+    return Spectrum(flux=flux * u.Jy, spectral_axis=rest * 1.01 * u.AA, meta={"redshift": 0.01})
+
+
+def run(spectrum, *script, images=False, **options):
+    return Inspector(Scripted(list(script)), render_images=images, **options).run(spectrum, "carbon_star")
+
+
+# --------------------------------------------------------------------------------------------------
+# Valid runs
+# --------------------------------------------------------------------------------------------------
+
+
+def test_zoom_then_answer(spectrum):
+    result = run(spectrum, zoom(4950, 5250), YES)
+    assert isinstance(result, VettingResult)
+    assert (result.verdict, result.task, result.error) == ("YES", "carbon_star", None)
+    assert result.evidence == "C2 Swan bands at 5165 Å."
+    assert result.n_steps == 2 and result.seconds > 0
+    assert [window.bounds for window in result.windows] == [(4950 * u.AA, 5250 * u.AA)]
+    assert isinstance(result.windows[0], SpectralRegion)
+    first = result.trajectory.steps[0]
+    assert (first.tool_name, first.label, first.error) == (TOOL, "C2 Swan 5165", None)
+    assert first.result_text == (
+        "Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2 Swan 5165."
+    )
+    # measurements of the rest-frame window: the z = 0.01 shift was undone
+    assert first.measurements["flux_range"][0] == pytest.approx(0.59, abs=0.02)
+    assert result.trajectory.redshift == 0.01
+
+
+def test_messages_follow_the_released_format(spectrum):
+    result = run(spectrum, zoom(4950, 5250), YES, images=True)
+    messages = result.trajectory.to_messages()
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
+    system = messages[0]["content"][0]["text"]
+    assert system.startswith("You are a helpful assistant.\n\n# Tools") and f'"name": "{TOOL}"' in system
+    overview, question = messages[1]["content"]
+    assert overview["type"] == "image" and isinstance(overview["image"], Image.Image)
+    assert question["text"].startswith("Analyze the provided spectrum to determine if it is a Carbon Star")
+    opening, image, text = messages[3]["content"]
+    assert opening == {"type": "text", "text": "<tool_response>\n"}
+    assert image["image"] is result.trajectory.steps[0].image and image["image"].size == (640, 400)
+    assert text["text"].endswith("for C2 Swan 5165.\n</tool_response>")
+    assert messages[4]["content"][0]["text"] == YES
+
+
+def test_text_only_mode_has_no_images(spectrum):
+    result = run(spectrum, zoom(4950, 5250), YES)
+    assert result.trajectory.images == []
+    assert all(part["type"] == "text" for message in result.trajectory.to_messages() for part in message["content"])
+
+
+def test_answer_at_once(spectrum):
+    result = run(spectrum, NO)
+    assert (result.verdict, result.error, result.n_steps, result.windows) == ("NO", None, 1, [])
+
+
+def test_answer_wins_over_a_tool_call_in_the_same_message(spectrum):
+    result = run(spectrum, zoom(4950, 5250) + "\n" + format_answer("YES", "sure"))
+    assert result.verdict == "YES" and result.n_steps == 1 and result.trajectory.steps[0].tool_name is None
+
+
+def test_only_the_first_tool_call_of_a_message_runs(spectrum):
+    two_calls = zoom(4950, 5250) + "\n" + format_tool_call(TOOL, {"wavelength_range": [6000, 6100]})
+    result = run(spectrum, two_calls, YES)
+    assert len(result.windows) == 1
+    assert result.trajectory.steps[0].result_text.endswith("only one tool call per turn is run; 1 more ignored.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Model mistakes: the error goes back as the tool response and the model may recover
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        ("<tool_call>{broken json</tool_call>", "not a valid JSON object"),
+        (format_tool_call("zoom", {"wavelength_range": [4950, 5250]}), "unknown tool 'zoom'"),
+        (format_tool_call(TOOL, {"label": "C2"}), "missing a required argument: 'wavelength_range'"),
+        (format_tool_call(TOOL, {"wavelength_range": [4950, 5250], "colour": "red"}), "unexpected keyword"),
+        (format_tool_call(TOOL, {"wavelength_range": [5250, 4950]}), "min < max"),
+        (format_tool_call(TOOL, {"wavelength_range": [5000, 5000]}), "min < max"),
+        (format_tool_call(TOOL, {"wavelength_range": [100, 200]}), "does not overlap the data"),
+        (format_tool_call(TOOL, {"wavelength_range": [5000]}), "list of two numbers"),
+        (format_tool_call(TOOL, {"wavelength_range": ["a", "b"]}), "list of two numbers"),
+        (format_tool_call(TOOL, {"wavelength_range": [5001.0, 5002.5]}), "holds 1 valid pixel"),
+        (format_tool_call(TOOL, {"wavelength_range": [5000, 5100], "label": 7}), "label must be a string"),
+        ("<answer>\\boxed{MAYBE}</answer>", "must be YES or NO"),
+    ],
+)
+def test_mistake_is_reported_and_model_recovers(spectrum, mistake, message):
+    result = run(spectrum, mistake, YES)
+    assert (result.verdict, result.error) == ("YES", None)
+    step = result.trajectory.steps[0]
+    assert message in step.error
+    assert step.result_text == f"Error: {step.error}"
+    assert step.window is None
+    assert result.trajectory.to_messages()[3]["content"][0]["text"].startswith("<tool_response>\nError: ")
+
+
+@pytest.mark.parametrize(
+    "script, error",
+    [
+        (["I think it is a carbon star."], "neither called a tool nor gave an <answer>"),
+        (["", YES], "neither called a tool"),
+        ([YES + "\n" + format_answer("NO")], "2 answers in one message"),
+    ],
+    ids=["prose", "empty", "several-answers"],
+)
+def test_episodes_that_cannot_conclude(spectrum, script, error):
+    result = run(spectrum, *script)
+    assert result.verdict == "NO"
+    assert error in result.error
+    assert result.trajectory.error == result.error and result.trajectory.verdict == "NO"
+    assert result.trajectory.steps[-1].error == result.error
+
+
+def test_turn_limit(spectrum):
+    result = run(spectrum, *[zoom(4950 + i, 5250) for i in range(10)], max_turns=3)
+    assert result.verdict == "NO" and result.error == "no answer within 3 assistant turns"
+    assert result.n_steps == 3 and len(result.windows) == 2  # the last call is not run
+    assert result.trajectory.steps[-1].result_text is None
+
+
+def test_default_turn_limit_is_eight(spectrum):
+    result = run(spectrum, *[zoom(4950, 5250)] * 20)
+    assert result.n_steps == 8
+
+
+def test_none_from_the_policy_is_a_mistake(spectrum):
+    result = run(spectrum, None)
+    assert result.verdict == "NO" and "neither called a tool" in result.error
+
+
+# --------------------------------------------------------------------------------------------------
+# Batching and infrastructure errors
+# --------------------------------------------------------------------------------------------------
+
+
+def test_run_many_batches_running_episodes(spectrum):
+    policy = Scripted([NO], [zoom(4950, 5250), YES], [zoom(4950, 5250), zoom(6000, 6200), YES])
+    jobs = [(spectrum, "cc", None), (spectrum, "carbon_star", 0.0), (spectrum, "wd", None)]
+    results = Inspector(policy, render_images=False).run_many(jobs, sources=["a.fits", "b.fits", "c.fits"])
+    assert policy.batches == [3, 2, 1]
+    assert [r.verdict for r in results] == ["NO", "YES", "YES"]
+    assert [r.n_steps for r in results] == [1, 2, 3]
+    assert [r.task for r in results] == ["carbon_star", "carbon_star", "white_dwarf"]
+    assert [r.trajectory.source for r in results] == ["a.fits", "b.fits", "c.fits"]
+    assert [r.trajectory.redshift for r in results] == [0.01, 0.0, 0.01]
+
+
+def test_run_many_checks_sources(spectrum):
+    with pytest.raises(ValueError, match="2 sources for 1 jobs"):
+        Inspector(Scripted([NO])).run_many([(spectrum, "cc", None)], sources=["a", "b"])
+
+
+class Miscounting(Policy):
+    def respond(self, episodes):
+        return []
+
+
+class Unreachable(Policy):
+    def respond(self, episodes):
+        raise BackendError("http://127.0.0.1:9/v1/chat/completions failed")
+
+
+def test_policy_returning_the_wrong_count_is_a_backend_error(spectrum):
+    with pytest.raises(BackendError, match="0 messages for 1 episodes"):
+        Inspector(Miscounting(), render_images=False).run(spectrum, "cc")
+
+
+def test_backend_errors_are_raised_by_vet(spectrum):
+    with pytest.raises(BackendError, match="127.0.0.1:9"):
+        vet(spectrum, "cc", backend=Unreachable(), render_images=False)
+
+
+def test_vet_with_a_policy_instance_and_redshift(spectrum):
+    result = vet(spectrum, "gm", backend=Scripted([zoom(6950, 7300, "TiO 7054"), NO]), redshift=0.0,
+                 render_images=False)
+    assert (result.task, result.verdict, result.trajectory.redshift) == ("m_giant", "NO", 0.0)
+    assert "unknown task" in str(pytest.raises(ValueError, vet, spectrum, "quasar", backend=Scripted([NO])).value)
+
+
+def test_get_backend():
+    policy = Scripted([NO])
+    assert get_backend(policy) is policy
+    with pytest.raises(ValueError, match="cannot apply"):
+        get_backend(policy, model="x")
+    with pytest.raises(ValueError, match="unknown backend 'gpt'"):
+        get_backend("gpt")
+
+
+def test_max_turns_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        Inspector(Scripted(), max_turns=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# The environment on its own
+# --------------------------------------------------------------------------------------------------
+
+
+def test_environment_redshift_and_errors(spectrum):
+    env = InspectionEnvironment(spectrum, render_images=False)
+    assert env.redshift == 0.01
+    assert InspectionEnvironment(spectrum, redshift=0.5).redshift == 0.5
+    with pytest.raises(ValueError, match="unknown toolset"):
+        InspectionEnvironment(spectrum, toolset="all")
+    with pytest.raises(ValueError, match="above -1"):
+        InspectionEnvironment(spectrum, redshift=-1)
+    with pytest.raises(ValueError, match="specutils Spectrum"):
+        InspectionEnvironment(np.ones(3))
+    with pytest.raises(ToolCallError, match="unknown tool 'identify_lines'; available tools: spectral_visualization_tool"):
+        run_tool(env, "identify_lines", {"wavelength_range": [5000, 5100]})
+
+
+def test_environment_reset_for_trl(spectrum):
+    env = InspectionEnvironment(render_images=False)
+    env.reset(spectrum=spectrum, redshift=0.0, label="YES", task="cc")  # extra dataset columns are ignored
+    assert env.redshift == 0.0 and env.spectrum is spectrum
+    public = sorted(name for name in dir(env) if not name.startswith("_") and callable(getattr(env, name)))
+    assert public == ["band_strength", "identify_lines", "reset", "spectral_visualization_tool"]
+
+
+def test_tool_result_text_matches_the_released_wording(spectrum):
+    env = InspectionEnvironment(spectrum, render_images=False)
+    assert str(env.spectral_visualization_tool([6500.5, 6650])) == (
+        "Generated spectral visualization focused on wavelength range (6500.5, 6650) Å."
+    )
+    assert parse_response(zoom(1, 2)).tool_calls[0].arguments == {"wavelength_range": [1, 2], "label": "C2 Swan 5165"}
