@@ -9,6 +9,7 @@ from astropy.io.registry import IORegistryError
 from astropy.table import Column, QTable, Table
 from tqdm.auto import tqdm
 
+from ..agent import BackendError, Inspector, get_backend
 from .metrics import score_table
 from .report import format_scores, plot_scores
 
@@ -133,8 +134,6 @@ def _read_questions(suite, rows, answers):
 
 def _ask(inspector, questions, answers):
     """Run the questions as one batch; when a batch fails, ask again one by one to find the culprit."""
-    from ..agent import BackendError
-
     try:
         results = inspector.run_many(
             [question for _, question, _ in questions], sources=[source for _, _, source in questions]
@@ -208,8 +207,6 @@ def evaluate(
     >>> result = evaluate(Suite.read("my_suite.fits"), "expert", n_resamples=1000, seed=0)  # doctest: +SKIP
     >>> print(result)  # doctest: +SKIP
     """
-    from ..agent import Inspector, get_backend
-
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if len(suite) == 0:
