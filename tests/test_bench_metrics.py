@@ -1,10 +1,16 @@
 """Metric arithmetic against hand-computed cases, degenerate cases, and the bootstrap."""
 
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 
-from spec_o3.bench import binary_scores, bootstrap_distribution, confusion_matrix, macro_f1, score_table
+from spec_o3.bench import (
+    binary_scores,
+    bootstrap_distribution,
+    confusion_matrix,
+    macro_f1,
+    score_table,
+)
 
 # 8 questions: TP=2, FN=1, FP=1, TN=4
 LABELS = ["YES", "YES", "YES", "NO", "NO", "NO", "NO", "NO"]
@@ -30,14 +36,20 @@ def test_binary_scores_asymmetric_precision_recall():
     assert scores["precision"] == pytest.approx(0.25)
     assert scores["recall"] == pytest.approx(1.0)
     assert scores["f1"] == pytest.approx(0.4)
-    assert scores["f1"] == pytest.approx(2 * 0.25 * 1 / (0.25 + 1))  # the harmonic mean, where defined
+    assert scores["f1"] == pytest.approx(
+        2 * 0.25 * 1 / (0.25 + 1)
+    )  # the harmonic mean, where defined
 
 
 @pytest.mark.parametrize(
     ("labels", "predictions", "expected"),
     [
         # nothing predicted YES: precision 0 by convention, recall 0, F1 0
-        (["YES", "YES", "NO"], ["NO", "NO", "NO"], {"accuracy": 1 / 3, "precision": 0, "recall": 0, "f1": 0}),
+        (
+            ["YES", "YES", "NO"],
+            ["NO", "NO", "NO"],
+            {"accuracy": 1 / 3, "precision": 0, "recall": 0, "f1": 0},
+        ),
         # no YES anywhere: all correct, yet precision, recall and F1 are 0
         (["NO", "NO"], ["NO", "NO"], {"accuracy": 1, "precision": 0, "recall": 0, "f1": 0}),
         # no YES answer but YES predicted: recall 0 by convention
@@ -46,13 +58,17 @@ def test_binary_scores_asymmetric_precision_recall():
         (["YES"], ["YES"], {"accuracy": 1, "precision": 1, "recall": 1, "f1": 1}),
     ],
 )
-def test_degenerate_cases_follow_the_zero_convention_without_warnings(labels, predictions, expected):
+def test_degenerate_cases_follow_the_zero_convention_without_warnings(
+    labels, predictions, expected
+):
     scores = binary_scores(labels, predictions)  # filterwarnings=error: any division warning fails
     assert {name: scores[name] for name in expected} == pytest.approx(expected)
 
 
 def test_answers_may_be_booleans_or_any_case():
-    assert binary_scores([True, False], [" yes", "No"]) == binary_scores(["YES", "NO"], ["YES", "NO"])
+    assert binary_scores([True, False], [" yes", "No"]) == binary_scores(
+        ["YES", "NO"], ["YES", "NO"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +132,9 @@ def test_bootstrap_shortcut_matches_resampling_rows():
     labels = rng.choice(["YES", "NO"], 120)
     predictions = np.where(rng.random(120) < 0.75, labels, rng.choice(["YES", "NO"], 120))
     tasks = ["cc"] * 120
-    shortcut = bootstrap_distribution(tasks, labels, predictions, n_resamples=4000, seed=0)["cc"]["f1"]
+    shortcut = bootstrap_distribution(tasks, labels, predictions, n_resamples=4000, seed=0)["cc"][
+        "f1"
+    ]
     rows = rng.integers(0, 120, size=(4000, 120))
     explicit = np.array([binary_scores(labels[r], predictions[r])["f1"] for r in rows[:1000]])
     assert shortcut.mean() == pytest.approx(explicit.mean(), abs=0.01)
@@ -124,7 +142,8 @@ def test_bootstrap_shortcut_matches_resampling_rows():
 
 
 def test_bootstrap_resamples_within_tasks():
-    # a task answered perfectly keeps a perfect score in every resample; the average then varies only
+    # a task answered perfectly keeps a perfect score in every resample; the average then varies
+    # only
     # through the other task
     tasks = ["cc"] * 20 + ["wd"] * 20
     labels = ["YES", "NO"] * 20
@@ -135,14 +154,16 @@ def test_bootstrap_resamples_within_tasks():
 
 
 def test_bootstrap_interval_coverage_is_close_to_nominal():
-    """Over many simulated benchmarks, the 90 % interval of accuracy holds the true value ~90 % of times."""
+    """Over many simulated benchmarks, the 90 % interval holds the true accuracy ~90 % of times."""
     rng = np.random.default_rng(5)
     true_accuracy, n, trials = 0.8, 150, 300
     covered = 0
     for trial in range(trials):
         labels = rng.choice(["YES", "NO"], n)
         flip = {"YES": "NO", "NO": "YES"}
-        predictions = np.where(rng.random(n) < true_accuracy, labels, [flip[label] for label in labels])
+        predictions = np.where(
+            rng.random(n) < true_accuracy, labels, [flip[label] for label in labels]
+        )
         dist = bootstrap_distribution(["cc"] * n, labels, predictions, n_resamples=400, seed=trial)
         low, high = np.quantile(dist["cc"]["accuracy"], [0.05, 0.95])
         covered += low <= true_accuracy <= high

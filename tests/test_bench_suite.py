@@ -2,9 +2,9 @@
 
 import sys
 
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 from astropy.nddata import InverseVariance, StdDevUncertainty
 from astropy.table import Table
 from specutils import Spectrum
@@ -29,7 +29,12 @@ def _spectrum(n, seed, *, uncertainty=True):
 
 @pytest.fixture
 def suite():
-    spectra = [_spectrum(40, 0), _spectrum(55, 1), _spectrum(47, 2), _spectrum(40, 3, uncertainty=False)]
+    spectra = [
+        _spectrum(40, 0),
+        _spectrum(55, 1),
+        _spectrum(47, 2),
+        _spectrum(40, 3, uncertainty=False),
+    ]
     return Suite.from_spectra(
         spectra,
         ["cc", "carbon_star", "wd", "white_dwarf"],
@@ -121,10 +126,16 @@ def test_write_converts_flux_units_and_uncertainties(tmp_path):
     assert u.allclose(sigma, expected / 6)
 
     with pytest.raises(ValueError, match="question 1: flux unit differs"):
-        Suite.from_spectra([_spectrum(10, 0), Spectrum(flux=np.ones(5) * u.count,
-                            spectral_axis=np.arange(5.0) * u.AA + 4000 * u.AA)], "cc", ["YES", "NO"]).write(
-            tmp_path / "bad.fits"
-        )
+        Suite.from_spectra(
+            [
+                _spectrum(10, 0),
+                Spectrum(
+                    flux=np.ones(5) * u.count, spectral_axis=np.arange(5.0) * u.AA + 4000 * u.AA
+                ),
+            ],
+            "cc",
+            ["YES", "NO"],
+        ).write(tmp_path / "bad.fits")
 
 
 def test_unknown_file_types_are_refused(suite, tmp_path):
@@ -151,8 +162,16 @@ def _write_simulation_dir(directory, task, labels, tmp_spectra=None):
         name = f"{task}-{i:04d}.fits"
         _spectrum(30, i, uncertainty=False).write(directory / name, format="tabular-fits")
         files.append(name)
-    table = Table({"file": files, "task": [task] * len(labels), "label": labels, "class": ["x"] * len(labels),
-                   "snr": np.arange(len(labels), dtype=float), "redshift": np.zeros(len(labels))})
+    table = Table(
+        {
+            "file": files,
+            "task": [task] * len(labels),
+            "label": labels,
+            "class": ["x"] * len(labels),
+            "snr": np.arange(len(labels), dtype=float),
+            "redshift": np.zeros(len(labels)),
+        }
+    )
     table.meta["task"] = task  # differs between directories: must not break stacking
     table.write(directory / "labels.ecsv")
 
@@ -162,7 +181,13 @@ def test_from_simulation_directories(tmp_path):
     _write_simulation_dir(tmp_path / "wd", "white_dwarf", ["NO", "YES"])
     suite = Suite.from_simulation(tmp_path / "cc", tmp_path / "wd")
     assert len(suite) == 5
-    assert list(suite.table["id"]) == ["cc-0000", "cc-0001", "cc-0002", "white_dwarf-0000", "white_dwarf-0001"]
+    assert list(suite.table["id"]) == [
+        "cc-0000",
+        "cc-0001",
+        "cc-0002",
+        "white_dwarf-0000",
+        "white_dwarf-0001",
+    ]
     assert suite.table["file"][3] == str(tmp_path / "wd" / "white_dwarf-0000.fits")
     assert suite.tasks == ("carbon_star", "white_dwarf")
     assert "class" in suite.table.colnames
@@ -203,7 +228,9 @@ def _write_specvi_parquet(path, **overrides):
             ]
         ),
         "Answer": pa.array(["<answer>\\boxed{YES}</answer>", "\\boxed{NO}", "yes"]),
-        "Wavelength": pa.array([np.geomspace(3700, 9100, n) for n in lengths], type=pa.list_(pa.float32())),
+        "Wavelength": pa.array(
+            [np.geomspace(3700, 9100, n) for n in lengths], type=pa.list_(pa.float32())
+        ),
         "flux": pa.array([rng.normal(1, 0.1, n) for n in lengths]),
         "flux_err": pa.array([np.full(n, 0.5) for n in lengths]),
         "z": pa.array([0.0, 0.1, -0.0002]),
@@ -211,7 +238,9 @@ def _write_specvi_parquet(path, **overrides):
         "snr_g": pa.array([5.0, 6.0, 7.0]),
     }
     columns.update(overrides)
-    pq.write_table(pa.table({name: value for name, value in columns.items() if value is not None}), path)
+    pq.write_table(
+        pa.table({name: value for name, value in columns.items() if value is not None}), path
+    )
 
 
 def test_specvi_parquet_rows(tmp_path):
@@ -242,8 +271,12 @@ def test_specvi_loglam_and_task_override(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("drop", "message"), [("flux", "no flux column"), ("Answer", "no label column"),
-                          ("question", "no task column; accepted names")],
+    ("drop", "message"),
+    [
+        ("flux", "no flux column"),
+        ("Answer", "no label column"),
+        ("question", "no task column; accepted names"),
+    ],
 )
 def test_specvi_missing_columns_list_accepted_names(tmp_path, drop, message):
     _write_specvi_parquet(tmp_path / "bad.parquet", **{drop: None})
@@ -252,7 +285,12 @@ def test_specvi_missing_columns_list_accepted_names(tmp_path, drop, message):
 
 
 def test_label_and_task_parsing():
-    assert [parse_label(value) for value in ("Yes", "FALSE", 1, np.False_)] == ["YES", "NO", "YES", "NO"]
+    assert [parse_label(value) for value in ("Yes", "FALSE", 1, np.False_)] == [
+        "YES",
+        "NO",
+        "YES",
+        "NO",
+    ]
     with pytest.raises(ValueError, match="cannot read a YES/NO label"):
         parse_label("YES or NO")
     assert task_from_text("S-type Star") == "s_star"

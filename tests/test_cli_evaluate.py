@@ -2,9 +2,9 @@
 
 import argparse
 
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 from astropy.table import Table
 from specutils import Spectrum
 
@@ -26,10 +26,13 @@ class MedianOracle(Policy):
         for episode in episodes:
             level = float(np.median(episode.spectrum.flux.value))
             if level < 0:
-                texts.append("I cannot tell.")  # neither a tool call nor an answer: a failed episode
+                texts.append(
+                    "I cannot tell."
+                )  # neither a tool call nor an answer: a failed episode
             else:
                 verdict = "YES" if level > 1.5 else "NO"
-                texts.append(f"<think>median {level:.1f}</think>\n<answer>\\boxed{{{verdict}}} median\n{level:.1f}</answer>")
+                answer = f"<answer>\\boxed{{{verdict}}} median\n{level:.1f}</answer>"
+                texts.append(f"<think>median {level:.1f}</think>\n{answer}")
         return texts
 
     def close(self):
@@ -51,11 +54,18 @@ class DeadServer(MedianOracle):
 
 
 def _flat(level):
-    return Spectrum(spectral_axis=np.linspace(3700, 9100, 60) * u.AA, flux=np.full(60, float(level)) * u.Jy)
+    return Spectrum(
+        spectral_axis=np.linspace(3700, 9100, 60) * u.AA, flux=np.full(60, float(level)) * u.Jy
+    )
 
 
 def _suite(task, levels, labels):
-    return Suite.from_spectra([_flat(level) for level in levels], task, labels, ids=[f"{task}{i}" for i in range(len(labels))])
+    return Suite.from_spectra(
+        [_flat(level) for level in levels],
+        task,
+        labels,
+        ids=[f"{task}{i}" for i in range(len(labels))],
+    )
 
 
 # cc: predictions YES YES NO NO vs YES NO YES NO -> TP 1, FP 1, FN 1, TN 1: accuracy 50 %, F1 50 %
@@ -75,7 +85,9 @@ def test_evaluate_scores_and_lists_failures(suite):
     assert not oracle.closed  # a policy passed in belongs to the caller
     assert list(result.predictions["prediction"]) == ["YES", "YES", "NO", "NO", "YES", "NO", "NO"]
     assert list(result.scores["task"]) == ["carbon_star", "white_dwarf", "Average"]
-    assert result.scores["accuracy"].to_value(u.percent) == pytest.approx([50, 200 / 3, (50 + 200 / 3) / 2])
+    assert result.scores["accuracy"].to_value(u.percent) == pytest.approx(
+        [50, 200 / 3, (50 + 200 / 3) / 2]
+    )
     assert result.macro_f1.to_value(u.percent) == pytest.approx((50 + 200 / 3) / 2)
     assert list(result.errors["id"]) == ["wd1"]
     assert "neither called a tool nor gave an <answer>" in result.errors["error"][0]
@@ -129,7 +141,8 @@ def test_evaluate_argument_checks(suite):
         evaluate(suite, "telepathy")
 
 
-# -- the command line -------------------------------------------------------------------------------
+# -- the command line
+# -------------------------------------------------------------------------------
 
 
 def _run(argv):
@@ -151,22 +164,48 @@ def suite_files(tmp_path, monkeypatch):
 
 def test_cli_prints_table_one_and_writes_outputs(suite_files, tmp_path, capsys):
     output = tmp_path / "results"
-    status = _run(["--suite", str(suite_files[0]), "--suite", str(suite_files[1]), "--output", str(output),
-                   "--bootstrap", "100"])
+    status = _run(
+        [
+            "--suite",
+            str(suite_files[0]),
+            "--suite",
+            str(suite_files[1]),
+            "--output",
+            str(output),
+            "--bootstrap",
+            "100",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 0
     assert "carbon_star (cc)" in captured.out and "Average" in captured.out
     assert "macro-F1 58.3 %" in captured.out
     assert "wd1: the model neither called a tool" in captured.out
     assert "evaluate oracle" in captured.err  # the progress bar
-    assert sorted(path.name for path in output.iterdir()) == ["predictions.ecsv", "scores.ecsv", "scores.png"]
+    assert sorted(path.name for path in output.iterdir()) == [
+        "predictions.ecsv",
+        "scores.ecsv",
+        "scores.png",
+    ]
     scores = Table.read(output / "scores.ecsv")
     assert list(scores["task"]) == ["carbon_star", "white_dwarf", "Average"]
 
 
 def test_cli_task_and_limit(suite_files, tmp_path, capsys):
-    status = _run(["--suite", str(suite_files[0]), "--suite", str(suite_files[1]), "--task", "wd",
-                   "--limit", "2", "--output", str(tmp_path / "r")])
+    status = _run(
+        [
+            "--suite",
+            str(suite_files[0]),
+            "--suite",
+            str(suite_files[1]),
+            "--task",
+            "wd",
+            "--limit",
+            "2",
+            "--output",
+            str(tmp_path / "r"),
+        ]
+    )
     assert status == 0
     predictions = Table.read(tmp_path / "r" / "predictions.ecsv")
     assert len(predictions) == 2 and set(predictions["task"]) == {"white_dwarf"}

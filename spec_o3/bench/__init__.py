@@ -1,4 +1,4 @@
-"""Benchmarks: labelled suites of YES/NO vetting questions, the paper's metrics, and evaluation of a backend."""
+"""Benchmarks: labelled suites of YES/NO questions, the paper's metrics, evaluation of a backend."""
 
 from .evaluate import EvaluationResult, evaluate
 from .metrics import binary_scores, bootstrap_distribution, confusion_matrix, macro_f1, score_table

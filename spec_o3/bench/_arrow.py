@@ -1,7 +1,7 @@
 """Parquet columns to and from numpy, with pyarrow only (optional: the ``spec-o3[parquet]`` extra).
 
-Astropy's own Parquet reader needs pandas and cannot hold arrays of varying length per row; benchmark
-rows carry whole spectra, so list-valued columns are converted here directly.
+Astropy's own Parquet reader needs pandas and cannot hold arrays of varying length per row;
+benchmark rows carry whole spectra, so list-valued columns are converted here directly.
 """
 
 import numpy as np
@@ -16,16 +16,19 @@ def _pyarrow():
         import pyarrow.parquet
     except ImportError as error:
         raise ImportError(
-            "reading or writing Parquet needs pyarrow; install it with: pip install 'spec-o3[parquet]'"
+            "reading or writing Parquet needs pyarrow; install it with: "
+            "pip install 'spec-o3[parquet]'"
         ) from error
     return pyarrow
 
 
 def _column_to_numpy(pa, column):
-    """A scalar column as a (masked, when it has nulls) numpy array; a list column as a list of arrays."""
+    """A scalar column as a numpy array (masked where null); a list column as a list of arrays."""
     column = column.combine_chunks()
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type) or pa.types.is_fixed_size_list(
-        column.type
+    if (
+        pa.types.is_list(column.type)
+        or pa.types.is_large_list(column.type)
+        or pa.types.is_fixed_size_list(column.type)
     ):
         if column.null_count:
             raise ValueError("list-valued Parquet columns must not hold null rows")
@@ -47,8 +50,8 @@ def read_parquet(path):
     Returns
     -------
     columns : dict
-        Column name -> numpy array (scalar columns, masked where null) or list of 1-D arrays (list-valued
-        columns).
+        Column name -> numpy array (scalar columns, masked where null) or list of 1-D arrays
+        (list-valued columns).
     units : dict
         Column name -> unit string, from the ``unit`` field metadata where present.
     """
@@ -64,7 +67,7 @@ def read_parquet(path):
 
 
 def write_parquet(path, columns, units=None):
-    """Write columns (numpy arrays, or lists of 1-D arrays for list-valued columns) to a Parquet file.
+    """Write columns (numpy arrays, or lists of 1-D arrays when list-valued) to a Parquet file.
 
     ``units`` maps column names to unit strings, stored as the fields' ``unit`` metadata.
     """

@@ -1,10 +1,10 @@
-"""Run a vetting backend over a suite and score its answers: the library side of ``spec-o3 evaluate``."""
+"""Run a vetting backend over a suite and score its answers; ``spec-o3 evaluate`` wraps it."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.io.registry import IORegistryError
 from astropy.table import Column, QTable, Table
 from tqdm.auto import tqdm
@@ -27,9 +27,9 @@ class EvaluationResult:
     ----------
     predictions : `~astropy.table.Table`
         One row per question: the suite's scalar columns (``id``, ``task``, ``label``, ``redshift``,
-        ``file``, ``class``, ...), then ``prediction`` (YES/NO), ``correct``, ``error`` (empty when the
-        episode concluded; a failed episode counts as NO, the paper's convention), ``seconds`` and
-        ``evidence``.
+        ``file``, ``class``, ...), then ``prediction`` (YES/NO), ``correct``, ``error`` (empty when
+        the episode concluded; a failed episode counts as NO, the paper's convention), ``seconds``
+        and ``evidence``.
     scores : `~astropy.table.QTable`
         Per-task scores and the Average row, from :func:`~spec_o3.bench.score_table`.
     backend : str
@@ -41,8 +41,10 @@ class EvaluationResult:
     backend: str = ""
 
     @classmethod
-    def from_predictions(cls, predictions, *, backend="", n_resamples=0, seed=None, confidence=0.95):
-        """Score a predictions table (``task``, ``label`` and ``prediction`` columns), e.g. a saved one.
+    def from_predictions(
+        cls, predictions, *, backend="", n_resamples=0, seed=None, confidence=0.95
+    ):
+        """Score a predictions table (columns ``task``, ``label``, ``prediction``), e.g. saved.
 
         Examples
         --------
@@ -89,10 +91,12 @@ class EvaluationResult:
 
     def plot(self):
         """Bar chart of the scores (`~matplotlib.figure.Figure`)."""
-        return plot_scores(self.scores, title=f"spec-o3 evaluation: {self.backend}" if self.backend else None)
+        return plot_scores(
+            self.scores, title=f"spec-o3 evaluation: {self.backend}" if self.backend else None
+        )
 
     def write(self, directory):
-        """Write scores (ECSV), predictions (ECSV) and the figure (PNG) into ``directory``, replacing them.
+        """Write scores and predictions (ECSV) and the figure (PNG) into ``directory`` (replacing).
 
         Returns
         -------
@@ -118,7 +122,7 @@ def _record(answers, row, verdict, error="", evidence="", seconds=np.nan):
 
 
 def _read_questions(suite, rows, answers):
-    """(row, (spectrum, task, redshift), source) for each readable question; unreadable ones are answered NO."""
+    """(row, (spectrum, task, redshift), source) per readable question; unreadable ones get NO."""
     table = suite.table
     questions = []
     for row in rows:
@@ -128,18 +132,21 @@ def _read_questions(suite, rows, answers):
             _record(answers, row, "NO", f"cannot read spectrum: {error}")
             continue
         source = table["file"][row] if "file" in table.colnames else table["id"][row]
-        questions.append((row, (spectrum, table["task"][row], float(table["redshift"][row])), str(source)))
+        questions.append(
+            (row, (spectrum, table["task"][row], float(table["redshift"][row])), str(source))
+        )
     return questions
 
 
 def _ask(inspector, questions, answers):
-    """Run the questions as one batch; when a batch fails, ask again one by one to find the culprit."""
+    """Ask the questions as one batch; when the batch fails, ask one by one to find the culprit."""
     try:
         results = inspector.run_many(
-            [question for _, question, _ in questions], sources=[source for _, _, source in questions]
+            [question for _, question, _ in questions],
+            sources=[source for _, _, source in questions],
         )
     except BackendError:
-        raise  # infrastructure down: every answer would be a failure, so stop rather than score noise
+        raise  # infrastructure down: every answer would fail; stop rather than score noise
     except Exception as error:  # a failed episode counts as NO and is listed, as in the paper
         if len(questions) == 1:
             _record(answers, questions[0][0], "NO", f"{type(error).__name__}: {error}")
@@ -147,7 +154,7 @@ def _ask(inspector, questions, answers):
             for question in questions:
                 _ask(inspector, [question], answers)
         return
-    for (row, _, _), result in zip(questions, results):
+    for (row, _, _), result in zip(questions, results, strict=True):
         _record(answers, row, result.verdict, result.error, result.evidence, result.seconds)
 
 
@@ -197,14 +204,15 @@ def evaluate(
     Raises
     ------
     spec_o3.agent.backends.base.BackendError
-        If the backend's infrastructure fails (a model server that cannot be reached, ...). Failures of
-        single questions (unreadable spectrum, episode without an answer) do not raise: they count as NO
-        and are listed in `EvaluationResult.errors`.
+        If the backend's infrastructure fails (a model server that cannot be reached, ...). Failures
+        of single questions (unreadable spectrum, episode without an answer) do not raise: they
+        count as NO and are listed in `EvaluationResult.errors`.
 
     Examples
     --------
     >>> from spec_o3.bench import Suite, evaluate
-    >>> result = evaluate(Suite.read("my_suite.fits"), "expert", n_resamples=1000, seed=0)  # doctest: +SKIP
+    >>> suite = Suite.read("my_suite.fits")  # doctest: +SKIP
+    >>> result = evaluate(suite, "expert", n_resamples=1000, seed=0)  # doctest: +SKIP
     >>> print(result)  # doctest: +SKIP
     """
     if int(batch_size) != batch_size or batch_size < 1:
@@ -215,8 +223,12 @@ def evaluate(
     name = backend if isinstance(backend, str) else policy.name
     answers = {}
     try:
-        inspector = Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
-        with tqdm(total=len(suite), desc=f"evaluate {name}", unit="question", disable=not progress) as bar:
+        inspector = Inspector(
+            policy, toolset=toolset, max_turns=max_turns, render_images=render_images
+        )
+        with tqdm(
+            total=len(suite), desc=f"evaluate {name}", unit="question", disable=not progress
+        ) as bar:
             for start in range(0, len(suite), int(batch_size)):
                 rows = range(start, min(start + int(batch_size), len(suite)))
                 questions = _read_questions(suite, rows, answers)
@@ -229,7 +241,9 @@ def evaluate(
 
     predictions = suite.table.copy()
     predictions.remove_column("spectrum")
-    verdicts, errors, evidence, seconds = zip(*(answers[row] for row in range(len(suite))))
+    verdicts, errors, evidence, seconds = zip(
+        *(answers[row] for row in range(len(suite))), strict=True
+    )
     predictions["prediction"] = np.array(verdicts, dtype=str)
     predictions["correct"] = predictions["prediction"] == predictions["label"]
     predictions["error"] = Column(np.array(errors, dtype=str))

@@ -1,25 +1,27 @@
 """Scores of YES/NO vetting answers, as the Spec-o3 paper reports them.
 
-Every question is a binary decision and the rare class is the positive one, so precision, recall and F1
-are computed on the YES class. The headline number is the macro-F1: the unweighted mean of the per-task F1
-scores (the paper's Table 1 average; its per-task F1 of Spec-o3-7B, 81.0, 80.2, 84.5, 83.4 and 53.6, average
-to its reported 76.5). Mean accuracy is likewise the unweighted mean of the per-task accuracies.
+Every question is a binary decision and the rare class is the positive one, so precision, recall and
+F1 are computed on the YES class. The headline number is the macro-F1: the unweighted mean of the
+per-task F1 scores (the paper's Table 1 average; its per-task F1 of Spec-o3-7B, 81.0, 80.2, 84.5,
+83.4 and 53.6, average to its reported 76.5). Mean accuracy is likewise the unweighted mean of the
+per-task accuracies.
 
 Degenerate cases follow the usual zero convention, without warnings: precision is 0 when nothing was
-predicted YES, recall is 0 when no question has the answer YES, and F1 = 2 TP / (2 TP + FP + FN) is 0 when
-that denominator is 0 (no YES answers and no YES predictions). Accuracy needs at least one question.
+predicted YES, recall is 0 when no question has the answer YES, and F1 = 2 TP / (2 TP + FP + FN) is
+0 when that denominator is 0 (no YES answers and no YES predictions). Accuracy needs at least one
+question.
 """
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import QTable
 
 __all__ = ["bootstrap_distribution", "binary_scores", "confusion_matrix", "macro_f1", "score_table"]
 
 #: Metric columns of `score_table` (percent) in display order.
 _METRICS = ("accuracy", "precision", "recall", "f1")
-#: Confusion-matrix cells in the order used throughout: true positive, false positive, false negative,
-#: true negative.
+#: Confusion-matrix cells in the order used throughout: true positive, false positive,
+#: false negative, true negative.
 _CELLS = ("tp", "fp", "fn", "tn")
 
 
@@ -33,7 +35,9 @@ def _is_yes(values, name):
     normalised = np.char.upper(np.char.strip(array.astype(str)))
     bad = ~np.isin(normalised, ("YES", "NO"))
     if bad.any():
-        raise ValueError(f"{name} must be 'YES' or 'NO'; got {sorted(set(array[bad].tolist()))[:5]}")
+        raise ValueError(
+            f"{name} must be 'YES' or 'NO'; got {sorted(set(array[bad].tolist()))[:5]}"
+        )
     return normalised == "YES"
 
 
@@ -62,7 +66,9 @@ def _cell_counts(truth, predicted):
 
 def _ratio(numerator, denominator):
     """numerator / denominator, 0 where the denominator is 0 (works on arrays, never warns)."""
-    numerator, denominator = np.broadcast_arrays(np.asarray(numerator, float), np.asarray(denominator, float))
+    numerator, denominator = np.broadcast_arrays(
+        np.asarray(numerator, float), np.asarray(denominator, float)
+    )
     return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=denominator > 0)
 
 
@@ -113,8 +119,8 @@ def binary_scores(labels, predictions):
     -------
     scores : dict
         ``n`` (number of questions), the counts ``tp``, ``fp``, ``fn``, ``tn``, and ``accuracy``,
-        ``precision``, ``recall`` and ``f1`` as fractions between 0 and 1 (zero convention for degenerate
-        cases, see the module notes).
+        ``precision``, ``recall`` and ``f1`` as fractions between 0 and 1 (zero convention for
+        degenerate cases, see the module notes).
 
     Raises
     ------
@@ -131,7 +137,7 @@ def binary_scores(labels, predictions):
     if counts.sum() == 0:
         raise ValueError("cannot score an empty set of answers")
     scores = {"n": int(counts.sum())}
-    scores.update({cell: int(count) for cell, count in zip(_CELLS, counts)})
+    scores.update({cell: int(count) for cell, count in zip(_CELLS, counts, strict=True)})
     scores.update({name: float(value) for name, value in _scores_from_counts(counts).items()})
     return scores
 
@@ -141,12 +147,16 @@ def _task_counts(tasks, labels, predictions):
     truth, predicted = _paired(labels, predictions)
     tasks = np.asarray(tasks)
     if tasks.shape != truth.shape:
-        raise ValueError(f"tasks must have one entry per answer, got {tasks.shape} for {truth.shape} answers")
+        raise ValueError(
+            f"tasks must have one entry per answer, got {tasks.shape} for {truth.shape} answers"
+        )
     if tasks.size == 0:
         raise ValueError("cannot score an empty set of answers")
     _, first = np.unique(tasks, return_index=True)
     names = tasks[np.sort(first)]
-    counts = np.array([_cell_counts(truth[tasks == name], predicted[tasks == name]) for name in names])
+    counts = np.array(
+        [_cell_counts(truth[tasks == name], predicted[tasks == name]) for name in names]
+    )
     return [str(name) for name in names], counts
 
 
@@ -178,9 +188,10 @@ def bootstrap_distribution(tasks, labels, predictions, *, n_resamples=1000, seed
     """Bootstrap distributions of per-task accuracy and F1, mean accuracy and macro-F1.
 
     Questions are resampled with replacement within each task, keeping each task's size, so every
-    resample has the suite's task mix. Since the scores depend only on the counts of the four outcomes,
-    a task's resampled counts are drawn directly from the multinomial distribution of its observed
-    outcome frequencies, which is the same distribution as resampling its rows, at O(``n_resamples``) cost.
+    resample has the suite's task mix. Since the scores depend only on the counts of the four
+    outcomes, a task's resampled counts are drawn directly from the multinomial distribution of its
+    observed outcome frequencies, which is the same distribution as resampling its rows, at
+    O(``n_resamples``) cost.
 
     Parameters
     ----------
@@ -196,14 +207,14 @@ def bootstrap_distribution(tasks, labels, predictions, *, n_resamples=1000, seed
     Returns
     -------
     distribution : dict
-        ``{task: {"accuracy": array, "f1": array}}`` for each task in order of first appearance, plus
-        ``"Average"`` holding the mean accuracy and the macro-F1 of each resample (fractions, arrays of
-        length ``n_resamples``).
+        ``{task: {"accuracy": array, "f1": array}}`` for each task in order of first appearance,
+        plus ``"Average"`` holding the mean accuracy and the macro-F1 of each resample (fractions,
+        arrays of length ``n_resamples``).
 
     Examples
     --------
-    >>> dist = bootstrap_distribution(["cc"] * 4, ["YES", "YES", "NO", "NO"], ["YES", "NO", "NO", "NO"],
-    ...                               n_resamples=200, seed=1)
+    >>> labels, predictions = ["YES", "YES", "NO", "NO"], ["YES", "NO", "NO", "NO"]
+    >>> dist = bootstrap_distribution(["cc"] * 4, labels, predictions, n_resamples=200, seed=1)
     >>> dist["Average"]["f1"].shape
     (200,)
     """
@@ -214,13 +225,20 @@ def bootstrap_distribution(tasks, labels, predictions, *, n_resamples=1000, seed
     totals = counts.sum(axis=1)
     # shape (tasks, resamples, 4): one multinomial draw per task and resample
     resampled = np.stack(
-        [rng.multinomial(total, row / total, size=int(n_resamples)) for total, row in zip(totals, counts)]
+        [
+            rng.multinomial(total, row / total, size=int(n_resamples))
+            for total, row in zip(totals, counts, strict=True)
+        ]
     )
     scores = _scores_from_counts(resampled)
     distribution = {
-        name: {"accuracy": scores["accuracy"][i], "f1": scores["f1"][i]} for i, name in enumerate(names)
+        name: {"accuracy": scores["accuracy"][i], "f1": scores["f1"][i]}
+        for i, name in enumerate(names)
     }
-    distribution["Average"] = {"accuracy": scores["accuracy"].mean(axis=0), "f1": scores["f1"].mean(axis=0)}
+    distribution["Average"] = {
+        "accuracy": scores["accuracy"].mean(axis=0),
+        "f1": scores["f1"].mean(axis=0),
+    }
     return distribution
 
 
@@ -234,7 +252,8 @@ def score_table(tasks, labels, predictions, *, n_resamples=0, seed=None, confide
     labels, predictions : array-like of str or bool
         True and predicted answers (``"YES"``/``"NO"`` or booleans).
     n_resamples : int, optional
-        Bootstrap resamples for confidence intervals of accuracy and F1 (0, the default, skips them).
+        Bootstrap resamples for confidence intervals of accuracy and F1 (0, the default, skips
+        them).
     seed : int or `~numpy.random.Generator`, optional
         Seed of the bootstrap.
     confidence : float, optional
@@ -243,16 +262,18 @@ def score_table(tasks, labels, predictions, *, n_resamples=0, seed=None, confide
     Returns
     -------
     scores : `~astropy.table.QTable`
-        One row per task (order of first appearance) and a final ``"Average"`` row. Columns: ``task``,
-        ``n`` (questions), ``n_yes`` (questions whose answer is YES), ``tp``, ``fp``, ``fn``, ``tn``, and
-        ``accuracy``, ``precision``, ``recall``, ``f1`` in percent; with a bootstrap also
-        ``accuracy_lo``/``accuracy_hi`` and ``f1_lo``/``f1_hi``. The Average row holds the unweighted
-        means of the metrics over tasks (its ``accuracy`` is the mean accuracy and its ``f1`` the
-        macro-F1) and the summed counts. ``meta`` records ``n_resamples``, ``seed`` and ``confidence``.
+        One row per task (order of first appearance) and a final ``"Average"`` row. Columns:
+        ``task``, ``n`` (questions), ``n_yes`` (questions whose answer is YES), ``tp``, ``fp``,
+        ``fn``, ``tn``, and ``accuracy``, ``precision``, ``recall``, ``f1`` in percent; with a
+        bootstrap also ``accuracy_lo``/``accuracy_hi`` and ``f1_lo``/``f1_hi``. The Average row
+        holds the unweighted means of the metrics over tasks (its ``accuracy`` is the mean accuracy
+        and its ``f1`` the macro-F1) and the summed counts. ``meta`` records ``n_resamples``,
+        ``seed`` and ``confidence``.
 
     Examples
     --------
-    >>> scores = score_table(["cc", "cc", "wd", "wd"], ["YES", "NO", "YES", "NO"], ["YES", "NO", "NO", "NO"])
+    >>> labels, predictions = ["YES", "NO", "YES", "NO"], ["YES", "NO", "NO", "NO"]
+    >>> scores = score_table(["cc", "cc", "wd", "wd"], labels, predictions)
     >>> scores["task", "n", "accuracy", "f1"]
     <QTable length=3>
       task    n  accuracy   f1
@@ -281,10 +302,14 @@ def score_table(tasks, labels, predictions, *, n_resamples=0, seed=None, confide
     recorded_seed = int(seed) if isinstance(seed, (int, np.integer)) else None
     table.meta.update(n_resamples=int(n_resamples), seed=recorded_seed, confidence=confidence)
     if n_resamples:
-        distribution = bootstrap_distribution(tasks, labels, predictions, n_resamples=n_resamples, seed=seed)
+        distribution = bootstrap_distribution(
+            tasks, labels, predictions, n_resamples=n_resamples, seed=seed
+        )
         tail = (1 - confidence) / 2
         for metric in ("accuracy", "f1"):
-            bounds = np.array([np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]])
+            bounds = np.array(
+                [np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]]
+            )
             table[f"{metric}_lo"] = bounds[:, 0] * 100 * u.percent
             table[f"{metric}_hi"] = bounds[:, 1] * 100 * u.percent
     return table

@@ -1,4 +1,4 @@
-"""The paper's Table 1 as text, and a bar chart of the same scores with their confidence intervals."""
+"""The paper's Table 1 as text, and a bar chart of the same scores with their intervals."""
 
 import numpy as np
 from astropy.table import Table
@@ -10,25 +10,27 @@ __all__ = ["format_scores", "plot_scores"]
 
 
 def _row_name(task):
-    """Display name of a score row: the task id with its paper code, or the row's own name (Average)."""
+    """Display name of a score row: task id and paper code, or the row's own name (Average)."""
     return f"{TASKS[task].id} ({TASKS[task].code})" if task in TASKS else task
 
 
 def _cell(scores, row, metric):
     value = f"{scores[metric][row].value:.1f}"
     if f"{metric}_lo" in scores.colnames:
-        value += f" [{scores[f'{metric}_lo'][row].value:.1f}, {scores[f'{metric}_hi'][row].value:.1f}]"
+        value += (
+            f" [{scores[f'{metric}_lo'][row].value:.1f}, {scores[f'{metric}_hi'][row].value:.1f}]"
+        )
     return value
 
 
 def format_scores(scores):
-    """Render a `~spec_o3.bench.score_table` as the paper's Table 1: tasks by accuracy and F1 in percent.
+    """Render a `~spec_o3.bench.score_table` as the paper's Table 1: accuracy and F1 (%) per task.
 
     Parameters
     ----------
     scores : `~astropy.table.QTable`
-        Output of :func:`~spec_o3.bench.score_table`; its confidence intervals, when present, are shown in
-        brackets.
+        Output of :func:`~spec_o3.bench.score_table`; its confidence intervals, when present, are
+        shown in brackets.
 
     Returns
     -------
@@ -57,7 +59,7 @@ def format_scores(scores):
 
 
 def plot_scores(scores, *, title=None):
-    """Bar chart of per-task accuracy and F1 (with bootstrap intervals when present) and their averages.
+    """Bar chart of per-task accuracy and F1, their averages, and bootstrap intervals if present.
 
     Parameters
     ----------
@@ -74,7 +76,8 @@ def plot_scores(scores, *, title=None):
     Examples
     --------
     >>> from spec_o3.bench import score_table
-    >>> figure = plot_scores(score_table(["cc", "wd"], ["YES", "YES"], ["YES", "NO"], n_resamples=50, seed=0))
+    >>> scores = score_table(["cc", "wd"], ["YES", "YES"], ["YES", "NO"], n_resamples=50, seed=0)
+    >>> figure = plot_scores(scores)
     >>> [text.get_text() for text in figure.axes[0].get_xticklabels()]
     ['cc', 'wd', 'Average']
     """
@@ -82,14 +85,21 @@ def plot_scores(scores, *, title=None):
     axes = figure.subplots()
     positions = np.arange(len(scores))
     width = 0.38
-    for offset, metric, label in ((-width / 2, "accuracy", "Accuracy"), (width / 2, "f1", "F1 (YES)")):
+    for offset, metric, label in (
+        (-width / 2, "accuracy", "Accuracy"),
+        (width / 2, "f1", "F1 (YES)"),
+    ):
         values = scores[metric].value
         error = None
         if f"{metric}_lo" in scores.colnames:
-            error = np.vstack([values - scores[f"{metric}_lo"].value, scores[f"{metric}_hi"].value - values])
+            error = np.vstack(
+                [values - scores[f"{metric}_lo"].value, scores[f"{metric}_hi"].value - values]
+            )
         axes.bar(positions + offset, values, width, yerr=error, capsize=3, label=label)
     axes.axvline(len(scores) - 1.5, color="0.6", linestyle="--", linewidth=0.8)  # tasks | Average
-    axes.set_xticks(positions, [TASKS[task].code if task in TASKS else task for task in scores["task"]])
+    axes.set_xticks(
+        positions, [TASKS[task].code if task in TASKS else task for task in scores["task"]]
+    )
     axes.set_ylim(0, 118)  # headroom for the legend above 100 %
     axes.set_yticks(np.arange(0, 101, 20))
     axes.set_ylabel("Score (%)")

@@ -1,24 +1,25 @@
 """Tolerant reading of benchmark rows in the SpecVI-Bench shape (one YES/NO question per row).
 
-The released SpecVI-Bench data could not be inspected offline, so this reader is **untested on the real
-release**: it accepts the column names such rows are likely to use (case-insensitive, see
-:data:`COLUMN_ALIASES`) and fails with a message listing them when a required column is missing. It also
-reads the suites :meth:`spec_o3.bench.Suite.write` saves, whose columns use the canonical names.
+The released SpecVI-Bench data could not be inspected offline, so this reader is **untested on the
+real release**: it accepts the column names such rows are likely to use (case-insensitive, see
+:data:`COLUMN_ALIASES`) and fails with a message listing them when a required column is missing. It
+also reads the suites :meth:`spec_o3.bench.Suite.write` saves, whose columns use the canonical
+names.
 """
 
 import re
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.table import Column, Table
 
 from ..tasks import TASKS, get_task
 
 __all__ = ["COLUMN_ALIASES", "normalise_columns", "parse_label", "task_from_text"]
 
-#: Canonical column -> accepted names (case-insensitive; the first present wins). ``task`` may instead be
-#: inferred from a ``question`` text; ``ivar`` may instead come from an ``error`` (1-sigma) column;
-#: ``wavelength`` may instead come from ``loglam`` (log10 of the wavelength in Å).
+#: Canonical column -> accepted names (case-insensitive; the first present wins). ``task`` may
+#: instead be inferred from a ``question`` text; ``ivar`` may instead come from an ``error``
+#: (1-sigma) column; ``wavelength`` may instead come from ``loglam`` (log10 of the wavelength in Å).
 COLUMN_ALIASES = {
     "id": ("id", "obsid", "uid", "sample_id", "question_id", "idx"),
     "task": ("task", "task_id", "task_name", "category"),
@@ -40,8 +41,8 @@ _YES_NO = re.compile(r"\b(YES|NO|TRUE|FALSE)\b", re.IGNORECASE)
 def parse_label(value):
     """Read a YES/NO answer from the forms benchmark files use.
 
-    Accepts ``"YES"``/``"NO"`` in any case, answers wrapped in text such as ``"<answer>\\boxed{YES}</answer>"``,
-    ``"true"``/``"false"``, booleans and the integers 1/0.
+    Accepts ``"YES"``/``"NO"`` in any case, answers wrapped in text such as
+    ``"<answer>\\boxed{YES}</answer>"``, ``"true"``/``"false"``, booleans and the integers 1/0.
 
     Examples
     --------
@@ -67,8 +68,8 @@ def _normalise_text(text):
 def task_from_text(text):
     """Id of the registered task a task name or question text refers to.
 
-    The text may be a task id or code (``"cc"``), a task name (``"White Dwarf"``) or a whole question
-    ("Analyze the provided spectrum to determine if it is a Carbon Star (C-type)").
+    The text may be a task id or code (``"cc"``), a task name (``"White Dwarf"``) or a whole
+    question ("Analyze the provided spectrum to determine if it is a Carbon Star (C-type)").
 
     Examples
     --------
@@ -83,7 +84,8 @@ def task_from_text(text):
     matches = {
         task.id
         for task in TASKS.values()
-        if f" {_normalise_text(task.name)} " in normalised or f" {_normalise_text(task.id)} " in normalised
+        if f" {_normalise_text(task.name)} " in normalised
+        or f" {_normalise_text(task.id)} " in normalised
     }
     if len(matches) != 1:
         found = "several tasks: " + ", ".join(sorted(matches)) if matches else "no registered task"
@@ -107,8 +109,10 @@ def _missing(*canonicals):
 
 
 def _rows(values, name):
-    """A spectrum-valued column (list or object array of 1-D arrays, or a 2-D array) as float arrays."""
-    array_like = isinstance(values, list) or np.ndim(values) == 2 or np.asarray(values).dtype == object
+    """A spectrum-valued column (list/object array of 1-D arrays, or 2-D array) as float arrays."""
+    array_like = (
+        isinstance(values, list) or np.ndim(values) == 2 or np.asarray(values).dtype == object
+    )
     if not array_like:
         raise ValueError(f"column {name!r} must hold one array per row")
     return [np.asarray(row, dtype=float) for row in values]
@@ -120,8 +124,8 @@ def normalise_columns(columns, *, units=None, task=None):
     Parameters
     ----------
     columns : dict
-        Column name -> values: scalar columns as 1-D arrays, spectra as a list (or object array) of 1-D
-        arrays, or 2-D arrays with one spectrum per row.
+        Column name -> values: scalar columns as 1-D arrays, spectra as a list (or object array) of
+        1-D arrays, or 2-D arrays with one spectrum per row.
     units : dict, optional
         Column name -> unit; the wavelength unit defaults to Å and the flux to dimensionless.
     task : str, optional
@@ -130,14 +134,16 @@ def normalise_columns(columns, *, units=None, task=None):
     Returns
     -------
     table : `~astropy.table.Table`
-        Columns ``id``, ``task`` (registered id), ``label`` (YES/NO), ``redshift``, the spectra as object
-        columns ``wavelength`` (Å), ``flux`` (with its unit), ``ivar`` and ``mask`` (True where bad), then
-        ``file``, ``question`` and the remaining scalar columns under their own names.
+        Columns ``id``, ``task`` (registered id), ``label`` (YES/NO), ``redshift``, the spectra as
+        object columns ``wavelength`` (Å), ``flux`` (with its unit), ``ivar`` and ``mask`` (True
+        where bad), then ``file``, ``question`` and the remaining scalar columns under their own
+        names.
 
     Examples
     --------
     >>> table = normalise_columns({"question": ["... a White Dwarf?"], "answer": ["\\\\boxed{NO}"],
-    ...                            "wave": [np.arange(4000., 4010.)], "flux": [np.ones(10)], "z": [0.1]})
+    ...                            "wave": [np.arange(4000., 4010.)], "flux": [np.ones(10)],
+    ...                            "z": [0.1]})
     >>> print(table["id", "task", "label", "redshift"])
      id     task    label redshift
     --- ----------- ----- --------
@@ -163,7 +169,8 @@ def normalise_columns(columns, *, units=None, task=None):
     if wavelength is not None:
         wave_unit = units.get(wave_name.lower(), u.AA)
         wavelength = [
-            (row * wave_unit).to_value(u.AA, equivalencies=u.spectral()) for row in _rows(wavelength, wave_name)
+            (row * wave_unit).to_value(u.AA, equivalencies=u.spectral())
+            for row in _rows(wavelength, wave_name)
         ]
     else:
         loglam_name, loglam = find("loglam")
@@ -176,7 +183,10 @@ def normalise_columns(columns, *, units=None, task=None):
     if ivar is not None:
         ivar = _rows(ivar, ivar_name)
     elif error is not None:
-        ivar = [np.divide(1, row**2, out=np.zeros_like(row), where=row > 0) for row in _rows(error, error_name)]
+        ivar = [
+            np.divide(1, row**2, out=np.zeros_like(row), where=row > 0)
+            for row in _rows(error, error_name)
+        ]
     else:  # unknown uncertainty
         ivar = [np.full(len(row), np.nan) for row in flux]
 
@@ -187,7 +197,11 @@ def normalise_columns(columns, *, units=None, task=None):
         mask = [np.zeros(len(row), bool) for row in flux]
 
     for what, rows in (("wavelength", wavelength), ("ivar", ivar), ("mask", mask)):
-        bad = [i for i, (row, reference) in enumerate(zip(rows, flux)) if len(row) != len(reference)]
+        bad = [
+            i
+            for i, (row, reference) in enumerate(zip(rows, flux, strict=False))
+            if len(row) != len(reference)
+        ]
         if len(rows) != n or bad:
             raise ValueError(f"{what} and flux columns differ in length (rows {bad[:5]})")
 
@@ -210,7 +224,9 @@ def normalise_columns(columns, *, units=None, task=None):
     _, files = find("file")
 
     table = Table()
-    table["id"] = np.asarray(ids).astype(str) if ids is not None else np.array([str(i) for i in range(n)])
+    table["id"] = (
+        np.asarray(ids).astype(str) if ids is not None else np.array([str(i) for i in range(n)])
+    )
     table["task"] = tasks
     table["label"] = [parse_label(value) for value in labels]
     table["redshift"] = np.zeros(n) if redshift is None else np.asarray(redshift, dtype=float)
@@ -221,7 +237,9 @@ def normalise_columns(columns, *, units=None, task=None):
         ("mask", mask, None),
     ):
         cells = np.empty(n, dtype=object)
-        for i, row in enumerate(rows):  # element-wise: equal-length rows would otherwise broadcast to 2-D
+        for i, row in enumerate(
+            rows
+        ):  # element-wise: equal-length rows would otherwise broadcast to 2-D
             cells[i] = row
         table[name] = Column(cells, unit=unit)
     if files is not None:
@@ -235,6 +253,9 @@ def normalise_columns(columns, *, units=None, task=None):
 
 
 def _is_scalar_column(values, n):
-    return not isinstance(values, list) and np.ndim(values) == 1 and len(values) == n and (
-        np.asarray(values).dtype.kind in "biufUS"
+    return (
+        not isinstance(values, list)
+        and np.ndim(values) == 1
+        and len(values) == n
+        and (np.asarray(values).dtype.kind in "biufUS")
     )

@@ -1,9 +1,9 @@
-"""Benchmark suites: labelled YES/NO vetting questions in the SpecVI-Bench shape, one row per question."""
+"""Benchmark suites: labelled YES/NO vetting questions in the SpecVI-Bench shape, one row each."""
 
 from pathlib import Path
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 from astropy.io.registry import IORegistryError
 from astropy.nddata import InverseVariance
 from astropy.table import Column, Table, vstack
@@ -49,38 +49,42 @@ def _inverse_variance(spectrum):
     """Inverse variance in the flux unit squared; NaN when the spectrum has no uncertainty."""
     if spectrum.uncertainty is None:
         return np.full(spectrum.flux.shape, np.nan)
-    with np.errstate(divide="ignore"):  # zero variance -> infinite ivar, treated as unknown (0) below
-        ivar = spectrum.uncertainty.represent_as(InverseVariance).quantity.to_value(spectrum.flux.unit**-2)
+    with np.errstate(
+        divide="ignore"
+    ):  # zero variance -> infinite ivar, treated as unknown (0) below
+        ivar = spectrum.uncertainty.represent_as(InverseVariance).quantity.to_value(
+            spectrum.flux.unit**-2
+        )
     return np.where(np.isfinite(ivar), ivar, 0.0)
 
 
 class Suite:
     """A labelled vetting benchmark: one YES/NO question per row, in the SpecVI-Bench shape.
 
-    Each question asks whether one spectrum is a genuine member of one task's class. The rows live in an
-    `~astropy.table.Table` (:attr:`table`) with at least the columns ``id``, ``task`` (a registered task
-    id), ``label`` (``"YES"``/``"NO"``) and ``redshift``, and optionally ``file``, ``class``, ``subtype``,
-    ``snr`` and any other scalar columns. The spectra are held in the object column ``spectrum``; a row
-    whose cell is None is read from its ``file`` when needed, so suites built from directories of FITS
-    files stay light.
+    Each question asks whether one spectrum is a genuine member of one task's class. The rows live
+    in an `~astropy.table.Table` (:attr:`table`) with at least the columns ``id``, ``task`` (a
+    registered task id), ``label`` (``"YES"``/``"NO"``) and ``redshift``, and optionally ``file``,
+    ``class``, ``subtype``, ``snr`` and any other scalar columns. The spectra are held in the object
+    column ``spectrum``; a row whose cell is None is read from its ``file`` when needed, so suites
+    built from directories of FITS files stay light.
 
     Build a suite with :meth:`from_simulation` (directories written by ``spec-o3 simulate``),
-    :meth:`from_spectra` (in-memory spectra) or :meth:`read` (a saved suite or SpecVI-Bench-style rows),
-    combine suites with :meth:`concatenate`, and save one with :meth:`write`.
+    :meth:`from_spectra` (in-memory spectra) or :meth:`read` (a saved suite or SpecVI-Bench-style
+    rows), combine suites with :meth:`concatenate`, and save one with :meth:`write`.
 
     Parameters
     ----------
     table : `~astropy.table.Table`
         The questions. ``task`` values may be task codes (``"cc"``); labels may be any form
-        :func:`~spec_o3.bench.specvi.parse_label` reads. Missing ``id`` (row numbers) and ``redshift`` (0)
-        columns are filled in. Needs a ``spectrum`` or a ``file`` column.
+        :func:`~spec_o3.bench.specvi.parse_label` reads. Missing ``id`` (row numbers) and
+        ``redshift`` (0) columns are filled in. Needs a ``spectrum`` or a ``file`` column.
 
     Examples
     --------
     >>> import numpy as np, astropy.units as u
     >>> from specutils import Spectrum
-    >>> spectra = [Spectrum(spectral_axis=np.linspace(3700, 9100, 50) * u.AA, flux=np.ones(50) * u.Jy)
-    ...            for _ in range(3)]
+    >>> wavelength = np.linspace(3700, 9100, 50) * u.AA
+    >>> spectra = [Spectrum(spectral_axis=wavelength, flux=np.ones(50) * u.Jy) for _ in range(3)]
     >>> suite = Suite.from_spectra(spectra, "wd", ["YES", "NO", "NO"])
     >>> suite
     <Suite of 3 questions: white_dwarf 3 (1 YES)>
@@ -96,14 +100,20 @@ class Suite:
         table = Table(table, copy=True)
         missing = [name for name in ("task", "label") if name not in table.colnames]
         if missing:
-            raise ValueError(f"a suite table needs the columns task and label; missing: {', '.join(missing)}")
+            raise ValueError(
+                f"a suite table needs the columns task and label; missing: {', '.join(missing)}"
+            )
         if "spectrum" not in table.colnames and "file" not in table.colnames:
-            raise ValueError("a suite table needs a spectrum column or a file column to read spectra from")
+            raise ValueError(
+                "a suite table needs a spectrum column or a file column to read spectra from"
+            )
         n = len(table)
         table["task"] = np.array([get_task(str(value)).id for value in table["task"]], dtype=str)
         table["label"] = np.array([parse_label(value) for value in table["label"]], dtype=str)
-        if "id" not in table.colnames:
-            table.add_column([str(i) for i in range(n)], name="id", index=0)
+        if "id" in table.colnames:
+            table["id"] = np.array([str(value) for value in table["id"]], dtype=str)
+        else:
+            table.add_column(np.array([str(i) for i in range(n)], dtype=str), name="id", index=0)
         if "redshift" not in table.colnames:
             table["redshift"] = np.zeros(n)
         if "spectrum" not in table.colnames:
@@ -112,7 +122,8 @@ class Suite:
         self.table = table[leading + [name for name in table.colnames if name not in leading]]
         self.table["spectrum"].info.format = _spectrum_cell_format
 
-    # -- construction -------------------------------------------------------------------------------
+    # -- construction
+    # -------------------------------------------------------------------------------
 
     @classmethod
     def from_spectra(cls, spectra, task, labels, *, redshift=None, ids=None, **columns):
@@ -155,10 +166,11 @@ class Suite:
     def from_simulation(cls, *directories):
         """Build a suite from directories written by ``spec-o3 simulate``.
 
-        Each directory holds FITS spectra and a label table (``labels.ecsv`` or ``labels.csv``) with at
-        least the columns ``file`` (relative to the directory), ``task`` and ``label``; further columns
-        (``class``, ``subtype``, ``snr``, ``redshift``, ``seed``, ...) are kept. Spectra are read from the
-        files only when needed. Question ids are the file names without their extension.
+        Each directory holds FITS spectra and a label table (``labels.ecsv`` or ``labels.csv``) with
+        at least the columns ``file`` (relative to the directory), ``task`` and ``label``; further
+        columns (``class``, ``subtype``, ``snr``, ``redshift``, ``seed``, ...) are kept. Spectra are
+        read from the files only when needed. Question ids are the file names without their
+        extension.
 
         Parameters
         ----------
@@ -172,7 +184,9 @@ class Suite:
         """
         if not directories:
             raise ValueError("from_simulation needs at least one directory")
-        return cls.concatenate([cls(cls._simulation_table(Path(directory))) for directory in directories])
+        return cls.concatenate(
+            [cls(cls._simulation_table(Path(directory))) for directory in directories]
+        )
 
     @staticmethod
     def _simulation_table(directory):
@@ -180,10 +194,14 @@ class Suite:
             raise OSError(f"suite directory {directory} does not exist")
         for name in LABEL_FILES:
             if (directory / name).is_file():
-                table = Table.read(directory / name, format="ascii.ecsv" if name.endswith(".ecsv") else "ascii.csv")
+                table = Table.read(
+                    directory / name, format="ascii.ecsv" if name.endswith(".ecsv") else "ascii.csv"
+                )
                 break
         else:
-            raise OSError(f"{directory} holds no label table ({' or '.join(LABEL_FILES)}); is it a suite?")
+            raise OSError(
+                f"{directory} holds no label table ({' or '.join(LABEL_FILES)}); is it a suite?"
+            )
         if "file" not in table.colnames:
             raise ValueError(f"label table in {directory} has no 'file' column")
         names = [str(name) for name in table["file"]]
@@ -195,28 +213,33 @@ class Suite:
 
     @classmethod
     def concatenate(cls, suites):
-        """One suite holding the questions of several, in order (columns missing in some are masked)."""
+        """One suite holding the questions of several, in order (missing columns are masked)."""
         suites = list(suites)
         if not suites:
             raise ValueError("nothing to concatenate")
         if len(suites) == 1:
             return suites[0]
-        return cls(vstack([suite.table for suite in suites], join_type="outer", metadata_conflicts="silent"))
+        return cls(
+            vstack(
+                [suite.table for suite in suites], join_type="outer", metadata_conflicts="silent"
+            )
+        )
 
     @classmethod
     def read(cls, path, *, task=None):
         """Read a suite: a ``spec-o3 simulate`` directory, or a FITS or Parquet table of questions.
 
-        Tables may be suites saved with :meth:`write` or SpecVI-Bench-style rows: column names are matched
-        tolerantly (see :data:`spec_o3.bench.specvi.COLUMN_ALIASES`). This tolerance is untested on the
-        real SpecVI-Bench release.
+        Tables may be suites saved with :meth:`write` or SpecVI-Bench-style rows: column names are
+        matched tolerantly (see :data:`spec_o3.bench.specvi.COLUMN_ALIASES`). This tolerance is
+        untested on the real SpecVI-Bench release.
 
         Parameters
         ----------
         path : str or `~pathlib.Path`
             Directory, ``.fits`` or ``.parquet`` file.
         task : str, optional
-            Task of every row, for table files that hold a single task and no task or question column.
+            Task of every row, for table files that hold a single task and no task or question
+            column.
         """
         path = Path(path)
         if path.is_dir():
@@ -228,16 +251,20 @@ class Suite:
         if path.name.endswith(_FITS_SUFFIXES):
             table = Table.read(path, format="fits")
             columns = {name: table[name] for name in table.colnames}
-            units = {name: table[name].unit for name in table.colnames if table[name].unit is not None}
+            units = {
+                name: table[name].unit for name in table.colnames if table[name].unit is not None
+            }
         elif path.suffix == ".parquet":
             columns, units = _arrow.read_parquet(path)
         else:
-            raise ValueError(f"cannot read suite {path}: expected a directory, .fits or .parquet file")
+            raise ValueError(
+                f"cannot read suite {path}: expected a directory, .fits or .parquet file"
+            )
         return cls._from_array_table(normalise_columns(columns, units=units, task=task))
 
     @classmethod
     def _from_array_table(cls, table):
-        """A suite from a table whose spectra are in the array columns of :data:`SPECTRUM_COLUMNS`."""
+        """A suite from a table holding spectra in the array columns :data:`SPECTRUM_COLUMNS`."""
         units = {name: table[name].unit for name in SPECTRUM_COLUMNS}
         spectra = [
             _spectrum_from_arrays(
@@ -253,15 +280,16 @@ class Suite:
         table["spectrum"] = _object_column(spectra)
         return cls(table)
 
-    # -- output -------------------------------------------------------------------------------------
+    # -- output
+    # -------------------------------------------------------------------------------------
 
     def write(self, path, *, overwrite=False):
         """Save the suite with its spectra as one FITS or Parquet table.
 
-        Rows keep their scalar columns; each spectrum becomes the array cells ``wavelength`` (Å), ``flux``
-        (one unit for the whole suite, the first spectrum's), ``ivar`` (inverse variance, NaN where the
-        spectrum had no uncertainty) and ``mask`` (True where bad). Parquet needs the ``spec-o3[parquet]``
-        extra.
+        Rows keep their scalar columns; each spectrum becomes the array cells ``wavelength`` (Å),
+        ``flux`` (one unit for the whole suite, the first spectrum's), ``ivar`` (inverse variance,
+        NaN where the spectrum had no uncertainty) and ``mask`` (True where bad). Parquet needs the
+        ``spec-o3[parquet]`` extra.
 
         Parameters
         ----------
@@ -277,8 +305,13 @@ class Suite:
             raise OSError(f"{path} exists; pass overwrite=True to replace it")
         table = self._array_table()
         if path.suffix == ".parquet":
-            columns = {name: list(table[name]) if name in SPECTRUM_COLUMNS else table[name] for name in table.colnames}
-            units = {name: table[name].unit for name in table.colnames if table[name].unit is not None}
+            columns = {
+                name: list(table[name]) if name in SPECTRUM_COLUMNS else table[name]
+                for name in table.colnames
+            }
+            units = {
+                name: table[name].unit for name in table.colnames if table[name].unit is not None
+            }
             _arrow.write_parquet(path, columns, units)
         else:
             table.write(path, format="fits", overwrite=overwrite)
@@ -288,15 +321,22 @@ class Suite:
         spectra = [self.spectrum(i) for i in range(len(self))]
         flux_unit = spectra[0].flux.unit if spectra else u.dimensionless_unscaled
         arrays = {name: [] for name in SPECTRUM_COLUMNS}
-        for question_id, spectrum in zip(self.table["id"], spectra):
+        for question_id, spectrum in zip(self.table["id"], spectra, strict=True):
             wavelength = spectrum.spectral_axis.to(u.AA, equivalencies=u.spectral())
-            try:  # per-pixel factor: converting between per-Hz and per-Å densities depends on wavelength
+            # per-pixel factor: converting between per-Hz and per-Å densities depends on wavelength
+            try:
                 factor = u.Quantity(np.ones(wavelength.shape), spectrum.flux.unit).to_value(
                     flux_unit, equivalencies=u.spectral_density(wavelength)
                 )
             except u.UnitConversionError as error:
-                raise ValueError(f"question {question_id}: flux unit differs from the suite's: {error}") from None
-            mask = np.zeros(wavelength.shape, bool) if spectrum.mask is None else np.asarray(spectrum.mask, bool)
+                raise ValueError(
+                    f"question {question_id}: flux unit differs from the suite's: {error}"
+                ) from None
+            mask = (
+                np.zeros(wavelength.shape, bool)
+                if spectrum.mask is None
+                else np.asarray(spectrum.mask, bool)
+            )
             arrays["wavelength"].append(wavelength.value)
             arrays["flux"].append(spectrum.flux.value * factor)
             arrays["ivar"].append(_inverse_variance(spectrum) / factor**2)
@@ -308,13 +348,14 @@ class Suite:
             table[name] = Column(_object_column(arrays[name]), unit=units[name])
         return table
 
-    # -- access -------------------------------------------------------------------------------------
+    # -- access
+    # -------------------------------------------------------------------------------------
 
     def __len__(self):
         return len(self.table)
 
     def __getitem__(self, item):
-        """The questions selected by a slice, index array or boolean mask (an int gives one question)."""
+        """The questions selected by a slice, index array or boolean mask (an int: one question)."""
         if isinstance(item, (int, np.integer)):
             item = [item]
         if isinstance(item, str):
@@ -322,9 +363,9 @@ class Suite:
         return type(self)(self.table[item])
 
     def __repr__(self):
+        tasks, yes = self.table["task"], self.table["label"] == "YES"
         counts = ", ".join(
-            f"{task} {np.count_nonzero(self.table['task'] == task)} "
-            f"({np.count_nonzero((self.table['task'] == task) & (self.table['label'] == 'YES'))} YES)"
+            f"{task} {np.count_nonzero(tasks == task)} ({np.count_nonzero(yes[tasks == task])} YES)"
             for task in self.tasks
         )
         return f"<Suite of {len(self)} questions: {counts or 'empty'}>"
@@ -349,7 +390,9 @@ class Suite:
         try:
             return Spectrum.read(row["file"])
         except IORegistryError as error:  # no reader recognised the file
-            raise OSError(f"question {row['id']}: cannot read {row['file']} as a spectrum: {error}") from None
+            raise OSError(
+                f"question {row['id']}: cannot read {row['file']} as a spectrum: {error}"
+            ) from None
 
     def select(self, tasks):
         """The questions of some tasks only (ids or codes)."""
@@ -363,8 +406,9 @@ class Suite:
         --------
         >>> import numpy as np, astropy.units as u
         >>> from specutils import Spectrum
-        >>> spectrum = Spectrum(spectral_axis=np.linspace(4000, 5000, 10) * u.AA, flux=np.ones(10) * u.Jy)
-        >>> suite = Suite.from_spectra([spectrum] * 6, ["cc", "cc", "cc", "wd", "wd", "wd"], ["YES", "NO"] * 3)
+        >>> spectrum = Spectrum(spectral_axis=np.linspace(4000, 5000, 10) * u.AA,
+        ...                     flux=np.ones(10) * u.Jy)
+        >>> suite = Suite.from_spectra([spectrum] * 6, ["cc"] * 3 + ["wd"] * 3, ["YES", "NO"] * 3)
         >>> len(suite.sample(2, seed=0))
         4
         """

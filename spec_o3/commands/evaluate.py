@@ -44,17 +44,27 @@ def add_arguments(parser):
         required=True,
         type=Path,
         metavar="PATH",
-        help="labelled questions: a 'spec-o3 simulate' directory, or a .fits/.parquet table (a saved suite "
-        "or SpecVI-Bench-style rows); repeat to combine tasks",
+        help="labelled questions: a 'spec-o3 simulate' directory, or a .fits/.parquet table "
+        "(a saved suite or SpecVI-Bench-style rows); repeat to combine tasks",
     )
     parser.add_argument(
-        "--task", action="append", metavar="TASK", help="evaluate only this task (id or code; repeatable)"
+        "--task",
+        action="append",
+        metavar="TASK",
+        help="evaluate only this task (id or code; repeatable)",
     )
-    parser.add_argument("--backend", default="expert", help="expert (default), transformers or openai")
+    parser.add_argument(
+        "--backend", default="expert", help="expert (default), transformers or openai"
+    )
     parser.add_argument("--model", help="model id or path for the transformers/openai backends")
-    parser.add_argument("--base-url", help="server URL for the openai backend (vLLM, SGLang, hosted API)")
     parser.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="at most N questions per task, chosen at random (--seed)"
+        "--base-url", help="server URL for the openai backend (vLLM, SGLang, hosted API)"
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive_int,
+        metavar="N",
+        help="at most N questions per task, chosen at random (--seed)",
     )
     parser.add_argument(
         "--output",
@@ -70,9 +80,15 @@ def add_arguments(parser):
         metavar="K",
         help="bootstrap resamples for 95%% confidence intervals (default: none)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --limit and --bootstrap (default: 0)")
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=16, metavar="N", help="questions per batch (default: 16)"
+        "--seed", type=int, default=0, help="seed of --limit and --bootstrap (default: 0)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="questions per batch (default: 16)",
     )
 
 
@@ -129,7 +145,9 @@ def run(args):
     except OSError as error:
         return _fail(f"cannot write to output directory {args.output}: {error}")
 
-    options = {key: value for key, value in (("model", args.model), ("base_url", args.base_url)) if value}
+    options = {
+        key: value for key, value in (("model", args.model), ("base_url", args.base_url)) if value
+    }
     try:
         policy = get_backend(args.backend, **options)
     except (ValueError, TypeError) as error:
@@ -137,7 +155,12 @@ def run(args):
 
     try:
         result = evaluate(
-            suite, policy, n_resamples=args.bootstrap, seed=args.seed, batch_size=args.batch_size, progress=True
+            suite,
+            policy,
+            n_resamples=args.bootstrap,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            progress=True,
         )
     except BackendError as error:
         return _fail(error, status=1)
@@ -146,7 +169,8 @@ def run(args):
 
     print(f"\n{result.backend} on {len(suite)} questions")
     print(result)
-    print(f"\nmacro-F1 {result.macro_f1.value:.1f} %, mean accuracy {result.mean_accuracy.value:.1f} %")
+    macro_f1, accuracy = result.macro_f1.value, result.mean_accuracy.value
+    print(f"\nmacro-F1 {macro_f1:.1f} %, mean accuracy {accuracy:.1f} %")
     _print_errors(result)
     for path in result.write(args.output).values():
         print(f"wrote {path}")
