@@ -62,6 +62,8 @@ class Episode:
         )
         self.spectrum = self.environment.spectrum
         self.redshift = self.environment.redshift
+        if source is None:  # the survey readers record the file they read
+            source = (self.spectrum.meta or {}).get("source")
         overview = None
         if render_images:
             from spec_o3.analysis import render_window
@@ -146,7 +148,7 @@ class Inspector:
         jobs : iterable of (spectrum, task, redshift)
             ``redshift`` may be ``None`` (then ``spectrum.meta["redshift"]``, else 0).
         sources : sequence of str, optional
-            Where each spectrum came from, recorded on its trajectory.
+            Where each spectrum came from, recorded on its trajectory (default: ``meta["source"]``).
         """
         jobs = list(jobs)
         sources = [None] * len(jobs) if sources is None else list(sources)

@@ -28,6 +28,7 @@ __all__ = [
     "InspectionEnvironment",
     "ToolCallError",
     "ToolResult",
+    "line_table",
     "resolve_redshift",
     "run_tool",
     "tool_schemas",
@@ -171,14 +172,17 @@ class InspectionEnvironment:
                 "rest_wavelength": float(row["rest_wavelength"].to_value(u.AA)),
                 "kind": str(row["kind"]),
                 "significance": float(row["significance"]),
+                "equivalent_width": float(row["equivalent_width"].to_value(u.AA)),
+                "fwhm": float(row["fwhm"].to_value(u.AA)),
             }
             for row in table
         ]
-        rows.sort(key=lambda line: -abs(line["significance"]))
+        strongest = sorted(rows, key=lambda line: -line["significance"])[:_MAX_LINES_LISTED]
         listed = "\n".join(
             f"- {line['name']} ({line['rest_wavelength']:.1f} Å): {line['kind']}, "
-            f"significance {line['significance']:.1f}"
-            for line in rows[:_MAX_LINES_LISTED]
+            f"{line['significance']:.1f} sigma, equivalent width {line['equivalent_width']:.2f} Å, "
+            f"FWHM {line['fwhm']:.1f} Å"
+            for line in sorted(strongest, key=lambda line: line["rest_wavelength"])
         )
         span = f"({wavelength_range[0]}, {wavelength_range[1]}) Å"
         text = f"Lines detected in {span}:\n{listed}" if rows else f"No lines detected in {span}."
@@ -264,6 +268,27 @@ def _uncertainty(depth):
     if value is None:
         return None
     return float(u.Quantity(value).to_value(u.dimensionless_unscaled))
+
+
+def line_table(spectrum, redshift, windows):
+    """Lines identified (`~spec_o3.analysis.identify_lines`) in rest-frame ``windows``, each line once.
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        The columns of `~spec_o3.analysis.identify_lines`, sorted by wavelength (empty without windows).
+    """
+    from astropy.table import unique, vstack
+
+    from spec_o3.analysis import identify_lines
+
+    if not windows:
+        return identify_lines(spectrum, redshift=redshift)[:0]
+    tables = [identify_lines(spectrum, window, redshift=redshift) for window in windows]
+    # Overlapping windows find the same line twice; its measurement does not depend on the window.
+    lines = unique(vstack(tables, metadata_conflicts="silent"), keys="name")
+    lines.sort("rest_wavelength")
+    return lines
 
 
 @cache
