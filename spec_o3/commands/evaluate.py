@@ -6,6 +6,7 @@ Example::
     spec-o3 evaluate --suite suite/cc --suite suite/wd --bootstrap 1000 --output results/
 """
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -79,6 +80,12 @@ def add_arguments(parser):
         default=0,
         metavar="K",
         help="bootstrap resamples for 95%% confidence intervals (default: none)",
+    )
+    parser.add_argument(
+        "--images",
+        action=argparse.BooleanOptionalAction,
+        help="render the plots the model looks at (default: on, except for the expert backend, "
+        "which measures the spectrum itself)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of --limit and --bootstrap (default: 0)"
@@ -157,6 +164,7 @@ def run(args):
         result = evaluate(
             suite,
             policy,
+            render_images=args.backend != "expert" if args.images is None else args.images,
             n_resamples=args.bootstrap,
             seed=args.seed,
             batch_size=args.batch_size,
