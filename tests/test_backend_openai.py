@@ -1,4 +1,4 @@
-"""The OpenAI-compatible backend against a real HTTP server on loopback that plays a scripted model."""
+"""The OpenAI-compatible backend against a real HTTP server on loopback playing a scripted model."""
 
 import json
 import socket
@@ -17,13 +17,17 @@ from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_
 
 ZOOM = format_assistant(
     "Check the Swan band.",
-    format_tool_call("spectral_visualization_tool", {"wavelength_range": [4950, 5250], "label": "C2"}),
+    format_tool_call(
+        "spectral_visualization_tool", {"wavelength_range": [4950, 5250], "label": "C2"}
+    ),
 )
 ANSWER = format_assistant("Clear bands.", format_answer("YES", "C2 at 5165 Å."))
 
 
 def completion(text, **message):
-    return 200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text, **message}}]}
+    return 200, {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, **message}}]
+    }
 
 
 def zoom_then_answer(body):
@@ -33,7 +37,7 @@ def zoom_then_answer(body):
 
 
 class FakeServer:
-    """A chat-completions endpoint on 127.0.0.1 whose replies come from ``reply(body) -> (status, payload)``.
+    """A chat-completions endpoint on 127.0.0.1 answering with ``reply(body) -> (status, payload)``.
 
     ``payload`` is a dict (sent as JSON) or a str (sent as is). Requests are recorded as
     ``(headers, body)``; ``max_in_flight`` counts concurrent requests.
@@ -52,9 +56,13 @@ class FakeServer:
                     server.requests.append((dict(self.headers), body))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                    status, payload, *headers = server.reply(body) if self.path == "/v1/chat/completions" else (404, "")
+                    status, payload, *headers = (
+                        server.reply(body) if self.path == "/v1/chat/completions" else (404, "")
+                    )
                 time.sleep(server.delay)
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                data = (
+                    payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                )
                 try:
                     self.send_response(status)
                     for name, value in (headers[0] if headers else {}).items():
@@ -77,7 +85,9 @@ class FakeServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def __enter__(self):
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc_info):
@@ -93,7 +103,13 @@ def spectrum():
 
 
 def policy_for(server, **options):
-    options = {"api_key": "sk-test-secret", "max_retries": 2, "backoff": 0.01, "timeout": 5, **options}
+    options = {
+        "api_key": "sk-test-secret",
+        "max_retries": 2,
+        "backoff": 0.01,
+        "timeout": 5,
+        **options,
+    }
     return OpenAICompatiblePolicy(server.base_url, "spec-o3-7b", **options)
 
 
@@ -108,17 +124,22 @@ def test_tool_call_then_answer_with_images(spectrum):
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     assert first["messages"][0]["content"].startswith("You are a helpful assistant.\n\n# Tools")
     overview, question = first["messages"][1]["content"]
-    assert overview["image_url"]["url"].startswith("data:image/png;base64,iVBOR")  # PNG magic number
+    assert overview["image_url"]["url"].startswith(
+        "data:image/png;base64,iVBOR"
+    )  # PNG magic number
     assert question["text"].startswith("Analyze the provided spectrum")
     _, second = server.requests[1]
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]
     assert second["messages"][2]["content"] == ZOOM
     opening, image, text = second["messages"][3]["content"]
     assert opening == {"type": "text", "text": "<tool_response>\n"}
-    assert image["type"] == "image_url" and image["image_url"]["url"].startswith("data:image/png;base64,")
+    assert image["type"] == "image_url" and image["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
     assert image["image_url"]["url"] != overview["image_url"]["url"]
     assert text["text"] == (
-        "Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2.\n</tool_response>"
+        "Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2."
+        "\n</tool_response>"
     )
     # the overview is resent unchanged
     assert second["messages"][1]["content"][0] == overview
@@ -142,7 +163,10 @@ def test_server_error_forever(spectrum):
 
 
 def test_client_error_is_not_retried(spectrum):
-    with FakeServer(lambda body: (400, {"error": "bad model"})) as server, policy_for(server) as policy:
+    with (
+        FakeServer(lambda body: (400, {"error": "bad model"})) as server,
+        policy_for(server) as policy,
+    ):
         with pytest.raises(BackendError, match="rejected the request.*HTTP 400.*bad model"):
             Inspector(policy, render_images=False).run(spectrum, "cc")
     assert len(server.requests) == 1
@@ -155,19 +179,27 @@ def test_timeouts_are_retried(spectrum):
         calls.append(time.monotonic())
         return completion(ANSWER)
 
-    with FakeServer(slow, delay=0.6) as server, policy_for(server, timeout=0.3, max_retries=1) as policy:
+    with (
+        FakeServer(slow, delay=0.6) as server,
+        policy_for(server, timeout=0.3, max_retries=1) as policy,
+    ):
         with pytest.raises(BackendError, match="no response within 0.3 s"):
             Inspector(policy, render_images=False).run(spectrum, "cc")
     assert len(calls) == 2
 
 
 def test_malformed_model_output_is_a_model_mistake(spectrum):
-    with FakeServer(lambda body: completion("<tool_call>{'name': oops")) as server, policy_for(server) as policy:
+    with (
+        FakeServer(lambda body: completion("<tool_call>{'name': oops")) as server,
+        policy_for(server) as policy,
+    ):
         result = Inspector(policy, render_images=False, max_turns=2).run(spectrum, "cc")
     assert result.verdict == "NO" and result.error == "no answer within 2 assistant turns"
     # the parse error went back to the model as the tool response
     _, second = server.requests[1]
-    assert second["messages"][3]["content"][0]["text"].startswith("<tool_response>\nError: the tool call is not")
+    assert second["messages"][3]["content"][0]["text"].startswith(
+        "<tool_response>\nError: the tool call is not"
+    )
 
 
 @pytest.mark.parametrize("payload", ["not json", {"choices": []}, {"error": "?"}])
@@ -182,15 +214,30 @@ def test_unreachable_server_names_the_url(spectrum):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
-    with pytest.raises(BackendError, match=f"{url}/chat/completions failed after 2 attempts: cannot connect"):
-        vet(spectrum, "cc", backend="openai", base_url=url, max_retries=1, backoff=0.01, render_images=False)
+    with pytest.raises(
+        BackendError, match=f"{url}/chat/completions failed after 2 attempts: cannot connect"
+    ):
+        vet(
+            spectrum,
+            "cc",
+            backend="openai",
+            base_url=url,
+            max_retries=1,
+            backoff=0.01,
+            render_images=False,
+        )
 
 
 def test_reasoning_and_structured_tool_calls_are_folded_into_text(spectrum):
     def split_reply(body):
         if sum(m["role"] == "assistant" for m in body["messages"]) == 0:
-            call = {"type": "function", "function": {"name": "spectral_visualization_tool",
-                                                      "arguments": json.dumps({"wavelength_range": [4950, 5250]})}}
+            call = {
+                "type": "function",
+                "function": {
+                    "name": "spectral_visualization_tool",
+                    "arguments": json.dumps({"wavelength_range": [4950, 5250]}),
+                },
+            }
             return completion(None, reasoning_content="Zoom first.", tool_calls=[call])
         return completion(ANSWER)
 
@@ -203,7 +250,10 @@ def test_reasoning_and_structured_tool_calls_are_folded_into_text(spectrum):
 
 
 def test_concurrency_is_bounded(spectrum):
-    with FakeServer(zoom_then_answer, delay=0.2) as server, policy_for(server, concurrency=2) as policy:
+    with (
+        FakeServer(zoom_then_answer, delay=0.2) as server,
+        policy_for(server, concurrency=2) as policy,
+    ):
         results = Inspector(policy, render_images=False).run_many([(spectrum, "cc", None)] * 4)
     assert [r.verdict for r in results] == ["YES"] * 4
     assert len(server.requests) == 8
@@ -214,7 +264,11 @@ def test_api_key_from_environment_is_never_shown(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     with OpenAICompatiblePolicy("http://127.0.0.1:1/v1") as policy:
         assert "sk-from-env" not in repr(policy)
-        assert not any("sk-from-env" in str(value) for value in vars(policy).values() if not hasattr(value, "headers"))
+        assert not any(
+            "sk-from-env" in str(value)
+            for value in vars(policy).values()
+            if not hasattr(value, "headers")
+        )
         assert policy._client.headers["Authorization"] == "Bearer sk-from-env"
 
 
@@ -229,9 +283,14 @@ def test_message_conversion_encodes_each_image_once():
     from PIL import Image
 
     image = Image.new("RGB", (4, 4))
-    messages = [{"role": "system", "content": [{"type": "text", "text": "sys"}]},
-                {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "q"}]},
-                {"role": "user", "content": [{"type": "image", "image": image}]}]
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "sys"}]},
+        {
+            "role": "user",
+            "content": [{"type": "image", "image": image}, {"type": "text", "text": "q"}],
+        },
+        {"role": "user", "content": [{"type": "image", "image": image}]},
+    ]
     cache = {}
     converted = to_openai_messages(messages, cache)
     assert converted[0] == {"role": "system", "content": "sys"}

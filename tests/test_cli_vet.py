@@ -22,9 +22,19 @@ def write_lamost_dr7(path, *, redshift=0.0, band=False):
     flux = 100 + np.random.default_rng(0).normal(0, 1, wavelength.size)
     if band:
         flux[(wavelength > 5000 * (1 + redshift)) & (wavelength < 5165 * (1 + redshift))] *= 0.6
-    image = np.vstack([flux, np.ones_like(flux), wavelength, np.zeros_like(flux), np.zeros_like(flux)])
-    header = fits.Header({"TELESCOP": "LAMOST", "COEFF0": 3.5682, "COEFF1": 1e-4, "Z": redshift, "CLASS": "STAR",
-                          "SUBCLASS": "K5"})
+    image = np.vstack(
+        [flux, np.ones_like(flux), wavelength, np.zeros_like(flux), np.zeros_like(flux)]
+    )
+    header = fits.Header(
+        {
+            "TELESCOP": "LAMOST",
+            "COEFF0": 3.5682,
+            "COEFF1": 1e-4,
+            "Z": redshift,
+            "CLASS": "STAR",
+            "SUBCLASS": "K5",
+        }
+    )
     fits.PrimaryHDU(image.astype(np.float32), header).writeto(path)
     return path
 
@@ -33,8 +43,13 @@ class ZoomThenAnswer(Policy):
     name = "scripted"
 
     def respond(self, episodes):
-        zoom = format_tool_call("spectral_visualization_tool", {"wavelength_range": [4950, 5250], "label": "C2"})
-        script = [format_assistant("Zoom.", zoom), format_assistant("Seen.", format_answer("YES", "Bands at 5165 Å."))]
+        zoom = format_tool_call(
+            "spectral_visualization_tool", {"wavelength_range": [4950, 5250], "label": "C2"}
+        )
+        script = [
+            format_assistant("Zoom.", zoom),
+            format_assistant("Seen.", format_answer("YES", "Bands at 5165 Å.")),
+        ]
         return [script[len(episode.trajectory.steps)] for episode in episodes]
 
 
@@ -47,13 +62,16 @@ class Down(Policy):
 
 @pytest.fixture
 def scripted(monkeypatch):
-    """Make every backend name build the scripted policy (the expert has its own end-to-end test)."""
+    """Make every backend name build the scripted policy (the expert has its own test)."""
     monkeypatch.setattr(spec_o3.agent, "get_backend", lambda name, **options: ZoomThenAnswer())
 
 
 @pytest.fixture
 def files(tmp_path):
-    good = [write_lamost_dr7(tmp_path / f"spec-{i}.fits", redshift=0.001 * i, band=True) for i in range(3)]
+    good = [
+        write_lamost_dr7(tmp_path / f"spec-{i}.fits", redshift=0.001 * i, band=True)
+        for i in range(3)
+    ]
     broken = tmp_path / "broken.fits"
     broken.write_text("not a FITS file")
     return good + [broken, tmp_path / "missing.fits"]
@@ -78,7 +96,9 @@ def test_rows_per_file_with_errors_as_rows(scripted, files, tmp_path, capsys):
     assert list(table["evidence"][:3]) == ["Bands at 5165 Å."] * 3
     # an empty error is written as "" and read back as missing
     assert list(np.ma.getmaskarray(table["error"])) == [True, True, True, False, False]
-    assert table["error"][3].startswith("cannot read:") and table["error"][4].startswith("cannot read:")
+    assert table["error"][3].startswith("cannot read:") and table["error"][4].startswith(
+        "cannot read:"
+    )
     assert table["seconds"].unit == "s" and all(table["seconds"] > 0)
     out, err = capsys.readouterr()
     assert "5 spectra: 3 YES, 0 NO, 2 with errors" in out
@@ -99,8 +119,14 @@ def test_output_is_never_overwritten_silently(scripted, files, tmp_path, capsys)
     "argv, message",
     [
         (["--task", "quasar"], "unknown task 'quasar'"),
-        (["--task", "cc", "--base-url", "http://x/v1"], "--base-url applies to the openai backend only"),
-        (["--task", "cc", "--model", "m"], "--model applies to the transformers and openai backends"),
+        (
+            ["--task", "cc", "--base-url", "http://x/v1"],
+            "--base-url applies to the openai backend only",
+        ),
+        (
+            ["--task", "cc", "--model", "m"],
+            "--model applies to the transformers and openai backends",
+        ),
         (["--task", "cc", "--max-turns", "0"], "at least 1"),
     ],
 )
@@ -112,7 +138,10 @@ def test_usage_errors(argv, message, files, capsys):
 def test_save_trajectories(scripted, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    files = [write_lamost_dr7(tmp_path / "a" / "spec.fits"), write_lamost_dr7(tmp_path / "b" / "spec.fits")]
+    files = [
+        write_lamost_dr7(tmp_path / "a" / "spec.fits"),
+        write_lamost_dr7(tmp_path / "b" / "spec.fits"),
+    ]
     saved = tmp_path / "trajectories"
     assert main("--task", "cc", *files, "--save-trajectories", saved) == 0
     assert sorted(p.name for p in saved.iterdir()) == ["spec", "spec-2"]
@@ -130,7 +159,10 @@ def test_backend_failure_fills_the_rows_and_exits_1(monkeypatch, files, tmp_path
     assert main("--task", "wd", *files, "--output", output, "--no-images", "--batch-size", "2") == 1
     table = QTable.read(output, format="ascii.ecsv")
     assert len(table) == len(files)
-    assert all("backend failed: http://127.0.0.1:9/v1/chat/completions" in error for error in table["error"])
+    assert all(
+        "backend failed: http://127.0.0.1:9/v1/chat/completions" in error
+        for error in table["error"]
+    )
 
 
 def test_backend_options_reach_the_backend(monkeypatch, files):
@@ -141,8 +173,21 @@ def test_backend_options_reach_the_backend(monkeypatch, files):
         return ZoomThenAnswer()
 
     monkeypatch.setattr(spec_o3.agent, "get_backend", fake)
-    assert main("--task", "cc", files[0], "--backend", "openai", "--model", "spec-o3-3b",
-                "--base-url", "http://localhost:8000/v1", "--no-images") == 0
+    assert (
+        main(
+            "--task",
+            "cc",
+            files[0],
+            "--backend",
+            "openai",
+            "--model",
+            "spec-o3-3b",
+            "--base-url",
+            "http://localhost:8000/v1",
+            "--no-images",
+        )
+        == 0
+    )
     assert seen == {"name": "openai", "model": "spec-o3-3b", "base_url": "http://localhost:8000/v1"}
 
 

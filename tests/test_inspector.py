@@ -1,4 +1,4 @@
-"""The inspection loop with scripted policies: valid runs, every kind of model mistake, limits, batching."""
+"""The inspection loop with scripted policies: valid runs, each mistake, limits, batching."""
 
 import astropy.units as u
 import numpy as np
@@ -14,7 +14,9 @@ TOOL = "spectral_visualization_tool"
 
 
 def zoom(lo, hi, label="C2 Swan 5165"):
-    return format_assistant("Let me zoom in.", format_tool_call(TOOL, {"wavelength_range": [lo, hi], "label": label}))
+    return format_assistant(
+        "Let me zoom in.", format_tool_call(TOOL, {"wavelength_range": [lo, hi], "label": label})
+    )
 
 
 YES = format_assistant("Bands confirmed.", format_answer("YES", "C2 Swan bands at 5165 Å."))
@@ -22,7 +24,7 @@ NO = format_assistant("Nothing there.", format_answer("NO", "No bands."))
 
 
 class Scripted(Policy):
-    """Replays one list of messages per episode (in the order it meets them) and records each batch."""
+    """Replays one list of messages per episode (in the order met) and records each batch size."""
 
     name = "scripted"
 
@@ -47,7 +49,9 @@ def spectrum():
 
 
 def run(spectrum, *script, images=False, **options):
-    return Inspector(Scripted(list(script)), render_images=images, **options).run(spectrum, "carbon_star")
+    return Inspector(Scripted(list(script)), render_images=images, **options).run(
+        spectrum, "carbon_star"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -66,7 +70,8 @@ def test_zoom_then_answer(spectrum):
     first = result.trajectory.steps[0]
     assert (first.tool_name, first.label, first.error) == (TOOL, "C2 Swan 5165", None)
     assert first.result_text == (
-        "Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2 Swan 5165."
+        "Generated spectral visualization focused on wavelength range (4950, 5250) Å "
+        "for C2 Swan 5165."
     )
     # measurements of the rest-frame window: the z = 0.01 shift was undone
     assert first.measurements["flux_range"][0] == pytest.approx(0.59, abs=0.02)
@@ -78,10 +83,15 @@ def test_messages_follow_the_released_format(spectrum):
     messages = result.trajectory.to_messages()
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
     system = messages[0]["content"][0]["text"]
-    assert system.startswith("You are a helpful assistant.\n\n# Tools") and f'"name": "{TOOL}"' in system
+    assert (
+        system.startswith("You are a helpful assistant.\n\n# Tools")
+        and f'"name": "{TOOL}"' in system
+    )
     overview, question = messages[1]["content"]
     assert overview["type"] == "image" and isinstance(overview["image"], Image.Image)
-    assert question["text"].startswith("Analyze the provided spectrum to determine if it is a Carbon Star")
+    assert question["text"].startswith(
+        "Analyze the provided spectrum to determine if it is a Carbon Star"
+    )
     opening, image, text = messages[3]["content"]
     assert opening == {"type": "text", "text": "<tool_response>\n"}
     assert image["image"] is result.trajectory.steps[0].image and image["image"].size == (640, 400)
@@ -92,7 +102,11 @@ def test_messages_follow_the_released_format(spectrum):
 def test_text_only_mode_has_no_images(spectrum):
     result = run(spectrum, zoom(4950, 5250), YES)
     assert result.trajectory.images == []
-    assert all(part["type"] == "text" for message in result.trajectory.to_messages() for part in message["content"])
+    assert all(
+        part["type"] == "text"
+        for message in result.trajectory.to_messages()
+        for part in message["content"]
+    )
 
 
 def test_answer_at_once(spectrum):
@@ -102,14 +116,20 @@ def test_answer_at_once(spectrum):
 
 def test_answer_wins_over_a_tool_call_in_the_same_message(spectrum):
     result = run(spectrum, zoom(4950, 5250) + "\n" + format_answer("YES", "sure"))
-    assert result.verdict == "YES" and result.n_steps == 1 and result.trajectory.steps[0].tool_name is None
+    assert (
+        result.verdict == "YES"
+        and result.n_steps == 1
+        and result.trajectory.steps[0].tool_name is None
+    )
 
 
 def test_only_the_first_tool_call_of_a_message_runs(spectrum):
     two_calls = zoom(4950, 5250) + "\n" + format_tool_call(TOOL, {"wavelength_range": [6000, 6100]})
     result = run(spectrum, two_calls, YES)
     assert len(result.windows) == 1
-    assert result.trajectory.steps[0].result_text.endswith("only one tool call per turn is run; 1 more ignored.")
+    assert result.trajectory.steps[0].result_text.endswith(
+        "only one tool call per turn is run; 1 more ignored."
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -122,15 +142,24 @@ def test_only_the_first_tool_call_of_a_message_runs(spectrum):
     [
         ("<tool_call>{broken json</tool_call>", "not a valid JSON object"),
         (format_tool_call("zoom", {"wavelength_range": [4950, 5250]}), "unknown tool 'zoom'"),
-        (format_tool_call(TOOL, {"label": "C2"}), "missing a required argument: 'wavelength_range'"),
-        (format_tool_call(TOOL, {"wavelength_range": [4950, 5250], "colour": "red"}), "unexpected keyword"),
+        (
+            format_tool_call(TOOL, {"label": "C2"}),
+            "missing a required argument: 'wavelength_range'",
+        ),
+        (
+            format_tool_call(TOOL, {"wavelength_range": [4950, 5250], "colour": "red"}),
+            "unexpected keyword",
+        ),
         (format_tool_call(TOOL, {"wavelength_range": [5250, 4950]}), "min < max"),
         (format_tool_call(TOOL, {"wavelength_range": [5000, 5000]}), "min < max"),
         (format_tool_call(TOOL, {"wavelength_range": [100, 200]}), "does not overlap the data"),
         (format_tool_call(TOOL, {"wavelength_range": [5000]}), "list of two numbers"),
         (format_tool_call(TOOL, {"wavelength_range": ["a", "b"]}), "list of two numbers"),
         (format_tool_call(TOOL, {"wavelength_range": [5001.0, 5002.5]}), "holds 1 valid pixel"),
-        (format_tool_call(TOOL, {"wavelength_range": [5000, 5100], "label": 7}), "label must be a string"),
+        (
+            format_tool_call(TOOL, {"wavelength_range": [5000, 5100], "label": 7}),
+            "label must be a string",
+        ),
         ("<answer>\\boxed{MAYBE}</answer>", "must be YES or NO"),
     ],
 )
@@ -141,7 +170,9 @@ def test_mistake_is_reported_and_model_recovers(spectrum, mistake, message):
     assert message in step.error
     assert step.result_text == f"Error: {step.error}"
     assert step.window is None
-    assert result.trajectory.to_messages()[3]["content"][0]["text"].startswith("<tool_response>\nError: ")
+    assert result.trajectory.to_messages()[3]["content"][0]["text"].startswith(
+        "<tool_response>\nError: "
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,7 +217,9 @@ def test_none_from_the_policy_is_a_mistake(spectrum):
 def test_run_many_batches_running_episodes(spectrum):
     policy = Scripted([NO], [zoom(4950, 5250), YES], [zoom(4950, 5250), zoom(6000, 6200), YES])
     jobs = [(spectrum, "cc", None), (spectrum, "carbon_star", 0.0), (spectrum, "wd", None)]
-    results = Inspector(policy, render_images=False).run_many(jobs, sources=["a.fits", "b.fits", "c.fits"])
+    results = Inspector(policy, render_images=False).run_many(
+        jobs, sources=["a.fits", "b.fits", "c.fits"]
+    )
     assert policy.batches == [3, 2, 1]
     assert [r.verdict for r in results] == ["NO", "YES", "YES"]
     assert [r.n_steps for r in results] == [1, 2, 3]
@@ -221,10 +254,17 @@ def test_backend_errors_are_raised_by_vet(spectrum):
 
 
 def test_vet_with_a_policy_instance_and_redshift(spectrum):
-    result = vet(spectrum, "gm", backend=Scripted([zoom(6950, 7300, "TiO 7054"), NO]), redshift=0.0,
-                 render_images=False)
+    result = vet(
+        spectrum,
+        "gm",
+        backend=Scripted([zoom(6950, 7300, "TiO 7054"), NO]),
+        redshift=0.0,
+        render_images=False,
+    )
     assert (result.task, result.verdict, result.trajectory.redshift) == ("m_giant", "NO", 0.0)
-    assert "unknown task" in str(pytest.raises(ValueError, vet, spectrum, "quasar", backend=Scripted([NO])).value)
+    assert "unknown task" in str(
+        pytest.raises(ValueError, vet, spectrum, "quasar", backend=Scripted([NO])).value
+    )
 
 
 def test_get_backend():
@@ -256,15 +296,22 @@ def test_environment_redshift_and_errors(spectrum):
         InspectionEnvironment(spectrum, redshift=-1)
     with pytest.raises(ValueError, match="specutils Spectrum"):
         InspectionEnvironment(np.ones(3))
-    with pytest.raises(ToolCallError, match="unknown tool 'identify_lines'; available tools: spectral_visualization_tool"):
+    with pytest.raises(
+        ToolCallError,
+        match="unknown tool 'identify_lines'; available tools: spectral_visualization_tool",
+    ):
         run_tool(env, "identify_lines", {"wavelength_range": [5000, 5100]})
 
 
 def test_environment_reset_for_trl(spectrum):
     env = InspectionEnvironment(render_images=False)
-    env.reset(spectrum=spectrum, redshift=0.0, label="YES", task="cc")  # extra dataset columns are ignored
+    env.reset(
+        spectrum=spectrum, redshift=0.0, label="YES", task="cc"
+    )  # extra dataset columns are ignored
     assert env.redshift == 0.0 and env.spectrum is spectrum
-    public = sorted(name for name in dir(env) if not name.startswith("_") and callable(getattr(env, name)))
+    public = sorted(
+        name for name in dir(env) if not name.startswith("_") and callable(getattr(env, name))
+    )
     assert public == ["band_strength", "identify_lines", "reset", "spectral_visualization_tool"]
 
 
@@ -273,4 +320,7 @@ def test_tool_result_text_matches_the_released_wording(spectrum):
     assert str(env.spectral_visualization_tool([6500.5, 6650])) == (
         "Generated spectral visualization focused on wavelength range (6500.5, 6650) Å."
     )
-    assert parse_response(zoom(1, 2)).tool_calls[0].arguments == {"wavelength_range": [1, 2], "label": "C2 Swan 5165"}
+    assert parse_response(zoom(1, 2)).tool_calls[0].arguments == {
+        "wavelength_range": [1, 2],
+        "label": "C2 Swan 5165",
+    }

@@ -68,10 +68,18 @@ def test_schema_of_literal_and_multiline_docstring():
     function = tool_schema(pick)["function"]
     assert function["description"] == "Pick something."
     properties = function["parameters"]["properties"]
-    assert properties["kind"] == {"type": "string", "enum": ["a", "b"], "description": "Which one, continued on a second line."}
+    assert properties["kind"] == {
+        "type": "string",
+        "enum": ["a", "b"],
+        "description": "Which one, continued on a second line.",
+    }
     assert properties["scale"] == {"type": "number", "description": "A factor."}
-    assert properties["flags"] == {"type": "array", "items": {"type": "boolean"}, "nullable": True,
-                                   "description": "Switches."}
+    assert properties["flags"] == {
+        "type": "array",
+        "items": {"type": "boolean"},
+        "nullable": True,
+        "description": "Switches.",
+    }
     assert function["parameters"]["required"] == ["kind"]
 
 
@@ -130,7 +138,10 @@ def test_user_prompt_states_question_and_indicators(task_id):
 # Parsing
 # --------------------------------------------------------------------------------------------------
 
-CALL = {"name": "spectral_visualization_tool", "arguments": {"wavelength_range": [4950, 5250], "label": "C2"}}
+CALL = {
+    "name": "spectral_visualization_tool",
+    "arguments": {"wavelength_range": [4950, 5250], "label": "C2"},
+}
 
 
 def test_parse_released_format():
@@ -140,7 +151,9 @@ def test_parse_released_format():
 
 
 def test_parse_answer():
-    parsed = parse_response("<think>Bands everywhere.</think>\n<answer>\\boxed{YES} Strong C2 at 5165 Å.</answer>")
+    parsed = parse_response(
+        "<think>Bands everywhere.</think>\n<answer>\\boxed{YES} Strong C2 at 5165 Å.</answer>"
+    )
     assert parsed.answers == ["YES"]
     assert parsed.answer_text == "Strong C2 at 5165 Å."
     assert parsed.think == "Bands everywhere."
@@ -150,23 +163,32 @@ def test_parse_answer():
 @pytest.mark.parametrize(
     "block",
     [
-        '```json\n{"name": "spectral_visualization_tool", "arguments": {"wavelength_range": [4950, 5250], "label": "C2"}}\n```',
-        "{'name': 'spectral_visualization_tool', 'arguments': {'wavelength_range': [4950, 5250], 'label': 'C2'}}",
-        '{"name": "spectral_visualization_tool", "arguments": {"wavelength_range": [4950, 5250,], "label": "C2",},}',
-        'I will zoom: {"name": "spectral_visualization_tool", "parameters": {"wavelength_range": [4950, 5250], "label": "C2"}} now',
-        '{"name": "spectral_visualization_tool", "arguments": "{\\"wavelength_range\\": [4950, 5250], \\"label\\": \\"C2\\"}"}',
+        '```json\n{"name": "f", "arguments": {"r": [4950, 5250], "label": "C2"}}\n```',
+        "{'name': 'f', 'arguments': {'r': [4950, 5250], 'label': 'C2'}}",
+        '{"name": "f", "arguments": {"r": [4950, 5250,], "label": "C2",},}',
+        'I will zoom: {"name": "f", "parameters": {"r": [4950, 5250], "label": "C2"}} now',
+        '{"name": "f", "arguments": "{\\"r\\": [4950, 5250], \\"label\\": \\"C2\\"}"}',
     ],
-    ids=["code-fence", "single-quotes", "trailing-commas", "prose-and-parameters", "string-arguments"],
+    ids=[
+        "code-fence",
+        "single-quotes",
+        "trailing-commas",
+        "prose-and-parameters",
+        "string-arguments",
+    ],
 )
 def test_parse_tolerated_tool_call_slips(block):
     parsed = parse_response(f"<think>zoom</think>\n<tool_call>\n{block}\n</tool_call>")
-    assert parsed.tool_calls == [ToolCall(**CALL)]
+    assert parsed.tool_calls == [ToolCall("f", {"r": [4950, 5250], "label": "C2"})]
     assert parsed.errors == []
 
 
 def test_parse_python_literals_and_quotes_inside_strings():
-    parsed = parse_response("<tool_call>{'name': 'f', 'arguments': {'a': True, 'b': None, 'c': 'it\\'s \"x\"'}}</tool_call>")
-    assert parsed.tool_calls == [ToolCall("f", {"a": True, "b": None, "c": "it's \"x\""})]
+    parsed = parse_response(
+        "<tool_call>{'name': 'f', 'arguments': {'a': True, 'b': None, 'c': 'it\\'s \"x\"'}}"
+        "</tool_call>"
+    )
+    assert parsed.tool_calls == [ToolCall("f", {"a": True, "b": None, "c": 'it\'s "x"'})]
 
 
 def test_parse_unclosed_blocks_at_end():
@@ -188,7 +210,8 @@ def test_parse_think_variants():
 
 def test_tags_inside_reasoning_are_ignored():
     parsed = parse_response(
-        "<think>I could write <answer>\\boxed{YES}</answer> but first <tool_call>{}</tool_call></think>"
+        "<think>I could write <answer>\\boxed{YES}</answer> but first "
+        "<tool_call>{}</tool_call></think>"
         '<tool_call>{"name": "f", "arguments": {}}</tool_call>'
     )
     assert parsed.answers == [] and parsed.tool_calls == [ToolCall("f", {})] and parsed.errors == []
@@ -196,7 +219,13 @@ def test_tags_inside_reasoning_are_ignored():
 
 @pytest.mark.parametrize(
     "box, label",
-    [("YES", "YES"), ("yes", "YES"), (" No. ", "NO"), ("\\text{Yes}", "YES"), ("\\mathrm{ NO }", "NO")],
+    [
+        ("YES", "YES"),
+        ("yes", "YES"),
+        (" No. ", "NO"),
+        ("\\text{Yes}", "YES"),
+        ("\\mathrm{ NO }", "NO"),
+    ],
 )
 def test_parse_label_spellings(box, label):
     assert parse_response(f"<answer>\\boxed{{{box}}}</answer>").answers == [label]
@@ -223,7 +252,8 @@ def test_parse_errors_are_worded_for_the_model(text, message):
 
 def test_parse_several_blocks():
     parsed = parse_response(
-        '<tool_call>{"name": "a", "arguments": {}}</tool_call><tool_call>{"name": "b", "arguments": {}}</tool_call>'
+        '<tool_call>{"name": "a", "arguments": {}}</tool_call>'
+        '<tool_call>{"name": "b", "arguments": {}}</tool_call>'
         "<answer>\\boxed{YES}</answer><answer>\\boxed{NO}</answer>"
     )
     assert [call.name for call in parsed.tool_calls] == ["a", "b"]
@@ -251,14 +281,49 @@ def test_format_answer_rejects_other_labels():
 
 FRAGMENTS = st.sampled_from(
     [
-        "<think>", "</think>", "<tool_call>", "</tool_call>", "<answer>", "</answer>", "\\boxed{", "}", "{", "[",
-        "]", '"', "'", ",", ":", '"name"', '"arguments"', '"spectral_visualization_tool"', "YES", "NO", "\\text{",
-        "```json", "```", "True", "None", "\n", " ", "\\", "4950", "-1e309", "NaN", "<tool_response>",
+        "<think>",
+        "</think>",
+        "<tool_call>",
+        "</tool_call>",
+        "<answer>",
+        "</answer>",
+        "\\boxed{",
+        "}",
+        "{",
+        "[",
+        "]",
+        '"',
+        "'",
+        ",",
+        ":",
+        '"name"',
+        '"arguments"',
+        '"spectral_visualization_tool"',
+        "YES",
+        "NO",
+        "\\text{",
+        "```json",
+        "```",
+        "True",
+        "None",
+        "\n",
+        " ",
+        "\\",
+        "4950",
+        "-1e309",
+        "NaN",
+        "<tool_response>",
     ]
 )
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -266,8 +331,12 @@ JSON_VALUES = st.recursive(
 def _check_structure(parsed):
     assert isinstance(parsed, ParsedResponse)
     assert parsed.think is None or isinstance(parsed.think, str)
-    assert all(isinstance(call, ToolCall) and isinstance(call.name, str) and isinstance(call.arguments, dict)
-               for call in parsed.tool_calls)
+    assert all(
+        isinstance(call, ToolCall)
+        and isinstance(call.name, str)
+        and isinstance(call.arguments, dict)
+        for call in parsed.tool_calls
+    )
     assert all(label in ("YES", "NO") for label in parsed.answers)
     assert (parsed.answer_text is None) == (not parsed.answers)
     assert all(isinstance(error, str) and error for error in parsed.errors)
@@ -298,7 +367,10 @@ def test_fuzz_tool_call_round_trip(name, arguments, think):
 
 
 @settings(max_examples=200)
-@given(verdict=st.sampled_from(["YES", "NO"]), justification=st.text().filter(lambda s: "<" not in s and "\\boxed" not in s))
+@given(
+    verdict=st.sampled_from(["YES", "NO"]),
+    justification=st.text().filter(lambda s: "<" not in s and "\\boxed" not in s),
+)
 def test_fuzz_answer_round_trip(verdict, justification):
     parsed = parse_response(format_assistant("done", format_answer(verdict, justification)))
     assert parsed.answers == [verdict]

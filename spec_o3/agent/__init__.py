@@ -1,10 +1,7 @@
 """The inspection agent: one multi-turn loop, pluggable policies, the released Spec-o3 protocol.
 
->>> from spec_o3.agent import vet  # doctest: +SKIP
->>> result = vet("spec-55862-B6212_sp06-003.fits", "carbon_star")  # doctest: +SKIP
->>> result.verdict, result.evidence  # doctest: +SKIP
-
-See :doc:`/agent` for how the loop, the protocol and the backends fit together.
+`vet` is the front door; `Inspector` runs the loop for any `Policy`; :doc:`/agent` explains how
+the loop, the protocol and the backends fit together.
 """
 
 from spec_o3.tasks import TASKS

@@ -55,7 +55,9 @@ class Episode:
         Whether the episode has ended; then ``result`` holds its `VettingResult`.
     """
 
-    def __init__(self, spectrum, task, *, redshift=None, source=None, toolset="default", render_images=True):
+    def __init__(
+        self, spectrum, task, *, redshift=None, source=None, toolset="default", render_images=True
+    ):
         self.task = get_task(task)
         self.environment = InspectionEnvironment(
             spectrum, redshift=redshift, toolset=toolset, render_images=render_images
@@ -88,7 +90,8 @@ class Episode:
         return self.trajectory.to_messages()
 
     def __repr__(self):
-        return f"<Episode {self.task.id} source={self.trajectory.source!r} turns={len(self.trajectory.steps)}>"
+        turns = len(self.trajectory.steps)
+        return f"<Episode {self.task.id} source={self.trajectory.source!r} turns={turns}>"
 
 
 class Inspector:
@@ -115,7 +118,8 @@ class Inspector:
     >>> from spec_o3.agent import Inspector, Policy
     >>> class Sceptic(Policy):
     ...     def respond(self, episodes):
-    ...         return ["<think>Flat.</think>\\n<answer>\\\\boxed{NO} Featureless.</answer>"] * len(episodes)
+    ...         answer = "<think>Flat.</think>\\n<answer>\\\\boxed{NO} Featureless.</answer>"
+    ...         return [answer] * len(episodes)
     >>> flat = Spectrum(flux=np.ones(100) * u.Jy, spectral_axis=np.linspace(4000, 8000, 100) * u.AA)
     >>> result = Inspector(Sceptic(), render_images=False).run(flat, "carbon_star", redshift=0)
     >>> result.verdict, result.evidence
@@ -133,7 +137,12 @@ class Inspector:
     def start(self, spectrum, task, *, redshift=None, source=None):
         """Prepare an `Episode` (rendering the overview plot) without running it."""
         return Episode(
-            spectrum, task, redshift=redshift, source=source, toolset=self.toolset, render_images=self.render_images
+            spectrum,
+            task,
+            redshift=redshift,
+            source=source,
+            toolset=self.toolset,
+            render_images=self.render_images,
         )
 
     def run(self, spectrum, task, *, redshift=None, source=None):
@@ -156,7 +165,7 @@ class Inspector:
             raise ValueError(f"got {len(sources)} sources for {len(jobs)} jobs")
         episodes = [
             self.start(spectrum, task, redshift=redshift, source=source)
-            for (spectrum, task, redshift), source in zip(jobs, sources)
+            for (spectrum, task, redshift), source in zip(jobs, sources, strict=True)
         ]
         return self.run_episodes(episodes)
 
@@ -167,9 +176,10 @@ class Inspector:
             texts = list(self.policy.respond(running))
             if len(texts) != len(running):
                 raise BackendError(
-                    f"policy {self.policy.name!r} returned {len(texts)} messages for {len(running)} episodes"
+                    f"policy {self.policy.name!r} returned {len(texts)} messages for "
+                    f"{len(running)} episodes"
                 )
-            for episode, text in zip(running, texts):
+            for episode, text in zip(running, texts, strict=True):
                 self._advance(episode, "" if text is None else text)
             running = [episode for episode in running if not episode.done]
         return [episode.result for episode in episodes]
@@ -182,7 +192,9 @@ class Inspector:
         if len(parsed.answers) == 1:
             return self._finish(episode, parsed.answers[0], parsed.answer_text)
         if parsed.answers:
-            return self._fail(episode, step, f"{len(parsed.answers)} answers in one message; give exactly one")
+            return self._fail(
+                episode, step, f"{len(parsed.answers)} answers in one message; give exactly one"
+            )
         if not parsed.tool_calls and not parsed.errors:
             return self._fail(episode, step, "the model neither called a tool nor gave an <answer>")
         if step.index >= self.max_turns:
@@ -206,7 +218,9 @@ class Inspector:
             step.measurements = result.data
             step.label = result.data.get("label")
         if len(calls) > 1:
-            step.result_text += f"\nNote: only one tool call per turn is run; {len(calls) - 1} more ignored."
+            step.result_text += (
+                f"\nNote: only one tool call per turn is run; {len(calls) - 1} more ignored."
+            )
 
     def _fail(self, episode, step, error):
         step.error = error
@@ -227,8 +241,17 @@ class Inspector:
         )
 
 
-def vet(spectrum_or_path, task, backend="expert", *, redshift=None, toolset=None, max_turns=8,
-        render_images=True, **backend_options):
+def vet(
+    spectrum_or_path,
+    task,
+    backend="expert",
+    *,
+    redshift=None,
+    toolset=None,
+    max_turns=8,
+    render_images=True,
+    **backend_options,
+):
     """Vet one spectrum for one task: inspect it like an astronomer and say YES or NO.
 
     Parameters
@@ -236,8 +259,9 @@ def vet(spectrum_or_path, task, backend="expert", *, redshift=None, toolset=None
     spectrum_or_path : `~specutils.Spectrum`, str or path-like
         The spectrum, or a file `~specutils.Spectrum.read` understands (LAMOST, SDSS, ...).
     task : str or `~spec_o3.tasks.Task`
-        ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``, ``"white_dwarf"``
-        (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your own.
+        ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``,
+        ``"white_dwarf"`` (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your
+        own.
     backend : str or `~spec_o3.agent.backends.Policy`
         ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
         (OpenAI-compatible server), or a policy instance.
@@ -267,7 +291,9 @@ def vet(spectrum_or_path, task, backend="expert", *, redshift=None, toolset=None
         spectrum_or_path = Spectrum.read(source)
     policy = get_backend(backend, **backend_options)
     try:
-        inspector = Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
+        inspector = Inspector(
+            policy, toolset=toolset, max_turns=max_turns, render_images=render_images
+        )
         return inspector.run(spectrum_or_path, task, redshift=redshift, source=source)
     finally:
         if policy is not backend:  # close only what was built here

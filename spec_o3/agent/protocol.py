@@ -1,17 +1,17 @@
-"""The dialogue protocol of the released Spec-o3 models: tool schemas, prompts and parsing of replies.
+"""The dialogue protocol of the released Spec-o3 models: tool schemas, prompts, reading replies.
 
 The released checkpoints were trained on the Qwen2.5-VL chat format. The system turn is
-``"You are a helpful assistant."`` followed by the Qwen2.5 ``# Tools`` block (one JSON schema per line
-inside ``<tools></tools>``); the assistant thinks inside ``<think>…</think>``, calls a tool with
-``<tool_call>\\n{"name": …, "arguments": {…}}\\n</tool_call>`` and concludes with
-``<answer>\\boxed{YES|NO} justification</answer>``; tool results come back as a *user* turn wrapped in
-``<tool_response>…</tool_response>``. Everything that writes or reads that text lives here, so the loop,
-the backends and the training code share one copy of it.
+``"You are a helpful assistant."`` followed by the Qwen2.5 ``# Tools`` block (one JSON schema per
+line inside ``<tools></tools>``); the assistant thinks inside ``<think>…</think>``, calls a tool
+with ``<tool_call>\\n{"name": …, "arguments": {…}}\\n</tool_call>`` and concludes with
+``<answer>\\boxed{YES|NO} justification</answer>``; tool results come back as a *user* turn
+wrapped in ``<tool_response>…</tool_response>``. Everything that writes or reads that text lives
+here, so the loop, the backends and the training code share one copy of it.
 
-Parsing is tolerant but never evaluates model output: tool-call JSON goes through :func:`json.loads`,
-and only when that fails through a small lexer that accepts the slips models make in practice (code
-fences or prose around the object, single-quoted strings, trailing commas, Python's
-``True``/``False``/``None``). See :func:`parse_response`.
+Parsing is tolerant but never evaluates model output: tool-call JSON goes through
+:func:`json.loads`, and only when that fails through a small lexer that accepts the slips models
+make in practice (code fences or prose around the object, single-quoted strings, trailing commas,
+Python's ``True``/``False``/``None``). See :func:`parse_response`.
 """
 
 import inspect
@@ -38,14 +38,15 @@ __all__ = [
 #: The system text of the released models, before the tool block.
 SYSTEM_PROMPT = "You are a helpful assistant."
 
-# The Qwen2.5 chat template's tool section, verbatim (its "tools" branch joins these around the schemas).
+# The Qwen2.5 chat template's tool section, verbatim (its "tools" branch joins these around the
+# schemas).
 _TOOLS_HEADER = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
 )
 _TOOLS_FOOTER = (
-    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments "
+    'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
     "<args-json-object>}\n</tool_call>"
 )
 
@@ -109,23 +110,35 @@ def tool_schema(function):
         if argument not in hints:
             raise TypeError(f"argument {argument!r} of tool {name!r} has no type hint")
         if argument not in argument_docs:
-            raise ValueError(f"the docstring of tool {name!r} does not describe argument {argument!r}")
-        properties[argument] = {**_json_type(hints[argument], name), "description": argument_docs[argument]}
+            raise ValueError(
+                f"the docstring of tool {name!r} does not describe argument {argument!r}"
+            )
+        properties[argument] = {
+            **_json_type(hints[argument], name),
+            "description": argument_docs[argument],
+        }
         if parameter.default is inspect.Parameter.empty:
             required.append(argument)
     parameters = {"type": "object", "properties": properties}
     if required:
         parameters["required"] = required
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
 
 
 def _json_type(hint, tool_name):
-    """JSON schema of one type hint (the subset of transformers' rules that JSON-native tools need)."""
+    """JSON schema of one type hint (the subset of transformers' rules JSON-native tools need)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in _JSON_TYPES:
         return {"type": _JSON_TYPES[hint]}
     if origin is list:
-        return {"type": "array", "items": _json_type(args[0], tool_name)} if args else {"type": "array"}
+        return (
+            {"type": "array", "items": _json_type(args[0], tool_name)}
+            if args
+            else {"type": "array"}
+        )
     if origin is typing.Literal:
         kinds = list(dict.fromkeys(_JSON_TYPES[type(value)] for value in args))
         return {"type": kinds[0] if len(kinds) == 1 else kinds, "enum": list(args)}
@@ -175,7 +188,7 @@ def tools_block(schemas):
     >>> print(tools_block([{"type": "function", "function": {"name": "f"}}]).splitlines()[5:7])
     ['<tools>', '{"type": "function", "function": {"name": "f"}}']
     """
-    # The template serialises each schema with json.dumps(ensure_ascii=False) and default separators.
+    # The template writes each schema with json.dumps(ensure_ascii=False) and default separators.
     listed = "".join("\n" + json.dumps(schema, ensure_ascii=False) for schema in schemas)
     return _TOOLS_HEADER + listed + _TOOLS_FOOTER
 
@@ -320,10 +333,10 @@ def parse_response(text):
     :attr:`ParsedResponse.errors` worded for the model, which the inspection loop sends back as the
     tool response.
 
-    Tolerated: unclosed ``<tool_call>``/``<answer>`` blocks at the end of the text (servers that stop
-    on the closing tag drop it), ``</think>`` without an opening tag (templates that open the think
-    block in the prompt), code fences or prose around the tool-call object, single-quoted strings,
-    trailing commas, Python literals ``True``/``False``/``None``, ``"parameters"`` for
+    Tolerated: unclosed ``<tool_call>``/``<answer>`` blocks at the end of the text (servers that
+    stop on the closing tag drop it), ``</think>`` without an opening tag (templates that open the
+    think block in the prompt), code fences or prose around the tool-call object, single-quoted
+    strings, trailing commas, Python literals ``True``/``False``/``None``, ``"parameters"`` for
     ``"arguments"``, arguments given as a JSON string, and ``\\boxed{\\text{Yes}}``-style labels.
     Tags written inside the reasoning are ignored.
 
@@ -346,7 +359,9 @@ def parse_response(text):
     ['NO']
     """
     if not isinstance(text, str):
-        return ParsedResponse(errors=[f"expected the assistant text as a string, got {type(text).__name__}"])
+        return ParsedResponse(
+            errors=[f"expected the assistant text as a string, got {type(text).__name__}"]
+        )
     think, body = _split_think(text)
     errors, tool_calls = [], []
     for match in _TOOL_CALL.finditer(body):
@@ -361,8 +376,10 @@ def parse_response(text):
             if answer_text is None:
                 answer_text = justification
     if not answers and "<answer>" not in body and _BOXED.search(body):
-        errors.append("write the final answer inside <answer></answer> tags: <answer>\\boxed{YES} or "
-                      "\\boxed{NO} followed by a short justification</answer>")
+        errors.append(
+            "write the final answer inside <answer></answer> tags: <answer>\\boxed{YES} or "
+            "\\boxed{NO} followed by a short justification</answer>"
+        )
     return ParsedResponse(think, tool_calls, answers, answer_text, errors)
 
 
@@ -376,17 +393,22 @@ def _split_think(text):
         return reasoning.replace("<think>", "").strip(), rest
     if "<think>" in text:  # never closed: reasoning runs until the first action tag
         before, _, after = text.partition("<think>")
-        cut = min((i for i in (after.find("<tool_call>"), after.find("<answer>")) if i >= 0), default=len(after))
+        cut = min(
+            (i for i in (after.find("<tool_call>"), after.find("<answer>")) if i >= 0),
+            default=len(after),
+        )
         return after[:cut].strip(), before + after[cut:]
     return None, text
 
 
 def _read_tool_call(block, errors):
-    """One ``<tool_call>`` block -> `ToolCall`, or ``None`` with the reason appended to ``errors``."""
+    """One ``<tool_call>`` block -> `ToolCall`, or ``None`` with the reason added to ``errors``."""
     payload = _loads_relaxed(_FENCE.sub("", block.strip()))
     if not isinstance(payload, dict):
-        errors.append('the tool call is not a valid JSON object; write <tool_call>\n{"name": <tool name>, '
-                      '"arguments": {<argument>: <value>}}\n</tool_call>')
+        errors.append(
+            'the tool call is not a valid JSON object; write <tool_call>\n{"name": <tool name>, '
+            '"arguments": {<argument>: <value>}}\n</tool_call>'
+        )
         return None
     name = payload.get("name")
     if not isinstance(name, str) or not name:
@@ -402,7 +424,7 @@ def _read_tool_call(block, errors):
 
 
 def _read_answer(block, errors):
-    """One ``<answer>`` block -> (label, justification), or (None, None) with the reason in ``errors``."""
+    """One ``<answer>`` block -> (label, justification), or (None, None), reason in ``errors``."""
     labels = [_normalise_label(match.group(1)) for match in _BOXED.finditer(block)]
     if not labels:
         errors.append("the answer has no \\boxed{YES} or \\boxed{NO}")
@@ -465,7 +487,7 @@ def _relax(text):
 
 
 def _copy_string(text, i, out):
-    """Copy the string literal opening at ``text[i]`` to ``out`` as a JSON string; return the next index."""
+    """Copy the string literal opening at ``text[i]`` to ``out`` as JSON; return the next index."""
     quote, i = text[i], i + 1
     out.append('"')
     while i < len(text):

@@ -52,7 +52,7 @@ class VettingResult:
 
     @cached_property
     def lines(self):
-        """Lines identified in the inspected windows (`~spec_o3.analysis.identify_lines`), one row each."""
+        """Lines identified in the inspected windows (`~spec_o3.analysis.identify_lines`)."""
         from .tools import line_table
 
         return line_table(self.spectrum, self.trajectory.redshift, self.windows)

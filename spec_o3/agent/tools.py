@@ -1,9 +1,9 @@
 """The agent-facing tools: thin JSON-in, text-and-image-out wrappers over :mod:`spec_o3.analysis`.
 
-An `InspectionEnvironment` holds one spectrum shifted to its rest frame; its public methods *are* the
-tools the model may call, with JSON-native arguments and Google-style docstrings from which
-:func:`~spec_o3.agent.protocol.tool_schema` derives the schemas shown to the model. The same class
-serves the inspection loop and TRL's ``environment_factory`` (``reset(**row)``).
+An `InspectionEnvironment` holds one spectrum, inspected in its rest frame; its public methods
+*are* the tools the model may call, with JSON-native arguments and Google-style docstrings from
+which :func:`~spec_o3.agent.protocol.tool_schema` derives the schemas shown to the model. The same
+class serves the inspection loop and TRL's ``environment_factory`` (``reset(**row)``).
 
 Toolsets: ``"default"`` is exactly the released ``spectral_visualization_tool``, so the published
 Spec-o3 checkpoints see the tool they were trained with; ``"extended"`` adds ``identify_lines`` and
@@ -94,7 +94,8 @@ class InspectionEnvironment:
     --------
     >>> import numpy as np, astropy.units as u
     >>> from specutils import Spectrum
-    >>> spectrum = Spectrum(flux=np.ones(500) * u.Jy, spectral_axis=np.linspace(4000, 6000, 500) * u.AA)
+    >>> wavelength = np.linspace(4000, 6000, 500) * u.AA
+    >>> spectrum = Spectrum(flux=np.ones(500) * u.Jy, spectral_axis=wavelength)
     >>> env = InspectionEnvironment(spectrum, redshift=0.0)
     >>> result = env.spectral_visualization_tool([4950, 5250], "C2 Swan 5165")
     >>> print(result.text)
@@ -117,7 +118,9 @@ class InspectionEnvironment:
         if isinstance(spectrum, (str, Path)):
             spectrum = Spectrum.read(spectrum)
         if not isinstance(spectrum, Spectrum):
-            raise ValueError(f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}")
+            raise ValueError(
+                f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}"
+            )
         self.redshift = resolve_redshift(spectrum, redshift)
         self._arrays = spectrum_arrays(spectrum, self.redshift)
         self.spectrum = spectrum
@@ -126,8 +129,10 @@ class InspectionEnvironment:
     # The tools. Their docstrings are shown to the model: keep them short and in Google style.
     # ----------------------------------------------------------------------------------------------
 
-    def spectral_visualization_tool(self, wavelength_range: list[float], label: str | None = None) -> ToolResult:
-        """Plot the spectrum in a rest-frame wavelength window to examine a spectral feature in detail.
+    def spectral_visualization_tool(
+        self, wavelength_range: list[float], label: str | None = None
+    ) -> ToolResult:
+        """Plot the spectrum in a rest-frame wavelength window to examine a feature in detail.
 
         Args:
             wavelength_range: The [min, max] rest-frame wavelength range to plot, in Angstroms.
@@ -149,14 +154,18 @@ class InspectionEnvironment:
         if self.render_images:
             from spec_o3.analysis import render_window
 
-            image = render_window(self.spectrum, window, redshift=self.redshift, title=label or None)
+            image = render_window(
+                self.spectrum, window, redshift=self.redshift, title=label or None
+            )
         lo, hi = wavelength_range
         about = f" for {label}" if label else ""
-        text = f"Generated spectral visualization focused on wavelength range ({lo}, {hi}) Å{about}."
+        text = (
+            f"Generated spectral visualization focused on wavelength range ({lo}, {hi}) Å{about}."
+        )
         return ToolResult(text, image, data, window)
 
     def identify_lines(self, wavelength_range: list[float]) -> ToolResult:
-        """List the atomic lines detected in a rest-frame wavelength window, with their significance.
+        """List atomic lines detected in a rest-frame wavelength window, with strength and width.
 
         Args:
             wavelength_range: The [min, max] rest-frame wavelength range to search, in Angstroms.
@@ -189,10 +198,11 @@ class InspectionEnvironment:
         return ToolResult(text, None, {"wavelength_range": [lower, upper], "lines": rows}, window)
 
     def band_strength(self, band: str) -> ToolResult:
-        """Measure the depth of a molecular band against its continuum (0 = no band, larger = deeper).
+        """Measure a molecular band's depth below its continuum (0: no band; larger: deeper).
 
         Args:
-            band: Band name made of molecule and bandhead in Angstroms, e.g. "C2_5165", "TiO_7054", "ZrO_6474".
+            band: Band name made of molecule and bandhead in Angstroms, e.g. "C2_5165",
+                "TiO_7054", "ZrO_6474".
         """
         from spec_o3.analysis import band_strength
         from spec_o3.catalog import get_band
@@ -208,7 +218,12 @@ class InspectionEnvironment:
         depth = band_strength(self.spectrum, band, redshift=self.redshift)
         value = float(u.Quantity(depth).to_value(u.dimensionless_unscaled))
         uncertainty = _uncertainty(depth)
-        data = {"band": band, "depth": value, "uncertainty": uncertainty, "wavelength_range": [lower, upper]}
+        data = {
+            "band": band,
+            "depth": value,
+            "uncertainty": uncertainty,
+            "wavelength_range": [lower, upper],
+        }
         error_text = f" ± {uncertainty:.3f}" if uncertainty is not None else ""
         text = f"Band {band} ({lower:.0f}-{upper:.0f} Å): depth {value:.3f}{error_text}."
         return ToolResult(text, None, data, SpectralRegion(lower * u.AA, upper * u.AA))
@@ -216,21 +231,24 @@ class InspectionEnvironment:
     # ----------------------------------------------------------------------------------------------
 
     def _window(self, wavelength_range):
-        """Validate a ``[min, max]`` rest-frame window in Å; return its edges and its pixel slice."""
+        """Check a ``[min, max]`` rest-frame window in Å; return its edges and its pixel slice."""
         if (
             not isinstance(wavelength_range, (list, tuple))
             or len(wavelength_range) != 2
             or not all(_is_number(value) for value in wavelength_range)
         ):
             raise ToolCallError(
-                f"wavelength_range must be a list of two numbers [min, max] in Å, got {wavelength_range!r}"
+                "wavelength_range must be a list of two numbers [min, max] in Å, got "
+                f"{wavelength_range!r}"
             )
         lower, upper = (float(value) for value in wavelength_range)
         if not lower < upper:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
         try:
             pixels = check_window(self._arrays, lower, upper)
-        except ValueError as error:  # outside the data, or too few valid pixels: the model may retry
+        except (
+            ValueError
+        ) as error:  # outside the data, or too few valid pixels: the model may retry
             raise ToolCallError(str(error)) from None
         return lower, upper, pixels
 
@@ -242,7 +260,8 @@ def resolve_redshift(spectrum, redshift=None):
     --------
     >>> import numpy as np, astropy.units as u
     >>> from specutils import Spectrum
-    >>> spectrum = Spectrum(flux=np.ones(3) * u.Jy, spectral_axis=[1, 2, 3] * u.AA, meta={"redshift": 0.1})
+    >>> spectrum = Spectrum(flux=np.ones(3) * u.Jy, spectral_axis=[1, 2, 3] * u.AA,
+    ...                     meta={"redshift": 0.1})
     >>> resolve_redshift(spectrum), resolve_redshift(spectrum, 0)
     (0.1, 0.0)
     """
@@ -262,7 +281,7 @@ def _is_number(value):
 
 
 def _uncertainty(depth):
-    """The 1-sigma uncertainty `band_strength` attaches to its depth, as a float (None if absent)."""
+    """The 1-sigma uncertainty `band_strength` gives with its depth, as a float (None if absent)."""
     meta = getattr(depth, "info", None) and depth.info.meta
     value = (meta or {}).get("uncertainty")
     if value is None:
@@ -271,12 +290,13 @@ def _uncertainty(depth):
 
 
 def line_table(spectrum, redshift, windows):
-    """Lines identified (`~spec_o3.analysis.identify_lines`) in rest-frame ``windows``, each line once.
+    """Lines identified (`~spec_o3.analysis.identify_lines`) in rest-frame ``windows``, each once.
 
     Returns
     -------
     lines : `~astropy.table.QTable`
-        The columns of `~spec_o3.analysis.identify_lines`, sorted by wavelength (empty without windows).
+        The columns of `~spec_o3.analysis.identify_lines`, sorted by wavelength (empty without
+        windows).
     """
     from astropy.table import unique, vstack
 

@@ -1,8 +1,8 @@
 """The record of one inspection: what the model saw, said and measured, turn by turn.
 
-A `Trajectory` is what the loop builds, what :meth:`Trajectory.to_messages` turns into the chat the
-model sees (and SFT trains on), and what :meth:`Trajectory.save` writes as one JSON file plus one PNG
-per image, readable back with :meth:`Trajectory.load`.
+A `Trajectory` is what the loop builds, what :meth:`Trajectory.to_messages` turns into the chat
+the model sees (and SFT trains on), and what :meth:`Trajectory.save` writes as one JSON file plus
+one PNG per image, readable back with :meth:`Trajectory.load`.
 """
 
 import json
@@ -63,7 +63,9 @@ class Step:
         """The assistant message of this turn, followed by the tool-response user turn if any."""
         messages = [{"role": "assistant", "content": [{"type": "text", "text": self.text}]}]
         if self.result_text is not None:
-            messages.append({"role": "user", "content": tool_response_content(self.result_text, self.image)})
+            messages.append(
+                {"role": "user", "content": tool_response_content(self.result_text, self.image)}
+            )
         return messages
 
 
@@ -112,7 +114,8 @@ class Trajectory:
 
     Examples
     --------
-    >>> trajectory = Trajectory("white_dwarf", system="You are a helpful assistant.", prompt="Is it a WD?")
+    >>> trajectory = Trajectory("white_dwarf", system="You are a helpful assistant.",
+    ...                         prompt="Is it a white dwarf?")
     >>> trajectory.steps.append(Step(1, "<answer>\\\\boxed{NO} Narrow lines.</answer>"))
     >>> [message["role"] for message in trajectory.to_messages()]
     ['system', 'user', 'assistant']
@@ -146,9 +149,10 @@ class Trajectory:
         Returns
         -------
         messages : list of dict
-            ``{"role": ..., "content": [{"type": "text", "text": ...} | {"type": "image", "image": PIL}]}``:
-            system, user (overview image and prompt), then per turn the assistant message and, after a
-            tool call, a user turn holding ``<tool_response>``, the image and the tool's text.
+            ``{"role": ..., "content": [parts]}`` with text parts ``{"type": "text", "text": ...}``
+            and image parts ``{"type": "image", "image": PIL}``: system, user (overview image and
+            prompt), then per turn the assistant message and, after a tool call, a user turn
+            holding ``<tool_response>``, the image and the tool's text.
         """
         user = [{"type": "text", "text": self.prompt}]
         if self.overview is not None:
@@ -231,7 +235,8 @@ class Trajectory:
         except (OSError, ValueError) as error:
             raise OSError(f"cannot read a trajectory from {path}: {error}") from error
         if record.get("format_version") != _FORMAT_VERSION:
-            raise OSError(f"{path} is not a spec-o3 trajectory (format_version {record.get('format_version')!r})")
+            version = record.get("format_version")
+            raise OSError(f"{path} is not a spec-o3 trajectory (format_version {version!r})")
         steps = [
             Step(
                 index=item["index"],

@@ -18,25 +18,58 @@ COLUMNS = ("file", "task", "verdict", "evidence", "n_steps", "windows", "error",
 
 def add_arguments(parser):
     """Attach the ``vet`` options to ``parser``."""
-    parser.add_argument("files", nargs="+", metavar="FILE", help="spectrum files (LAMOST, SDSS, ...)")
-    parser.add_argument("--task", "-t", required=True,
-                        help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
-                             "s_star (ss), white_dwarf (wd), or a registered task")
-    parser.add_argument("--backend", "-b", default="expert", choices=("expert", "transformers", "openai"),
-                        help="policy: scripted expert (default, offline), local VLM, or OpenAI-compatible server")
-    parser.add_argument("--model", "-m", help="model id or path (transformers) or served model name (openai)")
-    parser.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://localhost:8000/v1 "
-                                           "(the key is read from OPENAI_API_KEY)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="spectrum files (LAMOST, SDSS, ...)"
+    )
+    parser.add_argument(
+        "--task",
+        "-t",
+        required=True,
+        help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
+        "s_star (ss), white_dwarf (wd), or a registered task",
+    )
+    parser.add_argument(
+        "--backend",
+        "-b",
+        default="expert",
+        choices=("expert", "transformers", "openai"),
+        help="policy: scripted expert (default, offline), local VLM, or OpenAI-compatible server",
+    )
+    parser.add_argument(
+        "--model", "-m", help="model id or path (transformers) or served model name (openai)"
+    )
+    parser.add_argument(
+        "--base-url",
+        help="OpenAI-compatible API root, e.g. http://localhost:8000/v1 "
+        "(the key is read from OPENAI_API_KEY)",
+    )
     parser.add_argument("--output", "-o", type=Path, help="write the results table here (ECSV)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --output and saved trajectories")
-    parser.add_argument("--save-trajectories", type=Path, metavar="DIR",
-                        help="save each inspection (JSON + PNG) under DIR/<file stem>/")
-    parser.add_argument("--no-images", dest="render_images", action="store_false",
-                        help="text-only tool results (fast; for the expert backend)")
-    parser.add_argument("--max-turns", type=int, default=8, help="most assistant turns per spectrum (default 8)")
-    parser.add_argument("--batch-size", type=int, default=8,
-                        help="spectra inspected together, so the backend can batch them (default 8)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output and saved trajectories",
+    )
+    parser.add_argument(
+        "--save-trajectories",
+        type=Path,
+        metavar="DIR",
+        help="save each inspection (JSON + PNG) under DIR/<file stem>/",
+    )
+    parser.add_argument(
+        "--no-images",
+        dest="render_images",
+        action="store_false",
+        help="text-only tool results (fast; for the expert backend)",
+    )
+    parser.add_argument(
+        "--max-turns", type=int, default=8, help="most assistant turns per spectrum (default 8)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="spectra inspected together, so the backend can batch them (default 8)",
+    )
 
 
 def run(args):
@@ -51,10 +84,14 @@ def run(args):
             raise ValueError("--max-turns and --batch-size must be at least 1")
         if args.output is not None and args.output.exists() and not args.overwrite:
             raise ValueError(f"{args.output} exists; pass --overwrite to replace it")
-        saved = _trajectory_folders([Path(path) for path in args.files], args.save_trajectories) or []
+        saved = (
+            _trajectory_folders([Path(path) for path in args.files], args.save_trajectories) or []
+        )
         if not args.overwrite and any((folder / "trajectory.json").exists() for folder in saved):
-            raise ValueError(f"trajectories are already saved in {args.save_trajectories}; "
-                             "pass --overwrite to replace them")
+            raise ValueError(
+                f"trajectories are already saved in {args.save_trajectories}; "
+                "pass --overwrite to replace them"
+            )
         policy = get_backend(args.backend, **options)
     except (ValueError, TypeError) as error:
         print(f"spec-o3 vet: error: {error}", file=sys.stderr)
@@ -63,11 +100,20 @@ def run(args):
     with policy:
         inspector = Inspector(policy, max_turns=args.max_turns, render_images=args.render_images)
         try:
-            for row in vet_files(args.files, task, inspector, batch_size=args.batch_size,
-                                 save_trajectories=args.save_trajectories, overwrite=args.overwrite):
+            for row in vet_files(
+                args.files,
+                task,
+                inspector,
+                batch_size=args.batch_size,
+                save_trajectories=args.save_trajectories,
+                overwrite=args.overwrite,
+            ):
                 rows.append(row)
         except BackendError as error:
-            rows += [error_row(path, task, f"backend failed: {error}", 0.0) for path in args.files[len(rows):]]
+            rows += [
+                error_row(path, task, f"backend failed: {error}", 0.0)
+                for path in args.files[len(rows) :]
+            ]
             status = 1
     if args.output is not None:
         write_rows(rows, args.output, overwrite=args.overwrite)
@@ -76,11 +122,13 @@ def run(args):
 
 
 def _backend_options(args):
-    """Backend constructor options from the command line; ValueError for options the backend lacks."""
+    """Backend options from the command line; ValueError for options the backend does not take."""
     options = {}
     if args.model is not None:
         if args.backend == "expert":
-            raise ValueError("--model applies to the transformers and openai backends, not the expert")
+            raise ValueError(
+                "--model applies to the transformers and openai backends, not the expert"
+            )
         options["model"] = args.model
     if args.base_url is not None:
         if args.backend != "openai":
@@ -89,8 +137,10 @@ def _backend_options(args):
     return options
 
 
-def vet_files(paths, task, inspector, *, batch_size=8, save_trajectories=None, overwrite=False, progress=True):
-    """Vet spectrum files in batches and yield one result row (a dict, see :data:`COLUMNS`) per file.
+def vet_files(
+    paths, task, inspector, *, batch_size=8, save_trajectories=None, overwrite=False, progress=True
+):
+    """Vet spectrum files in batches; yield one result row (a dict, see :data:`COLUMNS`) per file.
 
     Parameters
     ----------
@@ -121,7 +171,9 @@ def vet_files(paths, task, inspector, *, batch_size=8, save_trajectories=None, o
 
     paths = [Path(path) for path in paths]
     folders = _trajectory_folders(paths, save_trajectories)
-    with tqdm(total=len(paths), unit="spectrum", desc=f"vet {task.id}", disable=None if progress else True) as bar:
+    with tqdm(
+        total=len(paths), unit="spectrum", desc=f"vet {task.id}", disable=None if progress else True
+    ) as bar:
         for start in range(0, len(paths), batch_size):
             batch = range(start, min(start + batch_size, len(paths)))
             rows, jobs, read, read_seconds = {}, [], [], {}
@@ -129,14 +181,22 @@ def vet_files(paths, task, inspector, *, batch_size=8, save_trajectories=None, o
                 began = time.perf_counter()
                 try:
                     jobs.append((Spectrum.read(paths[i]), task, None))
-                except Exception as error:  # readers fail in many ways; each failure is a row, not a crash
-                    rows[i] = error_row(paths[i], task, f"cannot read: {type(error).__name__}: {error}",
-                                        time.perf_counter() - began)
+                except (
+                    Exception
+                ) as error:  # readers fail in many ways; each failure is a row, not a crash
+                    rows[i] = error_row(
+                        paths[i],
+                        task,
+                        f"cannot read: {type(error).__name__}: {error}",
+                        time.perf_counter() - began,
+                    )
                     continue
                 read.append(i)
                 read_seconds[i] = time.perf_counter() - began
-            results = inspector.run_many(jobs, sources=[str(paths[i]) for i in read]) if jobs else []
-            for i, result in zip(read, results):
+            results = (
+                inspector.run_many(jobs, sources=[str(paths[i]) for i in read]) if jobs else []
+            )
+            for i, result in zip(read, results, strict=True):
                 rows[i] = result_row(paths[i], result)
                 rows[i]["seconds"] += read_seconds[i]
                 if folders is not None:
@@ -147,7 +207,7 @@ def vet_files(paths, task, inspector, *, batch_size=8, save_trajectories=None, o
 
 
 def _trajectory_folders(paths, root):
-    """One folder per file under ``root``, named after the file stem (numbered when stems repeat)."""
+    """One folder per file under ``root``, named after the file stem (numbered if stems repeat)."""
     if root is None:
         return None
     folders, used = [], set()
@@ -166,7 +226,8 @@ def result_row(path, result):
     import astropy.units as u
 
     windows = ";".join(
-        f"{window.lower.to_value(u.AA):.0f}-{window.upper.to_value(u.AA):.0f}" for window in result.windows
+        f"{window.lower.to_value(u.AA):.0f}-{window.upper.to_value(u.AA):.0f}"
+        for window in result.windows
     )
     return {
         "file": str(path),
@@ -182,8 +243,16 @@ def result_row(path, result):
 
 def error_row(path, task, message, seconds):
     """The row of a file that could not be vetted: verdict ``"NO"`` and the reason."""
-    return {"file": str(path), "task": task.id, "verdict": "NO", "evidence": "", "n_steps": 0,
-            "windows": "", "error": message, "seconds": seconds}
+    return {
+        "file": str(path),
+        "task": task.id,
+        "verdict": "NO",
+        "evidence": "",
+        "n_steps": 0,
+        "windows": "",
+        "error": message,
+        "seconds": seconds,
+    }
 
 
 def write_rows(rows, output, *, overwrite=False):
@@ -200,22 +269,28 @@ def write_rows(rows, output, *, overwrite=False):
     output = Path(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass overwrite=True to replace it")
-    table = Table(rows=[[row[name] for name in COLUMNS] for row in rows], names=COLUMNS,
-                  dtype=(str, str, str, str, int, str, str, float))
+    table = Table(
+        rows=[[row[name] for name in COLUMNS] for row in rows],
+        names=COLUMNS,
+        dtype=(str, str, str, str, int, str, str, float),
+    )
     table["seconds"].unit = u.s
     table.write(output, format="ascii.ecsv", overwrite=overwrite)
 
 
 def _print_summary(rows, output):
-    counts = {verdict: sum(row["verdict"] == verdict and not row["error"] for row in rows)
-              for verdict in ("YES", "NO")}
+    counts = {
+        verdict: sum(row["verdict"] == verdict and not row["error"] for row in rows)
+        for verdict in ("YES", "NO")
+    }
     errors = sum(bool(row["error"]) for row in rows)
     for row in rows:
         if row["error"]:
             print(f"{row['file']}: {row['error']}", file=sys.stderr)
     where = f"; results in {output}" if output is not None else ""
-    print(f"{len(rows)} spectra: {counts['YES']} YES, {counts['NO']} NO, {errors} with errors{where}")
+    print(
+        f"{len(rows)} spectra: {counts['YES']} YES, {counts['NO']} NO, {errors} with errors{where}"
+    )
     if output is None:
         for row in rows:
             print(f"{row['file']}\t{row['verdict']}\t{row['evidence']}")
-

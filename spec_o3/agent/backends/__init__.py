@@ -1,4 +1,4 @@
-"""Policies behind the inspection loop: ``expert`` (scripted astronomer), ``transformers``, ``openai``.
+"""Policies behind the inspection loop: ``expert``, ``transformers`` and ``openai``.
 
 Each backend lives in its own module and is imported by :func:`get_backend` only when chosen.
 """

@@ -55,7 +55,7 @@ class Policy(abc.ABC):
             One message per episode, in the same order.
         """
 
-    def close(self):
+    def close(self):  # noqa: B027 (an optional hook, not an abstract method)
         """Release what the policy holds (connections, model weights); the default does nothing."""
 
     def __enter__(self):
@@ -85,7 +85,9 @@ def get_backend(name, **options):
     """
     if isinstance(name, Policy):
         if options:
-            raise ValueError(f"options {sorted(options)} cannot apply to an already built policy {name!r}")
+            raise ValueError(
+                f"options {sorted(options)} cannot apply to an already built policy {name!r}"
+            )
         return name
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -119,7 +119,7 @@ class OpenAICompatiblePolicy(Policy):
         self._client.close()
 
     def _complete(self, episode):
-        """One chat-completions request for one episode; the assistant text in the released format."""
+        """One chat-completions request for one episode; its assistant text (released format)."""
         data_urls = episode.state.setdefault("openai_data_urls", {})
         body = {
             "model": self.model,
@@ -130,8 +130,8 @@ class OpenAICompatiblePolicy(Policy):
         return self._assistant_text(self._post(body))
 
     def _post(self, body):
-        """POST with retries on timeouts, connection failures, 429 and 5xx; the decoded JSON reply."""
-        problem = None
+        """POST, retrying timeouts, connection failures, 429 and 5xx; return the decoded reply."""
+        problem = response = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(self._delay(attempt, response))
@@ -148,7 +148,9 @@ class OpenAICompatiblePolicy(Policy):
                 try:
                     return response.json()
                 except ValueError:
-                    raise BackendError(f"{self.url} answered with a body that is not JSON") from None
+                    raise BackendError(
+                        f"{self.url} answered with a body that is not JSON"
+                    ) from None
             problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
             if response.status_code != 429 and response.status_code < 500:
                 raise BackendError(f"{self.url} rejected the request ({problem})")
@@ -168,7 +170,9 @@ class OpenAICompatiblePolicy(Policy):
         try:
             message = reply["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
-            raise BackendError(f"{self.url} returned no choices: {json.dumps(reply)[:200]}") from None
+            raise BackendError(
+                f"{self.url} returned no choices: {json.dumps(reply)[:200]}"
+            ) from None
         text = message.get("content") or ""
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if reasoning and "<think>" not in text:
@@ -179,7 +183,8 @@ class OpenAICompatiblePolicy(Policy):
             try:
                 arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
             except ValueError:  # let the protocol parser report it to the model
-                text += f'\n<tool_call>\n{{"name": {json.dumps(function.get("name"))}, "arguments": {arguments}}}\n</tool_call>'
+                name = json.dumps(function.get("name"))
+                text += f'\n<tool_call>\n{{"name": {name}, "arguments": {arguments}}}\n</tool_call>'
                 continue
             text += "\n" + format_tool_call(function.get("name"), arguments)
         return text
