@@ -324,3 +324,47 @@ def test_tool_result_text_matches_the_released_wording(spectrum):
         "wavelength_range": [1, 2],
         "label": "C2 Swan 5165",
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Lines in the inspected windows, and the extended toolset
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emitter():
+    """H alpha and H beta in emission on a flat continuum with known noise, at z = 0.002."""
+    from astropy.nddata import StdDevUncertainty
+
+    rest = np.linspace(3700, 9000, 3000)
+    flux = 1 + sum(
+        a * np.exp(-0.5 * ((rest - c) / 6) ** 2) for a, c in ((3, 6564.61), (1.5, 4862.68))
+    )
+    flux += np.random.default_rng(2).normal(0, 0.02, rest.size)
+    return Spectrum(
+        flux=flux * u.Jy,
+        spectral_axis=rest * 1.002 * u.AA,
+        uncertainty=StdDevUncertainty(np.full(rest.size, 0.02) * u.Jy),
+        meta={"redshift": 0.002},
+    )
+
+
+def test_lines_of_the_inspected_windows(emitter):
+    result = run(emitter, zoom(6480, 6650, "H alpha"), zoom(6500, 6700, "H alpha again"), YES)
+    assert list(result.lines["name"]) == ["H alpha"]  # found in both windows, listed once
+    assert result.lines["kind"][0] == "emission"
+    assert run(emitter, NO).lines.colnames == result.lines.colnames
+    assert len(run(emitter, NO).lines) == 0
+
+
+def test_identify_lines_tool(emitter):
+    call = format_tool_call("identify_lines", {"wavelength_range": [4800, 4950]})
+    policy = Scripted([format_assistant("Which lines?", call), YES])
+    result = Inspector(policy, toolset="extended", render_images=False).run(emitter, "cv")
+    step = result.trajectory.steps[0]
+    assert step.error is None and step.image is None
+    assert step.result_text.startswith(
+        "Lines detected in (4800, 4950) Å:\n- H beta (4862.7 Å): emission"
+    )
+    assert [line["name"] for line in step.measurements["lines"]] == ["H beta"]
+    assert '"name": "identify_lines"' in result.trajectory.system
