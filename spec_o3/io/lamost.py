@@ -1,0 +1,298 @@
+"""
+Readers and writer for LAMOST low-resolution (LRS) spectra, in every public layout.
+
+* ``LAMOST-LRS``: the primary image of 5 rows used from DR1 to DR7. The header names the rows
+  (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'`` in DR1). DR1 (pipeline v2.6.4) has a
+  continuum-subtracted spectrum in row 2 and the wavelengths only as the log-linear grid
+  ``10**(COEFF0 + COEFF1 * i)``; later releases (e.g. DR7, v2.9.7) store the wavelengths in row 2.
+* ``LAMOST-LRS-table``: the binary table in HDU 1 of later releases (DR8 and after, e.g. DR10
+  v2.0), with columns FLUX, IVAR, WAVELENGTH, ANDMASK, ORMASK and NORMALIZATION, either as one row
+  of arrays or as one pixel per row.
+
+Wavelengths are vacuum and heliocentric, in Å; the flux is relative (dimensionless unless the file
+has a BUNIT). Medium-resolution (MRS) files are not read here.
+
+Data model: http://dr1.lamost.org/doc/data-production-description (section 2) and the
+``lr-data-production-description`` page of each later release (e.g. http://dr7.lamost.org/).
+"""
+
+import re
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.nddata import InverseVariance
+from specutils.io.registers import custom_writer, data_loader
+
+from ._fits import (build_spectrum, flux_unit, hdu_data, header_redshift, header_text,
+                    identifier_source, log_linear_grid, open_fits, source_name, source_path,
+                    table_columns)
+
+__all__ = ["identify_lamost_lrs_image", "identify_lamost_lrs_table", "lamost_lrs_image_loader",
+           "lamost_lrs_table_loader", "write_lamost_lrs"]
+
+#: Canonical row names, keyed by the first word of the names LAMOST headers give the image rows.
+_ROW_NAMES = {"flux": "flux", "inverse": "ivar", "ivar": "ivar", "invvar": "ivar",
+              "wavelength": "wavelength", "wave": "wavelength", "subcontinuum": "subcontinuum",
+              "andmask": "andmask", "ormask": "ormask"}
+#: Row order of every public image release; row 2 (wavelength or subcontinuum) is told by content.
+_DEFAULT_ROWS = ("flux", "ivar", None, "andmask", "ormask")
+_EXPECTED_ROWS = "5 rows (flux, inverse variance, wavelength or subcontinuum, andmask, ormask)"
+_WRITTEN_ROWS = "Flux Inverse Wavelength Andmask Ormask"
+_TABLE_COLUMNS = ("FLUX", "IVAR", "WAVELENGTH")
+#: Header keywords the writer owns: dropped from a copied ``meta["header"]`` before being set anew.
+_WRITER_KEYS = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "BSCALE", "BZERO",
+                "BUNIT", "TELESCOP", "N_EXTEN", "EXTEN0", "NWORDER", "WFITTYPE", "COEFF0",
+                "COEFF1", "CRVAL1", "CD1_1", "CDELT1", "CRPIX1", "CTYPE1", "DC-FLAG", "WAT0_001",
+                "WAT1_001", "CLASS", "SUBCLASS", "Z"}
+_WRITER_KEY_PATTERN = re.compile(r"(EXTEN|ROW)\d+|SNR?_?[UGRIZ]")
+_SNR_KEYS = {band: (f"SN_{band.upper()}", f"SNR{band.upper()}") for band in "ugriz"}
+
+
+def _is_lamost(header):
+    return str(header.get("TELESCOP", "")).strip().upper() == "LAMOST"
+
+
+def identify_lamost_lrs_image(origin, *args, **kwargs):
+    """True for a LAMOST file whose spectrum is the primary image (DR1–DR7 layout)."""
+    if origin != "read":
+        return False
+    with open_fits(identifier_source(args)) as hdulist:
+        header = hdulist[0].header
+        return _is_lamost(header) and header.get("NAXIS", 0) > 0
+
+
+def identify_lamost_lrs_table(origin, *args, **kwargs):
+    """True for a LAMOST LRS file whose spectrum is the HDU 1 binary table (DR8+ layout)."""
+    if origin != "read":
+        return False
+    with open_fits(identifier_source(args)) as hdulist:
+        if not _is_lamost(hdulist[0].header) or hdulist[0].header.get("NAXIS", 0) != 0:
+            return False
+        try:
+            table_header = hdulist[1].header
+        except IndexError:
+            return False
+        return (table_header.get("XTENSION") == "BINTABLE"
+                and {"FLUX", "WAVELENGTH"} <= table_columns(table_header))
+
+
+@data_loader("LAMOST-LRS", identifier=identify_lamost_lrs_image,
+             extensions=["fits", "fit", "fits.gz"], priority=10)
+def lamost_lrs_image_loader(file_obj):
+    """
+    Read a LAMOST LRS spectrum stored as a 5-row primary image (DR1 to DR7).
+
+    Parameters
+    ----------
+    file_obj : str, file-like or `~astropy.io.fits.HDUList`
+        The file, plain or gzip-compressed.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        Vacuum wavelengths in Å, inverse-variance uncertainty, bad pixels masked, header and
+        pipeline labels in ``meta`` (see :doc:`/io`).
+    """
+    with open_fits(file_obj) as hdulist:
+        name = source_name(hdulist)
+        header = hdulist[0].header
+        image = hdu_data(hdulist[0], name)
+        if np.ndim(image) != 2:
+            raise ValueError(f"{name}: LAMOST LRS image has shape {np.shape(image)}; "
+                             f"expected {_EXPECTED_ROWS}")
+        rows = _image_rows(header, image)
+        missing = [row for row in ("flux", "ivar") if row not in rows]
+        if missing:
+            raise ValueError(f"{name}: LAMOST LRS image of shape {image.shape} has no "
+                             f"{' or '.join(missing)} row; expected {_EXPECTED_ROWS}")
+        if "wavelength" in rows:
+            wavelength = image[rows["wavelength"]]
+        else:
+            wavelength = log_linear_grid(header, image.shape[1], name)
+        bad = (image[rows["andmask"]] != 0 if "andmask" in rows
+               else np.zeros(image.shape[1], bool))
+        return build_spectrum(hdulist, flux=image[rows["flux"]], ivar=image[rows["ivar"]],
+                              wavelength=wavelength, bad=bad,
+                              unit=flux_unit(header, u.dimensionless_unscaled, name),
+                              meta=_lamost_meta(header, hdulist))
+
+
+@data_loader("LAMOST-LRS-table", identifier=identify_lamost_lrs_table,
+             extensions=["fits", "fit", "fits.gz"], priority=10)
+def lamost_lrs_table_loader(file_obj):
+    """
+    Read a LAMOST LRS spectrum stored as the HDU 1 binary table (DR8 and later).
+
+    The columns may hold one row of arrays (shape ``(1, N)``) or one pixel per row.
+
+    Parameters
+    ----------
+    file_obj : str, file-like or `~astropy.io.fits.HDUList`
+        The file, plain or gzip-compressed.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        As for :func:`lamost_lrs_image_loader`.
+    """
+    with open_fits(file_obj) as hdulist:
+        name = source_name(hdulist)
+        header = hdulist[0].header
+        table = hdu_data(hdulist[1], name)
+        present = {column.upper() for column in table.columns.names}
+        missing = [column for column in _TABLE_COLUMNS if column not in present]
+        if missing:
+            raise ValueError(f"{name}: LAMOST LRS table lacks column(s) {', '.join(missing)}")
+        if len(table) > 1 and table["FLUX"].ndim > 1:
+            raise ValueError(f"{name}: LAMOST LRS table holds {len(table)} rows of array columns; "
+                             "expected one spectrum")
+        flux = np.ravel(table["FLUX"])
+        bad = (np.ravel(table["ANDMASK"]) != 0 if "ANDMASK" in present
+               else np.zeros(flux.shape, bool))
+        return build_spectrum(hdulist, flux=flux, ivar=np.ravel(table["IVAR"]),
+                              wavelength=np.ravel(table["WAVELENGTH"]), bad=bad,
+                              unit=flux_unit(header, u.dimensionless_unscaled, name),
+                              meta=_lamost_meta(header, hdulist))
+
+
+def _image_rows(header, image):
+    """Map row name -> row index, from the header's row names or, failing that, the public order."""
+    labels = _row_labels(header, image.shape[0])
+    if labels is not None:
+        rows = {_ROW_NAMES.get(label.split()[0].lower()): index
+                for index, label in enumerate(labels)}
+        rows.pop(None, None)
+        return rows
+    rows = {row: index for index, row in enumerate(_DEFAULT_ROWS[:image.shape[0]]) if row}
+    if image.shape[0] > 2 and _is_increasing(image[2]):
+        rows["wavelength"] = 2
+    return rows
+
+
+def _row_labels(header, nrows):
+    """Row names as the header gives them, or `None`.
+
+    Either one keyword lists them all (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'``)
+    or one keyword names each row (``EXTEN0``..``EXTEN4``, ``ROW0``..``ROW4`` or ``ROW1``..``ROW5``).
+    """
+    listed = (header_text(header, "EXTEN0") or "").split()
+    if len(listed) == nrows:
+        return listed
+    for prefix in ("EXTEN", "ROW"):
+        for first in (0, 1):
+            labels = [header_text(header, f"{prefix}{first + row}") for row in range(nrows)]
+            if all(labels):
+                return labels
+    return None
+
+
+def _is_increasing(values):
+    return values[0] > 0 and bool(np.all(np.diff(values) > 0))
+
+
+def _lamost_meta(header, source):
+    snr = {}
+    for band, keys in _SNR_KEYS.items():
+        key = next((key for key in keys if key in header), None)
+        if key is not None:
+            snr[band] = float(header[key])
+    return {"header": header, "survey": "LAMOST", "source": source_path(source),
+            "redshift": header_redshift(header.get("Z")), "class": header_text(header, "CLASS"),
+            "subclass": header_text(header, "SUBCLASS"), "snr": snr}
+
+
+@custom_writer("LAMOST-LRS")
+def write_lamost_lrs(spectrum, file_name, overwrite=False, dtype=None):
+    """
+    Write a spectrum as a LAMOST LRS file: the 5-row primary image of DR2–DR7.
+
+    Rows are flux, inverse variance, vacuum wavelength (Å), andmask and ormask (both 1 where
+    ``spectrum.mask`` is set). A log-linear grid also gets the LAMOST header solution
+    (``COEFF0``/``COEFF1``); ``meta`` entries ``class``, ``subclass``, ``redshift`` and ``snr`` become
+    ``CLASS``, ``SUBCLASS``, ``Z`` and ``SN_U``..``SN_Z``; other cards of ``meta["header"]`` are copied.
+    Reading the file back with `specutils.Spectrum.read` returns the same arrays, mask and labels.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+        A 1-D spectrum with an uncertainty (converted to inverse variance).
+    file_name : str or path-like
+        Output path; a ``.gz`` suffix compresses.
+    overwrite : bool, optional
+        Replace an existing file.
+    dtype : numpy dtype, optional
+        Data type of the image. By default float32 when that loses nothing, else float64, so the
+        file always reads back exactly; pass ``numpy.float32`` for survey-sized files.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from astropy.nddata import InverseVariance
+    >>> from specutils import Spectrum
+    >>> wave = 10 ** (3.5682 + 1e-4 * np.arange(3909)) * u.AA
+    >>> spec = Spectrum(flux=np.ones(3909) * u.one, spectral_axis=wave,
+    ...                 uncertainty=InverseVariance(np.full(3909, 100.0)),
+    ...                 meta={"class": "STAR", "subclass": "M0", "redshift": 1e-4})
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "spec-test.fits"
+    >>> spec.write(path, format="LAMOST-LRS")
+    >>> Spectrum.read(path).meta["subclass"]
+    'M0'
+    """
+    name = str(file_name)
+    if spectrum.flux.ndim != 1:
+        raise ValueError(f"{name}: LAMOST LRS files hold one 1-D spectrum, got flux of shape "
+                         f"{spectrum.flux.shape}")
+    wavelength = spectrum.spectral_axis.to_value(u.AA, equivalencies=u.spectral())
+    if not _is_increasing(wavelength):
+        raise ValueError(f"{name}: the spectral axis must increase in wavelength to be written")
+    mask = np.zeros(wavelength.shape) if spectrum.mask is None else np.asarray(spectrum.mask, float)
+    image = np.vstack([spectrum.flux.value, _inverse_variance(spectrum, name), wavelength, mask,
+                       mask])
+    if dtype is None:
+        exact = np.array_equal(image.astype(np.float32), image, equal_nan=True)
+        dtype = np.float32 if exact else np.float64
+    header = _lamost_header(spectrum, wavelength)
+    fits.PrimaryHDU(image.astype(dtype), header=header).writeto(file_name, overwrite=overwrite)
+
+
+def _inverse_variance(spectrum, name):
+    """Inverse variance in flux unit**-2; a zero standard deviation becomes 0 (unknown), not inf."""
+    if spectrum.uncertainty is None:
+        raise ValueError(f"{name}: LAMOST LRS files need an inverse-variance row, but the spectrum "
+                         "has no uncertainty")
+    ivar = spectrum.uncertainty
+    if not isinstance(ivar, InverseVariance):
+        with np.errstate(divide="ignore"):
+            ivar = ivar.represent_as(InverseVariance)
+    values = ivar.array if ivar.unit is None else ivar.quantity.to_value(spectrum.flux.unit ** -2)
+    return np.where(np.isposinf(values), 0.0, values)
+
+
+def _lamost_header(spectrum, wavelength):
+    copied = spectrum.meta.get("header")
+    header = fits.Header([card for card in (copied.cards if copied is not None else ())
+                          if card.keyword not in _WRITER_KEYS
+                          and not _WRITER_KEY_PATTERN.fullmatch(card.keyword)])
+    header["TELESCOP"] = ("LAMOST", "LAMOST LRS layout")
+    header["EXTEN0"] = (_WRITTEN_ROWS, "Rows of the primary image")
+    header.setdefault("VACUUM", True)
+    if spectrum.flux.unit != u.dimensionless_unscaled:
+        header["BUNIT"] = (spectrum.flux.unit.to_string(), "Flux unit")
+    loglam = np.log10(wavelength)
+    step = (loglam[-1] - loglam[0]) / max(len(loglam) - 1, 1)
+    if np.allclose(loglam, loglam[0] + step * np.arange(len(loglam)), rtol=0, atol=1e-3 * step):
+        header.update({"NWORDER": 2, "WFITTYPE": "LOG-LINEAR", "COEFF0": loglam[0],
+                       "COEFF1": step, "CRVAL1": loglam[0], "CD1_1": step, "CRPIX1": 1,
+                       "CTYPE1": "LINEAR", "DC-FLAG": 1})
+    meta = spectrum.meta
+    for key, value in (("CLASS", meta.get("class")), ("SUBCLASS", meta.get("subclass"))):
+        if value is not None:
+            header[key] = str(value)
+    redshift = meta.get("redshift")
+    if redshift is not None:
+        header["Z"] = (float(redshift), "Redshift of object")
+    for band, value in (meta.get("snr") or {}).items():
+        header[f"SN_{band.upper()}"] = (float(value), f"SNR of {band} filter")
+    return header

@@ -1,0 +1,150 @@
+"""
+Readers for SDSS optical spectra: ``spec-PLATE-MJD-FIBER.fits`` files (SDSS-I/II, SEGUE, BOSS and
+eBOSS spectra from idlspec2d v5) and the ``spSpec-MJD-PLATE-FIBER.fit`` files of DR1–DR7.
+
+specutils ships loaders for both ("SDSS-III/IV spec", "SDSS-I/II spSpec"), but on real files they
+fall short: the spSpec identifier expects 5 image rows where the files have 4, so no spSpec file is
+recognised (and its loader returns metres, a standard deviation and a warning); the spec loader
+masks every ``and_mask`` bit, informational ones included, warns about the BUNIT of every file,
+keeps no redshift or class, and its identifier reads every HDU header. The loaders here read the
+same columns with the masks and labels below, at a higher priority (20) so the registry picks them.
+
+Bad pixels: zero inverse variance, or one of `SDSS_BAD_PIXEL_BITS` in the and-mask. Wavelengths are
+vacuum, in Å; flux in 10^-17 erg/s/cm²/Å.
+
+Data model: https://data.sdss.org/datamodel/files/BOSS_SPECTRO_REDUX/RUN2D/spectra/PLATE4/spec.html,
+http://classic.sdss.org/dr7/dm/flatFiles/spSpec.html; mask bits:
+https://www.sdss3.org/dr10/algorithms/bitmask_sppixmask.php
+"""
+
+import astropy.units as u
+import numpy as np
+from specutils.io.registers import data_loader
+
+from ._fits import (build_spectrum, flux_unit, hdu_data, header_redshift, header_text,
+                    identifier_source, log_linear_grid, open_fits, read_table_row, source_name,
+                    source_path, table_columns)
+
+__all__ = ["SDSS_BAD_PIXEL_BITS", "identify_sdss_spec", "identify_sdss_spspec", "sdss_spec_loader",
+           "sdss_spspec_loader"]
+
+#: SDSS pixel-mask bits that make a pixel unusable: failed fibre calibration, and pixels rejected,
+#: without sky or data, under bright sky or badly flux-calibrated. Informational bits (e.g.
+#: NEARBADPIXEL, BADSKYCHI, and the spSpec EMLINE bit 30 that marks emission lines) are not here.
+SDSS_BAD_PIXEL_BITS = {"NOPLUG": 0, "BADTRACE": 1, "BADFLAT": 2, "BADARC": 3, "FULLREJECT": 18,
+                       "NOSKY": 22, "BRIGHTSKY": 23, "NODATA": 24, "COMBINEREJ": 25,
+                       "BADFLUXFACTOR": 26}
+_BAD_BITS = sum(1 << bit for bit in SDSS_BAD_PIXEL_BITS.values())
+_SDSS_FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+#: spSpec SPEC_CLN codes as (class, subclass), named like the CLASS of later releases.
+_SPEC_CLN = {0: ("UNKNOWN", None), 1: ("STAR", None), 2: ("GALAXY", None), 3: ("QSO", None),
+             4: ("QSO", "HIZ_QSO"), 5: ("SKY", None), 6: ("STAR", "STAR_LATE"),
+             7: ("GALAXY", "GAL_EM")}
+
+
+def _is_sdss_fibre(header):
+    return str(header.get("TELESCOP", "")).strip() == "SDSS 2.5-M" and header.get("FIBERID", 0) > 0
+
+
+def identify_sdss_spec(origin, *args, **kwargs):
+    """True for an SDSS ``spec`` file of idlspec2d v5 (HDU 1 table with flux, loglam, ivar)."""
+    if origin != "read":
+        return False
+    with open_fits(identifier_source(args)) as hdulist:
+        header = hdulist[0].header
+        if not (_is_sdss_fibre(header) and header.get("NAXIS", 0) == 0
+                and str(header.get("VERS2D", "")).startswith("v5")):
+            return False
+        try:
+            table_header = hdulist[1].header
+        except IndexError:
+            return False
+        return (table_header.get("XTENSION") == "BINTABLE"
+                and {"FLUX", "LOGLAM", "IVAR"} <= table_columns(table_header))
+
+
+def identify_sdss_spspec(origin, *args, **kwargs):
+    """True for an SDSS DR1–DR7 ``spSpec`` file (primary image of 4 rows, one fibre)."""
+    if origin != "read":
+        return False
+    with open_fits(identifier_source(args)) as hdulist:
+        header = hdulist[0].header
+        return (_is_sdss_fibre(header) and header.get("NAXIS", 0) == 2
+                and header.get("NAXIS2") in (4, 5))
+
+
+@data_loader("SDSS-spec", identifier=identify_sdss_spec, extensions=["fits", "fits.gz"],
+             priority=20)
+def sdss_spec_loader(file_obj):
+    """
+    Read an SDSS ``spec-PLATE-MJD-FIBER.fits`` file (coadded spectrum of HDU 1).
+
+    Parameters
+    ----------
+    file_obj : str, file-like or `~astropy.io.fits.HDUList`
+        The file, plain or gzip-compressed.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        Vacuum wavelengths in Å, inverse-variance uncertainty, bad pixels masked, the primary
+        header and the pipeline redshift, class and median S/N of HDU 2 in ``meta``.
+    """
+    with open_fits(file_obj) as hdulist:
+        name = source_name(hdulist)
+        header = hdulist[0].header
+        coadd = hdu_data(hdulist[1], name)
+        and_mask = (coadd["and_mask"] if "AND_MASK" in table_columns(hdulist[1].header)
+                    else np.zeros(len(coadd), np.int64))
+        summary = read_table_row(hdulist, 2, {"Z", "CLASS", "SUBCLASS", "SN_MEDIAN"})
+        snr = summary.get("SN_MEDIAN", ())
+        meta = {"header": header, "survey": "SDSS", "source": source_path(hdulist),
+                "redshift": header_redshift(summary.get("Z", header.get("Z"))),
+                "class": summary.get("CLASS") or header_text(header, "CLASS"),
+                "subclass": summary.get("SUBCLASS") or header_text(header, "SUBCLASS"),
+                "snr": {band: float(value) for band, value in zip("ugriz", snr)}}
+        return build_spectrum(hdulist, flux=coadd["flux"], ivar=coadd["ivar"],
+                              wavelength=10.0 ** np.asarray(coadd["loglam"], dtype=float),
+                              bad=(and_mask & _BAD_BITS) != 0,
+                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta)
+
+
+@data_loader("SDSS-spSpec", identifier=identify_sdss_spspec, extensions=["fit", "fits", "fit.gz"],
+             priority=20)
+def sdss_spspec_loader(file_obj):
+    """
+    Read an SDSS DR1–DR7 ``spSpec`` file.
+
+    The primary image holds flux, continuum-subtracted flux, standard deviation and pixel mask;
+    wavelengths come from the header's log-linear solution.
+
+    Parameters
+    ----------
+    file_obj : str, file-like or `~astropy.io.fits.HDUList`
+        The file, plain or gzip-compressed.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        As for :func:`sdss_spec_loader`; the class comes from ``SPEC_CLN``.
+    """
+    with open_fits(file_obj) as hdulist:
+        name = source_name(hdulist)
+        header = hdulist[0].header
+        image = hdu_data(hdulist[0], name)
+        if np.ndim(image) != 2 or image.shape[0] < 4:
+            raise ValueError(f"{name}: spSpec image has shape {np.shape(image)}; expected 4 rows "
+                             "(flux, continuum-subtracted flux, error, mask)")
+        sigma = np.asarray(image[2], dtype=float)
+        ivar = np.zeros_like(sigma)
+        ivar[sigma > 0] = sigma[sigma > 0] ** -2
+        spec_class, subclass = _SPEC_CLN.get(header.get("SPEC_CLN"), (None, None))
+        meta = {"header": header, "survey": "SDSS", "source": source_path(hdulist),
+                "redshift": header_redshift(header.get("Z")), "class": spec_class,
+                "subclass": subclass,
+                "snr": {band: float(header[f"SN_{band.upper()}"]) for band in "ugriz"
+                        if f"SN_{band.upper()}" in header}}
+        return build_spectrum(hdulist, flux=image[0], ivar=ivar,
+                              wavelength=log_linear_grid(header, image.shape[1], name),
+                              bad=(image[3].astype(np.int64) & _BAD_BITS) != 0,
+                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta)

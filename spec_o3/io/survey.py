@@ -1,0 +1,55 @@
+"""Fast reading of survey files for catalogue runs, bypassing specutils' full format search."""
+
+import contextlib
+
+from specutils import Spectrum
+
+from ._fits import open_fits
+from .lamost import (identify_lamost_lrs_image, identify_lamost_lrs_table,
+                     lamost_lrs_image_loader, lamost_lrs_table_loader)
+from .sdss import identify_sdss_spec, identify_sdss_spspec, sdss_spec_loader, sdss_spspec_loader
+
+__all__ = ["read_survey_spectrum"]
+
+#: (identifier, loader) of every survey format; at most one identifier accepts a given file.
+_SURVEY_READERS = ((identify_lamost_lrs_image, lamost_lrs_image_loader),
+                   (identify_lamost_lrs_table, lamost_lrs_table_loader),
+                   (identify_sdss_spec, sdss_spec_loader),
+                   (identify_sdss_spspec, sdss_spspec_loader))
+
+
+def read_survey_spectrum(source):
+    """
+    Read a spectrum as `specutils.Spectrum.read` would, faster for LAMOST and SDSS files.
+
+    ``Spectrum.read(path)`` without a format runs the identifier of every registered format, and
+    specutils' own identifiers open the file again each time: 50–900 ms per survey file. This
+    function opens the file once, tries only the survey formats of :mod:`spec_o3.io`, and hands
+    anything else (or anything that is not FITS) to ``Spectrum.read``.
+
+    Parameters
+    ----------
+    source : str, path-like, file-like or `~astropy.io.fits.HDUList`
+        The file to read.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        The same spectrum as ``Spectrum.read(source)``.
+
+    Examples
+    --------
+    >>> from spec_o3.io import read_survey_spectrum
+    >>> spectrum = read_survey_spectrum("spec-55862-B6212_sp06-003.fits")  # doctest: +SKIP
+    >>> spectrum.meta["survey"], spectrum.meta["subclass"]  # doctest: +SKIP
+    ('LAMOST', 'F9')
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            hdulist = stack.enter_context(open_fits(source))
+        except OSError:  # not FITS: specutils may know the format, or will say why not
+            hdulist = None
+        for identify, load in _SURVEY_READERS if hdulist is not None else ():
+            if identify("read", None, None, hdulist):
+                return load(hdulist)
+    return Spectrum.read(source)

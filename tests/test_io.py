@@ -1,0 +1,424 @@
+"""Survey readers and the LAMOST writer: every real file, synthetic files of each layout, bad input."""
+
+import csv
+import gzip
+import warnings
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.nddata import InverseVariance, StdDevUncertainty
+from astropy.utils.exceptions import AstropyWarning
+from specutils import SpectralRegion, Spectrum, SpectrumList
+from specutils.manipulation import extract_region
+
+import spec_o3  # noqa: F401  (registers the readers)
+from spec_o3.io import SDSS_BAD_PIXEL_BITS, read_survey_spectrum
+
+SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+N_PIX = 300
+COEFF0, COEFF1 = 3.5682, 1e-4
+WAVELENGTH = 10 ** (COEFF0 + COEFF1 * np.arange(N_PIX))
+LAMOST_CARDS = {"TELESCOP": "LAMOST", "CLASS": "STAR", "SUBCLASS": "K5", "Z": 1.5e-4,
+                "SN_U": 3.0, "SN_G": 30.5, "SN_R": 40.25, "COEFF0": COEFF0, "COEFF1": COEFF1}
+READERS = [pytest.param(Spectrum.read, id="Spectrum.read"),
+           pytest.param(read_survey_spectrum, id="read_survey_spectrum")]
+
+
+# ---------------------------------------------------------------------------- real survey files
+
+@pytest.fixture(scope="module")
+def manifest(real_data):
+    with open(real_data / "manifest.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["file"].endswith((".fits", ".fit"))]
+    return {real_data / row["file"]: row for row in rows}
+
+
+def test_manifest_lists_every_real_spectrum_file(real_data, manifest):
+    on_disk = {path for path in real_data.glob("*/*") if path.suffix in (".fits", ".fit")}
+    assert on_disk == set(manifest)
+
+
+def test_reads_every_real_file(manifest):
+    for path, row in manifest.items():
+        spectrum = read_survey_spectrum(path)
+        survey = "LAMOST" if row["file"].startswith("lamost") else "SDSS"
+        wave = spectrum.spectral_axis
+        ivar = spectrum.uncertainty
+        assert spectrum.meta["survey"] == survey, path
+        assert spectrum.meta["source"] == str(path)
+        assert wave.unit == u.AA
+        assert np.all(np.diff(wave.value) > 0), path
+        low, high = ((3650, 3750), (9000, 9150)) if survey == "LAMOST" else ((3550, 3850),
+                                                                             (9150, 10450))
+        assert low[0] < wave[0].value < low[1] and high[0] < wave[-1].value < high[1], path
+        assert isinstance(ivar, InverseVariance) and ivar.unit == spectrum.flux.unit ** -2
+        assert spectrum.mask.dtype == bool and spectrum.mask.shape == spectrum.flux.shape
+        assert np.all(spectrum.mask[ivar.array <= 0]), f"{path}: zero-ivar pixels not masked"
+        assert spectrum.mask.mean() < 0.6, path  # the blue end of cool DR1 stars has ivar = 0
+        assert spectrum.meta["header"]["TELESCOP"].strip() == ("LAMOST" if survey == "LAMOST"
+                                                               else "SDSS 2.5-M")
+        redshift = spectrum.meta["redshift"]
+        assert isinstance(redshift, float) and abs(redshift) < 2e-3, path  # all stars
+        assert spectrum.redshift.value == pytest.approx(redshift, abs=1e-12)
+        assert set(spectrum.meta["snr"]) <= set("ugriz") and spectrum.meta["snr"]
+        label = row["label"].split("|")[0].split(";")[0].split()
+        assert spectrum.meta["class"] == label[0], path
+        if not label[1].startswith("("):  # spSpec labels give SPEC_CLN, not a subtype
+            assert spectrum.meta["subclass"] == " ".join(label[1:]), path
+
+
+@pytest.mark.parametrize("name, survey, flux_unit", [
+    ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST", u.one),
+    ("sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits", "SDSS", SDSS_FLUX),
+    ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS", SDSS_FLUX),
+])
+def test_spectrum_read_without_format_uses_our_loaders(real_data, name, survey, flux_unit):
+    path = real_data / name
+    spectrum = Spectrum.read(path)  # astropy raises if two formats tie at the top priority
+    fast = read_survey_spectrum(path)
+    assert spectrum.meta["survey"] == survey and spectrum.flux.unit == flux_unit
+    assert np.array_equal(spectrum.flux, fast.flux) and np.array_equal(spectrum.mask, fast.mask)
+    assert np.array_equal(spectrum.spectral_axis, fast.spectral_axis)
+
+
+def test_lamost_dr1_wavelength_comes_from_coeff_not_the_subcontinuum_row(real_data):
+    path = real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
+    header = fits.getheader(path)
+    spectrum = read_survey_spectrum(path)
+    expected = 10 ** (header["COEFF0"] + header["COEFF1"] * np.arange(header["NAXIS1"]))
+    assert header["EXTEN0"].split()[2] == "Subcontinuum"
+    assert np.array_equal(spectrum.spectral_axis.value, expected)
+    assert spectrum.meta["snr"] == {"u": 14.02, "g": 71.41, "r": 99.0, "i": 99.0, "z": 99.0}
+
+
+def test_sdss_spec_masks_only_bad_bits_and_reads_hdu2(real_data):
+    path = real_data / "sdss_boss_pyhammer_testcase/spec-3764-55514-0972.fits"
+    spectrum = read_survey_spectrum(path)
+    with fits.open(path) as hdulist:
+        and_mask = hdulist[1].data["and_mask"]
+        summary = hdulist[2].data
+        bad = sum(1 << bit for bit in SDSS_BAD_PIXEL_BITS.values())
+        assert np.array_equal(spectrum.mask, (and_mask & bad != 0) | (hdulist[1].data["ivar"] == 0))
+        assert np.any(and_mask[~spectrum.mask] & (1 << 16))  # NEARBADPIXEL alone stays usable
+        assert spectrum.meta["redshift"] == float(summary["Z"][0])
+        assert spectrum.meta["subclass"] == summary["SUBCLASS"][0].strip()
+        assert list(spectrum.meta["snr"].values()) == [float(x) for x in summary["SN_MEDIAN"][0]]
+
+
+def test_sdss_spspec_uses_inverse_variance_and_ignores_emission_line_bit(real_data):
+    path = real_data / "sdss_spSpec_thehammer/spSpec-52885-1117-201.fit"
+    spectrum = read_survey_spectrum(path)
+    image = fits.getdata(path)
+    sigma = image[2].astype(float)
+    assert np.allclose(spectrum.uncertainty.array[sigma > 0], sigma[sigma > 0] ** -2)
+    assert np.all(spectrum.uncertainty.array[sigma == 0] == 0)
+    emission_only = image[3].astype(np.int64) == 1 << 30
+    assert emission_only.any() and not spectrum.mask[emission_only & (sigma > 0)].any()
+
+
+def test_in_memory_hdulist_reads_like_the_file(real_data):
+    path = real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits"
+    with fits.open(path) as hdulist:
+        in_memory = fits.HDUList([hdu.copy() for hdu in hdulist[:3]])
+    from_memory = Spectrum.read(in_memory)
+    from_file = read_survey_spectrum(path)
+    assert from_memory.meta["source"] is None
+    assert from_memory.meta["redshift"] == from_file.meta["redshift"]
+    assert from_memory.meta["snr"] == from_file.meta["snr"]
+    assert np.array_equal(from_memory.flux, from_file.flux)
+
+
+def test_spectrum_list_read_uses_the_same_loaders(real_data):
+    spectra = SpectrumList.read(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-012.fits")
+    assert len(spectra) == 1 and spectra[0].meta["survey"] == "LAMOST"
+
+
+def test_redshift_survives_slicing_and_arithmetic(real_data):
+    spectrum = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-125.fits")
+    redshift = spectrum.meta["redshift"]
+    assert spectrum[100:200].redshift.value == pytest.approx(redshift, abs=1e-12)
+    window = extract_region(spectrum, SpectralRegion(5000 * u.AA, 6000 * u.AA))
+    assert window.redshift.value == pytest.approx(redshift, abs=1e-12)
+    with np.errstate(divide="ignore"):  # astropy propagates ivar = 0 through 1 / ivar
+        doubled = spectrum + spectrum
+    assert np.allclose(doubled.flux, 2 * spectrum.flux, equal_nan=True)
+    assert doubled.redshift.value == pytest.approx(redshift, abs=1e-12)
+
+
+def _priorities(path):
+    """Priority of every format whose identifier accepts ``path``."""
+    registry = Spectrum.read.registry
+    formats = registry.identify_format("read", Spectrum, str(path), None, [], {})
+    # astropy keeps reader priorities only in its private (reader, priority) table
+    return {label: registry._readers[(label, Spectrum)][1] for label in formats}
+
+
+def test_our_sdss_loader_outranks_specutils_own(real_data):
+    priorities = _priorities(real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits")
+    assert priorities == {"SDSS-III/IV spec": 10, "SDSS-spec": 20}
+
+
+# ----------------------------------------------------------------- synthetic files of each layout
+
+@pytest.fixture(scope="module")
+def pixels():
+    """Flux, ivar and andmask with a zeroed dichroic gap, a flagged pixel and a NaN."""
+    rng = np.random.default_rng(42)
+    flux = rng.normal(100.0, 5.0, N_PIX).astype(np.float32)
+    ivar = np.full(N_PIX, 0.04, np.float32)
+    andmask = np.zeros(N_PIX, np.float32)
+    flux[50:60] = ivar[50:60] = 0.0
+    andmask[100] = 4.0
+    flux[200] = np.nan
+    expected_mask = np.zeros(N_PIX, bool)
+    expected_mask[[*range(50, 60), 100, 200]] = True
+    return flux, ivar, andmask, expected_mask
+
+
+def _image(pixels, third_row, rows_cards):
+    flux, ivar, andmask, _ = pixels
+    header = fits.Header({**LAMOST_CARDS, **rows_cards})
+    data = np.vstack([flux, ivar, third_row, andmask, andmask]).astype(np.float32)
+    return fits.HDUList([fits.PrimaryHDU(data, header=header)])
+
+
+def dr1_image(pixels):
+    subcontinuum = np.random.default_rng(1).normal(1.0, 0.05, N_PIX)
+    return _image(pixels, subcontinuum, {"EXTEN0": "Flux Inverse Subcontinuum Andmask Ormask"})
+
+
+def dr7_image(pixels, rows_cards):
+    return _image(pixels, WAVELENGTH, rows_cards)
+
+
+def table(pixels, one_row_of_arrays):
+    flux, ivar, andmask, _ = pixels
+    values = {"FLUX": flux, "IVAR": ivar, "WAVELENGTH": WAVELENGTH.astype(np.float32),
+              "ANDMASK": andmask, "ORMASK": andmask, "NORMALIZATION": np.ones(N_PIX)}
+    form = f"{N_PIX}E" if one_row_of_arrays else "E"
+    columns = [fits.Column(name=name, format=form, array=array[None] if one_row_of_arrays else array)
+               for name, array in values.items()]
+    primary = fits.PrimaryHDU(header=fits.Header({**LAMOST_CARDS, "SNRG": 30.5}))
+    return fits.HDUList([primary, fits.BinTableHDU.from_columns(columns)])
+
+
+LAYOUTS = {
+    "dr1-subcontinuum": (dr1_image, {}),
+    "dr7-rows-listed": (dr7_image, {"rows_cards": {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"}}),
+    "dr7-row-per-exten": (dr7_image, {"rows_cards": {f"EXTEN{i}": name for i, name in enumerate(
+        ["Flux", "Inverse", "Wavelength", "Andmask", "Ormask"])}}),
+    "dr7-row-per-row": (dr7_image, {"rows_cards": {f"ROW{i + 1}": name for i, name in enumerate(
+        ["FLUX", "IVAR", "WAVELENGTH", "ANDMASK", "ORMASK"])}}),
+    "dr7-rows-unnamed": (dr7_image, {"rows_cards": {}}),
+    "table-1xN-arrays": (table, {"one_row_of_arrays": True}),
+    "table-flat-columns": (table, {"one_row_of_arrays": False}),
+}
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_reads_each_lamost_layout(tmp_path, pixels, layout, suffix):
+    build, options = LAYOUTS[layout]
+    path = tmp_path / f"spec-{layout}{suffix}"
+    build(pixels, **options).writeto(path)
+    spectrum = Spectrum.read(path)
+    flux, ivar, _, expected_mask = pixels
+    expected_wave = WAVELENGTH if layout.startswith("dr1") else WAVELENGTH.astype(np.float32)
+    assert np.array_equal(spectrum.spectral_axis.value, expected_wave)
+    assert np.array_equal(spectrum.flux.value, flux, equal_nan=True)
+    assert spectrum.flux.unit == u.one
+    assert np.array_equal(spectrum.uncertainty.array, ivar)
+    assert np.array_equal(spectrum.mask, expected_mask)
+    assert spectrum.meta["source"] == str(path)
+    assert (spectrum.meta["class"], spectrum.meta["subclass"]) == ("STAR", "K5")
+    assert spectrum.meta["redshift"] == 1.5e-4
+    assert spectrum.meta["snr"]["g"] == 30.5
+
+
+def test_lamost_table_loader_outranks_generic_tabular_fits(tmp_path, pixels):
+    path = tmp_path / "spec.fits"
+    table(pixels, one_row_of_arrays=True).writeto(path)
+    assert _priorities(path) == {"tabular-fits": 6, "LAMOST-LRS-table": 10}
+
+
+def test_lamost_bunit_sets_the_flux_unit(tmp_path, pixels):
+    hdulist = dr1_image(pixels)
+    hdulist[0].header["BUNIT"] = "1E-17 erg/cm^2/s/Ang"
+    spectrum = Spectrum.read(hdulist)
+    assert spectrum.flux.unit == SDSS_FLUX
+    assert spectrum.uncertainty.unit == SDSS_FLUX ** -2
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+def _truncated(tmp_path, pixels):
+    path = tmp_path / "spec-truncated.fits"
+    dr1_image(pixels).writeto(path)
+    path.write_bytes(path.read_bytes()[:2880 + 1000])
+    return path
+
+
+def _header_cut(tmp_path, pixels):
+    path = tmp_path / "spec-header-cut.fits"
+    dr1_image(pixels).writeto(path)
+    path.write_bytes(path.read_bytes()[:1000])
+    return path
+
+
+def _not_fits(tmp_path, pixels):
+    path = tmp_path / "spec-not-fits.fits"
+    path.write_bytes(b"this is not a FITS file\n" * 200)
+    return path
+
+
+def _bad_gzip(tmp_path, pixels):
+    path = tmp_path / "spec-bad.fits.gz"
+    path.write_bytes(gzip.compress(b"\x00" * 5000)[:200])
+    return path
+
+
+def _one_row(tmp_path, pixels):
+    path = tmp_path / "spec-one-row.fits"
+    fits.PrimaryHDU(pixels[0][None], header=fits.Header(LAMOST_CARDS)).writeto(path)
+    return path
+
+
+def _mismatched(tmp_path, pixels):
+    flux, ivar, _, _ = pixels
+    columns = [fits.Column(name="FLUX", format=f"{N_PIX}E", array=flux[None]),
+               fits.Column(name="IVAR", format=f"{N_PIX}E", array=ivar[None]),
+               fits.Column(name="WAVELENGTH", format=f"{N_PIX - 10}E",
+                           array=WAVELENGTH[None, :-10])]
+    path = tmp_path / "spec-mismatched.fits"
+    fits.HDUList([fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)),
+                  fits.BinTableHDU.from_columns(columns)]).writeto(path)
+    return path
+
+
+def _all_nan(tmp_path, pixels):
+    path = tmp_path / "spec-all-nan.fits"
+    nan_pixels = (np.full(N_PIX, np.nan, np.float32), *pixels[1:])
+    dr7_image(nan_pixels, {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"}).writeto(path)
+    return path
+
+
+def _empty(tmp_path, pixels):
+    columns = [fits.Column(name=name, format="E", array=np.zeros(0))
+               for name in ("FLUX", "IVAR", "WAVELENGTH")]
+    path = tmp_path / "spec-empty.fits"
+    fits.HDUList([fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)),
+                  fits.BinTableHDU.from_columns(columns)]).writeto(path)
+    return path
+
+
+def _non_monotonic(tmp_path, pixels):
+    path = tmp_path / "spec-non-monotonic.fits"
+    hdulist = dr7_image(pixels, {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"})
+    hdulist[0].data[2, [10, 11]] = hdulist[0].data[2, [11, 10]]
+    hdulist.writeto(path)
+    return path
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("make, error, message", [
+    (_truncated, OSError, "truncated or corrupt FITS data"),
+    (_header_cut, OSError, "not a readable FITS file"),
+    (_not_fits, OSError, "not a readable FITS file"),
+    (_bad_gzip, OSError, "not a readable FITS file"),
+    (_one_row, ValueError, r"shape \(1, 300\) has no ivar row"),
+    (_mismatched, ValueError, "of one length"),
+    (_all_nan, ValueError, "flux has no finite values"),
+    (_empty, ValueError, "spectrum is empty"),
+    (_non_monotonic, ValueError, "strictly increasing"),
+])
+def test_bad_input_raises_a_clear_error_naming_the_file(tmp_path, pixels, reader, make, error,
+                                                        message):
+    path = make(tmp_path, pixels)
+    # astropy warns about corrupt files before failing; as errors, its warnings would leak file
+    # handles and replace the failure the user sees
+    with warnings.catch_warnings(), pytest.raises(error, match=message) as info:
+        warnings.simplefilter("ignore", AstropyWarning)
+        reader(path)
+    assert str(path) in str(info.value)
+
+
+# ------------------------------------------------------------------------------------- the writer
+
+@pytest.fixture
+def simulated():
+    rng = np.random.default_rng(7)
+    n = 3909
+    wave = 10 ** (COEFF0 + COEFF1 * np.arange(n)) * u.AA
+    ivar = rng.uniform(50, 150, n)
+    ivar[1000:1020] = 0
+    mask = ivar == 0
+    mask[2000] = True
+    meta = {"class": "STAR", "subclass": "M5III", "redshift": 1.2345678901234e-4,
+            "snr": {"g": 12.5, "r": 20.25}}
+    return Spectrum(flux=rng.normal(1, 0.1, n) * u.one, spectral_axis=wave,
+                    uncertainty=InverseVariance(ivar), mask=mask, meta=meta)
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
+def test_writer_round_trips_exactly(tmp_path, simulated, suffix):
+    path = tmp_path / f"spec-sim{suffix}"
+    simulated.write(path, format="LAMOST-LRS")
+    spectrum = Spectrum.read(path)
+    assert spectrum.meta["survey"] == "LAMOST"
+    assert np.array_equal(spectrum.flux, simulated.flux)
+    assert np.array_equal(spectrum.spectral_axis, simulated.spectral_axis)
+    assert np.array_equal(spectrum.uncertainty.array, simulated.uncertainty.array)
+    assert np.array_equal(spectrum.mask, simulated.mask)
+    for key in ("class", "subclass", "redshift", "snr"):
+        assert spectrum.meta[key] == simulated.meta[key]
+    header = spectrum.meta["header"]
+    assert header["TELESCOP"] == "LAMOST" and header["COEFF1"] == pytest.approx(COEFF1)
+    assert header["COEFF0"] == pytest.approx(COEFF0)
+
+
+def test_writer_keeps_float32_data_compact_and_units(tmp_path, simulated):
+    flux = simulated.flux.value.astype(np.float32) * SDSS_FLUX
+    spectrum = Spectrum(flux=flux, spectral_axis=simulated.spectral_axis.value.astype(np.float32)
+                        * u.AA, uncertainty=StdDevUncertainty(np.full(flux.shape, 0.5)))
+    path = tmp_path / "spec-f32.fits"
+    spectrum.write(path, format="LAMOST-LRS")
+    again = Spectrum.read(path)
+    assert fits.getheader(path)["BITPIX"] == -32
+    assert again.flux.unit == SDSS_FLUX and np.array_equal(again.flux, spectrum.flux)
+    assert np.array_equal(again.uncertainty.array, np.full(flux.shape, 4.0))
+
+
+def test_writer_round_trips_a_real_dr1_file(tmp_path, real_data):
+    original = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits")
+    path = tmp_path / "copy.fits"
+    original.write(path, format="LAMOST-LRS")
+    copy = Spectrum.read(path)
+    assert np.array_equal(copy.spectral_axis, original.spectral_axis)
+    assert np.array_equal(copy.flux, original.flux) and np.array_equal(copy.mask, original.mask)
+    assert copy.meta["header"]["DESIG"] == original.meta["header"]["DESIG"]  # other cards copied
+    assert copy.meta["header"]["EXTEN0"].split()[2] == "Wavelength"
+    for key in ("class", "subclass", "redshift", "snr"):
+        assert copy.meta[key] == original.meta[key]
+
+
+def test_writer_linear_grid_has_no_log_solution(tmp_path, simulated):
+    wave = np.linspace(3700, 9100, 500) * u.AA
+    spectrum = Spectrum(flux=np.ones(500) * u.one, spectral_axis=wave,
+                        uncertainty=InverseVariance(np.ones(500)))
+    path = tmp_path / "linear.fits"
+    spectrum.write(path, format="LAMOST-LRS")
+    assert "COEFF0" not in fits.getheader(path)
+    assert np.array_equal(Spectrum.read(path).spectral_axis, wave)
+
+
+def test_writer_overwrite_and_bad_input(tmp_path, simulated):
+    path = tmp_path / "spec.fits"
+    simulated.write(path, format="LAMOST-LRS")
+    with pytest.raises(OSError, match="already exists"):
+        simulated.write(path, format="LAMOST-LRS")
+    simulated.write(path, format="LAMOST-LRS", overwrite=True)
+    bare = Spectrum(flux=simulated.flux, spectral_axis=simulated.spectral_axis)
+    with pytest.raises(ValueError, match="has no uncertainty"):
+        bare.write(tmp_path / "bare.fits", format="LAMOST-LRS")
