@@ -204,6 +204,10 @@ def test_default_turn_limit_is_eight(spectrum):
     assert result.n_steps == 8
 
 
+def test_policies_see_the_turn_limit(spectrum):
+    assert Inspector(Scripted(), max_turns=3, render_images=False).start(spectrum, "cc").max_turns == 3
+
+
 def test_none_from_the_policy_is_a_mistake(spectrum):
     result = run(spectrum, None)
     assert result.verdict == "NO" and "neither called a tool" in result.error

@@ -49,6 +49,8 @@ class Episode:
         The tools, bound to this spectrum.
     trajectory : `~spec_o3.agent.Trajectory`
         Everything so far.
+    max_turns : int
+        Most assistant turns the episode may take (a policy should answer by then).
     state : dict
         Scratch space for the policy (plans, cached encodings).
     done : bool
@@ -56,7 +58,15 @@ class Episode:
     """
 
     def __init__(
-        self, spectrum, task, *, redshift=None, source=None, toolset="default", render_images=True
+        self,
+        spectrum,
+        task,
+        *,
+        redshift=None,
+        source=None,
+        toolset="default",
+        render_images=True,
+        max_turns=8,
     ):
         self.task = get_task(task)
         self.environment = InspectionEnvironment(
@@ -79,6 +89,7 @@ class Episode:
             redshift=self.redshift,
             source=None if source is None else str(source),
         )
+        self.max_turns = int(max_turns)
         self.state = {}
         self.done = False
         self.result = None
@@ -143,6 +154,7 @@ class Inspector:
             source=source,
             toolset=self.toolset,
             render_images=self.render_images,
+            max_turns=self.max_turns,
         )
 
     def run(self, spectrum, task, *, redshift=None, source=None):
@@ -197,8 +209,10 @@ class Inspector:
             )
         if not parsed.tool_calls and not parsed.errors:
             return self._fail(episode, step, "the model neither called a tool nor gave an <answer>")
-        if step.index >= self.max_turns:
-            return self._fail(episode, step, f"no answer within {self.max_turns} assistant turns")
+        if step.index >= episode.max_turns:
+            return self._fail(
+                episode, step, f"no answer within {episode.max_turns} assistant turns"
+            )
         if parsed.tool_calls:
             self._call_tool(episode, step, parsed.tool_calls)
         else:
