@@ -78,8 +78,10 @@ def spectrum_arrays(spectrum, redshift=None):
             "the inspection tools take a 1-D spectrum; this one has flux of shape "
             f"{spectrum.flux.shape}"
         )
+    axis = spectrum.spectral_axis
     try:
-        wavelength = spectrum.spectral_axis.to_value(u.AA, equivalencies=u.spectral())
+        # SpectralCoord.to_value is slow (Doppler bookkeeping); a plain Quantity converts at once.
+        wavelength = u.Quantity(axis.value, axis.unit).to_value(u.AA, equivalencies=u.spectral())
     except u.UnitConversionError as exc:
         raise ValueError(
             f"spectral axis in {spectrum.spectral_axis.unit} cannot be converted to wavelength"

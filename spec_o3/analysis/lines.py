@@ -1,0 +1,546 @@
+"""Find which catalogue lines are really present in a spectrum, and measure them."""
+
+from functools import cache
+
+import astropy.units as u
+import numpy as np
+from astropy.constants import c as speed_of_light
+from astropy.table import QTable, Table
+from scipy.ndimage import median_filter
+
+from ._region import check_window, parse_region, spectrum_arrays
+
+__all__ = ["identify_lines"]
+
+#: Half-widths (pixels) of the line windows tried for each line (a matched filter over widths)
+#: from unresolved lines (R ~ 1800: 2-3 pixels FWHM) to white-dwarf Balmer wings (~100 Å).
+_HALF_WIDTHS = np.array([2, 3, 5, 8, 13, 20, 32, 50, 80, 128])
+#: Width (pixels) of each of the two continuum windows flanking a line window.
+_FLANKS = np.maximum(_HALF_WIDTHS // 2, 4)
+#: The line is measured this many rungs above its most significant width: the window then spans
+#: about +-1.5 FWHM of a Gaussian line, so the measurement holds the whole line.
+_MEASURE_STEP = 2
+#: Fraction of a window's pixels that must be valid (unmasked) for that width to be used.
+_MIN_COVERAGE = 0.6
+#: Broadest emission line reported (FWHM, km/s). Broader "emission" in the cool stars that fill
+#: surveys is the continuum between molecular bands; the emission lines of CVs, Be and dMe stars
+#: and nebulae are narrower.
+_MAX_EMISSION_FWHM = 4000.0
+#: Pixels of the running median that smooths the noise estimated without an uncertainty.
+_NOISE_WINDOW = 51
+
+_C_KMS = speed_of_light.to_value(u.km / u.s)
+_COLUMNS = (
+    ("name", str, None),
+    ("rest_wavelength", float, u.AA),
+    ("observed_wavelength", float, u.AA),
+    ("kind", str, None),
+    ("significance", float, None),
+    ("equivalent_width", float, u.AA),
+    ("fwhm", float, u.AA),
+    ("blend", str, None),
+)
+
+
+@cache
+def _catalogue():
+    from ..catalog import atomic_lines
+
+    lines = atomic_lines()
+    return (
+        np.asarray(lines["name"], dtype=str),
+        lines["rest_wavelength"].to_value(u.AA),
+        np.asarray(lines["typical_kind"], dtype=str),
+    )
+
+
+def _line_list(line_list):
+    """``(names, rest wavelengths in Å, typical kinds or None)`` of the lines to look for."""
+    if line_list is None:
+        return _catalogue()
+    if isinstance(line_list, Table):
+        missing = {"name", "rest_wavelength"} - set(line_list.colnames)
+        if missing:
+            raise ValueError(f"line_list lacks column(s) {sorted(missing)}")
+        rest = u.Quantity(line_list["rest_wavelength"])
+        if rest.unit == u.dimensionless_unscaled:
+            raise ValueError("line_list['rest_wavelength'] needs a unit, e.g. Angstrom")
+        kinds = line_list["typical_kind"] if "typical_kind" in line_list.colnames else None
+        return (
+            np.asarray(line_list["name"], dtype=str),
+            rest.to_value(u.AA, equivalencies=u.spectral()),
+            None if kinds is None else np.asarray(kinds, dtype=str),
+        )
+    names, rest, kinds = _catalogue()
+    requested = [line_list] if isinstance(line_list, str) else list(line_list)
+    index = {name: i for i, name in enumerate(names)}
+    unknown = [name for name in requested if name not in index]
+    if unknown:
+        raise ValueError(
+            f"lines {unknown} are not in the catalogue (see spec_o3.catalog.atomic_lines())"
+        )
+    rows = [index[name] for name in requested]
+    return names[rows], rest[rows], kinds[rows]
+
+
+def _estimated_sigma(flux, good):
+    """Per-pixel noise from the pixel-to-pixel scatter (DER_SNR, Stoehr et al. 2008), smoothed.
+
+    The DER_SNR statistic, 1.482602 / sqrt(6) |2 F_i - F_{i-2} - F_{i+2}|, is unbiased for white
+    noise and blind to features broader than a few pixels; its running median follows the noise
+    level along the spectrum.
+    """
+    valid = flux[good]
+    sigma = np.full(flux.shape, np.nan)
+    if valid.size < 5:
+        return sigma
+    scatter = 1.482602 / np.sqrt(6) * np.abs(2 * valid[2:-2] - valid[:-4] - valid[4:])
+    smooth = median_filter(scatter, size=min(_NOISE_WINDOW, scatter.size), mode="nearest")
+    sigma[good] = np.concatenate((smooth[:2], smooth, smooth[-2:])) if smooth.size else np.nan
+    return sigma
+
+
+class _Sums:
+    """Prefix sums over valid pixels: any window sum costs two look-ups, for every line at once."""
+
+    def __init__(self, wavelength, flux, sigma, good):
+        self.wavelength = wavelength
+        self.origin = np.mean(wavelength[good])  # keeps the moment sums well conditioned
+        x = wavelength - self.origin
+        width = np.abs(np.gradient(wavelength))
+        w = np.where(good, width, 0.0)
+        f = np.where(good, flux, 0.0)
+        s2 = np.where(good, sigma, 0.0) ** 2
+        terms = (good.astype(float), w, x * w, x * x * w, f * w, x * f * w, s2 * w * w)
+        self._cum = np.zeros((len(terms), wavelength.size + 1))
+        np.cumsum(np.stack(terms), axis=1, out=self._cum[:, 1:])
+        self.pixel_width = width
+
+    def between(self, lo, hi):
+        """Sums over ``[lo, hi)`` (Å): arrays ``n, w, xw, xxw, fw, xfw, vw`` shaped like ``lo``."""
+        start = np.searchsorted(self.wavelength, lo)
+        stop = np.searchsorted(self.wavelength, hi)
+        return self._cum[:, stop] - self._cum[:, start]
+
+
+def _ladder(sums, centre, pixel):
+    """Measure every line (rows) at every width of the ladder (columns), vectorised.
+
+    Each width has a line window of half-width ``w`` and two flanking continuum windows; the
+    pseudo-continuum is the straight line through the flanks' mean fluxes at their mean
+    wavelengths. Returns a dict of arrays shaped ``(n_lines, n_widths)``.
+    """
+    c = centre[:, None]
+    w = _HALF_WIDTHS[None, :] * pixel[:, None]
+    f = _FLANKS[None, :] * pixel[:, None]
+    n_b, w_b, xw_b, _, fw_b, _, vw_b = sums.between(c - w - f, c - w)
+    n_l, w_l, xw_l, xxw_l, fw_l, xfw_l, vw_l = sums.between(c - w, c + w)
+    n_r, w_r, xw_r, _, fw_r, _, vw_r = sums.between(c + w, c + w + f)
+    usable = (
+        (n_l >= _MIN_COVERAGE * 2 * _HALF_WIDTHS)
+        & (n_b >= np.maximum(2, _MIN_COVERAGE * _FLANKS))
+        & (n_r >= np.maximum(2, _MIN_COVERAGE * _FLANKS))
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cont_b, cont_r = fw_b / w_b, fw_r / w_r
+        var_b, var_r = vw_b / w_b**2, vw_r / w_r**2
+        x_b, x_r = xw_b / w_b, xw_r / w_r
+        x0 = c - sums.origin
+        slope = (cont_r - cont_b) / (x_r - x_b)
+        # Integral of the continuum over the line window, split by its dependence on each flank.
+        share_r = (xw_l - x_b * w_l) / (x_r - x_b)
+        share_b = w_l - share_r
+        deficit = cont_b * share_b + cont_r * share_r - fw_l  # flux x Å; > 0 for absorption
+        moment = (cont_b - slope * x_b) * xw_l + slope * xxw_l - xfw_l
+        var = vw_l + share_b**2 * var_b + share_r**2 * var_r
+        significance = np.where(usable, deficit / np.sqrt(var), 0.0)
+        continuum = cont_b + slope * (x0 - x_b)
+        # The feature must stand out from each flank on its own (a line in one flank tilts the
+        # continuum and fakes a feature of the opposite sign in the window).
+        one_sided = np.minimum(
+            np.sign(deficit) * (cont_b * w_l - fw_l) / np.sqrt(vw_l + w_l**2 * var_b),
+            np.sign(deficit) * (cont_r * w_l - fw_l) / np.sqrt(vw_l + w_l**2 * var_r),
+        )
+        centroid = moment / deficit + sums.origin
+        equivalent_width = deficit / continuum
+    return {
+        "significance": np.nan_to_num(significance),
+        "one_sided": one_sided,
+        "equivalent_width": equivalent_width,
+        "centroid": centroid,
+        "continuum": np.stack((cont_b, slope, x_b + sums.origin), axis=-1),
+        "half_width": w,
+    }
+
+
+def _half_maximum(arrays, good, lo, hi, continuum, sign, smooth):
+    """Half-maximum crossings ``(blue, red)`` of the feature in ``[lo, hi)``, or `None`.
+
+    The profile ``sign * (continuum - flux)``, with the continuum ``(level, slope, reference
+    wavelength)`` a straight line, is smoothed by a ``smooth``-pixel box, its peak height refined
+    with a parabola through the three highest points, and the crossings found walking outwards
+    from the peak (linear interpolation). `None` when the profile does not fall to half its
+    peak on both sides inside the window: the feature is not contained in it.
+    """
+    wavelength, flux = arrays.wavelength, arrays.flux
+    start, stop = np.searchsorted(wavelength, [lo, hi])
+    keep = good[start:stop]
+    lam = wavelength[start:stop][keep]
+    if lam.size < 3:
+        return None
+    level, slope, reference = continuum
+    profile = sign * (level + slope * (lam - reference) - flux[start:stop][keep])
+    if smooth > 1:
+        profile = np.convolve(profile, np.ones(smooth) / smooth, mode="same")
+    peak = int(np.argmax(profile))
+    height = profile[peak]
+    if 0 < peak < lam.size - 1:
+        left, mid, right = profile[peak - 1 : peak + 2]
+        curvature = left - 2 * mid + right
+        if curvature < 0:
+            height = mid - (right - left) ** 2 / (8 * curvature)
+    half = height / 2
+    below_blue = np.flatnonzero(profile[:peak] < half)
+    below_red = np.flatnonzero(profile[peak:] < half)
+    if below_blue.size == 0 or below_red.size == 0:
+        return None
+
+    def crossing(i, j):  # between pixel i (below half) and its neighbour j (at or above)
+        return lam[i] + (half - profile[i]) * (lam[j] - lam[i]) / (profile[j] - profile[i])
+
+    i, j = below_blue[-1], peak + below_red[0]
+    return crossing(i, i + 1), crossing(j, j - 1)
+
+
+def _above_envelope(arrays, good, centre, half_width, continuum, smooth, exclude):
+    """Whether an emission feature rises above the upper envelope of its surroundings.
+
+    Stellar spectra are dominated by absorption, so their continuum is the upper envelope of the
+    flux rather than the mean of two flanks: the stretch left between two absorption lines or
+    bands stands above its flanks like an emission line, but not above the rest of its
+    neighbourhood. A real emission line keeps at least a quarter of its height above its flanks'
+    ``continuum`` when measured from the highest flux found one to three half-widths away
+    (fluxes smoothed by a ``smooth``-pixel box; the ``exclude`` intervals, stronger emission
+    lines already found, are left out of the neighbourhood).
+    """
+    lo, hi = centre - 3 * half_width, centre + 3 * half_width
+    start, stop = np.searchsorted(arrays.wavelength, [lo, hi])
+    keep = good[start:stop]
+    lam = arrays.wavelength[start:stop][keep]
+    flux = arrays.flux[start:stop][keep]
+    if smooth > 1:
+        flux = np.convolve(flux, np.ones(smooth) / smooth, mode="same")
+    inner = np.abs(lam - centre) < half_width
+    outer = ~inner
+    for blue, red in exclude:
+        if blue < hi and red > lo:
+            outer &= (lam < blue) | (lam > red)
+    if not (inner.any() and outer.any()):
+        return False
+    peak = np.argmax(np.where(inner, flux, -np.inf))
+    level, slope, reference = continuum
+    height = flux[peak] - (level + slope * (lam[peak] - reference))
+    return flux[peak] - flux[outer].max() >= 0.25 * height
+
+
+def _merge_blends(rows, names, rest, kinds):
+    """Report each feature once: lines found in the core of a stronger one join it as a blend.
+
+    A line whose measured centroid lies within half the FWHM of an already reported feature (or
+    whose feature's centroid lies within its own) is the same feature seen through another catalogue
+    entry; the feature keeps the name of the member whose typical kind matches and whose rest
+    wavelength is nearest the centroid, and lists the others in ``blend``.
+    """
+    features = []
+    for row in sorted(rows, key=lambda r: -abs(r["significance"])):
+        for feature in features:
+            separation = abs(row["centroid"] - feature["centroid"])
+            if separation < 0.5 * max(row["fwhm"], feature["fwhm"], 0):
+                feature["members"].append(row["line"])
+                break
+        else:
+            features.append({**row, "members": [row["line"]]})
+    for feature in features:
+
+        def rank(line, feature=feature):
+            matches = kinds is None or kinds[line] in (feature["kind"], "both")
+            return (not matches, abs(rest[line] - feature["centroid"]))
+
+        members = sorted(feature["members"], key=rank)
+        feature["line"] = members[0]
+        feature["blend"] = ", ".join(names[i] for i in members[1:])
+    return features
+
+
+def identify_lines(
+    spectrum, region=None, *, line_list=None, redshift=None, min_significance=5, max_offset=None
+):
+    """Detect and measure the catalogue lines present in a spectrum (or a window of it).
+
+    Every line of ``line_list`` whose expected position falls in ``region`` is looked for against
+    a local pseudo-continuum; only lines detected at ``min_significance`` or more, at the expected
+    place and with the profile of a line, are returned (not every catalogue line in range). Broad
+    and narrow lines are handled by trying a ladder of window widths.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+        A 1-D spectrum. Masked pixels and pixels with non-finite flux or non-positive uncertainty
+        are ignored. The noise comes from its uncertainty (`~astropy.nddata.StdDevUncertainty`,
+        `~astropy.nddata.VarianceUncertainty` or `~astropy.nddata.InverseVariance`); without one
+        it is estimated from the pixel-to-pixel scatter and the table's ``meta["noise"]`` says so.
+    region : `~specutils.SpectralRegion` or `~astropy.units.Quantity` pair, optional
+        Where to look, in the displayed frame (rest frame when ``redshift`` is given), in any
+        spectral unit. Lines are selected by their expected position; they are measured on the
+        pixels around them, which may lie outside the region. `None` (default): the whole spectrum.
+    line_list : `~astropy.table.Table` or list of str, optional
+        The lines to look for: a table with ``name`` and ``rest_wavelength`` (vacuum) columns and,
+        optionally, ``typical_kind``, or names from the catalogue. Default: the whole catalogue,
+        :func:`spec_o3.catalog.atomic_lines`.
+    redshift : float, optional
+        Lines are looked for at ``rest_wavelength * (1 + redshift)``; `None` means 0 (observed
+        frame). Equivalent widths and FWHMs are then rest-frame values.
+    min_significance : float, optional
+        Detection threshold in standard deviations of the line's integrated flux (default 5; see
+        Notes for the false-alarm rate).
+    max_offset : `~astropy.units.Quantity`, optional
+        Largest distance between the measured centroid and the expected position (Å, displayed
+        frame). Default: the larger of three pixels and a fifth of the measuring window's
+        half-width (about 200 km/s for narrow lines at LAMOST sampling).
+
+    Returns
+    -------
+    lines : `~astropy.table.QTable`
+        One row per detected feature, sorted by wavelength, with columns
+
+        - ``name``: the catalogue line; ``rest_wavelength``: its rest wavelength (Å);
+        - ``observed_wavelength``: the measured centroid in the observed frame (Å);
+        - ``kind``: ``"absorption"`` or ``"emission"``;
+        - ``significance``: detection significance (σ, positive);
+        - ``equivalent_width`` (Å): specutils' convention, positive for absorption and negative
+          for emission; `nan` when the continuum is not positive;
+        - ``fwhm`` (Å): full width at half maximum of the measured profile;
+        - ``blend``: other catalogue lines within the same feature (comma-separated, or empty).
+
+        ``meta`` holds ``noise`` (where the noise came from), ``redshift`` and
+        ``min_significance``. An empty table (same columns) when nothing is detected.
+
+    Raises
+    ------
+    ValueError
+        If ``region`` does not overlap the data, is not in spectral units or is reversed; if
+        ``line_list`` names a line not in the catalogue or lacks the needed columns.
+
+    Notes
+    -----
+    *Search.* For each line and each half-width ``w`` of a ladder from 2 to 128 pixels, the
+    pseudo-continuum is the straight line through the mean fluxes of two flanking windows (each
+    ``w / 2``, at least 4 pixels wide); the flux deficit (absorption positive) is the integral of
+    continuum minus flux over ``±w``, and its significance the deficit over its standard
+    deviation, propagated from the pixel uncertainties and the two continuum means (pixels taken
+    as independent). A width and sign is a candidate when its significance reaches
+    ``min_significance``, when the feature stands out from each flank alone at half that
+    significance (a line in one flank, such as Na D beside He I 5876, otherwise tilts the
+    continuum and fakes a feature of opposite sign) and when the deficit's centroid lies within
+    ``max_offset`` of the expected position. On a plateau of significance the narrowest width
+    within 10 % of the best is kept.
+
+    *Checks.* Candidates are tried by decreasing significance, the first that passes is
+    reported: no narrower window may show the opposite sign at half the significance or more;
+    the line must also be seen in a wider window (same sign, at least half the significance);
+    its profile, measured in the widest such window up to two rungs wider (about ±1.5 FWHM for
+    a Gaussian), must fall to half maximum on both sides inside it, with the expected position
+    between the half-maximum points. Emission must in addition keep a quarter of its height above
+    the highest flux one to three half-widths away (stellar continua are upper envelopes: the gap
+    between two absorption lines or molecular bands rises above its flanks but not above its
+    neighbourhood) and be narrower than 4,000 km/s FWHM (broader humps are continuum between
+    bands; the emission lines of CVs, Be and dMe stars and nebulae are narrower). A consequence:
+    an emission core filling a broad absorption line (Be stars) is reported as emission,
+    measured against the absorption wings.
+
+    *Measurements.* Centroid, equivalent width (deficit over the continuum at the expected
+    position) and FWHM (half-maximum crossings of the profile) come from the measuring window;
+    Lorentzian wings beyond it are not counted (about 80 % of a Lorentzian's equivalent width is).
+    Lines closer than half the FWHM of a stronger feature (Ca II H and H epsilon, the Na D doublet
+    at R ~ 1800, H alpha and [N II] in a broad line) are one feature, reported once under the
+    member whose typical kind matches and whose rest wavelength is nearest the centroid, with the
+    others in ``blend``. The FWHM separates white-dwarf Balmer lines (about 30-100 Å) from those
+    of A stars (about 15-25 Å at R ~ 1800) and broad CV lines from narrow nebular ones.
+
+    *False alarms.* With Gaussian noise and ``min_significance=5`` no pure-noise LAMOST-size
+    spectrum out of 300 gave a detection (about 70 lines, 10 correlated widths each); at 3, a few
+    per cent of lines do. Real spectra have correlated noise and imperfect continua: treat
+    detections near the threshold with care.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import astropy.units as u
+    >>> from astropy.modeling.models import Gaussian1D
+    >>> from astropy.nddata import StdDevUncertainty
+    >>> from specutils import Spectrum
+    >>> from spec_o3.analysis import identify_lines
+    >>> wavelength = np.linspace(6400, 6700, 300) * u.AA
+    >>> line = Gaussian1D(amplitude=0.5, mean=6564.61, stddev=3)
+    >>> rng = np.random.default_rng(1)
+    >>> flux = 1 - line(wavelength.value) + rng.normal(0, 0.01, 300)
+    >>> spectrum = Spectrum(flux=flux * u.Jy, spectral_axis=wavelength,
+    ...                     uncertainty=StdDevUncertainty(np.full(300, 0.01)))
+    >>> row = identify_lines(spectrum)[0]  # true EW 3.76 Å, FWHM 7.06 Å
+    >>> print(row["name"], row["kind"], f"{row['equivalent_width']:.1f}", f"{row['fwhm']:.1f}")
+    H alpha absorption 3.9 Angstrom 7.2 Angstrom
+    """
+    arrays = spectrum_arrays(spectrum, redshift)
+    names, rest, kinds = _line_list(line_list)
+    valid = arrays.wavelength[arrays.good]
+    if valid.size < 2:
+        raise ValueError(f"the spectrum has {valid.size} valid pixels; nothing to measure")
+    windows = [(valid[0], valid[-1])] if region is None else parse_region(region)
+    overlapping = []
+    for lo, hi in windows:
+        try:
+            check_window(arrays, lo, hi, min_pixels=1)
+        except ValueError as error:
+            last_error = error
+        else:
+            overlapping.append((lo, hi))
+    if not overlapping:
+        raise last_error
+
+    wanted = np.zeros(rest.size, dtype=bool)
+    for lo, hi in overlapping:
+        wanted |= (rest >= max(lo, valid[0])) & (rest <= min(hi, valid[-1]))
+    candidates = np.flatnonzero(wanted)
+
+    if arrays.sigma is None:
+        sigma = _estimated_sigma(arrays.flux, arrays.good)
+        noise = (
+            "estimated from the pixel-to-pixel scatter (DER_SNR): the spectrum has no uncertainty"
+        )
+    else:
+        sigma, noise = arrays.sigma, "from the spectrum's uncertainty"
+    good = arrays.good & np.isfinite(sigma)
+    meta = {"noise": noise, "redshift": redshift, "min_significance": min_significance}
+    rows = _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset)
+    features = _merge_blends(rows, names, rest, kinds)
+    return _table(features, names, rest, arrays.redshift, meta)
+
+
+def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset):
+    """Detection and measurement of the candidate lines; one dict per detected line."""
+    if candidates.size == 0 or np.count_nonzero(good) < 5:
+        return []
+    sums = _Sums(arrays.wavelength, arrays.flux, sigma, good)
+    centre = rest[candidates]
+    pixel = np.interp(centre, arrays.wavelength, sums.pixel_width)
+    ladder = _ladder(sums, centre, pixel)
+    significance = ladder["significance"]
+    if max_offset is None:
+        tolerance = np.maximum(3 * pixel[:, None], 0.2 * ladder["half_width"])
+    else:
+        tolerance = np.full(significance.shape, u.Quantity(max_offset).to_value(u.AA))
+    # Cheap tests, for every line and width at once; the profile tests below run on survivors.
+    passes = (
+        (np.abs(significance) >= min_significance)
+        & (ladder["one_sided"] >= 0.5 * min_significance)
+        & (np.abs(ladder["centroid"] - centre[:, None]) <= tolerance)
+    )
+    rows = []
+    emission = []  # extents of the emission lines found: not part of a weaker line's surroundings
+    # Strongest first, so that a strong emission line is known before its weak neighbours.
+    found_any = np.flatnonzero(passes.any(axis=1))
+    for i in found_any[np.argsort(-np.max(np.abs(significance[found_any]), axis=1))]:
+        found = _accept(
+            arrays, sigma, good, ladder, i, passes[i], centre[i], 3 * pixel[i], emission
+        )
+        if found is not None:
+            rows.append({"line": candidates[i], **found})
+            if found["kind"] == "emission":
+                reach = 1.5 * found["fwhm"]
+                emission.append((found["centroid"] - reach, found["centroid"] + reach))
+    return rows
+
+
+def _accept(arrays, sigma, good, ladder, i, passes, centre, slack, emission):
+    """The first hypothesis (width and sign) of line ``i`` whose profile is a line at its place.
+
+    Hypotheses are tried by decreasing significance. On a plateau of significance the narrowest
+    width within 10 % of the best detects. A hypothesis is dropped when a narrower window shows
+    the opposite sign at half its significance or more (the continuum left between two
+    absorption bands looks like a broad emission line from far enough away). The line is
+    measured up to ``_MEASURE_STEP`` rungs wider while the sign holds and the significance stays
+    above half, and at least one wider rung must do so: the line is seen whole. The feature must
+    fall to half maximum on both sides inside the measuring window, its FWHM be at most the
+    window's half-width, and the expected position lie within its half-maximum extent (``slack``
+    wider).
+    """
+    # Plain Python on these ten-element rows: numpy's per-call overhead would dominate.
+    significance = ladder["significance"][i].tolist()
+    strength = [abs(value) for value in significance]
+    passes = passes.tolist()
+    rungs = range(len(significance))
+    for first in sorted((k for k in rungs if passes[k]), key=lambda k: -strength[k])[:3]:
+        sign = 1.0 if significance[first] > 0 else -1.0
+        same = [passes[k] and significance[k] * sign > 0 for k in rungs]
+        detect = next(k for k in rungs if same[k] and strength[k] >= 0.9 * strength[first])
+        if any(significance[k] * sign < -0.5 * strength[first] for k in range(detect)):
+            continue
+        wider = [
+            k
+            for k in range(detect + 1, min(detect + _MEASURE_STEP + 1, len(significance)))
+            if same[k] and strength[k] >= 0.5 * strength[detect]
+        ]
+        if not wider:
+            continue
+        measure = wider[-1]
+        half_width = ladder["half_width"][i, measure]
+        smooth = max(1, (_HALF_WIDTHS[detect] // 3) | 1)
+        crossings = _half_maximum(
+            arrays,
+            good,
+            centre - half_width,
+            centre + half_width,
+            ladder["continuum"][i, measure],
+            sign,
+            smooth,
+        )
+        if crossings is None:
+            continue
+        blue, red = crossings
+        if not blue - slack <= centre <= red + slack:
+            continue
+        if sign < 0 and (
+            (red - blue) / centre * _C_KMS > _MAX_EMISSION_FWHM
+            or not _above_envelope(
+                arrays, good, centre, half_width, ladder["continuum"][i, measure], smooth, emission
+            )
+        ):
+            continue
+        return {
+            "centroid": ladder["centroid"][i, measure],
+            "kind": "absorption" if sign > 0 else "emission",
+            "significance": strength[first],
+            "equivalent_width": ladder["equivalent_width"][i, measure],
+            "fwhm": red - blue,
+        }
+    return None
+
+
+def _table(features, names, rest, redshift, meta):
+    features = sorted(features, key=lambda f: rest[f["line"]])
+    scale = 1 + (redshift or 0)
+    values = {
+        "name": [names[f["line"]] for f in features],
+        "rest_wavelength": [rest[f["line"]] for f in features],
+        "observed_wavelength": [f["centroid"] * scale for f in features],
+        "kind": [f["kind"] for f in features],
+        "significance": [f["significance"] for f in features],
+        "equivalent_width": [f["equivalent_width"] for f in features],
+        "fwhm": [f["fwhm"] for f in features],
+        "blend": [f["blend"] for f in features],
+    }
+    columns = [
+        np.array(values[name], dtype=dtype) if unit is None else np.array(values[name]) * unit
+        for name, dtype, unit in _COLUMNS
+    ]
+    return QTable(columns, names=[name for name, _, _ in _COLUMNS], meta=meta, copy=False)
