@@ -236,3 +236,30 @@ def test_cli_unknown_backend_and_dead_server(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("spec_o3.agent.get_backend", lambda name, **options: DeadServer())
     assert _run(argv + ["--backend", "openai", "--base-url", "http://localhost:9"]) == 1
     assert "unreachable" in capsys.readouterr().err
+
+
+def test_unknown_redshift_defers_to_the_spectrum():
+    seen = []
+
+    class Recorder(MedianOracle):
+        def respond(self, episodes):
+            seen.extend(episode.redshift for episode in episodes)
+            return super().respond(episodes)
+
+    spectrum = _flat(2)
+    spectrum.meta["redshift"] = 0.25
+    suite = Suite(
+        Table(
+            {
+                "task": ["cc", "cc"],
+                "label": ["YES", "NO"],
+                "redshift": [np.nan, 0.1],
+                "spectrum": np.array([spectrum, spectrum], dtype=object),
+            }
+        )
+    )
+    evaluate(suite, Recorder(), render_images=False)
+    assert seen == [0.25, 0.1]
+    assert np.isnan(
+        Suite(Table({"task": ["cc"], "label": ["NO"], "file": ["x.fits"]})).table["redshift"][0]
+    )

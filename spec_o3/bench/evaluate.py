@@ -121,6 +121,11 @@ def _record(answers, row, verdict, error="", evidence="", seconds=np.nan):
     answers[row] = ("NO" if error else verdict, _one_line(error), _one_line(evidence), seconds)
 
 
+def _known(redshift):
+    """The redshift, or None when unknown (NaN): the inspector then uses the spectrum's own."""
+    return float(redshift) if np.isfinite(redshift) else None
+
+
 def _read_questions(suite, rows, answers):
     """(row, (spectrum, task, redshift), source) per readable question; unreadable ones get NO."""
     table = suite.table
@@ -133,7 +138,7 @@ def _read_questions(suite, rows, answers):
             continue
         source = table["file"][row] if "file" in table.colnames else table["id"][row]
         questions.append(
-            (row, (spectrum, table["task"][row], float(table["redshift"][row])), str(source))
+            (row, (spectrum, table["task"][row], _known(table["redshift"][row])), str(source))
         )
     return questions
 

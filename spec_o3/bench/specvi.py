@@ -229,7 +229,7 @@ def normalise_columns(columns, *, units=None, task=None):
     )
     table["task"] = tasks
     table["label"] = [parse_label(value) for value in labels]
-    table["redshift"] = np.zeros(n) if redshift is None else np.asarray(redshift, dtype=float)
+    table["redshift"] = np.full(n, np.nan) if redshift is None else np.asarray(redshift, float)
     for name, rows, unit in (
         ("wavelength", wavelength, u.AA),
         ("flux", flux, flux_unit),

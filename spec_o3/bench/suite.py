@@ -41,7 +41,7 @@ def _spectrum_from_arrays(wavelength, flux, ivar, mask, redshift):
         flux=flux,
         uncertainty=uncertainty,
         mask=mask | ~np.isfinite(flux.value),
-        meta={"redshift": float(redshift)},
+        meta={"redshift": float(redshift)} if np.isfinite(redshift) else {},
     )
 
 
@@ -76,8 +76,10 @@ class Suite:
     ----------
     table : `~astropy.table.Table`
         The questions. ``task`` values may be task codes (``"cc"``); labels may be any form
-        :func:`~spec_o3.bench.specvi.parse_label` reads. Missing ``id`` (row numbers) and
-        ``redshift`` (0) columns are filled in. Needs a ``spectrum`` or a ``file`` column.
+        :func:`~spec_o3.bench.specvi.parse_label` reads. A missing ``id`` column is filled with
+        row numbers; a missing or masked ``redshift`` becomes NaN, meaning unknown: the agent then
+        uses the spectrum's own ``meta["redshift"]``, else 0. Needs a ``spectrum`` or a ``file``
+        column.
 
     Examples
     --------
@@ -114,8 +116,10 @@ class Suite:
             table["id"] = np.array([str(value) for value in table["id"]], dtype=str)
         else:
             table.add_column(np.array([str(i) for i in range(n)], dtype=str), name="id", index=0)
-        if "redshift" not in table.colnames:
-            table["redshift"] = np.zeros(n)
+        if "redshift" in table.colnames:  # masked (unknown) redshifts become NaN
+            table["redshift"] = np.ma.filled(np.ma.asarray(table["redshift"], dtype=float), np.nan)
+        else:
+            table["redshift"] = np.full(n, np.nan)
         if "spectrum" not in table.colnames:
             table["spectrum"] = _object_column([None] * n)
         leading = ["id", "task", "label", "redshift"]
