@@ -179,6 +179,8 @@ def run(args):
     print(result)
     macro_f1, accuracy = result.macro_f1.value, result.mean_accuracy.value
     print(f"\nmacro-F1 {macro_f1:.1f} %, mean accuracy {accuracy:.1f} %")
+    for task in result.scores["task"][:-1][result.scores["n_yes"][:-1] == 0]:
+        print(f"note: {task} has no YES question, so its F1 is 0 by convention")
     _print_errors(result)
     for path in result.write(args.output).values():
         print(f"wrote {path}")
