@@ -5,9 +5,20 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from scipy.ndimage import median_filter
 from specutils import SpectralRegion
 
-__all__ = ["SpectrumArrays", "spectrum_arrays", "parse_region", "check_window", "format_range"]
+__all__ = [
+    "SpectrumArrays",
+    "spectrum_arrays",
+    "noise_sigma",
+    "parse_region",
+    "check_window",
+    "format_range",
+]
+
+#: Pixels of the running median that smooths the noise estimated without an uncertainty.
+_NOISE_WINDOW = 51
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,32 @@ def spectrum_arrays(spectrum, redshift=None):
     if z is not None:
         wavelength = wavelength / (1 + z)
     return SpectrumArrays(wavelength, flux, sigma, good, flux_unit, z)
+
+
+def _estimated_sigma(flux, good):
+    """Per-pixel noise from the pixel-to-pixel scatter (DER_SNR, Stoehr et al. 2008), smoothed.
+
+    The DER_SNR statistic, 1.482602 / sqrt(6) |2 F_i - F_{i-2} - F_{i+2}|, is unbiased for white
+    noise and blind to features broader than a few pixels; its running median follows the noise
+    level along the spectrum.
+    """
+    valid = flux[good]
+    sigma = np.full(flux.shape, np.nan)
+    if valid.size < 5:
+        return sigma
+    scatter = 1.482602 / np.sqrt(6) * np.abs(2 * valid[2:-2] - valid[:-4] - valid[4:])
+    smooth = median_filter(scatter, size=min(_NOISE_WINDOW, scatter.size), mode="nearest")
+    sigma[good] = np.concatenate((smooth[:2], smooth, smooth[-2:])) if smooth.size else np.nan
+    return sigma
+
+
+def noise_sigma(arrays):
+    """Per-pixel 1-sigma noise and where it came from: the uncertainty, or estimated."""
+    if arrays.sigma is not None:
+        return arrays.sigma, "from the spectrum's uncertainty"
+    return _estimated_sigma(arrays.flux, arrays.good), (
+        "estimated from the pixel-to-pixel scatter (DER_SNR): the spectrum has no uncertainty"
+    )
 
 
 def _to_angstrom(value, what):

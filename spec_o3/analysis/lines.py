@@ -6,9 +6,8 @@ import astropy.units as u
 import numpy as np
 from astropy.constants import c as speed_of_light
 from astropy.table import QTable, Table
-from scipy.ndimage import median_filter
 
-from ._region import check_window, parse_region, spectrum_arrays
+from ._region import check_window, noise_sigma, parse_region, spectrum_arrays
 
 __all__ = ["identify_lines"]
 
@@ -26,8 +25,6 @@ _MIN_COVERAGE = 0.6
 #: surveys is the continuum between molecular bands; the emission lines of CVs, Be and dMe stars
 #: and nebulae are narrower.
 _MAX_EMISSION_FWHM = 4000.0
-#: Pixels of the running median that smooths the noise estimated without an uncertainty.
-_NOISE_WINDOW = 51
 
 _C_KMS = speed_of_light.to_value(u.km / u.s)
 _COLUMNS = (
@@ -81,23 +78,6 @@ def _line_list(line_list):
         )
     rows = [index[name] for name in requested]
     return names[rows], rest[rows], kinds[rows]
-
-
-def _estimated_sigma(flux, good):
-    """Per-pixel noise from the pixel-to-pixel scatter (DER_SNR, Stoehr et al. 2008), smoothed.
-
-    The DER_SNR statistic, 1.482602 / sqrt(6) |2 F_i - F_{i-2} - F_{i+2}|, is unbiased for white
-    noise and blind to features broader than a few pixels; its running median follows the noise
-    level along the spectrum.
-    """
-    valid = flux[good]
-    sigma = np.full(flux.shape, np.nan)
-    if valid.size < 5:
-        return sigma
-    scatter = 1.482602 / np.sqrt(6) * np.abs(2 * valid[2:-2] - valid[:-4] - valid[4:])
-    smooth = median_filter(scatter, size=min(_NOISE_WINDOW, scatter.size), mode="nearest")
-    sigma[good] = np.concatenate((smooth[:2], smooth, smooth[-2:])) if smooth.size else np.nan
-    return sigma
 
 
 class _Sums:
@@ -412,13 +392,7 @@ def identify_lines(
         wanted |= (rest >= max(lo, valid[0])) & (rest <= min(hi, valid[-1]))
     candidates = np.flatnonzero(wanted)
 
-    if arrays.sigma is None:
-        sigma = _estimated_sigma(arrays.flux, arrays.good)
-        noise = (
-            "estimated from the pixel-to-pixel scatter (DER_SNR): the spectrum has no uncertainty"
-        )
-    else:
-        sigma, noise = arrays.sigma, "from the spectrum's uncertainty"
+    sigma, noise = noise_sigma(arrays)
     good = arrays.good & np.isfinite(sigma)
     meta = {"noise": noise, "redshift": redshift, "min_significance": min_significance}
     rows = _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset)
