@@ -209,23 +209,31 @@ class InspectionEnvironment:
 
         if not isinstance(band, str):
             raise ToolCallError(f"band must be a string such as 'TiO_7054', got {band!r}")
-        try:
-            row = get_band(band)
+        try:  # unknown band, or its windows without valid pixels: the model may retry
+            depth = band_strength(self.spectrum, band, redshift=self.redshift)
         except ValueError as error:
             raise ToolCallError(str(error)) from None
+        meta = depth.info.meta or {}
+        row = get_band(band)
         lower, upper = (float(row[edge].to_value(u.AA)) for edge in ("band_min", "band_max"))
-        self._window([lower, upper])
-        depth = band_strength(self.spectrum, band, redshift=self.redshift)
-        value = float(u.Quantity(depth).to_value(u.dimensionless_unscaled))
-        uncertainty = _uncertainty(depth)
+        value = float(depth.to_value(u.dimensionless_unscaled))
+        uncertainty = meta.get("uncertainty")
+        if uncertainty is not None:
+            uncertainty = float(u.Quantity(uncertainty).to_value(u.dimensionless_unscaled))
         data = {
             "band": band,
             "depth": value,
             "uncertainty": uncertainty,
+            "continuum": meta.get("continuum"),
             "wavelength_range": [lower, upper],
         }
-        error_text = f" ± {uncertainty:.3f}" if uncertainty is not None else ""
-        text = f"Band {band} ({lower:.0f}-{upper:.0f} Å): depth {value:.3f}{error_text}."
+        plus_minus = f" ± {uncertainty:.3f}" if uncertainty is not None else ""
+        one_sided = (
+            ""
+            if meta.get("continuum", "blue and red") == "blue and red"
+            else (f" (continuum from the {meta['continuum']} window only)")
+        )
+        text = f"Band {band} ({lower:.0f}-{upper:.0f} Å): depth {value:.3f}{plus_minus}{one_sided}."
         return ToolResult(text, None, data, SpectralRegion(lower * u.AA, upper * u.AA))
 
     # ----------------------------------------------------------------------------------------------
@@ -278,15 +286,6 @@ def resolve_redshift(spectrum, redshift=None):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _uncertainty(depth):
-    """The 1-sigma uncertainty `band_strength` gives with its depth, as a float (None if absent)."""
-    meta = getattr(depth, "info", None) and depth.info.meta
-    value = (meta or {}).get("uncertainty")
-    if value is None:
-        return None
-    return float(u.Quantity(value).to_value(u.dimensionless_unscaled))
 
 
 def line_table(spectrum, redshift, windows):
