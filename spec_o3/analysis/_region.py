@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 #: Pixels of the running median that smooths the noise estimated without an uncertainty.
-_NOISE_WINDOW = 51
+_NOISE_WINDOW = 101
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,15 @@ def check_window(arrays, lo, hi, *, min_pixels=2):
     stop = np.searchsorted(arrays.wavelength, hi, side="right")
     n_valid = int(np.count_nonzero(arrays.good[start:stop]))
     if n_valid < min_pixels:
-        where = (
+        outside = hi < arrays.wavelength[0] or lo > arrays.wavelength[-1]
+        problem = (
             "does not overlap the data"
-            if stop == start
+            if outside
             else f"holds {n_valid} valid pixel{'s' if n_valid != 1 else ''} "
             f"(at least {min_pixels} needed)"
         )
         raise ValueError(
-            f"window {format_range(lo, hi, arrays.redshift)} {where}; the data cover "
+            f"window {format_range(lo, hi, arrays.redshift)} {problem}; the data cover "
             f"{arrays.data_range}"
         )
     return slice(start, stop)

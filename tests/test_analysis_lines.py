@@ -1,0 +1,255 @@
+"""Tests of spec_o3.analysis.identify_lines: real detections, measured against a local continuum."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.modeling.models import Gaussian1D, Lorentz1D
+from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
+from astropy.table import QTable
+from specutils import SpectralRegion, Spectrum
+
+import spec_o3  # noqa: F401  (registers the LAMOST reader)
+from spec_o3.analysis import identify_lines
+
+#: The LAMOST LRS grid: log-linear, 69 km/s per pixel, 3700-9100 Å.
+LAMOST = 10 ** (3.5682 + 1e-4 * np.arange(3900))
+COLUMNS = [
+    "name",
+    "rest_wavelength",
+    "observed_wavelength",
+    "kind",
+    "significance",
+    "equivalent_width",
+    "fwhm",
+    "blend",
+]
+H_BETA, H_ALPHA = 4862.68, 6564.61
+
+
+def make_spectrum(profile=None, noise=0.01, seed=0, uncertainty="stddev", redshift=0.0, mask=None):
+    """Unit continuum times (1 + profile) with Gaussian noise, on the LAMOST grid."""
+    wavelength = LAMOST * (1 + redshift)
+    shape = 0.0 if profile is None else profile(LAMOST)
+    flux = 1 + shape + np.random.default_rng(seed).normal(0, noise, LAMOST.size)
+    sigma = np.full(LAMOST.size, noise)
+    kinds = {
+        "stddev": StdDevUncertainty(sigma),
+        "variance": VarianceUncertainty(sigma**2),
+        "ivar": InverseVariance(sigma**-2),
+        None: None,
+    }
+    return Spectrum(
+        flux=flux * u.Jy,
+        spectral_axis=wavelength * u.AA,
+        uncertainty=kinds[uncertainty],
+        mask=mask,
+    )
+
+
+def only(table, name):
+    rows = table[table["name"] == name]
+    assert len(rows) == 1, f"{name} not found once in\n{table}"
+    return rows[0]
+
+
+@pytest.mark.parametrize("stddev", [1.5, 4.0, 12.0])
+@pytest.mark.parametrize("amplitude", [-0.5, 0.8])
+def test_gaussian_line_is_recovered(stddev, amplitude):
+    table = identify_lines(make_spectrum(Gaussian1D(amplitude, H_BETA, stddev)))
+    row = only(table, "H beta")
+    true_ew = -amplitude * stddev * np.sqrt(2 * np.pi)
+    assert row["kind"] == ("absorption" if amplitude < 0 else "emission")
+    assert row["equivalent_width"].to_value(u.AA) == pytest.approx(true_ew, rel=0.05)
+    assert row["fwhm"].to_value(u.AA) == pytest.approx(2.3548 * stddev, rel=0.1)
+    assert row["observed_wavelength"].to_value(u.AA) == pytest.approx(H_BETA, abs=0.3)
+    assert row["rest_wavelength"] == H_BETA * u.AA
+    assert row["significance"] > 30
+    assert row["blend"] == ""
+
+
+def test_lorentzian_line_width_and_most_of_its_equivalent_width():
+    fwhm = 20.0
+    table = identify_lines(make_spectrum(Lorentz1D(-0.5, H_BETA, fwhm)))
+    row = only(table, "H beta")
+    assert row["fwhm"].to_value(u.AA) == pytest.approx(fwhm, rel=0.1)
+    # Wings beyond the measuring window are not counted: about 80 % of the total.
+    true_ew = 0.5 * np.pi * fwhm / 2
+    assert 0.7 * true_ew < row["equivalent_width"].to_value(u.AA) < true_ew
+
+
+def test_table_layout_and_units():
+    table = identify_lines(make_spectrum(Gaussian1D(-0.5, H_ALPHA, 4)))
+    assert isinstance(table, QTable)
+    assert table.colnames == COLUMNS
+    for column in ("rest_wavelength", "observed_wavelength", "equivalent_width", "fwhm"):
+        assert table[column].unit == u.AA
+    assert table.meta["noise"] == "from the spectrum's uncertainty"
+    assert table.meta["min_significance"] == 5
+
+
+def test_nothing_detected_gives_an_empty_table_with_the_columns():
+    table = identify_lines(make_spectrum(), (6400, 6700) * u.AA)
+    assert len(table) == 0
+    assert table.colnames == COLUMNS
+    assert table["equivalent_width"].unit == u.AA
+
+
+def test_significance_scales_with_signal_to_noise():
+    line = Gaussian1D(-0.2, H_ALPHA, 5)
+    noisy = only(identify_lines(make_spectrum(line, noise=0.02)), "H alpha")
+    clean = only(identify_lines(make_spectrum(line, noise=0.01)), "H alpha")
+    assert clean["significance"] / noisy["significance"] == pytest.approx(2, rel=0.25)
+
+
+def test_pure_noise_gives_no_detection():
+    """Stated false-alarm level: no detection at 5 sigma in hundreds of pure-noise spectra."""
+    detections = sum(len(identify_lines(make_spectrum(seed=seed))) for seed in range(200))
+    assert detections == 0
+
+
+@pytest.mark.parametrize("uncertainty", ["variance", "ivar"])
+def test_uncertainty_classes_agree(uncertainty):
+    line = Gaussian1D(-0.3, H_ALPHA, 5)
+    reference = identify_lines(make_spectrum(line))
+    other = identify_lines(make_spectrum(line, uncertainty=uncertainty))
+    assert np.allclose(other["significance"], reference["significance"])
+    assert np.allclose(other["equivalent_width"], reference["equivalent_width"])
+
+
+def test_without_uncertainty_the_noise_is_estimated_and_said_so():
+    line = Gaussian1D(-0.3, H_ALPHA, 5)
+    table = identify_lines(make_spectrum(line, uncertainty=None))
+    assert "estimated" in table.meta["noise"]
+    with_sigma = only(identify_lines(make_spectrum(line)), "H alpha")
+    # DER_SNR recovers white noise; the line's own curvature raises the estimate a little
+    # around it, so the significance comes out somewhat lower (conservative), never higher.
+    ratio = only(table, "H alpha")["significance"] / with_sigma["significance"]
+    assert 0.7 < ratio < 1.05
+
+
+def test_rest_frame():
+    z = 0.05
+    spectrum = make_spectrum(Gaussian1D(-0.5, H_ALPHA, 4), redshift=z)
+    assert len(identify_lines(spectrum, line_list=["H alpha"])) == 0
+    row = only(identify_lines(spectrum, redshift=z), "H alpha")
+    assert row["observed_wavelength"].to_value(u.AA) == pytest.approx(H_ALPHA * (1 + z), abs=0.5)
+    # Equivalent width and FWHM are rest-frame values.
+    assert row["equivalent_width"].to_value(u.AA) == pytest.approx(0.5 * 4 * 2.5066, rel=0.05)
+    assert row["fwhm"].to_value(u.AA) == pytest.approx(2.3548 * 4, rel=0.1)
+    window = (6500, 6600) * u.AA  # rest frame
+    assert list(identify_lines(spectrum, window, redshift=z)["name"]) == ["H alpha"]
+
+
+def test_masked_pixels_are_excluded():
+    line = Gaussian1D(-0.5, H_ALPHA, 4)
+    spiked = make_spectrum(line)
+    flux = spiked.flux.value.copy()
+    spike = np.searchsorted(LAMOST, H_BETA)
+    flux[spike] = 30.0  # a cosmic ray right on H beta
+    mask = np.zeros(LAMOST.size, dtype=bool)
+    mask[spike] = True
+    masked = Spectrum(
+        flux=flux * u.Jy,
+        spectral_axis=spiked.spectral_axis,
+        uncertainty=spiked.uncertainty,
+        mask=mask,
+    )
+    table = identify_lines(masked)
+    assert list(table["name"]) == ["H alpha"]
+    clean = identify_lines(make_spectrum(line))
+    ew = only(table, "H alpha")["equivalent_width"].value
+    assert ew == pytest.approx(only(clean, "H alpha")["equivalent_width"].value, rel=1e-9)
+
+
+def test_region_selects_lines_and_may_be_several_windows():
+    profile = Gaussian1D(-0.5, H_BETA, 4) + Gaussian1D(-0.5, H_ALPHA, 4)
+    spectrum = make_spectrum(profile)
+    assert list(identify_lines(spectrum, (6500, 6600) * u.AA)["name"]) == ["H alpha"]
+    # A window just around the line still measures it whole (pixels outside are used).
+    narrow = only(identify_lines(spectrum, (6560, 6570) * u.AA), "H alpha")
+    assert narrow["equivalent_width"].to_value(u.AA) == pytest.approx(0.5 * 4 * 2.5066, rel=0.05)
+    both = SpectralRegion([(480 * u.nm, 490 * u.nm), (650 * u.nm, 660 * u.nm)])
+    assert list(identify_lines(spectrum, both)["name"]) == ["H beta", "H alpha"]
+
+
+def test_blended_lines_are_one_feature():
+    # Ca II H and H epsilon are 1.6 Å apart: one feature at R ~ 1800.
+    table = identify_lines(make_spectrum(Gaussian1D(-0.5, 3970.0, 3)))
+    assert len(table) == 1
+    assert {table["name"][0], table["blend"][0]} == {"Ca II H", "H epsilon"}
+    # The Na D doublet is one absorption feature, not two, nor sky emission.
+    sodium = identify_lines(
+        make_spectrum(Gaussian1D(-0.5, 5891.58, 2) + Gaussian1D(-0.4, 5897.55, 2), noise=0.005)
+    )
+    assert len(sodium) == 1 and sodium["kind"][0] == "absorption"
+    assert sodium["name"][0] in {"Na I D2", "Na I D1"}
+    assert "sky Na I D" in sodium["blend"][0]
+
+
+def test_neighbour_in_a_flank_does_not_fake_a_line():
+    """Strong Na D absorption must not turn He I 5876 into emission (it lies in its flank)."""
+    sodium = Gaussian1D(-0.6, 5891.58, 2) + Gaussian1D(-0.5, 5897.55, 2)
+    table = identify_lines(make_spectrum(sodium, noise=0.005))
+    assert "He I 5876" not in table["name"]
+    # A real He I emission line beside Na D is found, with the sodium absorption.
+    table = identify_lines(make_spectrum(sodium + Gaussian1D(0.4, 5877.25, 4), noise=0.01))
+    assert only(table, "He I 5876")["kind"] == "emission"
+    assert set(table["kind"]) == {"emission", "absorption"}
+
+
+def test_gap_between_absorption_lines_is_not_emission():
+    """The continuum left between H9 and H8 must not read as [Ne III] 3869 emission."""
+    balmer = Gaussian1D(-0.6, 3836.48, 5) + Gaussian1D(-0.6, 3890.15, 5)
+    table = identify_lines(make_spectrum(balmer))
+    assert set(table["name"]) == {"H9", "H8"}
+    assert set(table["kind"]) == {"absorption"}
+
+
+def test_fwhm_tells_broad_from_narrow_balmer_lines():
+    white_dwarf = only(identify_lines(make_spectrum(Lorentz1D(-0.6, H_BETA, 60))), "H beta")
+    a_star = only(identify_lines(make_spectrum(Gaussian1D(-0.5, H_BETA, 4))), "H beta")
+    assert white_dwarf["fwhm"] > 50 * u.AA > 4 * a_star["fwhm"]
+
+
+def test_line_list_options():
+    spectrum = make_spectrum(Gaussian1D(-0.5, H_BETA, 3) + Gaussian1D(-0.5, H_ALPHA, 3))
+    assert list(identify_lines(spectrum, line_list=["H alpha"])["name"]) == ["H alpha"]
+    custom = QTable({"name": ["my line"], "rest_wavelength": [486.268] * u.nm})
+    assert list(identify_lines(spectrum, line_list=custom)["name"]) == ["my line"]
+    with pytest.raises(ValueError, match="not in the catalogue"):
+        identify_lines(spectrum, line_list=["H omega"])
+    with pytest.raises(ValueError, match="rest_wavelength"):
+        identify_lines(spectrum, line_list=QTable({"name": ["x"]}))
+
+
+def test_region_errors():
+    spectrum = make_spectrum()
+    outside = "9500.0–9600.0 Å does not overlap the data; the data cover 3700.0–9080.3 Å"
+    with pytest.raises(ValueError, match=outside):
+        identify_lines(spectrum, (9500, 9600) * u.AA)
+    with pytest.raises(ValueError, match="not below"):
+        identify_lines(spectrum, (6600, 6500) * u.AA)
+    with pytest.raises(ValueError, match="spectral Quantity"):
+        identify_lines(spectrum, (1, 2) * u.kg)
+
+
+def test_real_lamost_a_star(real_data):
+    spectrum = Spectrum.read(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-018.fits")
+    table = identify_lines(spectrum)  # pipeline class A4V
+    balmer = ["H alpha", "H beta", "H gamma", "H delta"]
+    for name in balmer:
+        row = only(table, name)
+        assert row["kind"] == "absorption"
+        assert 10 * u.AA < row["fwhm"] < 35 * u.AA
+        assert row["equivalent_width"] > 5 * u.AA
+    assert "emission" not in table["kind"]
+
+
+def test_real_lamost_m_dwarf(real_data):
+    spectrum = Spectrum.read(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits")
+    table = identify_lines(spectrum)  # pipeline class M0
+    assert "absorption" in table[table["name"] == "Na I D1"]["kind"]
+    assert "Ca II 8542" in table["name"]
+    # The continuum humps between TiO bands are not emission lines; M0 shows no Balmer lines.
+    assert "emission" not in table["kind"]
+    assert not {"H alpha", "H beta"} & set(table["name"])
