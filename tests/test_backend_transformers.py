@@ -123,19 +123,28 @@ def test_random_model_through_the_loop_ends_without_raising(policy, spectrum):
     assert result.error
 
 
-def test_batched_generation_matches_one_by_one(policy, spectrum):
-    """Left padding: prompts of different lengths give the same greedy replies batched or alone."""
-    policy = sharing(policy, max_new_tokens=6, batch_size=3)
-    episodes = [
-        Episode(spectrum, task, redshift=0.0)
-        for task in ("carbon_star", "cataclysmic_variable", "s_star")
-    ]
-    lengths = {
-        len(policy.processor.apply_chat_template(e.messages, tokenize=False)) for e in episodes
-    }
-    assert len(lengths) == 3
-    batched = policy.respond(episodes)
-    assert batched == [policy.respond([episode])[0] for episode in episodes]
+def test_batched_prompts_match_single_ones(policy, spectrum, monkeypatch):
+    """Left padding: each prompt's next-token logits are the same batched as alone."""
+    policy = sharing(policy, max_new_tokens=1, batch_size=3)
+    calls, generate = [], policy.model.generate
+    monkeypatch.setattr(
+        policy.model, "generate", lambda **inputs: calls.append(inputs) or generate(**inputs)
+    )
+    tasks = ("carbon_star", "cataclysmic_variable", "s_star")
+    episodes = [Episode(spectrum, task, redshift=0.0) for task in tasks]
+    policy.respond(episodes)
+    for episode in episodes:
+        policy.respond([episode])
+    batched, *singles = calls
+    assert len({int(single["input_ids"].shape[1]) for single in singles}) == 3  # padding needed
+
+    def next_token_logits(inputs):
+        inputs = {name: value for name, value in inputs.items() if name != "generation_config"}
+        with torch.no_grad():
+            return policy.model(**inputs).logits[:, -1]
+
+    expected = torch.cat([next_token_logits(single) for single in singles])
+    torch.testing.assert_close(next_token_logits(batched), expected, atol=1e-4, rtol=1e-4)
 
 
 def test_respond_splits_into_batches(policy, spectrum, scripted):
