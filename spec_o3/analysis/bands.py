@@ -138,10 +138,13 @@ def band_strength(spectrum, band, *, redshift=None):
         described = "; ".join(
             f"{window} {format_range(*windows[window], arrays.redshift)}" for window in windows
         )
-        missing = "band window" if not measured.get("band") else "continuum windows"
+        problem = (
+            "the band window holds fewer than two valid pixels"
+            if not measured.get("band")
+            else "neither continuum window holds two valid pixels"
+        )
         raise ValueError(
-            f"band {name}: the {missing} hold fewer than two valid pixels ({described}); the "
-            f"data cover {arrays.data_range}"
+            f"band {name}: {problem} ({described}); the data cover {arrays.data_range}"
         )
     flux, flux_var, centre = measured["band"]
     if len(sides) == 2:
