@@ -1,4 +1,4 @@
-"""Survey readers and the LAMOST writer: every real file, synthetic files of each layout, bad input."""
+"""Survey readers and the LAMOST writer: every real file, each layout synthesised, bad input."""
 
 import csv
 import gzip
@@ -22,6 +22,7 @@ COEFF0, COEFF1 = 3.5682, 1e-4
 WAVELENGTH = 10 ** (COEFF0 + COEFF1 * np.arange(N_PIX))
 LAMOST_CARDS = {"TELESCOP": "LAMOST", "CLASS": "STAR", "SUBCLASS": "K5", "Z": 1.5e-4,
                 "SN_U": 3.0, "SN_G": 30.5, "SN_R": 40.25, "COEFF0": COEFF0, "COEFF1": COEFF1}
+WAVELENGTH_ROWS = "Flux Inverse Wavelength Andmask Ormask"
 READERS = [pytest.param(Spectrum.read, id="Spectrum.read"),
            pytest.param(read_survey_spectrum, id="read_survey_spectrum")]
 
@@ -136,7 +137,8 @@ def test_spectrum_list_read_uses_the_same_loaders(real_data):
 
 
 def test_redshift_survives_slicing_and_arithmetic(real_data):
-    spectrum = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-125.fits")
+    path = real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-125.fits"
+    spectrum = read_survey_spectrum(path)
     redshift = spectrum.meta["redshift"]
     assert spectrum[100:200].redshift.value == pytest.approx(redshift, abs=1e-12)
     window = extract_region(spectrum, SpectralRegion(5000 * u.AA, 6000 * u.AA))
@@ -198,7 +200,8 @@ def table(pixels, one_row_of_arrays):
     values = {"FLUX": flux, "IVAR": ivar, "WAVELENGTH": WAVELENGTH.astype(np.float32),
               "ANDMASK": andmask, "ORMASK": andmask, "NORMALIZATION": np.ones(N_PIX)}
     form = f"{N_PIX}E" if one_row_of_arrays else "E"
-    columns = [fits.Column(name=name, format=form, array=array[None] if one_row_of_arrays else array)
+    columns = [fits.Column(name=name, format=form,
+                           array=array[None] if one_row_of_arrays else array)
                for name, array in values.items()]
     primary = fits.PrimaryHDU(header=fits.Header({**LAMOST_CARDS, "SNRG": 30.5}))
     return fits.HDUList([primary, fits.BinTableHDU.from_columns(columns)])
@@ -206,7 +209,7 @@ def table(pixels, one_row_of_arrays):
 
 LAYOUTS = {
     "dr1-subcontinuum": (dr1_image, {}),
-    "dr7-rows-listed": (dr7_image, {"rows_cards": {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"}}),
+    "dr7-rows-listed": (dr7_image, {"rows_cards": {"EXTEN0": WAVELENGTH_ROWS}}),
     "dr7-row-per-exten": (dr7_image, {"rows_cards": {f"EXTEN{i}": name for i, name in enumerate(
         ["Flux", "Inverse", "Wavelength", "Andmask", "Ormask"])}}),
     "dr7-row-per-row": (dr7_image, {"rows_cards": {f"ROW{i + 1}": name for i, name in enumerate(
@@ -300,7 +303,7 @@ def _mismatched(tmp_path, pixels):
 def _all_nan(tmp_path, pixels):
     path = tmp_path / "spec-all-nan.fits"
     nan_pixels = (np.full(N_PIX, np.nan, np.float32), *pixels[1:])
-    dr7_image(nan_pixels, {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"}).writeto(path)
+    dr7_image(nan_pixels, {"EXTEN0": WAVELENGTH_ROWS}).writeto(path)
     return path
 
 
@@ -315,7 +318,7 @@ def _empty(tmp_path, pixels):
 
 def _non_monotonic(tmp_path, pixels):
     path = tmp_path / "spec-non-monotonic.fits"
-    hdulist = dr7_image(pixels, {"EXTEN0": "Flux Inverse Wavelength Andmask Ormask"})
+    hdulist = dr7_image(pixels, {"EXTEN0": WAVELENGTH_ROWS})
     hdulist[0].data[2, [10, 11]] = hdulist[0].data[2, [11, 10]]
     hdulist.writeto(path)
     return path
@@ -391,7 +394,8 @@ def test_writer_keeps_float32_data_compact_and_units(tmp_path, simulated):
 
 
 def test_writer_round_trips_a_real_dr1_file(tmp_path, real_data):
-    original = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits")
+    original = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049"
+                                    ".fits")
     path = tmp_path / "copy.fits"
     original.write(path, format="LAMOST-LRS")
     copy = Spectrum.read(path)

@@ -1,4 +1,4 @@
-"""Shared machinery of the survey readers: opening FITS with clear errors, header values, validation."""
+"""Shared machinery of the survey readers: opening FITS with clear errors, headers, validation."""
 
 import contextlib
 import functools
@@ -29,7 +29,7 @@ _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
 def source_path(source):
-    """The file behind a path, file object or `~astropy.io.fits.HDUList`, or `None` when in memory."""
+    """The file behind a path, file object or `~astropy.io.fits.HDUList`; `None` when in memory."""
     if isinstance(source, fits.HDUList):
         return source.filename()
     name = getattr(source, "name", source)
@@ -42,13 +42,17 @@ def source_name(source):
 
 
 def identifier_source(args):
-    """The input an astropy-registry identifier should open: ``(path, fileobj, *rest)`` as specutils reads it."""
+    """What a registry identifier should open, from its ``(path, fileobj, *rest)`` arguments.
+
+    Same convention as specutils' identifiers: an explicit third argument (an HDUList passed to
+    ``Spectrum.read``) wins, else the path.
+    """
     return args[2] if len(args) > 2 else args[0]
 
 
 @contextlib.contextmanager
 def open_fits(source):
-    """Open a path, file object or HDUList as FITS; bytes that are not FITS raise `OSError` naming the file."""
+    """Open a path, file object or HDUList as FITS; other bytes raise `OSError` naming the file."""
     with contextlib.ExitStack() as stack:
         try:
             hdulist = stack.enter_context(read_fileobj_or_hdulist(source))
@@ -119,11 +123,11 @@ def flux_unit(header, default, source):
 
 
 def log_linear_grid(header, npix, name):
-    """Wavelengths in Å from the log10-linear solution ``10**(COEFF0 + COEFF1 * i)`` of LAMOST/SDSS headers."""
+    """Wavelengths in Å from the header's log10-linear solution ``10**(COEFF0 + COEFF1 * i)``."""
     start, step = header.get("COEFF0"), header.get("COEFF1")
     if start is None or step is None:
-        raise ValueError(f"{name}: no wavelength row or column, and the header has no COEFF0/COEFF1 "
-                         "log-linear wavelength solution")
+        raise ValueError(f"{name}: no wavelength row or column, and the header has no "
+                         "COEFF0/COEFF1 log-linear wavelength solution")
     return 10.0 ** (start + step * np.arange(npix))
 
 
@@ -230,12 +234,13 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta):
     if not (np.all(np.isfinite(wavelength)) and wavelength[0] > 0
             and np.all(np.diff(wavelength) > 0)):
         raise ValueError(f"{name}: wavelength must be positive, finite and strictly increasing "
-                         f"(range {np.nanmin(wavelength):g}..{np.nanmax(wavelength):g} Å)")
+                         f"(first {wavelength[0]:g} Å, last {wavelength[-1]:g} Å)")
     finite_flux = np.isfinite(flux)
     if not finite_flux.any():
         raise ValueError(f"{name}: flux has no finite values")
     mask = np.asarray(bad, dtype=bool) | ~finite_flux | ~(ivar > 0)  # ~(>) also catches NaN ivar
     redshift = meta.get("redshift")
-    return Spectrum(flux=flux * unit, spectral_axis=wavelength * u.AA,
+    return Spectrum(flux=u.Quantity(flux, unit, copy=False),
+                    spectral_axis=u.Quantity(wavelength, u.AA, copy=False),
                     uncertainty=InverseVariance(ivar, unit=unit ** -2), mask=mask, meta=meta,
                     redshift=redshift)

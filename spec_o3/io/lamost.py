@@ -24,9 +24,19 @@ from astropy.io import fits
 from astropy.nddata import InverseVariance
 from specutils.io.registers import custom_writer, data_loader
 
-from ._fits import (build_spectrum, flux_unit, hdu_data, header_redshift, header_text,
-                    identifier_source, log_linear_grid, open_fits, source_name, source_path,
-                    table_columns)
+from ._fits import (
+    build_spectrum,
+    flux_unit,
+    hdu_data,
+    header_redshift,
+    header_text,
+    identifier_source,
+    log_linear_grid,
+    open_fits,
+    source_name,
+    source_path,
+    table_columns,
+)
 
 __all__ = ["identify_lamost_lrs_image", "identify_lamost_lrs_table", "lamost_lrs_image_loader",
            "lamost_lrs_table_loader", "write_lamost_lrs"]
@@ -174,7 +184,7 @@ def _row_labels(header, nrows):
     """Row names as the header gives them, or `None`.
 
     Either one keyword lists them all (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'``)
-    or one keyword names each row (``EXTEN0``..``EXTEN4``, ``ROW0``..``ROW4`` or ``ROW1``..``ROW5``).
+    or one keyword names each row (``EXTEN0``..``EXTEN4``, ``ROW0``..``ROW4``, ``ROW1``..``ROW5``).
     """
     listed = (header_text(header, "EXTEN0") or "").split()
     if len(listed) == nrows:
@@ -209,9 +219,10 @@ def write_lamost_lrs(spectrum, file_name, overwrite=False, dtype=None):
 
     Rows are flux, inverse variance, vacuum wavelength (Å), andmask and ormask (both 1 where
     ``spectrum.mask`` is set). A log-linear grid also gets the LAMOST header solution
-    (``COEFF0``/``COEFF1``); ``meta`` entries ``class``, ``subclass``, ``redshift`` and ``snr`` become
-    ``CLASS``, ``SUBCLASS``, ``Z`` and ``SN_U``..``SN_Z``; other cards of ``meta["header"]`` are copied.
-    Reading the file back with `specutils.Spectrum.read` returns the same arrays, mask and labels.
+    (``COEFF0``/``COEFF1``). The ``meta`` entries ``class``, ``subclass``, ``redshift`` and ``snr``
+    become ``CLASS``, ``SUBCLASS``, ``Z`` and ``SN_U``..``SN_Z``; other cards of ``meta["header"]``
+    are copied. Reading the file back with ``Spectrum.read`` returns the same arrays, mask
+    and labels.
 
     Parameters
     ----------
@@ -253,8 +264,9 @@ def write_lamost_lrs(spectrum, file_name, overwrite=False, dtype=None):
     if dtype is None:
         exact = np.array_equal(image.astype(np.float32), image, equal_nan=True)
         dtype = np.float32 if exact else np.float64
-    header = _lamost_header(spectrum, wavelength)
-    fits.PrimaryHDU(image.astype(dtype), header=header).writeto(file_name, overwrite=overwrite)
+    hdu = fits.PrimaryHDU(image.astype(dtype))
+    _fill_lamost_header(hdu.header, spectrum, wavelength)
+    hdu.writeto(file_name, overwrite=overwrite)
 
 
 def _inverse_variance(spectrum, name):
@@ -270,11 +282,12 @@ def _inverse_variance(spectrum, name):
     return np.where(np.isposinf(values), 0.0, values)
 
 
-def _lamost_header(spectrum, wavelength):
+def _fill_lamost_header(header, spectrum, wavelength):
+    """Add the LAMOST keywords, the labels of ``spectrum.meta`` and its other header cards."""
     copied = spectrum.meta.get("header")
-    header = fits.Header([card for card in (copied.cards if copied is not None else ())
-                          if card.keyword not in _WRITER_KEYS
-                          and not _WRITER_KEY_PATTERN.fullmatch(card.keyword)])
+    header.extend(card for card in (copied.cards if copied is not None else ())
+                  if card.keyword not in _WRITER_KEYS
+                  and not _WRITER_KEY_PATTERN.fullmatch(card.keyword))
     header["TELESCOP"] = ("LAMOST", "LAMOST LRS layout")
     header["EXTEN0"] = (_WRITTEN_ROWS, "Rows of the primary image")
     header.setdefault("VACUUM", True)
@@ -295,4 +308,3 @@ def _lamost_header(spectrum, wavelength):
         header["Z"] = (float(redshift), "Redshift of object")
     for band, value in (meta.get("snr") or {}).items():
         header[f"SN_{band.upper()}"] = (float(value), f"SNR of {band} filter")
-    return header

@@ -21,9 +21,20 @@ import astropy.units as u
 import numpy as np
 from specutils.io.registers import data_loader
 
-from ._fits import (build_spectrum, flux_unit, hdu_data, header_redshift, header_text,
-                    identifier_source, log_linear_grid, open_fits, read_table_row, source_name,
-                    source_path, table_columns)
+from ._fits import (
+    build_spectrum,
+    flux_unit,
+    hdu_data,
+    header_redshift,
+    header_text,
+    identifier_source,
+    log_linear_grid,
+    open_fits,
+    read_table_row,
+    source_name,
+    source_path,
+    table_columns,
+)
 
 __all__ = ["SDSS_BAD_PIXEL_BITS", "identify_sdss_spec", "identify_sdss_spspec", "sdss_spec_loader",
            "sdss_spspec_loader"]
@@ -102,7 +113,7 @@ def sdss_spec_loader(file_obj):
                 "redshift": header_redshift(summary.get("Z", header.get("Z"))),
                 "class": summary.get("CLASS") or header_text(header, "CLASS"),
                 "subclass": summary.get("SUBCLASS") or header_text(header, "SUBCLASS"),
-                "snr": {band: float(value) for band, value in zip("ugriz", snr)}}
+                "snr": {band: float(value) for band, value in zip("ugriz", snr, strict=False)}}
         return build_spectrum(hdulist, flux=coadd["flux"], ivar=coadd["ivar"],
                               wavelength=10.0 ** np.asarray(coadd["loglam"], dtype=float),
                               bad=(and_mask & _BAD_BITS) != 0,

@@ -5,8 +5,12 @@ import contextlib
 from specutils import Spectrum
 
 from ._fits import open_fits
-from .lamost import (identify_lamost_lrs_image, identify_lamost_lrs_table,
-                     lamost_lrs_image_loader, lamost_lrs_table_loader)
+from .lamost import (
+    identify_lamost_lrs_image,
+    identify_lamost_lrs_table,
+    lamost_lrs_image_loader,
+    lamost_lrs_table_loader,
+)
 from .sdss import identify_sdss_spec, identify_sdss_spspec, sdss_spec_loader, sdss_spspec_loader
 
 __all__ = ["read_survey_spectrum"]
@@ -20,11 +24,11 @@ _SURVEY_READERS = ((identify_lamost_lrs_image, lamost_lrs_image_loader),
 
 def read_survey_spectrum(source):
     """
-    Read a spectrum as `specutils.Spectrum.read` would, faster for LAMOST and SDSS files.
+    Read a spectrum as ``Spectrum.read`` would, faster for LAMOST and SDSS files.
 
     ``Spectrum.read(path)`` without a format runs the identifier of every registered format, and
     specutils' own identifiers open the file again each time: 50–900 ms per survey file. This
-    function opens the file once, tries only the survey formats of :mod:`spec_o3.io`, and hands
+    function opens the file once, tries only the survey formats of ``spec_o3.io``, and hands
     anything else (or anything that is not FITS) to ``Spectrum.read``.
 
     Parameters

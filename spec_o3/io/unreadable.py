@@ -20,7 +20,7 @@ _FITS_NAME = re.compile(r"\.(fits?|fts)(\.(gz|bz2|xz))?$", re.IGNORECASE)
 
 
 def identify_unreadable_fits(origin, *args, **kwargs):
-    """True for a path named ``*.fits``/``*.fit``/``*.fts`` (optionally compressed) that is not FITS."""
+    """True for a path named ``*.fits``, ``*.fit`` or ``*.fts`` (maybe gzipped) but not FITS."""
     path = args[0] if args else None
     return (origin == "read" and isinstance(path, (str, os.PathLike))
             and _FITS_NAME.search(str(path)) is not None
