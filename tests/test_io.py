@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.nddata import InverseVariance, StdDevUncertainty
+from astropy.table import QTable
 from astropy.utils.exceptions import AstropyWarning
 from specutils import SpectralRegion, Spectrum, SpectrumList
 from specutils.manipulation import extract_region
@@ -129,6 +130,21 @@ def test_in_memory_hdulist_reads_like_the_file(real_data):
     assert from_memory.meta["redshift"] == from_file.meta["redshift"]
     assert from_memory.meta["snr"] == from_file.meta["snr"]
     assert np.array_equal(from_memory.flux, from_file.flux)
+
+
+@pytest.mark.parametrize("name, write", [
+    ("generic.fits", lambda spectrum, path: spectrum.write(path, format="tabular-fits")),
+    ("generic.ecsv", lambda spectrum, path: QTable({
+        "wavelength": u.Quantity(spectrum.spectral_axis), "flux": spectrum.flux}).write(path)),
+])
+def test_read_survey_spectrum_hands_other_files_to_specutils(tmp_path, name, write):
+    spectrum = Spectrum(flux=np.arange(1.0, 11.0) * u.Jy,
+                        spectral_axis=np.linspace(4000, 5000, 10) * u.AA)
+    path = tmp_path / name
+    write(spectrum, path)
+    again = read_survey_spectrum(path)
+    assert "survey" not in again.meta
+    assert np.array_equal(again.flux, spectrum.flux)
 
 
 def test_spectrum_list_read_uses_the_same_loaders(real_data):
@@ -330,7 +346,7 @@ def _non_monotonic(tmp_path, pixels):
     (_header_cut, OSError, "not a readable FITS file"),
     (_not_fits, OSError, "not a readable FITS file"),
     (_bad_gzip, OSError, "not a readable FITS file"),
-    (_one_row, ValueError, r"shape \(1, 300\) has no ivar row"),
+    (_one_row, ValueError, r"shape \(1, 300\) has no inverse variance row"),
     (_mismatched, ValueError, "of one length"),
     (_all_nan, ValueError, "flux has no finite values"),
     (_empty, ValueError, "spectrum is empty"),

@@ -112,7 +112,8 @@ def lamost_lrs_image_loader(file_obj):
             raise ValueError(f"{name}: LAMOST LRS image has shape {np.shape(image)}; "
                              f"expected {_EXPECTED_ROWS}")
         rows = _image_rows(header, image)
-        missing = [row for row in ("flux", "ivar") if row not in rows]
+        missing = [label for row, label in (("flux", "flux"), ("ivar", "inverse variance"))
+                   if row not in rows]
         if missing:
             raise ValueError(f"{name}: LAMOST LRS image of shape {image.shape} has no "
                              f"{' or '.join(missing)} row; expected {_EXPECTED_ROWS}")
