@@ -1,0 +1,211 @@
+"""The scripted astronomer: the offline default policy.
+
+For each episode it measures the task's diagnostic features once
+(:func:`spec_o3.agent.expert_rules.assess`), then narrates the inspection in the released Spec-o3
+format: one ``spectral_visualization_tool`` call per diagnostic window, each preceded by a
+``<think>`` that reads the previous window, and a final ``<answer>\\boxed{…}`` whose justification
+cites the measured numbers. Its trajectories are cold-start SFT data for the VLM backends.
+
+The wording varies from spectrum to spectrum (so SFT data are not one template) but is fixed for a
+given spectrum and task: phrases are drawn with a seed taken from the flux values.
+"""
+
+import random
+import zlib
+
+import astropy.units as u
+import numpy as np
+
+from ..expert_rules import ASSESSORS, _article, assess
+from ..protocol import format_answer, format_assistant, format_tool_call
+from .base import Policy
+
+__all__ = ["ExpertPolicy", "measurement_record"]
+
+_TOOL = "spectral_visualization_tool"
+
+_OPENINGS = (
+    "I need to decide whether this spectrum is {article} {name}.",
+    "The question is whether this is {article} {name}.",
+    "Vetting a candidate {name}: I will look at the whole spectrum first, then at the diagnostic "
+    "windows.",
+    "Is this really {article} {name}? Let me read the spectrum the way I would at the telescope.",
+)
+_PLANS = (
+    "I will start with the {label} window ({lo}-{hi} Å).",
+    "First, the {label} region ({lo}-{hi} Å).",
+    "Let me zoom into {label} ({lo}-{hi} Å) first.",
+    "The most diagnostic place to begin is {label}, {lo}-{hi} Å.",
+)
+_READINGS = (
+    "In the {label} window: {notes}.",
+    "The {label} plot shows {notes}.",
+    "Zooming into {label}, I find {notes}.",
+    "Reading the {label} window: {notes}.",
+)
+_NEXT = (
+    "Next, {label} ({lo}-{hi} Å).",
+    "Now the {label} window ({lo}-{hi} Å).",
+    "Let me check {label} as well ({lo}-{hi} Å).",
+    "I will look at {label} next ({lo}-{hi} Å).",
+)
+_CLOSINGS = (
+    "Putting it together:",
+    "Weighing the evidence:",
+    "Summing up what I measured:",
+    "So, overall:",
+)
+
+
+def _seed(episode):
+    """A seed fixed by the spectrum's flux and the task (same spectrum, same words)."""
+    flux = np.ascontiguousarray(np.asarray(episode.spectrum.flux.value, dtype=float))
+    return zlib.crc32(flux.tobytes()) ^ zlib.crc32(episode.task.id.encode())
+
+
+def measurement_record(measurements):
+    """JSON-native form of measurements, as kept on a trajectory step.
+
+    Parameters
+    ----------
+    measurements : iterable of `~spec_o3.agent.expert_rules.Measurement`
+
+    Returns
+    -------
+    record : dict
+        ``{name: {"value": float, "uncertainty": float, "unit": str}}``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from spec_o3.agent.expert_rules import Measurement
+    >>> measurement_record([Measurement("H beta FWHM", 42 * u.AA, 2 * u.AA)])
+    {'H beta FWHM': {'value': 42.0, 'uncertainty': 2.0, 'unit': 'Angstrom'}}
+    """
+    return {
+        m.name: {
+            "value": round(float(m.value.value), 4),
+            "uncertainty": round(float(m.uncertainty.value), 4),
+            "unit": "" if m.value.unit is u.dimensionless_unscaled else m.value.unit.to_string(),
+        }
+        for m in measurements
+    }
+
+
+class _Narration:
+    """The messages of one episode, written from its assessment."""
+
+    def __init__(self, assessment, task, rng, max_windows):
+        self.assessment = assessment
+        self.task = task
+        self.rng = rng
+        # Every window the verdict rests on, and about half of the routine checks (which ones is
+        # drawn per spectrum, so that trajectories differ in length as real inspections do).
+        shown = [obs for obs in assessment.observations if obs.key or rng.random() < 0.5]
+        self.observations = tuple(shown[:max_windows])
+
+    @staticmethod
+    def _edges(window):
+        # Round inward so the requested range stays inside the data the window was clipped to.
+        return int(np.ceil(window.lower.value)), int(np.floor(window.upper.value))
+
+    def _call(self, observation):
+        lo, hi = self._edges(observation.window)
+        return format_tool_call(
+            _TOOL, {"wavelength_range": [lo, hi], "label": observation.window.label}
+        )
+
+    def _reading(self, observation):
+        notes = "; ".join(observation.notes) or "nothing measurable"
+        return self.rng.choice(_READINGS).format(label=observation.window.label, notes=notes)
+
+    def _pick(self, phrases, observation):
+        lo, hi = self._edges(observation.window)
+        return self.rng.choice(phrases).format(label=observation.window.label, lo=lo, hi=hi)
+
+    def message(self, turn):
+        """The assistant message of turn ``turn`` (0-based) and the measurements it stands for."""
+        observations = self.observations
+        if turn == 0:
+            name = self.task.name
+            parts = [
+                self.rng.choice(_OPENINGS).format(article=_article(name), name=name),
+                self.assessment.overview,
+            ]
+            if self.assessment.missing:
+                lo, hi = self.assessment.coverage
+                parts.append(
+                    f"The {', '.join(self.assessment.missing)} window(s) lie outside the data "
+                    f"({lo:.0f}-{hi:.0f} Å rest frame), so I will judge from the other windows."
+                )
+        else:
+            parts = [self._reading(observations[turn - 1])]
+        if turn < len(observations):
+            observation = observations[turn]
+            parts.append(self._pick(_PLANS if turn == 0 else _NEXT, observation))
+            think = " ".join(parts)
+            return format_assistant(think, self._call(observation)), observation.measurements
+        parts += [self.rng.choice(_CLOSINGS), self.assessment.conclusion]
+        answer = format_answer(self.assessment.verdict, self.assessment.conclusion)
+        every = [m for obs in observations for m in obs.measurements]
+        return format_assistant(" ".join(parts), answer), every
+
+
+class ExpertPolicy(Policy):
+    """A scripted astronomer that inspects the diagnostic windows and decides from measurements.
+
+    It needs no model weights and no network. Each episode's spectrum is measured once
+    (:func:`spec_o3.agent.expert_rules.assess`); every turn then shows one diagnostic window with
+    the released zoom tool, and the last turn answers with the measured evidence. The measurements
+    behind each turn are left in ``episode.state["measurements"]`` (JSON-native, see
+    :func:`measurement_record`) for the loop to keep on the trajectory step.
+
+    Parameters
+    ----------
+    max_windows : int, optional
+        Most windows to show before answering; also capped by the episode's turn limit.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> from spec_o3.agent import Inspector
+    >>> rng = np.random.default_rng(1)
+    >>> wave = np.linspace(3700, 9000, 3000) * u.AA
+    >>> flat = Spectrum(flux=(1 + 0.01 * rng.standard_normal(3000)) * u.Jy, spectral_axis=wave)
+    >>> result = Inspector(ExpertPolicy(), render_images=False).run(flat, "cc", redshift=0)
+    >>> result.verdict, len(result.trajectory.steps) > 1
+    ('NO', True)
+    """
+
+    name = "expert"
+    toolset = "default"
+
+    def __init__(self, *, max_windows=6):
+        if int(max_windows) < 0:
+            raise ValueError(f"max_windows must be >= 0, got {max_windows}")
+        self.max_windows = int(max_windows)
+
+    def respond(self, episodes):
+        """Next message of each episode: a zoom on the next window, or the final answer."""
+        return [self._respond(episode) for episode in episodes]
+
+    def _respond(self, episode):
+        state = episode.state
+        narration = state.get("expert")
+        if narration is None:
+            if episode.task.id not in ASSESSORS:
+                raise ValueError(
+                    f"the expert backend has no rules for task {episode.task.id!r}; "
+                    f"it knows {', '.join(ASSESSORS)}"
+                )
+            assessment = assess(episode.spectrum, episode.task, episode.redshift)
+            windows = min(self.max_windows, max(episode.max_turns - 1, 0))
+            narration = _Narration(assessment, episode.task, random.Random(_seed(episode)), windows)
+            state["expert"] = narration
+            state["expert_turn"] = 0
+        turn = state["expert_turn"]
+        state["expert_turn"] = turn + 1
+        text, measurements = narration.message(min(turn, len(narration.observations)))
+        state["measurements"] = measurement_record(measurements)
+        return text

@@ -1,0 +1,1282 @@
+"""What the scripted astronomer measures in each task's windows, and how it decides.
+
+One assess function per task turns a spectrum (rest frame via its redshift) into an `Assessment`:
+the windows worth showing, what was measured in each (with uncertainties), what an astronomer would
+say about it, and the verdict. :class:`~spec_o3.agent.backends.expert.ExpertPolicy` narrates an
+assessment turn by turn with the agent's tools; the rules need no loop and can be called directly.
+
+The diagnostics are classical ones, defined on flux ratios that survive the relative flux
+calibration of survey spectra:
+
+* M dwarf/giant indices TiO5, CaH1, CaH2, CaH3 (Reid, Hawley & Gizis 1995, AJ 110, 1838) and the
+  Na I 8189 index (Slesnick, Carpenter & Hillenbrand 2006, AJ 131, 3016): at a given TiO5 the
+  gravity-sensitive CaH and Na I absorption of a dwarf is much stronger than a giant's (Lépine,
+  Rich & Shara 2003, AJ 125, 1598; Mann et al. 2012, ApJ 753, 90);
+* band-head jumps (flux on the absorbing side of a head over flux on the clear side) for C2 Swan
+  heads (blue-degraded: 4737, 5165, 5636 Å), TiO and ZrO heads (red-degraded: TiO 6159, 7054;
+  ZrO 5551, 6345, 6474 Å; Keenan & Boeshaar 1980, ApJS 43, 379) and CN red heads (7088, 7945 Å);
+* Balmer-line profiles: the core depth and the depth 20-40 Å from the line centre, where the
+  pressure-broadened wings of a DA white dwarf still absorb but A/B-star lines have recovered;
+* emission lines (equivalent width, FWHM, peak significance) of H, He I, He II, and the forbidden
+  [O III] line that betrays nebulae, galaxies and quasars.
+
+Band indices are measured with `~spec_o3.analysis.band_strength`, on the same pixels and noise as
+the agent's tools. Thresholds were set on real spectra (MILES, STELIB, white-dwarf flux standards,
+LAMOST and SDSS stars) degraded to R ~ 1800 with noise added;
+``benchmarks/validate_expert_real.py`` reproduces the scores.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+
+from spec_o3.analysis import band_strength
+from spec_o3.analysis._region import noise_sigma, spectrum_arrays
+from spec_o3.tasks import DiagnosticWindow, get_task
+
+__all__ = ["Measurement", "Observation", "Assessment", "assess", "ASSESSORS"]
+
+#: Conversion of the (air) wavelengths of the literature index definitions to vacuum at ~7000 Å.
+_AIR_TO_VACUUM = 1.00028
+
+#: Median S/N per pixel below which a window is too noisy to judge its features.
+MIN_SNR = 5.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured quantity, e.g. a band index or a line width.
+
+    Parameters
+    ----------
+    name : str
+        What was measured, e.g. ``"TiO5"`` or ``"H beta wing depth"``.
+    value : `~astropy.units.Quantity`
+        The value (dimensionless for indices and depths, Å for widths).
+    uncertainty : `~astropy.units.Quantity`
+        One-sigma uncertainty from the spectrum's noise, same unit as ``value``.
+    """
+
+    name: str
+    value: u.Quantity
+    uncertainty: u.Quantity
+
+    @property
+    def short(self):
+        """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
+        unit = self.value.unit
+        if unit is u.AA:
+            return f"{self.value.value:.0f} ± {self.uncertainty.value:.0f} Å"
+        suffix = "" if unit is u.dimensionless_unscaled else f" {unit.to_string()}"
+        digits = 3 if 0 < self.uncertainty.value < 0.005 else 2
+        return f"{self.value.value:.{digits}f} ± {self.uncertainty.value:.{digits}f}{suffix}"
+
+    def __str__(self):
+        return f"{self.name} {self.short}"
+
+    @property
+    def significance(self):
+        """Value over uncertainty (how many sigma the value is from zero)."""
+        error = self.uncertainty.value
+        return float(self.value.value / error) if error > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the astronomer sees in one diagnostic window.
+
+    Parameters
+    ----------
+    window : `~spec_o3.tasks.DiagnosticWindow`
+        The rest-frame window to display (clipped to the data when the data cover it only in part).
+    measurements : tuple of `Measurement`
+        Quantities measured in that window.
+    notes : tuple of str
+        Sentences describing what the measurements show, citing the numbers.
+    key : bool
+        Whether the verdict rests on this window (other windows are routine checks).
+    """
+
+    window: DiagnosticWindow
+    measurements: tuple = ()
+    notes: tuple = ()
+    key: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The expert's reading of one spectrum for one task.
+
+    Parameters
+    ----------
+    task : str
+        Task id.
+    verdict : str
+        ``"YES"`` or ``"NO"``.
+    overview : str
+        What the full spectrum shows at a glance (coverage, S/N, continuum).
+    observations : tuple of `Observation`
+        Windows to inspect, most diagnostic first.
+    missing : tuple of str
+        Labels of task windows that lie outside the data (said so, not inspected).
+    conclusion : str
+        The justification of the verdict, citing the decisive measurements.
+    coverage : tuple of float
+        Rest-frame wavelength range of the data (Å).
+    """
+
+    task: str
+    verdict: str
+    overview: str
+    observations: tuple
+    missing: tuple
+    conclusion: str
+    coverage: tuple = (np.nan, np.nan)
+
+    @property
+    def measurements(self):
+        """All measurements by name, across the observations."""
+        return {m.name: m for obs in self.observations for m in obs.measurements}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the spectrum
+# --------------------------------------------------------------------------------------------------
+
+
+class _RestSpectrum:
+    """Good pixels of a spectrum in the rest frame: wavelength (Å), flux and 1-sigma noise arrays.
+
+    Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
+    noise); the original spectrum and redshift are kept for `~spec_o3.analysis.band_strength`.
+    """
+
+    def __init__(self, spectrum, redshift):
+        arrays = spectrum_arrays(spectrum, redshift)
+        sigma, _ = noise_sigma(arrays)
+        good = arrays.good & np.isfinite(sigma)
+        self.spectrum, self.redshift = spectrum, redshift
+        self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
+        # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
+        # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
+        positive = self.sigma[self.sigma > 0]
+        floor = np.median(positive) if positive.size else 1e-3 * np.median(np.abs(self.flux))
+        self.sigma = np.where(self.sigma > 0, self.sigma, floor if floor > 0 else 1.0)
+        finite = arrays.wavelength[np.isfinite(arrays.wavelength)]
+        if self.wave.size < 10 or finite.size < 10:
+            raise ValueError(f"the spectrum has only {self.wave.size} usable pixels")
+        self.full_range = (float(finite[0]), float(finite[-1]))
+        # Pixel step in ln(wavelength) of the full grid, to count pixels lost to masks and gaps.
+        self._dlnw = float(np.median(np.diff(np.log(finite))))
+
+    def _slice(self, lo, hi):
+        i, j = np.searchsorted(self.wave, (lo, hi))
+        return slice(i, j)
+
+    def coverage(self, lo, hi):
+        """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
+        sl = self._slice(lo, hi)
+        n = sl.stop - sl.start
+        return min(1.0, n * self._dlnw / np.log(hi / lo)) if n >= 2 else 0.0
+
+    def mean(self, lo, hi):
+        """Mean flux in [lo, hi] and its uncertainty; (nan, nan) when fewer than 2 good pixels."""
+        sl = self._slice(lo, hi)
+        n = sl.stop - sl.start
+        if n < 2:
+            return np.nan, np.nan
+        return float(np.mean(self.flux[sl])), float(np.sqrt(np.sum(self.sigma[sl] ** 2)) / n)
+
+    def snr(self, lo, hi):
+        """Median S/N per pixel in [lo, hi] (0 where there are no data)."""
+        sl = self._slice(lo, hi)
+        if sl.stop - sl.start < 2:
+            return 0.0
+        return float(np.median(self.flux[sl] / self.sigma[sl]))
+
+    def window(self, lo, hi, pad=0.0):
+        """Wavelength, flux and sigma arrays inside [lo - pad, hi + pad]."""
+        sl = self._slice(lo - pad, hi + pad)
+        return self.wave[sl], self.flux[sl], self.sigma[sl]
+
+
+def _quantity(value, unit=u.dimensionless_unscaled):
+    return u.Quantity(float(value), unit)
+
+
+def _measurement(name, value, error, unit=u.dimensionless_unscaled):
+    return Measurement(name, _quantity(value, unit), _quantity(error, unit))
+
+
+# --------------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Index:
+    """A band index: a band window and one or two continuum windows (vacuum Å).
+
+    Measured with `~spec_o3.analysis.band_strength` (the depth ``1 - <F_band> / F_cont``, the
+    continuum interpolated between two windows or flat from one); the ``air`` constructor converts
+    the air wavelengths of literature definitions.
+    """
+
+    name: str
+    band: tuple
+    continua: tuple
+
+    @classmethod
+    def air(cls, name, band, *continua):
+        def convert(window):
+            return window[0] * _AIR_TO_VACUUM, window[1] * _AIR_TO_VACUUM
+
+        return cls(name, convert(band), tuple(convert(c) for c in continua))
+
+    @property
+    def span(self):
+        edges = [self.band[0], self.band[1], *(e for c in self.continua for e in c)]
+        return min(edges), max(edges)
+
+    @property
+    def row(self):
+        """The index as a band row that `~spec_o3.analysis.band_strength` accepts."""
+        row = {"name": self.name, "band_min": self.band[0] * u.AA, "band_max": self.band[1] * u.AA}
+        sides = {"blue": (np.nan, np.nan), "red": (np.nan, np.nan)}
+        for lo, hi in self.continua:
+            sides["blue" if hi <= self.band[0] else "red"] = (lo, hi)
+        for side, (lo, hi) in sides.items():
+            row[f"{side}_continuum_min"], row[f"{side}_continuum_max"] = lo * u.AA, hi * u.AA
+        return row
+
+    def depth(self, rest):
+        """Band depth and its uncertainty, or None when a window has no valid data."""
+        try:
+            depth = band_strength(rest.spectrum, self.row, redshift=rest.redshift)
+        except ValueError:
+            return None
+        return float(depth.value), float(depth.info.meta["uncertainty"].value)
+
+
+# Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
+# in air wavelengths.
+TIO5 = _Index.air("TiO5", (7126, 7135), (7042, 7046))
+CAH1 = _Index.air("CaH1", (6380, 6390), (6345, 6355), (6410, 6420))
+CAH2 = _Index.air("CaH2", (6814, 6846), (7042, 7046))
+CAH3 = _Index.air("CaH3", (6960, 6990), (7042, 7046))
+NA8189 = _Index.air("Na I 8189", (8174, 8204), (8135, 8165))
+
+# Band-head jumps: absorbing side of a head vs the clear side (vacuum, adjacent 15-30 Å windows).
+C2_HEADS = (
+    _Index("C2 4737 head", (4705, 4735), ((4741, 4756),)),
+    # The clear side skips the Mg b triplet (5168-5185 Å), which would fake a continuum drop.
+    _Index("C2 5165 head", (5130, 5163), ((5187, 5202),)),
+    _Index("C2 5636 head", (5600, 5633), ((5641, 5656),)),
+)
+TIO_HEADS = (
+    _Index("TiO 6159 head", (6162, 6185), ((6140, 6156),)),
+    _Index("TiO 7054 head", (7059, 7080), ((7040, 7053),)),
+)
+ZRO_HEADS = (
+    _Index("ZrO 6474 head", (6478, 6500), ((6455, 6471),)),
+    _Index("ZrO 5551 head", (5556, 5580), ((5532, 5549),)),
+    _Index("ZrO 6345 head", (6350, 6370), ((6328, 6343),)),
+)
+CN_HEADS = (
+    _Index("CN 7088 head", (7092, 7120), ((7065, 7086),)),
+    _Index("CN 7945 head", (7950, 7990), ((7915, 7940),)),
+)
+
+#: Head depth (1 - absorbing/clear flux) above which a band counts as present, set above the largest
+#: values in stars without the molecule (MILES/STELIB at R~1800, S/N 30): C2 4737 reaches 0.21 in
+#: K/M supergiants (0.3 with TiO), C2 5165 0.13 in K giants (metal lines and MgH blueward of the
+#: head), C2 5636 0.07; TiO heads are ~0.05 at K5 III and >= 0.1 from M0; ZrO 6474 reaches 0.17 and
+#: ZrO 5551 0.05 through TiO blends in M giants, against >= 0.23 and >= 0.09 in MS/S stars; CN 7088
+#: reaches 0.2 in M giants (TiO) but 0.1 in K giants.
+HEAD_DETECTION = {
+    "C2 4737 head": 0.20,
+    "C2 5165 head": 0.18,
+    "C2 5636 head": 0.12,
+    "TiO 6159 head": 0.08,
+    "TiO 7054 head": 0.08,
+    "ZrO 6474 head": 0.20,
+    "ZrO 5551 head": 0.07,
+    "ZrO 6345 head": 0.11,
+    "CN 7088 head": 0.15,
+    "CN 7945 head": 0.15,
+}
+
+
+def _present(measurement):
+    """True when a head depth exceeds its detection threshold at 3 sigma."""
+    return _strong(measurement, HEAD_DETECTION[measurement.name.removesuffix(" depth")])
+
+
+def _zro(rest):
+    """ZrO head depths, those detected, and whether they make an S star.
+
+    An S star needs ZrO 6474 (the band S stars are classified on; Stephenson 1984) and a second
+    head, or two heads when 6474 is not covered.
+    """
+    depths = [m for m in (_depth(h, rest) for h in ZRO_HEADS) if m is not None]
+    seen = [m for m in depths if _present(m)]
+    primary = next((m for m in depths if m.name.startswith("ZrO 6474")), None)
+    return depths, seen, len(seen) >= 2 and (primary is None or _present(primary))
+
+
+def _c2(rest):
+    """C2 Swan head depths, those detected, and whether they make a carbon star.
+
+    A carbon star needs two heads, one of them 5165 or 5636 (the 4737 head is prone to blue-end
+    noise and MgH).
+    """
+    depths = [m for m in (_depth(h, rest) for h in C2_HEADS) if m is not None]
+    seen = [m for m in depths if _present(m)]
+    clean = [m for m in seen if not m.name.startswith("C2 4737")]
+    return depths, seen, len(seen) >= 2 and bool(clean)
+
+
+def _depth(index, rest):
+    """`Measurement` of a band depth (1 - index ratio), or None without data."""
+    result = index.depth(rest)
+    return None if result is None else _measurement(f"{index.name} depth", *result)
+
+
+def _value(index, rest):
+    """`Measurement` of the index ratio itself (as the literature quotes it), or None."""
+    result = index.depth(rest)
+    return None if result is None else _measurement(index.name, 1 - result[0], result[1])
+
+
+def _continuum_line(wave, flux, sigma, left, right):
+    """Straight continuum through the mean fluxes of two side windows; None if a side is empty."""
+    sides = []
+    for lo, hi in (left, right):
+        inside = (wave >= lo) & (wave <= hi)
+        if inside.sum() < 3:
+            return None
+        n = inside.sum()
+        sides.append(
+            (wave[inside].mean(), flux[inside].mean(), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
+        )
+    (x1, y1, e1), (x2, y2, e2) = sides
+    if y1 <= 0 or y2 <= 0:
+        return None
+    return lambda x: y1 + (y2 - y1) * (x - x1) / (x2 - x1), max(e1, e2)
+
+
+def _mean_normalized(offset, normalized, noise, lo, hi):
+    """Mean of normalised flux where lo <= |offset| <= hi, with its error; nan without pixels."""
+    inside = (np.abs(offset) >= lo) & (np.abs(offset) <= hi)
+    if inside.sum() < 2:
+        return np.nan, np.nan
+    return float(np.mean(normalized[inside])), float(
+        np.sqrt(np.sum(noise[inside] ** 2)) / inside.sum()
+    )
+
+
+def _half_width(wave, excess, peak_index):
+    """Full width of ``excess`` (positive bump) at half its value at ``peak_index``, in Å."""
+    half = excess[peak_index] / 2
+    lo = peak_index
+    while lo > 0 and excess[lo] > half:
+        lo -= 1
+    hi = peak_index
+    while hi < excess.size - 1 and excess[hi] > half:
+        hi += 1
+    return float(wave[hi] - wave[lo])
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A spectral line measured against a straight local continuum from two side windows."""
+
+    name: str
+    center: float
+    left: tuple
+    right: tuple
+
+    def _normalized(self, rest):
+        wave, flux, sigma = rest.window(self.left[0], self.right[1])
+        if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
+            return None
+        fit = _continuum_line(wave, flux, sigma, self.left, self.right)
+        if fit is None:
+            return None
+        continuum, cont_err = fit
+        level = continuum(wave)
+        inner = (wave > self.left[1]) & (wave < self.right[0])
+        # The continuum's own uncertainty adds to every pixel, so fold it in once.
+        noise = np.hypot(sigma / level, cont_err / np.median(level))
+        return wave[inner], flux[inner] / level[inner], noise[inner]
+
+    def absorption(self, rest):
+        """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
+        normalized = self._normalized(rest)
+        if normalized is None:
+            return None
+        wave, norm, noise = normalized
+        offset = wave - self.center
+        core, core_err = _mean_normalized(offset, norm, noise, 0, 4)
+        wing, wing_err = _mean_normalized(offset, norm, noise, 20, 40)
+        if not (np.isfinite(core) and np.isfinite(wing)):
+            return None
+        smooth = np.convolve(1 - norm, np.ones(3) / 3, mode="same")
+        near = np.abs(offset) < 15
+        peak = np.flatnonzero(near)[np.argmax(smooth[near])] if near.any() else None
+        fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
+        step = np.gradient(wave)
+        ew = float(np.sum((1 - norm) * step))
+        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
+        return {
+            "core": _measurement(f"{self.name} core depth", 1 - core, core_err),
+            "wing": _measurement(f"{self.name} wing depth", 1 - wing, wing_err),
+            "fwhm": _measurement(f"{self.name} FWHM", fwhm, 2 * np.median(step), u.AA),
+            "ew": _measurement(f"{self.name} EW", ew, ew_err, u.AA),
+        }
+
+    def emission(self, rest):
+        """Emission: EW of the excess (positive for emission), FWHM and peak significance."""
+        normalized = self._normalized(rest)
+        if normalized is None:
+            return None
+        wave, norm, noise = normalized
+        offset = wave - self.center
+        near = np.abs(offset) < max(6.0, 0.1 * (self.right[0] - self.left[1]))
+        if not near.any():
+            return None
+        step = np.gradient(wave)
+        excess = norm - 1
+        ew = float(np.sum(excess * step))
+        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
+        smooth = np.convolve(excess, np.ones(3) / 3, mode="same")
+        peak = np.flatnonzero(near)[np.argmax(smooth[near])]
+        fwhm = _half_width(wave, smooth, peak) if smooth[peak] > 0 else 0.0
+        return {
+            "ew": _measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
+            "fwhm": _measurement(f"{self.name} emission FWHM", fwhm, 2 * np.median(step), u.AA),
+            "peak": float(smooth[peak] / noise[near].mean()),
+        }
+
+
+# Rest vacuum wavelengths (NIST); side windows avoid neighbouring strong lines.
+H_ALPHA = _Line("H alpha", 6564.61, (6470, 6510), (6620, 6660))
+H_BETA = _Line("H beta", 4862.68, (4700, 4740), (4990, 5030))
+H_GAMMA = _Line("H gamma", 4341.68, (4230, 4260), (4430, 4460))
+H_DELTA = _Line("H delta", 4102.89, (4020, 4040), (4175, 4200))
+HE_I_4471 = _Line("He I 4471", 4472.73, (4430, 4450), (4500, 4520))
+HE_I_5876 = _Line("He I 5876", 5877.25, (5820, 5845), (5910, 5935))
+HE_I_6678 = _Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
+HE_II_4686 = _Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
+C_IV_5806 = _Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
+O_III_5007 = _Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
+CA_II_K = _Line("Ca II K", 3934.78, (3905, 3922), (3945, 3955))
+# Emission needs side windows clear of [O III] and of the broad wings of disc lines.
+H_BETA_EMISSION = _Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
+CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
+MG_B = _Index("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
+NA_D = _Index("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared helpers for the assessors
+# --------------------------------------------------------------------------------------------------
+
+
+def _window_for(task, lo, hi, label, pad=60.0):
+    """The task window sharing most of [lo, hi]; without one, a new window labelled ``label``."""
+    best, overlap = None, 0.0
+    for window in task.windows:
+        shared = min(hi, window.upper.value) - max(lo, window.lower.value)
+        if shared > overlap:
+            best, overlap = window, shared
+    if best is None:
+        best = DiagnosticWindow(label, (lo - pad) * u.AA, (hi + pad) * u.AA)
+    return best
+
+
+def _clip(window, rest):
+    """The window clipped to the data, or None when the data do not reach it."""
+    lo = max(window.lower.value, rest.full_range[0])
+    hi = min(window.upper.value, rest.full_range[1])
+    if hi - lo < 0.2 * (window.upper.value - window.lower.value) or rest.coverage(lo, hi) < 0.3:
+        return None
+    if (lo, hi) == (window.lower.value, window.upper.value):
+        return window
+    return DiagnosticWindow(window.label, lo * u.AA, hi * u.AA)
+
+
+class _Notebook:
+    """Collects measurements and notes per window, in the order they are made."""
+
+    def __init__(self, task, rest):
+        self.task, self.rest = task, rest
+        self._entries = {}
+
+    def record(self, window, measurements=(), notes=(), *, key=False):
+        """Note what was measured in ``window``; ``key``: the verdict rests on it."""
+        clipped = _clip(window, self.rest)
+        if clipped is None:
+            return
+        entry = self._entries.setdefault(window.label, [clipped, [], [], False])
+        entry[1].extend(m for m in measurements if m is not None)
+        entry[2].extend(notes)
+        entry[3] = entry[3] or key
+
+    def conclude(self, verdict, overview, conclusion):
+        """The `Assessment` built from what was recorded."""
+        observations = tuple(
+            Observation(window, tuple(found), tuple(notes), key)
+            for window, found, notes, key in self._entries.values()
+            if found or notes
+        )
+        missing = tuple(w.label for w in self.task.windows if _clip(w, self.rest) is None)
+        return Assessment(
+            self.task.id,
+            verdict,
+            overview,
+            observations,
+            missing,
+            conclusion,
+            self.rest.full_range,
+        )
+
+
+def _overview(rest, snr, extra=""):
+    lo, hi = rest.full_range
+    quality = "good" if snr >= 20 else "moderate" if snr >= 10 else "low"
+    text = (
+        f"The spectrum covers {lo:.0f}-{hi:.0f} Å (rest frame) with {quality} S/N "
+        f"(median {snr:.0f} per pixel)"
+    )
+    return text + (f"; {extra}" if extra else "") + "."
+
+
+def _continuum_colour(rest):
+    """Blue-to-red flux ratio F(4000-4500)/F(5500-6000): >1 for hot stars, <1 for cool ones."""
+    blue, _ = rest.mean(4000, 4500)
+    red, _ = rest.mean(5500, 6000)
+    if not (np.isfinite(blue) and np.isfinite(red)) or red <= 0:
+        return None
+    return blue / red
+
+
+def _describe_colour(colour):
+    if colour is None:
+        return "a continuum whose shape the covered range does not show"
+    kind = "blue" if colour > 1.3 else "flat" if colour > 0.8 else "red"
+    return f"a {kind} continuum (F4000-4500/F5500-6000 = {colour:.2f})"
+
+
+def _strong(measurement, threshold, sigmas=3.0):
+    """True when a measurement exceeds ``threshold`` and is significant at ``sigmas``."""
+    return (
+        measurement is not None
+        and measurement.value.value > threshold
+        and measurement.value.value > sigmas * measurement.uncertainty.value
+    )
+
+
+def _article(name):
+    """'an' before a vowel sound ("an M-type Giant", "an S-type Star"), else 'a'."""
+    return "an" if name[0] in "AEIOU" or name[1:2] == "-" else "a"
+
+
+def _listed(measurements):
+    return ", ".join(map(str, measurements))
+
+
+def _noisy_no(book, snr, region_text):
+    """The verdict when the diagnostic region is too noisy to judge: NO, and say why."""
+    name = book.task.name
+    return book.conclude(
+        "NO",
+        _overview(book.rest, snr),
+        f"The S/N in {region_text} is too low (median {snr:.1f} per pixel) to see the diagnostic "
+        f"features of {_article(name)} {name}; I cannot confirm the class from this spectrum.",
+    )
+
+
+def _snr(rest, lo, hi):
+    """Median S/N in [lo, hi] when the data cover it, else over the whole spectrum."""
+    return rest.snr(lo, hi) if rest.coverage(lo, hi) > 0.3 else rest.snr(*rest.full_range)
+
+
+def _head_window(task, heads, measurement):
+    """The window in which a band head's measurement is shown."""
+    head = measurement.name.removesuffix(" depth")
+    index = next(h for h in heads if h.name == head)
+    return _window_for(task, *index.span, head)
+
+
+# --------------------------------------------------------------------------------------------------
+# Carbon stars
+# --------------------------------------------------------------------------------------------------
+
+
+def _c2_note(depth, seen):
+    head = depth.name.removesuffix(" depth").removeprefix("C2 ").removesuffix(" head")
+    if seen:
+        return f"the flux drops blueward of the {head} Å head (depth {depth.short}): C2 Swan band"
+    if depth.value.value < -0.05:
+        return (
+            f"no C2 step at {head} Å: the flux falls redward of the head instead "
+            f"(depth {depth.short}), as metal lines or TiO make it"
+        )
+    return f"no C2 step at {head} Å (depth {depth.short})"
+
+
+def assess_carbon_star(spectrum, redshift=0.0):
+    """Carbon star: C2 Swan heads absorbing blueward (several of them), no TiO."""
+    task, rest = get_task("carbon_star"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = _snr(rest, 4600, 5700)
+    c2, c2_seen, carbon = _c2(rest)
+    for depth in c2:
+        book.record(
+            _head_window(task, C2_HEADS, depth),
+            [depth],
+            [_c2_note(depth, depth in c2_seen)],
+            key=True,
+        )
+    tio = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    cn = [m for m in (_depth(h, rest) for h in CN_HEADS) if m is not None]
+    tio_seen = [m for m in tio if _present(m)]
+    cn_seen = [m for m in cn if _present(m)]
+    if tio_seen:
+        tio_note = f"TiO heads are present ({_listed(tio_seen)}): an oxygen-rich M/S atmosphere"
+    else:
+        tio_note = f"no TiO head ({_listed(tio) or 'not covered'})"
+    cn_notes = [f"CN red {'band present' if m in cn_seen else 'weak'} ({m})" for m in cn]
+    book.record(
+        _window_for(task, 7040, 7120, "CN red 7088 vs TiO 7054"),
+        [*tio, *cn[:1]],
+        [tio_note, *cn_notes[:1]],
+        key=True,
+    )
+    book.record(
+        _window_for(task, 7900, 8000, "CN red 7945"), cn[1:], cn_notes[1:], key=bool(cn_seen)
+    )
+    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    if not c2:
+        return book.conclude(
+            "NO",
+            overview,
+            "None of the C2 Swan heads (4737, 5165, 5636 Å) is covered by the data, so a carbon "
+            "star cannot be confirmed.",
+        )
+    if snr < MIN_SNR:
+        return _noisy_no(book, snr, "the C2 Swan region")
+    listed = " and ".join(map(str, c2_seen))
+    clean = [m for m in c2_seen if not m.name.startswith("C2 4737")]
+    if carbon and not tio_seen:
+        verdict, conclusion = (
+            "YES",
+            f"C2 Swan bands at several heads ({listed}) with {tio_note}: a carbon star.",
+        )
+    elif clean and cn_seen and not tio_seen:
+        verdict = "YES"
+        conclusion = (
+            f"C2 Swan absorption ({listed}) and CN red bands ({cn_seen[0]}) without TiO: "
+            "a carbon star."
+        )
+    elif c2_seen and tio_seen:
+        verdict = "NO"
+        conclusion = (
+            f"The apparent C2 steps ({listed}) come with {tio_note}; this is an M/S-type star, "
+            "not a carbon star."
+        )
+    else:
+        verdict = "NO"
+        single = "a single step is not enough for a carbon star" if c2_seen else "not a carbon star"
+        conclusion = f"No C2 Swan band system ({_listed(c2)}): {single}."
+    return book.conclude(verdict, overview, conclusion)
+
+
+# --------------------------------------------------------------------------------------------------
+# M giants
+# --------------------------------------------------------------------------------------------------
+
+#: TiO5 below this marks an M star (K5 III 0.72-0.80, M0 III 0.70 in MILES/STELIB).
+TIO5_M_TYPE = 0.71
+#: Without TiO5 (gap, short coverage) the TiO 6159 head must be this deep (K5 III <= 0.16, M0 III
+#: 0.17).
+TIO_6159_M_TYPE = 0.165
+#: Gravity votes (MILES/STELIB M stars). CaH1: dwarfs <= 0.90, giants >= 0.99. Na I 8189 ratio:
+#: dwarfs <= 0.93, giants >= 0.96. CaH2 + CaH3 above the dwarf locus 0.75 + 1.05 TiO5 (fitted to the
+#: M dwarfs, as in the CaH-TiO diagram of Lépine et al. 2003): dwarfs -0.07..+0.03, giants
+#: +0.22..+0.31.
+CAH1_GIANT = 0.95
+CAH_EXCESS_GIANT = 0.12
+NA_GIANT = 0.945
+
+_GRAVITY_WINDOWS = {
+    "CaH1": (6385, "CaH 6382"),
+    "CaH2+CaH3": (6830, "CaH 6830"),
+    "Na I 8189": (8190, "Na I 8183/8195"),
+}
+_GRAVITY_TEXT = {
+    ("CaH1", 1): "weak CaH, as in giants",
+    ("CaH1", -1): "strong CaH, as in dwarfs",
+    ("CaH2+CaH3", 1): "well above the M-dwarf locus for this TiO5: giant-like",
+    ("CaH2+CaH3", -1): "on the M-dwarf locus for this TiO5: dwarf-like",
+    ("Na I 8189", 1): "a weak Na I doublet, as in giants",
+    ("Na I 8189", -1): "a strong Na I doublet, as in dwarfs",
+}
+
+
+def _gravity_votes(rest):
+    """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements."""
+    tio5, cah1, cah2, cah3, na = (_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
+    votes = []
+    if cah1 is not None:
+        votes.append(("CaH1", 1 if cah1.value.value > CAH1_GIANT else -1, cah1))
+    if cah2 is not None and cah3 is not None and tio5 is not None:
+        excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
+        error = np.sqrt(
+            cah2.uncertainty.value**2
+            + cah3.uncertainty.value**2
+            + (1.05 * tio5.uncertainty.value) ** 2
+        )
+        excess = _measurement("CaH2+CaH3 excess", excess, error)
+        votes.append(("CaH2+CaH3", 1 if excess.value.value > CAH_EXCESS_GIANT else -1, excess))
+    if na is not None:
+        # Na I 8189 is a band/continuum ratio: deep (low) in dwarfs.
+        votes.append(("Na I 8189", 1 if na.value.value > NA_GIANT else -1, na))
+    return tio5, votes
+
+
+def assess_m_giant(spectrum, redshift=0.0):
+    """M giant: strong TiO, weak gravity-sensitive CaH and Na I (not an M dwarf), no ZrO or C2."""
+    task, rest = get_task("m_giant"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = _snr(rest, 6300, 7200)
+    tio5, votes = _gravity_votes(rest)
+    tio_6159, tio_7054 = (_depth(h, rest) for h in TIO_HEADS)
+    if tio5 is not None:
+        # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
+        m_type = tio5.value.value < TIO5_M_TYPE and (tio_6159 is None or _present(tio_6159))
+        tio = tio5
+        kind = "deep TiO bands, an M star" if m_type else "TiO too weak for an M star"
+        book.record(
+            _window_for(task, 7000, 7150, "TiO 7054"),
+            [tio5, tio_7054],
+            [f"TiO5 = {tio5.short}: {kind}"],
+            key=True,
+        )
+    else:
+        m_type = tio_6159 is not None and _strong(tio_6159, TIO_6159_M_TYPE)
+        tio = tio_6159
+    if tio_6159 is not None:
+        book.record(
+            _window_for(task, 6150, 6200, "TiO 6159"),
+            [tio_6159],
+            [f"the TiO 6159 head is {tio_6159.short} deep"],
+            key=tio5 is None,
+        )
+    for name, vote, measurement in votes:
+        centre, label = _GRAVITY_WINDOWS[name]
+        book.record(
+            _window_for(task, centre - 5, centre + 5, label),
+            [measurement],
+            [f"{name} {measurement.short}: {_GRAVITY_TEXT[name, vote]}"],
+            key=True,
+        )
+    zro, zro_seen, s_type = _zro(rest)
+    c2, c2_seen, carbon = _c2(rest)
+    book.record(
+        _window_for(task, 6300, 6450, "ZrO 6345/6474"),
+        zro[:1],
+        [_zro_note(zro[0], zro[0] in zro_seen)] if zro else [],
+        key=s_type,
+    )
+    book.record(
+        _window_for(task, 4950, 5250, "C2 Swan 5165"),
+        c2[1:2],
+        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
+        key=carbon,
+    )
+    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    if tio is None:
+        return book.conclude(
+            "NO",
+            overview,
+            "Neither TiO 7054 (TiO5 index) nor TiO 6159 is covered, so the M type cannot be "
+            "established.",
+        )
+    if snr < MIN_SNR:
+        return _noisy_no(book, snr, "the TiO/CaH region")
+    score = sum(vote for _, vote, _ in votes)
+    evidence = _listed(m for _, _, m in votes)
+    if not m_type:
+        verdict, conclusion = "NO", f"TiO is too weak for an M star ({tio}): not an M giant."
+    elif s_type:
+        verdict = "NO"
+        conclusion = (
+            f"ZrO bands are present ({_listed(zro_seen)}): an S/MS star, not a normal M giant."
+        )
+    elif carbon:
+        verdict, conclusion = (
+            "NO",
+            f"C2 Swan bands are present ({_listed(c2_seen)}): a carbon star.",
+        )
+    elif not votes:
+        verdict = "NO"
+        conclusion = (
+            f"{tio} shows an M star, but no gravity-sensitive index is covered to tell a giant "
+            "from a dwarf."
+        )
+    elif score > 0:
+        verdict = "YES"
+        conclusion = (
+            f"Deep TiO ({tio}) with weak, giant-like gravity features ({evidence}): an M giant."
+        )
+    elif score == 0:
+        verdict = "NO"
+        conclusion = (
+            f"Deep TiO ({tio}), but the gravity indicators disagree ({evidence}); I cannot call it "
+            "a giant."
+        )
+    else:
+        verdict = "NO"
+        conclusion = (
+            f"Deep TiO ({tio}) but strong, dwarf-like gravity features ({evidence}): an M dwarf, "
+            "not a giant."
+        )
+    return book.conclude(verdict, overview, conclusion)
+
+
+# --------------------------------------------------------------------------------------------------
+# S stars
+# --------------------------------------------------------------------------------------------------
+
+
+def _zro_note(depth, seen):
+    head = depth.name.removesuffix(" depth").removeprefix("ZrO ").removesuffix(" head")
+    if seen:
+        return f"a ZrO band absorbs redward of the {head} Å head (depth {depth.short})"
+    return f"no clear ZrO band at {head} Å (depth {depth.short})"
+
+
+def assess_s_star(spectrum, redshift=0.0):
+    """S star: ZrO heads (6474 with 5551 or 6345 Å), beyond an M giant's TiO blends; no C2."""
+    task, rest = get_task("s_star"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = _snr(rest, 5500, 6600)
+    zro, zro_seen, s_type = _zro(rest)
+    for depth in zro:
+        book.record(
+            _head_window(task, ZRO_HEADS, depth),
+            [depth],
+            [_zro_note(depth, depth in zro_seen)],
+            key=True,
+        )
+    tio5 = _value(TIO5, rest)
+    if tio5 is not None:
+        book.record(
+            _window_for(task, 7000, 7150, "TiO 7054"),
+            [tio5],
+            [f"TiO5 = {tio5.short} for comparison"],
+            key=True,
+        )
+    c2, c2_seen, carbon = _c2(rest)
+    book.record(
+        _window_for(task, 5100, 5200, "C2 Swan 5165"),
+        c2[1:2],
+        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
+        key=carbon,
+    )
+    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    if not zro:
+        return book.conclude(
+            "NO",
+            overview,
+            "No ZrO band head is covered by the data, so an S star cannot be confirmed.",
+        )
+    if snr < MIN_SNR:
+        return _noisy_no(book, snr, "the ZrO region")
+    tio_text = f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered"
+    if carbon:
+        verdict, conclusion = (
+            "NO",
+            f"C2 Swan bands ({_listed(c2_seen)}) mark a carbon star, not an S star.",
+        )
+    elif s_type:
+        both = tio5 is not None and tio5.value.value < TIO5_M_TYPE
+        kind = "an MS/S star (TiO and ZrO together)" if both else "an S star"
+        verdict, conclusion = (
+            "YES",
+            f"ZrO bands at several heads ({_listed(zro_seen)}; {tio_text}): {kind}.",
+        )
+    elif zro_seen:
+        verdict = "NO"
+        conclusion = (
+            f"Only one ZrO-like step ({_listed(zro_seen)}); not enough for an S star ({tio_text})."
+        )
+    else:
+        verdict = "NO"
+        conclusion = f"No ZrO band ({_listed(zro)}); with {tio_text} this is not an S star."
+    return book.conclude(verdict, overview, conclusion)
+
+
+# --------------------------------------------------------------------------------------------------
+# White dwarfs
+# --------------------------------------------------------------------------------------------------
+
+#: Balmer wings: 20-40 Å from the centre the lines of A/B/BHB stars have mostly recovered (wing/core
+#: <= 0.18 for H beta, <= 0.17 for H gamma in MILES) while DA white dwarfs still absorb (>= 0.22,
+#: >= 0.3 for all but the coolest DA).
+WING_TO_CORE_DA = 0.20
+#: FWHM a DA's Balmer line has at least at R~1800 (the coolest standard, LTT 3218, 20-27 Å; hot DAs
+#: >= 34 Å): the narrow lines of F stars, whose 20-40 Å wings hold the G band and metal lines, are
+#: not pressure broadened however their wings look.
+DA_FWHM = 15.0
+#: Core depth a Balmer line needs for its profile to be judged, and below which it counts as absent.
+BALMER_CORE_MIN = 0.10
+BALMER_ABSENT = 0.06
+#: He I absorption EW (Å) for a DB white dwarf.
+HE_I_DB = 2.0
+#: Metal lines of ordinary stars: Mg b depth (F/G/K stars >= 0.1) and Na D depth (>= 0.2 in G/K
+#: stars; interstellar Na D alone reaches ~0.1 at R~1800 in reddened hot stars, so it needs more).
+METAL_DEPTH = {"Mg b": 0.06, "Na D": 0.15}
+#: Blue-to-red continuum ratio of a hot star (A/B and white dwarfs >= 1.5; F8 dwarfs ~1.15).
+HOT_COLOUR = 1.25
+
+
+def _wing_ratio(profile):
+    return profile["wing"].value.value / max(profile["core"].value.value, 1e-3)
+
+
+def _is_broad(profile):
+    """Pressure-broadened: wings still deep 20-40 Å out, and a wide line."""
+    return (
+        _wing_ratio(profile) > WING_TO_CORE_DA
+        and _strong(profile["wing"], 0.02)
+        and profile["fwhm"].value.value >= DA_FWHM
+    )
+
+
+def _balmer_note(name, profile):
+    if profile["core"].value.value < BALMER_CORE_MIN:
+        shape = "the line is barely there"
+    elif _is_broad(profile):
+        shape = "broad, pressure-broadened wings"
+    else:
+        shape = "a narrow profile whose wings recover quickly"
+    return (
+        f"{name} has core depth {profile['core'].short}, wing depth {profile['wing'].short} "
+        f"20-40 Å out (wing/core {_wing_ratio(profile):.2f}), FWHM {profile['fwhm'].short} and "
+        f"EW {profile['ew'].short}: {shape}"
+    )
+
+
+def assess_white_dwarf(spectrum, redshift=0.0):
+    """White dwarf: broad Balmer wings (DA), He I only (DB), Ca II only (DZ), featureless (DC)."""
+    task, rest = get_task("white_dwarf"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = _snr(rest, 4000, 5100)
+    colour = _continuum_colour(rest)
+    balmer = {line.name: p for line in (H_BETA, H_GAMMA, H_DELTA) if (p := line.absorption(rest))}
+    for line in (H_BETA, H_GAMMA, H_DELTA):
+        if line.name in balmer:
+            profile = balmer[line.name]
+            book.record(
+                _window_for(task, line.center - 10, line.center + 10, line.name),
+                [profile[k] for k in ("core", "wing", "fwhm", "ew")],
+                [_balmer_note(line.name, profile)],
+                key=True,
+            )
+    halpha = H_ALPHA.absorption(rest)
+    if halpha is not None:
+        book.record(
+            _window_for(task, 6550, 6580, "H alpha"),
+            [halpha[k] for k in ("core", "wing", "fwhm")],
+            [_balmer_note("H alpha", halpha)],
+        )
+    he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
+    he_strong = [ew for ew in he_i if _strong(ew, HE_I_DB)]
+    ca_k = CA_II_K.absorption(rest)
+    metals = [m for m in (_depth(MG_B, rest), _depth(NA_D, rest)) if m is not None]
+    strong_metals = [m for m in metals if _strong(m, METAL_DEPTH[m.name.removesuffix(" depth")])]
+    emission = [
+        e["ew"] for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest)) if _detected(e)
+    ]
+    judged = {name: p for name, p in balmer.items() if _strong(p["core"], BALMER_CORE_MIN)}
+    broad = [name for name, p in judged.items() if _is_broad(p)]
+    absent = all(p["core"].value.value < BALMER_ABSENT for p in balmer.values())
+    if he_i:
+        book.record(
+            _window_for(task, 4460, 4480, "He I 4471"),
+            he_i[:1],
+            [f"He I absorption: {_listed(he_i)}"],
+            key=absent and bool(he_strong),
+        )
+    if ca_k is not None:
+        book.record(
+            _window_for(task, 3925, 3945, "Ca II H&K"),
+            [ca_k["core"]],
+            [f"Ca II K core depth {ca_k['core'].short}"],
+            key=absent,
+        )
+    if strong_metals:
+        book.record(
+            _window_for(task, 5165, 5195, "Mg b"),
+            strong_metals,
+            [f"metal lines: {_listed(strong_metals)}"],
+            key=True,
+        )
+    overview = _overview(rest, snr, _describe_colour(colour))
+    if not balmer:
+        return book.conclude(
+            "NO",
+            overview,
+            "The Balmer lines H beta to H delta are not covered: a white dwarf cannot be judged.",
+        )
+    if snr < MIN_SNR:
+        return _noisy_no(book, snr, "the Balmer region")
+    hot = colour is not None and colour > HOT_COLOUR
+    balmer_text = "; ".join(
+        f"{name} FWHM {p['fwhm'].value.value:.0f} Å, wing/core {_wing_ratio(p):.2f}"
+        for name, p in judged.items()
+    )
+    if emission:
+        verdict = "NO"
+        conclusion = (
+            f"Balmer emission ({emission[0]}) is no white dwarf's: an emission-line object."
+        )
+    elif strong_metals:
+        verdict = "NO"
+        conclusion = (
+            f"Metal lines of an ordinary star ({_listed(strong_metals)}) rule out a white dwarf."
+        )
+    elif not hot:
+        verdict = "NO"
+        conclusion = (
+            f"The star is too cool for a white dwarf of these types: {_describe_colour(colour)}."
+        )
+    elif judged and len(broad) >= min(2, len(judged)) and 2 * len(broad) >= len(judged):
+        verdict = "YES"
+        conclusion = (
+            f"Very broad Balmer lines whose wings still absorb 20-40 Å from the centre "
+            f"({balmer_text}) on {_describe_colour(colour)} without metal lines: a DA white dwarf."
+        )
+    elif judged:
+        verdict = "NO"
+        conclusion = (
+            f"The Balmer lines are too narrow for a white dwarf ({balmer_text}): an ordinary "
+            "A/B/F-type or horizontal-branch star."
+        )
+    elif not absent:
+        verdict = "NO"
+        conclusion = (
+            "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum."
+        )
+    elif he_strong:
+        verdict = "YES"
+        conclusion = (
+            f"He I absorption ({_listed(he_strong)}) without Balmer lines on "
+            f"{_describe_colour(colour)}: a DB white dwarf."
+        )
+    elif snr >= 15:
+        kind = "DZ" if ca_k is not None and _strong(ca_k["core"], BALMER_CORE_MIN) else "DC/DO-like"
+        verdict = "YES"
+        conclusion = (
+            f"{_describe_colour(colour).capitalize()} with no Balmer, He I or metal lines of "
+            f"ordinary stars at S/N {snr:.0f}: a {kind} white dwarf."
+        )
+    else:
+        verdict = "NO"
+        conclusion = (
+            f"A featureless blue spectrum at S/N {snr:.0f} is too noisy to call a DC white dwarf."
+        )
+    return book.conclude(verdict, overview, conclusion)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cataclysmic variables
+# --------------------------------------------------------------------------------------------------
+
+#: Emission detections: EW (Å, emission positive) and peak height (in noise units); the He I/He II
+#: lines of CVs are weaker than the Balmer lines (EW of a few Å).
+EMISSION_EW = 3.0
+HELIUM_EW = 1.5
+EMISSION_PEAK = 4.0
+#: Disc lines are broad: Be stars and dMe flares give near-instrumental H alpha (<= 10 Å at R~1800),
+#: CV discs FWHM ~ 700-2500 km/s (15-55 Å).
+CV_HALPHA_FWHM = 14.0
+#: A nebula, galaxy or quasar when [O III] 5007 exceeds this fraction of the H beta emission (CV
+#: discs show no forbidden lines; broad-line AGN have [O III]/H beta ~ 0.1-1, nebulae far more).
+FORBIDDEN_RATIO = 0.3
+#: Helium emission this many times stronger than H beta is the mark of a Wolf-Rayet star.
+HELIUM_DOMINANT = 1.5
+#: Galactic objects sit at |z| < 0.002 (600 km/s).
+MAX_GALACTIC_Z = 0.002
+
+
+def _detected(measure, ew_min=EMISSION_EW):
+    """True for a significant emission line of at least ``ew_min`` Å."""
+    return (
+        measure is not None
+        and measure["ew"].value.value > ew_min
+        and measure["peak"] > EMISSION_PEAK
+        and measure["ew"].value.value > 3 * measure["ew"].uncertainty.value
+    )
+
+
+def _ew(measure):
+    return measure["ew"].value.value if measure is not None else 0.0
+
+
+def _emission_note(name, measure, found):
+    ew = measure["ew"]
+    if found:
+        return (
+            f"{name} is in emission: EW {ew.short}, FWHM {measure['fwhm'].short}, "
+            f"peak {measure['peak']:.0f} sigma"
+        )
+    if ew.value.value < -3 * ew.uncertainty.value:
+        return f"{name} is in absorption, not emission (emission EW {ew.short})"
+    return f"no {name} emission (EW {ew.short})"
+
+
+def assess_cataclysmic_variable(spectrum, redshift=0.0):
+    """Cataclysmic variable: broad Balmer and He I/He II emission at z~0, no forbidden lines."""
+    task, rest = get_task("cataclysmic_variable"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = rest.snr(*rest.full_range)
+    lines = {line.name: line.emission(rest) for line in CV_LINES}
+    found = {
+        name: m
+        for name, m in lines.items()
+        if _detected(m, HELIUM_EW if name.startswith("He") else EMISSION_EW)
+    }
+    for line in CV_LINES:
+        measure = lines[line.name]
+        if measure is None or (line.name == "C IV 5806" and line.name not in found):
+            continue
+        book.record(
+            _window_for(task, line.center - 5, line.center + 5, line.name),
+            [measure["ew"], measure["fwhm"]],
+            [_emission_note(line.name, measure, line.name in found)],
+            key=line.name in ("H alpha", "H beta") or line.name in found,
+        )
+    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    halpha, hbeta = found.get("H alpha"), found.get("H beta")
+    helium = {n: found[n] for n in ("He I 5876", "He I 6678", "He II 4686") if n in found}
+    tio_seen = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None and _present(m)]
+    oiii = found.get("[O III] 5007")
+    balmer = halpha or hbeta
+    if abs(redshift) > MAX_GALACTIC_Z:
+        verdict = "NO"
+        conclusion = (
+            f"The redshift z = {redshift:.4f} places the source outside the Galaxy: not a CV."
+        )
+    elif balmer is None:
+        if snr < MIN_SNR:
+            return _noisy_no(book, snr, "this spectrum")
+        measured = [str(lines[n]["ew"]) for n in ("H alpha", "H beta") if lines[n] is not None]
+        verdict = "NO"
+        conclusion = (
+            f"No Balmer emission ({', '.join(measured) or 'Balmer lines not covered'}): not a CV."
+        )
+    elif oiii is not None and _ew(oiii) > FORBIDDEN_RATIO * _ew(hbeta):
+        verdict = "NO"
+        conclusion = (
+            f"Forbidden [O III] 5007 emission ({oiii['ew']}, against H beta {_ew(hbeta):.0f} Å) "
+            "marks a nebula, galaxy or quasar, not a CV."
+        )
+    elif "C IV 5806" in found or max(_ew(found.get(n)) for n in ("He II 4686", "He I 5876")) > (
+        HELIUM_DOMINANT * max(_ew(hbeta), 1.0)
+    ):
+        verdict = "NO"
+        conclusion = (
+            "Helium (and carbon) emission far stronger than H beta "
+            f"({_listed(m['ew'] for m in helium.values())}) "
+            "is the signature of a Wolf-Rayet star, not a CV."
+        )
+    elif balmer["fwhm"].value.value < CV_HALPHA_FWHM:
+        kind = (
+            "a dMe star (TiO present)"
+            if tio_seen
+            else "a Be/emission-line star or chromospheric emission"
+        )
+        verdict = "NO"
+        conclusion = (
+            f"The Balmer emission is narrow ({balmer['fwhm']}, {balmer['ew']}): {kind}, not an "
+            "accretion disc."
+        )
+    elif helium:
+        verdict = "YES"
+        conclusion = (
+            f"Broad Balmer emission ({balmer['ew']}, {balmer['fwhm']}) with {' and '.join(helium)} "
+            f"emission ({_listed(m['ew'] for m in helium.values())}) at rest wavelengths and no "
+            "forbidden lines: a cataclysmic variable."
+        )
+    elif halpha and hbeta:
+        verdict = "YES"
+        conclusion = (
+            f"Broad Balmer emission in both H alpha ({halpha['ew']}, {halpha['fwhm']}) and H beta "
+            f"({hbeta['ew']}) at z~0 without forbidden lines: an accretion disc, a cataclysmic "
+            "variable."
+        )
+    else:
+        verdict = "NO"
+        conclusion = (
+            f"Only one broad Balmer line in emission ({balmer['ew']}) and no He I/He II: not "
+            "enough for a CV."
+        )
+    return book.conclude(verdict, overview, conclusion)
+
+
+#: Assess function per task id; add an entry to teach the expert a user-registered task.
+ASSESSORS: dict[str, Callable] = {
+    "carbon_star": assess_carbon_star,
+    "cataclysmic_variable": assess_cataclysmic_variable,
+    "m_giant": assess_m_giant,
+    "s_star": assess_s_star,
+    "white_dwarf": assess_white_dwarf,
+}
+
+
+def assess(spectrum, task, redshift=0.0):
+    """Measure a spectrum's diagnostic features for a task and decide, as a scripted astronomer.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+        1-D spectrum (any spectral unit; masked pixels and NaNs are ignored).
+    task : str or `~spec_o3.tasks.Task`
+        Task id or alias, e.g. ``"m_giant"`` or ``"gm"``.
+    redshift : float, optional
+        Redshift used to move the spectrum to its rest frame.
+
+    Returns
+    -------
+    assessment : `Assessment`
+        Verdict, the windows to inspect with their measurements, and the justification.
+
+    Raises
+    ------
+    ValueError
+        If the expert has no rules for the task.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> from spec_o3.agent.expert_rules import assess
+    >>> wave = np.linspace(3700, 9000, 4000) * u.AA
+    >>> flat = Spectrum(flux=np.ones(4000) * u.Jy, spectral_axis=wave)
+    >>> assess(flat, "carbon_star").verdict
+    'NO'
+    """
+    task = get_task(task)
+    try:
+        assessor = ASSESSORS[task.id]
+    except KeyError:
+        raise ValueError(
+            f"the expert has no rules for task {task.id!r}; it knows {', '.join(ASSESSORS)}"
+        ) from None
+    return assessor(spectrum, float(redshift or 0.0))
