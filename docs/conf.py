@@ -12,6 +12,7 @@ release = metadata.version("spec-o3")
 version = ".".join(release.split(".")[:2])
 
 extensions += ["sphinx_automodapi.smart_resolver"]  # noqa: F405
+intersphinx_mapping["specutils"] = ("https://specutils.readthedocs.io/en/stable/", None)  # noqa: F405
 
 html_theme_options.update(  # noqa: F405
     {"github_url": "https://github.com/spec-o3/spec-o3", "use_edit_page_button": False}
