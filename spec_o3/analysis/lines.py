@@ -294,7 +294,8 @@ def identify_lines(
         One row per detected feature, sorted by wavelength, with columns
 
         - ``name``: the catalogue line; ``rest_wavelength``: its rest wavelength (Å);
-        - ``observed_wavelength``: the measured centroid in the observed frame (Å);
+        - ``observed_wavelength``: the measured line centre in the observed frame (Å): the
+          midpoint of the profile's half-maximum points;
         - ``kind``: ``"absorption"`` or ``"emission"``;
         - ``significance``: detection significance (σ, positive);
         - ``equivalent_width`` (Å): specutils' convention, positive for absorption and negative
@@ -338,12 +339,14 @@ def identify_lines(
     an emission core filling a broad absorption line (Be stars) is reported as emission,
     measured against the absorption wings.
 
-    *Measurements.* Centroid, equivalent width (deficit over the continuum at the expected
-    position) and FWHM (half-maximum crossings of the profile) come from the measuring window;
-    Lorentzian wings beyond it are not counted (about 80 % of a Lorentzian's equivalent width is).
+    *Measurements.* Equivalent width (deficit over the continuum at the expected position) and
+    FWHM (between the half-maximum points of the profile) come from the measuring window;
+    Lorentzian wings beyond it are not counted (about 80 % of a Lorentzian's equivalent width
+    is). The line centre is the midpoint of the half-maximum points, which a tilted continuum or
+    a double-peaked disc line shifts less than the flux-weighted centroid does.
     Lines closer than half the FWHM of a stronger feature (Ca II H and H epsilon, the Na D doublet
     at R ~ 1800, H alpha and [N II] in a broad line) are one feature, reported once under the
-    member whose typical kind matches and whose rest wavelength is nearest the centroid, with the
+    member whose typical kind matches and whose rest wavelength is nearest the centre, with the
     others in ``blend``. The FWHM separates white-dwarf Balmer lines (about 30-100 Å) from those
     of A stars (about 15-25 Å at R ~ 1800) and broad CV lines from narrow nebular ones.
 
@@ -491,7 +494,7 @@ def _accept(arrays, sigma, good, ladder, i, passes, centre, slack, emission):
         ):
             continue
         return {
-            "centroid": ladder["centroid"][i, measure],
+            "centroid": (blue + red) / 2,
             "kind": "absorption" if sign > 0 else "emission",
             "significance": strength[first],
             "equivalent_width": ladder["equivalent_width"][i, measure],
