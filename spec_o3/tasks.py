@@ -67,6 +67,8 @@ class Task:
         Key indicators listed after the question, as an astronomer would state them.
     windows : tuple of `DiagnosticWindow`
         Rest-frame windows worth zooming into, most diagnostic first.
+    article : str, optional
+        The indefinite article read before ``name`` (``"an"`` for "an M-type Giant").
     """
 
     id: str
@@ -74,11 +76,12 @@ class Task:
     name: str
     indicators: tuple[str, ...]
     windows: tuple[DiagnosticWindow, ...] = field(default=())
+    article: str = "a"
 
     @property
     def question(self):
         """The question put to the model, in the released Spec-o3 wording."""
-        return f"Analyze the provided spectrum to determine if it is a {self.name}."
+        return f"Analyze the provided spectrum to determine if it is {self.article} {self.name}."
 
 
 def _window(label, lower, upper):
@@ -127,6 +130,7 @@ _BUILTIN_TASKS = (
         id="m_giant",
         code="gm",
         name="M-type Giant",
+        article="an",
         indicators=(
             "TiO bands with heads near 4761, 4954, 5167, 5448, 6159 and 7054 Å, deeper in later subtypes",
             "VO bands near 7400 and 7900 Å in the latest subtypes",
@@ -146,6 +150,7 @@ _BUILTIN_TASKS = (
         id="s_star",
         code="ss",
         name="S-type Star",
+        article="an",
         indicators=(
             "ZrO bands with heads near 4640, 5298, 5551, 6345 and 6474 Å",
             "LaO bands near 7403 and 7910 Å and YO near 5972 and 6132 Å",
