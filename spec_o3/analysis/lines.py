@@ -299,7 +299,7 @@ def identify_lines(
         - ``kind``: ``"absorption"`` or ``"emission"``;
         - ``significance``: detection significance (σ, positive);
         - ``equivalent_width`` (Å): specutils' convention, positive for absorption and negative
-          for emission; `nan` when the continuum is not positive;
+          for emission; NaN when the continuum is not positive;
         - ``fwhm`` (Å): full width at half maximum of the measured profile;
         - ``blend``: other catalogue lines within the same feature (comma-separated, or empty).
 
