@@ -198,3 +198,19 @@ def test_real_lamost_files(scripted, real_data, tmp_path):
     table = QTable.read(output, format="ascii.ecsv")
     assert list(table["file"]) == [str(path) for path in files]
     assert all(np.ma.getmaskarray(table["error"]))
+
+
+def test_expert_end_to_end(tmp_path):
+    """The default backend, with images and saved trajectories, through the real readers."""
+    files = [write_lamost_dr7(tmp_path / "cand.fits", redshift=0.0003, band=True)]
+    output, saved = tmp_path / "results.ecsv", tmp_path / "runs"
+    assert main("--task", "cc", *files, "--output", output, "--save-trajectories", saved) == 0
+    row = QTable.read(output, format="ascii.ecsv")[0]
+    assert row["verdict"] in ("YES", "NO") and np.ma.is_masked(row["error"])
+    assert row["n_steps"] >= 2 and row["windows"] and row["evidence"]
+    trajectory = Trajectory.load(saved / "cand")
+    assert trajectory.redshift == pytest.approx(0.0003)
+    assert trajectory.steps[0].tool_name == "spectral_visualization_tool"
+    assert len(trajectory.images) == len(
+        trajectory.steps
+    )  # overview + one per zoom, none for the answer

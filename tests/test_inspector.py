@@ -205,7 +205,9 @@ def test_default_turn_limit_is_eight(spectrum):
 
 
 def test_policies_see_the_turn_limit(spectrum):
-    assert Inspector(Scripted(), max_turns=3, render_images=False).start(spectrum, "cc").max_turns == 3
+    assert (
+        Inspector(Scripted(), max_turns=3, render_images=False).start(spectrum, "cc").max_turns == 3
+    )
 
 
 def test_none_from_the_policy_is_a_mistake(spectrum):
@@ -372,3 +374,27 @@ def test_identify_lines_tool(emitter):
     )
     assert [line["name"] for line in step.measurements["lines"]] == ["H beta"]
     assert '"name": "identify_lines"' in result.trajectory.system
+
+
+def test_band_strength_tool(spectrum):
+    env = InspectionEnvironment(spectrum, toolset="extended", render_images=False)
+    result = run_tool(env, "band_strength", {"band": "C2_5165"})
+    assert result.data["depth"] == pytest.approx(0.4, abs=0.03)  # the toy's band removes 40 %
+    assert result.text.startswith("Band C2_5165 (") and "depth 0.4" in result.text
+    assert result.window is not None and result.data["uncertainty"] > 0
+    with pytest.raises(ToolCallError, match="unknown molecular band 'C2'; known bands: CN_3883"):
+        run_tool(env, "band_strength", {"band": "C2"})
+    with pytest.raises(ToolCallError, match="must be a string"):
+        run_tool(env, "band_strength", {"band": 5165})
+
+
+def test_vet_a_file_with_the_expert(tmp_path, emitter):
+    """``vet(path)`` reads the file, takes its redshift and runs the default (expert) backend."""
+    from spec_o3.io.lamost import write_lamost_lrs
+
+    path = tmp_path / "spec.fits"
+    write_lamost_lrs(emitter, path)
+    result = vet(path, "cv", render_images=False)
+    assert result.verdict in ("YES", "NO") and result.error is None
+    assert result.trajectory.source == str(path) and result.trajectory.redshift == 0.002
+    assert result.n_steps >= 2 and result.windows and result.evidence
