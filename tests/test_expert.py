@@ -281,3 +281,17 @@ def test_unknown_task_is_refused():
             Inspector(ExpertPolicy(), render_images=False).run(flat, "be", redshift=0)
     finally:
         unregister_task("be_star")
+
+
+def test_a_failed_plot_is_acknowledged(shared_data):
+    import random
+
+    from spec_o3.agent.backends.expert import _Narration
+    from spec_o3.tasks import get_task
+
+    assessment = assess(_white_dwarf(shared_data, "GD71"), "white_dwarf")
+    narration = _Narration(assessment, get_task("wd"), random.Random(0), max_windows=3)
+    text, measurements = narration.message(1, tool_error="window holds 1 valid pixel")
+    assert "could not be drawn (window holds 1 valid pixel)" in text
+    assert parse_response(text).tool_calls or parse_response(text).answers
+    assert measurements

@@ -168,8 +168,8 @@ class _RestSpectrum:
         if self.wave.size < 10 or finite.size < 10:
             raise ValueError(f"the spectrum has only {self.wave.size} usable pixels")
         self.full_range = (float(finite[0]), float(finite[-1]))
-        # Pixel step in ln(wavelength) of the full grid, to count pixels lost to masks and gaps.
-        self._dlnw = float(np.median(np.diff(np.log(finite))))
+        # The full pixel grid, to count the pixels lost to masks and gaps.
+        self._grid = finite
 
     def _slice(self, lo, hi):
         i, j = np.searchsorted(self.wave, (lo, hi))
@@ -177,9 +177,12 @@ class _RestSpectrum:
 
     def coverage(self, lo, hi):
         """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
+        first, last = np.searchsorted(self._grid, (lo, hi))
+        if last - first < 2:
+            return 0.0
+        inside = (min(hi, self._grid[-1]) - max(lo, self._grid[0])) / (hi - lo)
         sl = self._slice(lo, hi)
-        n = sl.stop - sl.start
-        return min(1.0, n * self._dlnw / np.log(hi / lo)) if n >= 2 else 0.0
+        return inside * (sl.stop - sl.start) / (last - first)
 
     def mean(self, lo, hi):
         """Mean flux in [lo, hi] and its uncertainty; (nan, nan) when fewer than 2 good pixels."""

@@ -16,7 +16,7 @@ import zlib
 import astropy.units as u
 import numpy as np
 
-from ..expert_rules import ASSESSORS, _article, assess
+from ..expert_rules import _article, assess
 from ..protocol import format_answer, format_assistant, format_tool_call
 from .base import Policy
 
@@ -116,15 +116,31 @@ class _Narration:
         )
 
     def _reading(self, observation):
-        notes = "; ".join(observation.notes) or "nothing measurable"
+        notes = "; ".join(observation.notes) or "; ".join(map(str, observation.measurements))
         return self.rng.choice(_READINGS).format(label=observation.window.label, notes=notes)
 
     def _pick(self, phrases, observation):
         lo, hi = self._edges(observation.window)
         return self.rng.choice(phrases).format(label=observation.window.label, lo=lo, hi=hi)
 
-    def message(self, turn):
-        """The assistant message of turn ``turn`` (0-based) and the measurements it stands for."""
+    def _missing(self):
+        labels = self.assessment.missing
+        lo, hi = self.assessment.coverage
+        which = (
+            f"{labels[0]} window lies"
+            if len(labels) == 1
+            else (f"{', '.join(labels[:-1])} and {labels[-1]} windows lie")
+        )
+        return (
+            f"The {which} outside the data ({lo:.0f}-{hi:.0f} Å rest frame), so I will judge "
+            "from the other windows."
+        )
+
+    def message(self, turn, tool_error=None):
+        """The assistant message of turn ``turn`` (0-based) and the measurements it stands for.
+
+        ``tool_error`` is the loop's complaint about the previous call, if it had one.
+        """
         observations = self.observations
         if turn == 0:
             name = self.task.name
@@ -133,11 +149,14 @@ class _Narration:
                 self.assessment.overview,
             ]
             if self.assessment.missing:
-                lo, hi = self.assessment.coverage
-                parts.append(
-                    f"The {', '.join(self.assessment.missing)} window(s) lie outside the data "
-                    f"({lo:.0f}-{hi:.0f} Å rest frame), so I will judge from the other windows."
-                )
+                parts.append(self._missing())
+        elif tool_error:
+            # The measurements stand even when the plot could not be drawn; say so and go on.
+            shown = observations[turn - 1]
+            parts = [
+                f"The {shown.window.label} plot could not be drawn ({tool_error}).",
+                self._reading(shown),
+            ]
         else:
             parts = [self._reading(observations[turn - 1])]
         if turn < len(observations):
@@ -194,11 +213,6 @@ class ExpertPolicy(Policy):
         state = episode.state
         narration = state.get("expert")
         if narration is None:
-            if episode.task.id not in ASSESSORS:
-                raise ValueError(
-                    f"the expert backend has no rules for task {episode.task.id!r}; "
-                    f"it knows {', '.join(ASSESSORS)}"
-                )
             assessment = assess(episode.spectrum, episode.task, episode.redshift)
             windows = min(self.max_windows, max(episode.max_turns - 1, 0))
             narration = _Narration(assessment, episode.task, random.Random(_seed(episode)), windows)
@@ -206,6 +220,8 @@ class ExpertPolicy(Policy):
             state["expert_turn"] = 0
         turn = state["expert_turn"]
         state["expert_turn"] = turn + 1
-        text, measurements = narration.message(min(turn, len(narration.observations)))
+        steps = episode.trajectory.steps
+        tool_error = steps[-1].error if turn and steps else None
+        text, measurements = narration.message(min(turn, len(narration.observations)), tool_error)
         state["measurements"] = measurement_record(measurements)
         return text
