@@ -398,3 +398,11 @@ def test_vet_a_file_with_the_expert(tmp_path, emitter):
     assert result.verdict in ("YES", "NO") and result.error is None
     assert result.trajectory.source == str(path) and result.trajectory.redshift == 0.002
     assert result.n_steps >= 2 and result.windows and result.evidence
+
+
+def test_environment_reads_a_file(tmp_path, emitter):
+    from spec_o3.io.lamost import write_lamost_lrs
+
+    write_lamost_lrs(emitter, tmp_path / "spec.fits")
+    env = InspectionEnvironment(tmp_path / "spec.fits", render_images=False)
+    assert env.redshift == 0.002 and len(env.spectrum.flux) == len(emitter.flux)

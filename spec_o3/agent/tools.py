@@ -12,9 +12,9 @@ Spec-o3 checkpoints see the tool they were trained with; ``"extended"`` adds ``i
 
 import inspect
 import math
+import os
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import astropy.units as u
 from specutils import SpectralRegion, Spectrum
@@ -115,7 +115,7 @@ class InspectionEnvironment:
 
     def reset(self, spectrum, redshift=None, **row):
         """Load a new spectrum (TRL calls this with a dataset row; extra columns are ignored)."""
-        if isinstance(spectrum, (str, Path)):
+        if isinstance(spectrum, (str, os.PathLike)):
             spectrum = Spectrum.read(spectrum)
         if not isinstance(spectrum, Spectrum):
             raise ValueError(
