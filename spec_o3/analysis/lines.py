@@ -153,6 +153,15 @@ def _ladder(sums, centre, pixel):
     }
 
 
+def _valid_between(arrays, good, lo, hi):
+    """Wavelengths and fluxes of the valid pixels in ``[lo, hi)`` (views when all are valid)."""
+    start, stop = np.searchsorted(arrays.wavelength, (lo, hi))
+    keep = good[start:stop]
+    if keep.all():
+        return arrays.wavelength[start:stop], arrays.flux[start:stop]
+    return arrays.wavelength[start:stop][keep], arrays.flux[start:stop][keep]
+
+
 def _half_maximum(arrays, good, lo, hi, continuum, sign, smooth):
     """Half-maximum crossings ``(blue, red)`` of the feature in ``[lo, hi)``, or `None`.
 
@@ -162,14 +171,11 @@ def _half_maximum(arrays, good, lo, hi, continuum, sign, smooth):
     from the peak (linear interpolation). `None` when the profile does not fall to half its
     peak on both sides inside the window: the feature is not contained in it.
     """
-    wavelength, flux = arrays.wavelength, arrays.flux
-    start, stop = np.searchsorted(wavelength, [lo, hi])
-    keep = good[start:stop]
-    lam = wavelength[start:stop][keep]
+    lam, flux = _valid_between(arrays, good, lo, hi)
     if lam.size < 3:
         return None
     level, slope, reference = continuum
-    profile = sign * (level + slope * (lam - reference) - flux[start:stop][keep])
+    profile = sign * (level + slope * (lam - reference) - flux)
     if smooth > 1:
         profile = np.convolve(profile, np.ones(smooth) / smooth, mode="same")
     peak = int(np.argmax(profile))
@@ -204,10 +210,7 @@ def _above_envelope(arrays, good, centre, half_width, continuum, smooth, exclude
     lines already found, are left out of the neighbourhood).
     """
     lo, hi = centre - 3 * half_width, centre + 3 * half_width
-    start, stop = np.searchsorted(arrays.wavelength, [lo, hi])
-    keep = good[start:stop]
-    lam = arrays.wavelength[start:stop][keep]
-    flux = arrays.flux[start:stop][keep]
+    lam, flux = _valid_between(arrays, good, lo, hi)
     if smooth > 1:
         flux = np.convolve(flux, np.ones(smooth) / smooth, mode="same")
     inner = np.abs(lam - centre) < half_width
@@ -426,9 +429,23 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
     emission = []  # extents of the emission lines found: not part of a weaker line's surroundings
     # Strongest first, so that a strong emission line is known before its weak neighbours.
     found_any = np.flatnonzero(passes.any(axis=1))
-    for i in found_any[np.argsort(-np.max(np.abs(significance[found_any]), axis=1))]:
+    found_any = found_any[np.argsort(-np.max(np.abs(significance[found_any]), axis=1))]
+    # Plain Python on the ten-element rows: numpy's per-call overhead would dominate.
+    row_significance = significance[found_any].tolist()
+    row_passes = passes[found_any].tolist()
+    for i, line_significance, line_passes in zip(
+        found_any.tolist(), row_significance, row_passes, strict=True
+    ):
         found = _accept(
-            arrays, sigma, good, ladder, i, passes[i], centre[i], 3 * pixel[i], emission
+            arrays,
+            good,
+            ladder,
+            i,
+            line_significance,
+            line_passes,
+            centre[i],
+            3 * pixel[i],
+            emission,
         )
         if found is not None:
             rows.append({"line": candidates[i], **found})
@@ -438,23 +455,21 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
     return rows
 
 
-def _accept(arrays, sigma, good, ladder, i, passes, centre, slack, emission):
+def _accept(arrays, good, ladder, i, significance, passes, centre, slack, emission):
     """The first hypothesis (width and sign) of line ``i`` whose profile is a line at its place.
 
-    Hypotheses are tried by decreasing significance. On a plateau of significance the narrowest
-    width within 10 % of the best detects. A hypothesis is dropped when a narrower window shows
-    the opposite sign at half its significance or more (the continuum left between two
-    absorption bands looks like a broad emission line from far enough away). The line is
+    ``significance`` and ``passes`` are the line's ladder rows (lists: the cheap tests' verdict
+    per width). Hypotheses are tried by decreasing significance. On a plateau of significance
+    the narrowest width within 10 % of the best detects. A hypothesis is dropped when a narrower
+    window shows the opposite sign at half its significance or more (the continuum left between
+    two absorption bands looks like a broad emission line from far enough away). The line is
     measured up to ``_MEASURE_STEP`` rungs wider while the sign holds and the significance stays
     above half, and at least one wider rung must do so: the line is seen whole. The feature must
-    fall to half maximum on both sides inside the measuring window, its FWHM be at most the
-    window's half-width, and the expected position lie within its half-maximum extent (``slack``
-    wider).
+    fall to half maximum on both sides inside the measuring window with the expected position
+    between those points (``slack`` wider); emission must also pass `_above_envelope` and be
+    narrower than ``_MAX_EMISSION_FWHM``. Returns the measurement as a dict, or `None`.
     """
-    # Plain Python on these ten-element rows: numpy's per-call overhead would dominate.
-    significance = ladder["significance"][i].tolist()
     strength = [abs(value) for value in significance]
-    passes = passes.tolist()
     rungs = range(len(significance))
     for first in sorted((k for k in rungs if passes[k]), key=lambda k: -strength[k])[:3]:
         sign = 1.0 if significance[first] > 0 else -1.0
