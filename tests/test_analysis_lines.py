@@ -211,6 +211,16 @@ def test_fwhm_tells_broad_from_narrow_balmer_lines():
     assert white_dwarf["fwhm"] > 50 * u.AA > 4 * a_star["fwhm"]
 
 
+def test_max_offset_in_wavelength_or_velocity():
+    shifted = make_spectrum(Gaussian1D(-0.5, H_ALPHA + 4, 3))  # 180 km/s redward
+    assert "H alpha" in identify_lines(shifted)["name"]
+    assert "H alpha" not in identify_lines(shifted, max_offset=1 * u.AA)["name"]
+    assert "H alpha" not in identify_lines(shifted, max_offset=50 * u.km / u.s)["name"]
+    assert "H alpha" in identify_lines(shifted, max_offset=300 * u.km / u.s)["name"]
+    with pytest.raises(ValueError, match="max_offset"):
+        identify_lines(shifted, max_offset=3 * u.s)
+
+
 def test_line_list_options():
     spectrum = make_spectrum(Gaussian1D(-0.5, H_BETA, 3) + Gaussian1D(-0.5, H_ALPHA, 3))
     assert list(identify_lines(spectrum, line_list=["H alpha"])["name"]) == ["H alpha"]

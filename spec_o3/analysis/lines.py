@@ -287,9 +287,10 @@ def identify_lines(
         Detection threshold in standard deviations of the line's integrated flux (default 5; see
         Notes for the false-alarm rate).
     max_offset : `~astropy.units.Quantity`, optional
-        Largest distance between the measured centroid and the expected position (Å, displayed
-        frame). Default: the larger of three pixels and a fifth of the measuring window's
-        half-width (about 200 km/s for narrow lines at LAMOST sampling).
+        Largest distance between the line's flux-weighted centroid and its expected position: a
+        wavelength (displayed frame) or a velocity, e.g. ``300 * u.km / u.s``. Default: the
+        larger of three pixels (about 200 km/s at LAMOST sampling) and a fifth of the window's
+        half-width.
 
     Returns
     -------
@@ -378,6 +379,7 @@ def identify_lines(
     """
     arrays = spectrum_arrays(spectrum, redshift)
     names, rest, kinds = _line_list(line_list)
+    offset = None if max_offset is None else _offset_rule(max_offset)
     valid = arrays.wavelength[arrays.good]
     if valid.size < 2:
         raise ValueError(f"the spectrum has {valid.size} valid pixels; nothing to measure")
@@ -401,13 +403,27 @@ def identify_lines(
     sigma, noise = noise_sigma(arrays)
     good = arrays.good & np.isfinite(sigma)
     meta = {"noise": noise, "redshift": redshift, "min_significance": min_significance}
-    rows = _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset)
+    rows = _measure(arrays, sigma, good, candidates, rest, min_significance, offset)
     features = _merge_blends(rows, names, rest, kinds)
     return _table(features, names, rest, arrays.redshift, meta)
 
 
+def _offset_rule(max_offset):
+    """``centre (Å) -> largest offset (Å)`` from a wavelength or a velocity Quantity."""
+    offset = u.Quantity(max_offset)
+    if offset.unit.is_equivalent(u.km / u.s):
+        fraction = offset.to_value(u.km / u.s) / _C_KMS
+        return lambda centre: centre * fraction
+    if offset.unit.is_equivalent(u.AA):
+        return lambda centre: np.full(centre.shape, offset.to_value(u.AA))
+    raise ValueError(f"max_offset must be a wavelength or a velocity Quantity, got {max_offset!r}")
+
+
 def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset):
-    """Detection and measurement of the candidate lines; one dict per detected line."""
+    """Detection and measurement of the candidate lines; one dict per detected line.
+
+    ``max_offset`` is `None` (the default tolerance) or a function of the expected positions.
+    """
     if candidates.size == 0 or np.count_nonzero(good) < 5:
         return []
     sums = _Sums(arrays.wavelength, arrays.flux, sigma, good)
@@ -418,7 +434,7 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
     if max_offset is None:
         tolerance = np.maximum(3 * pixel[:, None], 0.2 * ladder["half_width"])
     else:
-        tolerance = np.full(significance.shape, u.Quantity(max_offset).to_value(u.AA))
+        tolerance = max_offset(centre)[:, None]
     # Cheap tests, for every line and width at once; the profile tests below run on survivors.
     passes = (
         (np.abs(significance) >= min_significance)
