@@ -10,5 +10,6 @@ except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
 from . import io  # noqa: F401  (registers the survey readers on import)
+from .agent import TASKS, VettingResult, vet
 
-__all__ = ["__version__"]
+__all__ = ["TASKS", "VettingResult", "__version__", "vet"]
