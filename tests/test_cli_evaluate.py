@@ -263,3 +263,27 @@ def test_unknown_redshift_defers_to_the_spectrum():
     assert np.isnan(
         Suite(Table({"task": ["cc"], "label": ["NO"], "file": ["x.fits"]})).table["redshift"][0]
     )
+
+
+# -- end to end with the scripted expert ---------------------------------------------------------
+
+
+def test_expert_on_real_lamost_spectra(real_data, tmp_path):
+    """A label table pointing at real LAMOST files: read lazily, vetted by the expert, scored."""
+    manifest = Table.read(real_data / "manifest.csv")
+    rows = [row for row in manifest if row["file"].startswith("lamost_lrs_dr1")][:4]
+    labels = Table(
+        {
+            "file": [str(real_data / row["file"]) for row in rows],
+            "task": ["cc", "cc", "gm", "gm"],
+            "label": ["NO"] * 4,  # F/G/K/A stars: neither carbon stars nor M giants
+            "class": [row["label"] for row in rows],
+        }
+    )
+    (tmp_path / "real").mkdir()
+    labels.write(tmp_path / "real" / "labels.ecsv")
+    result = evaluate(Suite.read(tmp_path / "real"), "expert", render_images=False)
+    assert len(result.errors) == 0
+    assert set(result.predictions["prediction"]) <= {"YES", "NO"}
+    assert all(len(text) > 20 for text in result.predictions["evidence"])
+    assert list(result.scores["task"]) == ["carbon_star", "m_giant", "Average"]
