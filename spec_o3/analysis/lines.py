@@ -229,15 +229,15 @@ def _above_envelope(arrays, good, centre, half_width, continuum, smooth, exclude
 def _merge_blends(rows, names, rest, kinds):
     """Report each feature once: lines found in the core of a stronger one join it as a blend.
 
-    A line whose measured centroid lies within half the FWHM of an already reported feature (or
-    whose feature's centroid lies within its own) is the same feature seen through another catalogue
-    entry; the feature keeps the name of the member whose typical kind matches and whose rest
-    wavelength is nearest the centroid, and lists the others in ``blend``.
+    A line whose measured centre lies within half the FWHM of a stronger feature's centre (or of
+    its own) is the same feature seen through another catalogue entry; the feature keeps the
+    name of the member whose typical kind matches and whose rest wavelength is nearest the
+    centre, and lists the others in ``blend``.
     """
     features = []
     for row in sorted(rows, key=lambda r: -abs(r["significance"])):
         for feature in features:
-            separation = abs(row["centroid"] - feature["centroid"])
+            separation = abs(row["centre"] - feature["centre"])
             if separation < 0.5 * max(row["fwhm"], feature["fwhm"], 0):
                 feature["members"].append(row["line"])
                 break
@@ -247,7 +247,7 @@ def _merge_blends(rows, names, rest, kinds):
 
         def rank(line, feature=feature):
             matches = kinds is None or kinds[line] in (feature["kind"], "both")
-            return (not matches, abs(rest[line] - feature["centroid"]))
+            return (not matches, abs(rest[line] - feature["centre"]))
 
         members = sorted(feature["members"], key=rank)
         feature["line"] = members[0]
@@ -467,7 +467,7 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
             rows.append({"line": candidates[i], **found})
             if found["kind"] == "emission":
                 reach = 1.5 * found["fwhm"]
-                emission.append((found["centroid"] - reach, found["centroid"] + reach))
+                emission.append((found["centre"] - reach, found["centre"] + reach))
     return rows
 
 
@@ -525,7 +525,7 @@ def _accept(arrays, good, ladder, i, significance, passes, centre, slack, emissi
         ):
             continue
         return {
-            "centroid": (blue + red) / 2,
+            "centre": (blue + red) / 2,
             "kind": "absorption" if sign > 0 else "emission",
             "significance": strength[first],
             "equivalent_width": ladder["equivalent_width"][i, measure],
@@ -540,7 +540,7 @@ def _table(features, names, rest, redshift, meta):
     values = {
         "name": [names[f["line"]] for f in features],
         "rest_wavelength": [rest[f["line"]] for f in features],
-        "observed_wavelength": [f["centroid"] * scale for f in features],
+        "observed_wavelength": [f["centre"] * scale for f in features],
         "kind": [f["kind"] for f in features],
         "significance": [f["significance"] for f in features],
         "equivalent_width": [f["equivalent_width"] for f in features],
