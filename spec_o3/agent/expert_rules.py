@@ -295,9 +295,10 @@ CN_HEADS = (
 #: Head depth (1 - absorbing/clear flux) above which a band counts as present, set above the largest
 #: values in stars without the molecule (MILES/STELIB at R~1800, S/N 30): C2 4737 reaches 0.21 in
 #: K/M supergiants (0.3 with TiO), C2 5165 0.13 in K giants (metal lines and MgH blueward of the
-#: head), C2 5636 0.07 (no false carbon star among 4236 library spectra at S/N 8 and 15); TiO heads are ~0.05 at K5 III and >= 0.1 from M0; ZrO 6474 reaches 0.17 and
-#: ZrO 5551 0.05 through TiO blends in M giants, against >= 0.23 and >= 0.09 in MS/S stars; CN 7088
-#: reaches 0.2 in M giants (TiO) but 0.1 in K giants.
+#: head), C2 5636 0.07 (no false carbon star among 4236 library spectra at S/N 8 and 15); TiO heads
+#: are ~0.05 at K5 III and >= 0.1 from M0; ZrO 6474 reaches 0.17 and ZrO 5551 0.05 through TiO
+#: blends in M giants, against >= 0.23 and >= 0.09 in MS/S stars; CN 7088 reaches 0.2 in M giants
+#: (TiO) but 0.1 in K giants.
 HEAD_DETECTION = {
     "C2 4737 head": 0.20,
     "C2 5165 head": 0.15,
@@ -945,8 +946,8 @@ HE_I_DB = 2.0
 #: stars; interstellar Na D alone reaches ~0.1 at R~1800 in reddened hot stars, so it needs more).
 METAL_DEPTH = {"Mg b": 0.06, "Na D": 0.15}
 #: Blue-to-red continuum ratio below which a star is too cool (G/K stars < 1; white dwarfs of the
-#: standards 1.6-3.2). Kept low so that a poor relative flux calibration does not hide a white dwarf:
-#: the narrow lines of the F stars that pass it fail the Balmer-width test.
+#: standards 1.6-3.2). Kept low so that a poor relative flux calibration does not hide a white
+#: dwarf: the narrow lines of the F stars that pass it fail the Balmer-width test.
 HOT_COLOUR = 1.1
 
 
