@@ -264,3 +264,16 @@ def test_real_lamost_m_dwarf(real_data):
     # The continuum humps between TiO bands are not emission lines; M0 shows no Balmer lines.
     assert "emission" not in table["kind"]
     assert not {"H alpha", "H beta"} & set(table["name"])
+
+
+def test_pixels_without_variance_estimate_take_their_neighbours_noise():
+    """Zero inverse variance on real flux (LAMOST DR1 emission peaks) must not hide the line."""
+    emission = Gaussian1D(1.0, H_ALPHA, 3.0)
+    spectrum = make_spectrum(emission, uncertainty="ivar")
+    core = np.abs(LAMOST - H_ALPHA) < 8
+    spectrum.uncertainty.array[core] = 0.0
+    row = only(identify_lines(spectrum), "H alpha")
+    reference = only(identify_lines(make_spectrum(emission, uncertainty="ivar")), "H alpha")
+    assert row["kind"] == "emission"
+    assert row["equivalent_width"].value == pytest.approx(reference["equivalent_width"].value)
+    assert row["significance"] == pytest.approx(reference["significance"], rel=0.05)

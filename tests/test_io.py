@@ -15,20 +15,32 @@ from specutils import SpectralRegion, Spectrum, SpectrumList
 from specutils.manipulation import extract_region
 
 import spec_o3  # noqa: F401  (registers the readers)
-from spec_o3.io import SDSS_BAD_PIXEL_BITS, read_survey_spectrum
+from spec_o3.io import SDSS_BAD_PIXEL_BITS, read_for_inspection, read_survey_spectrum
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
 COEFF0, COEFF1 = 3.5682, 1e-4
 WAVELENGTH = 10 ** (COEFF0 + COEFF1 * np.arange(N_PIX))
-LAMOST_CARDS = {"TELESCOP": "LAMOST", "CLASS": "STAR", "SUBCLASS": "K5", "Z": 1.5e-4,
-                "SN_U": 3.0, "SN_G": 30.5, "SN_R": 40.25, "COEFF0": COEFF0, "COEFF1": COEFF1}
+LAMOST_CARDS = {
+    "TELESCOP": "LAMOST",
+    "CLASS": "STAR",
+    "SUBCLASS": "K5",
+    "Z": 1.5e-4,
+    "SN_U": 3.0,
+    "SN_G": 30.5,
+    "SN_R": 40.25,
+    "COEFF0": COEFF0,
+    "COEFF1": COEFF1,
+}
 WAVELENGTH_ROWS = "Flux Inverse Wavelength Andmask Ormask"
-READERS = [pytest.param(Spectrum.read, id="Spectrum.read"),
-           pytest.param(read_survey_spectrum, id="read_survey_spectrum")]
+READERS = [
+    pytest.param(Spectrum.read, id="Spectrum.read"),
+    pytest.param(read_survey_spectrum, id="read_survey_spectrum"),
+]
 
 
 # ---------------------------------------------------------------------------- real survey files
+
 
 @pytest.fixture(scope="module")
 def manifest(real_data):
@@ -52,15 +64,17 @@ def test_reads_every_real_file(manifest):
         assert spectrum.meta["source"] == str(path)
         assert wave.unit == u.AA
         assert np.all(np.diff(wave.value) > 0), path
-        low, high = ((3650, 3750), (9000, 9150)) if survey == "LAMOST" else ((3550, 3850),
-                                                                             (9150, 10450))
+        low, high = (
+            ((3650, 3750), (9000, 9150)) if survey == "LAMOST" else ((3550, 3850), (9150, 10450))
+        )
         assert low[0] < wave[0].value < low[1] and high[0] < wave[-1].value < high[1], path
-        assert isinstance(ivar, InverseVariance) and ivar.unit == spectrum.flux.unit ** -2
+        assert isinstance(ivar, InverseVariance) and ivar.unit == spectrum.flux.unit**-2
         assert spectrum.mask.dtype == bool and spectrum.mask.shape == spectrum.flux.shape
         assert np.all(spectrum.mask[ivar.array <= 0]), f"{path}: zero-ivar pixels not masked"
         assert spectrum.mask.mean() < 0.6, path  # the blue end of cool DR1 stars has ivar = 0
-        assert spectrum.meta["header"]["TELESCOP"].strip() == ("LAMOST" if survey == "LAMOST"
-                                                               else "SDSS 2.5-M")
+        assert spectrum.meta["header"]["TELESCOP"].strip() == (
+            "LAMOST" if survey == "LAMOST" else "SDSS 2.5-M"
+        )
         redshift = spectrum.meta["redshift"]
         assert isinstance(redshift, float) and abs(redshift) < 2e-3, path  # all stars
         assert spectrum.redshift.value == pytest.approx(redshift, abs=1e-12)
@@ -71,11 +85,14 @@ def test_reads_every_real_file(manifest):
             assert spectrum.meta["subclass"] == " ".join(label[1:]), path
 
 
-@pytest.mark.parametrize("name, survey, flux_unit", [
-    ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST", u.one),
-    ("sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits", "SDSS", SDSS_FLUX),
-    ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS", SDSS_FLUX),
-])
+@pytest.mark.parametrize(
+    "name, survey, flux_unit",
+    [
+        ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST", u.one),
+        ("sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits", "SDSS", SDSS_FLUX),
+        ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS", SDSS_FLUX),
+    ],
+)
 def test_spectrum_read_without_format_uses_our_loaders(real_data, name, survey, flux_unit):
     path = real_data / name
     spectrum = Spectrum.read(path)  # astropy raises if two formats tie at the top priority
@@ -132,14 +149,22 @@ def test_in_memory_hdulist_reads_like_the_file(real_data):
     assert np.array_equal(from_memory.flux, from_file.flux)
 
 
-@pytest.mark.parametrize("name, write", [
-    ("generic.fits", lambda spectrum, path: spectrum.write(path, format="tabular-fits")),
-    ("generic.ecsv", lambda spectrum, path: QTable({
-        "wavelength": u.Quantity(spectrum.spectral_axis), "flux": spectrum.flux}).write(path)),
-])
+@pytest.mark.parametrize(
+    "name, write",
+    [
+        ("generic.fits", lambda spectrum, path: spectrum.write(path, format="tabular-fits")),
+        (
+            "generic.ecsv",
+            lambda spectrum, path: QTable(
+                {"wavelength": u.Quantity(spectrum.spectral_axis), "flux": spectrum.flux}
+            ).write(path),
+        ),
+    ],
+)
 def test_read_survey_spectrum_hands_other_files_to_specutils(tmp_path, name, write):
-    spectrum = Spectrum(flux=np.arange(1.0, 11.0) * u.Jy,
-                        spectral_axis=np.linspace(4000, 5000, 10) * u.AA)
+    spectrum = Spectrum(
+        flux=np.arange(1.0, 11.0) * u.Jy, spectral_axis=np.linspace(4000, 5000, 10) * u.AA
+    )
     path = tmp_path / name
     write(spectrum, path)
     again = read_survey_spectrum(path)
@@ -180,6 +205,7 @@ def test_our_sdss_loader_outranks_specutils_own(real_data):
 
 # ----------------------------------------------------------------- synthetic files of each layout
 
+
 @pytest.fixture(scope="module")
 def pixels():
     """Flux, ivar and andmask with a zeroed dichroic gap, a flagged pixel and a NaN."""
@@ -213,12 +239,19 @@ def dr7_image(pixels, rows_cards):
 
 def table(pixels, one_row_of_arrays):
     flux, ivar, andmask, _ = pixels
-    values = {"FLUX": flux, "IVAR": ivar, "WAVELENGTH": WAVELENGTH.astype(np.float32),
-              "ANDMASK": andmask, "ORMASK": andmask, "NORMALIZATION": np.ones(N_PIX)}
+    values = {
+        "FLUX": flux,
+        "IVAR": ivar,
+        "WAVELENGTH": WAVELENGTH.astype(np.float32),
+        "ANDMASK": andmask,
+        "ORMASK": andmask,
+        "NORMALIZATION": np.ones(N_PIX),
+    }
     form = f"{N_PIX}E" if one_row_of_arrays else "E"
-    columns = [fits.Column(name=name, format=form,
-                           array=array[None] if one_row_of_arrays else array)
-               for name, array in values.items()]
+    columns = [
+        fits.Column(name=name, format=form, array=array[None] if one_row_of_arrays else array)
+        for name, array in values.items()
+    ]
     primary = fits.PrimaryHDU(header=fits.Header({**LAMOST_CARDS, "SNRG": 30.5}))
     return fits.HDUList([primary, fits.BinTableHDU.from_columns(columns)])
 
@@ -226,10 +259,24 @@ def table(pixels, one_row_of_arrays):
 LAYOUTS = {
     "dr1-subcontinuum": (dr1_image, {}),
     "dr7-rows-listed": (dr7_image, {"rows_cards": {"EXTEN0": WAVELENGTH_ROWS}}),
-    "dr7-row-per-exten": (dr7_image, {"rows_cards": {f"EXTEN{i}": name for i, name in enumerate(
-        ["Flux", "Inverse", "Wavelength", "Andmask", "Ormask"])}}),
-    "dr7-row-per-row": (dr7_image, {"rows_cards": {f"ROW{i + 1}": name for i, name in enumerate(
-        ["FLUX", "IVAR", "WAVELENGTH", "ANDMASK", "ORMASK"])}}),
+    "dr7-row-per-exten": (
+        dr7_image,
+        {
+            "rows_cards": {
+                f"EXTEN{i}": name
+                for i, name in enumerate(["Flux", "Inverse", "Wavelength", "Andmask", "Ormask"])
+            }
+        },
+    ),
+    "dr7-row-per-row": (
+        dr7_image,
+        {
+            "rows_cards": {
+                f"ROW{i + 1}": name
+                for i, name in enumerate(["FLUX", "IVAR", "WAVELENGTH", "ANDMASK", "ORMASK"])
+            }
+        },
+    ),
     "dr7-rows-unnamed": (dr7_image, {"rows_cards": {}}),
     "table-1xN-arrays": (table, {"one_row_of_arrays": True}),
     "table-flat-columns": (table, {"one_row_of_arrays": False}),
@@ -267,15 +314,16 @@ def test_lamost_bunit_sets_the_flux_unit(tmp_path, pixels):
     hdulist[0].header["BUNIT"] = "1E-17 erg/cm^2/s/Ang"
     spectrum = Spectrum.read(hdulist)
     assert spectrum.flux.unit == SDSS_FLUX
-    assert spectrum.uncertainty.unit == SDSS_FLUX ** -2
+    assert spectrum.uncertainty.unit == SDSS_FLUX**-2
 
 
 # ------------------------------------------------------------------------------------- bad input
 
+
 def _truncated(tmp_path, pixels):
     path = tmp_path / "spec-truncated.fits"
     dr1_image(pixels).writeto(path)
-    path.write_bytes(path.read_bytes()[:2880 + 1000])
+    path.write_bytes(path.read_bytes()[: 2880 + 1000])
     return path
 
 
@@ -306,13 +354,15 @@ def _one_row(tmp_path, pixels):
 
 def _mismatched(tmp_path, pixels):
     flux, ivar, _, _ = pixels
-    columns = [fits.Column(name="FLUX", format=f"{N_PIX}E", array=flux[None]),
-               fits.Column(name="IVAR", format=f"{N_PIX}E", array=ivar[None]),
-               fits.Column(name="WAVELENGTH", format=f"{N_PIX - 10}E",
-                           array=WAVELENGTH[None, :-10])]
+    columns = [
+        fits.Column(name="FLUX", format=f"{N_PIX}E", array=flux[None]),
+        fits.Column(name="IVAR", format=f"{N_PIX}E", array=ivar[None]),
+        fits.Column(name="WAVELENGTH", format=f"{N_PIX - 10}E", array=WAVELENGTH[None, :-10]),
+    ]
     path = tmp_path / "spec-mismatched.fits"
-    fits.HDUList([fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)),
-                  fits.BinTableHDU.from_columns(columns)]).writeto(path)
+    fits.HDUList(
+        [fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)), fits.BinTableHDU.from_columns(columns)]
+    ).writeto(path)
     return path
 
 
@@ -324,11 +374,14 @@ def _all_nan(tmp_path, pixels):
 
 
 def _empty(tmp_path, pixels):
-    columns = [fits.Column(name=name, format="E", array=np.zeros(0))
-               for name in ("FLUX", "IVAR", "WAVELENGTH")]
+    columns = [
+        fits.Column(name=name, format="E", array=np.zeros(0))
+        for name in ("FLUX", "IVAR", "WAVELENGTH")
+    ]
     path = tmp_path / "spec-empty.fits"
-    fits.HDUList([fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)),
-                  fits.BinTableHDU.from_columns(columns)]).writeto(path)
+    fits.HDUList(
+        [fits.PrimaryHDU(header=fits.Header(LAMOST_CARDS)), fits.BinTableHDU.from_columns(columns)]
+    ).writeto(path)
     return path
 
 
@@ -341,19 +394,23 @@ def _non_monotonic(tmp_path, pixels):
 
 
 @pytest.mark.parametrize("reader", READERS)
-@pytest.mark.parametrize("make, error, message", [
-    (_truncated, OSError, "truncated or corrupt FITS data"),
-    (_header_cut, OSError, "not a readable FITS file"),
-    (_not_fits, OSError, "not a readable FITS file"),
-    (_bad_gzip, OSError, "not a readable FITS file"),
-    (_one_row, ValueError, r"shape \(1, 300\) has no inverse variance row"),
-    (_mismatched, ValueError, "of one length"),
-    (_all_nan, ValueError, "flux has no finite values"),
-    (_empty, ValueError, "spectrum is empty"),
-    (_non_monotonic, ValueError, "strictly increasing"),
-])
-def test_bad_input_raises_a_clear_error_naming_the_file(tmp_path, pixels, reader, make, error,
-                                                        message):
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (_truncated, OSError, "truncated or corrupt FITS data"),
+        (_header_cut, OSError, "not a readable FITS file"),
+        (_not_fits, OSError, "not a readable FITS file"),
+        (_bad_gzip, OSError, "not a readable FITS file"),
+        (_one_row, ValueError, r"shape \(1, 300\) has no inverse variance row"),
+        (_mismatched, ValueError, "of one length"),
+        (_all_nan, ValueError, "flux has no finite values"),
+        (_empty, ValueError, "spectrum is empty"),
+        (_non_monotonic, ValueError, "strictly increasing"),
+    ],
+)
+def test_bad_input_raises_a_clear_error_naming_the_file(
+    tmp_path, pixels, reader, make, error, message
+):
     path = make(tmp_path, pixels)
     # astropy warns about corrupt files before failing; as errors, its warnings would leak file
     # handles and replace the failure the user sees
@@ -365,6 +422,7 @@ def test_bad_input_raises_a_clear_error_naming_the_file(tmp_path, pixels, reader
 
 # ------------------------------------------------------------------------------------- the writer
 
+
 @pytest.fixture
 def simulated():
     rng = np.random.default_rng(7)
@@ -374,10 +432,19 @@ def simulated():
     ivar[1000:1020] = 0
     mask = ivar == 0
     mask[2000] = True
-    meta = {"class": "STAR", "subclass": "M5III", "redshift": 1.2345678901234e-4,
-            "snr": {"g": 12.5, "r": 20.25}}
-    return Spectrum(flux=rng.normal(1, 0.1, n) * u.one, spectral_axis=wave,
-                    uncertainty=InverseVariance(ivar), mask=mask, meta=meta)
+    meta = {
+        "class": "STAR",
+        "subclass": "M5III",
+        "redshift": 1.2345678901234e-4,
+        "snr": {"g": 12.5, "r": 20.25},
+    }
+    return Spectrum(
+        flux=rng.normal(1, 0.1, n) * u.one,
+        spectral_axis=wave,
+        uncertainty=InverseVariance(ivar),
+        mask=mask,
+        meta=meta,
+    )
 
 
 @pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
@@ -399,8 +466,11 @@ def test_writer_round_trips_exactly(tmp_path, simulated, suffix):
 
 def test_writer_keeps_float32_data_compact_and_units(tmp_path, simulated):
     flux = simulated.flux.value.astype(np.float32) * SDSS_FLUX
-    spectrum = Spectrum(flux=flux, spectral_axis=simulated.spectral_axis.value.astype(np.float32)
-                        * u.AA, uncertainty=StdDevUncertainty(np.full(flux.shape, 0.5)))
+    spectrum = Spectrum(
+        flux=flux,
+        spectral_axis=simulated.spectral_axis.value.astype(np.float32) * u.AA,
+        uncertainty=StdDevUncertainty(np.full(flux.shape, 0.5)),
+    )
     path = tmp_path / "spec-f32.fits"
     spectrum.write(path, format="LAMOST-LRS")
     again = Spectrum.read(path)
@@ -410,8 +480,9 @@ def test_writer_keeps_float32_data_compact_and_units(tmp_path, simulated):
 
 
 def test_writer_round_trips_a_real_dr1_file(tmp_path, real_data):
-    original = read_survey_spectrum(real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049"
-                                    ".fits")
+    original = read_survey_spectrum(
+        real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits"
+    )
     path = tmp_path / "copy.fits"
     original.write(path, format="LAMOST-LRS")
     copy = Spectrum.read(path)
@@ -425,8 +496,9 @@ def test_writer_round_trips_a_real_dr1_file(tmp_path, real_data):
 
 def test_writer_linear_grid_has_no_log_solution(tmp_path, simulated):
     wave = np.linspace(3700, 9100, 500) * u.AA
-    spectrum = Spectrum(flux=np.ones(500) * u.one, spectral_axis=wave,
-                        uncertainty=InverseVariance(np.ones(500)))
+    spectrum = Spectrum(
+        flux=np.ones(500) * u.one, spectral_axis=wave, uncertainty=InverseVariance(np.ones(500))
+    )
     path = tmp_path / "linear.fits"
     spectrum.write(path, format="LAMOST-LRS")
     assert "COEFF0" not in fits.getheader(path)
@@ -442,3 +514,35 @@ def test_writer_overwrite_and_bad_input(tmp_path, simulated):
     bare = Spectrum(flux=simulated.flux, spectral_axis=simulated.spectral_axis)
     with pytest.raises(ValueError, match="has no uncertainty"):
         bare.write(tmp_path / "bare.fits", format="LAMOST-LRS")
+
+
+# ------------------------------------------------------------- zero inverse variance on real flux
+
+
+@pytest.mark.parametrize("layout", ["dr1-subcontinuum", "table-1xN-arrays"])
+def test_mask_zero_ivar_false_keeps_real_flux_without_variance(tmp_path, pixels, layout):
+    flux, ivar, andmask, expected_mask = pixels
+    ivar = ivar.copy()
+    ivar[150:155] = 0.0  # real flux, no variance estimate (LAMOST DR1 emission-line peaks)
+    build, options = LAYOUTS[layout]
+    path = tmp_path / "spec-zero-ivar.fits"
+    build((flux, ivar, andmask, expected_mask), **options).writeto(path)
+
+    assert Spectrum.read(path).mask[150:155].all()
+    kept = Spectrum.read(path, mask_zero_ivar=False)
+    assert not kept.mask[150:155].any()
+    assert np.array_equal(kept.uncertainty.array[150:155], np.zeros(5))
+    # dropouts (flux and ivar both zero), flagged and NaN pixels stay masked either way
+    assert np.array_equal(kept.mask, expected_mask)
+    assert np.array_equal(read_survey_spectrum(path, mask_zero_ivar=False).mask, expected_mask)
+
+
+def test_read_for_inspection_shows_the_emission_peak_lamost_dr1_leaves_without_variance(real_data):
+    path = real_data / "lamost_lrs_podondra_emission" / "spec-56351-GAC108N13V4_sp14-219.fits"
+    default, inspected = Spectrum.read(path), read_for_inspection(path)
+    wavelength = default.spectral_axis.to_value(u.AA)
+    peak = (wavelength > 6559) & (wavelength < 6571)  # H alpha emission, ivar == 0 in the file
+    assert default.mask[peak].all()
+    assert not inspected.mask[peak].any()
+    continuum = np.median(inspected.flux[(wavelength > 6450) & (wavelength < 6540)])
+    assert inspected.flux[peak].max() > 1.8 * continuum

@@ -23,8 +23,7 @@ Model mistakes never raise. Infrastructure failures of the policy raise
 import os
 import time
 
-from specutils import Spectrum
-
+from spec_o3.io import read_for_inspection
 from spec_o3.tasks import get_task
 
 from .backends import BackendError, get_backend
@@ -302,7 +301,7 @@ def vet(
     source = None
     if isinstance(spectrum_or_path, (str, os.PathLike)):
         source = os.fspath(spectrum_or_path)
-        spectrum_or_path = Spectrum.read(source)
+        spectrum_or_path = read_for_inspection(source)
     policy = get_backend(backend, **backend_options)
     try:
         inspector = Inspector(

@@ -20,6 +20,7 @@ import astropy.units as u
 from specutils import SpectralRegion, Spectrum
 
 from spec_o3.analysis._region import check_window, spectrum_arrays
+from spec_o3.io import read_for_inspection
 
 from .protocol import tool_schema
 
@@ -116,7 +117,7 @@ class InspectionEnvironment:
     def reset(self, spectrum, redshift=None, **row):
         """Load a new spectrum (TRL calls this with a dataset row; extra columns are ignored)."""
         if isinstance(spectrum, (str, os.PathLike)):
-            spectrum = Spectrum.read(spectrum)
+            spectrum = read_for_inspection(spectrum)
         if not isinstance(spectrum, Spectrum):
             raise ValueError(
                 f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}"

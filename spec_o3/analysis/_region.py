@@ -82,6 +82,23 @@ def _redshift(redshift):
     return z
 
 
+def _fill_missing_sigma(sigma, good):
+    """Give unmasked pixels without a variance estimate the noise of their nearest neighbours.
+
+    Surveys leave zero inverse variance on real flux (LAMOST DR1 does so at emission-line peaks
+    and absorption cores; see :ref:`zero-ivar`). Such pixels are still data; interpolating the
+    noise across them keeps their flux in the measurement with a sensible weight.
+    """
+    known = np.isfinite(sigma) & (sigma > 0)
+    missing = good & ~known
+    if not missing.any() or not known.any():
+        return sigma
+    index = np.arange(sigma.size)
+    filled = sigma.copy()
+    filled[missing] = np.interp(index[missing], index[known], sigma[known])
+    return filled
+
+
 def spectrum_arrays(spectrum, redshift=None):
     """Reduce a 1-D `~specutils.Spectrum` to `SpectrumArrays` (Å, increasing, rest frame if z)."""
     if spectrum.flux.ndim != 1:
@@ -104,7 +121,7 @@ def spectrum_arrays(spectrum, redshift=None):
         good &= ~np.asarray(spectrum.mask, dtype=bool)
     sigma = None
     if spectrum.uncertainty is not None:
-        sigma = _sigma(spectrum.uncertainty, flux_unit)
+        sigma = _fill_missing_sigma(_sigma(spectrum.uncertainty, flux_unit), good)
         good &= np.isfinite(sigma) & (sigma > 0)
     # Frequency or energy axes come out decreasing in wavelength.
     if wavelength.size > 1 and wavelength[0] > wavelength[-1]:

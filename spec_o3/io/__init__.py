@@ -11,6 +11,6 @@ from .lamost import *  # noqa: F401,F403
 from .lamost import __all__ as _lamost_all
 from .sdss import *  # noqa: F401,F403
 from .sdss import __all__ as _sdss_all
-from .survey import read_survey_spectrum
+from .survey import read_for_inspection, read_survey_spectrum
 
-__all__ = ["read_survey_spectrum", *_lamost_all, *_sdss_all]
+__all__ = ["read_for_inspection", "read_survey_spectrum", *_lamost_all, *_sdss_all]

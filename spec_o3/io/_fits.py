@@ -212,13 +212,15 @@ def _decode_field(cards, row, number, offset, code, repeat):
     return values[0] if repeat == 1 else values
 
 
-def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta):
+def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero_ivar=True):
     """Validate survey arrays and assemble the `~specutils.Spectrum` every reader returns.
 
     ``flux``, ``ivar`` and ``wavelength`` (Å) are 1-D arrays; ``bad`` flags pixels the survey marks
-    bad. Zero or non-finite inverse variance and non-finite flux are masked too, which covers the
-    zeroed dichroic gap of early LAMOST releases (flux == 0 and ivar == 0). ``meta["redshift"]``,
-    when known, also becomes the spectrum's redshift (slicing and arithmetic keep it).
+    bad. Non-finite flux or inverse variance is masked too, and so is zero inverse variance: all of
+    it when ``mask_zero_ivar`` is true, otherwise only where the flux is zero as well (the zeroed
+    dichroic gap of early LAMOST releases and other dropouts), keeping real flux that merely has
+    no variance estimate. ``meta["redshift"]``, when known, also becomes the spectrum's redshift
+    (slicing and arithmetic keep it).
     """
     name = source_name(source)
     flux = np.asarray(flux, dtype=float)
@@ -238,7 +240,10 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta):
     finite_flux = np.isfinite(flux)
     if not finite_flux.any():
         raise ValueError(f"{name}: flux has no finite values")
-    mask = np.asarray(bad, dtype=bool) | ~finite_flux | ~(ivar > 0)  # ~(>) also catches NaN ivar
+    no_variance = ~(ivar > 0)  # ~(>) also catches NaN ivar
+    if not mask_zero_ivar:
+        no_variance &= ~np.isfinite(ivar) | (flux == 0)
+    mask = np.asarray(bad, dtype=bool) | ~finite_flux | no_variance
     redshift = meta.get("redshift")
     return Spectrum(flux=u.Quantity(flux, unit, copy=False),
                     spectral_axis=u.Quantity(wavelength, u.AA, copy=False),

@@ -89,7 +89,7 @@ def identify_lamost_lrs_table(origin, *args, **kwargs):
 
 @data_loader("LAMOST-LRS", identifier=identify_lamost_lrs_image,
              extensions=["fits", "fit", "fits.gz"], priority=10)
-def lamost_lrs_image_loader(file_obj):
+def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
     """
     Read a LAMOST LRS spectrum stored as a 5-row primary image (DR1 to DR7).
 
@@ -97,6 +97,9 @@ def lamost_lrs_image_loader(file_obj):
     ----------
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
+    mask_zero_ivar : bool, optional
+        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
     -------
@@ -126,12 +129,13 @@ def lamost_lrs_image_loader(file_obj):
         return build_spectrum(hdulist, flux=image[rows["flux"]], ivar=image[rows["ivar"]],
                               wavelength=wavelength, bad=bad,
                               unit=flux_unit(header, u.dimensionless_unscaled, name),
-                              meta=_lamost_meta(header, hdulist))
+                              meta=_lamost_meta(header, hdulist),
+                              mask_zero_ivar=mask_zero_ivar)
 
 
 @data_loader("LAMOST-LRS-table", identifier=identify_lamost_lrs_table,
              extensions=["fits", "fit", "fits.gz"], priority=10)
-def lamost_lrs_table_loader(file_obj):
+def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
     """
     Read a LAMOST LRS spectrum stored as the HDU 1 binary table (DR8 and later).
 
@@ -141,6 +145,9 @@ def lamost_lrs_table_loader(file_obj):
     ----------
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
+    mask_zero_ivar : bool, optional
+        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
     -------
@@ -164,7 +171,8 @@ def lamost_lrs_table_loader(file_obj):
         return build_spectrum(hdulist, flux=flux, ivar=np.ravel(table["IVAR"]),
                               wavelength=np.ravel(table["WAVELENGTH"]), bad=bad,
                               unit=flux_unit(header, u.dimensionless_unscaled, name),
-                              meta=_lamost_meta(header, hdulist))
+                              meta=_lamost_meta(header, hdulist),
+                              mask_zero_ivar=mask_zero_ivar)
 
 
 def _image_rows(header, image):

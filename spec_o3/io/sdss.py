@@ -86,7 +86,7 @@ def identify_sdss_spspec(origin, *args, **kwargs):
 
 @data_loader("SDSS-spec", identifier=identify_sdss_spec, extensions=["fits", "fits.gz"],
              priority=20)
-def sdss_spec_loader(file_obj):
+def sdss_spec_loader(file_obj, mask_zero_ivar=True):
     """
     Read an SDSS ``spec-PLATE-MJD-FIBER.fits`` file (coadded spectrum of HDU 1).
 
@@ -94,6 +94,9 @@ def sdss_spec_loader(file_obj):
     ----------
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
+    mask_zero_ivar : bool, optional
+        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
     -------
@@ -117,12 +120,13 @@ def sdss_spec_loader(file_obj):
         return build_spectrum(hdulist, flux=coadd["flux"], ivar=coadd["ivar"],
                               wavelength=10.0 ** np.asarray(coadd["loglam"], dtype=float),
                               bad=(and_mask & _BAD_BITS) != 0,
-                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta)
+                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta,
+                              mask_zero_ivar=mask_zero_ivar)
 
 
 @data_loader("SDSS-spSpec", identifier=identify_sdss_spspec, extensions=["fit", "fits", "fit.gz"],
              priority=20)
-def sdss_spspec_loader(file_obj):
+def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
     """
     Read an SDSS DR1–DR7 ``spSpec`` file.
 
@@ -133,6 +137,9 @@ def sdss_spspec_loader(file_obj):
     ----------
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
+    mask_zero_ivar : bool, optional
+        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
     -------
@@ -158,4 +165,5 @@ def sdss_spspec_loader(file_obj):
         return build_spectrum(hdulist, flux=image[0], ivar=ivar,
                               wavelength=log_linear_grid(header, image.shape[1], name),
                               bad=(image[3].astype(np.int64) & _BAD_BITS) != 0,
-                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta)
+                              unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta,
+                              mask_zero_ivar=mask_zero_ivar)

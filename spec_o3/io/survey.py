@@ -13,7 +13,7 @@ from .lamost import (
 )
 from .sdss import identify_sdss_spec, identify_sdss_spspec, sdss_spec_loader, sdss_spspec_loader
 
-__all__ = ["read_survey_spectrum"]
+__all__ = ["read_for_inspection", "read_survey_spectrum"]
 
 #: (identifier, loader) of every survey format; at most one identifier accepts a given file.
 _SURVEY_READERS = ((identify_lamost_lrs_image, lamost_lrs_image_loader),
@@ -22,7 +22,7 @@ _SURVEY_READERS = ((identify_lamost_lrs_image, lamost_lrs_image_loader),
                    (identify_sdss_spspec, sdss_spspec_loader))
 
 
-def read_survey_spectrum(source):
+def read_survey_spectrum(source, *, mask_zero_ivar=True):
     """
     Read a spectrum as ``Spectrum.read`` would, faster for LAMOST and SDSS files.
 
@@ -35,6 +35,8 @@ def read_survey_spectrum(source):
     ----------
     source : str, path-like, file-like or `~astropy.io.fits.HDUList`
         The file to read.
+    mask_zero_ivar : bool, optional
+        Passed to the survey loaders (see :ref:`zero-ivar`); other formats ignore it.
 
     Returns
     -------
@@ -55,5 +57,25 @@ def read_survey_spectrum(source):
             hdulist = None
         for identify, load in _SURVEY_READERS if hdulist is not None else ():
             if identify("read", None, None, hdulist):
-                return load(hdulist)
+                return load(hdulist, mask_zero_ivar=mask_zero_ivar)
     return Spectrum.read(source)
+
+
+def read_for_inspection(source):
+    """
+    Read a spectrum as the inspection agent sees it.
+
+    Like :func:`read_survey_spectrum`, but pixels that carry real flux without a variance
+    estimate stay unmasked (``mask_zero_ivar=False``): LAMOST DR1 leaves zero inverse variance on
+    the peaks of strong emission lines, which are what a vetting looks for (see :ref:`zero-ivar`).
+
+    Parameters
+    ----------
+    source : str, path-like, file-like or `~astropy.io.fits.HDUList`
+        The file to read.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+    """
+    return read_survey_spectrum(source, mask_zero_ivar=False)
