@@ -1,0 +1,385 @@
+"""Catalogue-scale vetting: catalogues, output formats, error rows, no overwrite, crash and resume,
+worker processes, a Dask cluster, bounded concurrency against a loopback model server."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.nddata import InverseVariance
+from astropy.table import QTable, Table
+from specutils import Spectrum
+from test_backend_openai import FakeServer, zoom_then_answer
+
+from spec_o3.agent import BackendError, Policy
+from spec_o3.agent.protocol import format_answer, format_assistant
+from spec_o3.batch import COLUMNS, Catalog, CatalogEntry, vet_catalog
+
+N_FILES = 12
+SUBCLASSES = ["C", "K5", "BAD"]  # the scripted policy says YES to C, NO to K5, crashes on BAD
+
+
+def write_spectrum(path, subclass, redshift=0.0):
+    wavelength = 10 ** (3.5682 + 2e-4 * np.arange(1800)) * u.AA
+    flux = 1 + 0.01 * np.random.default_rng(len(str(path))).standard_normal(1800)
+    Spectrum(
+        flux=flux * u.one,
+        spectral_axis=wavelength,
+        uncertainty=InverseVariance(np.full(1800, 1e4)),
+        meta={"class": "STAR", "subclass": subclass, "redshift": redshift},
+    ).write(path, format="LAMOST-LRS")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """N_FILES readable LAMOST files (C, K5 and BAD subclasses in turn), then two unreadable."""
+    folder = tmp_path_factory.mktemp("spectra")
+    paths = [
+        write_spectrum(folder / f"spec-{i:02d}.fits", SUBCLASSES[i % 3]) for i in range(N_FILES)
+    ]
+    (folder / "broken.fits").write_text("not a FITS file")
+    return paths + [str(folder / "broken.fits"), str(folder / "missing.fits")]
+
+
+class Scripted(Policy):
+    """Answers at once from the file's subclass; counts the spectra it is asked about."""
+
+    name = "scripted"
+
+    def __init__(self, crash_after=None):
+        self.seen, self.crash_after = [], crash_after
+
+    def respond(self, episodes):
+        if self.crash_after is not None and len(self.seen) >= self.crash_after:
+            raise KeyboardInterrupt  # the run dies here, as under kill -9 between two writes
+        texts = []
+        for episode in episodes:
+            subclass = episode.spectrum.meta["subclass"]
+            if subclass == "BAD":
+                raise RuntimeError("cannot make sense of this spectrum")
+            self.seen.append(episode.trajectory.source)
+            verdict = "YES" if subclass == "C" else "NO"
+            texts.append(format_assistant("Read it.", format_answer(verdict, f"{subclass}.")))
+        return texts
+
+
+class Down(Policy):
+    name = "scripted"
+
+    def respond(self, episodes):
+        raise BackendError("http://127.0.0.1:9/v1/chat/completions failed after 5 attempts")
+
+
+def expected_verdicts(files):
+    verdicts = [("YES", "NO", "NO")[i % 3] for i in range(N_FILES)]
+    return verdicts + ["NO", "NO"]
+
+
+def run(files, output, **options):
+    options = {"backend": Scripted(), "progress": False, "render_images": False, **options}
+    return vet_catalog(files, "cc", output, **options)
+
+
+def check_complete(table, files):
+    """One row per catalogue entry, in catalogue order, with the scripted verdicts."""
+    assert list(table["file"]) == files
+    assert list(table["verdict"]) == expected_verdicts(files)
+    errors = ["" if np.ma.is_masked(error) else str(error) for error in table["error"]]
+    assert [bool(error) for error in errors] == [i % 3 == 2 for i in range(N_FILES)] + [True] * 2
+    assert all(error.startswith("cannot vet: RuntimeError") for error in errors[2:N_FILES:3])
+    assert all(error.startswith("cannot read:") for error in errors[N_FILES:])
+
+
+# -- catalogues ---------------------------------------------------------------------------------
+
+
+def test_text_list_skips_comments_and_resolves_relative_paths(tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text("# candidates\n\nspec-1.fits\n  /data/spec-2.fits  \n")
+    assert list(Catalog.read(listing)) == [
+        CatalogEntry(0, str(tmp_path / "spec-1.fits")),
+        CatalogEntry(1, "/data/spec-2.fits"),
+    ]
+    assert not Catalog.read(listing).has_ids
+
+
+@pytest.mark.parametrize("extension", ["csv", "ecsv", "fits"])
+def test_tables_with_path_redshift_and_id_columns(tmp_path, extension):
+    table = Table(
+        {"ObsID": [101, 102, 103], "Z": [0.001, np.nan, 0.2], "Path": ["a b.fits", "/d/b", "c"]}
+    )
+    table.write(tmp_path / f"cat.{extension}")
+    catalog = Catalog.read(tmp_path / f"cat.{extension}")
+    assert catalog.has_ids
+    assert list(catalog) == [
+        CatalogEntry(0, str(tmp_path / "a b.fits"), 0.001, "101"),
+        CatalogEntry(1, "/d/b", None, "102"),
+        CatalogEntry(2, str(tmp_path / "c"), 0.2, "103"),
+    ]
+
+
+def test_named_columns_and_comma_ecsv(tmp_path):
+    table = Table({"spectrum": ["/a.fits"], "zbest": [0.5], "designation": ["J1234+5678"]})
+    table.write(tmp_path / "cat.ecsv", delimiter=",")
+    catalog = Catalog.read(
+        tmp_path / "cat.ecsv",
+        path_column="spectrum",
+        redshift_column="zbest",
+        id_column="designation",
+    )
+    assert list(catalog) == [CatalogEntry(0, "/a.fits", 0.5, "J1234+5678")]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("cat.csv", "obsid,z\n1,0.1\n", r"no path column \(looked for path, file"),
+        ("cat.xlsx", "", "cannot tell the format of catalogue"),
+        ("cat.csv", "path,z\na.fits,high\n", "entry 1: redshift 'high' is not a number"),
+        ("cat.ecsv", "path\na.fits\n", "is not ECSV"),
+    ],
+)
+def test_bad_catalogues(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError, match=message):
+        list(Catalog.read(tmp_path / name))
+
+
+def test_missing_catalogue_and_unknown_column(tmp_path):
+    with pytest.raises(FileNotFoundError, match="catalogue .*nope.txt does not exist"):
+        Catalog.read(tmp_path / "nope.txt")
+    (tmp_path / "cat.csv").write_text("path\na.fits\n")
+    with pytest.raises(ValueError, match="has no column 'file_name'"):
+        Catalog.read(tmp_path / "cat.csv", path_column="file_name")
+
+
+def test_fits_catalogue_without_table(tmp_path):
+    fits.PrimaryHDU(np.zeros(3)).writeto(tmp_path / "cat.fits")
+    with pytest.raises(ValueError, match="holds no table HDU"):
+        Catalog.read(tmp_path / "cat.fits")
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extension", ["ecsv", "csv", "parquet"])
+def test_one_row_per_file_in_catalogue_order_with_errors_as_rows(files, tmp_path, extension):
+    output = tmp_path / f"results.{extension}"
+    summary = run(files, output, chunk_size=5, batch_size=2)
+    table = QTable.read(output)
+    assert table.colnames == list(COLUMNS)
+    check_complete(table, files)
+    assert (summary.total, summary.yes, summary.no, summary.errors) == (14, 4, 4, 6)
+    assert summary.vetted == 14 and summary.rate > 0 / u.s
+    assert summary.first_errors[0] == (files[2], table["error"][2])
+    assert str(summary).startswith("14 spectra: 4 YES, 4 NO, 6 with errors; 14 vetted in ")
+    if extension != "csv":
+        assert table["seconds"].unit == u.s
+    assert not (tmp_path / f"results.{extension}.journal").exists()
+
+
+def test_catalogue_redshift_and_ids_reach_the_rows(files, tmp_path):
+    catalogue = tmp_path / "cat.csv"
+    Table({"id": ["a", "b"], "path": files[:2], "redshift": [0.01, np.nan]}).write(catalogue)
+    seen = {}
+
+    class Recorder(Scripted):
+        def respond(self, episodes):
+            seen.update({episode.trajectory.source: episode.redshift for episode in episodes})
+            return super().respond(episodes)
+
+    run(catalogue, tmp_path / "out.ecsv", backend=Recorder())
+    table = QTable.read(tmp_path / "out.ecsv")
+    assert table.colnames == ["id", *COLUMNS] and list(table["id"]) == ["a", "b"]
+    assert seen == {files[0]: 0.01, files[1]: 0.0}  # no catalogue redshift: the file's own
+
+
+def test_existing_output_is_never_overwritten_silently(files, tmp_path):
+    output = tmp_path / "results.ecsv"
+    output.write_text("keep me")
+    with pytest.raises(FileExistsError, match="exists; pass overwrite"):
+        run(files, output)
+    assert output.read_text() == "keep me"
+    with pytest.raises(FileExistsError, match="is complete"):
+        run(files, output, resume=True)
+    assert output.read_text() == "keep me"
+    run(files, output, overwrite=True)
+    check_complete(QTable.read(output), files)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"workers": 0}, "workers must be a whole number of at least 1"),
+        ({"chunk_size": 2.5}, "chunk_size must be a whole number"),
+        ({"workers": 2, "concurrency": 2}, "concurrency applies to a run in this process"),
+        ({"workers": 2}, "a policy instance can only vet in this process"),
+        ({"workers": 2, "scheduler": "tcp://x:1"}, "a Dask cluster has its own"),
+    ],
+)
+def test_bad_settings(files, tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        run(files, tmp_path / "out.ecsv", **options)
+    with pytest.raises(ValueError, match=r"use \.ecsv, \.csv or \.parquet"):
+        run(files, tmp_path / "out.fits")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_after_a_crash_with_a_torn_journal(files, tmp_path):
+    output = tmp_path / "results.parquet"
+    journal = tmp_path / "results.parquet.journal"
+    crashing = Scripted(crash_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        run(files, output, backend=crashing, chunk_size=2, batch_size=1)
+    assert not output.exists()
+    lines = journal.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 1 + 4  # header, then the two chunks finished before the crash
+    with journal.open("ab") as file:  # the kill came in the middle of writing the next chunk
+        file.write(b'{"index": 4, "file": "')
+    # without resume, the interrupted run is not silently thrown away
+    with pytest.raises(FileExistsError, match="interrupted run left its journal"):
+        run(files, output)
+    # nor is it resumed with another task or catalogue
+    with pytest.raises(ValueError, match="another task"):
+        vet_catalog(files, "wd", output, backend=Scripted(), resume=True, progress=False)
+    with pytest.raises(ValueError, match="another catalog"):
+        run(files[:-1], output, resume=True)
+    finishing = Scripted()
+    summary = run(files, output, backend=finishing, resume=True, chunk_size=2)
+    check_complete(QTable.read(output), files)
+    assert summary.vetted == len(files) - 4 and summary.total == len(files)
+    assert not set(crashing.seen) & set(finishing.seen)  # nothing vetted twice
+    assert not journal.exists()
+
+
+def test_backend_failure_writes_the_rows_and_keeps_the_journal(files, tmp_path):
+    output = tmp_path / "results.ecsv"
+    with pytest.raises(BackendError, match="0 of 14 spectra have a result"):
+        run(files, output, backend=Down(), chunk_size=4)
+    table = QTable.read(output)
+    assert list(table["file"]) == files
+    assert all(error.startswith("backend failed: http://127.0.0.1:9") for error in table["error"])
+    summary = run(files, output, resume=True)  # the backend is back
+    check_complete(QTable.read(output), files)
+    assert summary.vetted == len(files)
+
+
+def test_trajectories_are_saved_and_not_overwritten(files, tmp_path):
+    saved = tmp_path / "runs"
+    run(files[:2], tmp_path / "a.ecsv", save_trajectories=saved)
+    assert sorted(path.name for path in saved.iterdir()) == ["spec-00", "spec-01"]
+    with pytest.raises(FileExistsError, match="trajectories are already saved"):
+        run(files[:2], tmp_path / "b.ecsv", save_trajectories=saved)
+
+
+def test_dask_local_cluster(files, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        summary = vet_catalog(
+            files,
+            "cc",
+            tmp_path / "dask.ecsv",
+            scheduler=cluster.scheduler_address,
+            render_images=False,
+            chunk_size=3,
+            progress=False,
+        )
+    run(files, tmp_path / "local.ecsv", backend="expert", chunk_size=3)
+    on_cluster, local = QTable.read(tmp_path / "dask.ecsv"), QTable.read(tmp_path / "local.ecsv")
+    assert list(on_cluster["file"]) == files and summary.vetted == len(files)
+    for name in ("verdict", "evidence", "windows", "error"):
+        assert list(on_cluster[name]) == list(local[name])
+
+
+def test_concurrency_bounds_requests_to_a_model_server(files, tmp_path):
+    with FakeServer(zoom_then_answer, delay=0.1) as server:
+        summary = run(
+            files[:9],
+            tmp_path / "results.ecsv",
+            backend="openai",
+            backend_options={"base_url": server.base_url, "model": "m", "api_key": "k"},
+            concurrency=3,
+            chunk_size=1,
+        )
+    assert summary.yes == 9
+    assert len(server.requests) == 2 * 9  # one zoom, one answer per spectrum
+    assert server.max_in_flight == 3  # the server was kept busy, never beyond the bound
+
+
+# -- processes and kill -9 ------------------------------------------------------------------------
+
+KILLABLE_RUN = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from test_batch import Scripted, run
+
+    class Slow(Scripted):
+        def respond(self, episodes):
+            time.sleep(0.05)
+            return super().respond(episodes)
+
+    if __name__ == "__main__":
+        run({files!r}, {output!r}, backend=Slow(), chunk_size=1, resume=True)
+    """
+)
+
+
+def journal_rows(journal):
+    try:
+        return journal.read_bytes().count(b"\n") - 1
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_then_resume(files, tmp_path):
+    """SIGKILL a real run twice, wherever it is, then resume: every row once, none missing."""
+    many = files[:N_FILES] * 5 + files[N_FILES:]  # 62 spectra (repeated files are still rows)
+    output, journal = tmp_path / "results.csv", tmp_path / "results.csv.journal"
+    script = tmp_path / "run.py"
+    script.write_text(
+        KILLABLE_RUN.format(tests=os.path.dirname(__file__), files=many, output=str(output))
+    )
+    for kill_at in (5, 25):
+        process = subprocess.Popen([sys.executable, str(script)])
+        deadline = time.monotonic() + 120
+        while journal_rows(journal) < kill_at and time.monotonic() < deadline:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert journal_rows(journal) >= kill_at and not output.exists()
+    run(many, output, resume=True)
+    table = QTable.read(output)
+    assert list(table["file"]) == many and not journal.exists()
+    assert list(table["verdict"]) == [("YES", "NO", "NO")[i % 3] for i in range(60)] + ["NO"] * 2
+
+
+@pytest.mark.slow
+def test_worker_processes(files, tmp_path):
+    summary = vet_catalog(
+        files,
+        "cc",
+        tmp_path / "processes.ecsv",
+        workers=2,
+        chunk_size=2,
+        render_images=False,
+        progress=False,
+    )
+    run(files, tmp_path / "local.ecsv", backend="expert")
+    processes, local = (
+        QTable.read(tmp_path / "processes.ecsv"),
+        QTable.read(tmp_path / "local.ecsv"),
+    )
+    assert summary.vetted == len(files)
+    for name in ("file", "verdict", "evidence", "windows"):
+        assert list(processes[name]) == list(local[name])
