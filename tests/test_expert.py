@@ -191,7 +191,7 @@ def test_messages_follow_the_released_format(shared_data):
     final = parse_response(steps[-1].text)
     assert final.answers == ["YES"] and final.think and not final.tool_calls
     assert "TiO5" in result.evidence
-    assert episode.state["measurements"]["TiO5"]["unit"] == ""
+    assert steps[-1].measurements["policy"]["TiO5"]["unit"] == ""
 
 
 def test_get_backend_builds_the_expert():

@@ -406,3 +406,17 @@ def test_environment_reads_a_file(tmp_path, emitter):
     write_lamost_lrs(emitter, tmp_path / "spec.fits")
     env = InspectionEnvironment(tmp_path / "spec.fits", render_images=False)
     assert env.redshift == 0.002 and len(env.spectrum.flux) == len(emitter.flux)
+
+
+
+def test_measurements_a_policy_leaves_in_state_are_kept_on_the_step(spectrum):
+    class Measuring(Scripted):
+        def respond(self, episodes):
+            for episode in episodes:
+                episode.state["measurements"] = {"C2_5165": 0.4}
+            return super().respond(episodes)
+
+    result = Inspector(Measuring([zoom(4950, 5250), YES])).run(spectrum, "carbon_star")
+    steps = result.trajectory.steps
+    assert [step.measurements["policy"] for step in steps] == [{"C2_5165": 0.4}] * 2
+    assert steps[0].measurements["label"] == "C2 Swan 5165"  # the tool's own record is kept

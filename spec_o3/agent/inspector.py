@@ -196,10 +196,19 @@ class Inspector:
         return [episode.result for episode in episodes]
 
     def _advance(self, episode, text):
-        """Handle one assistant message: record it, then finish the episode or run its tool call."""
+        """Handle one assistant message: record it, then finish the episode or run its tool call.
+
+        A policy that measures the spectrum itself (the scripted expert) leaves its numbers for
+        this turn in ``episode.state["measurements"]``; they are kept on the step under "policy".
+        """
         step = Step(index=len(episode.trajectory.steps) + 1, text=text)
         episode.trajectory.steps.append(step)
-        parsed = parse_response(text)
+        policy_measurements = episode.state.pop("measurements", None)
+        self._respond(episode, step, parse_response(text))
+        if policy_measurements:
+            step.measurements = {**step.measurements, "policy": policy_measurements}
+
+    def _respond(self, episode, step, parsed):
         if len(parsed.answers) == 1:
             return self._finish(episode, parsed.answers[0], parsed.answer_text)
         if parsed.answers:
