@@ -1,0 +1,56 @@
+"""``spec-o3 jdaviz``: open spectrum files in Jdaviz with the Spectral Vetting plugin.
+
+Example::
+
+    spec-o3 jdaviz spec-55862-B6212_sp06-003.fits          # prints the URL; Ctrl-C stops the server
+    spec-o3 jdaviz --port 8765 --browser spec-*.fits       # a fixed port, opened in the web browser
+
+The app is served on 127.0.0.1 (this machine only) unless ``--host`` says otherwise, and works
+offline. Needs the ``jdaviz`` extra: ``pip install "spec-o3[jdaviz]"``.
+"""
+
+import sys
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    """Attach the ``jdaviz`` options to ``parser``."""
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="spectrum files (LAMOST, SDSS, ...)"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to serve on (default: a free one)"
+    )
+    parser.add_argument("--browser", action="store_true", help="open the app in the web browser")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light", help="colour theme")
+
+
+def run(args):
+    """Serve the app until interrupted; return the exit status (2 for a missing file or extra)."""
+    try:
+        from spec_o3.jdaviz_plugin.launcher import serve
+    except ImportError as error:
+        print(
+            f'spec-o3 jdaviz: error: {error}; install the extra: pip install "spec-o3[jdaviz]"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        serve(
+            args.files,
+            host=args.host,
+            port=args.port,
+            open_browser=args.browser,
+            theme=args.theme,
+            started=lambda url: print(f"Spectral Vetting in Jdaviz: {url}", flush=True),
+        )
+    except FileNotFoundError as error:
+        print(f"spec-o3 jdaviz: error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,395 @@
+"""The Spectral Vetting tray plugin, headless: registration, vetting a real LAMOST spectrum with the
+expert backend, overlays, step zoom, decisions and the log, and the states that must not crash."""
+
+import dataclasses
+import json
+import socket
+import threading
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.nddata import NDData
+from astropy.table import Table
+
+from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
+from spec_o3.tasks import get_task, register_task, unregister_task
+
+jdaviz = pytest.importorskip("jdaviz")
+
+with warnings.catch_warnings():
+    # jdaviz imports spectral-cube, which imports a name astropy 8 deprecates (pending).
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    from jdaviz.core.config import get_configuration
+
+    # jdaviz.conftest switches numpy to its 1.25 print style on import: keep that out of the
+    # doctests collected after this module.
+    with np.printoptions():
+        import jdaviz.conftest  # noqa: F401
+
+    from spec_o3.jdaviz_plugin import (
+        TRAY_NAME,
+        SpectralVetting,
+        VettingLabels,
+        VettingLines,
+        VettingSpecviz,
+        VettingWindows,
+        specviz_configuration,
+    )
+    from spec_o3.jdaviz_plugin.vetting.log import COLUMNS
+
+pytest_plugins = ["jdaviz.conftest"]
+
+pytestmark = [
+    # jdaviz 5.0's own marks pass extra arguments to traitlets' HasTraits.__init__.
+    pytest.mark.filterwarnings("ignore:Passing unrecognized arguments to super:DeprecationWarning"),
+    # jdaviz writes spectral units in the VOUnit format, which deprecates "Angstrom".
+    pytest.mark.filterwarnings(
+        "ignore:The unit 'Angstrom' has been deprecated:astropy.units.UnitsWarning"
+    ),
+]
+
+LAMOST = "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
+SPECVIZ_DEPRECATED = pytest.mark.filterwarnings("ignore:Specviz is deprecated:DeprecationWarning")
+
+
+@pytest.fixture
+def lamost_file(real_data):
+    return real_data / LAMOST
+
+
+def loaded(app, path):
+    """``app`` with the spectrum file ``path`` loaded; its Spectral Vetting plugin (user API)."""
+    app.load(str(path), format="1D Spectrum")
+    return app.plugins["Spectral Vetting"]
+
+
+def viewer_of(app):
+    return app._app.get_viewer("1D Spectrum")
+
+
+def overlay_marks(app, cls):
+    return [mark for mark in viewer_of(app).figure.marks if isinstance(mark, cls)]
+
+
+@pytest.fixture(scope="module")
+def vetted(real_data):
+    """A generalized app with the real LAMOST spectrum vetted for carbon stars (read-only)."""
+    app = jdaviz.App()
+    plugin = loaded(app, real_data / LAMOST)
+    plugin.task = "carbon_star"
+    plugin.vet()
+    return app, plugin
+
+
+# -- registration and appearance ---------------------------------------------------------------
+
+
+def test_registered_in_generalized_apps(deconfigged_helper):
+    for app in (deconfigged_helper, jdaviz.new_app()):
+        names = [item["name"] for item in app._app.state.tray_items]
+        assert TRAY_NAME in names
+        assert isinstance(app.plugins["Spectral Vetting"]._obj, SpectralVetting)
+
+
+@SPECVIZ_DEPRECATED
+def test_in_a_specviz_configuration(specviz_helper):
+    # Jdaviz's Specviz lists its tray; ours adds the plugin to a copy of that list.
+    assert "Spectral Vetting" not in specviz_helper.plugins
+    assert TRAY_NAME not in get_configuration("specviz")["tray"]
+    assert specviz_configuration()["tray"].index(TRAY_NAME) < specviz_configuration()["tray"].index(
+        "export"
+    )
+    assert isinstance(VettingSpecviz().plugins["Spectral Vetting"]._obj, SpectralVetting)
+
+
+def test_appearance_before_and_after_loading(deconfigged_helper, lamost_file):
+    plugin = deconfigged_helper.plugins["Spectral Vetting"]
+    ui = plugin._obj
+    assert ui.dataset_items == []  # the template then shows the "No 1D spectrum" notice
+    assert plugin.task.choices == [
+        "carbon_star",
+        "cataclysmic_variable",
+        "m_giant",
+        "s_star",
+        "white_dwarf",
+    ]
+    assert plugin.backend.choices == ["expert", "transformers", "openai"]
+    assert plugin.backend.selected == "expert"
+    assert {"vet", "show_step", "decision", "export_log", "verdict", "steps"} <= set(dir(plugin))
+    loaded(deconfigged_helper, lamost_file)
+    assert plugin.dataset.selected == "spec-55862-B6212_sp06-003"
+    assert ui.redshift_from_file == pytest.approx(-7.138e-05)  # the LAMOST pipeline's Z
+    assert plugin.redshift == ui.redshift_from_file
+    assert (ui.result_verdict, ui.step_items, plugin.verdict, plugin.steps) == ("", [], None, [])
+
+
+def test_template_is_package_data():
+    text = (resources.files("spec_o3.jdaviz_plugin.vetting") / "vetting.vue").read_text()
+    for hook in (
+        '@click="vet"',
+        '@click="cancel"',
+        '@click:row="select_step"',
+        "step_image",
+        'value="accept"',
+        'value="reject"',
+        'value="unsure"',
+        '@click="export_log"',
+    ):
+        assert hook in text
+
+
+def test_task_accepts_codes_and_tasks_registered_later(vetted):
+    _, plugin = vetted
+    task = dataclasses.replace(get_task("carbon_star"), id="test_late_task", code="tlt")
+    register_task(task)
+    try:
+        plugin.task = "tlt"
+        assert plugin.task.selected == "test_late_task"
+        with pytest.raises(ValueError, match="not one of"):
+            plugin.task = "no_such_task"
+    finally:
+        plugin.task = "cc"
+        unregister_task("test_late_task")
+    assert plugin.task.selected == "carbon_star"
+
+
+# -- vetting with the expert backend -----------------------------------------------------------
+
+
+def test_vets_real_lamost_spectrum_with_expert(vetted):
+    _, plugin = vetted
+    result, ui = plugin.result, plugin._obj
+    assert result.verdict in ("YES", "NO") and plugin.verdict == result.verdict
+    assert result.error is None and plugin.evidence == result.evidence != ""
+    assert (ui.result_verdict, ui.result_evidence) == (result.verdict, result.evidence)
+    assert [row["step"] for row in ui.step_items] == [step.index for step in plugin.steps]
+    zooms = [step for step in plugin.steps if step.window is not None]
+    assert zooms, "the expert inspects at least one window"
+    for step in zooms:
+        row = ui.step_items[step.index - 1]
+        assert row["tool"] == step.tool_name and row["label"] == step.label
+        assert row["window"] == f"{step.window.lower.value:.0f}–{step.window.upper.value:.0f}"
+        assert row["measurement"]
+    assert ui.step_items[-1]["tool"] == "answer"
+    assert ui.status.startswith(f"{result.verdict} after {result.n_steps} steps")
+    assert not ui.running and ui.error == ""
+
+
+def test_overlays_at_observed_wavelengths_and_following_units(vetted):
+    app, plugin = vetted
+    shift = 1 + plugin.redshift
+    (windows,), (lines,) = overlay_marks(app, VettingWindows), overlay_marks(app, VettingLines)
+    window_labels, line_labels = overlay_marks(app, VettingLabels)
+    expected = [[w.lower.value * shift, w.upper.value * shift] for w in plugin.result.windows]
+    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    assert list(window_labels.text) == [s.label for s in plugin.steps if s.window is not None]
+    observed = plugin.result.lines["observed_wavelength"].to_value(u.AA)
+    assert len(observed) > 0
+    np.testing.assert_allclose(lines.x[:, 0], observed)
+    assert list(line_labels.text) == list(plugin.result.lines["name"])
+
+    units = app.plugins["Unit Conversion"]
+    units.spectral_unit = "um"
+    try:
+        np.testing.assert_allclose(windows.x[:, [0, 2]], np.array(expected) * 1e-4)
+        np.testing.assert_allclose(lines.x[:, 0], observed * 1e-4)
+    finally:
+        units.spectral_unit = "Angstrom"
+    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+
+
+def test_selecting_a_step_zooms_to_its_window(vetted):
+    app, plugin = vetted
+    step = next(step for step in plugin.steps if step.window is not None)
+    plugin.show_step(step.index)
+    state, shift = viewer_of(app).state, 1 + plugin.redshift
+    assert state.x_min == pytest.approx(step.window.lower.value * shift)
+    assert state.x_max == pytest.approx(step.window.upper.value * shift)
+    ui = plugin._obj
+    assert ui.selected_step == step.index
+    assert ui.step_image.startswith("data:image/png;base64,")
+    assert ui.step_response == step.result_text
+    ui.vue_select_step({"step": plugin.steps[-1].index})  # the answer: nothing to zoom to
+    assert (ui.step_image, state.x_min) == ("", pytest.approx(step.window.lower.value * shift))
+    with pytest.raises(ValueError, match="no step 99"):
+        plugin.show_step(99)
+
+
+def test_next_run_replaces_the_overlays(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    plugin.task = "carbon_star"
+    plugin.vet()
+    plugin.show_step(1)
+    plugin.redshift = 0.1
+    plugin.task = "white_dwarf"
+    result = plugin.vet()
+    (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
+    expected = [[w.lower.value * 1.1, w.upper.value * 1.1] for w in result.windows]
+    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    assert plugin._obj.selected_step == 0 and plugin.decision == ""
+
+
+# -- decisions and the log ---------------------------------------------------------------------
+
+
+def test_decision_comment_and_log_export(vetted, tmp_path):
+    _, plugin = vetted
+    path = tmp_path / "campaign.ecsv"
+    plugin.decision = "Reject"
+    plugin.comment = 'no C2 bands, "just" an F star'
+    (row,) = plugin.log
+    assert (row["label"], row["task"], row["verdict"]) == (
+        "spec-55862-B6212_sp06-003",
+        "carbon_star",
+        plugin.verdict,
+    )
+    assert (row["decision"], row["comment"]) == ("reject", 'no C2 bands, "just" an F star')
+    assert row["file"].endswith(LAMOST) and row["windows"].count("-") == len(plugin.result.windows)
+
+    first = plugin.export_log(path)
+    assert first.colnames == list(COLUMNS) and len(first) == 1
+    assert len(plugin.export_log(path)) == 1  # nothing changed: nothing appended
+    plugin.decision = "unsure"
+    table = plugin.export_log(path)
+    assert list(table["decision"]) == ["reject", "unsure"]  # the earlier row stays
+    assert len(Table.read(path, format="ascii.ecsv")) == 2
+
+    with pytest.raises(ValueError, match="decision must be one of"):
+        plugin.decision = "maybe"
+    other = tmp_path / "other.ecsv"
+    Table({"a": [1]}).write(other, format="ascii.ecsv")
+    with pytest.raises(ValueError, match="not a vetting log"):
+        plugin.export_log(other)
+    plugin.decision = ""
+
+
+# -- states that must not crash ----------------------------------------------------------------
+
+
+def test_no_data_loaded(deconfigged_helper):
+    plugin = deconfigged_helper.plugins["Spectral Vetting"]
+    with pytest.raises(ValueError, match="no spectrum to vet"):
+        plugin.vet()
+    plugin._obj.vue_vet()  # the button shows the problem instead of raising
+    assert plugin._obj.error.startswith("Cannot vet: no spectrum to vet")
+    with pytest.raises(ValueError, match="vet a spectrum first"):
+        plugin.decision = "accept"
+    with pytest.raises(ValueError, match="nothing to export"):
+        plugin.export_log("never.ecsv")
+
+
+def test_non_spectral_data_is_not_offered(deconfigged_helper):
+    deconfigged_helper.load(NDData(np.ones((20, 20)), unit=u.Jy), format="Image")
+    plugin = deconfigged_helper.plugins["Spectral Vetting"]
+    assert plugin.dataset.choices == []
+    with pytest.raises(ValueError, match="no spectrum to vet"):
+        plugin.vet()
+
+
+def test_bad_redshift_is_refused(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    plugin.redshift = -1.5
+    with pytest.raises(ValueError, match="redshift must be a finite number above -1"):
+        plugin.vet()
+
+
+def test_backend_error_is_shown_not_raised(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    port = closed_port()
+    plugin.backend = "openai"
+    plugin.base_url = f"http://127.0.0.1:{port}/v1"
+    plugin.backend_options = {"max_retries": 0, "timeout": 5}
+    ui = plugin._obj
+    ui.vue_vet()
+    assert ui.wait(60)
+    assert ui.error.startswith("Backend error:") and f"127.0.0.1:{port}" in ui.error
+    assert plugin.result is None and ui.result_verdict == "" and len(plugin.log) == 0
+
+
+def test_cancel_while_the_model_thinks(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    ui = plugin._obj
+    with SlowModel(seconds=1.5) as model:
+        plugin.backend, plugin.base_url = "openai", model.base_url
+        ui.vue_vet()
+        assert ui.running  # the button returned while the model is still answering
+        model.first_reply_sent.wait(30)
+        wait_for(lambda: len(ui.step_items) == 1)  # turn 1 is shown while turn 2 runs
+        assert ui.step_items[0]["tool"] == "spectral_visualization_tool"
+        assert ui.progress.startswith("Step 2")
+        ui.vue_cancel()
+        assert ui.wait(30)
+    assert ui.status == "Cancelled: no verdict." and plugin.result is None
+    assert model.requests == 2  # the run stopped after the turn in flight, before the answer
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def closed_port():
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SlowModel:
+    """OpenAI-compatible endpoint on loopback: zooms twice, then answers; ``seconds`` per reply."""
+
+    ZOOM = format_assistant(
+        "Look at the Swan band.",
+        format_tool_call(
+            "spectral_visualization_tool",
+            {"wavelength_range": [4950, 5250], "label": "C2 Swan 5165"},
+        ),
+    )
+    ANSWER = format_assistant("No band.", format_answer("NO", "No C2 absorption."))
+
+    def __init__(self, seconds):
+        self.requests, self.first_reply_sent = 0, threading.Event()
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                model.requests += 1
+                turn = sum(message["role"] == "assistant" for message in body["messages"])
+                threading.Event().wait(seconds)
+                text = model.ZOOM if turn < 2 else model.ANSWER
+                data = json.dumps(
+                    {"choices": [{"message": {"role": "assistant", "content": text}}]}
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data.encode())
+                model.first_reply_sent.set()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def wait_for(condition, timeout=30):
+    event = threading.Event()
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        event.wait(0.05)
+    raise AssertionError("condition not met in time")
