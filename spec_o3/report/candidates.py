@@ -1,0 +1,292 @@
+"""One report entry per results row: the row, its saved inspection, and the images drawn for it.
+
+`prepare_candidate` does all the per-candidate work (read the spectrum, identify the lines in the
+inspected windows, draw the full spectrum, convert the zoom images) and returns a JSON-native
+record; it runs in worker processes for large reports.
+"""
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+from PIL import Image
+
+from spec_o3.agent import Trajectory
+from spec_o3.agent.protocol import parse_response
+from spec_o3.agent.tools import line_table, resolve_redshift
+from spec_o3.io import read_for_inspection
+
+from .images import median_snr, render_overview
+
+__all__ = ["CandidateJob", "candidate_key", "find_trajectories", "parse_windows", "prepare_candidate"]
+
+#: Colours kept in the report's PNGs: the plots are a few flat colours, and a 64-colour palette
+#: halves the files at no visible cost.
+_PALETTE_COLOURS = 64
+
+
+def candidate_key(file, task):
+    """The identity of a candidate across reports and decisions: its task and file.
+
+    Examples
+    --------
+    >>> candidate_key("spec-1.fits", "carbon_star")
+    'carbon_star|spec-1.fits'
+    """
+    return f"{task}|{file}"
+
+
+def find_trajectories(directory):
+    """Index the trajectories saved under ``directory`` (at any depth) by source file and task.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Where ``spec-o3 vet --save-trajectories`` wrote them.
+
+    Returns
+    -------
+    found : dict
+        ``(source, task) -> folder`` and, for sources whose file name occurs once per task,
+        ``(file name, task) -> folder`` (so results written with other relative paths match).
+
+    Raises
+    ------
+    OSError
+        If ``directory`` is not a directory.
+    """
+    from json import JSONDecodeError, loads
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise OSError(f"{directory}: not a directory of saved trajectories")
+    found, by_name = {}, {}
+    for path in sorted(directory.rglob("trajectory.json")):
+        try:
+            record = loads(path.read_text(encoding="utf-8"))
+        except (OSError, JSONDecodeError):
+            continue  # reported when the candidate is prepared (Trajectory.load says why)
+        source, task = str(record.get("source")), str(record.get("task"))
+        found[(source, task)] = path.parent
+        by_name.setdefault((Path(source).name, task), []).append(path.parent)
+    for key, folders in by_name.items():
+        if len(folders) == 1:
+            found.setdefault(key, folders[0])
+    return found
+
+
+def parse_windows(text):
+    """Windows of the results table's ``windows`` column (``"4600-4800;4950-5250"``, in Å).
+
+    Examples
+    --------
+    >>> parse_windows("4600-4800;6950-7300")
+    [(4600.0, 4800.0), (6950.0, 7300.0)]
+    >>> parse_windows("")
+    []
+    """
+    windows = []
+    for part in filter(None, (text or "").split(";")):
+        lo, sep, hi = part.partition("-")
+        try:
+            windows.append((float(lo), float(hi)))
+        except ValueError:
+            raise ValueError(f"cannot read the window {part!r} (expected 'lo-hi' in Å)") from None
+    return windows
+
+
+@dataclass(frozen=True)
+class CandidateJob:
+    """What `prepare_candidate` needs for one results row.
+
+    Attributes
+    ----------
+    number : int
+        Row number in the results table (names the candidate's image folder).
+    row : dict
+        The row's values as text and numbers (``file``, ``task``, ``verdict``, ...).
+    trajectory : pathlib.Path or None
+        Folder of the saved trajectory, if one was found.
+    out : pathlib.Path
+        The report folder.
+    base : pathlib.Path
+        Folder against which relative file names are also tried (the results table's folder).
+    """
+
+    number: int
+    row: dict
+    trajectory: Path | None
+    out: Path
+    base: Path
+
+
+def prepare_candidate(job):
+    """Draw the images of one candidate and return its report record (JSON-native).
+
+    Never raises for a bad candidate: an unreadable spectrum or trajectory becomes a ``notes``
+    entry of the record, and the report shows what could be shown.
+    """
+    row = job.row
+    record = {
+        "key": candidate_key(row["file"], row["task"]),
+        "id": row.get("id") or Path(row["file"]).stem,
+        "file": row["file"],
+        "task": row["task"],
+        "verdict": row["verdict"],
+        "evidence": row.get("evidence", ""),
+        "error": row.get("error", ""),
+        "n_steps": row.get("n_steps"),
+        "seconds": row.get("seconds"),
+        "decision": row.get("decision", ""),
+        "comment": row.get("comment", ""),
+        "decided_at": row.get("decided_at", ""),
+        "snr": None,
+        "survey_snr": {},
+        "pipeline_class": "",
+        "redshift": None,
+        "spectrum_image": None,
+        "windows": [],
+        "lines": [],
+        "transcript": [],
+        "notes": [],
+    }
+    folder = job.out / "images" / f"r{job.number:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    relative = folder.relative_to(job.out).as_posix()
+
+    trajectory = None
+    if job.trajectory is None:
+        record["notes"].append("No saved inspection was found for this file: no zoom images.")
+    else:
+        try:
+            trajectory = Trajectory.load(job.trajectory)
+        except OSError as error:
+            record["notes"].append(f"The saved inspection could not be read: {error}")
+    if trajectory is not None:
+        record["evidence"] = record["evidence"] or (trajectory.answer_text or "")
+        record["transcript"] = _transcript(trajectory)
+        regions = []
+        for step in trajectory.steps:
+            if step.window is None:
+                continue
+            regions.append(step.window)
+            image = None
+            if step.image is not None:
+                image = f"{relative}/step-{step.index:02d}.png"
+                _save_png(step.image, job.out / image)
+            record["windows"].append(
+                {
+                    "number": len(regions),
+                    "label": step.label or "",
+                    "lo": step.window.lower.to_value(u.AA),
+                    "hi": step.window.upper.to_value(u.AA),
+                    "image": image,
+                }
+            )
+    else:
+        regions = [(lo * u.AA, hi * u.AA) for lo, hi in parse_windows(row.get("windows", ""))]
+        record["windows"] = [
+            {"number": n, "label": "", "lo": lo.value, "hi": hi.value, "image": None}
+            for n, (lo, hi) in enumerate(regions, start=1)
+        ]
+
+    spectrum = _read_spectrum(row["file"], job.base, record["notes"])
+    if spectrum is not None:
+        try:
+            redshift = (
+                trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
+            )
+            record.update(_spectrum_facts(spectrum, redshift))
+            lines = line_table(spectrum, redshift, regions)
+            record["lines"] = _line_records(lines)
+            image = render_overview(
+                spectrum,
+                regions,
+                lines=lines,
+                redshift=redshift,
+                title=f"{record['id']}: whole spectrum (rest frame, z = {redshift:.5g})",
+            )
+            record["spectrum_image"] = f"{relative}/spectrum.png"
+            _save_png(image, job.out / record["spectrum_image"])
+        except ValueError as error:  # e.g. no valid pixels, or windows outside the data
+            record["notes"].append(f"The spectrum could not be drawn: {error}")
+            spectrum = None
+    if spectrum is None and trajectory is not None and trajectory.overview is not None:
+        record["spectrum_image"] = f"{relative}/overview.png"
+        _save_png(trajectory.overview, job.out / record["spectrum_image"])
+        record["notes"].append(
+            "Showing the overview the agent saw (the windows and lines are not marked on it)."
+        )
+    return record
+
+
+def _read_spectrum(file, base, notes):
+    """The spectrum of ``file`` (tried as given, then relative to ``base``), or None with a note."""
+    path = Path(file)
+    if not path.is_absolute() and not path.exists() and (base / path).exists():
+        path = base / path
+    try:
+        return read_for_inspection(os.fspath(path))
+    except Exception as error:  # readers fail in many ways; the report still shows the rest
+        notes.append(f"The spectrum file could not be read: {type(error).__name__}: {error}")
+        return None
+
+
+def _spectrum_facts(spectrum, redshift):
+    meta = spectrum.meta or {}
+    snr = median_snr(spectrum)
+    pipeline = " ".join(str(meta[key]) for key in ("class", "subclass") if meta.get(key))
+    survey_snr = {
+        band: float(value)
+        for band, value in (meta.get("snr") or {}).items()
+        if isinstance(value, (int, float)) and math.isfinite(value)
+    }
+    return {
+        "snr": snr if math.isfinite(snr) else None,
+        "survey_snr": survey_snr,
+        "pipeline_class": pipeline,
+        "redshift": redshift,
+    }
+
+
+def _line_records(lines):
+    return [
+        {
+            "name": str(line["name"]),
+            "rest": float(line["rest_wavelength"].to_value(u.AA)),
+            "kind": str(line["kind"]),
+            "significance": float(line["significance"]),
+        }
+        for line in lines
+    ]
+
+
+def _transcript(trajectory):
+    """The agent's reasoning turn by turn: what it thought, which window it asked for, errors."""
+    turns = []
+    for step in trajectory.steps:
+        parsed = parse_response(step.text)
+        action = ""
+        if step.window is not None:
+            lo, hi = step.window.lower.to_value(u.AA), step.window.upper.to_value(u.AA)
+            action = f"{step.tool_name}: {lo:.0f}–{hi:.0f} Å"
+        elif step.tool_name:
+            action = step.tool_name
+        elif parsed.answers:
+            action = f"answer: {parsed.answers[0]}"
+        turns.append(
+            {
+                "turn": step.index,
+                "think": parsed.think if parsed.think is not None else step.text,
+                "action": action,
+                "error": step.error or "",
+            }
+        )
+    return turns
+
+
+def _save_png(image, path):
+    """Save a plot as a palette PNG (the plots hold few colours; half the size of RGB)."""
+    image.convert("RGB").quantize(_PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE).save(path)
