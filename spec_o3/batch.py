@@ -417,7 +417,10 @@ def _build_inspector(settings, policy=None):
     import spec_o3.agent as agent  # looked up at call time, so tests can replace get_backend
 
     if policy is None:
-        policy = agent.get_backend(settings.backend, **settings.backend_options)
+        try:
+            policy = agent.get_backend(settings.backend, **settings.backend_options)
+        except TypeError as error:  # an option the backend's constructor does not take
+            raise ValueError(f"backend {settings.backend!r}: {error}") from None
     return agent.Inspector(
         policy,
         toolset=settings.toolset,
@@ -692,7 +695,7 @@ class _Journal:
                 except (ValueError, KeyError, TypeError, IndexError):
                     raise ValueError(
                         f"journal {journal.path} is corrupt at byte {end}; "
-                        "pass overwrite to start the run again"
+                        "pass overwrite=True to start the run again"
                     ) from None
                 end += len(line)
         os.truncate(journal.path, end)
@@ -711,7 +714,7 @@ class _Journal:
                 raise ValueError(
                     f"journal {self.path} belongs to a run with another {key} "
                     f"({found.get(key)!r}, not {self.header[key]!r}); resume with the same "
-                    "settings and catalogue, or pass overwrite to start again"
+                    "settings and catalogue, or pass overwrite=True to start again"
                 )
 
     def _note(self, index, row, offset):
@@ -1013,7 +1016,9 @@ def vet_catalog(
     if not isinstance(catalog, Catalog):
         is_file = isinstance(catalog, (str, os.PathLike))
         catalog = Catalog.read(catalog) if is_file else Catalog(catalog)
-    _check_settings(output, workers, scheduler, concurrency, chunk_size, batch_size, resume)
+    _check_settings(
+        output, workers, scheduler, concurrency, chunk_size, batch_size, resume, overwrite
+    )
     local = workers == 1 and scheduler is None
     if isinstance(backend, Policy) and not local:
         raise ValueError(
@@ -1076,7 +1081,7 @@ def vet_catalog(
     if failure is not None:
         raise BackendError(
             f"{failure}; {journal.done} of {size} spectra have a result in {output}, the others "
-            "carry this error: fix the backend and resume the run"
+            "carry this error: fix the backend and pass resume=True to finish the run"
         ) from failure
     journal.path.unlink()
     return BatchSummary(
@@ -1104,7 +1109,9 @@ def _progress_bar(total, done, task, progress):
     )
 
 
-def _check_settings(output, workers, scheduler, concurrency, chunk_size, batch_size, resume):
+def _check_settings(
+    output, workers, scheduler, concurrency, chunk_size, batch_size, resume, overwrite
+):
     for name, value in (
         ("workers", workers),
         ("concurrency", concurrency),
@@ -1113,6 +1120,10 @@ def _check_settings(output, workers, scheduler, concurrency, chunk_size, batch_s
     ):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if resume and overwrite:
+        raise ValueError(
+            "resume=True keeps the finished rows, overwrite=True discards them: choose one"
+        )
     if scheduler is not None and workers > 1:
         raise ValueError("workers applies to a run on this machine; a Dask cluster has its own")
     if concurrency > 1 and (workers > 1 or scheduler is not None):
@@ -1134,20 +1145,20 @@ def _check_existing(output, journal, catalog, save_trajectories, resume, overwri
         if output.exists() and not journal.exists():
             raise FileExistsError(
                 f"{output} is complete (no interrupted run's journal {journal.name} next to it); "
-                "pass overwrite to vet again"
+                "pass overwrite=True to vet again"
             )
         return
     if output.exists():
-        raise FileExistsError(f"{output} exists; pass overwrite to replace it")
+        raise FileExistsError(f"{output} exists; pass overwrite=True to replace it")
     if journal.exists():
         raise FileExistsError(
-            f"an interrupted run left its journal {journal}; resume it, or pass overwrite "
-            "to start again"
+            f"an interrupted run left its journal {journal}; pass resume=True to finish it "
+            "or overwrite=True to start again"
         )
     if save_trajectories is not None:
         for _, folder in _trajectory_folders(catalog, save_trajectories):
             if os.path.exists(os.path.join(folder, "trajectory.json")):
                 raise FileExistsError(
                     f"trajectories are already saved in {save_trajectories}; "
-                    "pass overwrite to replace them"
+                    "pass overwrite=True to replace them"
                 )

@@ -1,6 +1,7 @@
 """Catalogue-scale vetting: catalogues, output formats, error rows, no overwrite, crash and resume,
 worker processes, a Dask cluster, bounded concurrency against a loopback model server."""
 
+import argparse
 import os
 import signal
 import subprocess
@@ -17,9 +18,11 @@ from astropy.table import QTable, Table
 from specutils import Spectrum
 from test_backend_openai import FakeServer, zoom_then_answer
 
+import spec_o3.agent
 from spec_o3.agent import BackendError, Policy
 from spec_o3.agent.protocol import format_answer, format_assistant
 from spec_o3.batch import COLUMNS, Catalog, CatalogEntry, vet_catalog
+from spec_o3.commands import vet as vet_command
 
 N_FILES = 12
 SUBCLASSES = ["C", "K5", "BAD"]  # the scripted policy says YES to C, NO to K5, crashes on BAD
@@ -313,6 +316,60 @@ def test_concurrency_bounds_requests_to_a_model_server(files, tmp_path):
     assert summary.yes == 9
     assert len(server.requests) == 2 * 9  # one zoom, one answer per spectrum
     assert server.max_in_flight == 3  # the server was kept busy, never beyond the bound
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def vet_cli(*argv):
+    parser = argparse.ArgumentParser(prog="spec-o3 vet")
+    vet_command.add_arguments(parser)
+    return vet_command.run(parser.parse_args([str(arg) for arg in argv]))
+
+
+@pytest.fixture
+def listing(files, tmp_path):
+    path = tmp_path / "candidates.txt"
+    path.write_text("\n".join(files) + "\n")
+    return path
+
+
+def test_cli_catalogue_crash_and_resume(monkeypatch, listing, files, tmp_path, capsys):
+    policies = iter([Scripted(crash_after=5)])  # then a working one for each later run
+    monkeypatch.setattr(
+        spec_o3.agent, "get_backend", lambda name, **options: next(policies, None) or Scripted()
+    )
+    output = tmp_path / "results.parquet"
+    argv = ["--task", "cc", "--catalog", listing, "--output", output, "--chunk-size", "2"]
+    assert vet_cli(*argv, "--batch-size", "1") == 130
+    assert "rerun with --resume" in capsys.readouterr().err
+    assert vet_cli(*argv) == 2  # neither resumed nor overwritten by accident
+    assert "pass --resume to finish it or --overwrite" in capsys.readouterr().err
+    assert vet_cli(*argv, "--resume") == 0
+    check_complete(QTable.read(output), files)
+    out, err = capsys.readouterr()
+    assert out.startswith("14 spectra: 4 YES, 4 NO, 6 with errors; 8 vetted in ")
+    assert "spec-02.fits: cannot vet: RuntimeError" in err
+    assert vet_cli(*argv, "--resume") == 2  # complete: nothing to resume
+    assert "is complete" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "cc"], "nothing to vet"),
+        (["--task", "cc", "a.fits", "--catalog", "c.txt"], "not both"),
+        (["--task", "cc", "a.fits", "--resume"], "--resume finishes the run written to --output"),
+        (["--task", "cc", "--catalog", "none.txt"], "catalogue none.txt does not exist"),
+        (["--task", "cc", "a.fits", "-o", "r.ecsv", "--resume", "--overwrite"], "choose one"),
+        (["--task", "cc", "a.fits", "-o", "r.ecsv", "--concurrency", "0"], "at least 1"),
+    ],
+)
+def test_cli_usage_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert vet_cli(*argv) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- processes and kill -9 ------------------------------------------------------------------------

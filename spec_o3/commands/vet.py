@@ -1,25 +1,39 @@
 """``spec-o3 vet``: vet spectrum files for one task and write one result row per file.
 
 Rows have the columns of :data:`COLUMNS`. A file that cannot be read, or whose inspection could not
-conclude, is a row with its ``error``; the exit status is non-zero only for usage errors (2: bad
-arguments, an existing ``--output`` without ``--overwrite``) and for a backend that fails to run at
-all (1: e.g. an unreachable server, whose error then fills the rows of the files not yet vetted).
+conclude, is a row with its ``error``. The exit status is 2 for usage errors (bad arguments, an
+existing ``--output`` without ``--overwrite`` or ``--resume``), 1 when the backend fails to run at
+all (e.g. an unreachable server, whose error then fills the rows of the files not yet vetted;
+``--resume`` finishes the run later), 130 when interrupted (``--resume`` finishes it too).
+
+Every run goes through :func:`spec_o3.batch.vet_catalog`: a list of files and a catalogue of a
+million are vetted the same way, streamed, in parallel and resumably (see :doc:`/batch`).
 """
 
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-__all__ = ["COLUMNS", "add_arguments", "error_row", "result_row", "run", "vet_files", "write_rows"]
+from spec_o3.batch import COLUMNS, error_row, result_row
 
-#: Column names of the results table, in order.
-COLUMNS = ("file", "task", "verdict", "evidence", "n_steps", "windows", "error", "seconds")
+__all__ = ["COLUMNS", "add_arguments", "error_row", "result_row", "run"]
+
+#: How many failed files to name on the terminal (all are in the table).
+_ERRORS_SHOWN = 10
 
 
 def add_arguments(parser):
     """Attach the ``vet`` options to ``parser``."""
     parser.add_argument(
-        "files", nargs="+", metavar="FILE", help="spectrum files (LAMOST, SDSS, ...)"
+        "files", nargs="*", metavar="FILE", help="spectrum files (LAMOST, SDSS, ...)"
+    )
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        metavar="LIST",
+        help="vet the spectra listed here instead: a text file of paths, or a CSV, ECSV or "
+        "FITS table with a path column (path, file, filename or filepath) and optional "
+        "redshift (redshift, z) and id (id, obsid, specobjid, objid, name) columns",
     )
     parser.add_argument(
         "--task",
@@ -43,11 +57,23 @@ def add_arguments(parser):
         help="OpenAI-compatible API root, e.g. http://localhost:8000/v1 "
         "(the key is read from OPENAI_API_KEY)",
     )
-    parser.add_argument("--output", "-o", type=Path, help="write the results table here (ECSV)")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="write the results table here; the extension picks the format: .ecsv, .csv or "
+        ".parquet (a journal, OUTPUT.journal, keeps finished rows until the run completes)",
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing --output and saved trajectories",
+        help="replace an existing --output, an interrupted run's journal and saved trajectories",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the interrupted run whose journal is next to --output: vet only the "
+        "spectra without a result",
     )
     parser.add_argument(
         "--save-trajectories",
@@ -70,55 +96,98 @@ def add_arguments(parser):
         default=8,
         help="spectra inspected together, so the backend can batch them (default 8)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on this machine (default 1: vet in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="vet on a Dask distributed cluster, e.g. tcp://host:8786 (needs spec-o3[dask]; "
+        "the workers must see the files at the same paths)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=32,
+        metavar="K",
+        help="spectra per unit of work sent to a worker (default 32)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        metavar="C",
+        help="spectra vetted at once in this process, one thread each: with --backend openai, "
+        "the requests kept in flight (default 1)",
+    )
 
 
 def run(args):
     """Run ``spec-o3 vet`` with parsed ``args``; return the exit status."""
-    from spec_o3.agent import BackendError, Inspector, get_backend
+    from spec_o3.agent import BackendError
+    from spec_o3.batch import vet_catalog
     from spec_o3.tasks import get_task
 
     try:
         task = get_task(args.task)
         options = _backend_options(args)
+        catalog = _catalog(args)
         if args.max_turns < 1 or args.batch_size < 1:
             raise ValueError("--max-turns and --batch-size must be at least 1")
-        if args.output is not None and args.output.exists() and not args.overwrite:
-            raise ValueError(f"{args.output} exists; pass --overwrite to replace it")
-        saved = (
-            _trajectory_folders([Path(path) for path in args.files], args.save_trajectories) or []
-        )
-        if not args.overwrite and any((folder / "trajectory.json").exists() for folder in saved):
-            raise ValueError(
-                f"trajectories are already saved in {args.save_trajectories}; "
-                "pass --overwrite to replace them"
-            )
-        policy = get_backend(args.backend, **options)
-    except (ValueError, TypeError) as error:
-        print(f"spec-o3 vet: error: {error}", file=sys.stderr)
-        return 2
-    rows, status = [], 0
-    with policy:
-        inspector = Inspector(policy, max_turns=args.max_turns, render_images=args.render_images)
+        if args.resume and args.output is None:
+            raise ValueError("--resume finishes the run written to --output; give --output")
+    except (ValueError, OSError) as error:
+        return _usage_error(error)
+    with tempfile.TemporaryDirectory() as scratch:
         try:
-            for row in vet_files(
-                args.files,
+            summary = vet_catalog(
+                catalog,
                 task,
-                inspector,
+                args.output or Path(scratch) / "results.ecsv",
+                backend=args.backend,
+                backend_options=options,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                concurrency=args.concurrency,
+                chunk_size=args.chunk_size,
                 batch_size=args.batch_size,
-                save_trajectories=args.save_trajectories,
+                resume=args.resume,
                 overwrite=args.overwrite,
-            ):
-                rows.append(row)
+                max_turns=args.max_turns,
+                render_images=args.render_images,
+                save_trajectories=args.save_trajectories,
+            )
+        except (ValueError, OSError) as error:
+            return _usage_error(error)
         except BackendError as error:
-            rows += [
-                error_row(path, task, f"backend failed: {error}", 0.0)
-                for path in args.files[len(rows) :]
-            ]
-            status = 1
-    if args.output is not None:
-        write_rows(rows, args.output, overwrite=args.overwrite)
-    _print_summary(rows, args.output)
-    return status
+            print(f"spec-o3 vet: backend failed: {_options_named(error)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(
+                "spec-o3 vet: interrupted; the finished rows are kept: rerun with --resume to "
+                f"vet the others{'' if args.output else ' (next time, give --output)'}",
+                file=sys.stderr,
+            )
+            return 130
+        _print_summary(summary, print_rows=args.output is None)
+    return 0
+
+
+def _catalog(args):
+    """The catalogue to vet: ``--catalog`` or the files on the command line (not both)."""
+    from spec_o3.batch import Catalog
+
+    if args.catalog is not None and args.files:
+        raise ValueError("give spectrum files or --catalog, not both")
+    if args.catalog is not None:
+        return Catalog.read(args.catalog)
+    if not args.files:
+        raise ValueError("nothing to vet: give spectrum files or --catalog LIST")
+    return Catalog(args.files)
 
 
 def _backend_options(args):
@@ -137,160 +206,29 @@ def _backend_options(args):
     return options
 
 
-def vet_files(
-    paths, task, inspector, *, batch_size=8, save_trajectories=None, overwrite=False, progress=True
-):
-    """Vet spectrum files in batches; yield one result row (a dict, see :data:`COLUMNS`) per file.
-
-    Parameters
-    ----------
-    paths : iterable of str or path-like
-    task : `~spec_o3.tasks.Task`
-    inspector : `~spec_o3.agent.Inspector`
-    batch_size : int
-        Files inspected together (one ``policy.respond`` call covers the batch).
-    save_trajectories : path-like, optional
-        Save each trajectory under this directory, in a folder named after the file.
-    overwrite : bool
-        Replace trajectories already saved there.
-    progress : bool
-        Show a progress bar on stderr (when it is a terminal).
-
-    Yields
-    ------
-    row : dict
-        In the order of ``paths``; a file that cannot be read gives a row with its ``error``.
-
-    Raises
-    ------
-    BackendError
-        When the policy fails to run (rows of earlier batches have been yielded by then).
-    """
-    from specutils import Spectrum
-    from tqdm.auto import tqdm
-
-    paths = [Path(path) for path in paths]
-    folders = _trajectory_folders(paths, save_trajectories)
-    with tqdm(
-        total=len(paths), unit="spectrum", desc=f"vet {task.id}", disable=None if progress else True
-    ) as bar:
-        for start in range(0, len(paths), batch_size):
-            batch = range(start, min(start + batch_size, len(paths)))
-            rows, jobs, read, read_seconds = {}, [], [], {}
-            for i in batch:
-                began = time.perf_counter()
-                try:
-                    jobs.append((Spectrum.read(paths[i]), task, None))
-                except (
-                    Exception
-                ) as error:  # readers fail in many ways; each failure is a row, not a crash
-                    rows[i] = error_row(
-                        paths[i],
-                        task,
-                        f"cannot read: {type(error).__name__}: {error}",
-                        time.perf_counter() - began,
-                    )
-                    continue
-                read.append(i)
-                read_seconds[i] = time.perf_counter() - began
-            results = (
-                inspector.run_many(jobs, sources=[str(paths[i]) for i in read]) if jobs else []
-            )
-            for i, result in zip(read, results, strict=True):
-                rows[i] = result_row(paths[i], result)
-                rows[i]["seconds"] += read_seconds[i]
-                if folders is not None:
-                    result.trajectory.save(folders[i], overwrite=overwrite)
-            for i in batch:
-                bar.update()
-                yield rows[i]
+def _options_named(error):
+    """The library's message, naming the command-line options instead of its keywords."""
+    return str(error).replace("overwrite=True", "--overwrite").replace("resume=True", "--resume")
 
 
-def _trajectory_folders(paths, root):
-    """One folder per file under ``root``, named after the file stem (numbered if stems repeat)."""
-    if root is None:
-        return None
-    folders, used = [], set()
-    for path in paths:
-        name, n = path.stem, 1
-        while name in used:
-            n += 1
-            name = f"{path.stem}-{n}"
-        used.add(name)
-        folders.append(Path(root) / name)
-    return folders
+def _usage_error(error):
+    print(f"spec-o3 vet: error: {_options_named(error)}", file=sys.stderr)
+    return 2
 
 
-def result_row(path, result):
-    """The results-table row of one `~spec_o3.agent.VettingResult`."""
-    import astropy.units as u
-
-    windows = ";".join(
-        f"{window.lower.to_value(u.AA):.0f}-{window.upper.to_value(u.AA):.0f}"
-        for window in result.windows
-    )
-    return {
-        "file": str(path),
-        "task": result.task,
-        "verdict": result.verdict,
-        "evidence": result.evidence,
-        "n_steps": result.n_steps,
-        "windows": windows,
-        "error": result.error or "",
-        "seconds": result.seconds,
-    }
-
-
-def error_row(path, task, message, seconds):
-    """The row of a file that could not be vetted: verdict ``"NO"`` and the reason."""
-    return {
-        "file": str(path),
-        "task": task.id,
-        "verdict": "NO",
-        "evidence": "",
-        "n_steps": 0,
-        "windows": "",
-        "error": message,
-        "seconds": seconds,
-    }
-
-
-def write_rows(rows, output, *, overwrite=False):
-    """Write result rows to ``output`` as an ECSV table (``seconds`` carries its unit).
-
-    Raises
-    ------
-    FileExistsError
-        If ``output`` exists and ``overwrite`` is false.
-    """
-    import astropy.units as u
+def _print_summary(summary, print_rows):
     from astropy.table import Table
 
-    output = Path(output)
-    if output.exists() and not overwrite:
-        raise FileExistsError(f"{output} exists; pass overwrite=True to replace it")
-    table = Table(
-        rows=[[row[name] for name in COLUMNS] for row in rows],
-        names=COLUMNS,
-        dtype=(str, str, str, str, int, str, str, float),
-    )
-    table["seconds"].unit = u.s
-    table.write(output, format="ascii.ecsv", overwrite=overwrite)
-
-
-def _print_summary(rows, output):
-    counts = {
-        verdict: sum(row["verdict"] == verdict and not row["error"] for row in rows)
-        for verdict in ("YES", "NO")
-    }
-    errors = sum(bool(row["error"]) for row in rows)
-    for row in rows:
-        if row["error"]:
-            print(f"{row['file']}: {row['error']}", file=sys.stderr)
-    where = f"; results in {output}" if output is not None else ""
-    print(
-        f"{len(rows)} spectra: {counts['YES']} YES, {counts['NO']} NO, {errors} with errors{where}"
-    )
-    if output is None:
-        for row in rows:
+    for file, error in summary.first_errors:
+        print(f"{file}: {error}", file=sys.stderr)
+    if summary.errors > len(summary.first_errors):
+        print(f"... and {summary.errors - len(summary.first_errors)} more errors", file=sys.stderr)
+    if print_rows:  # no --output: the results go to the terminal
+        print(
+            f"{summary.total} spectra: {summary.yes} YES, {summary.no} NO, "
+            f"{summary.errors} with errors"
+        )
+        for row in Table.read(summary.output, format="ascii.ecsv"):
             print(f"{row['file']}\t{row['verdict']}\t{row['evidence']}")
+    else:
+        print(summary)
