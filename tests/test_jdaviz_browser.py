@@ -1,8 +1,8 @@
 """The Spectral Vetting plugin in a real browser: ``spec-o3 jdaviz FILE`` on loopback, driven with
 Playwright through Debian's Chromium (installed by the system, never downloaded by Playwright).
 
-The screenshot is kept in ``$SPEC_O3_TEST_ARTIFACTS`` (default: the test's temporary directory)
-and is the one shown in ``docs/jdaviz.rst``.
+The screenshots are kept in ``$SPEC_O3_TEST_ARTIFACTS`` (default: the test's temporary directory);
+``docs/jdaviz.rst`` shows them.
 """
 
 import os
@@ -118,6 +118,10 @@ def test_vet_in_the_browser(app_url, artifacts):
             rows = page.locator(".vetting-steps tbody tr")
             assert rows.count() >= 2  # at least one zoom, then the answer
             assert rows.first.locator("td").nth(1).inner_text().strip() == "zoom"
+
+            rows.first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)  # let the viewer draw the windows and lines
+            page.screenshot(path=str(artifacts / "jdaviz_spectral_vetting_overview.png"))
 
             rows.nth(1).click()  # the second step: its zoom image, and the viewer moves there
             page.locator(".vetting-step-image").wait_for(timeout=60_000)

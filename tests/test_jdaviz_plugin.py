@@ -1,6 +1,7 @@
 """The Spectral Vetting tray plugin, headless: registration, vetting a real LAMOST spectrum with the
 expert backend, overlays, step zoom, decisions and the log, and the states that must not crash."""
 
+import argparse
 import dataclasses
 import json
 import socket
@@ -14,8 +15,10 @@ import numpy as np
 import pytest
 from astropy.nddata import NDData
 from astropy.table import Table
+from specutils import Spectrum
 
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
+from spec_o3.commands import jdaviz as jdaviz_command
 from spec_o3.tasks import get_task, register_task, unregister_task
 
 jdaviz = pytest.importorskip("jdaviz")
@@ -53,6 +56,7 @@ pytestmark = [
 ]
 
 LAMOST = "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
+EMISSION_STAR = "lamost_lrs_podondra_emission/spec-55903-B90306_sp06-163.fits"
 SPECVIZ_DEPRECATED = pytest.mark.filterwarnings("ignore:Specviz is deprecated:DeprecationWarning")
 
 
@@ -160,9 +164,11 @@ def test_task_accepts_codes_and_tasks_registered_later(vetted):
 # -- vetting with the expert backend -----------------------------------------------------------
 
 
-def test_vets_real_lamost_spectrum_with_expert(vetted):
+def test_vets_real_lamost_spectrum_with_expert(vetted, lamost_file):
     _, plugin = vetted
     result, ui = plugin.result, plugin._obj
+    # the spectrum as loaded, with the bad pixels the reader masked
+    np.testing.assert_array_equal(result.spectrum.mask, Spectrum.read(lamost_file).mask)
     assert result.verdict in ("YES", "NO") and plugin.verdict == result.verdict
     assert result.error is None and plugin.evidence == result.evidence != ""
     assert (ui.result_verdict, ui.result_evidence) == (result.verdict, result.evidence)
@@ -187,7 +193,7 @@ def test_overlays_at_observed_wavelengths_and_following_units(vetted):
     expected = [[w.lower.value * shift, w.upper.value * shift] for w in plugin.result.windows]
     np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
     assert list(window_labels.text) == [s.label for s in plugin.steps if s.window is not None]
-    observed = plugin.result.lines["observed_wavelength"].to_value(u.AA)
+    observed = plugin.result.lines["rest_wavelength"].to_value(u.AA) * shift
     assert len(observed) > 0
     np.testing.assert_allclose(lines.x[:, 0], observed)
     assert list(line_labels.text) == list(plugin.result.lines["name"])
@@ -219,7 +225,9 @@ def test_selecting_a_step_zooms_to_its_window(vetted):
         plugin.show_step(99)
 
 
-def test_next_run_replaces_the_overlays(deconfigged_helper, lamost_file):
+def test_next_run_replaces_the_overlays_another_spectrum_clears_them(
+    deconfigged_helper, lamost_file, real_data
+):
     plugin = loaded(deconfigged_helper, lamost_file)
     plugin.task = "carbon_star"
     plugin.vet()
@@ -230,7 +238,17 @@ def test_next_run_replaces_the_overlays(deconfigged_helper, lamost_file):
     (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
     expected = [[w.lower.value * 1.1, w.upper.value * 1.1] for w in result.windows]
     np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    (lines,) = overlay_marks(deconfigged_helper, VettingLines)
+    rest = result.lines["rest_wavelength"].to_value(u.AA)
+    np.testing.assert_allclose(np.reshape(lines.x, (-1, 2))[:, 0], rest * 1.1)
     assert plugin._obj.selected_step == 0 and plugin.decision == ""
+
+    deconfigged_helper.load(str(real_data / EMISSION_STAR), format="1D Spectrum")
+    plugin.dataset = "spec-55903-B90306_sp06-163"
+    assert plugin.result is None and len(windows.x) == len(lines.x) == 0
+    assert plugin.redshift == pytest.approx(
+        Spectrum.read(real_data / EMISSION_STAR).meta["redshift"]
+    )
 
 
 # -- decisions and the log ---------------------------------------------------------------------
@@ -325,6 +343,19 @@ def test_cancel_while_the_model_thinks(deconfigged_helper, lamost_file):
         assert ui.wait(30)
     assert ui.status == "Cancelled: no verdict." and plugin.result is None
     assert model.requests == 2  # the run stopped after the turn in flight, before the answer
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_command_defaults_to_loopback_and_checks_files(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    jdaviz_command.add_arguments(parser)
+    args = parser.parse_args(["spectrum.fits"])
+    assert (args.host, args.port, args.browser) == ("127.0.0.1", 0, False)
+    missing = tmp_path / "missing.fits"
+    assert jdaviz_command.run(parser.parse_args([str(missing)])) == 2
+    assert f"no such spectrum file: {missing}" in capsys.readouterr().err
 
 
 # -- helpers -------------------------------------------------------------------------------------

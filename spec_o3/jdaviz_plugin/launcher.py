@@ -20,6 +20,8 @@ import jdaviz
 import solara
 from jdaviz.app import custom_components
 
+from spec_o3.io import read_for_inspection
+
 __all__ = ["Page", "serve"]
 
 #: The spectrum files every new browser tab loads (set by `serve`).
@@ -79,7 +81,9 @@ def _new_app():
     app = jdaviz.App()
     with app.batch_load():
         for path in FILES:
-            app.load(path, format="1D Spectrum")
+            # Read as `spec_o3.vet` reads, so the viewer shows what the agent inspects.
+            spectrum = read_for_inspection(path)
+            app.load(spectrum, format="1D Spectrum", data_label=Path(path).stem)
     return app
 
 

@@ -224,9 +224,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
             raise ValueError("a vetting run is already in progress")
         if not self.dataset_selected:
             raise ValueError("no spectrum to vet: load a 1D spectrum into a spectrum viewer first")
-        spectrum = self.dataset.selected_obj
-        if not isinstance(spectrum, Spectrum) or spectrum.flux.ndim != 1:
-            raise ValueError(f"{self.dataset_selected!r} is not a 1D spectrum")
+        spectrum = self._selected_spectrum()
         redshift = _redshift(self.redshift)
         job = _Job(
             spectrum=spectrum,
@@ -246,6 +244,23 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self.progress = "Starting the agent…"
         self.running = True
         return job
+
+    def _selected_spectrum(self):
+        """The selected spectrum as loaded, bad-pixel mask included."""
+        spectrum = self.dataset.selected_obj
+        if not isinstance(spectrum, Spectrum) or spectrum.flux.ndim != 1:
+            raise ValueError(f"{self.dataset_selected!r} is not a 1D spectrum")
+        data = self.dataset.selected_dc_item
+        if spectrum.mask is None and "mask" in [component.label for component in data.components]:
+            # Jdaviz keeps the mask as a component of its own, which the Spectrum it returns lacks.
+            spectrum = Spectrum(
+                flux=spectrum.flux,
+                spectral_axis=spectrum.spectral_axis,
+                uncertainty=spectrum.uncertainty,
+                mask=np.asarray(data["mask"]) != 0,
+                meta=spectrum.meta,
+            )
+        return spectrum
 
     def _backend_arguments(self):
         options = dict(self.backend_options)
@@ -335,25 +350,16 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         """Draw the inspected windows and identified lines at observed wavelengths."""
         if self._result is None:
             return
-        shift = 1 + self._job.redshift
-        windows = (
-            np.reshape(
-                [[w.lower.to_value(u.AA), w.upper.to_value(u.AA)] for w in self._result.windows],
-                (-1, 2),
-            )
-            * u.AA
-        )
+        shift = 1 + self._job.redshift  # rest -> observed frame
+        edges = [[w.lower.to_value(u.AA), w.upper.to_value(u.AA)] for w in self._result.windows]
+        windows = np.reshape(edges, (-1, 2)) * u.AA * shift
         labels = [step.label or step.tool_name for step in self.steps if step.window is not None]
         lines = self._result.lines
+        positions = lines["rest_wavelength"] * shift
         names = [str(name) for name in lines["name"]]
         for viewer, overlay in self._overlays.items():
-            overlay.draw(
-                windows * shift,
-                labels,
-                lines["observed_wavelength"],
-                names,
-                unit or viewer.state.x_display_unit,
-            )
+            unit_shown = unit or viewer.state.x_display_unit
+            overlay.draw(windows, labels, positions, names, unit_shown)
 
     def _on_display_unit_changed(self, message):
         if message.axis == "spectral":
