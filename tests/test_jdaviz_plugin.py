@@ -208,13 +208,21 @@ def test_overlays_at_observed_wavelengths_and_following_units(vetted):
     np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
 
 
-def test_selecting_a_step_zooms_to_its_window(vetted):
+def test_selecting_a_step_zooms_to_its_window(vetted, lamost_file):
     app, plugin = vetted
     step = next(step for step in plugin.steps if step.window is not None)
     plugin.show_step(step.index)
     state, shift = viewer_of(app).state, 1 + plugin.redshift
     assert state.x_min == pytest.approx(step.window.lower.value * shift)
     assert state.x_max == pytest.approx(step.window.upper.value * shift)
+    # the flux axis fits the good pixels of the window, closely (bad pixels do not stretch it)
+    spectrum = Spectrum.read(lamost_file)
+    wavelength = spectrum.spectral_axis.value
+    inside = (wavelength >= state.x_min) & (wavelength <= state.x_max) & ~spectrum.mask
+    good = spectrum.flux.value[inside]
+    span = good.max() - good.min()
+    assert good.min() - 0.1 * span < state.y_min < good.min() < good.max() < state.y_max
+    assert state.y_max < good.max() + 0.1 * span
     ui = plugin._obj
     assert ui.selected_step == step.index
     assert ui.step_image.startswith("data:image/png;base64,")

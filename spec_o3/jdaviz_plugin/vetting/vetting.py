@@ -250,17 +250,26 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         spectrum = self.dataset.selected_obj
         if not isinstance(spectrum, Spectrum) or spectrum.flux.ndim != 1:
             raise ValueError(f"{self.dataset_selected!r} is not a 1D spectrum")
-        data = self.dataset.selected_dc_item
-        if spectrum.mask is None and "mask" in [component.label for component in data.components]:
-            # Jdaviz keeps the mask as a component of its own, which the Spectrum it returns lacks.
+        mask = self._bad_pixels()
+        if spectrum.mask is None and mask is not None:
             spectrum = Spectrum(
                 flux=spectrum.flux,
                 spectral_axis=spectrum.spectral_axis,
                 uncertainty=spectrum.uncertainty,
-                mask=np.asarray(data["mask"]) != 0,
+                mask=mask,
                 meta=spectrum.meta,
             )
         return spectrum
+
+    def _bad_pixels(self):
+        """The selected spectrum's mask (``None`` without one).
+
+        Jdaviz keeps it as a data component of its own, which the Spectrum it returns lacks.
+        """
+        data = self.dataset.selected_dc_item
+        if "mask" not in [component.label for component in data.components]:
+            return None
+        return np.asarray(data["mask"]) != 0
 
     def _backend_arguments(self):
         options = dict(self.backend_options)
@@ -412,12 +421,13 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         """Set every overlaid viewer's limits to ``window`` (rest frame) and the flux inside it."""
         observed = u.Quantity([window.lower, window.upper]) * (1 + self._job.redshift)
         spectrum = self.dataset.selected_spectrum  # in display units
+        bad = self._bad_pixels()
         for viewer in self._overlays:
             lo, hi = np.sort(observed.to_value(viewer.state.x_display_unit, u.spectral()))
             axis = spectrum.spectral_axis.to_value(viewer.state.x_display_unit, u.spectral())
             inside = (axis >= lo) & (axis <= hi) & np.isfinite(spectrum.flux.value)
-            if spectrum.mask is not None:
-                inside &= ~spectrum.mask
+            if bad is not None:
+                inside &= ~bad
             limits = {"x_min": float(lo), "x_max": float(hi)}
             if inside.any():
                 low, high = np.min(spectrum.flux.value[inside]), np.max(spectrum.flux.value[inside])
