@@ -98,7 +98,7 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
     mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
         flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
@@ -146,7 +146,7 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
     file_obj : str, file-like or `~astropy.io.fits.HDUList`
         The file, plain or gzip-compressed.
     mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With `False`, only those whose
+        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
         flux is zero too are masked; see :ref:`zero-ivar`.
 
     Returns
