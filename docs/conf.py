@@ -29,7 +29,7 @@ if os.environ.get("SPEC_O3_DOCS_OFFLINE"):
         (r"py:.*", r"(astropy|specutils|numpy|scipy|matplotlib|PIL|datasets|transformers|trl|peft"
          r"|jdaviz|dask|distributed|httpx|pyarrow|torch|tqdm|abc|json|pathlib|os|typing)(\..*)?"),
         (r"py:.*", r"(Quantity|QTable|Table|Row|Spectrum|SpectralRegion|HDUList|Header|Path"
-         r"|numpy\.ndarray|ndarray)"),
+         r"|numpy\.ndarray|ndarray|True|False|None)"),
     ]
 
 html_theme_options.update(  # noqa: F405
