@@ -91,7 +91,7 @@ class VettingLog:
         self._versions[key] = self._versions.get(key, 0) + 1
 
     def table(self, keys=None):
-        """The rows (all, or those of ``keys``) as a `~astropy.table.Table` with :data:`COLUMNS`."""
+        """The rows (all, or those of ``keys``) as a `~astropy.table.Table` with the ``COLUMNS``."""
         keys = list(self._rows) if keys is None else keys
         table = Table(
             rows=[[self._rows[key][name] for name in COLUMNS] for key in keys] or None,
