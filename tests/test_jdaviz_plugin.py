@@ -38,6 +38,7 @@ with warnings.catch_warnings():
         SpectralVetting,
         VettingLabels,
         VettingLines,
+        VettingLog,
         VettingSpecviz,
         VettingWindows,
         specviz_configuration,
@@ -291,6 +292,25 @@ def test_decision_comment_and_log_export(vetted, tmp_path):
     with pytest.raises(ValueError, match="not a vetting log"):
         plugin.export_log(other)
     plugin.decision = ""
+
+
+def test_vetting_log_appends_across_sessions(tmp_path):
+    path = tmp_path / "log.ecsv"
+    monday, tuesday = VettingLog(), VettingLog()
+    monday.record("a", "white_dwarf", file="a.fits", verdict="YES", redshift=0.0)
+    tuesday.record("b", "white_dwarf", file="b.fits", verdict="NO", redshift=0.1)
+    monday.export(path)
+    table = tuesday.export(path)
+    assert list(table["label"]) == ["a", "b"] and list(table["redshift"]) == [0.0, 0.1]
+    assert len(tuesday.export(path)) == 2  # nothing new
+    with pytest.raises(ValueError, match="colour: not columns of the vetting log"):
+        monday.update("a", "white_dwarf", colour="blue")
+    with pytest.raises(ValueError, match="no vetting of 'c'"):
+        monday.update("c", "white_dwarf", decision="accept")
+    path.write_text("not a table\n")
+    with pytest.raises(ValueError, match="not an ECSV vetting log"):
+        monday.export(path)
+    assert path.read_text() == "not a table\n"
 
 
 # -- states that must not crash ----------------------------------------------------------------

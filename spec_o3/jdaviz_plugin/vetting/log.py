@@ -6,6 +6,7 @@ one file can collect a whole vetting campaign; when a spectrum was exported twic
 after the decision), its latest row is the one with the latest ``timestamp``.
 """
 
+import math
 import os
 import secrets
 from datetime import UTC, datetime
@@ -68,9 +69,13 @@ class VettingLog:
         return len(self._rows)
 
     def record(self, label, task, **fields):
-        """Add the row of a new vetting of ``label`` for ``task``, replacing the previous one."""
-        row = dict.fromkeys(COLUMNS, "")
-        row.update(fields, label=label, task=task, decision="", comment="")
+        """Add the row of a new vetting of ``label`` for ``task``, replacing the previous one.
+
+        ``fields`` are the other columns; the decision and comment start empty.
+        """
+        _check_columns(fields)
+        row = {**dict.fromkeys(COLUMNS, ""), "redshift": math.nan, **fields}
+        row.update(label=label, task=task, decision="", comment="")
         self._store((label, task), row)
 
     def update(self, label, task, **fields):
@@ -78,6 +83,7 @@ class VettingLog:
         key = (label, task)
         if key not in self._rows:
             raise ValueError(f"no vetting of {label!r} for {task!r} in the log")
+        _check_columns(fields)
         if "decision" in fields and fields["decision"] not in ("", *DECISIONS):
             raise ValueError(
                 f"decision must be one of {', '.join(DECISIONS)} (or '' to clear), "
@@ -142,6 +148,12 @@ class VettingLog:
         _write_atomically(table, path)
         exported.update((key, self._versions[key]) for key in keys)
         return table
+
+
+def _check_columns(fields):
+    unknown = sorted(set(fields) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not columns of the vetting log {list(COLUMNS)}")
 
 
 def _write_atomically(table, path):
