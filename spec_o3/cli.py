@@ -15,6 +15,8 @@ SUBCOMMANDS = {
     "vet": ("vet", "vet spectra for one task and write a results table"),
     "simulate": ("simulate", "write labelled synthetic LAMOST-like spectra"),
     "evaluate": ("evaluate", "score a backend on a labelled suite (paper's Table 1)"),
+    "report": ("report", "build a browsable review gallery of vetted candidates"),
+    "jdaviz": ("jdaviz", "open spectra in Jdaviz with the Spectral Vetting plugin"),
 }
 
 
