@@ -1,6 +1,7 @@
 """Shared pytest configuration: headless plotting and the location of the real reference data."""
 
 import os
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -13,16 +14,15 @@ try:
 
     PYTEST_HEADER_MODULES.clear()
     PYTEST_HEADER_MODULES.update(
-        {"astropy": "astropy", "specutils": "specutils", "numpy": "numpy", "matplotlib": "matplotlib"}
+        {name: name for name in ("astropy", "specutils", "numpy", "matplotlib")}
     )
 except ImportError:  # the header plugin is optional
     pass
 
 #: Real spectra and stellar libraries shipped beside the repository (read-only). Override with
 #: SPEC_O3_SHARED_DATA when running the tests elsewhere.
-SHARED_DATA = Path(
-    os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parent.parent / "shared" / "data")
-)
+_DEFAULT_SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SPEC_O3_SHARED_DATA", _DEFAULT_SHARED_DATA))
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +37,23 @@ def shared_data():
 def real_data(shared_data):
     """Path of ``shared/data/real`` holding real LAMOST and SDSS spectra and ``manifest.csv``."""
     return shared_data / "real"
+
+
+def _unavailable(reason):
+    """Skip on a developer machine; fail under CI, which must run every end-to-end check."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_executable():
+    """Path of Debian's Chromium for Playwright browser tests (never a downloaded browser)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install playwright)")
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        _unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    return path
