@@ -44,8 +44,19 @@ def run(real_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     files = [real_data / name for name in FILES]
     results, trajectories = folder / "results.ecsv", folder / "trajectories"
-    assert cli(vet_command, "--task", "m_giant", *files, "--output", results,
-               "--save-trajectories", trajectories) == 0
+    assert (
+        cli(
+            vet_command,
+            "--task",
+            "m_giant",
+            *files,
+            "--output",
+            results,
+            "--save-trajectories",
+            trajectories,
+        )
+        == 0
+    )
     return results, trajectories
 
 
@@ -64,27 +75,48 @@ def hostile(run, tmp_path):
 def read_data(path):
     """The object a data/*.js file hands to the page."""
     text = path.read_text(encoding="utf-8")
-    match = re.fullmatch(r"(?:window\.SPEC_O3_REPORT = |specO3Report\.receive\(\d+, )(.*?)\)?;\n",
-                         text, flags=re.S)
+    match = re.fullmatch(
+        r"(?:window\.SPEC_O3_REPORT = |specO3Report\.receive\(\d+, )(.*?)\)?;\n", text, flags=re.S
+    )
     return json.loads(match.group(1))
 
 
 def records(out):
-    return [record for chunk in sorted((out / "data").glob("chunk-*.js"))
-            for record in read_data(chunk)]
+    return [
+        record for chunk in sorted((out / "data").glob("chunk-*.js")) for record in read_data(chunk)
+    ]
 
 
 def test_report_of_a_real_run(run, tmp_path):
     results, trajectories = run
     out = tmp_path / "report"
-    assert cli(report_command, results, "--trajectories", trajectories, "--out", out,
-               "--verdict", "all") == 0
-    for name in ("index.html", "summary.html", "assets/report.js", "assets/report.css",
-                 "data/report.js", "images/summary-verdicts.png", "images/summary-snr.png"):
+    assert (
+        cli(
+            report_command,
+            results,
+            "--trajectories",
+            trajectories,
+            "--out",
+            out,
+            "--verdict",
+            "all",
+        )
+        == 0
+    )
+    for name in (
+        "index.html",
+        "summary.html",
+        "assets/report.js",
+        "assets/report.css",
+        "data/report.js",
+        "images/summary-verdicts.png",
+        "images/summary-snr.png",
+    ):
         assert (out / name).is_file(), name
     index = read_data(out / "data/report.js")
     assert [entry["file"] for entry in index["candidates"]] == list(
-        Table.read(results, format="ascii.ecsv")["file"])
+        Table.read(results, format="ascii.ecsv")["file"]
+    )
     assert index["summary"]["verdict_counts"] == {"m_giant": {"YES": 0, "NO": 3, "error": 0}}
     for record in records(out):
         trajectory = Trajectory.load(trajectories / record["id"])
@@ -93,11 +125,16 @@ def test_report_of_a_real_run(run, tmp_path):
         assert record["snr"] > 5 and record["survey_snr"]["r"] > 0 and record["pipeline_class"]
         # the zoom images in inspection order, with the agent's labels, at the saved size
         assert [w["label"] for w in record["windows"]] == [
-            step.label for step in trajectory.steps if step.window is not None]
+            step.label for step in trajectory.steps if step.window is not None
+        ]
         assert [(w["lo"], w["hi"]) for w in record["windows"]] == [
-            (w.lower.value, w.upper.value) for w in trajectory.windows]
-        for window, image in zip(record["windows"], (s.image for s in trajectory.steps
-                                                     if s.window is not None), strict=True):
+            (w.lower.value, w.upper.value) for w in trajectory.windows
+        ]
+        for window, image in zip(
+            record["windows"],
+            (s.image for s in trajectory.steps if s.window is not None),
+            strict=True,
+        ):
             with Image.open(out / window["image"]) as written:
                 assert written.size == image.size
         with Image.open(out / record["spectrum_image"]) as spectrum:
@@ -116,13 +153,23 @@ def test_selection_and_order(run, hostile, tmp_path):
     assert [e["verdict"] for e in read_data(out / "data/report.js")["candidates"]] == ["YES"]
 
     out = tmp_path / "by-snr"
-    build_report(results, out, trajectories=trajectories, verdict="all", sort_by="snr",
-                 descending=True, progress=False)
+    build_report(
+        results,
+        out,
+        trajectories=trajectories,
+        verdict="all",
+        sort_by="snr",
+        descending=True,
+        progress=False,
+    )
     snr = [e["snr"] for e in read_data(out / "data/report.js")["candidates"]]
     assert snr == sorted(snr, reverse=True)
     # image folders are named after the results row, whatever the order
     assert {r["spectrum_image"].split("/")[1] for r in records(out)} == {
-        "r000000", "r000001", "r000002"}
+        "r000000",
+        "r000001",
+        "r000002",
+    }
 
     with pytest.raises(ValueError, match="cannot sort by 'colour'"):
         build_report(results, tmp_path / "x", sort_by="colour", progress=False)
@@ -133,8 +180,14 @@ def test_selection_and_order(run, hostile, tmp_path):
 def test_untrusted_text_stays_text(hostile, tmp_path):
     results, trajectories = hostile
     out = tmp_path / "report"
-    build_report(results, out, trajectories=trajectories, verdict="all", progress=False,
-                 title="<b>M giants</b>")
+    build_report(
+        results,
+        out,
+        trajectories=trajectories,
+        verdict="all",
+        progress=False,
+        title="<b>M giants</b>",
+    )
     for path in (out / "data").glob("*.js"):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"[<>]", text), path.name  # no markup at all, only \u003c escapes
@@ -157,10 +210,29 @@ def decisions_file(path, rows, columns=DECISION_COLUMNS):
 def test_decisions_round_trip(run, tmp_path, capsys):
     results, trajectories = run
     files = list(Table.read(results, format="ascii.ecsv")["file"])
-    decisions = decisions_file(tmp_path / "decisions.csv", [
-        ("a", files[0], "m_giant", "NO", "reject", 'an F9 dwarf, "clearly"', "2025-03-01T10:00:00Z"),
-        ("b", files[1], "m_giant", "NO", "accept", "TiO bands\nlook giant", "2025-03-01T10:01:00Z"),
-    ])
+    decisions = decisions_file(
+        tmp_path / "decisions.csv",
+        [
+            (
+                "a",
+                files[0],
+                "m_giant",
+                "NO",
+                "reject",
+                'an F9 dwarf, "clearly"',
+                "2025-03-01T10:00:00Z",
+            ),
+            (
+                "b",
+                files[1],
+                "m_giant",
+                "NO",
+                "accept",
+                "TiO bands\nlook giant",
+                "2025-03-01T10:01:00Z",
+            ),
+        ],
+    )
     output = tmp_path / "reviewed.ecsv"
     assert cli(report_command, "--merge", decisions, results, "--output", output) == 0
     assert "2 of 3 rows have a decision" in capsys.readouterr().out
@@ -181,8 +253,20 @@ def test_decisions_round_trip(run, tmp_path, capsys):
     # a report of the merged table shows the decisions as made, and so does --decisions
     for source, extra in ((output, ()), (results, ("--decisions", decisions))):
         out = tmp_path / f"report-{source.stem}"
-        assert cli(report_command, source, "--trajectories", trajectories, "--out", out,
-                   "--verdict", "all", *extra) == 0
+        assert (
+            cli(
+                report_command,
+                source,
+                "--trajectories",
+                trajectories,
+                "--out",
+                out,
+                "--verdict",
+                "all",
+                *extra,
+            )
+            == 0
+        )
         entries = read_data(out / "data/report.js")["candidates"]
         assert [e["decision"] for e in entries] == ["reject", "accept", ""]
         assert (out / "images/summary-agreement.png").is_file()
@@ -199,7 +283,9 @@ def test_ecsv_and_parquet(run, tmp_path):
     ecsv.write_text(
         "# %ECSV 1.0\n# ---\n# delimiter: ','\n# datatype:\n"
         + "".join(f"# - {{name: {c}, datatype: string}}\n" for c in DECISION_COLUMNS)
-        + "# schema: astropy-2.0\n" + ",".join(DECISION_COLUMNS) + "\n"
+        + "# schema: astropy-2.0\n"
+        + ",".join(DECISION_COLUMNS)
+        + "\n"
         + f'"two","{table["file"][1]}","m_giant","NO","unsure","",""\n',
         encoding="utf-8",
     )
@@ -210,27 +296,34 @@ def test_ecsv_and_parquet(run, tmp_path):
     out = tmp_path / "report"
     build_report(parquet, out, verdict="all", progress=False)
     assert [e["id"] for e in read_data(out / "data/report.js")["candidates"]] == [
-        "one", "two", "three"]
+        "one",
+        "two",
+        "three",
+    ]
 
 
 def test_bad_decisions(run, tmp_path, capsys):
     results, _ = run
     files = list(Table.read(results, format="ascii.ecsv")["file"])
-    wrong = decisions_file(tmp_path / "wrong.csv", [
-        ("a", "elsewhere.fits", "m_giant", "NO", "reject", "", "2025-03-01T10:00:00Z")])
+    wrong = decisions_file(
+        tmp_path / "wrong.csv",
+        [("a", "elsewhere.fits", "m_giant", "NO", "reject", "", "2025-03-01T10:00:00Z")],
+    )
     assert cli(report_command, "--merge", wrong, results, "--output", tmp_path / "m.ecsv") == 2
     assert "1 decision(s) match no row of the results table: elsewhere.fits" in (
-        capsys.readouterr().err)
-    odd = decisions_file(tmp_path / "odd.csv", [
-        ("a", files[0], "m_giant", "NO", "maybe", "", "")])
+        capsys.readouterr().err
+    )
+    odd = decisions_file(tmp_path / "odd.csv", [("a", files[0], "m_giant", "NO", "maybe", "", "")])
     with pytest.raises(ValueError, match="unknown decision.*'maybe'"):
         read_decisions(odd)
     short = decisions_file(tmp_path / "short.csv", [("a", files[0])], columns=("id", "file"))
     with pytest.raises(ValueError, match="lacks the column.*task, agent_verdict"):
         read_decisions(short)
     # a decision made on a verdict the table no longer holds is merged, with a warning
-    changed = decisions_file(tmp_path / "changed.csv", [
-        ("a", files[0], "m_giant", "YES", "accept", "", "2025-03-01T10:00:00Z")])
+    changed = decisions_file(
+        tmp_path / "changed.csv",
+        [("a", files[0], "m_giant", "YES", "accept", "", "2025-03-01T10:00:00Z")],
+    )
     with pytest.warns(UserWarning, match="another agent verdict"):
         merged = merge_decisions(Table.read(results), read_decisions(changed))
     assert merged["decision"][0] == "accept"
@@ -246,8 +339,12 @@ def test_usage_errors(run, tmp_path, capsys):
     assert "--out cannot be combined with --merge" in capsys.readouterr().err
     assert cli(report_command, tmp_path / "missing.ecsv", "--out", tmp_path / "r") == 2
     assert "missing.ecsv: no such file" in capsys.readouterr().err
-    assert cli(report_command, results, "--out", tmp_path / "r",
-               "--trajectories", tmp_path / "nowhere") == 2
+    assert (
+        cli(
+            report_command, results, "--out", tmp_path / "r", "--trajectories", tmp_path / "nowhere"
+        )
+        == 2
+    )
     assert "not a directory of saved trajectories" in capsys.readouterr().err
 
 
@@ -261,8 +358,9 @@ def test_rebuild_needs_overwrite_and_drops_stale_files(run, tmp_path, capsys):
     table = Table.read(results, format="ascii.ecsv")
     table["verdict"] = ["NO", "NO", "YES"]
     table.write(tmp_path / "one-yes.ecsv", format="ascii.ecsv")
-    build_report(tmp_path / "one-yes.ecsv", out, trajectories=trajectories, overwrite=True,
-                 progress=False)
+    build_report(
+        tmp_path / "one-yes.ecsv", out, trajectories=trajectories, overwrite=True, progress=False
+    )
     assert sorted(p.name for p in (out / "images").glob("r*")) == ["r000002"]
     assert (out / "notes.txt").read_text() == "mine"
 
@@ -276,7 +374,8 @@ def test_missing_inputs_become_notes(run, tmp_path):
     assert record["windows"] and all(w["image"] is None for w in record["windows"])
     assert [(w["lo"], w["hi"]) for w in record["windows"]] == [
         tuple(map(float, part.split("-")))
-        for part in Table.read(results, format="ascii.ecsv")["windows"][0].split(";")]
+        for part in Table.read(results, format="ascii.ecsv")["windows"][0].split(";")
+    ]
     assert "No saved inspection" in record["notes"][0]
     assert (out / record["spectrum_image"]).is_file()
 

@@ -21,26 +21,36 @@ _BUILD_OPTIONS = ("trajectories", "out", "sort_by", "decisions", "title")
 def add_arguments(parser):
     """Attach the ``report`` options to ``parser``."""
     parser.add_argument(
-        "results", type=Path, metavar="RESULTS",
+        "results",
+        type=Path,
+        metavar="RESULTS",
         help="results table of spec-o3 vet (ECSV, CSV or Parquet)",
     )
     build = parser.add_argument_group("building the report")
     build.add_argument(
-        "--trajectories", type=Path, metavar="DIR",
+        "--trajectories",
+        type=Path,
+        metavar="DIR",
         help="where spec-o3 vet --save-trajectories saved the inspections (zoom images, labels)",
     )
     build.add_argument("--out", type=Path, metavar="DIR", help="report folder to write")
     build.add_argument(
-        "--verdict", default="YES", type=str.upper, choices=("YES", "NO", "ALL"),
+        "--verdict",
+        default="YES",
+        type=str.upper,
+        choices=("YES", "NO", "ALL"),
         help="candidates to show, by agent verdict (default YES)",
     )
     build.add_argument(
-        "--sort-by", metavar="KEY",
+        "--sort-by",
+        metavar="KEY",
         help="order: 'snr' (median S/N per pixel) or a column of RESULTS (default: table order)",
     )
     build.add_argument("--descending", action="store_true", help="sort in descending order")
     build.add_argument(
-        "--decisions", type=Path, metavar="FILE",
+        "--decisions",
+        type=Path,
+        metavar="FILE",
         help="decisions exported earlier (CSV/ECSV), shown as already made",
     )
     build.add_argument("--title", help="title of the report pages (default: the results file name)")
@@ -49,11 +59,15 @@ def add_arguments(parser):
     )
     merge = parser.add_argument_group("merging decisions")
     merge.add_argument(
-        "--merge", type=Path, metavar="DECISIONS",
+        "--merge",
+        type=Path,
+        metavar="DECISIONS",
         help="fold this decisions export (CSV/ECSV) into RESULTS instead of building a report",
     )
     merge.add_argument(
-        "--output", type=Path, metavar="OUT",
+        "--output",
+        type=Path,
+        metavar="OUT",
         help="merged table to write (default: RESULTS with '-reviewed' before the extension)",
     )
     parser.add_argument(

@@ -23,7 +23,9 @@ def read_table(path):
     try:
         return Table.read(path, format=_format(path))
     except Exception as error:  # astropy's readers raise many kinds; the caller wants one
-        raise OSError(f"cannot read a table from {path}: {type(error).__name__}: {error}") from error
+        raise OSError(
+            f"cannot read a table from {path}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def write_table(table, path, *, overwrite=False):

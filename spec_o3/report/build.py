@@ -46,7 +46,13 @@ _PAGES = ("index.html", "summary.html")
 _ASSETS = ("report.js", "report.css")
 #: What a rebuild replaces in an existing report folder (other files there are left alone).
 _GENERATED = (*_PAGES, "assets", "data", "images")
-_JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JS_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def js_literal(value):
@@ -130,7 +136,9 @@ def build_report(
     table = read_table(results)
     for name in ("file", "task", "verdict"):
         if name not in table.colnames:
-            raise ValueError(f"{results} has no {name!r} column; is it a spec-o3 vet results table?")
+            raise ValueError(
+                f"{results} has no {name!r} column; is it a spec-o3 vet results table?"
+            )
     if sort_by is not None and sort_by not in (*table.colnames, "snr", "id"):
         raise ValueError(
             f"cannot sort by {sort_by!r}: choose 'snr' or a column of {results} "
@@ -151,8 +159,10 @@ def build_report(
     ]
     records = _prepare_all(jobs, workers, progress)
     if sort_by == "snr":
-        records = [records[i] for i in _sorted(range(len(records)),
-                                                [r["snr"] for r in records], descending)]
+        records = [
+            records[i]
+            for i in _sorted(range(len(records)), [r["snr"] for r in records], descending)
+        ]
 
     title = title or results.name
     summary = _write_summary(out, rows, records)
@@ -200,7 +210,9 @@ def _rows(table):
             columns[name] = text_column(table, name)
     for name in REVIEW_COLUMNS:
         columns.setdefault(name, [""] * len(table))
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+    return [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def _sorted(indices, values, descending):
@@ -258,9 +270,8 @@ def _write_data(out, records, summary, *, title, results, verdict):
         "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         # Decisions are kept in the browser under this name: one per results table, so rebuilding
         # the report (other filters, more candidates) keeps the decisions made so far.
-        "storage_key": "spec-o3-review:" + hashlib.sha256(
-            os.fsencode(results.resolve())
-        ).hexdigest()[:16],
+        "storage_key": "spec-o3-review:"
+        + hashlib.sha256(os.fsencode(results.resolve())).hexdigest()[:16],
         "chunk_size": CHUNK_SIZE,
         "summary": summary,
         "candidates": [

@@ -20,7 +20,13 @@ from spec_o3.io import read_for_inspection
 
 from .images import median_snr, render_overview
 
-__all__ = ["CandidateJob", "candidate_key", "find_trajectories", "parse_windows", "prepare_candidate"]
+__all__ = [
+    "CandidateJob",
+    "candidate_key",
+    "find_trajectories",
+    "parse_windows",
+    "prepare_candidate",
+]
 
 #: Colours kept in the report's PNGs: the plots are a few flat colours, and a 64-colour palette
 #: halves the files at no visible cost.
@@ -195,9 +201,7 @@ def prepare_candidate(job):
     spectrum = _read_spectrum(row["file"], job.base, record["notes"])
     if spectrum is not None:
         try:
-            redshift = (
-                trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
-            )
+            redshift = trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
             record.update(_spectrum_facts(spectrum, redshift))
             lines = line_table(spectrum, redshift, regions)
             record["lines"] = _line_records(lines)

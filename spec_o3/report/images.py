@@ -19,7 +19,6 @@ OVERVIEW_SIZE = (1100, 380)
 _SHADE = (255, 236, 179)  # pale amber behind the spectrum
 _SHADE_EDGE = (230, 170, 40)
 _NUMBER = (150, 95, 0)
-_WHITE = (255, 255, 255)
 
 
 @cache
@@ -114,7 +113,7 @@ def render_overview(spectrum, windows=(), *, lines=None, redshift=None, size=Non
     scale = (right - left - 1) / (hi - lo)
     pixels = np.array(image)
     plot = pixels[top:bottom]  # a view of the inside of the axes frame
-    white = (plot == _WHITE).all(axis=-1)
+    white = (plot[..., 0] & plot[..., 1] & plot[..., 2]) == 255
     numbers = []
     for number, window in enumerate(windows, start=1):
         w_lo, w_hi = _edges(window)
@@ -150,7 +149,8 @@ def _axes_box(image):
     to ``bottom``) whose horizontal edges are the only black runs spanning most of the image
     (tick labels may touch them, hence the longest run rather than the first black pixel).
     """
-    black = (np.asarray(image) == 0).all(axis=-1)
+    pixels = np.asarray(image)
+    black = (pixels[..., 0] | pixels[..., 1] | pixels[..., 2]) == 0
     rows = np.flatnonzero(black.sum(axis=1) > 0.5 * image.width)
     if rows.size < 2:
         raise RuntimeError("cannot find the axes frame of the rendered spectrum")

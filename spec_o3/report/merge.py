@@ -103,7 +103,9 @@ def merge_decisions(results, decisions):
             raise ValueError(f"the results table has no {name!r} column")
     rows = {
         key: i
-        for i, key in enumerate(zip(text_column(results, "file"), text_column(results, "task")))
+        for i, key in enumerate(
+            zip(text_column(results, "file"), text_column(results, "task"), strict=True)
+        )
     }
     merged = results.copy()
     review = {name: text_column(results, name) for name in REVIEW_COLUMNS}

@@ -69,8 +69,15 @@ def plot_verdicts(counts):
         axes.barh(tasks, values, left=left, color=colour, label=outcome, height=0.6)
         for y, (start, value) in enumerate(zip(left, values, strict=True)):
             if value:
-                axes.text(start + value / 2, y, str(value), ha="center", va="center",
-                          color="white", fontsize=9)
+                axes.text(
+                    start + value / 2,
+                    y,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    color="white",
+                    fontsize=9,
+                )
         left += values
     axes.invert_yaxis()
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -92,8 +99,14 @@ def plot_snr(records):
         bins = np.geomspace(max(positive.min(), 0.5), max(positive.max(), 1.0) * 1.01, 25)
         for verdict, snr in values.items():
             if snr.size:
-                axes.hist(snr, bins=bins, histtype="stepfilled", alpha=0.55,
-                          color=_VERDICT_COLOURS[verdict], label=f"{verdict} ({snr.size})")
+                axes.hist(
+                    snr,
+                    bins=bins,
+                    histtype="stepfilled",
+                    alpha=0.55,
+                    color=_VERDICT_COLOURS[verdict],
+                    label=f"{verdict} ({snr.size})",
+                )
         axes.set_xscale("log")
         axes.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))

@@ -1,0 +1,180 @@
+"""The review report in a real browser: Debian's Chromium driven by Playwright, from file://.
+
+Opens a report of a real run from disk, reviews three candidates with the keyboard, reloads,
+exports the decisions (CSV and ECSV), merges them back, and checks that model output trying to
+inject markup stays text. Needs the ``playwright`` package and ``/usr/bin/chromium`` (``apt-get
+install chromium``; never a browser downloaded by ``playwright install``).
+"""
+
+import argparse
+import datetime
+import shutil
+from pathlib import Path
+
+import pytest
+from astropy.table import Table
+
+from spec_o3.commands import report as report_command
+from spec_o3.commands import vet as vet_command
+from spec_o3.report import DECISION_COLUMNS, build_report
+
+pytestmark = pytest.mark.slow
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+FILES = (
+    "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+    "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits",
+    "lamost_lrs_podondra_emission/spec-56351-GAC108N13V4_sp14-219.fits",
+)
+ATTACK = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+
+
+def cli(module, *argv):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    return module.run(parser.parse_args([str(arg) for arg in argv]))
+
+
+@pytest.fixture(scope="module")
+def report(real_data, tmp_path_factory):
+    """A report of a real m_giant run whose first evidence is hostile; (results, index.html)."""
+    folder = tmp_path_factory.mktemp("browser")
+    results, trajectories = folder / "results.ecsv", folder / "trajectories"
+    files = [real_data / name for name in FILES]
+    assert (
+        cli(
+            vet_command,
+            "--task",
+            "gm",
+            *files,
+            "--output",
+            results,
+            "--save-trajectories",
+            trajectories,
+        )
+        == 0
+    )
+    table = Table.read(results, format="ascii.ecsv")
+    table["evidence"] = [ATTACK, *table["evidence"][1:]]
+    table.write(results, format="ascii.ecsv", overwrite=True)
+    index = build_report(
+        results, folder / "report", trajectories=trajectories, verdict="all", progress=False
+    )
+    return results, index
+
+
+@pytest.fixture
+def page(report):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 900}
+        )
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+        yield page
+        browser.close()
+
+
+def test_keyboard_review_persists_and_exports(report, page, tmp_path):
+    results, index = report
+    expect = sync_api.expect
+    ids = [Path(name).stem for name in FILES]
+    heading = page.locator(".detail-head h2")
+    page.goto(index.as_uri())
+    expect(heading).to_have_text(ids[0])
+
+    # the hostile evidence is shown as text and never runs
+    expect(page.locator("#evidence")).to_have_text(ATTACK)
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#detail script, #detail img[src='x']").count() == 0
+    # images load from disk: the full spectrum at its written size, the first zoom window
+    spectrum = page.locator(".spectrum img")
+    expect(spectrum).to_have_js_property("complete", True)
+    assert spectrum.evaluate("image => image.naturalWidth") == 1100
+    first_zoom = page.locator(".window img").first
+    first_zoom.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=first_zoom.element_handle()
+    )
+
+    # review three candidates with the keyboard: accept, comment + reject, unsure
+    page.keyboard.press("a")
+    expect(heading).to_have_text(ids[1])
+    page.keyboard.press("c")
+    page.keyboard.type('TiO is weak, "dwarf"')
+    page.keyboard.press("Enter")
+    page.keyboard.press("r")
+    expect(heading).to_have_text(ids[2])
+    page.keyboard.press("u")
+    progress = page.locator("#progress-text")
+    expect(progress).to_have_text("3 / 3 reviewed · 1 accepted · 1 rejected · 1 unsure")
+
+    # decisions survive a reload; going back shows the decision and the comment
+    page.reload()
+    expect(progress).to_have_text("3 / 3 reviewed · 1 accepted · 1 rejected · 1 unsure")
+    expect(page.locator("#list .item")).to_have_class(
+        [
+            f"item status-{d}" + (" current" if d == "unsure" else "")
+            for d in ("accept", "reject", "unsure")
+        ]
+    )
+    page.keyboard.press("k")
+    expect(heading).to_have_text(ids[1])
+    expect(page.locator(".decide-reject")).to_have_class("decide decide-reject chosen")
+    expect(page.locator("#comment")).to_have_value('TiO is weak, "dwarf"')
+
+    # filters: only the accepted one
+    page.select_option("#filter-status", "accept")
+    expect(page.locator("#filter-count")).to_have_text("1 of 3 candidates")
+    expect(heading).to_have_text(ids[0])
+    page.select_option("#filter-status", "")
+
+    exported = {}
+    for kind in ("csv", "ecsv"):
+        with page.expect_download() as download:
+            page.click(f"#export-{kind}")
+        assert download.value.suggested_filename == f"decisions.{kind}"
+        exported[kind] = tmp_path / f"decisions.{kind}"
+        download.value.save_as(exported[kind])
+    for kind, path in exported.items():
+        table = Table.read(path, format=f"ascii.{kind}")
+        assert table.colnames == list(DECISION_COLUMNS)
+        assert list(table["id"]) == ids
+        assert list(table["file"]) == list(Table.read(results)["file"])
+        assert list(table["task"]) == ["m_giant"] * 3
+        assert list(table["agent_verdict"]) == ["NO"] * 3
+        assert list(table["decision"]) == ["accept", "reject", "unsure"]
+        assert table["comment"][1] == 'TiO is weak, "dwarf"'
+        for stamp in table["decided_at"]:
+            decided = datetime.datetime.fromisoformat(stamp)
+            assert abs(datetime.datetime.now(datetime.UTC) - decided).total_seconds() < 600
+
+    merged = tmp_path / "reviewed.ecsv"
+    assert cli(report_command, "--merge", exported["csv"], results, "--output", merged) == 0
+    assert list(Table.read(merged)["decision"]) == ["accept", "reject", "unsure"]
+
+    # the summary page computes the agreement from the decisions in this browser
+    page.click("text=Summary")
+    rows = page.locator("#agreement tbody tr")
+    expect(rows.nth(1)).to_have_text("agent NO111" + "0")
+    expect(page.locator("#agreement .agreement-rate")).to_contain_text("1 of 2")
+    assert not page.problems, page.problems
