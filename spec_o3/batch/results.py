@@ -1,0 +1,307 @@
+"""The results: their rows, the journal that keeps them as they finish, and the output table."""
+
+import io
+import itertools
+import json
+import os
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+
+from spec_o3.tasks import get_task
+
+__all__ = [
+    "COLUMNS",
+    "Journal",
+    "Tally",
+    "error_row",
+    "result_row",
+    "table_format",
+    "write_results",
+]
+
+#: Columns of the results table, in order (a catalogue with ids adds ``id`` in front).
+COLUMNS = ("file", "task", "verdict", "evidence", "n_steps", "windows", "error", "seconds")
+_NUMERIC = {"n_steps": int, "seconds": float}  # every other column is text
+_BLOCK = 2048  # rows per block when writing tables
+_ERRORS_KEPT = 10  # errors quoted in the summary (all are in the table)
+
+
+def result_row(path, result):
+    """The results-table row of one `~spec_o3.agent.VettingResult` (a dict, see `COLUMNS`)."""
+    windows = ";".join(
+        f"{window.lower.to_value(u.AA):.0f}-{window.upper.to_value(u.AA):.0f}"
+        for window in result.windows
+    )
+    return {
+        "file": str(path),
+        "task": result.task,
+        "verdict": result.verdict,
+        "evidence": result.evidence,
+        "n_steps": result.n_steps,
+        "windows": windows,
+        "error": result.error or "",
+        "seconds": result.seconds,
+    }
+
+
+def error_row(path, task, message, seconds):
+    """The row of a spectrum that could not be vetted: verdict ``"NO"`` and the reason.
+
+    Examples
+    --------
+    >>> from spec_o3.batch import error_row
+    >>> error_row("gone.fits", "cc", "cannot read: FileNotFoundError", 0.0)["verdict"]
+    'NO'
+    """
+    return {
+        "file": str(path),
+        "task": get_task(task).id,
+        "verdict": "NO",
+        "evidence": "",
+        "n_steps": 0,
+        "windows": "",
+        "error": message,
+        "seconds": seconds,
+    }
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+
+def json_line(record):
+    return json.dumps(record, ensure_ascii=False, allow_nan=False).encode() + b"\n"
+
+
+def fsync_folder(folder):
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class Journal:
+    """Rows finished so far: a JSON header line, then one JSON line per row, synced chunk by chunk.
+
+    ``offsets[i]`` is where the row of catalogue entry ``i`` starts in the file (-1: no row yet).
+    """
+
+    def __init__(self, path, header, size):
+        self.path, self.header = Path(path), header
+        self.offsets = np.full(size, -1, dtype=np.int64)
+        self.counts = {"YES": 0, "NO": 0, "errors": 0}
+        self._descriptor = self._size = None
+
+    @property
+    def done(self):
+        """Entries with a row."""
+        return int(np.count_nonzero(self.offsets >= 0))
+
+    @classmethod
+    def create(cls, path, header, size):
+        journal = cls(path, header, size)
+        temporary = journal.path.with_name(journal.path.name + ".tmp")
+        with open(temporary, "wb") as file:  # the header appears whole, or not at all
+            file.write(json_line(header))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, journal.path)
+        fsync_folder(journal.path.parent)
+        journal._open()
+        return journal
+
+    @classmethod
+    def recover(cls, path, header, size):
+        """Open the journal of an interrupted run, dropping a last line torn by the interruption."""
+        journal = cls(path, header, size)
+        with open(journal.path, "rb") as file:
+            first = file.readline()
+            journal._check(first)
+            end = len(first)
+            for line in file:
+                if not line.endswith(b"\n"):
+                    break  # written in part when the run was killed: vetted again
+                try:
+                    record = json.loads(line)
+                    journal._note(record["index"], record, end)
+                except (ValueError, KeyError, TypeError, IndexError):
+                    raise ValueError(
+                        f"journal {journal.path} is corrupt at byte {end}; "
+                        "pass overwrite=True to start the run again"
+                    ) from None
+                end += len(line)
+        os.truncate(journal.path, end)
+        journal._open()
+        return journal
+
+    def _check(self, line):
+        try:
+            found = json.loads(line)
+        except ValueError:
+            found = {}
+        if found.get("format") != self.header["format"]:
+            raise ValueError(f"{self.path} is not a spec-o3 vet journal")
+        for key in ("task", "backend", "catalog", "entries", "columns"):
+            if found.get(key) != self.header[key]:
+                raise ValueError(
+                    f"journal {self.path} belongs to a run with another {key} "
+                    f"({found.get(key)!r}, not {self.header[key]!r}); resume with the same "
+                    "settings and catalogue, or pass overwrite=True to start again"
+                )
+
+    def _note(self, index, row, offset):
+        if not 0 <= index < self.offsets.size:
+            raise IndexError(index)
+        self.offsets[index] = offset
+        key = "errors" if row["error"] else row["verdict"]
+        self.counts[key] += 1
+
+    def _open(self):
+        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._size = os.fstat(self._descriptor).st_size
+
+    def append(self, rows):
+        """Add the ``(index, row)`` pairs of a finished chunk: one write, then ``fsync``."""
+        lines = [json_line({"index": index, **row}) for index, row in rows]
+        data = memoryview(b"".join(lines))
+        while data:  # a regular file takes it in one write unless the disk fills up
+            data = data[os.write(self._descriptor, data) :]
+        os.fsync(self._descriptor)
+        for (index, row), line in zip(rows, lines, strict=True):
+            self._note(index, row, self._size)
+            self._size += len(line)
+
+    def rows(self, entries):
+        """Yield ``(entry, row)`` for ``entries`` in their order; ``row`` is None if not vetted."""
+        with open(self.path, "rb") as file:
+            for entry in entries:
+                offset = self.offsets[entry.index]
+                if offset < 0:
+                    yield entry, None
+                    continue
+                file.seek(offset)
+                row = json.loads(file.readline())
+                del row["index"]
+                yield entry, row
+
+    def close(self):
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+# -- the results table ---------------------------------------------------------------------------
+
+
+def table_format(path):
+    """The astropy format of the output table ``path``, told by its extension."""
+    formats = {".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".parquet": "parquet"}
+    if path.suffix.lower() not in formats:
+        raise ValueError(
+            f"cannot tell the table format of {path} from its extension: "
+            "use .ecsv, .csv or .parquet"
+        )
+    return formats[path.suffix.lower()]
+
+
+def _block_table(rows, columns):
+    from astropy.table import Table
+
+    table = Table(
+        [[row[name] for row in rows] for name in columns],
+        names=columns,
+        dtype=[_NUMERIC.get(name, str) for name in columns],
+    )
+    table["seconds"].unit = u.s
+    return table
+
+
+def _blocks(rows):
+    iterator = iter(rows)
+    while block := list(itertools.islice(iterator, _BLOCK)):
+        yield block
+
+
+def _write_ascii(rows, path, columns, astropy_format):
+    """Write block by block; astropy formats each block, whose repeated header is dropped."""
+
+    def text(block):
+        buffer = io.StringIO()
+        _block_table(block, columns).write(buffer, format=astropy_format)
+        return buffer.getvalue()
+
+    header = text([])
+    header_lines = header.count("\n")
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.write(header)
+        for block in _blocks(rows()):
+            file.write(text(block).split("\n", header_lines)[-1])
+
+
+def _write_parquet(rows, path, columns, astropy_format):
+    """Write block by block, under the schema astropy gives a table of the same columns (units,
+    string widths), so that `~astropy.table.Table.read` reads it back as astropy wrote it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    widths = {name: 1 for name in columns if name not in _NUMERIC}
+    for row in rows():  # astropy records the widest string of each column
+        for name in widths:
+            widths[name] = max(widths[name], len(row[name]))
+    prototype = {name: "x" * widths[name] if name in widths else 0 for name in columns}
+    _block_table([prototype], columns).write(path, format=astropy_format, overwrite=True)
+    schema = pq.read_schema(path)
+    with pq.ParquetWriter(path, schema) as writer:
+        for block in _blocks(rows()):
+            writer.write_table(pa.Table.from_pylist(block, schema=schema))
+
+
+def write_table(rows, path, columns):
+    """Write the rows of ``rows()`` (called once or twice) to ``path`` atomically."""
+    astropy_format = table_format(path)
+    writer = _write_parquet if astropy_format == "parquet" else _write_ascii
+    temporary = path.with_name(path.name + ".tmp")
+    writer(rows, temporary, columns, astropy_format)
+    with open(temporary, "rb+") as file:
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+    fsync_folder(path.parent)
+
+
+class Tally:
+    """Verdict counts of the rows written, and the first errors."""
+
+    def __init__(self):
+        self.yes = self.no = self.errors = 0
+        self.first_errors = []
+
+    def add(self, row):
+        if row["error"]:
+            self.errors += 1
+            if len(self.first_errors) < _ERRORS_KEPT:
+                self.first_errors.append((row["file"], row["error"]))
+        elif row["verdict"] == "YES":
+            self.yes += 1
+        else:
+            self.no += 1
+
+
+def write_results(catalog, journal, output, columns, task, missing):
+    """Write the results table from the journal in catalogue order; rows not in the journal get
+    the error ``missing``. Return the `Tally` of what was written."""
+    tally = Tally()
+
+    def rows():
+        nonlocal tally
+        tally = Tally()  # writers may read the rows twice; count the last pass
+        for entry, row in journal.rows(catalog):
+            if row is None:
+                row = error_row(entry.path, task, missing, 0.0)
+                row = row if entry.id is None else {"id": entry.id, **row}
+            tally.add(row)
+            yield row
+
+    write_table(rows, output, columns)
+    return tally

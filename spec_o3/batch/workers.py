@@ -1,0 +1,275 @@
+"""Where the work runs: a chunk of catalogue entries is vetted in this process, in threads, in
+worker processes or on a Dask cluster, with a bounded number of chunks in flight."""
+
+import itertools
+import multiprocessing
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .results import error_row, result_row
+
+__all__ = [
+    "Item",
+    "Settings",
+    "build_inspector",
+    "in_chunks",
+    "open_pool",
+    "run_chunks",
+    "vet_chunk",
+]
+
+
+class Item(NamedTuple):
+    """A catalogue entry as a worker gets it, with the folder to save its trajectory in."""
+
+    index: int
+    path: str
+    redshift: float | None
+    id: str | None
+    folder: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker needs to vet a chunk; ``token`` names the run's policy in each worker."""
+
+    token: str
+    task: object
+    backend: str | None
+    backend_options: dict
+    toolset: str | None
+    max_turns: int
+    render_images: bool
+    batch_size: int
+    overwrite_trajectories: bool
+
+
+_INSPECTORS = {}  # token -> Inspector, one per run in each worker process
+_INSPECTORS_LOCK = threading.Lock()
+
+
+def build_inspector(settings, policy=None):
+    import spec_o3.agent as agent  # looked up at call time, so tests can replace get_backend
+
+    if policy is None:
+        try:
+            policy = agent.get_backend(settings.backend, **settings.backend_options)
+        except TypeError as error:  # an option the backend's constructor does not take
+            raise ValueError(f"backend {settings.backend!r}: {error}") from None
+    return agent.Inspector(
+        policy,
+        toolset=settings.toolset,
+        max_turns=settings.max_turns,
+        render_images=settings.render_images,
+    )
+
+
+def _worker_inspector(settings):
+    with _INSPECTORS_LOCK:
+        if settings.token not in _INSPECTORS:
+            _INSPECTORS[settings.token] = build_inspector(settings)
+        return _INSPECTORS[settings.token]
+
+
+def _release_inspector(token):
+    """Close the policy a worker built for run ``token`` (model weights, connections)."""
+    with _INSPECTORS_LOCK:
+        inspector = _INSPECTORS.pop(token, None)
+    if inspector is not None:
+        inspector.policy.close()
+
+
+def vet_chunk(items, settings, inspector=None):
+    """Vet a chunk of items in batches; return ``[(index, row), ...]`` in the items' order."""
+    inspector = inspector or _worker_inspector(settings)
+    rows = []
+    for start in range(0, len(items), settings.batch_size):
+        rows += _vet_batch(items[start : start + settings.batch_size], settings, inspector)
+    return rows
+
+
+def _vet_batch(items, settings, inspector):
+    from spec_o3.io import read_for_inspection
+
+    task, rows, read, jobs = settings.task, {}, [], []
+    for item in items:
+        began = time.perf_counter()
+        try:
+            spectrum = read_for_inspection(item.path)
+        except Exception as error:  # readers fail in many ways; each failure is a row, not a crash
+            message = f"cannot read: {type(error).__name__}: {error}"
+            rows[item] = error_row(item.path, task, message, time.perf_counter() - began)
+            continue
+        read.append((item, time.perf_counter() - began))
+        jobs.append((spectrum, task, item.redshift))
+    outcomes = _inspect(inspector, jobs, [item.path for item, _ in read])
+    for (item, read_seconds), outcome in zip(read, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            message = f"cannot vet: {type(outcome).__name__}: {outcome}"
+            rows[item] = error_row(item.path, task, message, read_seconds)
+            continue
+        rows[item] = result_row(item.path, outcome)
+        rows[item]["seconds"] += read_seconds
+        if item.folder is not None:
+            outcome.trajectory.save(item.folder, overwrite=settings.overwrite_trajectories)
+    return [
+        (item.index, rows[item] if item.id is None else {"id": item.id, **rows[item]})
+        for item in items
+    ]
+
+
+def _inspect(inspector, jobs, sources):
+    """Results of ``inspector.run_many``; if the batch fails, each spectrum alone (its exception
+    in place of its result), so one pathological spectrum costs one row, not the batch."""
+    from spec_o3.agent import BackendError
+
+    try:
+        return inspector.run_many(jobs, sources=sources)
+    except BackendError:
+        raise
+    except Exception:  # noqa: BLE001 (isolated below, spectrum by spectrum)
+        outcomes = []
+        for job, source in zip(jobs, sources, strict=True):
+            try:
+                outcomes.append(inspector.run_many([job], sources=[source])[0])
+            except BackendError:
+                raise
+            except Exception as error:  # a bug or odd data in one spectrum: a row with the error
+                outcomes.append(error)
+        return outcomes
+
+
+# -- running chunks: in this process, in threads, in processes, on a Dask cluster ----------------
+
+
+class _Inline:
+    """Runs each chunk when it is submitted, in this thread."""
+
+    limit = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def submit(self, function, *args):
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as error:  # handed over like an executor would, through the future
+            future.set_exception(error)
+        return future
+
+    def wait(self, pending):
+        return set(pending), set()
+
+
+class _Executor:
+    """A `concurrent.futures` executor holding at most ``limit`` chunks."""
+
+    def __init__(self, executor, limit):
+        self.executor, self.limit = executor, limit
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.executor.shutdown(cancel_futures=True)
+
+    def submit(self, function, *args):
+        return self.executor.submit(function, *args)
+
+    def wait(self, pending):
+        return wait_futures(pending, return_when=FIRST_COMPLETED)
+
+
+class _Dask:
+    """A Dask distributed cluster holding at most two chunks per worker thread."""
+
+    def __init__(self, scheduler, token):
+        from distributed import Client
+
+        self.own = not isinstance(scheduler, Client)
+        self.client = Client(scheduler) if self.own else scheduler
+        self.token = token
+        self.limit = 2 * max(1, sum(self.client.nthreads().values()))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self.client.run(_release_inspector, self.token)
+        except Exception:
+            if exc_info[0] is None:  # else the cluster's own failure is already on its way up
+                raise
+        finally:
+            if self.own:
+                self.client.close()
+
+    def submit(self, function, *args):
+        return self.client.submit(function, *args, pure=False)
+
+    def wait(self, pending):
+        from distributed import wait
+
+        done, not_done = wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(not_done)
+
+
+def open_pool(workers, scheduler, concurrency, token):
+    if scheduler is not None:
+        return _Dask(scheduler, token)
+    if workers > 1:
+        return _Executor(ProcessPoolExecutor(workers, mp_context=_worker_context()), 2 * workers)
+    if concurrency > 1:
+        executor = ThreadPoolExecutor(concurrency, thread_name_prefix="spec-o3-vet")
+        return _Executor(executor, 2 * concurrency)
+    return _Inline()
+
+
+def _worker_context():
+    """Start worker processes from a fork server that has imported spec-o3 once: as fast as fork
+    (importing specutils takes seconds) and safe in a process with threads (spawn on Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["spec_o3.batch", "spec_o3.agent", "spec_o3.io"])
+    return context
+
+
+def run_chunks(pool, work, chunks):
+    """Yield the rows of each chunk as it finishes, with at most ``pool.limit`` chunks in flight."""
+    pending = set()
+    try:
+        while True:
+            for chunk in itertools.islice(chunks, pool.limit - len(pending)):
+                pending.add(pool.submit(work, chunk))
+            if not pending:
+                return
+            done, pending = pool.wait(pending)
+            failed = [future for future in done if future.exception() is not None]
+            for future in done:  # finished chunks reach the journal before a failure stops the run
+                if future not in failed:
+                    yield future.result()
+            if failed:
+                failed[0].result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def in_chunks(items, size):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
