@@ -7,7 +7,7 @@ Measures, each in a fresh process (so that peak memory is that of the job alone)
   vetting workers use);
 - ``spec_o3.batch.vet_catalog`` with the expert backend, text-only tool results, for each
   ``--workers`` count: wall time, throughput, and peak memory of the whole process tree (parent,
-  fork server, workers), sampled from ``/proc`` (Linux);
+  fork server, workers; shared pages counted once), sampled from ``/proc`` (Linux);
 - optionally (``--memory-check``) the same run on a tenth of the catalogue: flat memory means the
   same peak.
 
@@ -67,29 +67,36 @@ def prepare(folder, n, distinct):
     return listing
 
 
-def tree_rss():
-    """Resident memory (bytes) of this process and all its descendants, from /proc."""
-    children, rss = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def tree_memory():
+    """Memory (bytes) of this process and all its descendants: the sum of their proportional set
+    sizes (pages shared by forked workers counted once), from /proc (Linux)."""
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
         except OSError:  # the process ended meanwhile
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [os.getpid()]
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0, [str(os.getpid())]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo += children.get(pid, [])
+        todo += children.get(int(pid), [])
+        total += _pss_bytes(pid)
     return total
 
 
+def _pss_bytes(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            kib = next(line.split()[1] for line in rollup if line.startswith("Pss:"))
+    except (OSError, StopIteration):  # ended meanwhile
+        return 0
+    return int(kib) * 1024
+
+
 class PeakMemory:
-    """Samples `tree_rss` every ``interval`` seconds in a thread; ``peak`` is the largest seen."""
+    """Samples `tree_memory` every ``interval`` s in a thread; ``peak`` is the largest seen."""
 
     def __init__(self, interval=0.2):
         self.interval, self.peak = interval, 0
@@ -98,7 +105,7 @@ class PeakMemory:
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss())
+            self.peak = max(self.peak, tree_memory())
             self._stop.wait(self.interval)
 
     def __enter__(self):
