@@ -144,6 +144,12 @@ def test_report_of_a_real_run(run, tmp_path):
         assert not record["notes"]
     # the F9 star's windows hold lines the report lists (identified in the inspected windows)
     assert records(out)[0]["lines"]
+    # worker processes build the same report
+    parallel = tmp_path / "parallel"
+    build_report(
+        results, parallel, trajectories=trajectories, verdict="all", workers=2, progress=False
+    )
+    assert records(parallel) == records(out)
 
 
 def test_selection_and_order(run, hostile, tmp_path):
@@ -170,6 +176,11 @@ def test_selection_and_order(run, hostile, tmp_path):
         "r000001",
         "r000002",
     }
+
+    out = tmp_path / "by-id"
+    build_report(results, out, verdict="all", sort_by="id", descending=True, progress=False)
+    ids = [e["id"] for e in read_data(out / "data/report.js")["candidates"]]
+    assert ids == sorted(ids, reverse=True)
 
     with pytest.raises(ValueError, match="cannot sort by 'colour'"):
         build_report(results, tmp_path / "x", sort_by="colour", progress=False)
@@ -319,6 +330,11 @@ def test_bad_decisions(run, tmp_path, capsys):
     short = decisions_file(tmp_path / "short.csv", [("a", files[0])], columns=("id", "file"))
     with pytest.raises(ValueError, match="lacks the column.*task, agent_verdict"):
         read_decisions(short)
+    table = Table.read(results)
+    table["decision"] = ["accept", "maybe", ""]
+    table.write(tmp_path / "edited.ecsv")
+    with pytest.raises(ValueError, match="the decision column of .*edited.ecsv holds 'maybe'"):
+        build_report(tmp_path / "edited.ecsv", tmp_path / "edited", progress=False)
     # a decision made on a verdict the table no longer holds is merged, with a warning
     changed = decisions_file(
         tmp_path / "changed.csv",

@@ -37,8 +37,8 @@ def add_arguments(parser):
     build.add_argument(
         "--verdict",
         default="YES",
-        type=str.upper,
-        choices=("YES", "NO", "ALL"),
+        type=lambda text: "all" if text.lower() == "all" else text.upper(),
+        choices=("YES", "NO", "all"),
         help="candidates to show, by agent verdict (default YES)",
     )
     build.add_argument(
@@ -53,9 +53,15 @@ def add_arguments(parser):
         metavar="FILE",
         help="decisions exported earlier (CSV/ECSV), shown as already made",
     )
-    build.add_argument("--title", help="title of the report pages (default: the results file name)")
     build.add_argument(
-        "--workers", type=int, default=1, help="processes drawing the images (default 1)"
+        "--title", metavar="TEXT", help="title of the report pages (default: the results file name)"
+    )
+    build.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes drawing the images (default 1)",
     )
     merge = parser.add_argument_group("merging decisions")
     merge.add_argument(

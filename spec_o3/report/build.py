@@ -31,7 +31,7 @@ import numpy as np
 
 from ._tables import read_table, text_column
 from .candidates import CandidateJob, find_trajectories, prepare_candidate
-from .merge import REVIEW_COLUMNS, merge_decisions, read_decisions
+from .merge import DECISIONS, REVIEW_COLUMNS, merge_decisions, read_decisions
 from .summary import agreement_counts, plot_agreement, plot_snr, plot_verdicts, verdict_counts
 
 __all__ = ["CHUNK_SIZE", "VERDICT_CHOICES", "build_report", "js_literal"]
@@ -125,8 +125,9 @@ def build_report(
     FileExistsError
         If ``out`` holds files and ``overwrite`` is false.
     ValueError
-        For an unknown ``verdict`` or ``sort_by``, or a results table without ``file``,
-        ``task`` and ``verdict`` columns.
+        For an unknown ``verdict`` or ``sort_by``, a results table without ``file``, ``task``
+        and ``verdict`` columns or with decisions other than `~spec_o3.report.DECISIONS`, or
+        decisions that do not fit the table (see `~spec_o3.report.merge_decisions`).
     """
     results = Path(results)
     out = Path(out)
@@ -146,23 +147,29 @@ def build_report(
         )
     if decisions is not None:
         table = merge_decisions(table, read_decisions(decisions))
+    unknown = sorted(set(text_column(table, "decision")) - {"", *DECISIONS})
+    if unknown:
+        raise ValueError(
+            f"the decision column of {results} holds {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(DECISIONS)} or nothing"
+        )
     found = {} if trajectories is None else find_trajectories(trajectories)
     _prepare_folder(out, overwrite)
 
     rows = _rows(table)
     order = [i for i, row in enumerate(rows) if verdict == "all" or row["verdict"] == verdict]
-    if sort_by not in (None, "snr"):
-        order = _sorted(order, [row.get(sort_by) for row in rows], descending)
+    # S/N, and the id when the table has none, are known once the candidates are prepared
+    sort_records = sort_by is not None and sort_by not in table.colnames
+    if sort_by is not None and not sort_records:
+        order = _sorted(order, [row[sort_by] for row in rows], descending)
     jobs = [
         CandidateJob(i, rows[i], _trajectory_for(rows[i], found), out, results.parent)
         for i in order
     ]
     records = _prepare_all(jobs, workers, progress)
-    if sort_by == "snr":
-        records = [
-            records[i]
-            for i in _sorted(range(len(records)), [r["snr"] for r in records], descending)
-        ]
+    if sort_records:
+        values = [record[sort_by] for record in records]
+        records = [records[i] for i in _sorted(range(len(records)), values, descending)]
 
     title = title or results.name
     summary = _write_summary(out, rows, records)

@@ -95,7 +95,7 @@ def parse_windows(text):
     """
     windows = []
     for part in filter(None, (text or "").split(";")):
-        lo, sep, hi = part.partition("-")
+        lo, _, hi = part.partition("-")
         try:
             windows.append((float(lo), float(hi)))
         except ValueError:
@@ -134,10 +134,43 @@ def prepare_candidate(job):
     Never raises for a bad candidate: an unreadable spectrum or trajectory becomes a ``notes``
     entry of the record, and the report shows what could be shown.
     """
-    row = job.row
-    record = {
+    record = _row_record(job.row)
+    folder = job.out / "images" / f"r{job.number:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    images = _ImageWriter(job.out, folder)
+
+    trajectory = None
+    if job.trajectory is None:
+        record["notes"].append("No saved inspection was found for this file: no zoom images.")
+    else:
+        try:
+            trajectory = Trajectory.load(job.trajectory)
+        except OSError as error:
+            record["notes"].append(f"The saved inspection could not be read: {error}")
+    if trajectory is not None:
+        regions = _add_inspection(record, trajectory, images)
+    else:
+        regions = [(lo * u.AA, hi * u.AA) for lo, hi in parse_windows(job.row.get("windows"))]
+        record["windows"] = [
+            {"number": n, "label": "", "lo": lo.value, "hi": hi.value, "image": None}
+            for n, (lo, hi) in enumerate(regions, start=1)
+        ]
+
+    spectrum = _read_spectrum(job.row["file"], job.base, record["notes"])
+    drawn = spectrum is not None and _add_spectrum(record, spectrum, trajectory, regions, images)
+    if not drawn and trajectory is not None and trajectory.overview is not None:
+        record["spectrum_image"] = images.save(trajectory.overview, "overview.png")
+        record["notes"].append(
+            "Showing the overview the agent saw (the windows and lines are not marked on it)."
+        )
+    return record
+
+
+def _row_record(row):
+    """The record's fields that come from the results row; the rest filled in later."""
+    return {
         "key": candidate_key(row["file"], row["task"]),
-        "id": row.get("id") or Path(row["file"]).stem,
+        "id": str(row["id"]) if row.get("id") not in (None, "") else Path(row["file"]).stem,
         "file": row["file"],
         "task": row["task"],
         "verdict": row["verdict"],
@@ -158,72 +191,64 @@ def prepare_candidate(job):
         "transcript": [],
         "notes": [],
     }
-    folder = job.out / "images" / f"r{job.number:06d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    relative = folder.relative_to(job.out).as_posix()
 
-    trajectory = None
-    if job.trajectory is None:
-        record["notes"].append("No saved inspection was found for this file: no zoom images.")
-    else:
-        try:
-            trajectory = Trajectory.load(job.trajectory)
-        except OSError as error:
-            record["notes"].append(f"The saved inspection could not be read: {error}")
-    if trajectory is not None:
-        record["evidence"] = record["evidence"] or (trajectory.answer_text or "")
-        record["transcript"] = _transcript(trajectory)
-        regions = []
-        for step in trajectory.steps:
-            if step.window is None:
-                continue
-            regions.append(step.window)
-            image = None
-            if step.image is not None:
-                image = f"{relative}/step-{step.index:02d}.png"
-                _save_png(step.image, job.out / image)
-            record["windows"].append(
-                {
-                    "number": len(regions),
-                    "label": step.label or "",
-                    "lo": step.window.lower.to_value(u.AA),
-                    "hi": step.window.upper.to_value(u.AA),
-                    "image": image,
-                }
-            )
-    else:
-        regions = [(lo * u.AA, hi * u.AA) for lo, hi in parse_windows(row.get("windows", ""))]
-        record["windows"] = [
-            {"number": n, "label": "", "lo": lo.value, "hi": hi.value, "image": None}
-            for n, (lo, hi) in enumerate(regions, start=1)
-        ]
 
-    spectrum = _read_spectrum(row["file"], job.base, record["notes"])
-    if spectrum is not None:
-        try:
-            redshift = trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
-            record.update(_spectrum_facts(spectrum, redshift))
-            lines = line_table(spectrum, redshift, regions)
-            record["lines"] = _line_records(lines)
-            image = render_overview(
-                spectrum,
-                regions,
-                lines=lines,
-                redshift=redshift,
-                title=f"{record['id']}: whole spectrum (rest frame, z = {redshift:.5g})",
-            )
-            record["spectrum_image"] = f"{relative}/spectrum.png"
-            _save_png(image, job.out / record["spectrum_image"])
-        except ValueError as error:  # e.g. no valid pixels, or windows outside the data
-            record["notes"].append(f"The spectrum could not be drawn: {error}")
-            spectrum = None
-    if spectrum is None and trajectory is not None and trajectory.overview is not None:
-        record["spectrum_image"] = f"{relative}/overview.png"
-        _save_png(trajectory.overview, job.out / record["spectrum_image"])
-        record["notes"].append(
-            "Showing the overview the agent saw (the windows and lines are not marked on it)."
+class _ImageWriter:
+    """Saves a candidate's images in its folder; returns paths relative to the report."""
+
+    def __init__(self, out, folder):
+        self.out, self.folder = out, folder
+
+    def save(self, image, name):
+        """Save as a palette PNG: the plots hold few colours, and it halves the files."""
+        path = self.folder / name
+        image.convert("RGB").quantize(_PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE).save(path)
+        return path.relative_to(self.out).as_posix()
+
+
+def _add_inspection(record, trajectory, images):
+    """Fill in the windows (with their zoom images) and the transcript; return the windows."""
+    record["evidence"] = record["evidence"] or (trajectory.answer_text or "")
+    record["transcript"] = _transcript(trajectory)
+    regions = []
+    for step in trajectory.steps:
+        if step.window is None:
+            continue
+        regions.append(step.window)
+        image = None
+        if step.image is not None:
+            image = images.save(step.image, f"step-{step.index:02d}.png")
+        record["windows"].append(
+            {
+                "number": len(regions),
+                "label": step.label or "",
+                "lo": step.window.lower.to_value(u.AA),
+                "hi": step.window.upper.to_value(u.AA),
+                "image": image,
+            }
         )
-    return record
+    return regions
+
+
+def _add_spectrum(record, spectrum, trajectory, regions, images):
+    """Measure S/N and lines and draw the full spectrum; False (with a note) if it cannot."""
+    try:
+        redshift = trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
+        record.update(_spectrum_facts(spectrum, redshift))
+        lines = line_table(spectrum, redshift, regions)
+        record["lines"] = _line_records(lines)
+        image = render_overview(
+            spectrum,
+            regions,
+            lines=lines,
+            redshift=redshift,
+            title=f"{record['id']}: whole spectrum (rest frame, z = {redshift:.5g})",
+        )
+    except ValueError as error:  # e.g. no valid pixels, or windows outside the data
+        record["notes"].append(f"The spectrum could not be drawn: {error}")
+        return False
+    record["spectrum_image"] = images.save(image, "spectrum.png")
+    return True
 
 
 def _read_spectrum(file, base, notes):
@@ -289,8 +314,3 @@ def _transcript(trajectory):
             }
         )
     return turns
-
-
-def _save_png(image, path):
-    """Save a plot as a palette PNG (the plots hold few colours; half the size of RGB)."""
-    image.convert("RGB").quantize(_PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE).save(path)

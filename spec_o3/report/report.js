@@ -569,7 +569,9 @@
       const columns = DECISIONS.concat([""]);
       const matrix = {YES: {}, NO: {}};
       for (const verdict of ["YES", "NO"]) for (const d of columns) matrix[verdict][d] = 0;
-      for (const entry of entries) matrix[entry.verdict][review(entry).decision || ""] += 1;
+      for (const entry of entries) {
+        if (matrix[entry.verdict]) matrix[entry.verdict][review(entry).decision || ""] += 1;
+      }
       const agree = matrix.YES.accept + matrix.NO.reject;
       const judged = matrix.YES.accept + matrix.YES.reject + matrix.NO.accept + matrix.NO.reject;
       const agreement = h("section", {class: "card", id: "agreement"},

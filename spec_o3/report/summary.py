@@ -14,7 +14,8 @@ _VERDICT_COLOURS = {"YES": "#2e7d32", "NO": "#9e9e9e", "error": "#c62828"}
 
 
 def verdict_counts(rows):
-    """Count rows per task and outcome (``YES``, ``NO``, or ``error`` when the run failed).
+    """Count rows per task and outcome: ``YES``, ``NO``, or ``error`` (the run failed, or the row
+    holds no YES/NO verdict).
 
     Parameters
     ----------
@@ -34,13 +35,17 @@ def verdict_counts(rows):
     """
     counts = {}
     for row in rows:
-        outcome = "error" if row["error"] else row["verdict"]
+        outcome = (
+            row["verdict"] if row["verdict"] in ("YES", "NO") and not row["error"] else "error"
+        )
         counts.setdefault(row["task"], dict.fromkeys(_VERDICT_COLOURS, 0))[outcome] += 1
     return counts
 
 
 def agreement_counts(records):
     """Count candidates per agent verdict and reviewer decision (``""``: not decided yet).
+
+    Candidates without a YES/NO verdict are left out.
 
     Examples
     --------
@@ -50,7 +55,8 @@ def agreement_counts(records):
     """
     counts = {verdict: dict.fromkeys((*DECISIONS, ""), 0) for verdict in ("YES", "NO")}
     for record in records:
-        counts[record["verdict"]][record["decision"]] += 1
+        if record["verdict"] in counts:
+            counts[record["verdict"]][record["decision"]] += 1
     return counts
 
 
