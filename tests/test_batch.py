@@ -204,6 +204,36 @@ def test_catalogue_redshift_and_ids_reach_the_rows(files, tmp_path):
     assert seen == {files[0]: 0.01, files[1]: 0.0}  # no catalogue redshift: the file's own
 
 
+def test_episodes_reach_the_policy_in_batches(files, tmp_path):
+    """A batching backend (transformers: one generate per turn) sees batch_size episodes a call."""
+    sizes = []
+
+    class Batching(Scripted):
+        def respond(self, episodes):
+            sizes.append(len(episodes))
+            return super().respond(episodes)
+
+    run(
+        files[:2] + files[3:5] + files[6:8],
+        tmp_path / "out.ecsv",
+        backend=Batching(),
+        batch_size=4,
+        chunk_size=6,
+    )  # readable files without BAD: every batch goes through
+    assert sizes == [4, 2]
+
+
+def test_text_utf8_cannot_hold_does_not_stop_the_run(files, tmp_path):
+    class Garbled(Policy):
+        name = "garbled"
+
+        def respond(self, episodes):
+            return [format_assistant("Hm.", format_answer("YES", "bands \ud800 é"))] * len(episodes)
+
+    run(files[:1], tmp_path / "out.ecsv", backend=Garbled())
+    assert QTable.read(tmp_path / "out.ecsv")["evidence"][0] == "bands ? é"
+
+
 def test_existing_output_is_never_overwritten_silently(files, tmp_path):
     output = tmp_path / "results.ecsv"
     output.write_text("keep me")

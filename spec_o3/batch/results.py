@@ -38,12 +38,17 @@ def result_row(path, result):
         "file": str(path),
         "task": result.task,
         "verdict": result.verdict,
-        "evidence": result.evidence,
+        "evidence": _encodable(result.evidence),
         "n_steps": result.n_steps,
         "windows": windows,
-        "error": result.error or "",
+        "error": _encodable(result.error or ""),
         "seconds": result.seconds,
     }
+
+
+def _encodable(text):
+    """``text`` with what UTF-8 cannot hold (lone surrogates a model server may send) as '?'."""
+    return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
 def error_row(path, task, message, seconds):
@@ -71,10 +76,13 @@ def error_row(path, task, message, seconds):
 
 
 def json_line(record):
-    return json.dumps(record, ensure_ascii=False, allow_nan=False).encode() + b"\n"
+    return json.dumps(record, allow_nan=False).encode("ascii") + b"\n"
 
 
 def fsync_folder(folder):
+    """Make a rename or a new file in ``folder`` durable (POSIX; Windows has no directory fsync)."""
+    if os.name == "nt":
+        return
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
