@@ -29,6 +29,7 @@ __all__ = [
     "load_sharegpt",
     "rl_dataset",
     "sft_dataset",
+    "simulated_suite",
     "to_sft_example",
 ]
 __doctest_requires__ = {"*": ["datasets"]}
@@ -85,6 +86,63 @@ def to_sft_example(messages, **columns):
                 content.append({"type": "text", "text": part["text"]})
         placeholders.append({"role": message["role"], "content": content})
     return {"messages": placeholders, "images": images, **columns}
+
+
+def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
+    """A labelled suite of ``n`` simulated spectra for one task (`spec_o3.simulate`).
+
+    Positives are drawn from the simulator's classes that are positives for the task, negatives
+    from all the others (its confusers and the other rare classes), classes uniformly.
+
+    Parameters
+    ----------
+    task : str
+        Task id or code.
+    n : int
+        Number of questions.
+    seed : int
+        Seed: the same seed gives the same suite.
+    positive_fraction : float
+        Expected fraction of YES questions.
+
+    Raises
+    ------
+    ValueError
+        If ``task`` is unknown, ``n`` is not positive, or the simulator has no positive class for
+        the task.
+
+    Examples
+    --------
+    >>> simulated_suite("gm", 4, seed=1)
+    <Suite of 4 questions: m_giant 4 (...)>
+    """
+    import numpy as np
+
+    from spec_o3.bench import Suite
+    from spec_o3.simulate import CLASSES, simulate_spectrum
+    from spec_o3.tasks import get_task
+
+    task = get_task(task).id
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive number of questions, got {n!r}")
+    positives = sorted(name for name, kind in CLASSES.items() if kind.positive_for == task)
+    negatives = sorted(name for name in CLASSES if name not in positives)
+    if not positives or not negatives:
+        raise ValueError(f"the simulator has no {'positive' if not positives else 'negative'} "
+                         f"class for {task} to draw from")
+    rng = np.random.default_rng(seed)
+    kinds = [
+        rng.choice(positives if rng.random() < positive_fraction else negatives)
+        for _ in range(int(n))
+    ]
+    spectra = [simulate_spectrum(str(kind), rng=rng, task=task) for kind in kinds]
+    return Suite.from_spectra(
+        spectra,
+        task,
+        [spectrum.meta["label"] for spectrum in spectra],
+        ids=[f"{task}-{seed}-{i:05d}" for i in range(len(spectra))],
+        **{"class": [str(kind) for kind in kinds]},
+    )
 
 
 def expert_results(

@@ -1,0 +1,154 @@
+"""``spec-o3 train``: build a tiny test model, write SFT data, run cold-start SFT, run GRPO.
+
+Examples::
+
+    spec-o3 train tiny-model runs/tiny                        # offline tiny Qwen2.5-VL
+    spec-o3 train sft-data --task gm --n 600 --out data/sft-gm --seed 1
+    spec-o3 train sft --model Qwen/Qwen2.5-VL-7B-Instruct --data data/sft-gm --output runs/sft
+    spec-o3 train rl --model runs/sft --task gm --n 512 --output runs/grpo
+
+``sft`` and ``rl`` read every setting from ``--config cfg.yaml`` too (options given on the
+command line win); under ``accelerate launch -m spec_o3.cli train ...`` they run on every GPU.
+"""
+
+import sys
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser):
+    """Attach the ``train`` sub-commands to ``parser``."""
+    stages = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    tiny = stages.add_parser(
+        "tiny-model", help="build a tiny random Qwen-VL model offline (tests, demos)"
+    )
+    tiny.add_argument("output", type=Path, metavar="DIR", help="directory to write")
+    tiny.add_argument(
+        "--family", default="qwen2_5_vl", choices=["qwen2_5_vl", "qwen3_vl", "qwen2_vl"]
+    )
+    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+
+    data = stages.add_parser("sft-data", help="write cold-start SFT conversations (expert)")
+    data.add_argument("--task", help="task to simulate questions for (id or code)")
+    data.add_argument("--n", type=int, help="number of questions to simulate")
+    data.add_argument(
+        "--suite",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="labelled suite to use instead of (or besides) simulating: a 'spec-o3 simulate' "
+        "directory or a saved suite; repeatable",
+    )
+    data.add_argument("--out", type=Path, required=True, metavar="DIR", help="dataset directory")
+    data.add_argument("--seed", type=int, default=0, help="seed of the simulated questions")
+    data.add_argument(
+        "--keep-incorrect",
+        action="store_true",
+        help="keep episodes whose verdict is wrong (default: only correct ones)",
+    )
+    data.add_argument("--no-images", action="store_true", help="text-only conversations")
+
+    sft = stages.add_parser("sft", help="cold-start supervised fine-tuning (TRL SFTTrainer)")
+    _model_options(sft)
+    sft.add_argument(
+        "--data", help="directory written by 'sft-data', or a ShareGPT .json/.jsonl file"
+    )
+
+    rl = stages.add_parser("rl", help="GRPO with the zoom tool in the loop (TRL GRPOTrainer)")
+    _model_options(rl)
+    rl.add_argument("--task", action="append", help="task to simulate questions for; repeatable")
+    rl.add_argument("--n", type=int, help="questions to simulate per task (default 64)")
+    rl.add_argument(
+        "--suite", action="append", metavar="PATH", help="labelled suite to train on; repeatable"
+    )
+    rl.add_argument("--num-generations", type=int, help="rollouts per question (default 8)")
+    rl.add_argument(
+        "--use-vllm", action="store_true", default=None, help="generate rollouts with vLLM"
+    )
+
+
+def _model_options(parser):
+    parser.add_argument(
+        "--model", help="hub id, model directory, or adapter directory of an earlier stage"
+    )
+    parser.add_argument("--output", dest="output_dir", help="directory for the trained model")
+    parser.add_argument("--config", type=Path, help="YAML file of settings")
+    parser.add_argument("--max-steps", type=int, help="stop after N optimisation steps")
+    parser.add_argument(
+        "--finetuning", choices=["full", "lora", "qlora"], help="default: full (vision frozen)"
+    )
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--epochs", dest="num_train_epochs", type=float)
+    parser.add_argument("--seed", type=int)
+
+
+def _fail(stage, message):
+    print(f"spec-o3 train {stage}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args):
+    """Run the chosen stage; return the exit status."""
+    try:
+        return _STAGES[args.stage](args)
+    except (OSError, ValueError, ImportError) as error:
+        return _fail(args.stage, error)
+
+
+def _tiny_model(args):
+    from spec_o3.training.tiny import build_tiny_model
+
+    print(f"wrote {build_tiny_model(args.output, family=args.family, seed=args.seed)}")
+    return 0
+
+
+def _sft_data(args):
+    from spec_o3.bench import Suite
+    from spec_o3.training.data import sft_dataset, simulated_suite
+
+    if (args.task is None) != (args.n is None):
+        raise ValueError("--task and --n go together")
+    if args.task is None and not args.suite:
+        raise ValueError("give --task and --n to simulate questions, or --suite")
+    suites = [Suite.read(path) for path in args.suite or ()]
+    if args.task is not None:
+        suites.append(simulated_suite(args.task, args.n, seed=args.seed))
+    suite = Suite.concatenate(suites)
+    dataset = sft_dataset(
+        suite, only_correct=not args.keep_incorrect, render_images=not args.no_images
+    )
+    dataset.save_to_disk(str(args.out))
+    print(f"wrote {len(dataset)} conversations from {len(suite)} questions to {args.out}")
+    return 0
+
+
+def _overrides(args, names):
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+_COMMON = ("model", "output_dir", "max_steps", "finetuning", "learning_rate", "num_train_epochs",
+           "seed")
+
+
+def _sft(args):
+    from spec_o3.training.config import SFTSettings, load_settings
+    from spec_o3.training.sft import train_sft
+
+    settings = load_settings(SFTSettings, args.config, **_overrides(args, (*_COMMON, "data")))
+    print(f"saved {train_sft(settings)}")
+    return 0
+
+
+def _rl(args):
+    from spec_o3.training.config import GRPOSettings, load_settings
+    from spec_o3.training.rl import train_grpo
+
+    names = (*_COMMON, "task", "n", "suite", "num_generations", "use_vllm")
+    settings = load_settings(GRPOSettings, args.config, **_overrides(args, names))
+    print(f"saved {train_grpo(settings)}")
+    return 0
+
+
+_STAGES = {"tiny-model": _tiny_model, "sft-data": _sft_data, "sft": _sft, "rl": _rl}
