@@ -1,0 +1,305 @@
+"""Metal absorption lines: the strong diagnostic lines one by one and the unresolved forest statistically.
+
+Each line's integrated opacity is fixed by its equivalent width in a reference star (the Sun, or an A0 V
+star for lines of hot atmospheres; values from the Moore, Minnaert & Houtgast 1966 solar table and A-star
+atlases, rounded) and scaled to other stars with the LTE population ratio of
+:func:`~spec_o3.simulate.atmosphere.relative_strength`. The equivalent width then follows from a Voigt curve
+of growth with the star's Doppler and van der Waals widths, so saturation and the pressure-broadened wings
+of Na I, Mg I b, Ca I and Ca II grow with gravity as they do in dwarfs. Positions of lines present in the
+shipped catalogue (:func:`spec_o3.catalog.atomic_lines`) are taken from it.
+
+The thousands of weaker lines that blanket the blue spectra of cool stars are represented by a fixed
+statistical line list (positions, species and solar strengths drawn once from a seeded generator, with a
+density rising towards the blue as the solar blanketing does); they respond to temperature, gravity and
+metallicity through the same physics but are not individual identifications.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy.special import voigt_profile
+
+from . import atmosphere
+from .grid import air_to_vacuum
+from .profiles import curve_of_growth, deposit, render_strength, smooth
+
+__all__ = ["MetalLine", "catalogue_wavelength", "strong_lines", "metal_line_opacity", "forest_opacity", "doppler_width"]
+
+_C_KMS = 299792.458
+_ATOMIC_MASS = {"H": 1.008, "He": 4.003, "C": 12.011, "N": 14.007, "O": 15.999, "Na": 22.990, "Mg": 24.305,
+                "Al": 26.982, "Si": 28.086, "K": 39.098, "Ca": 40.078, "Ti": 47.867, "Cr": 51.996,
+                "Mn": 54.938, "Fe": 55.845, "Sr": 87.62, "Y": 88.906, "Zr": 91.224, "Ba": 137.33,
+                "La": 138.91}
+
+#: Reference stars: (teff, logg, microturbulence km/s).
+REFERENCE_STARS = {"sun": (5777.0, 4.44, 1.0), "a0v": (9500.0, 4.0, 2.0)}
+#: Van der Waals damping half widths (Å) in the Sun by line class.
+_DAMPING = {"strong": 0.05, "medium": 0.02, "weak": 0.005}
+
+# name, element, stage, air wavelength (Å), lower-level energy (eV), reference star, reference EW (Å),
+# damping class.
+_STRONG = (
+    ("Ca II K", "Ca", 1, 3933.66, 0.00, "sun", 20.3, "strong"),
+    ("Ca II H", "Ca", 1, 3968.47, 0.00, "sun", 15.5, "strong"),
+    ("Al I 3944", "Al", 0, 3944.01, 0.00, "sun", 0.49, "medium"),
+    ("Al I 3962", "Al", 0, 3961.52, 0.01, "sun", 0.62, "medium"),
+    ("Fe I 4046", "Fe", 0, 4045.81, 1.48, "sun", 1.17, "medium"),
+    ("Fe I 4064", "Fe", 0, 4063.59, 1.56, "sun", 0.79, "medium"),
+    ("Fe I 4072", "Fe", 0, 4071.74, 1.61, "sun", 0.72, "medium"),
+    ("Sr II 4078", "Sr", 1, 4077.71, 0.00, "sun", 0.43, "medium"),
+    ("Sr II 4216", "Sr", 1, 4215.52, 0.00, "sun", 0.18, "medium"),
+    ("Ca I 4227", "Ca", 0, 4226.73, 0.00, "sun", 1.48, "strong"),
+    ("Fe I 4326", "Fe", 0, 4325.76, 1.61, "sun", 0.79, "medium"),
+    ("Fe I 4384", "Fe", 0, 4383.55, 1.48, "sun", 1.01, "medium"),
+    ("Fe I 4405", "Fe", 0, 4404.75, 1.56, "sun", 0.90, "medium"),
+    ("Mg II 4481", "Mg", 1, 4481.13, 8.86, "a0v", 0.40, "weak"),
+    ("Ba II 4554", "Ba", 1, 4554.03, 0.00, "sun", 0.16, "medium"),
+    ("Fe II 4924", "Fe", 1, 4923.93, 2.89, "sun", 0.18, "weak"),
+    ("Fe II 5018", "Fe", 1, 5018.44, 2.89, "sun", 0.20, "weak"),
+    ("Mg I 5167", "Mg", 0, 5167.32, 2.71, "sun", 0.94, "strong"),
+    ("Fe II 5169", "Fe", 1, 5169.03, 2.89, "sun", 0.25, "weak"),
+    ("Mg I 5173", "Mg", 0, 5172.68, 2.71, "sun", 1.26, "strong"),
+    ("Mg I 5184", "Mg", 0, 5183.60, 2.72, "sun", 1.58, "strong"),
+    ("Cr I 5206", "Cr", 0, 5206.04, 0.94, "sun", 0.51, "medium"),
+    ("Cr I 5208", "Cr", 0, 5208.42, 0.94, "sun", 0.55, "medium"),
+    ("Fe I 5270", "Fe", 0, 5269.54, 0.86, "sun", 0.48, "medium"),
+    ("Fe I 5328", "Fe", 0, 5328.04, 0.92, "sun", 0.38, "medium"),
+    ("Fe I 5371", "Fe", 0, 5371.49, 0.96, "sun", 0.27, "medium"),
+    ("Fe I 5406", "Fe", 0, 5405.77, 0.99, "sun", 0.27, "medium"),
+    ("Fe I 5447", "Fe", 0, 5446.92, 0.99, "sun", 0.29, "medium"),
+    ("Na I D2", "Na", 0, 5889.95, 0.00, "sun", 0.75, "strong"),
+    ("Na I D1", "Na", 0, 5895.92, 0.00, "sun", 0.56, "strong"),
+    ("Ca I 6103", "Ca", 0, 6102.72, 1.88, "sun", 0.14, "medium"),
+    ("Ca I 6122", "Ca", 0, 6122.22, 1.89, "sun", 0.22, "strong"),
+    ("Ba II 6142", "Ba", 1, 6141.71, 0.70, "sun", 0.12, "medium"),
+    ("Ca I 6162", "Ca", 0, 6162.17, 1.90, "sun", 0.22, "strong"),
+    ("Si II 6347", "Si", 1, 6347.11, 8.12, "a0v", 0.30, "weak"),
+    ("Si II 6371", "Si", 1, 6371.37, 8.12, "a0v", 0.20, "weak"),
+    ("Ca I 6439", "Ca", 0, 6439.08, 2.53, "sun", 0.15, "medium"),
+    ("Ba II 6497", "Ba", 1, 6496.90, 0.60, "sun", 0.10, "medium"),
+    ("K I 7665", "K", 0, 7664.90, 0.00, "sun", 0.18, "strong"),
+    ("K I 7699", "K", 0, 7698.96, 0.00, "sun", 0.15, "strong"),
+    ("O I 7772", "O", 0, 7771.94, 9.15, "a0v", 0.45, "weak"),
+    ("O I 7774", "O", 0, 7774.17, 9.15, "a0v", 0.40, "weak"),
+    ("O I 7775", "O", 0, 7775.39, 9.15, "a0v", 0.30, "weak"),
+    ("Na I 8183", "Na", 0, 8183.26, 2.10, "sun", 0.22, "strong"),
+    ("Na I 8195", "Na", 0, 8194.82, 2.10, "sun", 0.30, "strong"),
+    ("Ca II 8498", "Ca", 1, 8498.02, 1.69, "sun", 1.46, "strong"),
+    ("Ca II 8542", "Ca", 1, 8542.09, 1.70, "sun", 3.67, "strong"),
+    ("Ca II 8662", "Ca", 1, 8662.14, 1.69, "sun", 2.60, "strong"),
+    ("Fe I 8689", "Fe", 0, 8688.62, 2.18, "sun", 0.30, "medium"),
+    ("Mg I 8807", "Mg", 0, 8806.76, 4.35, "sun", 0.55, "medium"),
+)
+
+_SPECIES_NAME = {0: "I", 1: "II", 2: "III"}
+
+
+@dataclass(frozen=True)
+class MetalLine:
+    """A metal line with its solar-scaled strength.
+
+    Attributes
+    ----------
+    name, element : str
+    stage : int
+        0 neutral, 1 singly ionised.
+    wavelength : float
+        Vacuum rest wavelength (Å): the catalogue's where it lists the line.
+    chi : float
+        Lower-level energy (eV).
+    strength_ref : float
+        Integrated opacity (Å) in the reference star.
+    reference_ratio : float
+        Population-over-opacity ratio in the reference star.
+    damping : float
+        Van der Waals half width (Å) in the Sun.
+    """
+
+    name: str
+    element: str
+    stage: int
+    wavelength: float
+    chi: float
+    strength_ref: float
+    reference_ratio: float
+    damping: float
+
+
+def doppler_width(wavelength, element, teff, microturbulence):
+    """Doppler width Δλ_D = λ/c √(2kT/m + ξ²) in Å (``element``: a symbol, or atomic masses in u).
+
+    Examples
+    --------
+    >>> round(float(doppler_width(5000.0, "Fe", 5777.0, 1.0)), 3)
+    0.028
+    """
+    mass = _ATOMIC_MASS[element] if isinstance(element, str) else np.asarray(element)
+    thermal2 = 2 * 1.380649e-23 * teff / (mass * 1.66054e-27) / 1e6  # (km/s)^2
+    return wavelength / _C_KMS * np.sqrt(thermal2 + microturbulence**2)
+
+
+def _damping_width(damping_sun, teff, logg):
+    """Van der Waals width scaled with the gas pressure (∝ g^0.6 in cool photospheres) and T^0.3."""
+    return damping_sun * 10 ** (0.6 * (logg - 4.44)) * (teff / 5777.0) ** 0.3
+
+
+@cache
+def _catalogue_wavelengths():
+    """(species, vacuum wavelength) pairs of the shipped catalogue."""
+    from ..catalog import atomic_lines
+
+    table = atomic_lines()
+    return tuple((str(s), float(w)) for s, w in zip(table["species"], table["rest_wavelength"].to_value("AA")))
+
+
+def catalogue_wavelength(species, wavelength, tolerance=1.0):
+    """The catalogue's wavelength of a line of ``species`` within ``tolerance`` Å, else ``wavelength``.
+
+    Examples
+    --------
+    >>> round(catalogue_wavelength("H I", 6564.70), 2)
+    6564.61
+    """
+    matches = [w for s, w in _catalogue_wavelengths() if s == species and abs(w - wavelength) < tolerance]
+    return min(matches, key=lambda w: abs(w - wavelength)) if matches else float(wavelength)
+
+
+@cache
+def strong_lines():
+    """The individually modelled metal lines, positions matched to the shipped catalogue.
+
+    Examples
+    --------
+    >>> lines = {line.name: line for line in strong_lines()}
+    >>> round(lines["Na I D2"].wavelength, 1)
+    5891.6
+    """
+    lines = []
+    for name, element, stage, air, chi, reference, ew_ref, damping in _STRONG:
+        wavelength = catalogue_wavelength(f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(air)))
+        teff, logg, xi = REFERENCE_STARS[reference]
+        gamma = _damping_width(_DAMPING[damping], teff, logg)
+        doppler = doppler_width(wavelength, element, teff, xi)
+        # The integrated opacity that gives the reference equivalent width with the true Doppler width.
+        strength = float(render_strength(ew_ref, doppler, gamma)[0])
+        ratio = atmosphere.line_to_continuum([element], [stage], [chi], teff, logg)[0]
+        lines.append(MetalLine(name, element, stage, wavelength, chi, strength, ratio, _DAMPING[damping]))
+    return tuple(lines)
+
+
+@cache
+def _line_arrays():
+    lines = strong_lines()
+    return (np.array([line.wavelength for line in lines]), [line.element for line in lines],
+            np.array([line.stage for line in lines]), np.array([line.chi for line in lines]),
+            np.array([line.strength_ref / line.reference_ratio for line in lines]),
+            np.array([line.damping for line in lines]), np.array([_ATOMIC_MASS[line.element] for line in lines]))
+
+
+def metal_line_opacity(grid_wavelength, doppler_factor, teff, logg, abundances, *, microturbulence=1.0,
+                       broadening=10.0, scale=None):
+    """Opacity of the strong metal lines on the observed-frame model grid.
+
+    Parameters
+    ----------
+    grid_wavelength : `numpy.ndarray`
+        Observed-frame wavelengths (Å).
+    doppler_factor : float
+        1 + z: rest wavelengths are multiplied by it.
+    teff, logg : float
+        Effective temperature (K) and log surface gravity (cgs).
+    abundances : callable
+        ``abundances(element) -> [X/H]`` in dex.
+    microturbulence : float
+        km/s, for the curve of growth.
+    broadening : float
+        Gaussian σ (km/s) of the drawn line cores (macroturbulence, rotation and the grid sampling).
+    scale : mapping, optional
+        Extra multiplicative factors on the integrated opacity of named lines (e.g. chromospheric fill-in).
+
+    Returns
+    -------
+    tau : `numpy.ndarray`
+        Optical depth on the grid; the caller turns it into flux with a residual-core depth.
+    """
+    wavelength, elements, stages, chis, per_ratio, damping, mass = _line_arrays()
+    tau = np.zeros_like(grid_wavelength)
+    ratio = atmosphere.line_to_continuum(elements, stages, chis, teff, logg)
+    strength = per_ratio * ratio * 10 ** np.array([abundances(element) for element in elements])
+    if scale:
+        names = [line.name for line in strong_lines()]
+        strength *= np.array([scale.get(name, 1.0) for name in names])
+    gamma = _damping_width(damping, teff, logg)
+    doppler = doppler_width(wavelength, mass, teff, microturbulence)
+    ew = curve_of_growth(strength, doppler, gamma)
+    sigma = wavelength * broadening / _C_KMS
+    visible = ew > 1e-3
+    drawn = render_strength(ew[visible], sigma[visible] * np.sqrt(2), gamma[visible])
+    for centre, s, sig, g in zip(wavelength[visible] * doppler_factor, drawn, sigma[visible] * doppler_factor,
+                                 gamma[visible] * doppler_factor):
+        half = np.clip(max(6 * sig, np.sqrt(s * g / (np.pi * 1e-3))), 2.0, 400.0)
+        lo, hi = np.searchsorted(grid_wavelength, [centre - half, centre + half])
+        tau[lo:hi] += s * voigt_profile(grid_wavelength[lo:hi] - centre, sig, g)
+    return tau
+
+
+# ---- the statistical forest -------------------------------------------------------------------------
+
+#: Fraction of the continuum the forest removes in the Sun, b(λ) = FOREST_BLANKETING (λ/4300 Å)^-4.
+FOREST_BLANKETING = 0.2
+_FOREST_SIZE = 3000
+_FOREST_SEED = 20260101
+_CHI_BINS = np.arange(0.0, 5.01, 0.5)
+
+
+@cache
+def _forest():
+    """The fixed statistical line list: rest wavelengths, species groups, solar strengths."""
+    rng = np.random.default_rng(_FOREST_SEED)
+    lo, hi = 3300.0, 9400.0
+    # Positions from the density ∝ λ^-4 (inverse CDF of λ^-3).
+    u = rng.uniform(size=_FOREST_SIZE)
+    wavelength = (lo**-3 - u * (lo**-3 - hi**-3)) ** (-1 / 3)
+    kind = rng.choice(3, size=_FOREST_SIZE, p=[0.7, 0.2, 0.1])  # Fe I, Fe II, Ti I-like
+    chi = np.where(kind == 1, rng.uniform(2.0, 4.0, _FOREST_SIZE), rng.uniform(0.0, 5.0, _FOREST_SIZE))
+    chi_bin = np.clip(np.digitize(chi, _CHI_BINS) - 1, 0, _CHI_BINS.size - 2)
+    # Solar equivalent widths: log-uniform between 5 mÅ and 0.25 Å, then normalised to the blanketing law.
+    ew = 10 ** rng.uniform(np.log10(0.005), np.log10(0.25), _FOREST_SIZE)
+    expected = FOREST_BLANKETING * (wavelength / 4300.0) ** -4
+    density = _FOREST_SIZE * 3 * wavelength**-4 / (lo**-3 - hi**-3)  # lines per Å
+    ew *= expected / (density * ew.mean())
+    teff, logg, xi = REFERENCE_STARS["sun"]
+    element = np.where(kind == 2, "Ti", "Fe")
+    doppler = doppler_width(wavelength, "Fe", teff, xi)
+    strength = render_strength(ew, doppler, np.full(ew.shape, _DAMPING["weak"]))
+    return wavelength, kind, element, chi_bin, strength
+
+
+_FOREST_SPECIES = (("Fe", 0), ("Fe", 1), ("Ti", 0))
+
+
+def _forest_factors(teff, logg):
+    """Strength of each forest species and excitation bin relative to the Sun."""
+    chis = np.tile(0.5 * (_CHI_BINS[1:] + _CHI_BINS[:-1]), len(_FOREST_SPECIES))
+    elements = [el for el, _ in _FOREST_SPECIES for _ in range(_CHI_BINS.size - 1)]
+    stages = [st for _, st in _FOREST_SPECIES for _ in range(_CHI_BINS.size - 1)]
+    sun = atmosphere.SUN
+    ratio = (atmosphere.line_to_continuum(elements, stages, chis, teff, logg)
+             / atmosphere.line_to_continuum(elements, stages, chis, sun["teff"], sun["logg"]))
+    return ratio.reshape(len(_FOREST_SPECIES), -1)
+
+
+def forest_opacity(grid, doppler_factor, teff, logg, metallicity, *, microturbulence=1.0, broadening=10.0):
+    """Optical depth of the statistical metal-line forest on a `~spec_o3.simulate.grid.ModelGrid`.
+
+    Lines are placed as equivalent-width deltas and smoothed with the line broadening: they are optically
+    thin once drawn, their saturation having been taken into account through the curve of growth.
+    """
+    wavelength, kind, element, chi_bin, strength = _forest()
+    s = strength * _forest_factors(teff, logg)[kind, chi_bin] * 10**metallicity
+    gamma = _damping_width(_DAMPING["weak"], teff, logg)
+    ew = curve_of_growth(s, doppler_width(wavelength, "Fe", teff, microturbulence), gamma)
+    positions = grid.index(wavelength * doppler_factor)
+    tau = deposit(positions, ew, grid.wavelength.size) / (grid.wavelength * np.log(10) * grid.dloglam)
+    return smooth(tau, broadening / grid.pixel_velocity)

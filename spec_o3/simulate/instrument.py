@@ -1,0 +1,302 @@
+"""The LAMOST-like instrument: reddening, telluric absorption, line spread, flux calibration, sky and noise.
+
+`observe` turns an observed-frame model spectrum on the fine `~spec_o3.simulate.grid.ModelGrid` into what a
+LAMOST LRS file holds: flux on the log-linear pixel grid, inverse variance and a bad-pixel mask. The
+per-spectrum conditions (resolution, airmass, water vapour, sky level, calibration errors, dichroic
+behaviour, defects) are drawn by `Conditions.draw`, so a suite mixes good and bad nights.
+"""
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+from scipy.special import expit
+
+from .extinction import redden
+from .grid import air_to_vacuum, lamost_wavelength
+from .profiles import smooth
+
+__all__ = ["Conditions", "observe", "telluric_transmission", "sky_spectrum", "throughput", "SNR_BANDS"]
+
+_C_KMS = 299792.458
+#: Wavelength ranges (Å) of the per-band S/N recorded like LAMOST's SN_U ... SN_Z header cards.
+SNR_BANDS = {"u": (3690.0, 4000.0), "g": (4000.0, 5500.0), "r": (5500.0, 6900.0), "i": (6900.0, 8400.0),
+             "z": (8400.0, 9100.0)}
+#: Where the blue and red arms overlap behind the dichroic (Å).
+DICHROIC = (5700.0, 5950.0)
+
+
+@dataclass
+class Conditions:
+    """Observing and reduction conditions of one spectrum.
+
+    Attributes
+    ----------
+    resolution : float
+        Resolving power λ/Δλ (FWHM of a Gaussian line spread).
+    ebv : float
+        Interstellar E(B−V) (R_V = 3.1).
+    airmass : float
+    water : float
+        Precipitable water vapour relative to a typical night.
+    sky_level : float
+        Sky continuum relative to the object's median flux.
+    sky_residual : float
+        Fractional sky-subtraction error of the emission lines.
+    calibration : `numpy.ndarray`
+        Legendre coefficients of the log of the multiplicative flux-calibration error.
+    arm_step : float
+        Fractional flux mismatch of the red arm relative to the blue.
+    dichroic_gap : tuple or None
+        (lo, hi) Å zeroed around the dichroic (early releases), or None.
+    mask_a_band : bool
+        DR1-style zeroed inverse variance across the telluric A band.
+    cosmic_rays, bad_columns : int
+        Numbers of unflagged cosmic-ray hits and of flagged bad-pixel runs.
+    flux_scale : float
+        Overall flux level (1e-17 erg s⁻¹ cm⁻² Å⁻¹ at the median).
+    """
+
+    resolution: float = 1800.0
+    ebv: float = 0.0
+    airmass: float = 1.2
+    water: float = 1.0
+    sky_level: float = 0.3
+    sky_residual: float = 0.02
+    calibration: np.ndarray = field(default_factory=lambda: np.zeros(5))
+    arm_step: float = 0.0
+    dichroic_gap: tuple | None = None
+    mask_a_band: bool = False
+    cosmic_rays: int = 0
+    bad_columns: int = 0
+    flux_scale: float = 300.0
+
+    @classmethod
+    def draw(cls, rng, *, ebv=(0.0, 0.3), calibration_error=0.05, sky=(0.01, 0.3)):
+        """Draw typical survey conditions.
+
+        Parameters
+        ----------
+        rng : `numpy.random.Generator`
+        ebv : (float, float)
+            Range of E(B−V) (uniform).
+        calibration_error : float
+            Typical amplitude of the smooth flux-calibration error (0.05 = 5 %; 0.3 for a bad one).
+        sky : (float, float)
+            Range (log-uniform) of the sky continuum relative to the object.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> c = Conditions.draw(np.random.default_rng(1))
+        >>> 1500 <= c.resolution <= 2000
+        True
+        """
+        coefficients = np.zeros(5)
+        coefficients[1:] = rng.normal(0.0, calibration_error, 4) / np.arange(1, 5) ** 0.5
+        gap = None
+        if rng.uniform() < 0.15:
+            centre = rng.uniform(5780.0, 5860.0)
+            half = rng.uniform(30.0, 150.0)
+            gap = (centre - half, centre + half)
+        return cls(
+            resolution=rng.uniform(1500.0, 2000.0),
+            ebv=rng.uniform(*ebv),
+            airmass=rng.uniform(1.0, 1.8),
+            water=rng.lognormal(0.0, 0.5),
+            sky_level=float(np.exp(rng.uniform(np.log(sky[0]), np.log(sky[1])))),
+            sky_residual=abs(rng.normal(0.0, 0.01)),
+            calibration=coefficients,
+            arm_step=rng.normal(0.0, calibration_error),
+            dichroic_gap=gap,
+            mask_a_band=bool(rng.uniform() < 0.3),
+            cosmic_rays=int(rng.poisson(1.5)),
+            bad_columns=int(rng.poisson(0.4)),
+            flux_scale=float(np.exp(rng.uniform(np.log(30.0), np.log(3000.0)))),
+        )
+
+
+def throughput(wavelength):
+    """Relative throughput of the two arms (blue 3700–5900 Å, red 5700–9100 Å) meeting at the dichroic.
+
+    Shaped after the LAMOST LRS spectrograph efficiency (Cui et al. 2012, RAA 12, 1197): low below 4000 Å,
+    each arm fading into the dichroic crossover near 5800 Å, declining into the CCD's red end.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = throughput(np.array([3700.0, 5000.0, 5820.0, 7000.0]))
+    >>> bool(t[0] < 0.3 and t[2] < t[1] and t[2] < t[3])
+    True
+    """
+    w = np.asarray(wavelength, dtype=float)
+    blue = np.interp(w, [3600, 3700, 4000, 4500, 5000, 5500, 5700, 5850, 5950],
+                     [0.05, 0.12, 0.45, 0.9, 1.0, 0.9, 0.6, 0.15, 0.0])
+    red = np.interp(w, [5650, 5750, 5900, 6100, 7000, 8000, 8500, 9000, 9200],
+                    [0.0, 0.15, 0.6, 0.9, 1.0, 0.8, 0.62, 0.38, 0.3])
+    return blue + red
+
+
+# Strongest night-sky emission lines, air wavelengths (Å) and intensities relative to [O I] 5577:
+# OH Meinel lines after Osterbrock et al. (1996, PASP 108, 277), grouped and rounded; street-light Hg I and
+# Na I, which light-polluted sites such as Xinglong show.
+_SKY_LINES_AIR = (
+    (4358.34, 0.3), (5460.75, 0.4), (5577.34, 1.0), (5889.95, 0.5), (5895.92, 0.4), (6300.30, 0.5),
+    (6363.78, 0.17), (6257.96, 0.1), (6287.43, 0.1), (6306.87, 0.08), (6498.7, 0.15), (6533.0, 0.2),
+    (6553.6, 0.15), (6577.2, 0.15), (6604.3, 0.15), (6834.0, 0.2), (6863.96, 0.5), (6912.6, 0.3),
+    (6923.2, 0.4), (6948.9, 0.4), (6969.9, 0.2), (7276.4, 0.3), (7316.3, 0.5), (7340.9, 0.5),
+    (7369.2, 0.4), (7401.7, 0.3), (7571.7, 0.3), (7750.6, 0.5), (7794.1, 0.6), (7821.5, 0.7),
+    (7853.4, 0.5), (7913.7, 0.8), (7964.6, 0.8), (7993.3, 0.7), (8344.6, 1.0), (8399.2, 1.0),
+    (8430.2, 0.9), (8465.2, 0.8), (8505.1, 0.5), (8761.3, 0.6), (8791.2, 0.7), (8827.1, 1.2),
+    (8867.6, 0.8), (8885.8, 1.2), (8919.6, 1.0), (8943.4, 0.8), (8958.1, 1.4), (8988.4, 1.2),
+    (9001.1, 0.8), (9037.5, 0.8), (9049.2, 0.7),
+)
+
+
+@cache
+def _sky_lines():
+    wavelength, intensity = np.array(_SKY_LINES_AIR).T
+    return air_to_vacuum(wavelength), intensity
+
+
+def sky_spectrum(wavelength, resolution):
+    """Night-sky continuum and emission lines at the given resolution, both 1 ≈ continuum at 5500 Å.
+
+    Returns
+    -------
+    continuum, lines : `numpy.ndarray`
+    """
+    w = np.asarray(wavelength, dtype=float)
+    continuum = np.interp(w, [3700, 4500, 5500, 6500, 7500, 8500, 9100], [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.4])
+    centres, intensity = _sky_lines()
+    sigma = centres / resolution / 2.3548
+    lines = np.zeros_like(w)
+    for c, a, s in zip(centres, intensity, sigma):
+        lo, hi = np.searchsorted(w, [c - 5 * s, c + 5 * s])
+        # 5577 peaks at ~40× the continuum per Å at R~1800 on a dark night.
+        lines[lo:hi] += 40.0 * a * np.exp(-0.5 * ((w[lo:hi] - c) / s) ** 2)
+    return continuum, lines
+
+
+# Telluric absorption: O2 B and A bands (air heads 6867 and 7594, red-degraded) and H2O bands, as
+# (lo, hi, optical depth at airmass 1 and typical water) from the Kitt Peak/Paranal transmission atlases,
+# smoothed to R~1800.
+_O2_BANDS = ((6867.0, 28.0, 0.35), (7594.0, 40.0, 1.2))
+_H2O_BANDS = ((6470.0, 6600.0, 0.01), (7160.0, 7340.0, 0.05), (8130.0, 8350.0, 0.08), (8920.0, 9300.0, 0.2))
+
+
+@cache
+def _telluric_templates():
+    """Optical depths of O2 and H2O (airmass 1, typical water) on a fixed fine log grid."""
+    loglam = np.arange(np.log10(6300.0), np.log10(9400.0), 2.5e-5)
+    wavelength = 10**loglam
+    o2 = np.zeros_like(wavelength)
+    for air_head, length, depth in _O2_BANDS:
+        d = wavelength - float(air_to_vacuum(air_head))
+        o2 += depth * np.exp(-np.clip(d, 0, None) / length) * expit(d / 0.5) * (d < 6 * length)
+    # Water bands: a fixed pattern of unresolved lines inside each window (seeded once).
+    rng = np.random.default_rng(7)
+    water = np.zeros_like(wavelength)
+    for lo, hi, depth in _H2O_BANDS:
+        lo, hi = air_to_vacuum(lo), air_to_vacuum(hi)
+        inside = (wavelength > lo) & (wavelength < hi)
+        envelope = np.sin(np.pi * (wavelength[inside] - lo) / (hi - lo)) ** 0.5
+        water[inside] = depth * envelope * rng.gamma(1.0, 1.0, inside.sum())
+    return loglam, o2, smooth(water, 3.0)
+
+
+def telluric_transmission(wavelength, airmass, water):
+    """Atmospheric transmission at observed wavelengths (Å) for an airmass and relative water column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = telluric_transmission(np.array([6000.0, 7600.0]), 1.2, 1.0)
+    >>> bool(t[0] == 1.0 and t[1] < 0.6)
+    True
+    """
+    loglam, o2, h2o = _telluric_templates()
+    x = np.log10(wavelength)
+    tau = np.interp(x, loglam, o2, left=0, right=0) + water * np.interp(x, loglam, h2o, left=0, right=0)
+    return np.exp(-tau * airmass)
+
+
+def _calibration_error(wavelength, coefficients, arm_step):
+    x = (np.log(wavelength) - np.log(3690.0)) / (np.log(9100.0) - np.log(3690.0)) * 2 - 1
+    smooth_error = np.exp(np.polynomial.legendre.legval(x, coefficients))
+    # The red arm's flux scale may not match the blue's: a step through the dichroic crossover.
+    step = 1.0 + arm_step / (1.0 + np.exp(-(wavelength - 5820.0) / 30.0))
+    return smooth_error * step
+
+
+def observe(grid, model_flux, conditions, snr, rng):
+    """Turn an observed-frame model spectrum into LAMOST pixels, noise and mask.
+
+    Parameters
+    ----------
+    grid : `~spec_o3.simulate.grid.ModelGrid`
+    model_flux : `numpy.ndarray`
+        The object's flux on ``grid`` (observed frame, any units).
+    conditions : `Conditions`
+    snr : float
+        Target median S/N per pixel over the spectrum's valid pixels.
+    rng : `numpy.random.Generator`
+
+    Returns
+    -------
+    flux, ivar : `numpy.ndarray`
+        On `~spec_o3.simulate.grid.lamost_wavelength`, in 1e-17 erg s⁻¹ cm⁻² Å⁻¹.
+    mask : `numpy.ndarray` of bool
+        True where a pixel holds no usable data.
+    band_snr : dict
+        Achieved median S/N per pixel in the u, g, r, i, z ranges (LAMOST's SN_U ... SN_Z).
+    """
+    if not np.all(np.isfinite(model_flux)) or np.any(model_flux < 0):
+        raise ValueError("model flux must be finite and non-negative")
+    fine = grid.wavelength
+    flux = (model_flux * redden(fine, conditions.ebv)
+            * telluric_transmission(fine, conditions.airmass, conditions.water))
+    sigma_pixels = _C_KMS / conditions.resolution / 2.3548 / grid.pixel_velocity
+    flux = grid.to_lamost(smooth(flux, sigma_pixels))
+    wave = lamost_wavelength().value
+    flux = flux * _calibration_error(wave, conditions.calibration, conditions.arm_step)
+    level = np.median(flux[flux > 0]) if np.any(flux > 0) else 1.0
+    flux = flux / level
+
+    sky_continuum, sky_lines = sky_spectrum(wave, conditions.resolution)
+    sky = conditions.sky_level * (sky_continuum + sky_lines)
+    t = throughput(wave)
+    read = 0.02  # read noise and dark, in units of the median object signal at full throughput
+    per_unit = np.where(t > 0, t * np.clip(flux, 0, None) / np.sqrt(t * np.clip(flux, 0, None) + t * sky + read), 0)
+    valid_signal = per_unit[per_unit > 0]
+    gain = (snr / np.median(valid_signal)) ** 2 if valid_signal.size else 1.0
+    sigma = np.sqrt(np.clip(flux, 0, None) * t + sky * t + read) / (np.sqrt(gain) * np.maximum(t, 1e-3))
+
+    # Sky subtraction leaves scaled and slightly shifted copies of the emission lines.
+    shift = rng.normal(0.0, 0.1)
+    residual = conditions.sky_level * (conditions.sky_residual * rng.choice([-1, 1]) * sky_lines
+                                       + shift * np.gradient(sky_lines))
+    noisy = flux + residual + rng.normal(0.0, 1.0, flux.size) * sigma
+
+    mask = np.zeros(flux.size, dtype=bool)
+    mask |= t < 0.02
+    if conditions.dichroic_gap is not None:
+        mask |= (wave > conditions.dichroic_gap[0]) & (wave < conditions.dichroic_gap[1])
+    if conditions.mask_a_band:
+        mask |= (wave > 7581.0) & (wave < 7680.0)
+    for _ in range(conditions.bad_columns):
+        start = rng.integers(0, flux.size - 6)
+        mask[start:start + rng.integers(1, 6)] = True
+    for _ in range(conditions.cosmic_rays):
+        pixel = rng.integers(0, flux.size - 2)
+        noisy[pixel:pixel + rng.integers(1, 3)] += rng.uniform(5.0, 40.0) * sigma[pixel]
+
+    ivar = np.where(mask, 0.0, 1.0 / sigma**2)
+    noisy[mask] = 0.0
+    scale = conditions.flux_scale
+    band_snr = {}
+    for band, (lo, hi) in SNR_BANDS.items():
+        inside = (wave >= lo) & (wave < hi) & ~mask
+        band_snr[band] = float(np.median(np.abs(noisy[inside]) * np.sqrt(ivar[inside]))) if inside.any() else 0.0
+    return noisy * scale, ivar / scale**2, mask, band_snr
+

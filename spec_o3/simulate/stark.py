@@ -1,0 +1,202 @@
+"""Pressure-broadened hydrogen and helium lines: Balmer, Paschen, He I and He II series.
+
+Hydrogen and helium lines are broadened by the electric microfield of the plasma (linear Stark effect),
+so their widths grow with the electron density: narrow in supergiants and horizontal-branch stars, broad
+in main-sequence A stars, very broad in white dwarfs. Each line's opacity follows
+:func:`~spec_o3.simulate.profiles.stark_profile` with a half width
+
+    w = w_ref (λ/λ_Hβ)² (n_u² − n_l²)/12 (N_e / N_e,ref)^p,
+
+and an integrated strength ∝ g f λ² times the LTE lower-level population over the continuous opacity
+(:mod:`~spec_o3.simulate.atmosphere`). Levels that the microfield dissolves (Hummer & Mihalas 1988) are
+suppressed above the Inglis & Teller (1939) limit, which is why white dwarfs show few lines above Hε.
+The reference width, exponent p and strengths are calibrated against MILES A0–A2 V stars and the white-
+dwarf standards at R = 1800 (``benchmarks/realism_check.py``).
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from .atomic import catalogue_wavelength
+from .atmosphere import ELEMENTS, continuum_opacity, electron_pressure, ionisation_fractions
+
+__all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
+
+_RYDBERG_H = 109677.583  # cm^-1, hydrogen (reduced mass), vacuum
+_RYDBERG_HE_II = 109722.27  # cm^-1, He+ (Z = 2 applied separately)
+_K_BOLTZMANN = 1.380649e-16
+
+# Absorption oscillator strengths f(l -> u) for hydrogen (Wiese & Fuhr 2009); n^-3 tail beyond.
+_F_BALMER = {3: 0.6407, 4: 0.1193, 5: 0.04467, 6: 0.02209, 7: 0.01270, 8: 0.008036, 9: 0.005429,
+             10: 0.003851, 11: 0.002835, 12: 0.002151}
+_F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.01023, 10: 0.00698}
+
+#: Stark half width (Å) of Hβ at the reference electron density, the density exponent, and the
+#: reference density (that of an A0 V photosphere).
+W_REF = 0.96
+DENSITY_EXPONENT = 0.51
+NE_REF = 1.2e15
+
+
+@dataclass(frozen=True)
+class StarkLine:
+    """One pressure-broadened line.
+
+    Attributes
+    ----------
+    name : str
+    element : str
+        ``"H"`` or ``"He"``.
+    stage : int
+        0 for H I / He I, 1 for He II.
+    wavelength : float
+        Vacuum rest wavelength in Å.
+    chi : float
+        Lower-level excitation energy in eV.
+    gf_lambda2 : float
+        g_l f λ² (Å²): the atomic part of the integrated opacity.
+    stark_factor : float
+        Width relative to Hβ at the same density, before the (λ/λ_Hβ)² scaling.
+    n_upper : int
+        Principal quantum number of the upper level (for level dissolution).
+    """
+
+    name: str
+    element: str
+    stage: int
+    wavelength: float
+    chi: float
+    gf_lambda2: float
+    stark_factor: float
+    n_upper: int
+
+
+def _oscillator_strength(table, n):
+    last = max(table)
+    return table.get(n, table[last] * (last / n) ** 3)
+
+
+@cache
+def hydrogen_lines():
+    """Balmer (Hα to H16) and Paschen (P10 to P20) lines inside the LAMOST range.
+
+    Wavelengths follow the Rydberg formula, replaced by the catalogue's where it lists the line.
+
+    Examples
+    --------
+    >>> lines = hydrogen_lines()
+    >>> round(lines[0].wavelength, 1), lines[0].name
+    (6564.6, 'H3-2')
+    """
+    lines = []
+    for n_lower, table, n_range, chi in ((2, _F_BALMER, range(3, 17), 10.199), (3, _F_PASCHEN, range(10, 21), 12.088)):
+        for n in n_range:
+            wavelength = catalogue_wavelength("H I", 1e8 / (_RYDBERG_H * (1 / n_lower**2 - 1 / n**2)))
+            f = _oscillator_strength(table, n)
+            lines.append(StarkLine(f"H{n}-{n_lower}", "H", 0, wavelength, chi, 2 * n_lower**2 * f * wavelength**2,
+                                   (n**2 - n_lower**2) / 12.0, n))
+    return tuple(lines)
+
+
+# He I lines seen in B stars, DB white dwarfs and hot subdwarfs (vacuum Å; lower-level energy eV; log gf from
+# NIST ASD, multiplets summed) and He II lines of O stars, sdO and DO white dwarfs.
+_HE_I = (
+    ("He I 4027", 4027.33, 20.96, -0.37),
+    ("He I 4389", 4389.16, 21.22, -0.92),
+    ("He I 4473", 4472.73, 20.96, 0.05),
+    ("He I 4714", 4714.47, 20.96, -1.07),
+    ("He I 4923", 4923.30, 21.22, -0.41),
+    ("He I 5017", 5017.08, 20.62, -0.82),
+    ("He I 5877", 5877.25, 20.96, 0.74),
+    ("He I 6680", 6679.99, 21.22, 0.33),
+    ("He I 7067", 7067.14, 20.96, -0.21),
+)
+_HE_II = ((3, 4, 0.0), (4, 7, 0.0), (4, 9, 0.0), (4, 11, 0.0), (5, 9, 0.0))
+_HE_II_F = {(3, 4): 0.8421, (4, 7): 0.1056, (4, 9): 0.0251, (4, 11): 0.0108, (5, 9): 0.0316}
+#: He I/He II widths relative to hydrogen lines at the same density (quadratic-Stark lines are narrower).
+_HE_I_STARK = 0.35
+_HE_II_STARK = 0.8
+
+
+@cache
+def helium_lines():
+    """He I and He II lines inside the LAMOST range.
+
+    Examples
+    --------
+    >>> [line.name for line in helium_lines()][:2]
+    ['He I 4027', 'He I 4389']
+    """
+    lines = [StarkLine(name, "He", 0, catalogue_wavelength("He I", wavelength), chi, 10**loggf * wavelength**2,
+                       _HE_I_STARK, 0) for name, wavelength, chi, loggf in _HE_I]
+    for n_lower, n_upper, _ in _HE_II:
+        wavelength = catalogue_wavelength("He II", 1e8 / (4 * _RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2)))
+        chi = 54.418 * (1 - 1 / n_lower**2)
+        f = _HE_II_F[(n_lower, n_upper)]
+        lines.append(StarkLine(f"He II {wavelength:.0f}", "He", 1, wavelength, chi, 2 * n_lower**2 * f * wavelength**2,
+                               _HE_II_STARK * (n_upper**2 - n_lower**2) / 12.0 / 4, n_upper))
+    return tuple(lines)
+
+
+#: Power-law index of the empirical fading of hydrogen lines with temperature (see below).
+HOT_FADE_POWER = 2.36
+#: Largest fractional depth of a saturated Stark-line core (the residual flux of its source function).
+CORE_DEPTH = 0.68
+
+
+def _population_over_opacity(element, stage, chi, teff, pe, abundance):
+    """Lower-level population per H nucleus over the continuous opacity, with an empirical hot-side fading.
+
+    Between A and B stars the hydrogen bound-free opacity follows the neutral-hydrogen fraction just as
+    the lines do, so the simple ratio stays nearly flat; the observed fading of Balmer lines in B stars and
+    hot white dwarfs (lines formed higher, electron scattering, non-LTE cores) is taken as a power law in
+    temperature, calibrated with the rest.
+    """
+    log_eps, _, partition = ELEMENTS[element]
+    fraction = ionisation_fractions(element, teff, pe)[stage]
+    population = 10 ** (log_eps - 12 + abundance) * fraction * 10 ** (-5040.0 / teff * chi) / partition[stage]
+    fade = (teff / 1e4) ** -HOT_FADE_POWER if element == "H" else 1.0
+    return population / continuum_opacity(teff, pe) * fade
+
+
+#: Integrated opacity (Å) per unit g f λ² per unit population/opacity ratio, fixed by the A0 V calibration.
+STRENGTH_SCALE = 1.07e-21
+
+
+def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydrogen_abundance=0.0):
+    """Integrated opacities (Å) and Stark half widths (Å) of ``lines`` in a photosphere.
+
+    Parameters
+    ----------
+    lines : sequence of `StarkLine`
+    teff, logg : float
+        Effective temperature (K) and log surface gravity (cgs).
+    helium_abundance, hydrogen_abundance : float
+        Abundance offsets in dex (e.g. −5 for hydrogen in a DB white dwarf).
+
+    Returns
+    -------
+    strength, half_width : `numpy.ndarray`
+
+    Examples
+    --------
+    >>> s_a0, w_a0 = stark_opacity_parameters(hydrogen_lines()[:2], 9500, 4.0)
+    >>> s_wd, w_wd = stark_opacity_parameters(hydrogen_lines()[:2], 13000, 8.0)
+    >>> bool(w_wd[1] > 3 * w_a0[1])  # white-dwarf Hβ is far broader than an A star's
+    True
+    """
+    pe = electron_pressure(teff, logg)
+    n_e = pe / (_K_BOLTZMANN * teff)
+    n_max = 10 ** ((23.26 - np.log10(n_e)) / 7.5)  # Inglis & Teller (1939)
+    strength = np.empty(len(lines))
+    width = np.empty(len(lines))
+    for i, line in enumerate(lines):
+        abundance = hydrogen_abundance if line.element == "H" else helium_abundance
+        ratio = _population_over_opacity(line.element, line.stage, line.chi, teff, pe, abundance)
+        survival = 1.0 / (1.0 + (line.n_upper / n_max) ** 8) if line.n_upper else 1.0
+        strength[i] = STRENGTH_SCALE * line.gf_lambda2 * ratio * survival
+        width[i] = (W_REF * (line.wavelength / 4862.68) ** 2 * line.stark_factor
+                    * (n_e / NE_REF) ** DENSITY_EXPONENT)
+    return strength, width
