@@ -13,7 +13,7 @@ count of invalid tool calls, and an optional tool-use bonus (computed in the pap
 ``GRPOConfig(reward_weights=...)`` takes them.
 """
 
-from spec_o3.agent.protocol import format_tool_call, parse_response
+from spec_o3.agent.protocol import format_assistant, format_tool_call, parse_response
 
 __all__ = [
     "REWARD_FUNCTIONS",
@@ -66,15 +66,13 @@ def assistant_texts(completion):
 
 
 def _message_text(message):
-    text = _content_text(message.get("content"))
-    reasoning = message.get("reasoning_content")
-    if reasoning is not None:
-        text = f"<think>{reasoning}</think>\n{text}"
+    action = _content_text(message.get("content"))
     for call in message.get("tool_calls") or ():
         function = call.get("function", call)
         block = format_tool_call(function.get("name"), function.get("arguments", {}))
-        text = f"{text}\n{block}" if text.strip() else block
-    return text
+        action = f"{action}\n{block}" if action.strip() else block
+    reasoning = message.get("reasoning_content")
+    return action if reasoning is None else format_assistant(reasoning, action)
 
 
 def _content_text(content):
