@@ -98,7 +98,7 @@ def _pss_bytes(pid):
 class PeakMemory:
     """Samples `tree_memory` every ``interval`` s in a thread; ``peak`` is the largest seen."""
 
-    def __init__(self, interval=0.2):
+    def __init__(self, interval=1.0):
         self.interval, self.peak = interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)

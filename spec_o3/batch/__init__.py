@@ -15,9 +15,9 @@ table (``.ecsv``, ``.csv`` or ``.parquet``), in catalogue order. It is built for
   no row is missing or duplicated;
 - a spectrum that cannot be read or vetted becomes a row with its ``error``; the run goes on.
 
-The modules: `~spec_o3.batch.catalog` reads catalogues, `~spec_o3.batch.workers` vets chunks
-wherever they run, `~spec_o3.batch.results` holds the rows, the journal and the output table, and
-`~spec_o3.batch.run` ties them together in `vet_catalog`. See :doc:`/batch`.
+The modules: ``spec_o3.batch.catalog`` reads catalogues, ``spec_o3.batch.workers`` vets chunks
+wherever they run, ``spec_o3.batch.results`` holds the rows, the journal and the output table, and
+``spec_o3.batch.run`` ties them together in `vet_catalog`. See :doc:`/batch`.
 """
 
 from .catalog import ID_COLUMNS, PATH_COLUMNS, REDSHIFT_COLUMNS, Catalog, CatalogEntry

@@ -84,8 +84,8 @@ class Catalog:
         source : str or path-like
             The catalogue file.
         path_column, redshift_column, id_column : str, optional
-            Column names; by default the first of `PATH_COLUMNS`, `REDSHIFT_COLUMNS` and
-            `ID_COLUMNS` the table has (case-insensitively).
+            Column names; by default the first of ``PATH_COLUMNS``, ``REDSHIFT_COLUMNS`` and
+            ``ID_COLUMNS`` the table has (case-insensitively).
 
         Returns
         -------

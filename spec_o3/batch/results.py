@@ -29,7 +29,7 @@ _ERRORS_KEPT = 10  # errors quoted in the summary (all are in the table)
 
 
 def result_row(path, result):
-    """The results-table row of one `~spec_o3.agent.VettingResult` (a dict, see `COLUMNS`)."""
+    """The results-table row of one `~spec_o3.agent.VettingResult` (a dict, see ``COLUMNS``)."""
     windows = ";".join(
         f"{window.lower.to_value(u.AA):.0f}-{window.upper.to_value(u.AA):.0f}"
         for window in result.windows
@@ -298,7 +298,7 @@ class Tally:
 
 def write_results(catalog, journal, output, columns, task, missing):
     """Write the results table from the journal in catalogue order; rows not in the journal get
-    the error ``missing``. Return the `Tally` of what was written."""
+    the error ``missing``. Return the ``Tally`` of what was written."""
     tally = Tally()
 
     def rows():

@@ -95,7 +95,7 @@ def vet_catalog(
         Task id or code (``"carbon_star"``, ``"cc"``, ...).
     output : str or path-like
         The results table; its extension picks the format (``.ecsv``, ``.csv``, ``.parquet``).
-        Rows are in catalogue order with the columns `COLUMNS` (``id`` first when the
+        Rows are in catalogue order with the columns ``COLUMNS`` (``id`` first when the
         catalogue has ids). Its journal, ``output`` + ``".journal"``, lives next to it until the
         run completes.
     backend : str or `~spec_o3.agent.Policy`

@@ -1,6 +1,6 @@
 """``spec-o3 vet``: vet spectrum files for one task and write one result row per file.
 
-Rows have the columns of :data:`COLUMNS`. A file that cannot be read, or whose inspection could not
+Rows have the columns of ``COLUMNS``. A file that cannot be read, or whose inspection could not
 conclude, is a row with its ``error``. The exit status is 2 for usage errors (bad arguments, an
 existing ``--output`` without ``--overwrite`` or ``--resume``), 1 when the backend fails to run at
 all (e.g. an unreachable server, whose error then fills the rows of the files not yet vetted;
