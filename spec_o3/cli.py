@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "evaluate": ("evaluate", "score a backend on a labelled suite (paper's Table 1)"),
     "report": ("report", "build a browsable review gallery of vetted candidates"),
     "jdaviz": ("jdaviz", "open spectra in Jdaviz with the Spectral Vetting plugin"),
+    "train": ("train", "build SFT data, train with SFT then GRPO, or build a tiny test model"),
 }
 
 
