@@ -192,8 +192,12 @@ class _Dask:
     """A Dask distributed cluster holding at most two chunks per worker thread."""
 
     def __init__(self, scheduler, token):
-        from distributed import Client
-
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError(
+                "vetting on a Dask cluster needs dask.distributed: pip install 'spec-o3[dask]'"
+            ) from None
         self.own = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self.own else scheduler
         self.token = token

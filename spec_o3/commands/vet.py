@@ -161,7 +161,7 @@ def run(args):
                 render_images=args.render_images,
                 save_trajectories=args.save_trajectories,
             )
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, ImportError) as error:  # ImportError: --scheduler without dask
             return _usage_error(error)
         except BackendError as error:
             print(f"spec-o3 vet: backend failed: {_options_named(error)}", file=sys.stderr)
