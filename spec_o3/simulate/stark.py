@@ -35,8 +35,8 @@ _F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.010
 
 #: Stark half width (Å) of Hβ at the reference electron density, the density exponent, and the
 #: reference density (that of an A0 V photosphere).
-W_REF = 0.96
-DENSITY_EXPONENT = 0.51
+W_REF = 0.58
+DENSITY_EXPONENT = 0.60
 NE_REF = 1.2e15
 
 
@@ -141,9 +141,9 @@ def helium_lines():
 
 
 #: Power-law index of the empirical fading of hydrogen lines with temperature (see below).
-HOT_FADE_POWER = 2.36
+HOT_FADE_POWER = 2.33
 #: Largest fractional depth of a saturated Stark-line core (the residual flux of its source function).
-CORE_DEPTH = 0.68
+CORE_DEPTH = 0.625
 
 
 def _population_over_opacity(element, stage, chi, teff, pe, abundance):
@@ -162,7 +162,7 @@ def _population_over_opacity(element, stage, chi, teff, pe, abundance):
 
 
 #: Integrated opacity (Å) per unit g f λ² per unit population/opacity ratio, fixed by the A0 V calibration.
-STRENGTH_SCALE = 1.07e-21
+STRENGTH_SCALE = 1.22e-21
 
 
 def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydrogen_abundance=0.0):
