@@ -128,6 +128,11 @@ def test_tables_with_path_redshift_and_id_columns(tmp_path, extension):
     ]
 
 
+def test_csv_saved_by_a_spreadsheet(tmp_path):
+    (tmp_path / "cat.csv").write_bytes("\ufeffFile,Z\r\n/a.fits,0.5\r\n".encode())
+    assert list(Catalog.read(tmp_path / "cat.csv")) == [CatalogEntry(0, "/a.fits", 0.5)]
+
+
 def test_named_columns_and_comma_ecsv(tmp_path):
     table = Table({"spectrum": ["/a.fits"], "zbest": [0.5], "designation": ["J1234+5678"]})
     table.write(tmp_path / "cat.ecsv", delimiter=",")

@@ -217,7 +217,7 @@ class _closing:
 
 
 def _text_list(source):
-    with open(source, encoding="utf-8") as file:
+    with open(source, encoding="utf-8-sig") as file:
         for line in file:
             line = line.strip()
             if line and not line.startswith("#"):
@@ -226,7 +226,7 @@ def _text_list(source):
 
 def _csv_rows(source):
     """The rows of a CSV file as lists of strings, the column names first."""
-    with open(source, newline="", encoding="utf-8") as file:
+    with open(source, newline="", encoding="utf-8-sig") as file:  # spreadsheets add a BOM
         yield from csv.reader(file)
 
 
