@@ -78,13 +78,14 @@ class _Stage:
             "max_steps",
             "per_device_train_batch_size",
             "gradient_accumulation_steps",
-            "gradient_checkpointing",
             "logging_steps",
             "seed",
         )
         arguments = {name: getattr(self, name) for name in names}
         arguments["warmup_steps"] = self.warmup_ratio  # below 1: a fraction of the steps
         arguments["bf16"] = self.use_bf16
+        arguments[_CHECKPOINTING] = self.gradient_checkpointing
+        arguments["dataloader_pin_memory"] = _has_cuda()  # pinning without a GPU only warns
         return {**arguments, **self.trl}
 
     @property
@@ -94,7 +95,17 @@ class _Stage:
             return bool(self.bf16)
         import torch
 
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return _has_cuda() and torch.cuda.is_bf16_supported()
+
+
+def _has_cuda():
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# transformers 5.x renamed gradient_checkpointing to activation_checkpointing (old name warns).
+_CHECKPOINTING = "activation_checkpointing"
 
 
 @dataclass
