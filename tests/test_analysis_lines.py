@@ -10,6 +10,8 @@ from specutils import SpectralRegion, Spectrum
 
 import spec_o3  # noqa: F401  (registers the LAMOST reader)
 from spec_o3.analysis import identify_lines
+from spec_o3.catalog import atomic_lines
+from spec_o3.io import read_for_inspection
 
 #: The LAMOST LRS grid: log-linear, 69 km/s per pixel, 3700-9100 Å.
 LAMOST = 10 ** (3.5682 + 1e-4 * np.arange(3900))
@@ -173,17 +175,18 @@ def test_region_selects_lines_and_may_be_several_windows():
 
 
 def test_blended_lines_are_one_feature():
-    # Ca II H and H epsilon are 1.6 Å apart: one feature at R ~ 1800.
-    table = identify_lines(make_spectrum(Gaussian1D(-0.5, 3970.0, 3)))
-    assert len(table) == 1
+    # Ca II H and H epsilon are 1.6 Å apart: one feature at R ~ 1800 (H beta shows that
+    # hydrogen absorbs).
+    table = identify_lines(make_spectrum(Gaussian1D(-0.5, 3970.0, 3) + Gaussian1D(-0.5, H_BETA, 3)))
+    assert list(table["name"]) in (["Ca II H", "H beta"], ["H epsilon", "H beta"])
     assert {table["name"][0], table["blend"][0]} == {"Ca II H", "H epsilon"}
-    # The Na D doublet is one absorption feature, not two, nor sky emission.
+    # The Na D doublet is one absorption feature, not two; the sky line between them is emission
+    # only, so it is no member of an absorption feature.
     sodium = identify_lines(
         make_spectrum(Gaussian1D(-0.5, 5891.58, 2) + Gaussian1D(-0.4, 5897.55, 2), noise=0.005)
     )
     assert len(sodium) == 1 and sodium["kind"][0] == "absorption"
-    assert sodium["name"][0] in {"Na I D2", "Na I D1"}
-    assert "sky Na I D" in sodium["blend"][0]
+    assert {sodium["name"][0], sodium["blend"][0]} == {"Na I D2", "Na I D1"}
 
 
 def test_neighbour_in_a_flank_does_not_fake_a_line():
@@ -199,10 +202,57 @@ def test_neighbour_in_a_flank_does_not_fake_a_line():
 
 def test_gap_between_absorption_lines_is_not_emission():
     """The continuum left between H9 and H8 must not read as [Ne III] 3869 emission."""
-    balmer = Gaussian1D(-0.6, 3836.48, 5) + Gaussian1D(-0.6, 3890.15, 5)
-    table = identify_lines(make_spectrum(balmer))
+    balmer = sum(
+        (Gaussian1D(-0.6, centre, 5) for centre in (3836.48, 3890.15, H_BETA)), Gaussian1D(0)
+    )
+    table = identify_lines(make_spectrum(balmer), (3800, 3900) * u.AA)
     assert set(table["name"]) == {"H9", "H8"}
     assert set(table["kind"]) == {"absorption"}
+
+
+@pytest.mark.parametrize("name", ["[O III] 5007", "sky [O I] 5577", "[S II] 6716"])
+def test_forbidden_and_sky_lines_are_never_absorption(name):
+    """Forbidden and sky lines are emission only: a dip there is another line."""
+    (rest,) = atomic_lines()[atomic_lines()["name"] == name]["rest_wavelength"].to_value(u.AA)
+    assert len(identify_lines(make_spectrum(Gaussian1D(-0.4, rest, 1.5)))) == 0
+    emission = only(identify_lines(make_spectrum(Gaussian1D(0.4, rest, 1.5))), name)
+    assert emission["kind"] == "emission"
+
+
+def test_weak_lines_need_their_species_strongest_line():
+    """He I 4922 without He I 4471 or 5876, or [O III] 4363 without 5007, is another line."""
+    he_4922 = Gaussian1D(-0.3, 4923.30, 2)
+    assert len(identify_lines(make_spectrum(he_4922))) == 0
+    # A hot star: He I 4471 is there too; it is measured even outside the window.
+    hot = make_spectrum(he_4922 + Gaussian1D(-0.4, 4472.73, 2))
+    assert list(identify_lines(hot, (4900, 4950) * u.AA)["name"]) == ["He I 4922"]
+    # ... with the same kind: emission at 4471 does not vouch for absorption at 4922.
+    mixed = make_spectrum(he_4922 + Gaussian1D(0.4, 4472.73, 2))
+    assert list(identify_lines(mixed)["name"]) == ["He I 4471"]
+    auroral = Gaussian1D(0.3, 4364.44, 1.5)
+    assert len(identify_lines(make_spectrum(auroral))) == 0
+    nebula = identify_lines(make_spectrum(auroral + Gaussian1D(3.0, 5008.24, 1.5)))
+    assert list(nebula["name"]) == ["[O III] 4363", "[O III] 5007"]
+    # Where the leading lines are outside the data the rule cannot be applied.
+    blue = make_spectrum(Gaussian1D(-0.5, 3836.48, 4))[:400]  # 3700-4060 Å: no H beta
+    assert list(identify_lines(blue)["name"]) == ["H9"]
+
+
+def test_band_head_is_not_a_line():
+    """A TiO band head (M stars) right at Mg b is the band; without the band Mg b is found."""
+    head, length, depth = 5168.44, 100.0, 0.3  # TiO 5167: sharp head, recovering redwards
+
+    def band(wavelength):
+        inside = (wavelength > head) & (wavelength < head + length)
+        return np.where(inside, -depth * (1 - (wavelength - head) / length), 0.0)
+
+    assert len(identify_lines(make_spectrum(band))) == 0
+    mg_b = Gaussian1D(-0.4, 5174.12, 3)
+    assert "Mg I b2" in identify_lines(make_spectrum(mg_b))["name"]
+    # A shallow "band" (atomic lines in the band window) does not hide the line.
+    shallow = np.where((LAMOST > 5188) & (LAMOST < 5231), -0.05, 0.0)
+    banded = make_spectrum(lambda wavelength: shallow + mg_b(wavelength))
+    assert "Mg I b2" in identify_lines(banded)["name"]
 
 
 def test_fwhm_tells_broad_from_narrow_balmer_lines():
@@ -277,3 +327,109 @@ def test_pixels_without_variance_estimate_take_their_neighbours_noise():
     assert row["kind"] == "emission"
     assert row["equivalent_width"].value == pytest.approx(reference["equivalent_width"].value)
     assert row["significance"] == pytest.approx(reference["significance"], rel=0.05)
+
+
+def lines_in(real_data, path):
+    """identify_lines over a real file read as the inspection agent reads it (pipeline z)."""
+    spectrum = read_for_inspection(real_data / path)
+    return identify_lines(spectrum, redshift=spectrum.meta.get("redshift"))
+
+
+def names_of(table, kind):
+    return set(table["name"][table["kind"] == kind]) | {
+        name for blend in table["blend"][table["kind"] == kind] for name in blend.split(", ")
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "absorption", "not_found"),
+    [
+        (  # F9: metal-line blends at [O III] 4959 and He I 5016, a continuum peak at 4363
+            "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+            {"Ca II K", "Ca II H", "H beta", "Mg I b2", "Na I D2", "H alpha", "Ca II 8542"},
+            {"[O III] 4363", "He I 4922", "[O III] 4959", "He I 5016", "sky [O I] 6300"},
+        ),
+        (  # G5: Ca I 6718 is no [S II]; Fe blends are no He I / He II; CN 4216 head hides Sr II
+            "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-246.fits",
+            {"Ca II K", "Ca I 4227", "Mg I b2", "Na I D1", "Ca II 8542", "Ca II 8662"},
+            {"He I 5016", "He II 5411", "[S II] 6716", "[O I] 6364", "He I 7065", "Sr II 4216"},
+        ),
+        (  # K5: Mg b stays although C2 5165 windows read 7 % (not a band)
+            "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-130.fits",
+            {"Mg I b2", "Na I D2", "Ca II 8542", "Ca II 8662"},
+            {"He I 4922", "sky [O I] 6300"},
+        ),
+        (  # M4 dwarf: TiO heads at 7054 and 8432, humps between TiO bands
+            "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits",
+            {"Na I D1", "K I 7699"},
+            {"He I 4922", "He II 5411", "He I 7065", "Ca II 8498", "sky [O I] 5577"},
+        ),
+        (  # M1 dwarf: the Ca II triplet is there; He I 4922 "emission" is the gap between bands
+            "sdss_boss_pyhammer_testcase/spec-0618-52049-0372.fits",
+            {"Na I D2", "Ca II 8498", "Ca II 8542", "Ca II 8662"},
+            {"He I 4922", "He I 5016", "He I 7065"},
+        ),
+    ],
+)
+def test_real_stars_keep_their_lines_and_lose_false_identifications(
+    real_data, path, absorption, not_found
+):
+    table = lines_in(real_data, path)
+    assert absorption <= names_of(table, "absorption")
+    assert not not_found & set(table["name"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-119.fits",  # G5: a continuum peak at 6585
+        "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-145.fits",  # K7: negative flux at 3700 Å
+        "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-225.fits",  # F9: a continuum peak at 4364
+        "lamost_lrs_podondra_emission/spec-55903-B90306_sp06-163.fits",  # A7III: same
+        "sdss_boss_pyhammer_testcase/spec-1079-52621-0509.fits",  # M1: humps between bands
+    ],
+)
+def test_real_stars_without_emission_lines_show_none(real_data, path):
+    assert "emission" not in lines_in(real_data, path)["kind"]
+
+
+def test_real_be_star(real_data):
+    """H alpha emission (zero ivar at its peak in DR1) above a Balmer absorption spectrum."""
+    table = lines_in(real_data, "lamost_lrs_podondra_emission/spec-56351-GAC108N13V4_sp14-219.fits")
+    assert list(table["name"][table["kind"] == "emission"]) == ["H alpha"]
+    assert only(table, "H alpha")["equivalent_width"] < -4 * u.AA
+    assert {"H beta", "H gamma", "H delta", "H8"} <= names_of(table, "absorption")
+
+
+def white_dwarf(shared_data, name):
+    """A WD flux standard (1 Å grid) on the LAMOST grid, S/N 50, as a LAMOST-like spectrum."""
+    standard = QTable.read(shared_data / "real" / "wd_standards" / f"{name}.ecsv")
+    wavelength = standard["wavelength"].to_value(u.AA)
+    grid = LAMOST[(LAMOST > wavelength[0]) & (LAMOST < wavelength[-1])]
+    flux = np.interp(grid, wavelength, np.asarray(standard["flux"], dtype=float))
+    sigma = np.full(grid.size, np.median(flux) / 50)
+    noisy = flux + np.random.default_rng(0).normal(0, sigma)
+    return Spectrum(
+        flux=noisy * u.Jy, spectral_axis=grid * u.AA, uncertainty=StdDevUncertainty(sigma)
+    )
+
+
+DA_STANDARDS = "EG274 G93-48 GD153 GD50 GD71 Grwp705824 HZ2 HZ4 LB227 LTT3218 LTT7987".split()
+
+
+@pytest.mark.parametrize("name", DA_STANDARDS)
+def test_real_da_white_dwarfs_show_broad_balmer_lines(shared_data, name):
+    """Pressure-broadened Balmer lines, wider than an A star's 15-25 Å at LAMOST resolution."""
+    table = identify_lines(white_dwarf(shared_data, name))
+    assert set(table["kind"]) == {"absorption"}
+    for line in ("H beta", "H gamma"):
+        assert only(table, line)["fwhm"] > 30 * u.AA
+
+
+def test_real_db_and_do_white_dwarfs_show_helium(shared_data):
+    db = identify_lines(white_dwarf(shared_data, "LDS749B"))
+    # Weaker He I lines are kept beside the strong ones.
+    assert {"He I 4026", "He I 4471", "He I 4922", "He I 5876"} <= names_of(db, "absorption")
+    assert not {"H alpha", "H beta", "H gamma", "H8"} & set(db["name"])  # 3889 Å is He I
+    do = identify_lines(white_dwarf(shared_data, "HZ21"))
+    assert "He II 4686" in names_of(do, "absorption")

@@ -142,8 +142,10 @@ def test_report_of_a_real_run(run, tmp_path):
         assert len(record["transcript"]) == len(trajectory.steps)
         assert record["transcript"][-1]["action"] == "answer: NO"
         assert not record["notes"]
-    # the F9 star's windows hold lines the report lists (identified in the inspected windows)
-    assert records(out)[0]["lines"]
+    # the report lists the lines identified in the inspected windows: the M0 star's Na I
+    # 8183/8195 doublet in its 8120-8260 Å window; none in the F9 star's M-giant windows
+    assert "Na I 8195" in [line["name"] for line in records(out)[1]["lines"]]
+    assert not records(out)[0]["lines"]
     # worker processes build the same report
     parallel = tmp_path / "parallel"
     build_report(

@@ -8,6 +8,7 @@ from astropy.constants import c as speed_of_light
 from astropy.table import QTable, Table
 
 from ._region import check_window, noise_sigma, parse_region, spectrum_arrays
+from .bands import band_strength
 
 __all__ = ["identify_lines"]
 
@@ -25,6 +26,25 @@ _MIN_COVERAGE = 0.6
 #: surveys is the continuum between molecular bands; the emission lines of CVs, Be and dMe stars
 #: and nebulae are narrower.
 _MAX_EMISSION_FWHM = 4000.0
+#: Height (in standard deviations of the smoothed flux) by which an emission peak must rise above
+#: the highest flux of its neighbourhood: the top of a noisy continuum between absorption lines
+#: reaches a couple of standard deviations above its surroundings, a real line more.
+_ENVELOPE_SIGMA = 3.0
+#: Shallowest band depth taken as a molecular band. Atomic lines in the band and continuum
+#: windows of G and K stars without those molecules give up to about 0.07 (MgH and Mg b in the
+#: C2 5165 windows of a LAMOST DR1 K5 star).
+_MIN_BAND_DEPTH = 0.1
+#: The strongest lines of a species, in absorption and in emission. Its other catalogue lines are
+#: weaker (higher series members, fainter multiplets, the 1:3 member of a forbidden doublet), so
+#: one of these must be seen too, with the same kind, wherever one of them can be measured.
+_LEADERS = {
+    "H I": ("H alpha", "H beta"),
+    "He I": ("He I 4471", "He I 5876"),
+    "He II": ("He II 4686",),
+    "[O III]": ("[O III] 5007",),
+    "[N II]": ("[N II] 6583",),
+    "[O I]": ("[O I] 6300", "sky [O I] 6300", "sky [O I] 5577"),
+}
 
 _C_KMS = speed_of_light.to_value(u.km / u.s)
 _COLUMNS = (
@@ -51,8 +71,33 @@ def _catalogue():
     )
 
 
+@cache
+def _leaders():
+    """``{line name: its species' leading lines}`` for the catalogue lines that have some."""
+    from ..catalog import atomic_lines
+
+    lines = atomic_lines()
+    return {
+        name: _LEADERS[species]
+        for name, species in zip(lines["name"], lines["species"], strict=True)
+        if species in _LEADERS and name not in _LEADERS[species]
+    }
+
+
+@cache
+def _band_heads():
+    """Names and band heads (Å) of the molecular band catalogue."""
+    from ..catalog import molecular_bands
+
+    bands = molecular_bands()
+    return np.asarray(bands["name"], dtype=str), bands["bandhead"].to_value(u.AA)
+
+
 def _line_list(line_list):
-    """``(names, rest wavelengths in Å, typical kinds or None)`` of the lines to look for."""
+    """``(names, rest wavelengths in Å, typical kinds)`` of the lines to look for.
+
+    Lines of a table without a ``typical_kind`` column are taken as ``"both"``.
+    """
     if line_list is None:
         return _catalogue()
     if isinstance(line_list, Table):
@@ -62,11 +107,14 @@ def _line_list(line_list):
         rest = u.Quantity(line_list["rest_wavelength"])
         if rest.unit == u.dimensionless_unscaled:
             raise ValueError("line_list['rest_wavelength'] needs a unit, e.g. Angstrom")
-        kinds = line_list["typical_kind"] if "typical_kind" in line_list.colnames else None
+        if "typical_kind" in line_list.colnames:
+            kinds = np.asarray(line_list["typical_kind"], dtype=str)
+        else:
+            kinds = np.full(len(line_list), "both")
         return (
             np.asarray(line_list["name"], dtype=str),
             rest.to_value(u.AA, equivalencies=u.spectral()),
-            None if kinds is None else np.asarray(kinds, dtype=str),
+            kinds,
         )
     names, rest, kinds = _catalogue()
     requested = [line_list] if isinstance(line_list, str) else list(line_list)
@@ -150,6 +198,7 @@ def _ladder(sums, centre, pixel):
         "centroid": centroid,
         "continuum": np.stack((cont_b, slope, x_b + sums.origin), axis=-1),
         "half_width": w,
+        "usable": usable,
     }
 
 
@@ -198,16 +247,17 @@ def _half_maximum(arrays, good, lo, hi, continuum, sign, smooth):
     return crossing(i, i + 1), crossing(j, j - 1)
 
 
-def _above_envelope(arrays, good, centre, half_width, continuum, smooth, exclude):
+def _above_envelope(arrays, sigma, good, centre, half_width, continuum, smooth, exclude):
     """Whether an emission feature rises above the upper envelope of its surroundings.
 
     Stellar spectra are dominated by absorption, so their continuum is the upper envelope of the
     flux rather than the mean of two flanks: the stretch left between two absorption lines or
     bands stands above its flanks like an emission line, but not above the rest of its
-    neighbourhood. A real emission line keeps at least a quarter of its height above its flanks'
-    ``continuum`` when measured from the highest flux found one to three half-widths away
-    (fluxes smoothed by a ``smooth``-pixel box; the ``exclude`` intervals, stronger emission
-    lines already found, are left out of the neighbourhood).
+    neighbourhood. A real emission line's peak stands above the highest flux found one to three
+    half-widths away (fluxes smoothed by a ``smooth``-pixel box; the ``exclude`` intervals,
+    stronger emission lines already found, are left out of the neighbourhood) by at least a
+    quarter of its height above its flanks' ``continuum`` and by ``_ENVELOPE_SIGMA`` standard
+    deviations of the smoothed flux.
     """
     lo, hi = centre - 3 * half_width, centre + 3 * half_width
     lam, flux = _valid_between(arrays, good, lo, hi)
@@ -223,7 +273,8 @@ def _above_envelope(arrays, good, centre, half_width, continuum, smooth, exclude
     peak = np.argmax(np.where(inner, flux, -np.inf))
     level, slope, reference = continuum
     height = flux[peak] - (level + slope * (lam[peak] - reference))
-    return flux[peak] - flux[outer].max() >= 0.25 * height
+    noise = np.interp(lam[peak], arrays.wavelength[good], sigma[good]) / np.sqrt(smooth)
+    return flux[peak] - flux[outer].max() >= max(0.25 * height, _ENVELOPE_SIGMA * noise)
 
 
 def _merge_blends(rows, names, rest, kinds):
@@ -246,7 +297,7 @@ def _merge_blends(rows, names, rest, kinds):
     for feature in features:
 
         def rank(line, feature=feature):
-            matches = kinds is None or kinds[line] in (feature["kind"], "both")
+            matches = kinds[line] in (feature["kind"], "both")
             return (not matches, abs(rest[line] - feature["centre"]))
 
         members = sorted(feature["members"], key=rank)
@@ -262,8 +313,10 @@ def identify_lines(
 
     Every line of ``line_list`` whose expected position falls in ``region`` is looked for against
     a local pseudo-continuum; only lines detected at ``min_significance`` or more, at the expected
-    place and with the profile of a line, are returned (not every catalogue line in range). Broad
-    and narrow lines are handled by trying a ladder of window widths.
+    place, with the profile of a line and consistent with the rest of the spectrum (no forbidden
+    line in absorption, no line on a molecular band head, no weak line of a species without its
+    strongest one) are returned: not every catalogue line in range. Broad and narrow lines are
+    handled by trying a ladder of window widths.
 
     Parameters
     ----------
@@ -278,8 +331,9 @@ def identify_lines(
         pixels around them, which may lie outside the region. `None` (default): the whole spectrum.
     line_list : `~astropy.table.Table` or list of str, optional
         The lines to look for: a table with ``name`` and ``rest_wavelength`` (vacuum) columns and,
-        optionally, ``typical_kind``, or names from the catalogue. Default: the whole catalogue,
-        :func:`spec_o3.catalog.atomic_lines`.
+        optionally, ``typical_kind`` (``"emission"`` lines are looked for in emission only;
+        without the column, both ways), or names from the catalogue. Default: the whole
+        catalogue, :func:`spec_o3.catalog.atomic_lines`.
     redshift : float, optional
         Lines are looked for at ``rest_wavelength * (1 + redshift)``; `None` means 0 (observed
         frame). Equivalent widths and FWHMs are then rest-frame values.
@@ -335,13 +389,25 @@ def identify_lines(
     the line must also be seen in a wider window (same sign, at least half the significance);
     its profile, measured in the widest such window up to two rungs wider (about ±1.5 FWHM for
     a Gaussian), must fall to half maximum on both sides inside it, with the expected position
-    between the half-maximum points. Emission must in addition keep a quarter of its height above
-    the highest flux one to three half-widths away (stellar continua are upper envelopes: the gap
-    between two absorption lines or molecular bands rises above its flanks but not above its
-    neighbourhood) and be narrower than 4,000 km/s FWHM (broader humps are continuum between
-    bands; the emission lines of CVs, Be and dMe stars and nebulae are narrower). A consequence:
-    an emission core filling a broad absorption line (Be stars) is reported as emission,
-    measured against the absorption wings.
+    between the half-maximum points. Emission must in addition rise above the highest flux one
+    to three half-widths away by a quarter of its height and by three standard deviations
+    (stellar continua are upper envelopes: the gap between two absorption lines or molecular
+    bands rises above its flanks but not above its neighbourhood) and be narrower than
+    4,000 km/s FWHM (broader humps are continuum between bands; the emission lines of CVs, Be and
+    dMe stars and nebulae are narrower). A consequence: an emission core filling a broad
+    absorption line (Be stars) is reported as emission, measured against the absorption wings.
+
+    *Physics.* Lines whose catalogue ``typical_kind`` is ``"emission"`` (forbidden and sky lines)
+    are looked for in emission only: a dip at [O III] 4959 is a metal line. A line whose core
+    (between its half-maximum points, three pixels wider) holds the head of a molecular band
+    that :func:`~spec_o3.analysis.band_strength` measures at ``min_significance`` and at least
+    0.1 deep is dropped: the flux step at a head reads as a line (TiO 7054 at He I 7065 in M
+    dwarfs). Weaker lines of a species need its strongest line seen with the same kind:
+    H alpha or H beta for the other hydrogen lines, He I 4471 or 5876 for He I, He II 4686 for
+    He II, [O III] 5007, [N II] 6583, [O I] 6300 (or the sky's 5577) for their weaker partners.
+    Those leading lines are measured even outside ``region``; where none can be measured (outside
+    the data, masked) the rule is not applied. Custom ``line_list`` lines take part through their
+    ``typical_kind`` column and, for the leading lines, through catalogue names.
 
     *Measurements.* Equivalent width (deficit over the continuum at the expected position) and
     FWHM (between the half-maximum points of the profile) come from the measuring window;
@@ -349,10 +415,10 @@ def identify_lines(
     is). The line centre is the midpoint of the half-maximum points, which a tilted continuum or
     a double-peaked disc line shifts less than the flux-weighted centroid does.
     Lines closer than half the FWHM of a stronger feature (Ca II H and H epsilon, the Na D doublet
-    at R ~ 1800, H alpha and [N II] in a broad line) are one feature, reported once under the
-    member whose typical kind matches and whose rest wavelength is nearest the centre, with the
-    others in ``blend``. The FWHM separates white-dwarf Balmer lines (about 30-100 Å) from those
-    of A stars (about 15-25 Å at R ~ 1800) and broad CV lines from narrow nebular ones.
+    at R ~ 1800, H alpha and [N II] in a broad emission line) are one feature, reported once
+    under the member whose typical kind matches and whose rest wavelength is nearest the centre,
+    with the others in ``blend``. The FWHM separates white-dwarf Balmer lines (about 30-100 Å)
+    from those of A stars (about 15-25 Å at R ~ 1800) and broad CV lines from narrow nebular ones.
 
     *False alarms.* With Gaussian noise and ``min_significance=5`` no pure-noise LAMOST-size
     spectrum out of 300 gave a detection (about 70 lines, 10 correlated widths each); at 3, a few
@@ -398,14 +464,90 @@ def identify_lines(
     wanted = np.zeros(rest.size, dtype=bool)
     for lo, hi in overlapping:
         wanted |= (rest >= max(lo, valid[0])) & (rest <= min(hi, valid[-1]))
-    candidates = np.flatnonzero(wanted)
+    # The leading lines of the wanted lines' species are measured too (not reported unless wanted).
+    names, rest, kinds, leading = _with_leaders(names, rest, kinds, wanted)
+    wanted = np.pad(wanted, (0, names.size - wanted.size))
+    candidates = np.flatnonzero(wanted | leading)
 
     sigma, noise = noise_sigma(arrays)
     good = arrays.good & np.isfinite(sigma)
     meta = {"noise": noise, "redshift": redshift, "min_significance": min_significance}
-    rows = _measure(arrays, sigma, good, candidates, rest, min_significance, offset)
-    features = _merge_blends(rows, names, rest, kinds)
+    rows, measurable = _measure(
+        arrays, sigma, good, candidates, rest, kinds == "emission", min_significance, offset
+    )
+    rows = _off_band_heads(rows, spectrum, arrays, redshift, min_significance)
+    rows = _with_leader_seen(rows, names, names[measurable])
+    features = _merge_blends([row for row in rows if wanted[row["line"]]], names, rest, kinds)
     return _table(features, names, rest, arrays.redshift, meta)
+
+
+def _with_leaders(names, rest, kinds, wanted):
+    """The line list with the leading lines of its ``wanted`` lines, and where those are.
+
+    Leading lines the list lacks are appended from the catalogue. Returns ``(names, rest,
+    kinds, leading)``, ``leading`` flagging the leading lines of the wanted ones.
+    """
+    needed = {leader for name in names[wanted] for leader in _leaders().get(name, ())}
+    catalogue_names, catalogue_rest, catalogue_kinds = _catalogue()
+    extra = np.isin(catalogue_names, sorted(needed - set(names)))
+    names, rest, kinds = (
+        np.concatenate((ours, theirs[extra]))
+        for ours, theirs in (
+            (names, catalogue_names),
+            (rest, catalogue_rest),
+            (kinds, catalogue_kinds),
+        )
+    )
+    return names, rest, kinds, np.isin(names, sorted(needed))
+
+
+def _off_band_heads(rows, spectrum, arrays, redshift, min_significance):
+    """The detections whose core does not hold the head of a molecular band in the spectrum.
+
+    A band head is a step in the flux: next to it the straight pseudo-continuum of a line fails
+    and the step itself reads as an absorption line (on the band's side) or as emission (on the
+    continuum's side). A detection whose half-maximum points, widened by three pixels, enclose
+    the head of a catalogue band that `band_strength` measures at ``min_significance`` or more
+    and at least ``_MIN_BAND_DEPTH`` deep is that band, not the line.
+    """
+    band_names, heads = _band_heads()
+    pixel = np.gradient(arrays.wavelength)
+    present = {}
+
+    def is_present(band):
+        if band not in present:
+            try:
+                depth = band_strength(spectrum, band_names[band], redshift=redshift)
+            except ValueError:  # the band's windows are not covered by the data
+                present[band] = False
+            else:
+                uncertainty = depth.info.meta["uncertainty"]
+                present[band] = bool(depth >= max(_MIN_BAND_DEPTH, min_significance * uncertainty))
+        return present[band]
+
+    kept = []
+    for row in rows:
+        reach = row["fwhm"] / 2 + 3 * np.interp(row["centre"], arrays.wavelength, pixel)
+        near = np.flatnonzero(np.abs(heads - row["centre"]) <= reach)
+        if not any(is_present(band) for band in near.tolist()):
+            kept.append(row)
+    return kept
+
+
+def _with_leader_seen(rows, names, measurable):
+    """The detections that have a leading line of their species detected with the same kind.
+
+    Lines without leading lines, and lines none of whose leading lines can be measured (outside
+    the data or masked), are kept as they are.
+    """
+    seen = {(names[row["line"]], row["kind"]) for row in rows}
+    measurable = set(measurable)
+    kept = []
+    for row in rows:
+        leaders = [name for name in _leaders().get(names[row["line"]], ()) if name in measurable]
+        if not leaders or any((name, row["kind"]) in seen for name in leaders):
+            kept.append(row)
+    return kept
 
 
 def _offset_rule(max_offset):
@@ -419,13 +561,17 @@ def _offset_rule(max_offset):
     raise ValueError(f"max_offset must be a wavelength or a velocity Quantity, got {max_offset!r}")
 
 
-def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset):
-    """Detection and measurement of the candidate lines; one dict per detected line.
+def _measure(arrays, sigma, good, candidates, rest, emission_only, min_significance, max_offset):
+    """Detection and measurement of the candidate lines.
 
-    ``max_offset`` is `None` (the default tolerance) or a function of the expected positions.
+    Returns one dict per detected line and the indices of the candidates that could be measured
+    at all (some width of the ladder had enough valid pixels). ``emission_only`` flags, for every
+    line, those that can only be seen in emission (forbidden and sky lines): they are not looked
+    for in absorption. ``max_offset`` is `None` (the default tolerance) or a function of the
+    expected positions.
     """
     if candidates.size == 0 or np.count_nonzero(good) < 5:
-        return []
+        return [], candidates[:0]
     sums = _Sums(arrays.wavelength, arrays.flux, sigma, good)
     centre = rest[candidates]
     pixel = np.interp(centre, arrays.wavelength, sums.pixel_width)
@@ -440,6 +586,7 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
         (np.abs(significance) >= min_significance)
         & (ladder["one_sided"] >= 0.5 * min_significance)
         & (np.abs(ladder["centroid"] - centre[:, None]) <= tolerance)
+        & ~(emission_only[candidates, None] & (significance > 0))
     )
     rows = []
     emission = []  # extents of the emission lines found: not part of a weaker line's surroundings
@@ -454,6 +601,7 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
     ):
         found = _accept(
             arrays,
+            sigma,
             good,
             ladder,
             i,
@@ -468,10 +616,10 @@ def _measure(arrays, sigma, good, candidates, rest, min_significance, max_offset
             if found["kind"] == "emission":
                 reach = 1.5 * found["fwhm"]
                 emission.append((found["centre"] - reach, found["centre"] + reach))
-    return rows
+    return rows, candidates[ladder["usable"].any(axis=1)]
 
 
-def _accept(arrays, good, ladder, i, significance, passes, centre, slack, emission):
+def _accept(arrays, sigma, good, ladder, i, significance, passes, centre, slack, emission):
     """The first hypothesis (width and sign) of line ``i`` whose profile is a line at its place.
 
     ``significance`` and ``passes`` are the line's ladder rows (lists: the cheap tests' verdict
@@ -520,7 +668,14 @@ def _accept(arrays, good, ladder, i, significance, passes, centre, slack, emissi
         if sign < 0 and (
             (red - blue) / centre * _C_KMS > _MAX_EMISSION_FWHM
             or not _above_envelope(
-                arrays, good, centre, half_width, ladder["continuum"][i, measure], smooth, emission
+                arrays,
+                sigma,
+                good,
+                centre,
+                half_width,
+                ladder["continuum"][i, measure],
+                smooth,
+                emission,
             )
         ):
             continue
