@@ -237,3 +237,17 @@ def test_yaml_settings_with_overrides(tmp_path):
     grpo = load_settings(GRPOSettings, model="m", output_dir="o", task=["gm"]).trainer_arguments()
     assert grpo["num_generations"] == 8 and grpo["max_tool_calling_iterations"] == 7
     assert grpo["reward_weights"] == [1.0, 0.2, 0.05, 0.0] and grpo["beta"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [("sft_qwen2_5_vl_7b.yaml", SFTSettings), ("sft_lora.yaml", SFTSettings),
+     ("grpo_qwen2_5_vl_7b.yaml", GRPOSettings)],
+)
+def test_shipped_configs_are_valid(name, cls):
+    from pathlib import Path
+
+    import spec_o3.training
+
+    settings = load_settings(cls, Path(spec_o3.training.__file__).parent / "configs" / name)
+    assert settings.model and settings.output_dir
