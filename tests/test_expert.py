@@ -110,11 +110,11 @@ def test_s_star_yes_and_m_giant_no(shared_data):
     assert assess(m_giant, "m_giant").verdict == "YES"  # MILES ends at 7410 Å: no Na I, CaH decides
 
 
-def _imposed_c2(spectrum, depth=0.35):
+def _imposed_c2(spectrum, depth=0.35, heads=(4737.0, 5165.0, 5636.0)):
     """Multiply in blue-degraded C2 Swan bands: full depth at each head, fading 120 Å blueward."""
     wave = spectrum.spectral_axis.to_value(u.AA)
     absorption = np.ones_like(wave)
-    for head in (4737.0, 5165.0, 5636.0):
+    for head in heads:
         inside = (wave <= head) & (wave > head - 120)
         absorption[inside] *= 1 - depth * (1 - (head - wave[inside]) / 120)
     return _with_flux(spectrum, spectrum.flux.value * absorption)
@@ -126,6 +126,17 @@ def test_carbon_star_yes_only_with_c2_bands(real_data):
     carbon = assess(_imposed_c2(k_star), "carbon_star")
     assert carbon.verdict == "YES", carbon.conclusion
     assert "C2 5165 head" in carbon.conclusion
+
+
+def test_c2_swan_delta_v_minus_2_is_not_mistaken_for_tio(real_data):
+    # N-type carbon stars show the C2 (0,2) and (1,3) heads (6192.9, 6123.8 Å vacuum) across the TiO
+    # 6159 window; the blue-degraded step at 6193 Å must not veto the carbon star as TiO.
+    k_star = _real(real_data, LAMOST_K3)
+    carbon = assess(
+        _imposed_c2(k_star, heads=(4737.0, 5165.0, 5636.0, 6123.8, 6192.9)), "carbon_star"
+    )
+    assert carbon.verdict == "YES", carbon.conclusion
+    assert "TiO 6159" not in carbon.conclusion
 
 
 def test_m_stars_are_not_carbon_stars(shared_data, real_data):

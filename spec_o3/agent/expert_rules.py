@@ -13,7 +13,8 @@ calibration of survey spectra:
   gravity-sensitive CaH and Na I absorption of a dwarf is much stronger than a giant's (Lépine,
   Rich & Shara 2003, AJ 125, 1598; Mann et al. 2012, ApJ 753, 90);
 * band-head jumps (flux on the absorbing side of a head over flux on the clear side) for C2 Swan
-  heads (blue-degraded: 4737, 5165, 5636 Å), TiO and ZrO heads (red-degraded: TiO 6159, 7054;
+  heads (blue-degraded: 4737, 5165, 5636 Å, and 6191 Å, which tells C2 from TiO in the TiO 6159
+  window), TiO and ZrO heads (red-degraded: TiO 6159, 7054;
   ZrO 5551, 6345, 6474 Å; Keenan & Boeshaar 1980, ApJS 43, 379) and CN red heads (7088, 7945 Å);
 * Balmer-line profiles: the core depth and the depth 20-40 Å from the line centre, where the
   pressure-broadened wings of a DA white dwarf still absorb but A/B-star lines have recovered;
@@ -278,6 +279,10 @@ C2_HEADS = (
     _Index("C2 5165 head", (5130, 5163), ((5187, 5202),)),
     _Index("C2 5636 head", (5600, 5633), ((5641, 5656),)),
 )
+#: The C2 Swan (0,2) head at 6192.9 Å (blue-degraded) shares the TiO 6159 window: C2 darkens the
+#: flux blueward of 6193 Å, whereas the red-degraded TiO (2,1) head at 6188.7 Å darkens it redward,
+#: so the step across 6193 Å tells the two molecules apart.
+C2_6191 = _Index("C2 6191 head", (6172, 6191), ((6194, 6206),))
 TIO_HEADS = (
     _Index("TiO 6159 head", (6162, 6185), ((6140, 6156),)),
     _Index("TiO 7054 head", (7059, 7080), ((7040, 7053),)),
@@ -303,6 +308,7 @@ HEAD_DETECTION = {
     "C2 4737 head": 0.20,
     "C2 5165 head": 0.15,
     "C2 5636 head": 0.10,
+    "C2 6191 head": 0.10,
     "TiO 6159 head": 0.08,
     "TiO 7054 head": 0.08,
     "ZrO 6474 head": 0.20,
@@ -340,6 +346,19 @@ def _c2(rest):
     seen = [m for m in depths if _present(m)]
     clean = [m for m in seen if not m.name.startswith("C2 4737")]
     return depths, seen, len(seen) >= 2 and bool(clean)
+
+
+def _tio_not_c2(rest):
+    """TiO head depths and those detected, the 6159 head discounted where C2 6191 explains it.
+
+    A blue-degraded step at the C2 6191 head means the depth in the TiO 6159 window is C2 Swan
+    (Δv = -2) absorption, so that head is no evidence of TiO.
+    """
+    tio = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    c2_6191 = _depth(C2_6191, rest)
+    c2_red = c2_6191 is not None and _present(c2_6191)
+    seen = [m for m in tio if _present(m) and not (c2_red and m.name.startswith("TiO 6159"))]
+    return tio, seen
 
 
 def _depth(index, rest):
@@ -645,9 +664,8 @@ def assess_carbon_star(spectrum, redshift=0.0):
             [_c2_note(depth, depth in c2_seen)],
             key=True,
         )
-    tio = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    tio, tio_seen = _tio_not_c2(rest)
     cn = [m for m in (_depth(h, rest) for h in CN_HEADS) if m is not None]
-    tio_seen = [m for m in tio if _present(m)]
     cn_seen = [m for m in cn if _present(m)]
     if tio_seen:
         tio_note = f"TiO heads are present ({_listed(tio_seen)}): an oxygen-rich M/S atmosphere"
