@@ -71,7 +71,9 @@ def protocol_validity(model_dir, suite, *, max_new_tokens=256):
         result.error is None and all(step.error is None for step in result.trajectory.steps)
         for result in results
     ]
-    correct = [result.verdict == label for result, label in zip(results, table["label"])]
+    correct = [
+        result.verdict == label for result, label in zip(results, table["label"], strict=True)
+    ]
     return {
         "protocol_valid": sum(valid) / len(valid),
         "accuracy": sum(correct) / len(correct),
@@ -155,7 +157,7 @@ def run_rl(workdir, n_questions, max_steps):
             gradient_checkpointing=False,
             bf16=False,
             logging_steps=1,
-            trl={"save_strategy": "no", "report_to": "none", "generation_kwargs": {}},
+            trl={"save_strategy": "no", "report_to": "none"},
         ),
         rl_dataset(suite),
         suite=suite,

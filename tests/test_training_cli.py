@@ -18,8 +18,22 @@ def run(*argv):
 def test_sft_data_writes_a_dataset(tmp_path, capsys):
     from spec_o3.training.data import load_sft_dataset
 
-    assert run("sft-data", "--task", "gm", "--n", 3, "--seed", 4, "--out", tmp_path / "d",
-               "--no-images", "--keep-incorrect") == 0
+    assert (
+        run(
+            "sft-data",
+            "--task",
+            "gm",
+            "--n",
+            3,
+            "--seed",
+            4,
+            "--out",
+            tmp_path / "d",
+            "--no-images",
+            "--keep-incorrect",
+        )
+        == 0
+    )
     assert "conversations from 3 questions" in capsys.readouterr().out
     dataset = load_sft_dataset(tmp_path / "d")
     assert set(dataset["task"]) == {"m_giant"} and all(not images for images in dataset["images"])

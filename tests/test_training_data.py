@@ -1,4 +1,4 @@
-"""Training data: expert SFT conversations in the agent's protocol, ShareGPT loading, RL questions."""
+"""Training data: expert SFT conversations in the agent's protocol, ShareGPT files, RL questions."""
 
 import json
 
@@ -43,8 +43,9 @@ def test_simulated_suite_is_deterministic_and_labelled(suite):
     assert set(suite.table["task"]) == {"m_giant"}
 
 
-@pytest.mark.parametrize(("task", "n", "match"), [("zz", 3, "unknown task"),
-                                                  ("gm", 0, "positive number")])
+@pytest.mark.parametrize(
+    ("task", "n", "match"), [("zz", 3, "unknown task"), ("gm", 0, "positive number")]
+)
 def test_simulated_suite_refuses_bad_arguments(task, n, match):
     with pytest.raises(ValueError, match=match):
         simulated_suite(task, n)
@@ -58,7 +59,8 @@ def test_sft_conversations_are_the_trajectories_with_aligned_images(dataset, sui
         assert messages[0]["role"] == "system" and "# Tools" in messages[0]["content"][0]["text"]
         assert messages[1]["content"][0] == {"type": "image", "text": None}
         assert [m["role"] for m in messages[2:]] == ["assistant", "user"] * (
-            example["n_turns"] - 1) + ["assistant"]
+            example["n_turns"] - 1
+        ) + ["assistant"]
         for observation in messages[3::2]:  # tool observations are user <tool_response> turns
             parts = observation["content"]
             assert parts[0]["text"] == "<tool_response>\n" and parts[1]["type"] == "image"
@@ -77,12 +79,22 @@ def test_only_correct_episodes_are_kept(suite):
 
 def test_to_sft_example_keeps_the_order_of_images():
     first, second = Image.new("RGB", (4, 4), "red"), Image.new("RGB", (4, 4), "blue")
-    example = to_sft_example([
-        {"role": "user", "content": [{"type": "image", "image": first},
-                                     {"type": "text", "text": "q"}]},
-        {"role": "user", "content": [{"type": "text", "text": "<tool_response>\n"},
-                                     {"type": "image", "image": second}]},
-    ], task="m_giant")
+    example = to_sft_example(
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image", "image": first}, {"type": "text", "text": "q"}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "<tool_response>\n"},
+                    {"type": "image", "image": second},
+                ],
+            },
+        ],
+        task="m_giant",
+    )
     assert example["images"] == [first, second] and example["task"] == "m_giant"
 
 
@@ -111,11 +123,20 @@ def sharegpt_dir(tmp_path):
 def test_sharegpt_conversations_become_the_agent_protocol(sharegpt_dir):
     record = {
         "system": "You are a helpful assistant.",
-        "tools": json.dumps([{"type": "function", "function": {"name": "spectral_visualization_tool"}}]),
+        "tools": json.dumps(
+            [{"type": "function", "function": {"name": "spectral_visualization_tool"}}]
+        ),
         "conversations": [
             {"from": "human", "value": "<image>Is this an M giant?"},
-            {"from": "function_call",
-             "value": '{"name": "spectral_visualization_tool", "arguments": {"wavelength_range": [7000, 7300]}}'},
+            {
+                "from": "function_call",
+                "value": json.dumps(
+                    {
+                        "name": "spectral_visualization_tool",
+                        "arguments": {"wavelength_range": [7000, 7300]},
+                    }
+                ),
+            },
             {"from": "observation", "value": "<image>Generated spectral visualization ..."},
             {"from": "gpt", "value": "<think>Deep TiO.</think>\n<answer>\\boxed{YES}</answer>"},
         ],
@@ -137,24 +158,42 @@ def test_sharegpt_conversations_become_the_agent_protocol(sharegpt_dir):
 
 
 def test_sharegpt_messages_layout_in_jsonl(sharegpt_dir):
-    record = {"messages": [{"role": "user", "content": "<image>Is this an M giant?"},
-                           {"role": "assistant", "content": "<think>x</think>"},
-                           {"role": "tool", "content": "<tool_response>\nError: bad\n</tool_response>"}],
-              "images": ["overview.png"]}
+    record = {
+        "messages": [
+            {"role": "user", "content": "<image>Is this an M giant?"},
+            {"role": "assistant", "content": "<think>x</think>"},
+            {"role": "tool", "content": "<tool_response>\nError: bad\n</tool_response>"},
+        ],
+        "images": ["overview.png"],
+    }
     (sharegpt_dir / "sft.jsonl").write_text(json.dumps(record) + "\n")
     (example,) = load_sharegpt(sharegpt_dir / "sft.jsonl")
     assert example["messages"][2]["content"] == [
-        {"type": "text", "text": "<tool_response>\nError: bad\n</tool_response>"}]
+        {"type": "text", "text": "<tool_response>\nError: bad\n</tool_response>"}
+    ]
 
 
 @pytest.mark.parametrize(
     ("record", "match", "error"),
     [
-        ({"conversations": [{"from": "robot", "value": "hi"}]}, "unknown speaker 'robot'", ValueError),
-        ({"conversations": [{"from": "human", "value": "<image><image>hi"}],
-          "images": ["overview.png"]}, "2 <image> markers but 1 images", ValueError),
-        ({"conversations": [{"from": "human", "value": "<image>"}], "images": ["gone.png"]},
-         "gone.png does not exist", OSError),
+        (
+            {"conversations": [{"from": "robot", "value": "hi"}]},
+            "unknown speaker 'robot'",
+            ValueError,
+        ),
+        (
+            {
+                "conversations": [{"from": "human", "value": "<image><image>hi"}],
+                "images": ["overview.png"],
+            },
+            "2 <image> markers but 1 images",
+            ValueError,
+        ),
+        (
+            {"conversations": [{"from": "human", "value": "<image>"}], "images": ["gone.png"]},
+            "gone.png does not exist",
+            OSError,
+        ),
         ({"turns": []}, "no 'conversations' or 'messages'", ValueError),
     ],
 )
@@ -166,13 +205,21 @@ def test_sharegpt_errors_name_the_record(sharegpt_dir, record, match, error):
 
 def test_rl_questions_are_the_first_two_turns_and_the_label(suite):
     questions = rl_dataset(suite)
-    assert questions.column_names == ["prompt", "images", "question", "id", "task", "label",
-                                      "redshift"]
+    assert questions.column_names == [
+        "prompt",
+        "images",
+        "question",
+        "id",
+        "task",
+        "label",
+        "redshift",
+    ]
     row = questions[2]
     assert row["prompt"][0]["content"] == [{"type": "text", "text": SYSTEM_PROMPT}]
     assert row["prompt"][1]["content"][0]["type"] == "image" and len(row["images"]) == 1
     assert "M-type Giant" in row["prompt"][1]["content"][1]["text"] or "giant" in (
-        row["prompt"][1]["content"][1]["text"].lower())
+        row["prompt"][1]["content"][1]["text"].lower()
+    )
     assert row["question"] == 2 and row["label"] == suite.table["label"][2]
 
 

@@ -18,10 +18,16 @@ ZOOM = format_tool_call("spectral_visualization_tool", {"wavelength_range": [600
 CALL = format_assistant("TiO bands?", ZOOM)
 YES = format_assistant("Deep TiO.", format_answer("YES", "TiO 7054 deep."))
 NO = format_assistant("No TiO.", format_answer("NO", "Flat."))
-TOOL_OK = {"role": "tool", "name": "spectral_visualization_tool",
-           "content": [{"type": "image", "image": None}, {"type": "text", "text": "Generated ..."}]}
-TOOL_ERROR = {"role": "tool", "name": "spectral_visualization_tool",
-              "content": [{"type": "text", "text": "Error: wavelength_range must have min < max"}]}
+TOOL_OK = {
+    "role": "tool",
+    "name": "spectral_visualization_tool",
+    "content": [{"type": "image", "image": None}, {"type": "text", "text": "Generated ..."}],
+}
+TOOL_ERROR = {
+    "role": "tool",
+    "name": "spectral_visualization_tool",
+    "content": [{"type": "text", "text": "Error: wavelength_range must have min < max"}],
+}
 
 
 def trl_call():
@@ -30,8 +36,15 @@ def trl_call():
         "role": "assistant",
         "content": "",
         "reasoning_content": "TiO bands?",
-        "tool_calls": [{"type": "function", "function": {
-            "name": "spectral_visualization_tool", "arguments": {"wavelength_range": [6000, 6400]}}}],
+        "tool_calls": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "spectral_visualization_tool",
+                    "arguments": {"wavelength_range": [6000, 6400]},
+                },
+            }
+        ],
     }
 
 
@@ -41,8 +54,12 @@ def rollout(*final):
 
 def test_weights_follow_the_paper_and_the_functions():
     assert [f.__name__ for f in REWARD_FUNCTIONS] == list(REWARD_WEIGHTS)
-    assert REWARD_WEIGHTS == {"accuracy_reward": 1.0, "format_reward": 0.2,
-                              "invalid_tool_call_reward": 0.05, "tool_use_reward": 0.0}
+    assert REWARD_WEIGHTS == {
+        "accuracy_reward": 1.0,
+        "format_reward": 0.2,
+        "invalid_tool_call_reward": 0.05,
+        "tool_use_reward": 0.0,
+    }
 
 
 def test_trl_messages_are_written_back_in_the_released_format():
@@ -58,7 +75,9 @@ def test_accuracy_needs_exactly_one_correct_answer():
 
 
 def test_episode_verdict_ignores_answers_written_while_thinking():
-    text = "<think>I could write <answer>\\boxed{YES}</answer> later.</think>\n" + format_answer("NO")
+    text = "<think>I could write <answer>\\boxed{YES}</answer> later.</think>\n" + format_answer(
+        "NO"
+    )
     assert episode_verdict([text]) == "NO"
 
 
@@ -73,8 +92,14 @@ def test_episode_verdict_ignores_answers_written_while_thinking():
         (rollout(YES, NO), -1.0),  # two answers
         (format_assistant("x", "<answer>\\boxed{MAYBE}</answer>"), -1.0),
         (format_assistant("x", "<answer>YES</answer>"), -1.0),  # no box
-        ([{"role": "assistant", "content": ZOOM}, TOOL_OK, {"role": "assistant", "content": YES}],
-         -1.0),  # a turn without think
+        (
+            [
+                {"role": "assistant", "content": ZOOM},
+                TOOL_OK,
+                {"role": "assistant", "content": YES},
+            ],
+            -1.0,
+        ),  # a turn without think
     ],
 )
 def test_format_is_minus_one_as_the_paper_defines_it(completion, reward):
@@ -84,9 +109,17 @@ def test_format_is_minus_one_as_the_paper_defines_it(completion, reward):
 def test_invalid_tool_calls_are_counted():
     broken = format_assistant("Zoom.", "<tool_call>\n{'name': }\n</tool_call>")
     in_thought = "<think>I will write <tool_call> later.</think>\n" + format_answer("NO")
-    unknown = [trl_call(), {"role": "tool", "name": "zoom", "content": "{'error': 'Tool zoom not found.'}"}]
-    completions = [rollout(YES), broken, in_thought, [trl_call(), TOOL_ERROR, trl_call(), TOOL_ERROR],
-                   unknown]
+    unknown = [
+        trl_call(),
+        {"role": "tool", "name": "zoom", "content": "{'error': 'Tool zoom not found.'}"},
+    ]
+    completions = [
+        rollout(YES),
+        broken,
+        in_thought,
+        [trl_call(), TOOL_ERROR, trl_call(), TOOL_ERROR],
+        unknown,
+    ]
     assert invalid_tool_call_reward(None, completions) == [-0.0, -1.0, -0.0, -2.0, -1.0]
 
 
@@ -96,8 +129,11 @@ def test_tool_use_bonus_needs_a_successful_call():
 
 
 def test_total_reward_with_the_paper_weights():
-    completions = [rollout(YES), [trl_call(), TOOL_ERROR, {"role": "assistant", "content": YES}],
-                   format_answer("YES")]
+    completions = [
+        rollout(YES),
+        [trl_call(), TOOL_ERROR, {"role": "assistant", "content": YES}],
+        format_answer("YES"),
+    ]
     rewards = [f(None, completions, label=["YES"] * 3) for f in REWARD_FUNCTIONS]
     weights = list(REWARD_WEIGHTS.values())
     totals = [sum(w * r[i] for w, r in zip(weights, rewards, strict=True)) for i in range(3)]

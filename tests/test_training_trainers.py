@@ -67,9 +67,17 @@ def conversations(suite):
 
 
 def sft_settings(model, output, **changes):
-    return {"model": str(model), "data": "(in memory)", "output_dir": str(output), "max_steps": 1,
-            "per_device_train_batch_size": 1, "gradient_checkpointing": False, "bf16": False,
-            "trl": QUIET, **changes}
+    return {
+        "model": str(model),
+        "data": "(in memory)",
+        "output_dir": str(output),
+        "max_steps": 1,
+        "per_device_train_batch_size": 1,
+        "gradient_checkpointing": False,
+        "bf16": False,
+        "trl": QUIET,
+        **changes,
+    }
 
 
 @pytest.mark.slow
@@ -98,8 +106,9 @@ def test_full_finetuning_freezes_vision_tower_and_projector(tiny, tmp_path):
     model, _ = load_for_training(settings)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert trainable and not any("visual" in name for name in trainable)
-    assert any(name.endswith("visual.merger.linear_fc2.weight") for name, _ in
-               model.named_parameters())
+    assert any(
+        name.endswith("visual.merger.linear_fc2.weight") for name, _ in model.named_parameters()
+    )
     assert any("language_model" in name for name in trainable)
 
 
@@ -112,23 +121,43 @@ def test_freezing_a_model_without_vision_tower_is_refused():
 def test_one_sft_step_saves_a_model_that_vets(tiny, conversations, suite, tmp_path):
     output = train_sft(sft_settings(tiny("qwen2_5_vl"), tmp_path / "sft"), conversations)
     assert (output / "model.safetensors").is_file() and (output / "chat_template.jinja").is_file()
-    result = vet(suite.spectrum(0), "gm", backend="transformers", model=str(output),
-                 device="cpu", max_new_tokens=8, render_images=False)
+    result = vet(
+        suite.spectrum(0),
+        "gm",
+        backend="transformers",
+        model=str(output),
+        device="cpu",
+        max_new_tokens=8,
+        render_images=False,
+    )
     assert result.verdict in ("YES", "NO") and result.n_steps >= 1
 
 
 @pytest.mark.slow
 def test_lora_sft_then_grpo_continues_the_adapter(tiny, conversations, suite, tmp_path):
     base = tiny("qwen2_5_vl")
-    adapter = train_sft(sft_settings(base, tmp_path / "sft", finetuning="lora", lora_r=4,
-                                     lora_alpha=8), conversations)
+    adapter = train_sft(
+        sft_settings(base, tmp_path / "sft", finetuning="lora", lora_r=4, lora_alpha=8),
+        conversations,
+    )
     assert (adapter / "adapter_config.json").is_file()
     grpo = train_grpo(
-        {"model": str(adapter), "task": ["gm"], "output_dir": str(tmp_path / "rl"),
-         "finetuning": "lora", "max_steps": 1, "num_generations": 2,
-         "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1,
-         "steps_per_generation": 1, "max_completion_length": 16, "max_turns": 2,
-         "gradient_checkpointing": False, "bf16": False, "trl": QUIET},
+        {
+            "model": str(adapter),
+            "task": ["gm"],
+            "output_dir": str(tmp_path / "rl"),
+            "finetuning": "lora",
+            "max_steps": 1,
+            "num_generations": 2,
+            "per_device_train_batch_size": 2,
+            "gradient_accumulation_steps": 1,
+            "steps_per_generation": 1,
+            "max_completion_length": 16,
+            "max_turns": 2,
+            "gradient_checkpointing": False,
+            "bf16": False,
+            "trl": QUIET,
+        },
         rl_dataset(suite[:1], render_images=False),
         suite=suite[:1],
     )
@@ -138,8 +167,15 @@ def test_lora_sft_then_grpo_continues_the_adapter(tiny, conversations, suite, tm
     assert config["base_model_name_or_path"] == str(base.resolve())
     # the checkpoint keeps its own (Qwen2.5-VL) chat template, not the rollout one
     assert (grpo / "chat_template.jinja").read_text() == (base / "chat_template.jinja").read_text()
-    result = vet(suite.spectrum(0), "gm", backend="transformers", model=str(grpo), device="cpu",
-                 max_new_tokens=8, render_images=False)
+    result = vet(
+        suite.spectrum(0),
+        "gm",
+        backend="transformers",
+        model=str(grpo),
+        device="cpu",
+        max_new_tokens=8,
+        render_images=False,
+    )
     assert result.verdict in ("YES", "NO")
 
 
@@ -148,8 +184,9 @@ def test_rollout_tools_are_the_agent_tools(suite):
 
     for toolset in ("default", "extended"):
         environment = rollout_environment(suite, toolset)()
-        tools = [name for name in dir(type(environment))
-                 if not name.startswith("_") and name != "reset"]
+        tools = [
+            name for name in dir(type(environment)) if not name.startswith("_") and name != "reset"
+        ]
         schemas = tool_schemas(toolset)
         assert sorted(tools) == sorted(s["function"]["name"] for s in schemas)
         for schema in schemas:
@@ -157,7 +194,8 @@ def test_rollout_tools_are_the_agent_tools(suite):
     environment.reset(question=1, redshift=float("nan"))
     assert environment._environment.redshift == suite.spectrum(1).meta["redshift"]
     assert environment.spectral_visualization_tool(wavelength_range=[1, 2])[0]["text"].startswith(
-        "Error: ")
+        "Error: "
+    )
     parts = environment.band_strength(band="TiO_7054")
     assert parts[-1]["text"].startswith("Band TiO_7054")
 
@@ -168,16 +206,20 @@ def test_rollout_prompt_renders_as_the_inspection_prompt(tiny, suite):
 
     processor = AutoProcessor.from_pretrained(tiny("qwen2_5_vl"))
     episode = Episode(suite.spectrum(0), "gm", render_images=False)
-    expected = processor.apply_chat_template(episode.messages, tokenize=False,
-                                             add_generation_prompt=True)
+    expected = processor.apply_chat_template(
+        episode.messages, tokenize=False, add_generation_prompt=True
+    )
     template = tool_chat_template(processor)
     assert template is not None
     processor.chat_template = template
     prompt = rl_dataset(suite[:1], render_images=False)[0]["prompt"]
     environment = rollout_environment(suite)()
     rendered = processor.apply_chat_template(
-        prompt, tools=[environment.spectral_visualization_tool], tokenize=False,
-        add_generation_prompt=True)
+        prompt,
+        tools=[environment.spectral_visualization_tool],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     assert rendered == expected
     qwen3 = AutoProcessor.from_pretrained(tiny("qwen3_vl"))
     assert tool_chat_template(qwen3) is None
@@ -224,8 +266,10 @@ def test_qlora_without_bitsandbytes_says_what_to_install(tmp_path):
 
 def test_yaml_settings_with_overrides(tmp_path):
     config = tmp_path / "sft.yaml"
-    config.write_text("model: Qwen/Qwen2.5-VL-3B-Instruct\ndata: data/sft\noutput_dir: runs/a\n"
-                      "finetuning: lora\ntrl:\n  save_steps: 50\n")
+    config.write_text(
+        "model: Qwen/Qwen2.5-VL-3B-Instruct\ndata: data/sft\noutput_dir: runs/a\n"
+        "finetuning: lora\ntrl:\n  save_steps: 50\n"
+    )
     settings = load_settings(SFTSettings, config, output_dir="runs/b", max_steps=None)
     assert (settings.finetuning, settings.output_dir, settings.max_steps) == ("lora", "runs/b", -1)
     arguments = settings.trainer_arguments()
@@ -241,8 +285,11 @@ def test_yaml_settings_with_overrides(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "cls"),
-    [("sft_qwen2_5_vl_7b.yaml", SFTSettings), ("sft_lora.yaml", SFTSettings),
-     ("grpo_qwen2_5_vl_7b.yaml", GRPOSettings)],
+    [
+        ("sft_qwen2_5_vl_7b.yaml", SFTSettings),
+        ("sft_lora.yaml", SFTSettings),
+        ("grpo_qwen2_5_vl_7b.yaml", GRPOSettings),
+    ],
 )
 def test_shipped_configs_are_valid(name, cls):
     from pathlib import Path

@@ -128,8 +128,15 @@ def _overrides(args, names):
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-_COMMON = ("model", "output_dir", "max_steps", "finetuning", "learning_rate", "num_train_epochs",
-           "seed")
+_COMMON = (
+    "model",
+    "output_dir",
+    "max_steps",
+    "finetuning",
+    "learning_rate",
+    "num_train_epochs",
+    "seed",
+)
 
 
 def _sft(args):

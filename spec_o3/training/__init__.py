@@ -1,4 +1,4 @@
-"""Post-training of vetting agents: cold-start SFT on inspection trajectories, then outcome-rewarded GRPO.
+"""Post-training of vetting agents: cold-start SFT on inspection trajectories, then GRPO.
 
 The two stages of the Spec-o3 paper on the Hugging Face stack (TRL, PEFT, Accelerate, transformers):
 

@@ -213,13 +213,22 @@ class GRPOSettings(_Stage):
         return self
 
     def trainer_arguments(self):
-        names = ("num_generations", "max_completion_length", "temperature", "beta",
-                 "steps_per_generation", "use_vllm")
+        names = (
+            "num_generations",
+            "max_completion_length",
+            "temperature",
+            "beta",
+            "steps_per_generation",
+            "use_vllm",
+        )
         arguments = {name: getattr(self, name) for name in names}
         # The first turn is generated before any tool runs: 8 turns are 7 tool-calling rounds.
         arguments["max_tool_calling_iterations"] = self.max_turns - 1
         arguments["reward_weights"] = [
-            1.0, self.format_weight, self.invalid_tool_call_penalty, self.tool_use_bonus
+            1.0,
+            self.format_weight,
+            self.invalid_tool_call_penalty,
+            self.tool_use_bonus,
         ]
         return {**arguments, **super().trainer_arguments()}
 

@@ -128,8 +128,10 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
     positives = sorted(name for name, kind in CLASSES.items() if kind.positive_for == task)
     negatives = sorted(name for name in CLASSES if name not in positives)
     if not positives or not negatives:
-        raise ValueError(f"the simulator has no {'positive' if not positives else 'negative'} "
-                         f"class for {task} to draw from")
+        raise ValueError(
+            f"the simulator has no {'positive' if not positives else 'negative'} "
+            f"class for {task} to draw from"
+        )
     rng = np.random.default_rng(seed)
     kinds = [
         rng.choice(positives if rng.random() < positive_fraction else negatives)
@@ -171,16 +173,16 @@ def expert_results(
     results : list of `~spec_o3.agent.VettingResult`
     """
     policy = get_backend(policy)
-    inspector = Inspector(
-        policy, toolset=toolset, max_turns=max_turns, render_images=render_images
-    )
+    inspector = Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
     table = suite.table
     results = []
     for start in range(0, len(suite), batch_size):
         rows = range(start, min(start + batch_size, len(suite)))
         jobs = [(suite.spectrum(row), table["task"][row], _redshift(table, row)) for row in rows]
-        sources = [str(table["file"][row] if "file" in table.colnames else table["id"][row])
-                   for row in rows]
+        sources = [
+            str(table["file"][row] if "file" in table.colnames else table["id"][row])
+            for row in rows
+        ]
         results.extend(inspector.run_many(jobs, sources=sources))
     return results
 
@@ -233,8 +235,7 @@ def sft_dataset(suite, policy="expert", *, only_correct=True, **options):
             n_turns=result.n_steps,
         )
         for row, result in enumerate(results)
-        if result.error is None
-        and (not only_correct or result.verdict == str(table["label"][row]))
+        if result.error is None and (not only_correct or result.verdict == str(table["label"][row]))
     ]
     if not examples:
         kept = "correct and complete" if only_correct else "complete"

@@ -1,4 +1,4 @@
-"""Rewards of the GRPO stage: outcome accuracy, the paper's format term, invalid tool calls, tool use.
+"""GRPO rewards: outcome accuracy, the paper's format term, invalid tool calls, tool use.
 
 Each reward is a plain function with TRL's signature ``f(prompts, completions, **kwargs) -> list``
 (one number per completion) and reads the assistant text with the agent's own
@@ -50,9 +50,11 @@ def assistant_texts(completion):
     >>> completion = [
     ...     {"role": "assistant", "content": "", "reasoning_content": "Zoom on C2.",
     ...      "tool_calls": [{"type": "function", "function": {
-    ...          "name": "spectral_visualization_tool", "arguments": {"wavelength_range": [4950, 5250]}}}]},
+    ...          "name": "spectral_visualization_tool",
+    ...          "arguments": {"wavelength_range": [4950, 5250]}}}]},
     ...     {"role": "tool", "name": "spectral_visualization_tool", "content": "Generated ..."},
-    ...     {"role": "assistant", "content": "<think>Bands.</think>\\n<answer>\\\\boxed{YES}</answer>"},
+    ...     {"role": "assistant",
+    ...      "content": "<think>Bands.</think>\\n<answer>\\\\boxed{YES}</answer>"},
     ... ]
     >>> print(assistant_texts(completion)[0])
     <think>Zoom on C2.</think>
@@ -111,7 +113,8 @@ def episode_verdict(texts):
     --------
     >>> episode_verdict(["<think>x</think>\\n<answer>\\\\boxed{NO} flat</answer>"])
     'NO'
-    >>> episode_verdict(["<answer>\\\\boxed{YES}</answer>", "<answer>\\\\boxed{NO}</answer>"]) is None
+    >>> two = ["<answer>\\\\boxed{YES}</answer>", "<answer>\\\\boxed{NO}</answer>"]
+    >>> episode_verdict(two) is None
     True
     """
     parsed = [parse_response(text) for text in texts]
@@ -186,7 +189,8 @@ def invalid_tool_call_reward(prompts, completions, **kwargs):
     >>> broken = "<think>Zoom.</think>\\n<tool_call>\\n{wavelength_range: }\\n</tool_call>"
     >>> rejected = [{"role": "assistant", "content": "<think>Zoom.</think>\\n<tool_call>\\n"
     ...              '{"name": "zoom", "arguments": {}}\\n</tool_call>'},
-    ...             {"role": "tool", "name": "zoom", "content": "{'error': 'Tool zoom not found.'}"}]
+    ...             {"role": "tool", "name": "zoom",
+    ...              "content": "{'error': 'Tool zoom not found.'}"}]
     >>> invalid_tool_call_reward(None, [broken, rejected])
     [-1.0, -1.0]
     """

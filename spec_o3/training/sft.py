@@ -12,7 +12,7 @@ One GPU or CPU::
     spec-o3 train sft-data --task cc --n 600 --out data/sft-cc
     spec-o3 train sft --model Qwen/Qwen2.5-VL-7B-Instruct --data data/sft-cc --output runs/sft
 
-Several GPUs (data parallel), DeepSpeed ZeRO-3, or FSDP (accelerate configs in ``docs/training.rst``)::
+Several GPUs (data parallel), DeepSpeed ZeRO-3 or FSDP (see ``docs/training.rst``)::
 
     accelerate launch --num_processes 8 -m spec_o3.cli train sft \\
         --config spec_o3/training/configs/sft_qwen2_5_vl_7b.yaml
