@@ -287,3 +287,38 @@ def test_expert_on_real_lamost_spectra(real_data, tmp_path):
     assert set(result.predictions["prediction"]) <= {"YES", "NO"}
     assert all(len(text) > 20 for text in result.predictions["evidence"])
     assert list(result.scores["task"]) == ["carbon_star", "m_giant", "Average"]
+
+
+def test_simulate_then_evaluate_with_the_expert(tmp_path, capsys):
+    """The documented workflow: ``spec-o3 simulate`` per task, then ``spec-o3 evaluate`` on all."""
+    from spec_o3.cli import main
+
+    for task in ("cc", "wd"):
+        argv = [
+            "simulate",
+            "--task",
+            task,
+            "--n",
+            "4",
+            "--out",
+            str(tmp_path / task),
+            "--seed",
+            "3",
+        ]
+        assert main(argv) == 0
+    output = tmp_path / "results"
+    argv = ["evaluate", "--suite", str(tmp_path / "cc"), "--suite", str(tmp_path / "wd")]
+    assert main(argv + ["--bootstrap", "50", "--output", str(output)]) == 0
+    assert "white_dwarf (wd)" in capsys.readouterr().out
+    predictions = Table.read(output / "predictions.ecsv")
+    assert len(predictions) == 8
+    assert set(predictions["task"]) == {"carbon_star", "white_dwarf"}
+    assert {"class", "snr", "prediction", "error"} <= set(predictions.colnames)
+    assert not np.ma.filled(predictions["error"], "").any()
+
+
+def test_spec_o3_main_dispatches_usage_errors(tmp_path, capsys):
+    from spec_o3.cli import main
+
+    assert main(["evaluate", "--suite", str(tmp_path / "missing")]) == 2
+    assert "spec-o3 evaluate: error:" in capsys.readouterr().err
