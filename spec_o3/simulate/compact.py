@@ -8,7 +8,7 @@ from .continuum import accretion_disc, planck
 from .emission import disc_lines, gaussian_lines
 from .molecules import Chemistry, molecular_transmission
 from .registry import SpectralClass
-from .spectral_types import DWARF_TEFF, log_uniform, radial_velocity_redshift
+from .spectral_types import DWARF_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 
 __all__ = ["COMPACT_CLASSES"]
@@ -34,9 +34,7 @@ _WD_SUBTYPES = {"DA": 0.58, "DB": 0.08, "DZ": 0.07, "DC": 0.12, "DAH": 0.08, "DQ
 
 
 def _draw_white_dwarf(rng, subtype=None):
-    names = list(_WD_SUBTYPES)
-    weights = np.array(list(_WD_SUBTYPES.values()))
-    subtype = subtype or names[rng.choice(len(names), p=weights / weights.sum())]
+    subtype = choose_subtype(rng, _WD_SUBTYPES, subtype)
     logg = float(np.clip(rng.normal(8.0, 0.25), 7.3, 9.2))
     teff_range = {"DA": (6000, 80000), "DB": (12000, 32000), "DZ": (5000, 11000), "DC": (4000, 11000),
                   "DAH": (7000, 30000), "DQ": (5000, 10000)}[subtype]
@@ -54,7 +52,6 @@ def _draw_white_dwarf(rng, subtype=None):
         p["sodium_ew"] = log_uniform(rng, 0.5, 8.0) if p["teff"] < 7000 and rng.uniform() < 0.5 else 0.0
     if subtype == "DQ":
         p["c2_scale"] = log_uniform(rng, 0.3, 3.0)
-    p["subtype"] = f"{subtype}{min(50400.0 / p['teff'], 9.5):.1f}"
     velocity = rng.normal(0.0, 40.0) + _gravitational_redshift_kms(logg, _wd_mass(logg))
     p["radial_velocity"] = float(velocity)
     p["redshift"] = radial_velocity_redshift(velocity)
@@ -77,7 +74,7 @@ def _dz_lines(wavelength, params, doppler_factor):
 
 
 def _render_white_dwarf(grid, params):
-    kind = params["subtype"].rstrip("0123456789.")
+    kind = params["subtype"]
     df = 1 + params["redshift"]
     if kind in ("DA", "DAH", "DB"):
         return photosphere_flux(grid, params)[0]
@@ -96,8 +93,8 @@ def _render_white_dwarf(grid, params):
 
 # ---- hot subdwarfs ---------------------------------------------------------------------------------
 
-def _draw_hot_subdwarf(rng):
-    if rng.uniform() < 0.7:
+def _draw_hot_subdwarf(rng, subtype=None):
+    if choose_subtype(rng, {"sdB": 0.7, "sdO": 0.3}, subtype) == "sdB":
         p = {"subtype": "sdB", "teff": float(rng.uniform(22000, 38000)), "logg": float(rng.uniform(5.2, 6.0)),
              "helium": float(rng.uniform(-3.0, -1.0))}
     else:
@@ -128,10 +125,8 @@ def _balmer_series(rng, halpha, decrement):
     return {"H alpha": halpha, "H beta": hb, "H gamma": hg, "H delta": hd, "H epsilon": hd * 0.7, "H8": hd * 0.5}
 
 
-def _draw_cv(rng):
-    names = list(_CV_SUBTYPES)
-    weights = np.array(list(_CV_SUBTYPES.values()))
-    subtype = names[rng.choice(len(names), p=weights / weights.sum())]
+def _draw_cv(rng, subtype=None):
+    subtype = choose_subtype(rng, _CV_SUBTYPES, subtype)
     p = {"subtype": subtype, "wd_teff": float(rng.uniform(10000, 22000)), "wd_logg": float(rng.normal(8.1, 0.2)),
          "donor": f"M{rng.integers(2, 7)}", "radial_velocity": float(rng.normal(0, 50))}
     inclination = np.arccos(rng.uniform(0.05, 1.0))

@@ -60,7 +60,10 @@ def accretion_disc(wavelength, t_inner, r_ratio=30.0, n_rings=24):
         w = np.atleast_1d(w)[:, None]
         return (area * w**-5 / np.expm1(np.minimum(_HC_K / (w * temperature), 700.0))).sum(axis=1)
 
-    return shape(wavelength) / shape(5500.0)[0]
+    # The sum of black bodies is smooth: evaluate it on a coarse log grid and interpolate.
+    lo, hi = np.log10(wavelength.min()), np.log10(wavelength.max())
+    nodes = np.logspace(lo, hi, 256) if hi > lo else np.atleast_1d(wavelength)
+    return np.interp(wavelength, nodes, shape(nodes)) / shape(5500.0)[0]
 
 
 def power_law(wavelength, alpha_nu):

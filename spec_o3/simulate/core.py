@@ -1,6 +1,7 @@
 """`simulate_spectrum`: one labelled LAMOST-like spectrum of a registered class."""
 
 import dataclasses
+import inspect
 
 import astropy.units as u
 import numpy as np
@@ -88,8 +89,12 @@ def simulate_spectrum(kind, *, seed=None, rng=None, snr=None, task=None, **param
     """
     spectral_class = get_class(kind)
     generator, seed = _rng_and_seed(seed, rng)
-    # Everything is drawn in a fixed order so that overriding a parameter changes nothing else.
-    drawn = spectral_class.draw(generator)
+    # Everything is drawn in a fixed order so that overriding a parameter changes nothing else; a
+    # requested subtype is drawn consistently (a DB white dwarf gets a helium atmosphere, ...).
+    if "subtype" in params and "subtype" in inspect.signature(spectral_class.draw).parameters:
+        drawn = spectral_class.draw(generator, subtype=params.pop("subtype"))
+    else:
+        drawn = spectral_class.draw(generator)
     conditions = Conditions.draw(generator, **spectral_class.conditions)
     snr_range = spectral_class.snr_range or DEFAULT_SNR
     drawn_snr = float(np.exp(generator.uniform(*np.log(snr_range))))

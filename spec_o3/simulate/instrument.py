@@ -16,7 +16,8 @@ from .extinction import redden
 from .grid import air_to_vacuum, lamost_wavelength
 from .profiles import smooth
 
-__all__ = ["Conditions", "observe", "telluric_transmission", "sky_spectrum", "throughput", "SNR_BANDS"]
+__all__ = ["Conditions", "observe", "telluric_transmission", "interstellar_absorption", "sky_spectrum", "throughput",
+           "SNR_BANDS"]
 
 _C_KMS = 299792.458
 #: Wavelength ranges (Å) of the per-band S/N recorded like LAMOST's SN_U ... SN_Z header cards.
@@ -221,6 +222,38 @@ def telluric_transmission(wavelength, airmass, water):
     return np.exp(-tau * airmass)
 
 
+# Interstellar absorption lines at rest in the observer's frame (vacuum Å) and their share of the Na D
+# equivalent width.
+_INTERSTELLAR = ((5891.58, 0.55), (5897.56, 0.45), (3934.78, 0.35), (3969.59, 0.2))
+
+
+def interstellar_absorption(wavelength, ebv):
+    """Transmission of the interstellar Na I D and Ca II H&K lines for a colour excess E(B−V).
+
+    EW(D1 + D2) follows Poznanski, Prochaska & Bloom (2012, MNRAS 426, 1465):
+    log10 E(B−V) = 1.17 EW − 1.85; Ca II K and H are given a third and a fifth of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wave = np.linspace(5880.0, 5910.0, 3000)
+    >>> ew = np.trapezoid(1 - interstellar_absorption(wave, 0.3), wave)
+    >>> round(float(ew), 2)
+    1.14
+    """
+    if ebv <= 0.015:
+        return np.ones_like(wavelength)
+    total = (np.log10(ebv) + 1.85) / 1.17
+    deficit = np.zeros_like(wavelength)
+    for centre, share in _INTERSTELLAR:
+        # Several clouds along the line of sight spread each line over ~25 km/s (σ).
+        sigma = centre * 25.0 / _C_KMS
+        lo, hi = np.searchsorted(wavelength, [centre - 8 * sigma, centre + 8 * sigma])
+        deficit[lo:hi] += (total * share / (np.sqrt(2 * np.pi) * sigma)
+                           * np.exp(-0.5 * ((wavelength[lo:hi] - centre) / sigma) ** 2))
+    return 1.0 - np.minimum(deficit, 0.95)
+
+
 def _calibration_error(wavelength, coefficients, arm_step):
     x = (np.log(wavelength) - np.log(3690.0)) / (np.log(9100.0) - np.log(3690.0)) * 2 - 1
     smooth_error = np.exp(np.polynomial.legendre.legval(x, coefficients))
@@ -254,7 +287,7 @@ def observe(grid, model_flux, conditions, snr, rng):
     if not np.all(np.isfinite(model_flux)) or np.any(model_flux < 0):
         raise ValueError("model flux must be finite and non-negative")
     fine = grid.wavelength
-    flux = (model_flux * redden(fine, conditions.ebv)
+    flux = (model_flux * redden(fine, conditions.ebv) * interstellar_absorption(fine, conditions.ebv)
             * telluric_transmission(fine, conditions.airmass, conditions.water))
     sigma_pixels = _C_KMS / conditions.resolution / 2.3548 / grid.pixel_velocity
     flux = grid.to_lamost(smooth(flux, sigma_pixels))

@@ -51,16 +51,16 @@ class Band:
 # log g = 4.5, association slope D, shift of θ_half per dex of gravity γ, electron-pressure exponent ε,
 # extra gravity slope β, abundance key)
 MOLECULES = {
-    "TiO": (2.15, 5040 / 3070, 2.7, -0.04, 0.14, 0.0, "oxide_ti"),
-    "VO": (0.6, 5040 / 2600, 6.0, -0.04, 0.14, 0.0, "oxide_v"),
-    "ZrO": (0.08, 5040 / 3070, 2.7, -0.04, 0.14, 0.0, "oxide_zr"),
-    "LaO": (0.025, 5040 / 3070, 2.7, -0.04, 0.14, 0.0, "oxide_la"),
-    "YO": (0.02, 5040 / 3070, 2.7, -0.04, 0.14, 0.0, "oxide_y"),
-    "CaH": (0.4, 5040 / 6000, 2.0, 0.0, 0.0, 0.6, "hydride_ca"),
+    "TiO": (1.96, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_ti"),
+    "VO": (0.6, 5040 / 2600, 6.0, -0.03, 0.2, 0.0, "oxide_v"),
+    "ZrO": (0.04, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_zr"),
+    "LaO": (0.025, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_la"),
+    "YO": (0.02, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_y"),
+    "CaH": (0.16, 5040 / 4080, 2.0, 0.0, 0.0, 1.27, "hydride_ca"),
     "MgH": (0.3, 5040 / 3800, 2.0, 0.0, 0.0, 0.5, "hydride_mg"),
     "C2": (1.2, 5040 / 3800, 4.0, 0.0, 0.0, 0.0, "carbon_c2"),
     "CN": (0.18, 5040 / 4200, 3.0, 0.0, 0.0, -0.3, "carbon_cn"),
-    "CH": (1.0, 5040 / 6000, 8.0, 0.0, 0.0, 0.0, "carbon_ch"),
+    "CH": (2.5, 5040 / 6000, 8.0, 0.0, 0.0, 0.0, "carbon_ch"),
     "SiC2": (0.5, 5040 / 2800, 2.0, 0.0, 0.0, 0.0, "carbon_sic2"),
 }
 # Relative strengths of catalogue bands (default 0.6) and supplementary heads: molecule, air head (Å),

@@ -6,7 +6,7 @@ import numpy as np
 from .continuum import planck
 from .emission import gaussian_lines
 from .registry import SpectralClass
-from .spectral_types import GIANT_TEFF, log_uniform, radial_velocity_redshift
+from .spectral_types import GIANT_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 
 __all__ = ["PECULIAR_CLASSES"]
@@ -30,10 +30,8 @@ _CARBON_SUBTYPES = {
 }
 
 
-def _draw_carbon_star(rng):
-    names = list(_CARBON_SUBTYPES)
-    weights = np.array([_CARBON_SUBTYPES[n][0] for n in names])
-    subtype = names[rng.choice(len(names), p=weights / weights.sum())]
+def _draw_carbon_star(rng, subtype=None):
+    subtype = choose_subtype(rng, {name: row[0] for name, row in _CARBON_SUBTYPES.items()}, subtype)
     _, teff, logg, feh, c_to_o, s, c13, violet = _CARBON_SUBTYPES[subtype]
     s_value = float(rng.uniform(*s))
     p = {"subtype": subtype, "teff": float(rng.uniform(*teff)), "logg": float(rng.uniform(*logg)),
@@ -74,14 +72,12 @@ def _balmer_emission(grid, continuum, params, sigma):
 # ---- S stars -----------------------------------------------------------------------------------------
 
 # subtype -> (probability, C/O range, [s/Fe] range)
-_S_SUBTYPES = {"MS": (0.35, (0.6, 0.85), (0.3, 0.8)), "S": (0.45, (0.85, 0.97), (0.6, 1.3)),
-               "SC": (0.2, (0.97, 1.0), (0.8, 1.5))}
+_S_SUBTYPES = {"MS": (0.35, (0.6, 0.85), (0.4, 1.0)), "S": (0.45, (0.85, 0.97), (0.8, 1.5)),
+               "SC": (0.2, (0.97, 1.0), (1.0, 1.6))}
 
 
-def _draw_s_star(rng):
-    names = list(_S_SUBTYPES)
-    weights = np.array([_S_SUBTYPES[n][0] for n in names])
-    subtype = names[rng.choice(len(names), p=weights / weights.sum())]
+def _draw_s_star(rng, subtype=None):
+    subtype = choose_subtype(rng, {name: row[0] for name, row in _S_SUBTYPES.items()}, subtype)
     _, c_to_o, s = _S_SUBTYPES[subtype]
     s_value = float(rng.uniform(*s))
     p = {"subtype": subtype, "teff": float(rng.uniform(3000.0, 3800.0)), "logg": float(rng.uniform(0.0, 1.5)),

@@ -19,6 +19,7 @@ class SpectralClass:
     draw : callable
         ``draw(rng) -> dict`` of physical parameters, including ``subtype`` and ``redshift`` (1 + z is
         the Doppler factor of the whole model: radial velocity, gravitational or cosmological redshift).
+        Classes with named subtypes accept ``draw(rng, subtype=name)``.
     render : callable
         ``render(grid, params) -> flux`` on the observed-frame `~spec_o3.simulate.grid.ModelGrid`; a
         pure function of ``params``.

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["DWARF_TEFF", "GIANT_TEFF", "spectral_type", "log_uniform", "radial_velocity_redshift"]
+__all__ = ["DWARF_TEFF", "GIANT_TEFF", "spectral_type", "choose_subtype", "log_uniform", "radial_velocity_redshift"]
 
 #: Main-sequence Teff (K) by subtype (Pecaut & Mamajek 2013, ApJS 208, 9; their table as updated online).
 DWARF_TEFF = {
@@ -45,3 +45,28 @@ def radial_velocity_redshift(velocity_kms):
     """
     beta = velocity_kms / 299792.458
     return float(np.sqrt((1 + beta) / (1 - beta)) - 1)
+
+
+def choose_subtype(rng, weights, requested=None):
+    """Draw a subtype from ``weights`` (name -> weight), or return the ``requested`` one.
+
+    The random number is consumed either way, so requesting a subtype leaves the other draws unchanged.
+    A request matches a name it starts with (``"DA3.4"`` → ``"DA"``, the longest such name) or that
+    starts with it (``"magnetic"`` → ``"magnetic (polar/IP)"``), ignoring case.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> choose_subtype(np.random.default_rng(0), {"DA": 0.8, "DAH": 0.2}, "DAH1.5")
+    'DAH'
+    """
+    names = list(weights)
+    p = np.array([weights[n] for n in names], dtype=float)
+    drawn = names[rng.choice(len(names), p=p / p.sum())]
+    if requested is None:
+        return drawn
+    text = str(requested).lower()
+    matches = [n for n in names if text.startswith(n.lower())] or [n for n in names if n.lower().startswith(text)]
+    if not matches:
+        raise ValueError(f"unknown subtype {requested!r}; known: {', '.join(names)}")
+    return max(matches, key=len)

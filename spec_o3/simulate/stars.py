@@ -6,7 +6,8 @@ import numpy as np
 from .emission import disc_lines, gaussian_lines
 from .photosphere import Photosphere
 from .registry import SpectralClass
-from .spectral_types import DWARF_TEFF, GIANT_TEFF, log_uniform, radial_velocity_redshift, spectral_type
+from .spectral_types import (DWARF_TEFF, GIANT_TEFF, choose_subtype, log_uniform, radial_velocity_redshift,
+                             spectral_type)
 
 __all__ = ["STAR_CLASSES", "photosphere_flux", "PHOTOSPHERE_PARAMETERS"]
 
@@ -93,8 +94,7 @@ _M_DWARF_WEIGHTS = np.array([18, 16, 15, 14, 11, 8, 7, 5, 4, 2], float)
 
 
 def _draw_m_dwarf(rng, subtype=None):
-    index = (rng.choice(10, p=_M_DWARF_WEIGHTS / _M_DWARF_WEIGHTS.sum()) if subtype is None
-             else int(subtype[1]))
+    index = int(choose_subtype(rng, dict(zip(_M_SUBTYPES, _M_DWARF_WEIGHTS)), subtype)[1])
     subdwarf = rng.uniform() < 0.05
     p = {"teff": float(DWARF_TEFF[_M_SUBTYPES[index]] + rng.normal(0, 60)),
          "logg": float(4.7 + 0.05 * index + rng.normal(0, 0.05)),
@@ -145,8 +145,8 @@ def _render_with_emission(grid, params):
 _AB_TYPES = ("B5", "B8", "B9", "A0", "A2", "A5", "A7")
 
 
-def _draw_ab_star(rng):
-    subtype = _AB_TYPES[rng.integers(len(_AB_TYPES))]
+def _draw_ab_star(rng, subtype=None):
+    subtype = choose_subtype(rng, dict.fromkeys(_AB_TYPES, 1.0), subtype)
     teff = DWARF_TEFF[subtype] * rng.normal(1.0, 0.03)
     p = {"teff": float(teff), "logg": float(rng.uniform(3.6, 4.3)), "metallicity": float(rng.normal(0.0, 0.2)),
          "microturbulence": 2.0, "broadening": _broadening(rng.uniform(30, 250)), **_common(rng, 20.0)}
@@ -185,8 +185,8 @@ _M_GIANT_WEIGHTS = np.array([16, 15, 15, 14, 12, 10, 8, 6, 4], float)
 _MIRA_LINES = {"H delta": 1.0, "H gamma": 0.7, "H beta": 0.25, "H epsilon": 0.5}
 
 
-def _draw_m_giant(rng):
-    index = int(rng.choice(9, p=_M_GIANT_WEIGHTS / _M_GIANT_WEIGHTS.sum()))
+def _draw_m_giant(rng, subtype=None):
+    index = int(choose_subtype(rng, dict(zip(_M_SUBTYPES[:9], _M_GIANT_WEIGHTS)), subtype)[1])
     subtype = f"M{index}"
     p = {"teff": float(GIANT_TEFF[subtype] + rng.normal(0, 50)),
          "logg": float(1.6 - 0.2 * index + rng.normal(0, 0.2)),
