@@ -239,7 +239,7 @@ def interstellar_absorption(wavelength, ebv):
     >>> wave = np.linspace(5880.0, 5910.0, 3000)
     >>> ew = np.trapezoid(1 - interstellar_absorption(wave, 0.3), wave)
     >>> round(float(ew), 2)
-    1.14
+    1.13
     """
     if ebv <= 0.015:
         return np.ones_like(wavelength)
