@@ -5,7 +5,9 @@
    title, text box with the number of points and the wavelength and flux ranges), saved with
    ``savefig(png, dpi=80, bbox_inches="tight")``. Ours is timed as an image in memory (what a
    local model takes) and as PNG bytes at zlib level 1 (what an OpenAI-compatible server
-   receives; encoding then costs more than drawing); the ratios are pyplot / ours.
+   receives; encoding then costs more than drawing); the ratios are pyplot / ours. The last
+   case is the review report's overview: the whole spectrum with four inspected windows shaded
+   and numbered (``highlight``; ``axvspan`` and ``text`` with pyplot).
 2. ``identify_lines`` over the whole spectrum and ``band_strength`` for one band and for all
    catalogue bands.
 3. Cutting a window with specutils' ``extract_region`` against the ``np.searchsorted`` slicing
@@ -46,13 +48,17 @@ SHARED = Path(
     os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
 DEFAULT_FILE = SHARED / "real" / "lamost_lrs_dr1_grd349" / "spec-55862-B6212_sp06-049.fits"
-#: (label, window in Å or None for the whole spectrum): one per figure size of the released tool.
+#: Inspected windows (Å) shaded in the last case, as on the review report's overview.
+INSPECTED = [(6950, 7300), (6100, 6450), (6765, 6895), (8120, 8260)]
+#: (label, window in Å or None for the whole spectrum, windows to highlight): one per figure
+#: size of the released tool, and the whole spectrum with the inspected windows shaded.
 WINDOWS = [
-    ("whole spectrum", None),
-    ("H alpha, 40 Å", (6545, 6585)),
-    ("Na D, 120 Å", (5840, 5960)),
-    ("TiO 7054, 500 Å", (6900, 7400)),
-    ("blue half, 2000 Å", (4000, 6000)),
+    ("whole spectrum", None, None),
+    ("H alpha, 40 Å", (6545, 6585), None),
+    ("Na D, 120 Å", (5840, 5960), None),
+    ("TiO 7054, 500 Å", (6900, 7400), None),
+    ("blue half, 2000 Å", (4000, 6000), None),
+    ("whole, 4 shaded", None, INSPECTED),
 ]
 
 
@@ -67,8 +73,11 @@ def timings(function, number):
     return min(times), statistics.median(times)
 
 
-def pyplot_window(spectrum, window, title):
-    """The released tool's drawing: a new pyplot figure per window, saved as a PNG (bytes)."""
+def pyplot_window(spectrum, window, title, highlight=None):
+    """The released tool's drawing: a new pyplot figure per window, saved as a PNG (bytes).
+
+    ``highlight`` windows are shaded with ``axvspan`` and numbered at the top of the axes.
+    """
     arrays = spectrum_arrays(spectrum)
     if window is None:
         valid = arrays.wavelength[arrays.good]
@@ -87,6 +96,17 @@ def pyplot_window(spectrum, window, title):
     axes.set_ylabel("Flux")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
+    for number, (w_lo, w_hi) in enumerate(highlight or (), start=1):
+        axes.axvspan(w_lo, w_hi, color="orange", alpha=0.25, zorder=0)
+        axes.text(
+            (w_lo + w_hi) / 2,
+            0.97,
+            str(number),
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontweight="bold",
+        )
     info = (
         f"{shown.size} points\nλ {wavelength[0]:.1f}–{wavelength[-1]:.1f} Å\n"
         f"flux {shown.min():.4g} – {shown.max():.4g}"
@@ -113,8 +133,8 @@ def png_bytes(image):
     return buffer.getvalue()
 
 
-def render_png(spectrum, region, title):
-    return png_bytes(render_window(spectrum, region, title=title))
+def render_png(spectrum, region, title, highlight):
+    return png_bytes(render_window(spectrum, region, title=title, highlight=highlight))
 
 
 def bench_render(spectrum, number, save):
@@ -123,12 +143,14 @@ def bench_render(spectrum, number, save):
         f"{'window':20} {'size':>9} {'pyplot':>15} {'render':>13} {'ratio':>6} "
         f"{'render+PNG':>13} {'ratio':>6}"
     )
-    for label, window in WINDOWS:
+    for label, window, shaded in WINDOWS:
         region = None if window is None else window * u.AA
-        pyplot = timings(partial(pyplot_window, spectrum, window, label), number)
-        ours = timings(partial(render_window, spectrum, region, title=label), number)
-        with_png = timings(partial(render_png, spectrum, region, label), number)
-        image = render_window(spectrum, region, title=label)
+        highlight = None if shaded is None else [w * u.AA for w in shaded]
+        pyplot = timings(partial(pyplot_window, spectrum, window, label, shaded), number)
+        draw = partial(render_window, spectrum, region, title=label, highlight=highlight)
+        ours = timings(draw, number)
+        with_png = timings(partial(render_png, spectrum, region, label, highlight), number)
+        image = draw()
         print(
             f"{label:20} {image.width:>4}x{image.height:<4} "
             f"{pyplot[0] * 1e3:6.1f} ({pyplot[1] * 1e3:6.1f}) "
@@ -138,7 +160,9 @@ def bench_render(spectrum, number, save):
         if save:
             stem = label.split(",")[0].replace(" ", "_")
             image.save(save / f"{stem}_render_window.png")
-            (save / f"{stem}_pyplot.png").write_bytes(pyplot_window(spectrum, window, label))
+            (save / f"{stem}_pyplot.png").write_bytes(
+                pyplot_window(spectrum, window, label, shaded)
+            )
 
 
 def bench_measurements(spectrum, number):

@@ -11,7 +11,14 @@ from specutils import SpectralRegion, Spectrum
 
 import spec_o3  # noqa: F401  (registers the LAMOST reader)
 from spec_o3.analysis import identify_lines, render_window
-from spec_o3.analysis.render import _MARKER, _SPECTRUM
+from spec_o3.analysis.render import (
+    _MARKER,
+    _SHADE,
+    _SHADE_ALPHA,
+    _SHADE_EDGE,
+    _SHADE_INK,
+    _SPECTRUM,
+)
 
 LINE_CENTRE = 6564.61
 
@@ -206,3 +213,70 @@ def test_real_lamost_spectrum(real_data):
     assert colour_mask(whole, _SPECTRUM).sum() > 2000
     zoom = render_window(spectrum, (5850, 5950) * u.AA, lines=["Na I D2", "Na I D1"])
     assert colour_mask(zoom, _SPECTRUM).any() and colour_mask(zoom, _MARKER[None]).any()
+
+
+def shade_on(colour):
+    """What a highlighted window turns ``colour`` into."""
+    return Image.blend(
+        Image.new("RGB", (1, 1), colour), Image.new("RGB", (1, 1), _SHADE), _SHADE_ALPHA
+    ).getpixel((0, 0))
+
+
+def columns_with(image, colour):
+    return np.flatnonzero(colour_mask(image, colour).any(axis=0))
+
+
+def test_highlight_shades_the_window_where_the_axis_puts_it(spectrum):
+    window = (6540, 6590) * u.AA
+    edges = {"": window[0], " ": window[1]}  # unlabelled markers at the window's edges
+    image = render_window(spectrum, (6500, 6620) * u.AA, lines=edges, highlight=window)
+    marked = columns_with(image, _MARKER[None])
+    assert list(columns_with(image, _SHADE_EDGE)) == list(marked)
+    shaded = columns_with(image, shade_on((255, 255, 255)))
+    assert (shaded.min(), shaded.max()) == (marked[0] + 1, marked[1] - 1)
+    # Translucent: the grid shows through; the spectrum is drawn on top.
+    assert colour_mask(image, shade_on((222, 222, 222)))[:, shaded].any()
+    assert colour_mask(image, _SPECTRUM)[:, shaded].any()
+    assert colour_mask(image, _SHADE_INK).any()  # the number "1"
+
+
+def test_highlight_in_the_rest_frame():
+    z = 0.05
+    spectrum = make_spectrum(redshift=z)
+    window = (6540, 6590) * u.AA  # rest frame, like the region
+    edges = {"": window[0], " ": window[1]}
+    image = render_window(spectrum, (6500, 6620) * u.AA, redshift=z, lines=edges, highlight=window)
+    assert list(columns_with(image, _SHADE_EDGE)) == list(columns_with(image, _MARKER[None]))
+
+
+def test_highlight_forms_agree(spectrum):
+    window = (6450, 6700) * u.AA
+    first, second = (6500 * u.AA, 6520 * u.AA), (656 * u.nm, 658 * u.nm)
+
+    def image(highlight):
+        return np.asarray(render_window(spectrum, window, highlight=highlight))
+
+    numbered = image([first, second])
+    in_angstrom = (second[0].to(u.AA), second[1].to(u.AA))
+    assert np.array_equal(numbered, image(SpectralRegion([first, in_angstrom])))
+    assert np.array_equal(numbered, image([("1", first), ("2", second)]))
+    # A window outside the view is left out but keeps its number.
+    outside = (6000 * u.AA, 6100 * u.AA)
+    assert np.array_equal(image([outside, first]), image([("2", first)]))
+    # Unlabelled windows: shade and edges only.
+    bare = image([(None, first), ("", second)])
+    assert not colour_mask(bare, _SHADE_INK).any() and colour_mask(numbered, _SHADE_INK).any()
+    assert np.array_equal(image(first), image([first]))
+
+
+def test_labels_of_close_windows_do_not_overlap(spectrum):
+    close = [("H alpha core", (6555, 6575) * u.AA), ("H alpha wings", (6540, 6590) * u.AA)]
+    image = render_window(spectrum, (6500, 6620) * u.AA, highlight=close)
+    rows = np.flatnonzero(colour_mask(image, _SHADE_INK).any(axis=1))
+    assert rows.max() - rows.min() > 1.5 * 12  # two rows of 12 px labels
+
+
+@pytest.mark.parametrize("highlight", ["6500-6600", [(6500, 6600)], [("core", "6500-6600")], 3])
+def test_bad_highlight_raises(spectrum, highlight):
+    with pytest.raises(ValueError, match="highlight must be"):
+        render_window(spectrum, highlight=highlight)

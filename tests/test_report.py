@@ -13,6 +13,8 @@ from PIL import Image
 from specutils import Spectrum
 
 from spec_o3.agent import Trajectory
+from spec_o3.analysis import render_window
+from spec_o3.analysis.render import _MARKER, _SHADE_EDGE
 from spec_o3.commands import report as report_command
 from spec_o3.commands import vet as vet_command
 from spec_o3.report import (
@@ -410,14 +412,18 @@ def test_missing_inputs_become_notes(run, tmp_path):
     assert record["snr"] is None
 
 
-def test_overview_shades_the_windows_where_the_axis_puts_them():
+def test_overview_is_the_whole_spectrum_with_the_windows_highlighted():
     wavelength = np.linspace(4000, 7000, 1500) * u.AA
     spectrum = Spectrum(flux=np.ones(1500) * u.Jy, spectral_axis=wavelength)
-    edges = {"": 4600 * u.AA, " ": 4800 * u.AA}  # unlabelled line markers at the window edges
-    image = np.asarray(render_overview(spectrum, [tuple(edges.values())], lines=edges))
-    shaded = np.flatnonzero((image == (255, 236, 179)).all(axis=-1).any(axis=0))
-    # render_window draws its markers (dashed, purple) exactly where the window edges fall
-    marked = np.flatnonzero((image == (148, 103, 189)).all(axis=-1).any(axis=0))
-    assert list(marked) == [shaded.min() - 1, shaded.max() + 1]
+    windows = [(4600, 4800) * u.AA, (6500, 6600) * u.AA]
+    edges = {"": 4600 * u.AA, " ": 4800 * u.AA}  # unlabelled line markers at a window's edges
+    image = render_overview(spectrum, windows, lines=edges)
+    whole = (4000 * u.AA, 7000 * u.AA)
+    expected = render_window(spectrum, whole, lines=edges, size=(1100, 380), highlight=windows)
+    assert np.array_equal(np.asarray(image), np.asarray(expected))
+    # the first window's edges lie where the axis puts its bounds: on the markers
+    edge = (np.asarray(image) == _SHADE_EDGE).all(axis=-1).any(axis=0)
+    marked = (np.asarray(image) == _MARKER[None]).all(axis=-1).any(axis=0)
+    assert list(np.flatnonzero(marked)) == list(np.flatnonzero(edge)[:2])
     with pytest.raises(ValueError, match="valid pixels"):
         render_overview(Spectrum(flux=np.full(3, np.nan) * u.Jy, spectral_axis=[1, 2, 3] * u.AA))

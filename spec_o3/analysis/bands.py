@@ -27,7 +27,8 @@ def _windows_of(row):
 
 
 @cache
-def _catalogue_band(name):
+def band_windows(name):
+    """``{"band" / "blue continuum" / "red continuum": (lo, hi) in Å}`` of a catalogue band."""
     from ..catalog import get_band
 
     return _windows_of(get_band(name))
@@ -36,7 +37,7 @@ def _catalogue_band(name):
 def _band(band):
     """``(name, windows)`` of a band given by catalogue name or as a row of the catalogue."""
     if isinstance(band, str):
-        return band, _catalogue_band(band)
+        return band, band_windows(band)
     try:
         return str(band["name"]), _windows_of(band)
     except (KeyError, TypeError, ValueError) as exc:
@@ -129,6 +130,26 @@ def band_strength(spectrum, band, *, redshift=None):
     name, windows = _band(band)
     arrays = spectrum_arrays(spectrum, redshift)
     sigma, noise = noise_sigma(arrays)
+    depth, variance, n_pixels, used = measure_depth(arrays, sigma, name, windows)
+    result = u.Quantity(depth, u.dimensionless_unscaled)
+    result.info.meta = {
+        "uncertainty": u.Quantity(np.sqrt(variance), u.dimensionless_unscaled),
+        "band": name,
+        "n_pixels": n_pixels,
+        "continuum": used,
+        "noise": noise,
+    }
+    return result
+
+
+def measure_depth(arrays, sigma, name, windows):
+    """The arithmetic of `band_strength` on a reduced spectrum.
+
+    ``arrays`` is a `~spec_o3.analysis._region.SpectrumArrays`, ``sigma`` its per-pixel noise and
+    ``windows`` the band's ``{window: (lo, hi)}`` (`band_windows`). Returns ``(depth, variance,
+    valid pixels in the band window, continuum sides used)``; raises `ValueError` as
+    `band_strength` does.
+    """
     good = arrays.good & np.isfinite(sigma)
     measured, counts = {}, {}
     for window, (lo, hi) in windows.items():
@@ -160,12 +181,4 @@ def band_strength(spectrum, band, *, redshift=None):
         raise ValueError(f"band {name}: the pseudo-continuum ({continuum:.4g}) is not positive")
     depth = 1 - flux / continuum
     variance = flux_var / continuum**2 + (flux / continuum**2) ** 2 * continuum_var
-    result = u.Quantity(depth, u.dimensionless_unscaled)
-    result.info.meta = {
-        "uncertainty": u.Quantity(np.sqrt(variance), u.dimensionless_unscaled),
-        "band": name,
-        "n_pixels": counts["band"],
-        "continuum": used,
-        "noise": noise,
-    }
-    return result
+    return depth, variance, counts["band"], used

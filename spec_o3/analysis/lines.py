@@ -8,7 +8,7 @@ from astropy.constants import c as speed_of_light
 from astropy.table import QTable, Table
 
 from ._region import check_window, noise_sigma, parse_region, spectrum_arrays
-from .bands import band_strength
+from .bands import band_windows, measure_depth
 
 __all__ = ["identify_lines"]
 
@@ -475,7 +475,7 @@ def identify_lines(
     rows, measurable = _measure(
         arrays, sigma, good, candidates, rest, kinds == "emission", min_significance, offset
     )
-    rows = _off_band_heads(rows, spectrum, arrays, redshift, min_significance)
+    rows = _off_band_heads(rows, arrays, sigma, min_significance)
     rows = _with_leader_seen(rows, names, names[measurable])
     features = _merge_blends([row for row in rows if wanted[row["line"]]], names, rest, kinds)
     return _table(features, names, rest, arrays.redshift, meta)
@@ -501,37 +501,32 @@ def _with_leaders(names, rest, kinds, wanted):
     return names, rest, kinds, np.isin(names, sorted(needed))
 
 
-def _off_band_heads(rows, spectrum, arrays, redshift, min_significance):
+def _off_band_heads(rows, arrays, sigma, min_significance):
     """The detections whose core does not hold the head of a molecular band in the spectrum.
 
     A band head is a step in the flux: next to it the straight pseudo-continuum of a line fails
     and the step itself reads as an absorption line (on the band's side) or as emission (on the
     continuum's side). A detection whose half-maximum points, widened by three pixels, enclose
-    the head of a catalogue band that `band_strength` measures at ``min_significance`` or more
-    and at least ``_MIN_BAND_DEPTH`` deep is that band, not the line.
+    the head of a catalogue band whose depth (`~spec_o3.analysis.band_strength`) reaches
+    ``min_significance`` standard deviations and ``_MIN_BAND_DEPTH`` is that band, not the line.
     """
+    if not rows:
+        return rows
     band_names, heads = _band_heads()
-    pixel = np.gradient(arrays.wavelength)
-    present = {}
-
-    def is_present(band):
-        if band not in present:
-            try:
-                depth = band_strength(spectrum, band_names[band], redshift=redshift)
-            except ValueError:  # the band's windows are not covered by the data
-                present[band] = False
-            else:
-                uncertainty = depth.info.meta["uncertainty"]
-                present[band] = bool(depth >= max(_MIN_BAND_DEPTH, min_significance * uncertainty))
-        return present[band]
-
-    kept = []
-    for row in rows:
-        reach = row["fwhm"] / 2 + 3 * np.interp(row["centre"], arrays.wavelength, pixel)
-        near = np.flatnonzero(np.abs(heads - row["centre"]) <= reach)
-        if not any(is_present(band) for band in near.tolist()):
-            kept.append(row)
-    return kept
+    centre = np.array([row["centre"] for row in rows])
+    pixel = np.interp(centre, arrays.wavelength, np.gradient(arrays.wavelength))
+    reach = np.array([row["fwhm"] for row in rows]) / 2 + 3 * pixel
+    on_head = np.abs(heads[None, :] - centre[:, None]) <= reach[:, None]
+    present = np.zeros(heads.size, dtype=bool)
+    for band in np.flatnonzero(on_head.any(axis=0)):
+        try:
+            depth, variance, _, _ = measure_depth(
+                arrays, sigma, band_names[band], band_windows(band_names[band])
+            )
+        except ValueError:  # the band's windows are not covered by the data
+            continue
+        present[band] = depth >= max(_MIN_BAND_DEPTH, min_significance * np.sqrt(variance))
+    return [row for row, heads_in in zip(rows, on_head, strict=True) if not present[heads_in].any()]
 
 
 def _with_leader_seen(rows, names, measurable):

@@ -10,6 +10,7 @@ from astropy.table import Table
 from matplotlib import font_manager
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
+from specutils import SpectralRegion
 
 from ._region import check_window, format_range, parse_region, spectrum_arrays
 
@@ -28,8 +29,13 @@ _GRID = (222, 222, 222)
 _SPECTRUM = (31, 119, 180)  # matplotlib's default blue
 _HALO = (170, 204, 228)
 _MARKER = {"absorption": (214, 39, 40), "emission": (44, 160, 44), None: (148, 103, 189)}
+#: Highlighted windows: amber laid at _SHADE_ALPHA over the background and grid, darker edges
+#: and labels.
+_SHADE, _SHADE_ALPHA = (255, 196, 50), 0.32
+_SHADE_EDGE = (228, 166, 30)
+_SHADE_INK = (140, 88, 0)
 
-_TICK_PX, _LABEL_PX, _TITLE_PX, _INFO_PX, _MARKER_PX = 13, 14, 15, 12, 12
+_TICK_PX, _LABEL_PX, _TITLE_PX, _INFO_PX, _MARKER_PX, _SHADE_PX = 13, 14, 15, 12, 12, 12
 _HEADER_PX = 8 + _TITLE_PX + 6 + _INFO_PX + 12  # title line and text box above the axes
 _LABEL_ROW_PX = _MARKER_PX + 5  # one row of line-marker labels between the header and the axes
 _MAX_LABEL_ROWS = 3
@@ -37,8 +43,9 @@ _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @cache
-def _font(px):
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+def _font(px, weight="normal"):
+    properties = font_manager.FontProperties(family="DejaVu Sans", weight=weight)
+    path = font_manager.findfont(properties)
     # Labels are Latin text and numbers: the basic layout is enough and faster than Raqm.
     return ImageFont.truetype(path, px, layout_engine=ImageFont.Layout.BASIC)
 
@@ -289,13 +296,13 @@ def _draw_spectrum(draw, plot, wavelength, flux, good):
                 draw.line(xy[2 * start : 2 * stop], fill=colour, width=1)
 
 
-def _place_labels(plot, markers, max_rows):
-    """Left edge and row of each marker label: rows fill greedily so that no two labels overlap.
+def _place_labels(plot, markers, max_rows, font):
+    """Left edge and row of each label: rows fill greedily so that no two labels overlap.
 
-    Returns ``(left, row, label, kind)`` for the labels that fit in ``max_rows`` rows and the
-    number of rows used; markers without room keep their dashed line only.
+    ``markers`` are ``(wavelength, label, kind)``, each label centred on its wavelength and kept
+    inside the axes. Returns ``(left, row, label, kind)`` for the labels that fit in
+    ``max_rows`` rows and the number of rows used; markers without room are left unlabelled.
     """
-    font = _font(_MARKER_PX)
     row_ends = []  # right edge of the last label in each row
     placed = []
     for wavelength, label, kind in sorted(markers):
@@ -312,12 +319,98 @@ def _place_labels(plot, markers, max_rows):
     return placed, len(row_ends)
 
 
-def _draw_marker_labels(draw, plot, placed):
+def _draw_marker_labels(draw, plot, placed, font):
     """Marker labels in rows above the axes, the first row nearest to them."""
-    font = _font(_MARKER_PX)
     for left, row, label, kind in placed:
         top = plot.top - (row + 1) * _LABEL_ROW_PX
         draw.text((left + 2, top + 1), label, fill=_MARKER[kind], font=font)
+
+
+def _is_window(value):
+    """Whether ``value`` is one window: a SpectralRegion or a pair of scalar Quantities."""
+    if isinstance(value, SpectralRegion):
+        return True
+    if isinstance(value, u.Quantity):
+        return value.shape == (2,)
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, u.Quantity) and v.isscalar for v in value)
+    )
+
+
+def _highlights(highlight):
+    """``(lo, hi, label)`` in Å of each window to shade, in the order given.
+
+    Windows are numbered from 1 by their place in ``highlight`` unless labelled; a `None` or
+    empty label draws none. A window given as a region with several sub-regions is shaded from
+    its lowest to its highest bound, except at the top level, where each sub-region is a window.
+    """
+    if highlight is None:
+        return []
+    if isinstance(highlight, SpectralRegion):
+        return [(lo, hi, str(n)) for n, (lo, hi) in enumerate(parse_region(highlight), start=1)]
+    items = [highlight] if _is_window(highlight) else highlight
+    windows = []
+    try:
+        for n, item in enumerate(items, start=1):
+            labelled = (
+                isinstance(item, (tuple, list))
+                and len(item) == 2
+                and (item[0] is None or isinstance(item[0], str))
+            )
+            label, window = item if labelled else (str(n), item)
+            bounds = parse_region(window)
+            windows.append((bounds[0][0], bounds[-1][1], label or ""))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "highlight must be a SpectralRegion, a list of (lo, hi) Quantity pairs or a list of "
+            f"(label, window) pairs; got {highlight!r} ({exc})"
+        ) from exc
+    return windows
+
+
+def _visible(plot, highlights):
+    """The highlighted windows that overlap the axes, clipped to them."""
+    lo, hi = plot.xlim
+    return [
+        (max(w_lo, lo), min(w_hi, hi), label, w_lo >= lo, w_hi <= hi)
+        for w_lo, w_hi, label in highlights
+        if w_hi > lo and w_lo < hi
+    ]
+
+
+def _draw_shades(image, draw, plot, windows):
+    """Lay each window's shade over the background and grid; darker edges where it ends."""
+    for lo, hi, _, lo_inside, hi_inside in windows:
+        x0, x1 = (round(float(x)) for x in plot.x(np.array([lo, hi])))
+        box = (x0, plot.top, x1 + 1, plot.bottom)
+        behind = image.crop(box)
+        shade = Image.new("RGB", behind.size, _SHADE)
+        image.paste(Image.blend(behind, shade, _SHADE_ALPHA), box[:2])
+        for x, inside in ((x0, lo_inside), (x1, hi_inside)):
+            if inside:  # a window cut by the axes has no edge of its own there
+                draw.line((x, plot.top, x, plot.bottom - 1), fill=_SHADE_EDGE)
+
+
+def _draw_shade_labels(draw, plot, windows):
+    """Window labels in rows at the top inside the axes.
+
+    A thin halo of the shade's colour keeps them legible where the spectrum or a marker crosses.
+    """
+    font = _font(_SHADE_PX, "bold")
+    halo = _blend(_WHITE, _SHADE, _SHADE_ALPHA)
+    marks = [((lo + hi) / 2, label, None) for lo, hi, label, _, _ in windows if label]
+    for left, row, label, _ in _place_labels(plot, marks, _MAX_LABEL_ROWS, font)[0]:
+        top = plot.top + 3 + row * (_SHADE_PX + 4)
+        draw.text(
+            (left + 2, top), label, fill=_SHADE_INK, font=font, stroke_width=1, stroke_fill=halo
+        )
+
+
+def _blend(colour, over, alpha):
+    """``over`` laid at opacity ``alpha`` on ``colour`` (RGB tuples), as `PIL.Image.blend` does."""
+    return tuple(round(c + (o - c) * alpha) for c, o in zip(colour, over, strict=True))
 
 
 def _draw_header(draw, left, title, info):
@@ -336,13 +429,15 @@ def _dashed_vline(draw, x, top, bottom, colour, dash=5, gap=4):
         draw.line((x, y, x, min(y + dash, bottom)), fill=colour, width=1)
 
 
-def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None, title=None):
+def render_window(
+    spectrum, region=None, *, lines=None, redshift=None, size=None, title=None, highlight=None
+):
     """Draw a window of a spectrum as an image: the zoom view of the inspection agent.
 
     The image shows the flux as a blue line (masked and non-finite pixels leave gaps), a grid,
     wavelength tick labels in Å, a flux axis with tick labels and unit, a header with the title and
-    a text box giving the number of points and the wavelength and flux ranges, and optional
-    labelled line markers. It is drawn directly with Pillow (tick positions from
+    a text box giving the number of points and the wavelength and flux ranges, optional labelled
+    line markers and optional shaded windows. It is drawn directly with Pillow (tick positions from
     :class:`matplotlib.ticker.MaxNLocator`), some 50 times faster than a matplotlib figure saved to
     PNG, so an agent can zoom as often as it likes.
 
@@ -371,6 +466,14 @@ def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None
         to 1000 Å, 720 x 440 beyond, and 800 x 480 for the whole spectrum.
     title : str, optional
         First header line, e.g. what the window examines. By default the window's range.
+    highlight : `~specutils.SpectralRegion` or list, optional
+        Windows to shade behind the spectrum (e.g. those already inspected), in the displayed
+        frame like ``region``, in any spectral unit: a `~specutils.SpectralRegion` (one window
+        per sub-region), a ``(lo, hi)`` Quantity pair, a list of such windows, or a list of
+        ``(label, window)`` pairs. Windows are drawn as translucent amber bands with darker
+        edges and labelled at the top of the axes: with their label, or numbered from 1 by
+        their place in the list (a `None` or empty label draws none). Windows outside the view
+        are left out but keep their number.
 
     Returns
     -------
@@ -382,7 +485,8 @@ def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None
     ValueError
         If the window is empty or reversed, does not overlap the data, holds fewer than two valid
         pixels, or is not in spectral units; if ``size`` is too small; if a marker name is not in
-        the catalogue. The message names the window and the range the data cover.
+        the catalogue; if ``highlight`` is not made of windows. The message names the window and
+        the range the data cover.
 
     Notes
     -----
@@ -404,6 +508,12 @@ def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None
     ...                       lines={"H alpha": 6564.6 * u.AA}, title="H alpha")
     >>> image.size
     (560, 360)
+
+    The whole spectrum with two inspected windows shaded and labelled:
+
+    >>> inspected = [("core", (6550, 6580) * u.AA), ("red wing", (6600, 6650) * u.AA)]
+    >>> render_window(spectrum, highlight=inspected).size
+    (800, 480)
     """
     arrays = spectrum_arrays(spectrum, redshift)
     if region is None:
@@ -422,14 +532,17 @@ def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None
     layout = ((width, height), (lo, hi), _y_limits(shown_flux), arrays.flux_unit, arrays.redshift)
     plot = _Plot.layout(*layout)
     markers = [m for m in _markers(lines, arrays.redshift) if lo <= m[0] <= hi]
+    marker_font = _font(_MARKER_PX)
     label_rows = 0
     if markers:  # make room for the labels above the axes; they are placed on the final axes
-        label_rows = _place_labels(plot, markers, _MAX_LABEL_ROWS)[1]
+        label_rows = _place_labels(plot, markers, _MAX_LABEL_ROWS, marker_font)[1]
         plot = _Plot.layout(*layout, label_rows=label_rows)
+    shaded = _visible(plot, _highlights(highlight))
     image = Image.new("RGB", (width, height), _WHITE)
     draw = ImageDraw.Draw(image)
 
     plot.draw_grid(draw)
+    _draw_shades(image, draw, plot, shaded)
     for wavelength, _, kind in markers:
         _dashed_vline(draw, plot.x(wavelength), plot.top, plot.bottom, _MARKER[kind])
     # One pixel beyond each end so that the line reaches the frame; draw_axes clears the margins.
@@ -438,7 +551,10 @@ def render_window(spectrum, region=None, *, lines=None, redshift=None, size=None
         draw, plot, *(a[start:stop] for a in (arrays.wavelength, arrays.flux, arrays.good))
     )
     plot.draw_axes(image, draw)
-    _draw_marker_labels(draw, plot, _place_labels(plot, markers, label_rows)[0])
+    _draw_shade_labels(draw, plot, shaded)
+    _draw_marker_labels(
+        draw, plot, _place_labels(plot, markers, label_rows, marker_font)[0], marker_font
+    )
 
     if title is None:
         what = "Whole spectrum" if region is None else "Window"

@@ -1,12 +1,7 @@
 """The full-spectrum image of a candidate: inspected windows shaded and numbered, lines marked."""
 
-from functools import cache
-
 import astropy.units as u
 import numpy as np
-from matplotlib import font_manager
-from PIL import Image, ImageDraw, ImageFont
-from specutils import SpectralRegion
 
 from spec_o3.analysis import render_window
 from spec_o3.analysis._region import spectrum_arrays
@@ -15,16 +10,6 @@ __all__ = ["median_snr", "render_overview"]
 
 #: Default size (pixels) of the full-spectrum image: the width of the report's detail panel.
 OVERVIEW_SIZE = (1100, 380)
-
-_SHADE = (255, 236, 179)  # pale amber behind the spectrum
-_SHADE_EDGE = (230, 170, 40)
-_NUMBER = (150, 95, 0)
-
-
-@cache
-def _font(px):
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight="bold"))
-    return ImageFont.truetype(path, px)
 
 
 def median_snr(spectrum):
@@ -60,9 +45,8 @@ def median_snr(spectrum):
 def render_overview(spectrum, windows=(), *, lines=None, redshift=None, size=None, title=None):
     """Draw a whole spectrum with the inspected windows shaded and numbered in order.
 
-    The spectrum, axes and line markers are drawn by `~spec_o3.analysis.render_window` (so the
-    image matches the agent's zoom views); each window is then shaded behind the spectrum and
-    labelled with its number at the top of the axes.
+    The image is `~spec_o3.analysis.render_window` over the whole valid range with the windows
+    as its ``highlight``, so it matches the agent's zoom views.
 
     Parameters
     ----------
@@ -100,61 +84,12 @@ def render_overview(spectrum, windows=(), *, lines=None, redshift=None, size=Non
     valid = arrays.wavelength[arrays.good]
     if valid.size < 2:
         raise ValueError(f"the spectrum has {valid.size} valid pixels; nothing to draw")
-    lo, hi = float(valid[0]), float(valid[-1])
-    image = render_window(
+    return render_window(
         spectrum,
-        (lo * u.AA, hi * u.AA),
+        (valid[0] * u.AA, valid[-1] * u.AA),
         lines=lines,
         redshift=redshift,
         size=OVERVIEW_SIZE if size is None else size,
         title=title,
+        highlight=list(windows),
     )
-    left, top, right, bottom = _axes_box(image)
-    scale = (right - left - 1) / (hi - lo)
-    pixels = np.array(image)
-    plot = pixels[top:bottom]  # a view of the inside of the axes frame
-    white = (plot[..., 0] & plot[..., 1] & plot[..., 2]) == 255
-    numbers = []
-    for number, window in enumerate(windows, start=1):
-        w_lo, w_hi = _edges(window)
-        if w_hi <= lo or w_lo >= hi:
-            continue
-        x0 = round(left + (max(w_lo, lo) - lo) * scale)
-        x1 = round(left + (min(w_hi, hi) - lo) * scale)
-        inside = plot[:, x0 : x1 + 1]
-        inside[white[:, x0 : x1 + 1]] = _SHADE  # only background: spectrum and markers stay on top
-        for x in (x0, x1):
-            plot[white[:, x], x] = _SHADE_EDGE
-        numbers.append(((x0 + x1) / 2, str(number)))
-    image = Image.fromarray(pixels)
-    draw = ImageDraw.Draw(image)
-    for x, text in numbers:
-        draw.text((x, top + 4), text, fill=_NUMBER, font=_font(12), anchor="mt")
-    return image
-
-
-def _edges(window):
-    """``(lo, hi)`` in Å of a SpectralRegion or a Quantity pair."""
-    if isinstance(window, SpectralRegion):
-        lo, hi = window.lower, window.upper
-    else:
-        lo, hi = window
-    return tuple(u.Quantity(edge).to_value(u.AA, equivalencies=u.spectral()) for edge in (lo, hi))
-
-
-def _axes_box(image):
-    """Pixel box ``(left, top, right, bottom)`` of the plotting area drawn by render_window.
-
-    render_window draws the axes as a one-pixel black frame (``left - 1`` to ``right``, ``top - 1``
-    to ``bottom``) whose horizontal edges are the only black runs spanning most of the image
-    (tick labels may touch them, hence the longest run rather than the first black pixel).
-    """
-    pixels = np.asarray(image)
-    black = (pixels[..., 0] | pixels[..., 1] | pixels[..., 2]) == 0
-    rows = np.flatnonzero(black.sum(axis=1) > 0.5 * image.width)
-    if rows.size < 2:
-        raise RuntimeError("cannot find the axes frame of the rendered spectrum")
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], black[rows[-1]].astype(np.int8), [0]))))
-    starts, stops = edges[::2], edges[1::2]
-    longest = np.argmax(stops - starts)
-    return int(starts[longest]) + 1, int(rows[0]) + 1, int(stops[longest]) - 1, int(rows[-1])
