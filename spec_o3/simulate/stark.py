@@ -20,7 +20,8 @@ from functools import cache
 import numpy as np
 
 from .atomic import catalogue_wavelength
-from .atmosphere import ELEMENTS, continuum_opacity, electron_pressure, ionisation_fractions
+from .atmosphere import (ELEMENTS, continuum_opacity, electron_pressure, hydrogen_ionised_fraction,
+                         ionisation_fractions)
 
 __all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
 
@@ -38,6 +39,9 @@ _F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.010
 W_REF = 0.58
 DENSITY_EXPONENT = 0.60
 NE_REF = 1.2e15
+#: Neutral hydrogen atoms counted per perturbing electron (resonance broadening), calibrated on the Sun's
+#: Hβ and the cool DA white dwarf LTT 3218.
+NEUTRAL_WEIGHT = 3e-3
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,11 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     pe = electron_pressure(teff, logg)
     n_e = pe / (_K_BOLTZMANN * teff)
     n_max = 10 ** ((23.26 - np.log10(n_e)) / 7.5)  # Inglis & Teller (1939)
+    # Neutral hydrogen broadens hydrogen lines too (resonance broadening): it dominates in cool dense
+    # atmospheres (the Sun, cool DA white dwarfs), counted as NEUTRAL_WEIGHT perturbers per atom.
+    x = hydrogen_ionised_fraction(teff, pe)
+    n_neutral = pe * (1 - x) / (max(x, 1e-12) * _K_BOLTZMANN * teff)
+    n_broadening = n_e + NEUTRAL_WEIGHT * n_neutral
     strength = np.empty(len(lines))
     width = np.empty(len(lines))
     for i, line in enumerate(lines):
@@ -197,6 +206,7 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
         ratio = _population_over_opacity(line.element, line.stage, line.chi, teff, pe, abundance)
         survival = 1.0 / (1.0 + (line.n_upper / n_max) ** 8) if line.n_upper else 1.0
         strength[i] = STRENGTH_SCALE * line.gf_lambda2 * ratio * survival
+        density = n_broadening if line.element == "H" else n_e
         width[i] = (W_REF * (line.wavelength / 4862.68) ** 2 * line.stark_factor
-                    * (n_e / NE_REF) ** DENSITY_EXPONENT)
+                    * (density / NE_REF) ** DENSITY_EXPONENT)
     return strength, width

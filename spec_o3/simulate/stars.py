@@ -12,7 +12,7 @@ from .spectral_types import (DWARF_TEFF, GIANT_TEFF, choose_subtype, log_uniform
 __all__ = ["STAR_CLASSES", "photosphere_flux", "PHOTOSPHERE_PARAMETERS"]
 
 _PHOTOSPHERE_KEYS = ("teff", "logg", "metallicity", "microturbulence", "broadening", "c_to_o", "s_process",
-                     "nitrogen", "c13_fraction", "hydrogen", "helium")
+                     "nitrogen", "c13_fraction", "hydrogen", "helium", "metal_lines", "zeeman_field")
 _BALMER = {"H alpha": 6564.61, "H beta": 4862.68, "H gamma": 4341.68, "H delta": 4102.89, "H epsilon": 3971.20}
 
 
