@@ -214,7 +214,8 @@ class Chemistry:
         if key == "carbon_c2":
             return metal * (c12 / 0.2) ** 2
         if key == "carbon_cn":
-            unbound = self.c_to_o * (1.0 - 0.9 * _co_locked(self.teff)) + free_c
+            # CO leaves ~10 % of the carbon atomic in K-giant photospheres, none in M stars.
+            unbound = self.c_to_o * 0.1 * float(np.clip((self.teff - 3600.0) / 900.0, 0.0, 1.0)) + free_c
             return metal * unbound / 0.055 * 10**self.nitrogen
         if key == "carbon_ch":
             return metal * self.c_to_o / 0.55

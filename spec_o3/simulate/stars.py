@@ -190,7 +190,7 @@ def _draw_m_giant(rng, subtype=None):
     subtype = f"M{index}"
     p = {"teff": float(GIANT_TEFF[subtype] + rng.normal(0, 50)),
          "logg": float(1.6 - 0.2 * index + rng.normal(0, 0.2)),
-         "metallicity": float(np.clip(rng.normal(-0.2, 0.3), -1.5, 0.4)), "microturbulence": 2.5,
+         "metallicity": float(np.clip(rng.normal(-0.1, 0.2), -1.5, 0.4)), "microturbulence": 2.5,
          "broadening": _broadening(3.0, 6.0), "molecule_scale": {"TiO": float(rng.lognormal(0, 0.12))},
          **_common(rng, 60.0)}
     p["subtype"] = subtype + "III"
