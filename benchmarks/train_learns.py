@@ -96,10 +96,10 @@ def assistant_positions_loss(self, model, inputs, return_outputs=False, num_item
     return (loss, outputs) if return_outputs else loss
 
 
-def run_sft(workdir, n_train, n_eval, learning_rate, epochs):
+def run_sft(workdir, n_train, n_eval, learning_rate, epochs, start=None):
     from spec_o3.training.sft import sft_trainer
 
-    base = tiny_model(workdir)
+    base = tiny_model(workdir) if start is None else start
     held_out = simulated_suite(TASK, n_eval, seed=2)
     data = sft_dataset(simulated_suite(TASK, n_train, seed=1))
     print(f"{len(data)} SFT conversations, {sum(data['n_turns']) / len(data):.1f} turns each")
@@ -178,6 +178,9 @@ def main():
     parser.add_argument("--n-eval", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument(
+        "--start", type=Path, help="SFT from this model (e.g. an earlier SFT output) instead"
+    )
     parser.add_argument("--rl-questions", type=int, default=16)
     parser.add_argument("--rl-steps", type=int, default=8)
     args = parser.parse_args()
@@ -186,8 +189,8 @@ def main():
     results_file = args.workdir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     if args.stage == "sft":
-        results["sft"] = run_sft(
-            args.workdir, args.n_train, args.n_eval, args.learning_rate, args.epochs
+        results["sft" if args.start is None else "sft_continued"] = run_sft(
+            args.workdir, args.n_train, args.n_eval, args.learning_rate, args.epochs, args.start
         )
     else:
         results["rl"] = run_rl(args.workdir, args.rl_questions, args.rl_steps)
