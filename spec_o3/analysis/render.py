@@ -361,7 +361,7 @@ def _highlights(highlight):
             )
             label, window = item if labelled else (str(n), item)
             bounds = parse_region(window)
-            windows.append((bounds[0][0], bounds[-1][1], label or ""))
+            windows.append((min(b[0] for b in bounds), max(b[1] for b in bounds), label or ""))
     except (TypeError, ValueError) as exc:
         raise ValueError(
             "highlight must be a SpectralRegion, a list of (lo, hi) Quantity pairs or a list of "
