@@ -1,11 +1,11 @@
-"""Realism check: measure simulated ordinary stars and white dwarfs the way real spectra are measured.
+"""Realism check: measure simulated ordinary stars and white dwarfs as real spectra are measured.
 
 Compares, for the same spectral types, the simulator with real spectra: LAMOST DR1 and SDSS files
-(``shared/data/real``), the MILES and STELIB libraries (``shared/data/libraries``) and the white-dwarf
-flux standards. Measured: molecular band depths (``spec_o3.analysis.band_strength`` with the catalogue's
-windows) for M dwarfs and giants; Hβ equivalent width and FWHM of A/B stars, blue horizontal-branch stars
-and DA white dwarfs; Mg b and Na D pseudo-equivalent widths and the G band of FGK stars. Prints the
-numbers and writes ``docs/_static/realism.png``.
+(``shared/data/real``), the MILES and STELIB libraries (``shared/data/libraries``) and the
+white-dwarf flux standards. Measured: molecular band depths (``spec_o3.analysis.band_strength`` with
+the catalogue's windows) for M dwarfs and giants; Hβ equivalent width and FWHM of A/B stars, blue
+horizontal-branch stars and DA white dwarfs; Mg b and Na D pseudo-equivalent widths and the G band
+of FGK stars. Prints the numbers and writes ``docs/_static/realism.png``.
 
 Run from the repository root::
 
@@ -39,8 +39,8 @@ from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE = ROOT / "docs" / "_static" / "realism.png"
 M_BANDS = ("TiO_7054", "TiO_6159", "CaH_6382", "CaH_6830")
-# Pseudo-equivalent-width windows (vacuum Å): band, blue continuum, red continuum (Lick Mg b and Na D,
-# Worthey et al. 1994, converted from air).
+# Pseudo-equivalent-width windows (vacuum Å): band, blue continuum, red continuum (Lick Mg b and Na
+# D, Worthey et al. 1994, converted from air).
 INDICES = {
     "Mg b": ((5161.6, 5194.1), (5144.1, 5162.8), (5192.8, 5207.8)),
     "Na D": ((5878.5, 5911.0), (5862.3, 5877.3), (5923.8, 5949.8)),
@@ -48,7 +48,9 @@ INDICES = {
 HBETA = 4862.68
 
 
-# ---- reading the real spectra ------------------------------------------------------------------------
+# ---- reading the real spectra
+# ------------------------------------------------------------------------
+
 
 def _library_spectrum(path, mask_zero=False):
     header = fits.getheader(path)
@@ -59,19 +61,23 @@ def _library_spectrum(path, mask_zero=False):
 
 
 def _parse_type(text):
-    """(letter, subtype number, 'dwarf'/'giant' or None) from an MK type such as 'M3 V' or 'K5III'."""
+    """(letter, subtype, 'dwarf'/'giant' or None) from an MK type such as 'M3 V' or 'K5III'."""
     match = re.match(r"^\s*(sd)?([OBAFGKM])(\d(?:\.\d)?)?[\s:/\-\.]*((?:I{1,3}|IV|V)?)", str(text))
     if not match:
         return None
     letter, number, lum = match.group(2), match.group(3), match.group(4)
     if number is None:
         return None
-    kind = "dwarf" if lum in ("V", "IV") or match.group(1) else ("giant" if lum in ("III", "II") else None)
+    kind = (
+        "dwarf"
+        if lum in ("V", "IV") or match.group(1)
+        else ("giant" if lum in ("III", "II") else None)
+    )
     return letter, float(number), kind
 
 
 def real_samples(data):
-    """Real spectra with their types: list of dicts (spectrum, letter, number, kind, teff, logg, source)."""
+    """Real spectra with their types, as dicts (spectrum, letter, number, kind, teff, logg, ...)."""
     samples = []
     miles = data / "libraries" / "miles"
     if (miles / "miles_params.ecsv").is_file():
@@ -79,27 +85,49 @@ def real_samples(data):
             parsed = _parse_type(row["spectral_type"])
             if parsed is None or not np.isfinite(row["teff"]) or row["teff"] < 2000:
                 continue
-            samples.append(dict(spectrum=_library_spectrum(miles / row["file"]), letter=parsed[0], number=parsed[1],
-                                kind=parsed[2], teff=float(row["teff"]), logg=float(row["logg"]),
-                                feh=float(row["feh"]), source="MILES",
-                                label=str(row["spectral_type"]).strip()))
+            samples.append(
+                dict(
+                    spectrum=_library_spectrum(miles / row["file"]),
+                    letter=parsed[0],
+                    number=parsed[1],
+                    kind=parsed[2],
+                    teff=float(row["teff"]),
+                    logg=float(row["logg"]),
+                    feh=float(row["feh"]),
+                    source="MILES",
+                    label=str(row["spectral_type"]).strip(),
+                )
+            )
     stelib = data / "libraries" / "stelib"
     if (stelib / "stelib_types.ecsv").is_file():
         for row in Table.read(stelib / "stelib_types.ecsv"):
             parsed = _parse_type(row["spectral_type"])
             if parsed is None or parsed[0] not in "KM":
                 continue
-            samples.append(dict(spectrum=_library_spectrum(stelib / row["file"], mask_zero=True), letter=parsed[0],
-                                number=parsed[1], kind=parsed[2], teff=np.nan, logg=np.nan, feh=np.nan,
-                                source="STELIB",
-                                label=str(row["spectral_type"])))
+            samples.append(
+                dict(
+                    spectrum=_library_spectrum(stelib / row["file"], mask_zero=True),
+                    letter=parsed[0],
+                    number=parsed[1],
+                    kind=parsed[2],
+                    teff=np.nan,
+                    logg=np.nan,
+                    feh=np.nan,
+                    source="STELIB",
+                    label=str(row["spectral_type"]),
+                )
+            )
     manifest = data / "real" / "manifest.csv"
     if manifest.is_file():
         with open(manifest) as handle:
             for row in csv.DictReader(handle):
                 label = row["label"]
                 expert = re.search(r"PyHammer expert type: (\S+)\s*(Dwarf)?", label)
-                text = expert.group(1) + (" V" if expert.group(2) else "") if expert else label.replace("STAR ", "")
+                text = (
+                    expert.group(1) + (" V" if expert.group(2) else "")
+                    if expert
+                    else label.replace("STAR ", "")
+                )
                 parsed = _parse_type(text)
                 if parsed is None or "conflict" in row["note"]:
                     continue
@@ -107,8 +135,19 @@ def real_samples(data):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     spectrum = Spectrum.read(data / "real" / row["file"])
-                samples.append(dict(spectrum=spectrum, letter=parsed[0], number=parsed[1], kind=kind, teff=np.nan,
-                                    logg=np.nan, feh=np.nan, source="LAMOST" if "lamost" in row["file"] else "SDSS", label=text))
+                samples.append(
+                    dict(
+                        spectrum=spectrum,
+                        letter=parsed[0],
+                        number=parsed[1],
+                        kind=kind,
+                        teff=np.nan,
+                        logg=np.nan,
+                        feh=np.nan,
+                        source="LAMOST" if "lamost" in row["file"] else "SDSS",
+                        label=text,
+                    )
+                )
     return samples
 
 
@@ -120,12 +159,21 @@ def white_dwarf_standards(data):
         comment = " ".join(table.meta.get("comments", []))
         if "white_dwarf DA" not in comment:
             continue
-        result.append((path.stem, Spectrum(flux=np.asarray(table["flux"], float) * u.one,
-                                           spectral_axis=np.asarray(table["wavelength"], float) * u.AA)))
+        result.append(
+            (
+                path.stem,
+                Spectrum(
+                    flux=np.asarray(table["flux"], float) * u.one,
+                    spectral_axis=np.asarray(table["wavelength"], float) * u.AA,
+                ),
+            )
+        )
     return result
 
 
-# ---- measurements ------------------------------------------------------------------------------------
+# ---- measurements
+# ------------------------------------------------------------------------------------
+
 
 def band_depth(spectrum, band):
     with warnings.catch_warnings():
@@ -137,7 +185,7 @@ def band_depth(spectrum, band):
 
 
 def _arrays(spectrum, resolution=1800.0):
-    """Wavelength and flux with bad pixels dropped, degraded to ``resolution`` if finer (Gaussian LSF)."""
+    """Wavelength and flux without bad pixels, degraded to ``resolution`` if finer (Gaussian)."""
     wave = spectrum.spectral_axis.to_value(u.AA)
     flux = np.asarray(spectrum.flux.value, float)
     good = np.isfinite(flux)
@@ -167,15 +215,18 @@ def pseudo_ew(spectrum, name):
 
 
 def balmer_width(spectrum, centre=HBETA, half=200.0):
-    """Hβ equivalent width and FWHM (Å) against a straight continuum ±``half`` Å away, at R = 1800."""
+    """Hβ equivalent width and FWHM (Å) at R = 1800, continuum a straight line ±``half`` Å away."""
     wave, flux = _arrays(spectrum)
     blue = (wave > centre - half - 25) & (wave < centre - half)
     red = (wave > centre + half) & (wave < centre + half + 25)
     inside = (wave > centre - half) & (wave < centre + half)
     if blue.sum() < 3 or red.sum() < 3:
         return np.nan, np.nan
-    continuum = np.interp(wave[inside], [np.median(wave[blue]), np.median(wave[red])],
-                          [np.median(flux[blue]), np.median(flux[red])])
+    continuum = np.interp(
+        wave[inside],
+        [np.median(wave[blue]), np.median(wave[red])],
+        [np.median(flux[blue]), np.median(flux[red])],
+    )
     depth_profile = 1 - flux[inside] / continuum
     w = wave[inside]
     ew = float(np.trapezoid(depth_profile, w))
@@ -190,7 +241,9 @@ def balmer_width(spectrum, centre=HBETA, half=200.0):
     return ew, float(w[hi] - w[lo])
 
 
-# ---- simulated samples -------------------------------------------------------------------------------
+# ---- simulated samples
+# -------------------------------------------------------------------------------
+
 
 def _simulated(kind, seeds, snr=60.0, **params):
     return [simulate_spectrum(kind, seed=seed, snr=snr, **params) for seed in seeds]
@@ -199,14 +252,21 @@ def _simulated(kind, seeds, snr=60.0, **params):
 def simulate_m_stars(seeds):
     rows = []
     for index in range(10):
-        for kind, table, logg in (("m_dwarf", DWARF_TEFF, 4.7 + 0.05 * index),
-                                  ("m_giant", GIANT_TEFF, 1.6 - 0.2 * index)):
+        for kind, table, logg in (
+            ("m_dwarf", DWARF_TEFF, 4.7 + 0.05 * index),
+            ("m_giant", GIANT_TEFF, 1.6 - 0.2 * index),
+        ):
             subtype = f"M{index}"
             if subtype not in table:
                 continue
             spectra = _simulated(kind, seeds, teff=float(table[subtype]), logg=logg)
-            rows.append({"kind": "dwarf" if kind == "m_dwarf" else "giant", "number": index,
-                         **{band: [band_depth(s, band) for s in spectra] for band in M_BANDS}})
+            rows.append(
+                {
+                    "kind": "dwarf" if kind == "m_dwarf" else "giant",
+                    "number": index,
+                    **{band: [band_depth(s, band) for s in spectra] for band in M_BANDS},
+                }
+            )
     return rows
 
 
@@ -217,20 +277,39 @@ def simulate_twins(real, per_star=1):
         kind = "fgk_dwarf" if star["kind"] == "dwarf" else "gk_giant"
         feh = star["feh"] if np.isfinite(star["feh"]) else 0.0
         for seed in range(per_star):
-            spectrum = simulate_spectrum(kind, seed=1000 * index + seed, snr=80.0, teff=star["teff"],
-                                         logg=star["logg"], metallicity=float(feh))
-            rows.append({"kind": star["kind"], "teff": star["teff"], "real": index,
-                         **{name: pseudo_ew(spectrum, name) for name in INDICES},
-                         "CH_4300": band_depth(spectrum, "CH_4300")})
+            spectrum = simulate_spectrum(
+                kind,
+                seed=1000 * index + seed,
+                snr=80.0,
+                teff=star["teff"],
+                logg=star["logg"],
+                metallicity=float(feh),
+            )
+            rows.append(
+                {
+                    "kind": star["kind"],
+                    "teff": star["teff"],
+                    "real": index,
+                    **{name: pseudo_ew(spectrum, name) for name in INDICES},
+                    "CH_4300": band_depth(spectrum, "CH_4300"),
+                }
+            )
     return rows
 
 
 def simulate_balmer(seeds):
     rows = []
-    for kind, subtype_params in (("ab_star", [dict(teff=float(t)) for t in (9700, 9300, 8840, 8080)]),
-                                 ("bhb_star", [dict(teff=float(t)) for t in (8000, 9000, 10000)]),
-                                 ("white_dwarf", [dict(subtype="DA", teff=float(t), logg=8.0)
-                                                  for t in (9000, 12000, 15000, 20000, 25000, 35000)])):
+    for kind, subtype_params in (
+        ("ab_star", [dict(teff=float(t)) for t in (9700, 9300, 8840, 8080)]),
+        ("bhb_star", [dict(teff=float(t)) for t in (8000, 9000, 10000)]),
+        (
+            "white_dwarf",
+            [
+                dict(subtype="DA", teff=float(t), logg=8.0)
+                for t in (9000, 12000, 15000, 20000, 25000, 35000)
+            ],
+        ),
+    ):
         for params in subtype_params:
             for spectrum in _simulated(kind, seeds, snr=80.0, **params):
                 ew, fwhm = balmer_width(spectrum)
@@ -238,7 +317,9 @@ def simulate_balmer(seeds):
     return rows
 
 
-# ---- comparison and figure ---------------------------------------------------------------------------
+# ---- comparison and figure
+# ---------------------------------------------------------------------------
+
 
 def _summary(values):
     values = np.asarray([v for v in values if np.isfinite(v)])
@@ -247,10 +328,17 @@ def _summary(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=4, help="simulated spectra per type (default: %(default)s)")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("SPEC_O3_SHARED_DATA",
-                                                                        ROOT.parent / "shared" / "data")))
-    parser.add_argument("--twins", type=int, default=80, help="MILES FGK stars to simulate twins of")
+    parser.add_argument(
+        "--seeds", type=int, default=4, help="simulated spectra per type (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("SPEC_O3_SHARED_DATA", ROOT.parent / "shared" / "data")),
+    )
+    parser.add_argument(
+        "--twins", type=int, default=80, help="MILES FGK stars to simulate twins of"
+    )
     parser.add_argument("--figure", type=Path, default=FIGURE)
     args = parser.parse_args(argv)
     seeds = range(args.seeds)
@@ -262,7 +350,7 @@ def main(argv=None):
             s[band] = band_depth(s["spectrum"], band)
     m_sim = simulate_m_stars(seeds)
 
-    print("Molecular band depths of M stars (band_strength, catalogue windows): real mean±sd (n) | simulated")
+    print("Molecular band depths of M stars (band_strength): real mean±sd (n) | simulated")
     deviations = {band: [] for band in M_BANDS}
     for kind in ("dwarf", "giant"):
         for index in range(10):
@@ -274,23 +362,35 @@ def main(argv=None):
             for band in M_BANDS:
                 mean_s, sd_s, _ = _summary(sim_here[0][band])
                 mean_r, sd_r, n_r = _summary([s[band] for s in real_here])
-                cells.append(f"{band} {mean_r:5.2f}±{sd_r:4.2f}({n_r}) | {mean_s:5.2f}±{sd_s:4.2f}" if n_r
-                             else f"{band}      -       | {mean_s:5.2f}±{sd_s:4.2f}")
+                cells.append(
+                    f"{band} {mean_r:5.2f}±{sd_r:4.2f}({n_r}) | {mean_s:5.2f}±{sd_s:4.2f}"
+                    if n_r
+                    else f"{band}      -       | {mean_s:5.2f}±{sd_s:4.2f}"
+                )
                 if n_r:
                     deviations[band].append(mean_s - mean_r)
             print(f"  M{index} {kind:5s}  " + "   ".join(cells))
     for band, values in deviations.items():
         if values:
-            print(f"  {band}: mean difference sim − real {np.mean(values):+.3f}, rms {np.sqrt(np.mean(np.square(values))):.3f}"
-                  f" over {len(values)} types")
+            print(
+                f"  {band}: mean difference sim − real {np.mean(values):+.3f}, "
+                f"rms {np.sqrt(np.mean(np.square(values))):.3f}"
+                f" over {len(values)} types"
+            )
 
     balmer_real = []
     for s in real:
-        if s["letter"] in "AB" and s["kind"] == "dwarf" and (s["letter"] == "A" and s["number"] <= 5):
+        if (
+            s["letter"] in "AB"
+            and s["kind"] == "dwarf"
+            and (s["letter"] == "A" and s["number"] <= 5)
+        ):
             balmer_real.append(("A0-A5 V " + s["source"], *balmer_width(s["spectrum"])))
         elif s["source"] == "MILES" and "HB" in s["label"]:
             balmer_real.append(("BHB MILES", *balmer_width(s["spectrum"])))
-    wd_real = [(name, *balmer_width(spectrum)) for name, spectrum in white_dwarf_standards(args.data)]
+    wd_real = [
+        (name, *balmer_width(spectrum)) for name, spectrum in white_dwarf_standards(args.data)
+    ]
     balmer_sim = simulate_balmer(seeds)
     print("\nHβ equivalent width / FWHM (Å) at R = 1800: real | simulated")
     for label, kinds in (("A0-A5 V", ("A0-A5 V",)), ("BHB", ("BHB",))):
@@ -299,29 +399,47 @@ def main(argv=None):
         sim_kind = "ab_star" if label.startswith("A") else "bhb_star"
         ew_s = _summary([r["ew"] for r in balmer_sim if r["kind"] == sim_kind])
         fw_s = _summary([r["fwhm"] for r in balmer_sim if r["kind"] == sim_kind])
-        print(f"  {label:8s} EW {ew_r[0]:5.1f}±{ew_r[1]:4.1f} ({ew_r[2]}) | {ew_s[0]:5.1f}±{ew_s[1]:4.1f}   "
-              f"FWHM {fw_r[0]:5.1f}±{fw_r[1]:4.1f} | {fw_s[0]:5.1f}±{fw_s[1]:4.1f}")
+        print(
+            f"  {label:8s} EW {ew_r[0]:5.1f}±{ew_r[1]:4.1f} ({ew_r[2]}) | "
+            f"{ew_s[0]:5.1f}±{ew_s[1]:4.1f}   "
+            f"FWHM {fw_r[0]:5.1f}±{fw_r[1]:4.1f} | {fw_s[0]:5.1f}±{fw_s[1]:4.1f}"
+        )
     ew_r, fw_r = _summary([e for _, e, _ in wd_real]), _summary([f for _, _, f in wd_real])
     ew_s = _summary([r["ew"] for r in balmer_sim if r["kind"] == "white_dwarf"])
     fw_s = _summary([r["fwhm"] for r in balmer_sim if r["kind"] == "white_dwarf"])
-    print(f"  DA WD    EW {ew_r[0]:5.1f}±{ew_r[1]:4.1f} ({ew_r[2]}) | {ew_s[0]:5.1f}±{ew_s[1]:4.1f}   "
-          f"FWHM {fw_r[0]:5.1f}±{fw_r[1]:4.1f} | {fw_s[0]:5.1f}±{fw_s[1]:4.1f}")
+    print(
+        f"  DA WD    EW {ew_r[0]:5.1f}±{ew_r[1]:4.1f} ({ew_r[2]}) | "
+        f"{ew_s[0]:5.1f}±{ew_s[1]:4.1f}   "
+        f"FWHM {fw_r[0]:5.1f}±{fw_r[1]:4.1f} | {fw_s[0]:5.1f}±{fw_s[1]:4.1f}"
+    )
     for teff in sorted({r["teff"] for r in balmer_sim if r["kind"] == "white_dwarf"}):
         here = [r for r in balmer_sim if r["kind"] == "white_dwarf" and r["teff"] == teff]
-        print(f"    simulated DA {teff:6.0f} K: EW {np.nanmean([r['ew'] for r in here]):5.1f}  "
-              f"FWHM {np.nanmean([r['fwhm'] for r in here]):5.1f}")
+        print(
+            f"    simulated DA {teff:6.0f} K: EW {np.nanmean([r['ew'] for r in here]):5.1f}  "
+            f"FWHM {np.nanmean([r['fwhm'] for r in here]):5.1f}"
+        )
     for name, ew, fwhm in wd_real:
         print(f"    real {name:12s}: EW {ew:5.1f}  FWHM {fwhm:5.1f}")
 
-    fgk_real = [s for s in real if s["source"] == "MILES" and s["letter"] in "FGK" and s["kind"] in ("dwarf", "giant")
-                and np.isfinite(s["teff"]) and np.isfinite(s["logg"]) and 4000 <= s["teff"] <= 7300]
+    fgk_real = [
+        s
+        for s in real
+        if s["source"] == "MILES"
+        and s["letter"] in "FGK"
+        and s["kind"] in ("dwarf", "giant")
+        and np.isfinite(s["teff"])
+        and np.isfinite(s["logg"])
+        and 4000 <= s["teff"] <= 7300
+    ]
     fgk_real = fgk_real[:: max(len(fgk_real) // args.twins, 1)]
     for s in fgk_real:
         for name in INDICES:
             s[name] = pseudo_ew(s["spectrum"], name)
         s["CH_4300"] = band_depth(s["spectrum"], "CH_4300")
     fgk_sim = simulate_twins(fgk_real)
-    print(f"\nFGK stars: {len(fgk_real)} MILES stars and their simulated twins (same Teff, log g, [Fe/H]),")
+    print(
+        f"\nFGK stars: {len(fgk_real)} MILES stars and simulated twins (same Teff, log g, [Fe/H]),"
+    )
     print("pseudo-EW in Å (G band as depth), real | simulated, in Teff bins:")
     bins = [(4000, 4600), (4600, 5200), (5200, 5800), (5800, 6500), (6500, 7300)]
     for kind in ("dwarf", "giant"):
@@ -340,8 +458,11 @@ def main(argv=None):
         pairs = np.array([(fgk_real[m["real"]][name], m[name]) for m in fgk_sim])
         good = np.isfinite(pairs).all(axis=1)
         difference = pairs[good, 1] - pairs[good, 0]
-        print(f"  {name}: twin difference sim − real {difference.mean():+.2f}, rms {np.sqrt(np.mean(difference**2)):.2f}, "
-              f"correlation {np.corrcoef(pairs[good].T)[0, 1]:.2f} (n={good.sum()})")
+        print(
+            f"  {name}: twin difference sim − real {difference.mean():+.2f}, "
+            f"rms {np.sqrt(np.mean(difference**2)):.2f}, "
+            f"correlation {np.corrcoef(pairs[good].T)[0, 1]:.2f} (n={good.sum()})"
+        )
 
     _figure(args.figure, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim)
     print(f"\nwrote {args.figure}")
@@ -350,47 +471,90 @@ def main(argv=None):
 def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim):
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     colours = {"dwarf": "tab:red", "giant": "tab:blue"}
-    for ax, band in zip(axes[0, :2], ("TiO_7054", "CaH_6382")):
+    for ax, band in zip(axes[0, :2], ("TiO_7054", "CaH_6382"), strict=False):
         for kind in ("dwarf", "giant"):
             real = [(s["number"], s[band]) for s in m_real if s["kind"] == kind]
             if real:
                 x, y = np.array(real).T
-                ax.scatter(x + (0.1 if kind == "giant" else -0.1), y, c=colours[kind], marker="o", s=22,
-                           label=f"real M {kind}s (MILES/STELIB/SDSS/LAMOST)")
+                ax.scatter(
+                    x + (0.1 if kind == "giant" else -0.1),
+                    y,
+                    c=colours[kind],
+                    marker="o",
+                    s=22,
+                    label=f"real M {kind}s (MILES/STELIB/SDSS/LAMOST)",
+                )
             sim = [(r["number"], *_summary(r[band])[:2]) for r in m_sim if r["kind"] == kind]
             x, mean, sd = np.array(sim).T
-            ax.errorbar(x, mean, yerr=sd, color=colours[kind], ls="--", marker="s", mfc="none", capsize=2,
-                        label=f"simulated {kind}s")
+            ax.errorbar(
+                x,
+                mean,
+                yerr=sd,
+                color=colours[kind],
+                ls="--",
+                marker="s",
+                mfc="none",
+                capsize=2,
+                label=f"simulated {kind}s",
+            )
         ax.set(xlabel="M subtype", ylabel=f"{band} depth", title=f"{band} (band_strength)")
         ax.legend(fontsize=7)
     ax = axes[0, 2]
-    for kind, colour, label in (("ab_star", "tab:orange", "A/B stars"), ("bhb_star", "tab:green", "BHB"),
-                                ("white_dwarf", "tab:purple", "DA white dwarfs")):
+    for kind, colour, label in (
+        ("ab_star", "tab:orange", "A/B stars"),
+        ("bhb_star", "tab:green", "BHB"),
+        ("white_dwarf", "tab:purple", "DA white dwarfs"),
+    ):
         rows = [r for r in balmer_sim if r["kind"] == kind]
-        ax.scatter([r["fwhm"] for r in rows], [r["ew"] for r in rows], facecolors="none", edgecolors=colour,
-                   marker="s", s=25, label=f"simulated {label}")
+        ax.scatter(
+            [r["fwhm"] for r in rows],
+            [r["ew"] for r in rows],
+            facecolors="none",
+            edgecolors=colour,
+            marker="s",
+            s=25,
+            label=f"simulated {label}",
+        )
     for name, marker, colour in (("A0-A5 V", "o", "tab:orange"), ("BHB", "o", "tab:green")):
         rows = [(f, e) for n, e, f in balmer_real if n.startswith(name)]
         if rows:
             f, e = np.array(rows).T
             ax.scatter(f, e, c=colour, marker=marker, s=22, label=f"real {name}")
     if wd_real:
-        ax.scatter([f for _, _, f in wd_real], [e for _, e, _ in wd_real], c="tab:purple", marker="*", s=70,
-                   label="real DA standards")
-    ax.set(xscale="log", xlabel="Hβ FWHM (Å, R = 1800)", ylabel="Hβ equivalent width (Å)",
-           title="Balmer widths: A stars vs white dwarfs")
+        ax.scatter(
+            [f for _, _, f in wd_real],
+            [e for _, e, _ in wd_real],
+            c="tab:purple",
+            marker="*",
+            s=70,
+            label="real DA standards",
+        )
+    ax.set(
+        xscale="log",
+        xlabel="Hβ FWHM (Å, R = 1800)",
+        ylabel="Hβ equivalent width (Å)",
+        title="Balmer widths: A stars vs white dwarfs",
+    )
     ax.legend(fontsize=7)
-    for ax, name in zip(axes[1], (*INDICES, "CH_4300")):
+    for ax, name in zip(axes[1], (*INDICES, "CH_4300"), strict=False):
         for kind in ("dwarf", "giant"):
-            pairs = np.array([(fgk_real[m["real"]][name], m[name]) for m in fgk_sim if m["kind"] == kind])
+            pairs = np.array(
+                [(fgk_real[m["real"]][name], m[name]) for m in fgk_sim if m["kind"] == kind]
+            )
             if pairs.size:
-                ax.scatter(pairs[:, 0], pairs[:, 1], c=colours[kind], s=14, alpha=0.7, label=f"{kind}s")
-        finite = [v for m in fgk_sim for v in (m[name], fgk_real[m["real"]][name]) if np.isfinite(v)]
+                ax.scatter(
+                    pairs[:, 0], pairs[:, 1], c=colours[kind], s=14, alpha=0.7, label=f"{kind}s"
+                )
+        finite = [
+            v for m in fgk_sim for v in (m[name], fgk_real[m["real"]][name]) if np.isfinite(v)
+        ]
         if finite:
             lo, hi = min(finite), max(finite)
             ax.plot([lo, hi], [lo, hi], "k:", lw=1)
         unit = "depth" if name == "CH_4300" else "pseudo-EW (Å)"
-        ax.set(xlabel=f"MILES star {unit}", ylabel=f"simulated twin {unit}", title=f"{name}: FGK twins")
+        ax.set(
+            xlabel=f"MILES star {unit}", ylabel=f"simulated twin {unit}", title=f"{name}: FGK twins"
+        )
         ax.legend(fontsize=7)
     fig.suptitle("spec_o3.simulate against real spectra of the same types", fontsize=12)
     fig.tight_layout()

@@ -1,4 +1,4 @@
-"""Tests of the spectrum simulator: determinism, labels, physics of each class, files and the CLI."""
+"""Tests of the simulator: determinism, labels, the physics of each class, files and the CLI."""
 
 import astropy.units as u
 import numpy as np
@@ -18,7 +18,13 @@ from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF
 from spec_o3.tasks import task_ids
 
 # Clean observing conditions for physics tests: no calibration error, reddening or dichroic gap.
-CLEAN = {"ebv": 0.0, "calibration": np.zeros(5), "arm_step": 0.0, "dichroic_gap": None, "sky_level": 0.01}
+CLEAN = {
+    "ebv": 0.0,
+    "calibration": np.zeros(5),
+    "arm_step": 0.0,
+    "dichroic_gap": None,
+    "sky_level": 0.01,
+}
 
 
 def _depth(spectrum, band):
@@ -55,7 +61,9 @@ def test_same_seed_same_spectrum():
 
 def test_rng_draws_a_reproducible_seed():
     spectrum = simulate_spectrum("fgk_dwarf", rng=np.random.default_rng(5))
-    again = simulate_spectrum("fgk_dwarf", seed=spectrum.meta["seed"], snr=spectrum.meta["target_snr"])
+    again = simulate_spectrum(
+        "fgk_dwarf", seed=spectrum.meta["seed"], snr=spectrum.meta["target_snr"]
+    )
     assert np.array_equal(spectrum.flux, again.flux)
 
 
@@ -91,41 +99,69 @@ def test_task_label_follows_the_class():
 def test_achieved_snr_is_near_the_target():
     spectrum = simulate_spectrum("fgk_dwarf", seed=2, snr=40, **CLEAN)
     good = ~spectrum.mask
-    achieved = np.median(np.abs(spectrum.flux.value[good]) * np.sqrt(spectrum.uncertainty.array[good]))
+    achieved = np.median(
+        np.abs(spectrum.flux.value[good]) * np.sqrt(spectrum.uncertainty.array[good])
+    )
     assert 30 < achieved < 50
 
 
 def test_carbon_star_swan_bands_are_deeper_than_tio():
-    spectrum = simulate_spectrum("carbon_star", seed=1, snr=100, teff=3000.0, logg=0.0, c_to_o=1.3,
-                                 violet_opacity=0.5, metallicity=0.0, **CLEAN)
+    spectrum = simulate_spectrum(
+        "carbon_star",
+        seed=1,
+        snr=100,
+        teff=3000.0,
+        logg=0.0,
+        c_to_o=1.3,
+        violet_opacity=0.5,
+        metallicity=0.0,
+        **CLEAN,
+    )
     assert _depth(spectrum, "C2_5165") > 0.3
     assert _depth(spectrum, "C2_5165") > _depth(spectrum, "TiO_7054") + 0.2
 
 
 def test_m_giant_tio_deepens_with_subtype():
-    m1, m6 = (simulate_spectrum("m_giant", seed=2, snr=100, teff=GIANT_TEFF[t], logg=g, metallicity=0.0, **CLEAN)
-              for t, g in (("M1", 1.4), ("M6", 0.4)))
+    m1, m6 = (
+        simulate_spectrum(
+            "m_giant", seed=2, snr=100, teff=GIANT_TEFF[t], logg=g, metallicity=0.0, **CLEAN
+        )
+        for t, g in (("M1", 1.4), ("M6", 0.4))
+    )
     assert _depth(m6, "TiO_7054") > _depth(m1, "TiO_7054") + 0.2
 
 
 def test_m_dwarfs_have_cah_that_m_giants_lack():
-    dwarf = simulate_spectrum("m_dwarf", seed=4, snr=100, teff=DWARF_TEFF["M4"], logg=4.9, metallicity=0.0, **CLEAN)
-    giant = simulate_spectrum("m_giant", seed=4, snr=100, teff=GIANT_TEFF["M4"], logg=0.8, metallicity=0.0, **CLEAN)
+    dwarf = simulate_spectrum(
+        "m_dwarf", seed=4, snr=100, teff=DWARF_TEFF["M4"], logg=4.9, metallicity=0.0, **CLEAN
+    )
+    giant = simulate_spectrum(
+        "m_giant", seed=4, snr=100, teff=GIANT_TEFF["M4"], logg=0.8, metallicity=0.0, **CLEAN
+    )
     assert _depth(dwarf, "CaH_6830") > _depth(giant, "CaH_6830") + 0.05
 
 
 def test_s_star_zro_exceeds_that_of_an_m_giant():
     kwargs = dict(seed=5, snr=100, teff=3400.0, logg=0.8, metallicity=0.0, **CLEAN)
-    s_star = simulate_spectrum("s_star", c_to_o=0.95, s_process=1.2,
-                               abundances={el: 1.2 for el in ("Sr", "Y", "Zr", "Ba", "La")}, **kwargs)
+    s_star = simulate_spectrum(
+        "s_star",
+        c_to_o=0.95,
+        s_process=1.2,
+        abundances={el: 1.2 for el in ("Sr", "Y", "Zr", "Ba", "La")},
+        **kwargs,
+    )
     m_giant = simulate_spectrum("m_giant", **kwargs)
     assert _depth(s_star, "ZrO_6474") > _depth(m_giant, "ZrO_6474") + 0.1
     assert _depth(s_star, "TiO_7054") < _depth(m_giant, "TiO_7054")
 
 
 def test_white_dwarf_balmer_lines_are_far_broader_than_an_a_stars():
-    wd = simulate_spectrum("white_dwarf", seed=1, snr=200, subtype="DA", teff=15000.0, logg=8.0, **CLEAN)
-    a_star = simulate_spectrum("ab_star", seed=1, snr=200, teff=9500.0, logg=4.0, broadening=40.0, **CLEAN)
+    wd = simulate_spectrum(
+        "white_dwarf", seed=1, snr=200, subtype="DA", teff=15000.0, logg=8.0, **CLEAN
+    )
+    a_star = simulate_spectrum(
+        "ab_star", seed=1, snr=200, teff=9500.0, logg=4.0, broadening=40.0, **CLEAN
+    )
     ew_wd, fwhm_wd = _line_width(wd, 4862.7, 200.0)
     ew_a, fwhm_a = _line_width(a_star, 4862.7, 200.0)
     assert fwhm_wd > 2.5 * fwhm_a and ew_wd > ew_a
@@ -133,9 +169,15 @@ def test_white_dwarf_balmer_lines_are_far_broader_than_an_a_stars():
 
 
 def test_cataclysmic_variable_has_broad_balmer_emission():
-    cv = simulate_spectrum("cataclysmic_variable", seed=1, snr=60, **CLEAN,
-                           subtype="dwarf nova (quiescence)", v_outer=600.0,
-                           emission={"H alpha": 80.0, "H beta": 50.0, "He I 5876": 10.0})
+    cv = simulate_spectrum(
+        "cataclysmic_variable",
+        seed=1,
+        snr=60,
+        **CLEAN,
+        subtype="dwarf nova (quiescence)",
+        v_outer=600.0,
+        emission={"H alpha": 80.0, "H beta": 50.0, "He I 5876": 10.0},
+    )
     ew, fwhm = _line_width(cv, 6564.6, 120.0)
     assert ew < -40  # emission
     assert 15 < fwhm < 60  # ~700-2700 km/s
@@ -156,7 +198,9 @@ def test_quasar_lines_sit_at_their_redshift():
 
 def test_reddening_reddens():
     blue, red = (simulate_spectrum("ab_star", seed=2, snr=100, ebv=ebv) for ebv in (0.0, 1.0))
-    ratio = [np.median(s.flux.value[:300]) / np.median(s.flux.value[-600:-300]) for s in (blue, red)]
+    ratio = [
+        np.median(s.flux.value[:300]) / np.median(s.flux.value[-600:-300]) for s in (blue, red)
+    ]
     assert ratio[1] < 0.5 * ratio[0]
 
 
@@ -187,7 +231,10 @@ def test_suite_labels_and_mix():
         assert spectrum.meta["task"] == "s_star"
         assert (spectrum.meta["label"] == "YES") == (spectrum.meta["class"] in positives("ss"))
         if spectrum.meta["label"] == "NO":
-            assert spectrum.meta["class"] in confusers("ss") or CLASSES[spectrum.meta["class"]].positive_for
+            assert (
+                spectrum.meta["class"] in confusers("ss")
+                or CLASSES[spectrum.meta["class"]].positive_for
+            )
     again = draw_suite("s_star", 20, positive_fraction=0.25, seed=3)
     assert [s.meta["seed"] for s in suite] == [s.meta["seed"] for s in again]
 
@@ -198,9 +245,14 @@ def test_every_task_has_simulated_positives_and_confusers(task):
     assert all(name in CLASSES and CLASSES[name].positive_for is None for name in confusers(task))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(n=0), "positive integer"), (dict(positive_fraction=1.5), r"\[0, 1\]"), (dict(snr=(10, 5)), "0 < lo <= hi"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(n=0), "positive integer"),
+        (dict(positive_fraction=1.5), r"\[0, 1\]"),
+        (dict(snr=(10, 5)), "0 < lo <= hi"),
+    ],
+)
 def test_suite_rejects_bad_arguments(bad, message):
     kwargs = dict(n=2, positive_fraction=0.5, snr=(5, 50)) | bad
     with pytest.raises(ValueError, match=message):
@@ -222,7 +274,25 @@ def test_file_round_trip_keeps_data_but_not_the_answer(tmp_path):
 
 def test_cli_writes_a_readable_suite(tmp_path, capsys):
     out = tmp_path / "suite"
-    assert main(["simulate", "--task", "wd", "--n", "4", "--out", str(out), "--seed", "2", "--snr", "10", "20"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--task",
+                "wd",
+                "--n",
+                "4",
+                "--out",
+                str(out),
+                "--seed",
+                "2",
+                "--snr",
+                "10",
+                "20",
+            ]
+        )
+        == 0
+    )
     table = Table.read(out / "labels.ecsv")
     for column in ("file", "task", "label", "class", "subtype", "snr", "redshift", "seed"):
         assert column in table.colnames
@@ -233,12 +303,15 @@ def test_cli_writes_a_readable_suite(tmp_path, capsys):
     assert "wrote 4 spectra" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--task", "pulsar", "--n", "2"], "unknown task 'pulsar'"),
-    (["--task", "cc", "--n", "0"], "--n must be a positive"),
-    (["--task", "cc", "--n", "2", "--positive-fraction", "1.2"], r"\[0, 1\]"),
-    (["--task", "cc", "--n", "2", "--snr", "30", "10"], "0 < LO <= HI"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--task", "pulsar", "--n", "2"], "unknown task 'pulsar'"),
+        (["--task", "cc", "--n", "0"], "--n must be a positive"),
+        (["--task", "cc", "--n", "2", "--positive-fraction", "1.2"], r"\[0, 1\]"),
+        (["--task", "cc", "--n", "2", "--snr", "30", "10"], "0 < LO <= HI"),
+    ],
+)
 def test_cli_usage_errors_exit_2_with_a_message(tmp_path, capsys, arguments, message):
     assert main(["simulate", *arguments, "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

@@ -18,16 +18,38 @@ LABEL_FILE = "labels.ecsv"
 
 def add_arguments(parser):
     """Attach the ``simulate`` options to ``parser``."""
-    parser.add_argument("--task", required=True, help="task id or code (carbon_star/cc, cataclysmic_variable/cv, "
-                        "m_giant/gm, s_star/ss, white_dwarf/wd)")
+    parser.add_argument(
+        "--task",
+        required=True,
+        help="task id or code (carbon_star/cc, cataclysmic_variable/cv, "
+        "m_giant/gm, s_star/ss, white_dwarf/wd)",
+    )
     parser.add_argument("--n", required=True, type=int, help="number of spectra to write")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="output directory for the FITS files and labels.ecsv")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the suite (default: %(default)s)")
-    parser.add_argument("--positive-fraction", type=float, default=0.5, metavar="F",
-                        help="fraction of YES spectra (default: %(default)s; 0.0909 for the survey-like 1:10)")
-    parser.add_argument("--snr", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                        help="S/N per pixel range, drawn log-uniformly (default: 5 80)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output directory for the FITS files and labels.ecsv",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the suite (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--positive-fraction",
+        type=float,
+        default=0.5,
+        metavar="F",
+        help="fraction of YES spectra (default: %(default)s; 0.0909 for the survey-like 1:10)",
+    )
+    parser.add_argument(
+        "--snr",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("LO", "HI"),
+        help="S/N per pixel range, drawn log-uniformly (default: 5 80)",
+    )
 
 
 def _fail(message, status=2):
@@ -58,7 +80,9 @@ def _check_writable(directory):
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as error:
-        raise OSError(f"cannot write to output directory {directory}: {error.strerror or error}") from None
+        raise OSError(
+            f"cannot write to output directory {directory}: {error.strerror or error}"
+        ) from None
 
 
 def run(args):
@@ -77,17 +101,25 @@ def run(args):
 
     task = get_task(args.task)
     rows = []
-    spectra = iter_suite(task.id, args.n, positive_fraction=args.positive_fraction, snr=snr, seed=args.seed)
+    spectra = iter_suite(
+        task.id, args.n, positive_fraction=args.positive_fraction, snr=snr, seed=args.seed
+    )
     width = len(str(args.n - 1))
-    for index, spectrum in enumerate(tqdm(spectra, total=args.n, desc=f"simulate {task.code}", unit="spec")):
+    for index, spectrum in enumerate(
+        tqdm(spectra, total=args.n, desc=f"simulate {task.code}", unit="spec")
+    ):
         name = f"sim-{task.code}-{args.seed}-{index:0{width}d}.fits"
         try:
             write_survey_file(spectrum, args.out / name)
         except OSError as error:
             return _fail(f"cannot write {args.out / name}: {error}")
         rows.append(label_row(spectrum, name))
-    label_table(rows, task=task.id, seed=args.seed, positive_fraction=args.positive_fraction, snr=list(snr)).write(
-        args.out / LABEL_FILE, format="ascii.ecsv", overwrite=True)
+    label_table(
+        rows, task=task.id, seed=args.seed, positive_fraction=args.positive_fraction, snr=list(snr)
+    ).write(args.out / LABEL_FILE, format="ascii.ecsv", overwrite=True)
     n_yes = sum(row["label"] == "YES" for row in rows)
-    print(f"wrote {len(rows)} spectra ({n_yes} YES, {len(rows) - n_yes} NO) and {LABEL_FILE} to {args.out}")
+    print(
+        f"wrote {len(rows)} spectra ({n_yes} YES, {len(rows) - n_yes} NO) "
+        f"and {LABEL_FILE} to {args.out}"
+    )
     return 0

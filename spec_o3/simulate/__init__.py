@@ -1,8 +1,9 @@
-"""Physically grounded synthetic LAMOST-like spectra of the rare classes and their confusers, with labels.
+"""Physically grounded, labelled LAMOST-like spectra of the rare classes and their confusers.
 
 `simulate_spectrum` draws one spectrum of a registered class; `draw_suite` (or `iter_suite`) draws a
-labelled suite for a vetting task; `CLASSES` lists what can be simulated and which task each class is a
-positive for; `confusers` names the classes that mimic a task's positives. See :doc:`/simulate`.
+labelled suite for a vetting task; `CLASSES` lists what can be simulated and which task each class
+is a positive for; `confusers` names the classes that mimic a task's positives. See
+:doc:`/simulate`.
 """
 
 from .compact import COMPACT_CLASSES
@@ -14,10 +15,27 @@ from .registry import CLASSES, SpectralClass, get_class, register_class
 from .stars import STAR_CLASSES
 from .suite import TASK_CONFUSERS, confusers, draw_suite, iter_suite, positives
 
-__all__ = ["simulate_spectrum", "draw_suite", "iter_suite", "confusers", "positives", "CLASSES",
-           "TASK_CONFUSERS", "SpectralClass", "get_class", "register_class", "FLUX_UNIT", "DEFAULT_SNR"]
+__all__ = [
+    "simulate_spectrum",
+    "draw_suite",
+    "iter_suite",
+    "confusers",
+    "positives",
+    "CLASSES",
+    "TASK_CONFUSERS",
+    "SpectralClass",
+    "get_class",
+    "register_class",
+    "FLUX_UNIT",
+    "DEFAULT_SNR",
+]
 
-for _spectral_class in (*STAR_CLASSES, *PECULIAR_CLASSES, *COMPACT_CLASSES, *EXTRAGALACTIC_CLASSES,
-                        *DEGRADED_CLASSES):
+for _spectral_class in (
+    *STAR_CLASSES,
+    *PECULIAR_CLASSES,
+    *COMPACT_CLASSES,
+    *EXTRAGALACTIC_CLASSES,
+    *DEGRADED_CLASSES,
+):
     register_class(_spectral_class)
 del _spectral_class

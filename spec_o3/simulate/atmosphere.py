@@ -1,24 +1,34 @@
 """Line strengths from LTE populations: Saha–Boltzmann fractions over the continuous opacity.
 
-A line's optical depth relative to the continuum scales with the number of absorbers in its lower level
-per unit continuous opacity. Both are evaluated at one characteristic photospheric point per star
-(temperature ``teff``, electron pressure from :func:`electron_pressure`) — the classic textbook estimate
-(Gray 2005, *The Observation and Analysis of Stellar Photospheres*, ch. 8 and 13). It reproduces the
-shapes that matter for classification: Balmer lines peaking near A0 in dwarfs and near 12 000 K in white
-dwarfs, neutral-metal lines growing towards cool stars, ionised lines favouring giants, He I in B stars
-and He II in O stars and hot subdwarfs. Absolute strengths are set per line against the Sun.
+A line's optical depth relative to the continuum scales with the number of absorbers in its lower
+level per unit continuous opacity. Both are evaluated at one characteristic photospheric point per
+star (temperature ``teff``, electron pressure from :func:`electron_pressure`) — the classic textbook
+estimate (Gray 2005, *The Observation and Analysis of Stellar Photospheres*, ch. 8 and 13). It
+reproduces the shapes that matter for classification: Balmer lines peaking near A0 in dwarfs and
+near 12 000 K in white dwarfs, neutral-metal lines growing towards cool stars, ionised lines
+favouring giants, He I in B stars and He II in O stars and hot subdwarfs. Absolute strengths are set
+per line against the Sun.
 """
 
 import numpy as np
 
-__all__ = ["ELEMENTS", "electron_pressure", "ionisation_fractions", "hydrogen_ionised_fraction",
-           "continuum_opacity", "h_minus_opacity",
-           "line_to_continuum", "relative_strength", "SUN"]
+__all__ = [
+    "ELEMENTS",
+    "electron_pressure",
+    "ionisation_fractions",
+    "hydrogen_ionised_fraction",
+    "continuum_opacity",
+    "h_minus_opacity",
+    "line_to_continuum",
+    "relative_strength",
+    "SUN",
+]
 
 _K_EV = 8.617333262e-5  # Boltzmann constant in eV/K
 
-#: element -> (log eps solar [Asplund et al. 2009], ionisation energies of stages I and II in eV [NIST],
-#: partition functions of stages I, II, III at photospheric temperatures [Gray 2005, app. D, rounded]).
+#: element -> (log eps solar [Asplund et al. 2009], ionisation energies of stages I and II in eV
+#: [NIST], partition functions of stages I, II, III at photospheric temperatures [Gray 2005, app. D,
+#: rounded]).
 ELEMENTS = {
     "H": (12.00, (13.598, np.inf), (2.0, 1.0, 1.0)),
     "He": (10.93, (24.587, 54.418), (1.0, 2.0, 1.0)),
@@ -43,7 +53,8 @@ ELEMENTS = {
 }
 
 # log10 Pe (dyn cm^-2) near tau ~ 2/3 at log g = 4.44 against log10 Teff, read off model atmospheres
-# (Gray 2005 tables; Kurucz/ATLAS and Koester white-dwarf models for the hot end), and its gravity slope.
+# (Gray 2005 tables; Kurucz/ATLAS and Koester white-dwarf models for the hot end), and its gravity
+# slope.
 _LOGT_ANCHORS = np.log10([2400, 3500, 4500, 5777, 7000, 8000, 9500, 12000, 20000, 40000, 100000])
 _LOGPE_ANCHORS = np.array([-0.6, 0.0, 0.67, 1.4, 2.1, 2.7, 3.2, 3.4, 4.0, 4.2, 4.3])
 # d log Pe / d log g: electrons from partially ionised metals and hydrogen (Pe ∝ Pg^0.35) in cool
@@ -53,7 +64,7 @@ _SLOPE = np.array([0.35, 0.6])
 
 
 def electron_pressure(teff, logg):
-    """Characteristic photospheric electron pressure in dyn cm⁻² (log-linear interpolation of anchors).
+    """Characteristic photospheric electron pressure in dyn cm⁻² (interpolated between anchors).
 
     Examples
     --------
@@ -97,7 +108,7 @@ def hydrogen_ionised_fraction(teff, pe):
 
 
 def h_minus_opacity(teff, pe):
-    """H⁻ bound-free opacity per neutral hydrogen atom (cm²): σ ≈ 4e-17 cm² times n(H⁻)/n(H) from Saha."""
+    """H⁻ bound-free opacity per neutral H atom (cm²): σ ≈ 4e-17 cm² times n(H⁻)/n(H) (Saha)."""
     theta = 5040.0 / teff
     return 4e-17 * pe / (2 * 0.6665 * teff**2.5 * 10 ** (-0.754 * theta))
 
@@ -106,8 +117,8 @@ def continuum_opacity(teff, pe):
     """Continuous opacity per hydrogen nucleus (cm²) near 5000 Å: H⁻, H I bound-free and electrons.
 
     H⁻ bound-free uses σ ≈ 4e-17 cm² and the H⁻ Saha equation (binding 0.754 eV); H I bound-free the
-    Kramers cross-section from n = 3 (σ ≈ 5.4e-18 cm² at 5000 Å, n = 3 population 9 × 10^(−12.09 θ) of
-    the neutral atoms); Thomson scattering σ_T per free electron from hydrogen.
+    Kramers cross-section from n = 3 (σ ≈ 5.4e-18 cm² at 5000 Å, n = 3 population 9 × 10^(−12.09 θ)
+    of the neutral atoms); Thomson scattering σ_T per free electron from hydrogen.
     """
     theta = 5040.0 / teff
     f_neutral = 1.0 - hydrogen_ionised_fraction(teff, pe)
@@ -172,7 +183,8 @@ def relative_strength(element, stage, chi_exc, teff, logg, abundance=0.0):
     --------
     >>> round(float(relative_strength("Fe", 0, 1.0, 5777, 4.44)), 3)
     1.0
-    >>> bool(relative_strength("H", 0, 10.2, 9500, 4.0) > 20 * relative_strength("H", 0, 10.2, 5777, 4.44))
+    >>> a0, sun = (relative_strength("H", 0, 10.2, t, g) for t, g in ((9500, 4.0), (5777, 4.44)))
+    >>> bool(a0 > 20 * sun)
     True
     """
     ratio = line_to_continuum([element], [stage], [chi_exc], teff, logg)[0]

@@ -1,17 +1,18 @@
-"""Metal absorption lines: the strong diagnostic lines one by one and the unresolved forest statistically.
+"""Metal absorption lines: strong diagnostic lines one by one, the unresolved forest statistically.
 
-Each line's integrated opacity is fixed by its equivalent width in a reference star (the Sun, or an A0 V
-star for lines of hot atmospheres; values from the Moore, Minnaert & Houtgast 1966 solar table and A-star
-atlases, rounded) and scaled to other stars with the LTE population ratio of
-:func:`~spec_o3.simulate.atmosphere.relative_strength`. The equivalent width then follows from a Voigt curve
-of growth with the star's Doppler and van der Waals widths, so saturation and the pressure-broadened wings
-of Na I, Mg I b, Ca I and Ca II grow with gravity as they do in dwarfs. Positions of lines present in the
-shipped catalogue (:func:`spec_o3.catalog.atomic_lines`) are taken from it.
+Each line's integrated opacity is fixed by its equivalent width in a reference star (the Sun, or an
+A0 V star for lines of hot atmospheres; values from the Moore, Minnaert & Houtgast 1966 solar table
+and A-star atlases, rounded) and scaled to other stars with the LTE population ratio of
+:func:`~spec_o3.simulate.atmosphere.relative_strength`. The equivalent width then follows from a
+Voigt curve of growth with the star's Doppler and van der Waals widths, so saturation and the
+pressure-broadened wings of Na I, Mg I b, Ca I and Ca II grow with gravity as they do in dwarfs.
+Positions of lines present in the shipped catalogue (:func:`spec_o3.catalog.atomic_lines`) are taken
+from it.
 
 The thousands of weaker lines that blanket the blue spectra of cool stars are represented by a fixed
-statistical line list (positions, species and solar strengths drawn once from a seeded generator, with a
-density rising towards the blue as the solar blanketing does); they respond to temperature, gravity and
-metallicity through the same physics but are not individual identifications.
+statistical line list (positions, species and solar strengths drawn once from a seeded generator,
+with a density rising towards the blue as the solar blanketing does); they respond to temperature,
+gravity and metallicity through the same physics but are not individual identifications.
 """
 
 from dataclasses import dataclass
@@ -24,21 +25,46 @@ from . import atmosphere
 from .grid import air_to_vacuum
 from .profiles import curve_of_growth, deposit, render_strength, smooth
 
-__all__ = ["MetalLine", "catalogue_wavelength", "strong_lines", "metal_line_opacity", "forest_opacity", "doppler_width"]
+__all__ = [
+    "MetalLine",
+    "catalogue_wavelength",
+    "strong_lines",
+    "metal_line_opacity",
+    "forest_opacity",
+    "doppler_width",
+]
 
 _C_KMS = 299792.458
-_ATOMIC_MASS = {"H": 1.008, "He": 4.003, "C": 12.011, "N": 14.007, "O": 15.999, "Na": 22.990, "Mg": 24.305,
-                "Al": 26.982, "Si": 28.086, "K": 39.098, "Ca": 40.078, "Ti": 47.867, "Cr": 51.996,
-                "Mn": 54.938, "Fe": 55.845, "Sr": 87.62, "Y": 88.906, "Zr": 91.224, "Ba": 137.33,
-                "La": 138.91}
+_ATOMIC_MASS = {
+    "H": 1.008,
+    "He": 4.003,
+    "C": 12.011,
+    "N": 14.007,
+    "O": 15.999,
+    "Na": 22.990,
+    "Mg": 24.305,
+    "Al": 26.982,
+    "Si": 28.086,
+    "K": 39.098,
+    "Ca": 40.078,
+    "Ti": 47.867,
+    "Cr": 51.996,
+    "Mn": 54.938,
+    "Fe": 55.845,
+    "Sr": 87.62,
+    "Y": 88.906,
+    "Zr": 91.224,
+    "Ba": 137.33,
+    "La": 138.91,
+}
 
 #: Reference stars: (teff, logg, microturbulence km/s).
 REFERENCE_STARS = {"sun": (5777.0, 4.44, 1.0), "a0v": (9500.0, 4.0, 2.0)}
 #: Van der Waals damping half widths (Å) in the Sun by line class.
 _DAMPING = {"strong": 0.05, "medium": 0.02, "weak": 0.005}
 
-# name, element, stage, air wavelength (Å), lower-level energy (eV), reference star, reference EW (Å),
-# damping class.
+# name, element, stage, air wavelength (Å), lower-level energy (eV), reference star, reference EW
+# (Å), damping class.
 _STRONG = (
     ("Ca II K", "Ca", 1, 3933.66, 0.00, "sun", 20.3, "strong"),
     ("Ca II H", "Ca", 1, 3968.47, 0.00, "sun", 15.5, "strong"),
@@ -142,9 +168,9 @@ def doppler_width(wavelength, element, teff, microturbulence):
 def _damping_width(damping_sun, teff, logg):
     """Van der Waals width scaled with gravity and T^0.3.
 
-    The gas pressure of cool photospheres grows as g^0.6, but strong lines form higher in giants' extended
-    atmospheres and their wings keep more strength than that predicts: g^0.3 reproduces the Na D and Mg b
-    strengths of MILES dwarfs and giants together.
+    The gas pressure of cool photospheres grows as g^0.6, but strong lines form higher in giants'
+    extended atmospheres and their wings keep more strength than that predicts: g^0.3 reproduces the
+    Na D and Mg b strengths of MILES dwarfs and giants together.
     """
     return damping_sun * 10 ** (0.3 * (logg - 4.44)) * (teff / 5777.0) ** 0.3
 
@@ -155,18 +181,23 @@ def _catalogue_wavelengths():
     from ..catalog import atomic_lines
 
     table = atomic_lines()
-    return tuple((str(s), float(w)) for s, w in zip(table["species"], table["rest_wavelength"].to_value("AA")))
+    return tuple(
+        (str(s), float(w))
+        for s, w in zip(table["species"], table["rest_wavelength"].to_value("AA"), strict=False)
+    )
 
 
 def catalogue_wavelength(species, wavelength, tolerance=1.0):
-    """The catalogue's wavelength of a line of ``species`` within ``tolerance`` Å, else ``wavelength``.
+    """The catalogue's wavelength of a ``species`` line within ``tolerance`` Å, else ``wavelength``.
 
     Examples
     --------
     >>> round(catalogue_wavelength("H I", 6564.70), 2)
     6564.61
     """
-    matches = [w for s, w in _catalogue_wavelengths() if s == species and abs(w - wavelength) < tolerance]
+    matches = [
+        w for s, w in _catalogue_wavelengths() if s == species and abs(w - wavelength) < tolerance
+    ]
     return min(matches, key=lambda w: abs(w - wavelength)) if matches else float(wavelength)
 
 
@@ -182,28 +213,47 @@ def strong_lines():
     """
     lines = []
     for name, element, stage, air, chi, reference, ew_ref, damping in _STRONG:
-        wavelength = catalogue_wavelength(f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(air)))
+        wavelength = catalogue_wavelength(
+            f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(air))
+        )
         teff, logg, xi = REFERENCE_STARS[reference]
         gamma = _damping_width(_DAMPING[damping], teff, logg)
         doppler = doppler_width(wavelength, element, teff, xi)
-        # The integrated opacity that gives the reference equivalent width with the true Doppler width.
+        # The integrated opacity that gives the reference equivalent width with the true Doppler
+        # width.
         strength = float(render_strength(ew_ref, doppler, gamma)[0])
         ratio = atmosphere.line_to_continuum([element], [stage], [chi], teff, logg)[0]
-        lines.append(MetalLine(name, element, stage, wavelength, chi, strength, ratio, _DAMPING[damping]))
+        lines.append(
+            MetalLine(name, element, stage, wavelength, chi, strength, ratio, _DAMPING[damping])
+        )
     return tuple(lines)
 
 
 @cache
 def _line_arrays():
     lines = strong_lines()
-    return (np.array([line.wavelength for line in lines]), [line.element for line in lines],
-            np.array([line.stage for line in lines]), np.array([line.chi for line in lines]),
-            np.array([line.strength_ref / line.reference_ratio for line in lines]),
-            np.array([line.damping for line in lines]), np.array([_ATOMIC_MASS[line.element] for line in lines]))
+    return (
+        np.array([line.wavelength for line in lines]),
+        [line.element for line in lines],
+        np.array([line.stage for line in lines]),
+        np.array([line.chi for line in lines]),
+        np.array([line.strength_ref / line.reference_ratio for line in lines]),
+        np.array([line.damping for line in lines]),
+        np.array([_ATOMIC_MASS[line.element] for line in lines]),
+    )
 
 
-def metal_line_opacity(grid_wavelength, doppler_factor, teff, logg, abundances, *, microturbulence=1.0,
-                       broadening=10.0, scale=None):
+def metal_line_opacity(
+    grid_wavelength,
+    doppler_factor,
+    teff,
+    logg,
+    abundances,
+    *,
+    microturbulence=1.0,
+    broadening=10.0,
+    scale=None,
+):
     """Opacity of the strong metal lines on the observed-frame model grid.
 
     Parameters
@@ -221,7 +271,8 @@ def metal_line_opacity(grid_wavelength, doppler_factor, teff, logg, abundances, 
     broadening : float
         Gaussian σ (km/s) of the drawn line cores (macroturbulence, rotation and the grid sampling).
     scale : mapping, optional
-        Extra multiplicative factors on the integrated opacity of named lines (e.g. chromospheric fill-in).
+        Extra multiplicative factors on the integrated opacity of named lines (e.g. chromospheric
+        fill-in).
 
     Returns
     -------
@@ -241,18 +292,24 @@ def metal_line_opacity(grid_wavelength, doppler_factor, teff, logg, abundances, 
     sigma = wavelength * broadening / _C_KMS
     visible = ew > 1e-3
     drawn = render_strength(ew[visible], sigma[visible] * np.sqrt(2), gamma[visible])
-    for centre, s, sig, g in zip(wavelength[visible] * doppler_factor, drawn, sigma[visible] * doppler_factor,
-                                 gamma[visible] * doppler_factor):
+    for centre, s, sig, g in zip(
+        wavelength[visible] * doppler_factor,
+        drawn,
+        sigma[visible] * doppler_factor,
+        gamma[visible] * doppler_factor,
+        strict=False,
+    ):
         half = np.clip(max(6 * sig, np.sqrt(s * g / (np.pi * 1e-3))), 2.0, 400.0)
         lo, hi = np.searchsorted(grid_wavelength, [centre - half, centre + half])
         tau[lo:hi] += s * voigt_profile(grid_wavelength[lo:hi] - centre, sig, g)
     return tau
 
 
-# ---- the statistical forest -------------------------------------------------------------------------
+# ---- the statistical forest
+# -------------------------------------------------------------------------
 
-#: Fraction of the continuum the forest removes in the Sun, b(λ) = FOREST_BLANKETING (λ/4300 Å)^-4, on top of
-#: the strong lines (calibrated with the MILES Mg b and Na D pseudo-equivalent widths).
+#: Fraction of the continuum the forest removes in the Sun, b(λ) = FOREST_BLANKETING (λ/4300 Å)^-4,
+#: on top of the strong lines (calibrated with the MILES Mg b and Na D pseudo-equivalent widths).
 FOREST_BLANKETING = 0.12
 _FOREST_SIZE = 4000
 _FOREST_SEED = 20260101
@@ -268,9 +325,12 @@ def _forest():
     u = rng.uniform(size=_FOREST_SIZE)
     wavelength = (lo**-3 - u * (lo**-3 - hi**-3)) ** (-1 / 3)
     kind = rng.choice(3, size=_FOREST_SIZE, p=[0.7, 0.2, 0.1])  # Fe I, Fe II, Ti I-like
-    chi = np.where(kind == 1, rng.uniform(2.0, 4.0, _FOREST_SIZE), rng.uniform(0.0, 5.0, _FOREST_SIZE))
+    chi = np.where(
+        kind == 1, rng.uniform(2.0, 4.0, _FOREST_SIZE), rng.uniform(0.0, 5.0, _FOREST_SIZE)
+    )
     chi_bin = np.clip(np.digitize(chi, _CHI_BINS) - 1, 0, _CHI_BINS.size - 2)
-    # Solar equivalent widths: log-uniform between 2 mÅ and 0.12 Å, then normalised to the blanketing law.
+    # Solar equivalent widths: log-uniform between 2 mÅ and 0.12 Å, then normalised to the
+    # blanketing law.
     ew = 10 ** rng.uniform(np.log10(0.002), np.log10(0.12), _FOREST_SIZE)
     expected = FOREST_BLANKETING * (wavelength / 4300.0) ** -4
     density = _FOREST_SIZE * 3 * wavelength**-4 / (lo**-3 - hi**-3)  # lines per Å
@@ -291,21 +351,27 @@ def _forest_factors(teff, logg):
     elements = [el for el, _ in _FOREST_SPECIES for _ in range(_CHI_BINS.size - 1)]
     stages = [st for _, st in _FOREST_SPECIES for _ in range(_CHI_BINS.size - 1)]
     sun = atmosphere.SUN
-    ratio = (atmosphere.line_to_continuum(elements, stages, chis, teff, logg)
-             / atmosphere.line_to_continuum(elements, stages, chis, sun["teff"], sun["logg"]))
+    ratio = atmosphere.line_to_continuum(
+        elements, stages, chis, teff, logg
+    ) / atmosphere.line_to_continuum(elements, stages, chis, sun["teff"], sun["logg"])
     return ratio.reshape(len(_FOREST_SPECIES), -1)
 
 
-def forest_opacity(grid, doppler_factor, teff, logg, metallicity, *, microturbulence=1.0, broadening=10.0):
+def forest_opacity(
+    grid, doppler_factor, teff, logg, metallicity, *, microturbulence=1.0, broadening=10.0
+):
     """Optical depth of the statistical metal-line forest on a `~spec_o3.simulate.grid.ModelGrid`.
 
-    Lines are placed as equivalent-width deltas and smoothed with the line broadening: they are optically
-    thin once drawn, their saturation having been taken into account through the curve of growth.
+    Lines are placed as equivalent-width deltas and smoothed with the line broadening: they are
+    optically thin once drawn, their saturation having been taken into account through the curve of
+    growth.
     """
     wavelength, kind, element, chi_bin, strength = _forest()
     s = strength * _forest_factors(teff, logg)[kind, chi_bin] * 10**metallicity
     gamma = _damping_width(_DAMPING["weak"], teff, logg)
     ew = curve_of_growth(s, doppler_width(wavelength, "Fe", teff, microturbulence), gamma)
     positions = grid.index(wavelength * doppler_factor)
-    tau = deposit(positions, ew, grid.wavelength.size) / (grid.wavelength * np.log(10) * grid.dloglam)
+    tau = deposit(positions, ew, grid.wavelength.size) / (
+        grid.wavelength * np.log(10) * grid.dloglam
+    )
     return smooth(tau, broadening / grid.pixel_velocity)

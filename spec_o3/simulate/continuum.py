@@ -72,7 +72,7 @@ def power_law(wavelength, alpha_nu):
     Examples
     --------
     >>> import numpy as np
-    >>> round(float(power_law(np.array([2750.0]), -0.44)[0]), 3)  # quasar continuum rises to the blue
+    >>> round(float(power_law(np.array([2750.0]), -0.44)[0]), 3)  # a quasar rises to the blue
     2.949
     """
     return (np.asarray(wavelength, dtype=float) / 5500.0) ** (-2.0 - alpha_nu)

@@ -58,8 +58,8 @@ def simulate_spectrum(kind, *, seed=None, rng=None, snr=None, task=None, **param
     kind : str
         A key of `~spec_o3.simulate.CLASSES`, e.g. ``"carbon_star"`` or ``"be_star"``.
     seed : int, optional
-        Seed of the `numpy.random.Generator` that draws everything; the same seed (and the same other
-        arguments) gives the same spectrum. A fresh one is chosen and recorded when omitted.
+        Seed of the `numpy.random.Generator` that draws everything; the same seed (and the same
+        other arguments) gives the same spectrum. A fresh one is chosen and recorded when omitted.
     rng : `numpy.random.Generator`, optional
         Draw the seed from this generator instead (for reproducible sequences of spectra).
     snr : float, optional
@@ -67,18 +67,18 @@ def simulate_spectrum(kind, *, seed=None, rng=None, snr=None, task=None, **param
     task : str, optional
         A task id or code; adds ``meta["task"]`` and ``meta["label"]`` (``"YES"`` or ``"NO"``).
     **params
-        Physical parameters that override the drawn ones (e.g. ``subtype``-defining ``teff``, ``logg``,
-        ``redshift``), or observing conditions (fields of `~spec_o3.simulate.instrument.Conditions`,
-        e.g. ``ebv=0.1``, ``resolution=1800``).
+        Physical parameters that override the drawn ones (e.g. ``subtype``-defining ``teff``,
+        ``logg``, ``redshift``), or observing conditions (fields of
+        `~spec_o3.simulate.instrument.Conditions`, e.g. ``ebv=0.1``, ``resolution=1800``).
 
     Returns
     -------
     spectrum : `~specutils.Spectrum`
-        Flux in 1e-17 erg s⁻¹ cm⁻² Å⁻¹ (relative calibration) on the LAMOST grid (vacuum Å), inverse-
-        variance uncertainty and a bad-pixel mask. ``meta`` holds ``class``, ``subtype`` (also as
-        ``subclass``), ``params`` (the physical parameters), ``redshift``, ``snr`` (achieved median S/N
-        per band, LAMOST-style ``{"u": ..., "g": ..., ...}``), ``target_snr``, ``seed``, ``conditions``,
-        ``positive_for`` and ``labels`` (YES/NO for every task).
+        Flux in 1e-17 erg s⁻¹ cm⁻² Å⁻¹ (relative calibration) on the LAMOST grid (vacuum Å),
+        inverse- variance uncertainty and a bad-pixel mask. ``meta`` holds ``class``, ``subtype``
+        (also as ``subclass``), ``params`` (the physical parameters), ``redshift``, ``snr``
+        (achieved median S/N per band, LAMOST-style ``{"u": ..., "g": ..., ...}``), ``target_snr``,
+        ``seed``, ``conditions``, ``positive_for`` and ``labels`` (YES/NO for every task).
 
     Examples
     --------
@@ -114,22 +114,33 @@ def simulate_spectrum(kind, *, seed=None, rng=None, snr=None, task=None, **param
 
     labels = {tid: "YES" if spectral_class.positive_for == tid else "NO" for tid in task_ids()}
     meta = {
-        "class": spectral_class.name, "subtype": drawn.get("subtype", ""), "subclass": drawn.get("subtype", ""),
-        "params": drawn, "redshift": float(drawn.get("redshift", 0.0)), "snr": band_snr, "target_snr": snr,
-        "seed": seed, "conditions": _conditions_meta(conditions), "positive_for": spectral_class.positive_for,
-        "pipeline_class": spectral_class.pipeline_class, "labels": labels,
+        "class": spectral_class.name,
+        "subtype": drawn.get("subtype", ""),
+        "subclass": drawn.get("subtype", ""),
+        "params": drawn,
+        "redshift": float(drawn.get("redshift", 0.0)),
+        "snr": band_snr,
+        "target_snr": snr,
+        "seed": seed,
+        "conditions": _conditions_meta(conditions),
+        "positive_for": spectral_class.positive_for,
+        "pipeline_class": spectral_class.pipeline_class,
+        "labels": labels,
     }
     if task is not None:
         task_id = get_task(task).id
         meta["task"] = task_id
         meta["label"] = labels.get(task_id, "NO")
-    return Spectrum(flux=flux * FLUX_UNIT, spectral_axis=lamost_wavelength(),
-                    uncertainty=InverseVariance(ivar * FLUX_UNIT**-2), mask=mask, meta=meta)
+    return Spectrum(
+        flux=flux * FLUX_UNIT,
+        spectral_axis=lamost_wavelength(),
+        uncertainty=InverseVariance(ivar * FLUX_UNIT**-2),
+        mask=mask,
+        meta=meta,
+    )
 
 
 def _conditions_meta(conditions):
     values = dataclasses.asdict(conditions)
     values["calibration"] = [float(c) for c in conditions.calibration]
     return values
-
-

@@ -1,5 +1,5 @@
-"""Confusers defined by the data rather than the star: ordinary stars at very low S/N and with a badly
-wrong flux calibration (smooth distortions and a red/blue arm mismatch that can mimic band steps)."""
+"""Confusers defined by the data rather than the star: ordinary stars at very low S/N and with a
+badly wrong flux calibration (smooth distortions, an arm mismatch that can mimic band steps)."""
 
 from .registry import CLASSES, SpectralClass
 
@@ -22,9 +22,18 @@ def _render_base(grid, params):
 
 
 DEGRADED_CLASSES = (
-    SpectralClass("low_snr", "Ordinary stars at S/N 2-5 per pixel", lambda rng: _draw_base(rng, "low S/N"),
-                  _render_base, snr_range=(2.0, 5.0)),
-    SpectralClass("bad_calibration", "Ordinary stars with a badly wrong flux calibration (±30 % distortions, arm "
-                  "mismatch)", lambda rng: _draw_base(rng, "bad calibration"), _render_base,
-                  conditions={"calibration_error": 0.3}),
+    SpectralClass(
+        "low_snr",
+        "Ordinary stars at S/N 2-5 per pixel",
+        lambda rng: _draw_base(rng, "low S/N"),
+        _render_base,
+        snr_range=(2.0, 5.0),
+    ),
+    SpectralClass(
+        "bad_calibration",
+        "Ordinary stars with a badly wrong flux calibration (±30 % distortions, arm mismatch)",
+        lambda rng: _draw_base(rng, "bad calibration"),
+        _render_base,
+        conditions={"calibration_error": 0.3},
+    ),
 )

@@ -1,7 +1,8 @@
 """Emission lines added to a model spectrum: Gaussian (narrow or broad) and Keplerian-disc profiles.
 
-Line strengths are given as rest-frame equivalent widths against a reference continuum, so that a line
-keeps its EW when the continuum shape changes; the flux drawn is EW × (1 + z) × continuum at the line.
+Line strengths are given as rest-frame equivalent widths against a reference continuum, so that a
+line keeps its EW when the continuum shape changes; the flux drawn is EW × (1 + z) × continuum at
+the line.
 """
 
 import numpy as np
@@ -49,21 +50,36 @@ def gaussian_lines(grid_wavelength, continuum, doppler_factor, centres, ews, sig
     """
     centres = np.atleast_1d(np.asarray(centres, dtype=float)) * doppler_factor
     ews = np.broadcast_to(np.asarray(ews, dtype=float), centres.shape) * doppler_factor
-    sigmas = np.broadcast_to(np.maximum(np.asarray(sigma_kms, dtype=float), _MIN_SIGMA_KMS), centres.shape)
+    sigmas = np.broadcast_to(
+        np.maximum(np.asarray(sigma_kms, dtype=float), _MIN_SIGMA_KMS), centres.shape
+    )
     flux = np.zeros_like(grid_wavelength)
-    for centre, ew, sigma_v in zip(centres, ews, sigmas):
+    for centre, ew, sigma_v in zip(centres, ews, sigmas, strict=False):
         if ew == 0:
             continue
         sigma = centre * sigma_v / _C_KMS
         lo, hi = np.searchsorted(grid_wavelength, [centre - 6 * sigma, centre + 6 * sigma])
         x = (grid_wavelength[lo:hi] - centre) / sigma
-        flux[lo:hi] += (ew * _flux_scale(grid_wavelength, continuum, centre) / (np.sqrt(2 * np.pi) * sigma)
-                        * np.exp(-0.5 * x**2))
+        flux[lo:hi] += (
+            ew
+            * _flux_scale(grid_wavelength, continuum, centre)
+            / (np.sqrt(2 * np.pi) * sigma)
+            * np.exp(-0.5 * x**2)
+        )
     return flux
 
 
-def disc_lines(grid_wavelength, continuum, doppler_factor, centres, ews, v_inner, r_ratio=30.0,
-               emissivity_index=1.5, smoothing_kms=40.0):
+def disc_lines(
+    grid_wavelength,
+    continuum,
+    doppler_factor,
+    centres,
+    ews,
+    v_inner,
+    r_ratio=30.0,
+    emissivity_index=1.5,
+    smoothing_kms=40.0,
+):
     """Sum of double-peaked emission lines from a Keplerian accretion disc.
 
     Parameters
@@ -90,11 +106,12 @@ def disc_lines(grid_wavelength, continuum, doppler_factor, centres, ews, v_inner
     ews = np.broadcast_to(np.asarray(ews, dtype=float), centres.shape) * doppler_factor
     flux = np.zeros_like(grid_wavelength)
     reach_kms = 1.3 * v_inner + 5 * smoothing_kms
-    for centre, ew in zip(centres, ews):
+    for centre, ew in zip(centres, ews, strict=False):
         if ew == 0:
             continue
-        lo, hi = np.searchsorted(grid_wavelength, [centre * (1 - reach_kms / _C_KMS),
-                                                   centre * (1 + reach_kms / _C_KMS)])
+        lo, hi = np.searchsorted(
+            grid_wavelength, [centre * (1 - reach_kms / _C_KMS), centre * (1 + reach_kms / _C_KMS)]
+        )
         velocity = (grid_wavelength[lo:hi] / centre - 1) * _C_KMS
         profile = disc_profile(velocity, v_inner, r_ratio, emissivity_index)
         step = velocity[1] - velocity[0] if velocity.size > 1 else 1.0
@@ -102,5 +119,7 @@ def disc_lines(grid_wavelength, continuum, doppler_factor, centres, ews, v_inner
         kernel = np.exp(-0.5 * (kernel_v / smoothing_kms) ** 2)
         profile = np.convolve(profile, kernel / kernel.sum(), mode="same")
         # profile is per km/s: convert to per Å at this line.
-        flux[lo:hi] += ew * _flux_scale(grid_wavelength, continuum, centre) * profile * _C_KMS / centre
+        flux[lo:hi] += (
+            ew * _flux_scale(grid_wavelength, continuum, centre) * profile * _C_KMS / centre
+        )
     return flux

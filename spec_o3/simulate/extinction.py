@@ -1,10 +1,11 @@
-"""Interstellar reddening: the Cardelli, Clayton & Mathis (1989) law with O'Donnell's (1994) optical fit."""
+"""Interstellar reddening: Cardelli, Clayton & Mathis (1989) with O'Donnell's (1994) optical fit."""
 
 import numpy as np
 
 __all__ = ["extinction_ccm89", "redden"]
 
-# O'Donnell (1994, ApJ 422, 158) coefficients of a(y) and b(y), y = x - 1.82, for 1.1 <= x <= 3.3 /um.
+# O'Donnell (1994, ApJ 422, 158) coefficients of a(y) and b(y), y = x - 1.82, for 1.1 <= x <= 3.3
+# /um.
 _A_OPT = np.array([1.0, 0.104, -0.609, 0.701, 1.137, -1.718, -0.827, 1.647, -0.505])
 _B_OPT = np.array([0.0, 1.952, 2.908, -3.989, -7.985, 11.102, 5.491, -10.805, 3.347])
 

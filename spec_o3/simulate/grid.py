@@ -1,9 +1,16 @@
-"""Wavelength grids: the LAMOST low-resolution log-linear grid and the finer model grid beneath it."""
+"""Wavelength grids: the LAMOST low-resolution log-linear grid and the finer model grid below it."""
 
 import astropy.units as u
 import numpy as np
 
-__all__ = ["LAMOST_LOGLAM_START", "LAMOST_DLOGLAM", "OVERSAMPLE", "lamost_wavelength", "ModelGrid", "air_to_vacuum"]
+__all__ = [
+    "LAMOST_LOGLAM_START",
+    "LAMOST_DLOGLAM",
+    "OVERSAMPLE",
+    "lamost_wavelength",
+    "ModelGrid",
+    "air_to_vacuum",
+]
 
 #: log10 of the first LAMOST pixel centre (3690 Å) and the pixel step in log10(λ) (≈69 km/s).
 LAMOST_LOGLAM_START = np.log10(3690.0)
@@ -37,8 +44,8 @@ def lamost_wavelength():
 class ModelGrid:
     """The observed-frame grid on which a spectrum is modelled before the instrument bins it.
 
-    It oversamples the LAMOST grid by `OVERSAMPLE` and extends it by ``pad`` LAMOST pixels on each side
-    so that the line-spread convolution has no edge effects inside the delivered range.
+    It oversamples the LAMOST grid by `OVERSAMPLE` and extends it by ``pad`` LAMOST pixels on each
+    side so that the line-spread convolution has no edge effects inside the delivered range.
 
     Parameters
     ----------

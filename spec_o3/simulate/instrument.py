@@ -1,9 +1,9 @@
-"""The LAMOST-like instrument: reddening, telluric absorption, line spread, flux calibration, sky and noise.
+"""The LAMOST-like instrument: reddening, tellurics, line spread, flux calibration, sky and noise.
 
-`observe` turns an observed-frame model spectrum on the fine `~spec_o3.simulate.grid.ModelGrid` into what a
-LAMOST LRS file holds: flux on the log-linear pixel grid, inverse variance and a bad-pixel mask. The
-per-spectrum conditions (resolution, airmass, water vapour, sky level, calibration errors, dichroic
-behaviour, defects) are drawn by `Conditions.draw`, so a suite mixes good and bad nights.
+`observe` turns an observed-frame model spectrum on the fine `~spec_o3.simulate.grid.ModelGrid` into
+what a LAMOST LRS file holds: flux on the log-linear pixel grid, inverse variance and a bad-pixel
+mask. The per-spectrum conditions (resolution, airmass, water vapour, sky level, calibration errors,
+dichroic behaviour, defects) are drawn by `Conditions.draw`, so a suite mixes good and bad nights.
 """
 
 from dataclasses import dataclass, field
@@ -16,13 +16,25 @@ from .extinction import redden
 from .grid import air_to_vacuum, lamost_wavelength
 from .profiles import smooth
 
-__all__ = ["Conditions", "observe", "telluric_transmission", "interstellar_absorption", "sky_spectrum", "throughput",
-           "SNR_BANDS"]
+__all__ = [
+    "Conditions",
+    "observe",
+    "telluric_transmission",
+    "interstellar_absorption",
+    "sky_spectrum",
+    "throughput",
+    "SNR_BANDS",
+]
 
 _C_KMS = 299792.458
 #: Wavelength ranges (Å) of the per-band S/N recorded like LAMOST's SN_U ... SN_Z header cards.
-SNR_BANDS = {"u": (3690.0, 4000.0), "g": (4000.0, 5500.0), "r": (5500.0, 6900.0), "i": (6900.0, 8400.0),
-             "z": (8400.0, 9100.0)}
+SNR_BANDS = {
+    "u": (3690.0, 4000.0),
+    "g": (4000.0, 5500.0),
+    "r": (5500.0, 6900.0),
+    "i": (6900.0, 8400.0),
+    "z": (8400.0, 9100.0),
+}
 #: Where the blue and red arms overlap behind the dichroic (Å).
 DICHROIC = (5700.0, 5950.0)
 
@@ -118,10 +130,11 @@ class Conditions:
 
 
 def throughput(wavelength):
-    """Relative throughput of the two arms (blue 3700–5900 Å, red 5700–9100 Å) meeting at the dichroic.
+    """Relative throughput of the two arms (blue 3700–5900 Å, red 5700–9100 Å) at the dichroic.
 
-    Shaped after the LAMOST LRS spectrograph efficiency (Cui et al. 2012, RAA 12, 1197): low below 4000 Å,
-    each arm fading into the dichroic crossover near 5800 Å, declining into the CCD's red end.
+    Shaped after the LAMOST LRS spectrograph efficiency (Cui et al. 2012, RAA 12, 1197): low below
+    4000 Å, each arm fading into the dichroic crossover near 5800 Å, declining into the CCD's red
+    end.
 
     Examples
     --------
@@ -131,26 +144,74 @@ def throughput(wavelength):
     True
     """
     w = np.asarray(wavelength, dtype=float)
-    blue = np.interp(w, [3600, 3700, 4000, 4500, 5000, 5500, 5700, 5850, 5950],
-                     [0.05, 0.12, 0.45, 0.9, 1.0, 0.9, 0.6, 0.15, 0.0])
-    red = np.interp(w, [5650, 5750, 5900, 6100, 7000, 8000, 8500, 9000, 9200],
-                    [0.0, 0.15, 0.6, 0.9, 1.0, 0.8, 0.62, 0.38, 0.3])
+    blue = np.interp(
+        w,
+        [3600, 3700, 4000, 4500, 5000, 5500, 5700, 5850, 5950],
+        [0.05, 0.12, 0.45, 0.9, 1.0, 0.9, 0.6, 0.15, 0.0],
+    )
+    red = np.interp(
+        w,
+        [5650, 5750, 5900, 6100, 7000, 8000, 8500, 9000, 9200],
+        [0.0, 0.15, 0.6, 0.9, 1.0, 0.8, 0.62, 0.38, 0.3],
+    )
     return blue + red
 
 
-# Strongest night-sky emission lines, air wavelengths (Å) and intensities relative to [O I] 5577:
-# OH Meinel lines after Osterbrock et al. (1996, PASP 108, 277), grouped and rounded; street-light Hg I and
-# Na I, which light-polluted sites such as Xinglong show.
+# Strongest night-sky emission lines, air wavelengths (Å) and intensities relative to [O I] 5577: OH
+# Meinel lines after Osterbrock et al. (1996, PASP 108, 277), grouped and rounded; street-light Hg I
+# and Na I, which light-polluted sites such as Xinglong show.
 _SKY_LINES_AIR = (
-    (4358.34, 0.3), (5460.75, 0.4), (5577.34, 1.0), (5889.95, 0.5), (5895.92, 0.4), (6300.30, 0.5),
-    (6363.78, 0.17), (6257.96, 0.1), (6287.43, 0.1), (6306.87, 0.08), (6498.7, 0.15), (6533.0, 0.2),
-    (6553.6, 0.15), (6577.2, 0.15), (6604.3, 0.15), (6834.0, 0.2), (6863.96, 0.5), (6912.6, 0.3),
-    (6923.2, 0.4), (6948.9, 0.4), (6969.9, 0.2), (7276.4, 0.3), (7316.3, 0.5), (7340.9, 0.5),
-    (7369.2, 0.4), (7401.7, 0.3), (7571.7, 0.3), (7750.6, 0.5), (7794.1, 0.6), (7821.5, 0.7),
-    (7853.4, 0.5), (7913.7, 0.8), (7964.6, 0.8), (7993.3, 0.7), (8344.6, 1.0), (8399.2, 1.0),
-    (8430.2, 0.9), (8465.2, 0.8), (8505.1, 0.5), (8761.3, 0.6), (8791.2, 0.7), (8827.1, 1.2),
-    (8867.6, 0.8), (8885.8, 1.2), (8919.6, 1.0), (8943.4, 0.8), (8958.1, 1.4), (8988.4, 1.2),
-    (9001.1, 0.8), (9037.5, 0.8), (9049.2, 0.7),
+    (4358.34, 0.3),
+    (5460.75, 0.4),
+    (5577.34, 1.0),
+    (5889.95, 0.5),
+    (5895.92, 0.4),
+    (6300.30, 0.5),
+    (6363.78, 0.17),
+    (6257.96, 0.1),
+    (6287.43, 0.1),
+    (6306.87, 0.08),
+    (6498.7, 0.15),
+    (6533.0, 0.2),
+    (6553.6, 0.15),
+    (6577.2, 0.15),
+    (6604.3, 0.15),
+    (6834.0, 0.2),
+    (6863.96, 0.5),
+    (6912.6, 0.3),
+    (6923.2, 0.4),
+    (6948.9, 0.4),
+    (6969.9, 0.2),
+    (7276.4, 0.3),
+    (7316.3, 0.5),
+    (7340.9, 0.5),
+    (7369.2, 0.4),
+    (7401.7, 0.3),
+    (7571.7, 0.3),
+    (7750.6, 0.5),
+    (7794.1, 0.6),
+    (7821.5, 0.7),
+    (7853.4, 0.5),
+    (7913.7, 0.8),
+    (7964.6, 0.8),
+    (7993.3, 0.7),
+    (8344.6, 1.0),
+    (8399.2, 1.0),
+    (8430.2, 0.9),
+    (8465.2, 0.8),
+    (8505.1, 0.5),
+    (8761.3, 0.6),
+    (8791.2, 0.7),
+    (8827.1, 1.2),
+    (8867.6, 0.8),
+    (8885.8, 1.2),
+    (8919.6, 1.0),
+    (8943.4, 0.8),
+    (8958.1, 1.4),
+    (8988.4, 1.2),
+    (9001.1, 0.8),
+    (9037.5, 0.8),
+    (9049.2, 0.7),
 )
 
 
@@ -168,11 +229,13 @@ def sky_spectrum(wavelength, resolution):
     continuum, lines : `numpy.ndarray`
     """
     w = np.asarray(wavelength, dtype=float)
-    continuum = np.interp(w, [3700, 4500, 5500, 6500, 7500, 8500, 9100], [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.4])
+    continuum = np.interp(
+        w, [3700, 4500, 5500, 6500, 7500, 8500, 9100], [0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.4]
+    )
     centres, intensity = _sky_lines()
     sigma = centres / resolution / 2.3548
     lines = np.zeros_like(w)
-    for c, a, s in zip(centres, intensity, sigma):
+    for c, a, s in zip(centres, intensity, sigma, strict=False):
         lo, hi = np.searchsorted(w, [c - 5 * s, c + 5 * s])
         # 5577 peaks at ~40× the continuum per Å at R~1800 on a dark night.
         lines[lo:hi] += 40.0 * a * np.exp(-0.5 * ((w[lo:hi] - c) / s) ** 2)
@@ -180,10 +243,15 @@ def sky_spectrum(wavelength, resolution):
 
 
 # Telluric absorption: O2 B and A bands (air heads 6867 and 7594, red-degraded) and H2O bands, as
-# (lo, hi, optical depth at airmass 1 and typical water) from the Kitt Peak/Paranal transmission atlases,
-# smoothed to R~1800.
+# (lo, hi, optical depth at airmass 1 and typical water) from the Kitt Peak/Paranal transmission
+# atlases, smoothed to R~1800.
 _O2_BANDS = ((6867.0, 28.0, 0.35), (7594.0, 40.0, 1.2))
-_H2O_BANDS = ((6470.0, 6600.0, 0.01), (7160.0, 7340.0, 0.05), (8130.0, 8350.0, 0.08), (8920.0, 9300.0, 0.2))
+_H2O_BANDS = (
+    (6470.0, 6600.0, 0.01),
+    (7160.0, 7340.0, 0.05),
+    (8130.0, 8350.0, 0.08),
+    (8920.0, 9300.0, 0.2),
+)
 
 
 @cache
@@ -207,7 +275,7 @@ def _telluric_templates():
 
 
 def telluric_transmission(wavelength, airmass, water):
-    """Atmospheric transmission at observed wavelengths (Å) for an airmass and relative water column.
+    """Atmospheric transmission at observed wavelengths (Å) for an airmass and a water column.
 
     Examples
     --------
@@ -218,12 +286,14 @@ def telluric_transmission(wavelength, airmass, water):
     """
     loglam, o2, h2o = _telluric_templates()
     x = np.log10(wavelength)
-    tau = np.interp(x, loglam, o2, left=0, right=0) + water * np.interp(x, loglam, h2o, left=0, right=0)
+    tau = np.interp(x, loglam, o2, left=0, right=0) + water * np.interp(
+        x, loglam, h2o, left=0, right=0
+    )
     return np.exp(-tau * airmass)
 
 
-# Interstellar absorption lines at rest in the observer's frame (vacuum Å) and their share of the Na D
-# equivalent width.
+# Interstellar absorption lines at rest in the observer's frame (vacuum Å) and their share of the Na
+# D equivalent width.
 _INTERSTELLAR = ((5891.58, 0.55), (5897.56, 0.45), (3934.78, 0.35), (3969.59, 0.2))
 
 
@@ -249,8 +319,12 @@ def interstellar_absorption(wavelength, ebv):
         # Several clouds along the line of sight spread each line over ~25 km/s (σ).
         sigma = centre * 25.0 / _C_KMS
         lo, hi = np.searchsorted(wavelength, [centre - 8 * sigma, centre + 8 * sigma])
-        deficit[lo:hi] += (total * share / (np.sqrt(2 * np.pi) * sigma)
-                           * np.exp(-0.5 * ((wavelength[lo:hi] - centre) / sigma) ** 2))
+        deficit[lo:hi] += (
+            total
+            * share
+            / (np.sqrt(2 * np.pi) * sigma)
+            * np.exp(-0.5 * ((wavelength[lo:hi] - centre) / sigma) ** 2)
+        )
     return 1.0 - np.minimum(deficit, 0.95)
 
 
@@ -287,8 +361,12 @@ def observe(grid, model_flux, conditions, snr, rng):
     if not np.all(np.isfinite(model_flux)) or np.any(model_flux < 0):
         raise ValueError("model flux must be finite and non-negative")
     fine = grid.wavelength
-    flux = (model_flux * redden(fine, conditions.ebv) * interstellar_absorption(fine, conditions.ebv)
-            * telluric_transmission(fine, conditions.airmass, conditions.water))
+    flux = (
+        model_flux
+        * redden(fine, conditions.ebv)
+        * interstellar_absorption(fine, conditions.ebv)
+        * telluric_transmission(fine, conditions.airmass, conditions.water)
+    )
     sigma_pixels = _C_KMS / conditions.resolution / 2.3548 / grid.pixel_velocity
     flux = grid.to_lamost(smooth(flux, sigma_pixels))
     wave = lamost_wavelength().value
@@ -300,15 +378,20 @@ def observe(grid, model_flux, conditions, snr, rng):
     sky = conditions.sky_level * (sky_continuum + sky_lines)
     t = throughput(wave)
     read = 0.02  # read noise and dark, in units of the median object signal at full throughput
-    per_unit = np.where(t > 0, t * np.clip(flux, 0, None) / np.sqrt(t * np.clip(flux, 0, None) + t * sky + read), 0)
+    per_unit = np.where(
+        t > 0, t * np.clip(flux, 0, None) / np.sqrt(t * np.clip(flux, 0, None) + t * sky + read), 0
+    )
     valid_signal = per_unit[per_unit > 0]
     gain = (snr / np.median(valid_signal)) ** 2 if valid_signal.size else 1.0
-    sigma = np.sqrt(np.clip(flux, 0, None) * t + sky * t + read) / (np.sqrt(gain) * np.maximum(t, 1e-3))
+    sigma = np.sqrt(np.clip(flux, 0, None) * t + sky * t + read) / (
+        np.sqrt(gain) * np.maximum(t, 1e-3)
+    )
 
     # Sky subtraction leaves scaled and slightly shifted copies of the emission lines.
     shift = rng.normal(0.0, 0.1)
-    residual = conditions.sky_level * (conditions.sky_residual * rng.choice([-1, 1]) * sky_lines
-                                       + shift * np.gradient(sky_lines))
+    residual = conditions.sky_level * (
+        conditions.sky_residual * rng.choice([-1, 1]) * sky_lines + shift * np.gradient(sky_lines)
+    )
     noisy = flux + residual + rng.normal(0.0, 1.0, flux.size) * sigma
 
     mask = np.zeros(flux.size, dtype=bool)
@@ -319,10 +402,10 @@ def observe(grid, model_flux, conditions, snr, rng):
         mask |= (wave > 7581.0) & (wave < 7680.0)
     for _ in range(conditions.bad_columns):
         start = rng.integers(0, flux.size - 6)
-        mask[start:start + rng.integers(1, 6)] = True
+        mask[start : start + rng.integers(1, 6)] = True
     for _ in range(conditions.cosmic_rays):
         pixel = rng.integers(0, flux.size - 2)
-        noisy[pixel:pixel + rng.integers(1, 3)] += rng.uniform(5.0, 40.0) * sigma[pixel]
+        noisy[pixel : pixel + rng.integers(1, 3)] += rng.uniform(5.0, 40.0) * sigma[pixel]
 
     ivar = np.where(mask, 0.0, 1.0 / sigma**2)
     noisy[mask] = 0.0
@@ -330,6 +413,7 @@ def observe(grid, model_flux, conditions, snr, rng):
     band_snr = {}
     for band, (lo, hi) in SNR_BANDS.items():
         inside = (wave >= lo) & (wave < hi) & ~mask
-        band_snr[band] = float(np.median(np.abs(noisy[inside]) * np.sqrt(ivar[inside]))) if inside.any() else 0.0
+        band_snr[band] = (
+            float(np.median(np.abs(noisy[inside]) * np.sqrt(ivar[inside]))) if inside.any() else 0.0
+        )
     return noisy * scale, ivar / scale**2, mask, band_snr
-

@@ -1,4 +1,4 @@
-"""A stellar photosphere on the model grid: continuum, metal lines, Stark-broadened H/He lines, molecules."""
+"""A stellar photosphere on the model grid: continuum, metal lines, Stark H/He lines, molecules."""
 
 from dataclasses import dataclass, field
 
@@ -45,10 +45,12 @@ class Photosphere:
     molecule_scale : dict
         Multiplicative factors on the optical depth of whole molecules.
     metal_lines : bool
-        Draw metal lines and molecules (off for DA/DB white dwarfs, whose atmospheres are pure H or He).
+        Draw metal lines and molecules (off for DA/DB white dwarfs, whose atmospheres are pure H or
+        He).
     zeeman_field : float
-        Surface magnetic field in MG: each hydrogen line splits into the linear Zeeman triplet, shifted by
-        ±4.67e-13 λ² B Å (λ in Å, B in G), the components smeared by the spread of field over the surface.
+        Surface magnetic field in MG: each hydrogen line splits into the linear Zeeman triplet,
+        shifted by ±4.67e-13 λ² B Å (λ in Å, B in G), the components smeared by the spread of field
+        over the surface.
     """
 
     teff: float
@@ -70,8 +72,15 @@ class Photosphere:
 
     def chemistry(self):
         """The molecular-equilibrium inputs of this photosphere."""
-        return Chemistry(self.teff, self.logg, self.metallicity, self.c_to_o, self.s_process, self.nitrogen,
-                         self.c13_fraction)
+        return Chemistry(
+            self.teff,
+            self.logg,
+            self.metallicity,
+            self.c_to_o,
+            self.s_process,
+            self.nitrogen,
+            self.c13_fraction,
+        )
 
     def continuum(self, rest_wavelength):
         """Black-body continuum at the rest wavelengths (1 at 5500 Å)."""
@@ -80,11 +89,16 @@ class Photosphere:
     def stark_opacity(self, grid_wavelength, doppler_factor):
         """Optical depth of the hydrogen and helium lines on the observed-frame grid."""
         lines = stark.hydrogen_lines() + stark.helium_lines()
-        strength, width = stark.stark_opacity_parameters(lines, self.teff, self.logg, helium_abundance=self.helium,
-                                                         hydrogen_abundance=self.hydrogen)
+        strength, width = stark.stark_opacity_parameters(
+            lines,
+            self.teff,
+            self.logg,
+            helium_abundance=self.helium,
+            hydrogen_abundance=self.hydrogen,
+        )
         tau = np.zeros_like(grid_wavelength)
-        floor = 0.3  # Å: keeps narrow cores sampled by the ~0.3 Å model pixels (rotation is negligible here)
-        for line, s, w in zip(lines, strength, width):
+        floor = 0.3  # Å: keeps narrow cores sampled by the ~0.3 Å pixels (rotation is negligible)
+        for line, s, w in zip(lines, strength, width, strict=False):
             for shift, share, width in self._components(line, max(w, floor)):
                 tau0 = share * s / (_STARK_AREA * width)
                 if tau0 < 1e-3:
@@ -92,7 +106,9 @@ class Photosphere:
                 centre = (line.wavelength + shift) * doppler_factor
                 reach = min(width * (tau0 / 1e-3) ** 0.4, 2000.0) * doppler_factor
                 lo, hi = np.searchsorted(grid_wavelength, [centre - reach, centre + reach])
-                tau[lo:hi] += tau0 * stark_profile(grid_wavelength[lo:hi] - centre, width * doppler_factor)
+                tau[lo:hi] += tau0 * stark_profile(
+                    grid_wavelength[lo:hi] - centre, width * doppler_factor
+                )
         return tau
 
     def _components(self, line, width):
@@ -101,7 +117,11 @@ class Photosphere:
             return ((0.0, 1.0, width),)
         split = 4.67e-13 * line.wavelength**2 * self.zeeman_field * 1e6
         smeared = float(np.hypot(width, 0.25 * split))
-        return ((-split, 0.25, smeared), (0.0, 0.5, float(np.hypot(width, 0.1 * split))), (split, 0.25, smeared))
+        return (
+            (-split, 0.25, smeared),
+            (0.0, 0.5, float(np.hypot(width, 0.1 * split))),
+            (split, 0.25, smeared),
+        )
 
     def spectrum(self, grid, doppler_factor):
         """Flux (arbitrary units) of this photosphere on a `~spec_o3.simulate.grid.ModelGrid`.
@@ -135,13 +155,30 @@ class Photosphere:
             def element_abundance(element):
                 return metals + abundance.get(element, 0.0)
 
-            tau_strong = metal_line_opacity(wave, doppler_factor, self.teff, self.logg, element_abundance,
-                                            microturbulence=self.microturbulence, broadening=self.broadening,
-                                            scale=self.line_scale)
-            tau_forest = forest_opacity(grid, doppler_factor, self.teff, self.logg, metals,
-                                        microturbulence=self.microturbulence, broadening=self.broadening)
-            absorbed = absorbed * (1.0 - METAL_CORE_DEPTH * -np.expm1(-tau_strong)) * np.exp(-tau_forest)
-            transmission, _ = molecular_transmission(wave, doppler_factor, self.chemistry(),
-                                                     extra=self.molecule_scale)
+            tau_strong = metal_line_opacity(
+                wave,
+                doppler_factor,
+                self.teff,
+                self.logg,
+                element_abundance,
+                microturbulence=self.microturbulence,
+                broadening=self.broadening,
+                scale=self.line_scale,
+            )
+            tau_forest = forest_opacity(
+                grid,
+                doppler_factor,
+                self.teff,
+                self.logg,
+                metals,
+                microturbulence=self.microturbulence,
+                broadening=self.broadening,
+            )
+            absorbed = (
+                absorbed * (1.0 - METAL_CORE_DEPTH * -np.expm1(-tau_strong)) * np.exp(-tau_forest)
+            )
+            transmission, _ = molecular_transmission(
+                wave, doppler_factor, self.chemistry(), extra=self.molecule_scale
+            )
             absorbed = absorbed * transmission
         return continuum * absorbed, continuum

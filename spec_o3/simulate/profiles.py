@@ -1,4 +1,4 @@
-"""Line profile shapes and the curve of growth that links a line's opacity to its equivalent width."""
+"""Line profile shapes and the curve of growth linking a line's opacity to its equivalent width."""
 
 from functools import cache
 
@@ -17,7 +17,8 @@ _LOG_A = np.linspace(-5.0, 1.0, 25)
 def _cog_table():
     """Reduced equivalent widths W/Δλ_D of Voigt lines over a (log τ0, log a) grid.
 
-    τ(v) = τ0 H(a, v) / H(a, 0) with v = Δλ/Δλ_D; W/Δλ_D = ∫ (1 − e^(−τ)) dv. Computed once, on demand.
+    τ(v) = τ0 H(a, v) / H(a, 0) with v = Δλ/Δλ_D; W/Δλ_D = ∫ (1 − e^(−τ)) dv. Computed once, on
+    demand.
     """
     v = np.concatenate([np.linspace(0, 10, 800, endpoint=False), np.geomspace(10, 3e5, 800)])
     dv = np.gradient(v)
@@ -31,21 +32,30 @@ def _cog_table():
 
 
 def _log_w(log_tau0, log_a):
-    """Bilinear interpolation of log10(W/Δλ_D) in the curve-of-growth table (clipped to its range)."""
+    """Bilinear interpolation of log10(W/Δλ_D) in the curve-of-growth table (clipped in a)."""
     table = _cog_table()
-    ia = np.clip((np.asarray(log_a) - _LOG_A[0]) / (_LOG_A[1] - _LOG_A[0]), 0, _LOG_A.size - 1.000001)
-    it = np.clip((np.asarray(log_tau0) - _LOG_TAU0[0]) / (_LOG_TAU0[1] - _LOG_TAU0[0]), 0,
-                 _LOG_TAU0.size - 1.000001)
+    ia = np.clip(
+        (np.asarray(log_a) - _LOG_A[0]) / (_LOG_A[1] - _LOG_A[0]), 0, _LOG_A.size - 1.000001
+    )
+    it = np.clip(
+        (np.asarray(log_tau0) - _LOG_TAU0[0]) / (_LOG_TAU0[1] - _LOG_TAU0[0]),
+        0,
+        _LOG_TAU0.size - 1.000001,
+    )
     i0, j0 = ia.astype(int), it.astype(int)
     fa, ft = ia - i0, it - j0
-    inside = ((1 - fa) * (1 - ft) * table[i0, j0] + fa * (1 - ft) * table[i0 + 1, j0]
-              + (1 - fa) * ft * table[i0, j0 + 1] + fa * ft * table[i0 + 1, j0 + 1])
+    inside = (
+        (1 - fa) * (1 - ft) * table[i0, j0]
+        + fa * (1 - ft) * table[i0 + 1, j0]
+        + (1 - fa) * ft * table[i0, j0 + 1]
+        + fa * ft * table[i0 + 1, j0 + 1]
+    )
     # Below the table every line is optically thin: W grows linearly with τ0.
     return inside + np.minimum(np.asarray(log_tau0) - _LOG_TAU0[0], 0.0)
 
 
 def _central_depth_factor(a):
-    """H(a, 0) relative to the pure Doppler core: the integrated opacity S maps to τ0 = S·H(a,0)/(√π Δλ_D)."""
+    """H(a, 0) over a pure Doppler core's: integrated opacity S gives τ0 = S·H(a,0)/(√π Δλ_D)."""
     return voigt_profile(0.0, 1 / np.sqrt(2), a) * _SQRT_PI
 
 
@@ -55,8 +65,8 @@ def curve_of_growth(strength, doppler_width, damping_width):
     Parameters
     ----------
     strength : array-like
-        Integrated optical depth S = ∫ τ dλ in Å (the equivalent width the line would have if it were
-        optically thin).
+        Integrated optical depth S = ∫ τ dλ in Å (the equivalent width the line would have if it
+        were optically thin).
     doppler_width : array-like
         Doppler width Δλ_D = λ b / c in Å (thermal and microturbulent).
     damping_width : array-like
@@ -75,18 +85,20 @@ def curve_of_growth(strength, doppler_width, damping_width):
     >>> bool(curve_of_growth(1e4, 0.05, 0.01) > 15)  # damping wings of a Ca II K-like line
     True
     """
-    strength, doppler, gamma = np.broadcast_arrays(*map(np.asarray, (strength, doppler_width, damping_width)))
+    strength, doppler, gamma = np.broadcast_arrays(
+        *map(np.asarray, (strength, doppler_width, damping_width))
+    )
     a = np.maximum(gamma / doppler, 1e-5)
     tau0 = strength * _central_depth_factor(a) / (_SQRT_PI * doppler)
     return 10 ** _log_w(np.log10(np.maximum(tau0, 1e-30)), np.log10(a)) * doppler
 
 
 def render_strength(ew, render_width, damping_width):
-    """Integrated opacity that gives equivalent width ``ew`` to a line drawn with a broader Doppler core.
+    """Integrated opacity giving equivalent width ``ew`` to a line drawn with a broader core.
 
     Lines are drawn on a grid coarser than thermal widths, with a Doppler core of ``render_width``.
-    Inverting the curve of growth at that width keeps each line's equivalent width (and, for damped lines,
-    its wings) while its core is broadened, as macroturbulence and rotation would broaden it.
+    Inverting the curve of growth at that width keeps each line's equivalent width (and, for damped
+    lines, its wings) while its core is broadened, as macroturbulence and rotation would broaden it.
 
     Examples
     --------
@@ -98,7 +110,9 @@ def render_strength(ew, render_width, damping_width):
     ew, width, gamma = np.broadcast_arrays(*map(np.atleast_1d, (ew, render_width, damping_width)))
     a = np.maximum(gamma / width, 1e-5)
     target = np.log10(np.maximum(ew, 1e-30) / width).ravel()
-    curves = _log_w(_LOG_TAU0[None, :], np.log10(a).ravel()[:, None])  # one curve of growth per line
+    curves = _log_w(
+        _LOG_TAU0[None, :], np.log10(a).ravel()[:, None]
+    )  # one curve of growth per line
     # Invert each monotonic curve by linear interpolation between the bracketing table points.
     above = np.clip((curves < target[:, None]).sum(axis=1), 1, _LOG_TAU0.size - 1)
     rows = np.arange(target.size)
@@ -111,9 +125,9 @@ def render_strength(ew, render_width, damping_width):
 def stark_profile(offset, half_width):
     """Holtsmark-like profile of linear-Stark broadened hydrogen and helium lines, unit peak.
 
-    The quasi-static ion field gives wings falling as |Δλ|^(-5/2) (Holtsmark 1919; Griem 1974), steeper
-    than a Lorentzian and much wider than the Doppler core; ``half_width`` is the half width at half
-    maximum in Å.
+    The quasi-static ion field gives wings falling as |Δλ|^(-5/2) (Holtsmark 1919; Griem 1974),
+    steeper than a Lorentzian and much wider than the Doppler core; ``half_width`` is the half width
+    at half maximum in Å.
 
     Examples
     --------
@@ -125,12 +139,12 @@ def stark_profile(offset, half_width):
 
 @cache
 def _disc_template(emissivity_index, r_ratio, n=401):
-    """Normalised profile of a Keplerian disc against u = v / (v_K(R_in) sin i), on u in [-1.2, 1.2]."""
+    """Normalised Keplerian-disc profile against u = v / (v_K(R_in) sin i), u in [-1.2, 1.2]."""
     u = np.linspace(-1.2, 1.2, n)
     radii = np.geomspace(1.0, r_ratio, 200)
     # Each annulus emits ∝ r^(1-q) dr; its projected velocities v = v_K(r) sin i cos φ give the
     # 1/sqrt(1 − (v/v_r)²) horns (Smak 1981; Horne & Marsh 1986).
-    v_ring = radii ** -0.5
+    v_ring = radii**-0.5
     weights = radii ** (1.0 - emissivity_index) * np.gradient(radii)
     x = u[:, None] / v_ring[None, :]
     inside = np.abs(x) < 1
@@ -147,8 +161,8 @@ def disc_profile(velocity, v_inner, r_ratio=30.0, emissivity_index=1.5):
     velocity : array-like
         Line-of-sight velocity in km/s.
     v_inner : float
-        Projected Keplerian velocity at the inner radius, v_K(R_in) sin i, in km/s; the peaks sit near
-        v_K(R_out) sin i = v_inner / sqrt(r_ratio).
+        Projected Keplerian velocity at the inner radius, v_K(R_in) sin i, in km/s; the peaks sit
+        near v_K(R_out) sin i = v_inner / sqrt(r_ratio).
     r_ratio : float
         Outer over inner disc radius.
     emissivity_index : float
@@ -167,7 +181,7 @@ def disc_profile(velocity, v_inner, r_ratio=30.0, emissivity_index=1.5):
 
 
 def deposit(positions, weights, size):
-    """Spread weights at fractional pixel positions onto a grid by linear interpolation (sums kept)."""
+    """Spread weights at fractional pixel positions onto a grid, linearly (sums are kept)."""
     low = np.floor(positions).astype(int)
     frac = positions - low
     grid = np.zeros(size)
@@ -178,5 +192,5 @@ def deposit(positions, weights, size):
 
 
 def smooth(values, sigma_pixels):
-    """Gaussian smoothing in pixels (reflecting edges); used for unresolved line forests and the LSF."""
+    """Gaussian smoothing in pixels (nearest-value edges): line forests and the line spread."""
     return gaussian_filter1d(values, sigma_pixels, mode="nearest", truncate=4.0)

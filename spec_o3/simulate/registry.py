@@ -1,7 +1,7 @@
 """The registry of simulated object classes and which vetting task each is a positive for."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 __all__ = ["SpectralClass", "CLASSES", "register_class", "get_class"]
 
@@ -17,16 +17,17 @@ class SpectralClass:
     description : str
         One line for tables and docs.
     draw : callable
-        ``draw(rng) -> dict`` of physical parameters, including ``subtype`` and ``redshift`` (1 + z is
-        the Doppler factor of the whole model: radial velocity, gravitational or cosmological redshift).
-        Classes with named subtypes accept ``draw(rng, subtype=name)``.
+        ``draw(rng) -> dict`` of physical parameters, including ``subtype`` and ``redshift`` (1 + z
+        is the Doppler factor of the whole model: radial velocity, gravitational or cosmological
+        redshift). Classes with named subtypes accept ``draw(rng, subtype=name)``.
     render : callable
         ``render(grid, params) -> flux`` on the observed-frame `~spec_o3.simulate.grid.ModelGrid`; a
         pure function of ``params``.
     positive_for : str or None
         The task id for which this class is a YES (None for confusers).
     pipeline_class : str
-        What a survey pipeline would call it: ``"STAR"``, ``"QSO"`` or ``"GALAXY"`` (written to files).
+        What a survey pipeline would call it: ``"STAR"``, ``"QSO"`` or ``"GALAXY"`` (written to
+        files).
     conditions : dict
         Keyword arguments for `~spec_o3.simulate.instrument.Conditions.draw` (reddening range, ...).
     snr_range : tuple or None

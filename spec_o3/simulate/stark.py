@@ -1,17 +1,17 @@
 """Pressure-broadened hydrogen and helium lines: Balmer, Paschen, He I and He II series.
 
-Hydrogen and helium lines are broadened by the electric microfield of the plasma (linear Stark effect),
-so their widths grow with the electron density: narrow in supergiants and horizontal-branch stars, broad
-in main-sequence A stars, very broad in white dwarfs. Each line's opacity follows
+Hydrogen and helium lines are broadened by the electric microfield of the plasma (linear Stark
+effect), so their widths grow with the electron density: narrow in supergiants and horizontal-branch
+stars, broad in main-sequence A stars, very broad in white dwarfs. Each line's opacity follows
 :func:`~spec_o3.simulate.profiles.stark_profile` with a half width
 
     w = w_ref (λ/λ_Hβ)² (n_u² − n_l²)/12 (N_e / N_e,ref)^p,
 
 and an integrated strength ∝ g f λ² times the LTE lower-level population over the continuous opacity
-(:mod:`~spec_o3.simulate.atmosphere`). Levels that the microfield dissolves (Hummer & Mihalas 1988) are
-suppressed above the Inglis & Teller (1939) limit, which is why white dwarfs show few lines above Hε.
-The reference width, exponent p and strengths are calibrated against MILES A0–A2 V stars and the white-
-dwarf standards at R = 1800 (``benchmarks/realism_check.py``).
+(:mod:`~spec_o3.simulate.atmosphere`). Levels that the microfield dissolves (Hummer & Mihalas 1988)
+are suppressed above the Inglis & Teller (1939) limit, which is why white dwarfs show few lines
+above Hε. The reference width, exponent p and strengths are calibrated against MILES A0–A2 V stars
+and the white- dwarf standards at R = 1800 (``benchmarks/realism_check.py``).
 """
 
 from dataclasses import dataclass
@@ -19,9 +19,14 @@ from functools import cache
 
 import numpy as np
 
+from .atmosphere import (
+    ELEMENTS,
+    continuum_opacity,
+    electron_pressure,
+    hydrogen_ionised_fraction,
+    ionisation_fractions,
+)
 from .atomic import catalogue_wavelength
-from .atmosphere import (ELEMENTS, continuum_opacity, electron_pressure, hydrogen_ionised_fraction,
-                         ionisation_fractions)
 
 __all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
 
@@ -30,8 +35,18 @@ _RYDBERG_HE_II = 109722.27  # cm^-1, He+ (Z = 2 applied separately)
 _K_BOLTZMANN = 1.380649e-16
 
 # Absorption oscillator strengths f(l -> u) for hydrogen (Wiese & Fuhr 2009); n^-3 tail beyond.
-_F_BALMER = {3: 0.6407, 4: 0.1193, 5: 0.04467, 6: 0.02209, 7: 0.01270, 8: 0.008036, 9: 0.005429,
-             10: 0.003851, 11: 0.002835, 12: 0.002151}
+_F_BALMER = {
+    3: 0.6407,
+    4: 0.1193,
+    5: 0.04467,
+    6: 0.02209,
+    7: 0.01270,
+    8: 0.008036,
+    9: 0.005429,
+    10: 0.003851,
+    11: 0.002835,
+    12: 0.002151,
+}
 _F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.01023, 10: 0.00698}
 
 #: Stark half width (Å) of Hβ at the reference electron density, the density exponent, and the
@@ -39,8 +54,8 @@ _F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.010
 W_REF = 0.58
 DENSITY_EXPONENT = 0.60
 NE_REF = 1.2e15
-#: Neutral hydrogen atoms counted per perturbing electron (resonance broadening), calibrated on the Sun's
-#: Hβ and the cool DA white dwarf LTT 3218.
+#: Neutral hydrogen atoms counted per perturbing electron (resonance broadening), calibrated on the
+#: Sun's Hβ and the cool DA white dwarf LTT 3218.
 NEUTRAL_WEIGHT = 3e-3
 
 
@@ -95,17 +110,32 @@ def hydrogen_lines():
     (6564.6, 'H3-2')
     """
     lines = []
-    for n_lower, table, n_range, chi in ((2, _F_BALMER, range(3, 17), 10.199), (3, _F_PASCHEN, range(10, 21), 12.088)):
+    for n_lower, table, n_range, chi in (
+        (2, _F_BALMER, range(3, 17), 10.199),
+        (3, _F_PASCHEN, range(10, 21), 12.088),
+    ):
         for n in n_range:
-            wavelength = catalogue_wavelength("H I", 1e8 / (_RYDBERG_H * (1 / n_lower**2 - 1 / n**2)))
+            wavelength = catalogue_wavelength(
+                "H I", 1e8 / (_RYDBERG_H * (1 / n_lower**2 - 1 / n**2))
+            )
             f = _oscillator_strength(table, n)
-            lines.append(StarkLine(f"H{n}-{n_lower}", "H", 0, wavelength, chi, 2 * n_lower**2 * f * wavelength**2,
-                                   (n**2 - n_lower**2) / 12.0, n))
+            lines.append(
+                StarkLine(
+                    f"H{n}-{n_lower}",
+                    "H",
+                    0,
+                    wavelength,
+                    chi,
+                    2 * n_lower**2 * f * wavelength**2,
+                    (n**2 - n_lower**2) / 12.0,
+                    n,
+                )
+            )
     return tuple(lines)
 
 
-# He I lines seen in B stars, DB white dwarfs and hot subdwarfs (vacuum Å; lower-level energy eV; log gf from
-# NIST ASD, multiplets summed) and He II lines of O stars, sdO and DO white dwarfs.
+# He I lines seen in B stars, DB white dwarfs and hot subdwarfs (vacuum Å; lower-level energy eV;
+# log gf from NIST ASD, multiplets summed) and He II lines of O stars, sdO and DO white dwarfs.
 _HE_I = (
     ("He I 4027", 4027.33, 20.96, -0.37),
     ("He I 4389", 4389.16, 21.22, -0.92),
@@ -119,7 +149,8 @@ _HE_I = (
 )
 _HE_II = ((3, 4, 0.0), (4, 7, 0.0), (4, 9, 0.0), (4, 11, 0.0), (5, 9, 0.0))
 _HE_II_F = {(3, 4): 0.8421, (4, 7): 0.1056, (4, 9): 0.0251, (4, 11): 0.0108, (5, 9): 0.0316}
-#: He I/He II widths relative to hydrogen lines at the same density (quadratic-Stark lines are narrower).
+#: He I/He II widths relative to hydrogen lines at the same density (quadratic-Stark lines are
+#: narrower).
 _HE_I_STARK = 0.35
 _HE_II_STARK = 0.8
 
@@ -133,39 +164,69 @@ def helium_lines():
     >>> [line.name for line in helium_lines()][:2]
     ['He I 4027', 'He I 4389']
     """
-    lines = [StarkLine(name, "He", 0, catalogue_wavelength("He I", wavelength), chi, 10**loggf * wavelength**2,
-                       _HE_I_STARK, 0) for name, wavelength, chi, loggf in _HE_I]
+    lines = [
+        StarkLine(
+            name,
+            "He",
+            0,
+            catalogue_wavelength("He I", wavelength),
+            chi,
+            10**loggf * wavelength**2,
+            _HE_I_STARK,
+            0,
+        )
+        for name, wavelength, chi, loggf in _HE_I
+    ]
     for n_lower, n_upper, _ in _HE_II:
-        wavelength = catalogue_wavelength("He II", 1e8 / (4 * _RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2)))
+        wavelength = catalogue_wavelength(
+            "He II", 1e8 / (4 * _RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2))
+        )
         chi = 54.418 * (1 - 1 / n_lower**2)
         f = _HE_II_F[(n_lower, n_upper)]
-        lines.append(StarkLine(f"He II {wavelength:.0f}", "He", 1, wavelength, chi, 2 * n_lower**2 * f * wavelength**2,
-                               _HE_II_STARK * (n_upper**2 - n_lower**2) / 12.0 / 4, n_upper))
+        lines.append(
+            StarkLine(
+                f"He II {wavelength:.0f}",
+                "He",
+                1,
+                wavelength,
+                chi,
+                2 * n_lower**2 * f * wavelength**2,
+                _HE_II_STARK * (n_upper**2 - n_lower**2) / 12.0 / 4,
+                n_upper,
+            )
+        )
     return tuple(lines)
 
 
 #: Power-law index of the empirical fading of hydrogen lines with temperature (see below).
 HOT_FADE_POWER = 2.33
-#: Largest fractional depth of a saturated Stark-line core (the residual flux of its source function).
+#: Largest fractional depth of a saturated Stark-line core (the residual flux of its source
+#: function).
 CORE_DEPTH = 0.625
 
 
 def _population_over_opacity(element, stage, chi, teff, pe, abundance):
-    """Lower-level population per H nucleus over the continuous opacity, with an empirical hot-side fading.
+    """Lower-level population per H nucleus over the continuous opacity, with a hot-side fading.
 
-    Between A and B stars the hydrogen bound-free opacity follows the neutral-hydrogen fraction just as
-    the lines do, so the simple ratio stays nearly flat; the observed fading of Balmer lines in B stars and
-    hot white dwarfs (lines formed higher, electron scattering, non-LTE cores) is taken as a power law in
-    temperature, calibrated with the rest.
+    Between A and B stars the hydrogen bound-free opacity follows the neutral-hydrogen fraction just
+    as the lines do, so the simple ratio stays nearly flat; the observed fading of Balmer lines in B
+    stars and hot white dwarfs (lines formed higher, electron scattering, non-LTE cores) is taken as
+    a power law in temperature, calibrated with the rest.
     """
     log_eps, _, partition = ELEMENTS[element]
     fraction = ionisation_fractions(element, teff, pe)[stage]
-    population = 10 ** (log_eps - 12 + abundance) * fraction * 10 ** (-5040.0 / teff * chi) / partition[stage]
+    population = (
+        10 ** (log_eps - 12 + abundance)
+        * fraction
+        * 10 ** (-5040.0 / teff * chi)
+        / partition[stage]
+    )
     fade = (teff / 1e4) ** -HOT_FADE_POWER if element == "H" else 1.0
     return population / continuum_opacity(teff, pe) * fade
 
 
-#: Integrated opacity (Å) per unit g f λ² per unit population/opacity ratio, fixed by the A0 V calibration.
+#: Integrated opacity (Å) per unit g f λ² per unit population/opacity ratio, fixed by the A0 V
+#: calibration.
 STRENGTH_SCALE = 1.22e-21
 
 
@@ -194,8 +255,9 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     pe = electron_pressure(teff, logg)
     n_e = pe / (_K_BOLTZMANN * teff)
     n_max = 10 ** ((23.26 - np.log10(n_e)) / 7.5)  # Inglis & Teller (1939)
-    # Neutral hydrogen broadens hydrogen lines too (resonance broadening): it dominates in cool dense
-    # atmospheres (the Sun, cool DA white dwarfs), counted as NEUTRAL_WEIGHT perturbers per atom.
+    # Neutral hydrogen broadens hydrogen lines too (resonance broadening): it dominates in cool
+    # dense atmospheres (the Sun, cool DA white dwarfs), counted as NEUTRAL_WEIGHT perturbers per
+    # atom.
     x = hydrogen_ionised_fraction(teff, pe)
     n_neutral = pe * (1 - x) / (max(x, 1e-12) * _K_BOLTZMANN * teff)
     n_broadening = n_e + NEUTRAL_WEIGHT * n_neutral
@@ -207,6 +269,10 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
         survival = 1.0 / (1.0 + (line.n_upper / n_max) ** 8) if line.n_upper else 1.0
         strength[i] = STRENGTH_SCALE * line.gf_lambda2 * ratio * survival
         density = n_broadening if line.element == "H" else n_e
-        width[i] = (W_REF * (line.wavelength / 4862.68) ** 2 * line.stark_factor
-                    * (density / NE_REF) ** DENSITY_EXPONENT)
+        width[i] = (
+            W_REF
+            * (line.wavelength / 4862.68) ** 2
+            * line.stark_factor
+            * (density / NE_REF) ** DENSITY_EXPONENT
+        )
     return strength, width

@@ -1,4 +1,4 @@
-"""Labelled suites for one vetting task: positives, the task's confusers and the other rare classes."""
+"""Labelled suites for a vetting task: positives, its confusers and the other rare classes."""
 
 import numpy as np
 
@@ -6,17 +6,64 @@ from ..tasks import get_task
 from .core import simulate_spectrum
 from .registry import CLASSES
 
-__all__ = ["TASK_CONFUSERS", "confusers", "positives", "iter_suite", "draw_suite", "DEFAULT_SUITE_SNR"]
+__all__ = [
+    "TASK_CONFUSERS",
+    "confusers",
+    "positives",
+    "iter_suite",
+    "draw_suite",
+    "DEFAULT_SUITE_SNR",
+]
 
 #: Classes that mimic each task's positives, as astronomers meet them (see :doc:`/simulate`).
 TASK_CONFUSERS = {
-    "carbon_star": ("cn_strong_giant", "barium_star", "gk_giant", "m_dwarf", "bad_calibration", "low_snr"),
-    "cataclysmic_variable": ("be_star", "dme_star", "quasar", "emission_line_galaxy", "symbiotic", "hot_subdwarf",
-                             "ab_star", "low_snr", "bad_calibration"),
-    "m_giant": ("m_dwarf", "dme_star", "gk_giant", "cn_strong_giant", "symbiotic", "low_snr", "bad_calibration"),
-    "s_star": ("barium_star", "gk_giant", "cn_strong_giant", "m_dwarf", "symbiotic", "low_snr", "bad_calibration"),
-    "white_dwarf": ("ab_star", "bhb_star", "hot_subdwarf", "quasar", "be_star", "fgk_dwarf", "low_snr",
-                    "bad_calibration"),
+    "carbon_star": (
+        "cn_strong_giant",
+        "barium_star",
+        "gk_giant",
+        "m_dwarf",
+        "bad_calibration",
+        "low_snr",
+    ),
+    "cataclysmic_variable": (
+        "be_star",
+        "dme_star",
+        "quasar",
+        "emission_line_galaxy",
+        "symbiotic",
+        "hot_subdwarf",
+        "ab_star",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "m_giant": (
+        "m_dwarf",
+        "dme_star",
+        "gk_giant",
+        "cn_strong_giant",
+        "symbiotic",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "s_star": (
+        "barium_star",
+        "gk_giant",
+        "cn_strong_giant",
+        "m_dwarf",
+        "symbiotic",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "white_dwarf": (
+        "ab_star",
+        "bhb_star",
+        "hot_subdwarf",
+        "quasar",
+        "be_star",
+        "fgk_dwarf",
+        "low_snr",
+        "bad_calibration",
+    ),
 }
 #: S/N range (log-uniform) of suites.
 DEFAULT_SUITE_SNR = (5.0, 80.0)
@@ -47,7 +94,9 @@ def confusers(task):
     """
     task_id = get_task(task).id
     if task_id not in TASK_CONFUSERS:
-        raise ValueError(f"task {task_id!r} has no simulated confusers; known: {', '.join(TASK_CONFUSERS)}")
+        raise ValueError(
+            f"task {task_id!r} has no simulated confusers; known: {', '.join(TASK_CONFUSERS)}"
+        )
     return TASK_CONFUSERS[task_id]
 
 
@@ -87,8 +136,8 @@ def iter_suite(task, n, *, positive_fraction=0.5, snr=DEFAULT_SUITE_SNR, seed=0,
     Yields
     ------
     spectrum : `~specutils.Spectrum`
-        With ``meta["task"]`` and ``meta["label"]`` (``"YES"``/``"NO"``) besides the simulator's labels;
-        ``meta["seed"]`` and ``meta["target_snr"]`` reproduce it with `simulate_spectrum`.
+        With ``meta["task"]`` and ``meta["label"]`` (``"YES"``/``"NO"``) besides the simulator's
+        labels; ``meta["seed"]`` and ``meta["target_snr"]`` reproduce it with `simulate_spectrum`.
     """
     task_id = get_task(task).id
     _check_suite_arguments(n, positive_fraction, snr, rare_fraction)
@@ -119,5 +168,13 @@ def draw_suite(task, n, *, positive_fraction=0.5, snr=DEFAULT_SUITE_SNR, seed=0,
     >>> sorted(s.meta["label"] for s in suite)
     ['NO', 'NO', 'YES', 'YES']
     """
-    return list(iter_suite(task, n, positive_fraction=positive_fraction, snr=snr, seed=seed,
-                           rare_fraction=rare_fraction))
+    return list(
+        iter_suite(
+            task,
+            n,
+            positive_fraction=positive_fraction,
+            snr=snr,
+            seed=seed,
+            rare_fraction=rare_fraction,
+        )
+    )
