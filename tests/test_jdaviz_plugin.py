@@ -192,21 +192,22 @@ def test_overlays_at_observed_wavelengths_and_following_units(vetted):
     (windows,), (lines,) = overlay_marks(app, VettingWindows), overlay_marks(app, VettingLines)
     window_labels, line_labels = overlay_marks(app, VettingLabels)
     expected = [[w.lower.value * shift, w.upper.value * shift] for w in plugin.result.windows]
-    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    # bqplot hands back a single path as a 1-D array
+    np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
     assert list(window_labels.text) == [s.label for s in plugin.steps if s.window is not None]
     observed = plugin.result.lines["rest_wavelength"].to_value(u.AA) * shift
     assert len(observed) > 0
-    np.testing.assert_allclose(lines.x[:, 0], observed)
+    np.testing.assert_allclose(np.atleast_2d(lines.x)[:, 0], observed)
     assert list(line_labels.text) == list(plugin.result.lines["name"])
 
     units = app.plugins["Unit Conversion"]
     units.spectral_unit = "um"
     try:
-        np.testing.assert_allclose(windows.x[:, [0, 2]], np.array(expected) * 1e-4)
-        np.testing.assert_allclose(lines.x[:, 0], observed * 1e-4)
+        np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], np.array(expected) * 1e-4)
+        np.testing.assert_allclose(np.atleast_2d(lines.x)[:, 0], observed * 1e-4)
     finally:
         units.spectral_unit = "Angstrom"
-    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
 
 
 def test_selecting_a_step_zooms_to_its_window(vetted, lamost_file):
@@ -246,7 +247,7 @@ def test_next_run_replaces_the_overlays_another_spectrum_clears_them(
     result = plugin.vet()
     (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
     expected = [[w.lower.value * 1.1, w.upper.value * 1.1] for w in result.windows]
-    np.testing.assert_allclose(windows.x[:, [0, 2]], expected)
+    np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
     (lines,) = overlay_marks(deconfigged_helper, VettingLines)
     rest = result.lines["rest_wavelength"].to_value(u.AA)
     np.testing.assert_allclose(np.reshape(lines.x, (-1, 2))[:, 0], rest * 1.1)
