@@ -97,9 +97,10 @@ def rollout_environment(suite, toolset="default"):
     >>> from spec_o3.training.data import simulated_suite
     >>> environment = rollout_environment(simulated_suite("gm", 1))()
     >>> environment.reset(question=0)
-    >>> [part["type"] for part in environment.spectral_visualization_tool([6000, 6400])]
+    >>> tool = environment.spectral_visualization_tool  # TRL calls tools with keywords
+    >>> [part["type"] for part in tool(wavelength_range=[6000, 6400])]
     ['image', 'text']
-    >>> environment.spectral_visualization_tool([6400, 6000])
+    >>> tool(wavelength_range=[6400, 6000])
     [{'type': 'text', 'text': 'Error: wavelength_range must have min < max, got [6400, 6000]'}]
     """
     if toolset not in TOOLSETS:
