@@ -27,10 +27,12 @@ if os.environ.get("SPEC_O3_DOCS_OFFLINE"):
     intersphinx_mapping = {}
     nitpick_ignore_regex = [
         (r"py:.*", r"(astropy|specutils|numpy|scipy|matplotlib|PIL|datasets|transformers|trl|peft"
-         r"|jdaviz|dask|distributed|httpx|pyarrow|torch|tqdm|abc|json|pathlib|os|typing)(\..*)?"),
+         r"|jdaviz|dask|distributed|httpx|pyarrow|torch|tqdm|abc|json|pathlib|os|typing|collections|bqplot|t)(\..*)?"),
         (r"py:.*", r"(Quantity|QTable|Table|Row|Spectrum|SpectralRegion|HDUList|Header|Path"
          r"|numpy\.ndarray|ndarray|True|False|None)"),
     ]
+# Module constants that are astropy units carry astropy's own docstring, with its bare references.
+nitpick_ignore = [("py:obj", "Unit"), ("py:obj", "UnitBase")]
 
 html_theme_options.update(  # noqa: F405
     {"github_url": "https://github.com/spec-o3/spec-o3", "use_edit_page_button": False}

@@ -1,7 +1,7 @@
 """The vetting tasks: what question is asked, what to look for, and where to zoom.
 
 Each task is defined once, here, and every consumer (the prompt builder, the scripted expert, the
-simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from :data:`TASKS`. Users add
+simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from :data:`~spec_o3.tasks.TASKS`. Users add
 their own with :func:`register_task`.
 """
 

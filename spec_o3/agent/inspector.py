@@ -109,7 +109,7 @@ class Inspector:
 
     Parameters
     ----------
-    policy : `~spec_o3.agent.backends.Policy`
+    policy : `~spec_o3.agent.Policy`
         Writes the assistant messages.
     toolset : {"default", "extended"}, optional
         Tools offered to the model; defaults to the policy's ``toolset``.
@@ -284,7 +284,7 @@ def vet(
         ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``,
         ``"white_dwarf"`` (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your
         own.
-    backend : str or `~spec_o3.agent.backends.Policy`
+    backend : str or `~spec_o3.agent.Policy`
         ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
         (OpenAI-compatible server), or a policy instance.
     redshift : float, optional

@@ -194,7 +194,7 @@ def tools_block(schemas):
 
 
 def system_prompt(schemas):
-    """Return the full system text: :data:`SYSTEM_PROMPT` followed by the tool block.
+    """Return the full system text: ``SYSTEM_PROMPT`` followed by the tool block.
 
     Examples
     --------

@@ -86,7 +86,7 @@ class InspectionEnvironment:
         Redshift of the rest frame the tools work in; defaults to ``spectrum.meta["redshift"]``,
         else 0.
     toolset : {"default", "extended"}
-        Which tools are offered (see :data:`TOOLSETS`).
+        Which tools are offered (see ``TOOLSETS``).
     render_images : bool
         Whether the visualisation tool renders its plot; ``False`` returns the text only (fast batch
         vetting with the scripted expert).

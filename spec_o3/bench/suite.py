@@ -62,7 +62,7 @@ class Suite:
     """A labelled vetting benchmark: one YES/NO question per row, in the SpecVI-Bench shape.
 
     Each question asks whether one spectrum is a genuine member of one task's class. The rows live
-    in an `~astropy.table.Table` (:attr:`table`) with at least the columns ``id``, ``task`` (a
+    in an `~astropy.table.Table` (``table``) with at least the columns ``id``, ``task`` (a
     registered task id), ``label`` (``"YES"``/``"NO"``) and ``redshift``, and optionally ``file``,
     ``class``, ``subtype``, ``snr`` and any other scalar columns. The spectra are held in the object
     column ``spectrum``; a row whose cell is None is read from its ``file`` when needed, so suites
@@ -76,7 +76,7 @@ class Suite:
     ----------
     table : `~astropy.table.Table`
         The questions. ``task`` values may be task codes (``"cc"``); labels may be any form
-        :func:`~spec_o3.bench.specvi.parse_label` reads. A missing ``id`` column is filled with
+        ``parse_label`` reads. A missing ``id`` column is filled with
         row numbers; a missing or masked ``redshift`` becomes NaN, meaning unknown: the agent then
         uses the spectrum's own ``meta["redshift"]``, else 0. Needs a ``spectrum`` or a ``file``
         column.
@@ -234,7 +234,7 @@ class Suite:
         """Read a suite: a ``spec-o3 simulate`` directory, or a FITS or Parquet table of questions.
 
         Tables may be suites saved with :meth:`write` or SpecVI-Bench-style rows: column names are
-        matched tolerantly (see :data:`spec_o3.bench.specvi.COLUMN_ALIASES`). This tolerance is
+        matched tolerantly (see ``COLUMN_ALIASES``). This tolerance is
         untested on the real SpecVI-Bench release.
 
         Parameters

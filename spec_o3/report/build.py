@@ -126,7 +126,7 @@ def build_report(
         If ``out`` holds files and ``overwrite`` is false.
     ValueError
         For an unknown ``verdict`` or ``sort_by``, a results table without ``file``, ``task``
-        and ``verdict`` columns or with decisions other than `~spec_o3.report.DECISIONS`, or
+        and ``verdict`` columns or with decisions other than ``DECISIONS``, or
         decisions that do not fit the table (see `~spec_o3.report.merge_decisions`).
     """
     results = Path(results)

@@ -62,7 +62,7 @@ def render_overview(spectrum, windows=(), *, lines=None, redshift=None, size=Non
     redshift : float, optional
         Show the rest frame for this redshift (default: the observed frame).
     size : tuple of int, optional
-        ``(width, height)`` in pixels (default `OVERVIEW_SIZE`).
+        ``(width, height)`` in pixels (default ``OVERVIEW_SIZE``).
     title : str, optional
         First header line of the image.
 

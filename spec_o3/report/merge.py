@@ -25,19 +25,19 @@ def read_decisions(path):
     Parameters
     ----------
     path : str or path-like
-        A file with the columns of `DECISION_COLUMNS` (extra columns are kept).
+        A file with the columns of ``DECISION_COLUMNS`` (extra columns are kept).
 
     Returns
     -------
     decisions : `~astropy.table.Table`
-        Every `DECISION_COLUMNS` column as text, empty values as ``""``.
+        Every ``DECISION_COLUMNS`` column as text, empty values as ``""``.
 
     Raises
     ------
     OSError
         If the file cannot be read.
     ValueError
-        If a column is missing or a decision is not one of `DECISIONS` (or empty).
+        If a column is missing or a decision is not one of ``DECISIONS`` (or empty).
     """
     table = read_table(path)
     missing = [name for name in DECISION_COLUMNS if name not in table.colnames]
@@ -71,7 +71,7 @@ def merge_decisions(results, decisions):
     Returns
     -------
     merged : `~astropy.table.Table`
-        A copy of ``results`` with the `REVIEW_COLUMNS` columns; rows without a decision keep the
+        A copy of ``results`` with the ``REVIEW_COLUMNS`` columns; rows without a decision keep the
         values they had (empty when the results had no decisions yet).
 
     Raises

@@ -90,7 +90,7 @@ def disc_lines(
         Projected Keplerian velocity at the disc's inner radius (km/s); the peaks lie near
         ±v_inner/√r_ratio, the velocity of the outer rim.
     r_ratio, emissivity_index : float
-        Disc extent and emissivity law, see `~spec_o3.simulate.profiles.disc_profile`.
+        Disc extent and emissivity law, see ``disc_profile``.
     smoothing_kms : float
         Local (thermal and turbulent) broadening, σ in km/s.
 

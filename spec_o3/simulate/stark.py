@@ -3,7 +3,7 @@
 Hydrogen and helium lines are broadened by the electric microfield of the plasma (linear Stark
 effect), so their widths grow with the electron density: narrow in supergiants and horizontal-branch
 stars, broad in main-sequence A stars, very broad in white dwarfs. Each line's opacity follows
-:func:`~spec_o3.simulate.profiles.stark_profile` with a half width
+``stark_profile`` with a half width
 
     w = w_ref (λ/λ_Hβ)² (n_u² − n_l²)/12 (N_e / N_e,ref)^p,
 

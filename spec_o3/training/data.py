@@ -156,7 +156,7 @@ def expert_results(
     ----------
     suite : `~spec_o3.bench.Suite`
         Labelled questions (simulated, real files, or both).
-    policy : str or `~spec_o3.agent.backends.Policy`
+    policy : str or `~spec_o3.agent.Policy`
         The teacher: the scripted ``"expert"`` by default, or any backend (e.g. a strong model
         behind ``"openai"``, for distillation).
     render_images : bool
@@ -200,7 +200,7 @@ def sft_dataset(suite, policy="expert", *, only_correct=True, **options):
     ----------
     suite : `~spec_o3.bench.Suite`
         Labelled questions.
-    policy : str or `~spec_o3.agent.backends.Policy`
+    policy : str or `~spec_o3.agent.Policy`
         The teacher (default: the scripted expert).
     only_correct : bool
         Keep only episodes that concluded with the true label (rejection sampling: a cold start

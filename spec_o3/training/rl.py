@@ -85,7 +85,7 @@ def rollout_environment(suite, toolset="default"):
     suite : `~spec_o3.bench.Suite`
         The questions; a dataset row's ``question`` is a row number of it.
     toolset : {"default", "extended"}
-        Tools offered (see `~spec_o3.agent.tools.TOOLSETS`).
+        Tools offered (see ``TOOLSETS``).
 
     Returns
     -------

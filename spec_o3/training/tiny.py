@@ -329,7 +329,7 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
     Raises
     ------
     ValueError
-        If ``family`` is not one of `FAMILIES`.
+        If ``family`` is not one of ``FAMILIES``.
     OSError
         If ``output_dir`` exists and is not a directory.
 
