@@ -61,7 +61,10 @@ _ATOMIC_MASS = {
 #: Reference stars: (teff, logg, microturbulence km/s).
 REFERENCE_STARS = {"sun": (5777.0, 4.44, 1.0), "a0v": (9500.0, 4.0, 2.0)}
 #: Van der Waals damping half widths (Å) in the Sun by line class.
-_DAMPING = {"strong": 0.05, "medium": 0.02, "weak": 0.005}
+_DAMPING = {"strong": 0.05, "medium": 0.02, "weak": 0.005, "gravity": 0.05}
+#: How the van der Waals width grows with gravity (exponent of g): the alkali and Ca I lines that
+#: astronomers use as luminosity criteria in K and M stars respond more steeply than the rest.
+_GRAVITY_SLOPE = {"strong": 0.3, "medium": 0.3, "weak": 0.3, "gravity": 0.8}
 
 # name, element, stage, air wavelength (Å), lower-level energy (eV), reference star, reference EW
 # (Å), damping class.
@@ -97,20 +100,27 @@ _STRONG = (
     ("Na I D2", "Na", 0, 5889.95, 0.00, "sun", 0.75, "strong"),
     ("Na I D1", "Na", 0, 5895.92, 0.00, "sun", 0.56, "strong"),
     ("Ca I 6103", "Ca", 0, 6102.72, 1.88, "sun", 0.14, "medium"),
-    ("Ca I 6122", "Ca", 0, 6122.22, 1.89, "sun", 0.22, "strong"),
+    ("Ca I 6122", "Ca", 0, 6122.22, 1.89, "sun", 0.22, "gravity"),
     ("Ba II 6142", "Ba", 1, 6141.71, 0.70, "sun", 0.12, "medium"),
-    ("Ca I 6162", "Ca", 0, 6162.17, 1.90, "sun", 0.22, "strong"),
+    ("Ca I 6162", "Ca", 0, 6162.17, 1.90, "sun", 0.22, "gravity"),
     ("Si II 6347", "Si", 1, 6347.11, 8.12, "a0v", 0.30, "weak"),
     ("Si II 6371", "Si", 1, 6371.37, 8.12, "a0v", 0.20, "weak"),
+    ("Fe I 6344", "Fe", 0, 6344.15, 2.43, "sun", 0.06, "medium"),
+    ("Fe I 6359", "Fe", 0, 6358.69, 0.86, "sun", 0.09, "medium"),
+    ("Fe I 6394", "Fe", 0, 6393.60, 2.43, "sun", 0.13, "medium"),
+    ("Fe I 6400", "Fe", 0, 6400.00, 3.60, "sun", 0.17, "medium"),
+    ("Fe I 6412", "Fe", 0, 6411.65, 3.65, "sun", 0.14, "medium"),
+    ("Fe I 6420", "Fe", 0, 6419.95, 4.73, "sun", 0.08, "medium"),
+    ("Fe I 6421", "Fe", 0, 6421.35, 2.28, "sun", 0.11, "medium"),
     ("Ca I 6439", "Ca", 0, 6439.08, 2.53, "sun", 0.15, "medium"),
     ("Ba II 6497", "Ba", 1, 6496.90, 0.60, "sun", 0.10, "medium"),
-    ("K I 7665", "K", 0, 7664.90, 0.00, "sun", 0.18, "strong"),
-    ("K I 7699", "K", 0, 7698.96, 0.00, "sun", 0.15, "strong"),
+    ("K I 7665", "K", 0, 7664.90, 0.00, "sun", 0.18, "gravity"),
+    ("K I 7699", "K", 0, 7698.96, 0.00, "sun", 0.15, "gravity"),
     ("O I 7772", "O", 0, 7771.94, 9.15, "a0v", 0.45, "weak"),
     ("O I 7774", "O", 0, 7774.17, 9.15, "a0v", 0.40, "weak"),
     ("O I 7775", "O", 0, 7775.39, 9.15, "a0v", 0.30, "weak"),
-    ("Na I 8183", "Na", 0, 8183.26, 2.10, "sun", 0.22, "strong"),
-    ("Na I 8195", "Na", 0, 8194.82, 2.10, "sun", 0.30, "strong"),
+    ("Na I 8183", "Na", 0, 8183.26, 2.10, "sun", 0.22, "gravity"),
+    ("Na I 8195", "Na", 0, 8194.82, 2.10, "sun", 0.30, "gravity"),
     ("Ca II 8498", "Ca", 1, 8498.02, 1.69, "sun", 1.46, "strong"),
     ("Ca II 8542", "Ca", 1, 8542.09, 1.70, "sun", 3.67, "strong"),
     ("Ca II 8662", "Ca", 1, 8662.14, 1.69, "sun", 2.60, "strong"),
@@ -140,6 +150,8 @@ class MetalLine:
         Population-over-opacity ratio in the reference star.
     damping : float
         Van der Waals half width (Å) in the Sun.
+    damping_slope : float
+        Exponent of its growth with gravity.
     """
 
     name: str
@@ -150,6 +162,7 @@ class MetalLine:
     strength_ref: float
     reference_ratio: float
     damping: float
+    damping_slope: float
 
 
 def doppler_width(wavelength, element, teff, microturbulence):
@@ -165,14 +178,15 @@ def doppler_width(wavelength, element, teff, microturbulence):
     return wavelength / _C_KMS * np.sqrt(thermal2 + microturbulence**2)
 
 
-def _damping_width(damping_sun, teff, logg):
+def _damping_width(damping_sun, teff, logg, slope=0.3):
     """Van der Waals width scaled with gravity and T^0.3.
 
     The gas pressure of cool photospheres grows as g^0.6, but strong lines form higher in giants'
     extended atmospheres and their wings keep more strength than that predicts: g^0.3 reproduces the
-    Na D and Mg b strengths of MILES dwarfs and giants together.
+    Na D and Mg b strengths of MILES dwarfs and giants together; the luminosity-criterion lines
+    (``slope`` 0.8) keep the steep response that separates M dwarfs from giants.
     """
-    return damping_sun * 10 ** (0.3 * (logg - 4.44)) * (teff / 5777.0) ** 0.3
+    return damping_sun * 10 ** (slope * (logg - 4.44)) * (teff / 5777.0) ** 0.3
 
 
 @cache
@@ -217,14 +231,24 @@ def strong_lines():
             f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(air))
         )
         teff, logg, xi = REFERENCE_STARS[reference]
-        gamma = _damping_width(_DAMPING[damping], teff, logg)
+        gamma = _damping_width(_DAMPING[damping], teff, logg, _GRAVITY_SLOPE[damping])
         doppler = doppler_width(wavelength, element, teff, xi)
         # The integrated opacity that gives the reference equivalent width with the true Doppler
         # width.
         strength = float(render_strength(ew_ref, doppler, gamma)[0])
         ratio = atmosphere.line_to_continuum([element], [stage], [chi], teff, logg)[0]
         lines.append(
-            MetalLine(name, element, stage, wavelength, chi, strength, ratio, _DAMPING[damping])
+            MetalLine(
+                name,
+                element,
+                stage,
+                wavelength,
+                chi,
+                strength,
+                ratio,
+                _DAMPING[damping],
+                _GRAVITY_SLOPE[damping],
+            )
         )
     return tuple(lines)
 
@@ -239,6 +263,7 @@ def _line_arrays():
         np.array([line.chi for line in lines]),
         np.array([line.strength_ref / line.reference_ratio for line in lines]),
         np.array([line.damping for line in lines]),
+        np.array([line.damping_slope for line in lines]),
         np.array([_ATOMIC_MASS[line.element] for line in lines]),
     )
 
@@ -279,14 +304,14 @@ def metal_line_opacity(
     tau : `numpy.ndarray`
         Optical depth on the grid; the caller turns it into flux with a residual-core depth.
     """
-    wavelength, elements, stages, chis, per_ratio, damping, mass = _line_arrays()
+    wavelength, elements, stages, chis, per_ratio, damping, slope, mass = _line_arrays()
     tau = np.zeros_like(grid_wavelength)
     ratio = atmosphere.line_to_continuum(elements, stages, chis, teff, logg)
     strength = per_ratio * ratio * 10 ** np.array([abundances(element) for element in elements])
     if scale:
         names = [line.name for line in strong_lines()]
         strength *= np.array([scale.get(name, 1.0) for name in names])
-    gamma = _damping_width(damping, teff, logg)
+    gamma = _damping_width(damping, teff, logg, slope)
     doppler = doppler_width(wavelength, mass, teff, microturbulence)
     ew = curve_of_growth(strength, doppler, gamma)
     sigma = wavelength * broadening / _C_KMS

@@ -199,7 +199,7 @@ def _draw_cv(rng, subtype=None):
     }
     inclination = np.arccos(rng.uniform(0.05, 1.0))
     if subtype.startswith("dwarf"):
-        halpha = log_uniform(rng, 20.0, 200.0)
+        halpha = log_uniform(rng, 30.0, 250.0)
         lines = _balmer_series(rng, halpha, rng.uniform(0.4, 0.9))
         lines.update(
             {
@@ -226,7 +226,7 @@ def _draw_cv(rng, subtype=None):
                 {name: rng.uniform(1, 5) for name in ("Ca II 8498", "Ca II 8542", "Ca II 8662")}
             )
         p.update(
-            wd_fraction=float(rng.uniform(0.1, 0.5)),
+            wd_fraction=float(0.05 + 0.35 * rng.uniform() ** 2),
             donor_fraction=float(rng.uniform(0.0, 0.4)),
             disc_teff=float(rng.uniform(7000, 14000)),
             v_outer=float(rng.uniform(500, 1000) * np.sin(inclination)),
@@ -235,7 +235,7 @@ def _draw_cv(rng, subtype=None):
     elif subtype.startswith("magnetic"):
         halpha = log_uniform(rng, 20.0, 150.0)
         lines = _balmer_series(rng, halpha, rng.uniform(0.5, 1.0))
-        heii = lines["H beta"] * rng.uniform(0.4, 1.1)
+        heii = lines["H beta"] * rng.uniform(0.3, 0.9)
         lines.update(
             {
                 "He II 4686": heii,
