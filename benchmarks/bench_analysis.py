@@ -37,7 +37,7 @@ from specutils.manipulation import extract_region
 
 import spec_o3  # noqa: F401  (registers the LAMOST reader)
 from spec_o3.analysis import band_strength, identify_lines, render_window
-from spec_o3.analysis._region import check_window, spectrum_arrays
+from spec_o3.analysis.arrays import check_window, spectrum_arrays
 from spec_o3.analysis.render import _default_size
 from spec_o3.catalog import molecular_bands
 

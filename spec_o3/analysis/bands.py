@@ -5,7 +5,7 @@ from functools import cache
 import astropy.units as u
 import numpy as np
 
-from ._region import format_range, noise_sigma, spectrum_arrays
+from .arrays import format_range, noise_sigma, spectrum_arrays
 
 __all__ = ["band_strength"]
 
@@ -145,7 +145,7 @@ def band_strength(spectrum, band, *, redshift=None):
 def measure_depth(arrays, sigma, name, windows):
     """The arithmetic of `band_strength` on a reduced spectrum.
 
-    ``arrays`` is a `~spec_o3.analysis._region.SpectrumArrays`, ``sigma`` its per-pixel noise and
+    ``arrays`` is a `~spec_o3.analysis.arrays.SpectrumArrays`, ``sigma`` its per-pixel noise and
     ``windows`` the band's ``{window: (lo, hi)}`` (`band_windows`). Returns ``(depth, variance,
     valid pixels in the band window, continuum sides used)``; raises `ValueError` as
     `band_strength` does.

@@ -7,7 +7,7 @@ import numpy as np
 from astropy.constants import c as speed_of_light
 from astropy.table import QTable, Table
 
-from ._region import check_window, noise_sigma, parse_region, spectrum_arrays
+from .arrays import check_window, noise_sigma, parse_region, spectrum_arrays
 from .bands import band_windows, measure_depth
 
 __all__ = ["identify_lines"]

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from specutils import SpectralRegion
 
-from ._region import check_window, format_range, parse_region, spectrum_arrays
+from .arrays import check_window, format_range, parse_region, spectrum_arrays
 
 __all__ = ["render_window"]
 

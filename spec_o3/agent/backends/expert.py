@@ -16,7 +16,8 @@ import zlib
 import astropy.units as u
 import numpy as np
 
-from ..expert_rules import _article, assess
+from ..expert_rules import assess
+from ..expert_rules._common import _article
 from ..protocol import format_answer, format_assistant, format_tool_call
 from .base import Policy
 

@@ -1,0 +1,645 @@
+"""Measurements, features and narration helpers shared by the per-task rules."""
+
+from dataclasses import dataclass
+
+import astropy.units as u
+import numpy as np
+
+from spec_o3.analysis import band_strength
+from spec_o3.analysis.arrays import noise_sigma, spectrum_arrays
+from spec_o3.tasks import DiagnosticWindow
+
+__all__ = ["Measurement", "Observation", "Assessment", "MIN_SNR"]
+
+#: Conversion of the (air) wavelengths of the literature index definitions to vacuum at ~7000 Å.
+_AIR_TO_VACUUM = 1.00028
+
+#: Median S/N per pixel below which a window is too noisy to judge its features.
+MIN_SNR = 5.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured quantity, e.g. a band index or a line width.
+
+    Parameters
+    ----------
+    name : str
+        What was measured, e.g. ``"TiO5"`` or ``"H beta wing depth"``.
+    value : `~astropy.units.Quantity`
+        The value (dimensionless for indices and depths, Å for widths).
+    uncertainty : `~astropy.units.Quantity`
+        One-sigma uncertainty from the spectrum's noise, same unit as ``value``.
+    """
+
+    name: str
+    value: u.Quantity
+    uncertainty: u.Quantity
+
+    @property
+    def short(self):
+        """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
+        unit = self.value.unit
+        if unit is u.AA:
+            return f"{self.value.value:.0f} ± {self.uncertainty.value:.0f} Å"
+        suffix = "" if unit is u.dimensionless_unscaled else f" {unit.to_string()}"
+        digits = 3 if 0 < self.uncertainty.value < 0.005 else 2
+        return f"{self.value.value:.{digits}f} ± {self.uncertainty.value:.{digits}f}{suffix}"
+
+    def __str__(self):
+        return f"{self.name} {self.short}"
+
+    @property
+    def significance(self):
+        """Value over uncertainty (how many sigma the value is from zero)."""
+        error = self.uncertainty.value
+        return float(self.value.value / error) if error > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the astronomer sees in one diagnostic window.
+
+    Parameters
+    ----------
+    window : `~spec_o3.tasks.DiagnosticWindow`
+        The rest-frame window to display (clipped to the data when the data cover it only in part).
+    measurements : tuple of `Measurement`
+        Quantities measured in that window.
+    notes : tuple of str
+        Sentences describing what the measurements show, citing the numbers.
+    key : bool
+        Whether the verdict rests on this window (other windows are routine checks).
+    """
+
+    window: DiagnosticWindow
+    measurements: tuple = ()
+    notes: tuple = ()
+    key: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The expert's reading of one spectrum for one task.
+
+    Parameters
+    ----------
+    task : str
+        Task id.
+    verdict : str
+        ``"YES"`` or ``"NO"``.
+    overview : str
+        What the full spectrum shows at a glance (coverage, S/N, continuum).
+    observations : tuple of `Observation`
+        Windows to inspect, most diagnostic first.
+    missing : tuple of str
+        Labels of task windows that lie outside the data (said so, not inspected).
+    conclusion : str
+        The justification of the verdict, citing the decisive measurements.
+    coverage : tuple of float
+        Rest-frame wavelength range of the data (Å).
+    """
+
+    task: str
+    verdict: str
+    overview: str
+    observations: tuple
+    missing: tuple
+    conclusion: str
+    coverage: tuple = (np.nan, np.nan)
+
+    @property
+    def measurements(self):
+        """All measurements by name, across the observations."""
+        return {m.name: m for obs in self.observations for m in obs.measurements}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading the spectrum
+# --------------------------------------------------------------------------------------------------
+
+
+class _RestSpectrum:
+    """Good pixels of a spectrum in the rest frame: wavelength (Å), flux and 1-sigma noise arrays.
+
+    Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
+    noise); the original spectrum and redshift are kept for `~spec_o3.analysis.band_strength`.
+    """
+
+    def __init__(self, spectrum, redshift):
+        arrays = spectrum_arrays(spectrum, redshift)
+        sigma, _ = noise_sigma(arrays)
+        good = arrays.good & np.isfinite(sigma)
+        self.spectrum, self.redshift = spectrum, redshift
+        self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
+        # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
+        # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
+        positive = self.sigma[self.sigma > 0]
+        floor = np.median(positive) if positive.size else 1e-3 * np.median(np.abs(self.flux))
+        self.sigma = np.where(self.sigma > 0, self.sigma, floor if floor > 0 else 1.0)
+        finite = arrays.wavelength[np.isfinite(arrays.wavelength)]
+        if self.wave.size < 10 or finite.size < 10:
+            raise ValueError(f"the spectrum has only {self.wave.size} usable pixels")
+        self.full_range = (float(finite[0]), float(finite[-1]))
+        # The full pixel grid, to count the pixels lost to masks and gaps.
+        self._grid = finite
+
+    def _slice(self, lo, hi):
+        i, j = np.searchsorted(self.wave, (lo, hi))
+        return slice(i, j)
+
+    def coverage(self, lo, hi):
+        """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
+        first, last = np.searchsorted(self._grid, (lo, hi))
+        if last - first < 2:
+            return 0.0
+        inside = (min(hi, self._grid[-1]) - max(lo, self._grid[0])) / (hi - lo)
+        sl = self._slice(lo, hi)
+        return inside * (sl.stop - sl.start) / (last - first)
+
+    def mean(self, lo, hi):
+        """Mean flux in [lo, hi] and its uncertainty; (nan, nan) when fewer than 2 good pixels."""
+        sl = self._slice(lo, hi)
+        n = sl.stop - sl.start
+        if n < 2:
+            return np.nan, np.nan
+        return float(np.mean(self.flux[sl])), float(np.sqrt(np.sum(self.sigma[sl] ** 2)) / n)
+
+    def snr(self, lo, hi):
+        """Median S/N per pixel in [lo, hi] (0 where there are no data)."""
+        sl = self._slice(lo, hi)
+        if sl.stop - sl.start < 2:
+            return 0.0
+        return float(np.median(self.flux[sl] / self.sigma[sl]))
+
+    def window(self, lo, hi, pad=0.0):
+        """Wavelength, flux and sigma arrays inside [lo - pad, hi + pad]."""
+        sl = self._slice(lo - pad, hi + pad)
+        return self.wave[sl], self.flux[sl], self.sigma[sl]
+
+
+def _quantity(value, unit=u.dimensionless_unscaled):
+    return u.Quantity(float(value), unit)
+
+
+def _measurement(name, value, error, unit=u.dimensionless_unscaled):
+    return Measurement(name, _quantity(value, unit), _quantity(error, unit))
+
+
+# --------------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Index:
+    """A band index: a band window and one or two continuum windows (vacuum Å).
+
+    Measured with `~spec_o3.analysis.band_strength` (the depth ``1 - <F_band> / F_cont``, the
+    continuum interpolated between two windows or flat from one); the ``air`` constructor converts
+    the air wavelengths of literature definitions.
+    """
+
+    name: str
+    band: tuple
+    continua: tuple
+
+    @classmethod
+    def air(cls, name, band, *continua):
+        def convert(window):
+            return window[0] * _AIR_TO_VACUUM, window[1] * _AIR_TO_VACUUM
+
+        return cls(name, convert(band), tuple(convert(c) for c in continua))
+
+    @property
+    def span(self):
+        edges = [self.band[0], self.band[1], *(e for c in self.continua for e in c)]
+        return min(edges), max(edges)
+
+    @property
+    def row(self):
+        """The index as a band row that `~spec_o3.analysis.band_strength` accepts."""
+        row = {"name": self.name, "band_min": self.band[0] * u.AA, "band_max": self.band[1] * u.AA}
+        sides = {"blue": (np.nan, np.nan), "red": (np.nan, np.nan)}
+        for lo, hi in self.continua:
+            sides["blue" if hi <= self.band[0] else "red"] = (lo, hi)
+        for side, (lo, hi) in sides.items():
+            row[f"{side}_continuum_min"], row[f"{side}_continuum_max"] = lo * u.AA, hi * u.AA
+        return row
+
+    def depth(self, rest):
+        """Band depth and its uncertainty, or None when a window has no valid data."""
+        try:
+            depth = band_strength(rest.spectrum, self.row, redshift=rest.redshift)
+        except ValueError:
+            return None
+        return float(depth.value), float(depth.info.meta["uncertainty"].value)
+
+
+# Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
+# in air wavelengths.
+TIO5 = _Index.air("TiO5", (7126, 7135), (7042, 7046))
+CAH1 = _Index.air("CaH1", (6380, 6390), (6345, 6355), (6410, 6420))
+CAH2 = _Index.air("CaH2", (6814, 6846), (7042, 7046))
+CAH3 = _Index.air("CaH3", (6960, 6990), (7042, 7046))
+NA8189 = _Index.air("Na I 8189", (8174, 8204), (8135, 8165))
+
+# Band-head jumps: absorbing side of a head vs the clear side (vacuum, adjacent 15-30 Å windows).
+C2_HEADS = (
+    _Index("C2 4737 head", (4705, 4735), ((4741, 4756),)),
+    # The clear side skips the Mg b triplet (5168-5185 Å), which would fake a continuum drop.
+    _Index("C2 5165 head", (5130, 5163), ((5187, 5202),)),
+    _Index("C2 5636 head", (5600, 5633), ((5641, 5656),)),
+)
+#: The C2 Swan (0,2) head at 6192.9 Å (blue-degraded) shares the TiO 6159 window: C2 darkens the
+#: flux blueward of 6193 Å, whereas the red-degraded TiO (2,1) head at 6188.7 Å darkens it redward,
+#: so the step across 6193 Å tells the two molecules apart.
+C2_6191 = _Index("C2 6191 head", (6172, 6191), ((6194, 6206),))
+TIO_HEADS = (
+    _Index("TiO 6159 head", (6162, 6185), ((6140, 6156),)),
+    _Index("TiO 7054 head", (7059, 7080), ((7040, 7053),)),
+)
+ZRO_HEADS = (
+    _Index("ZrO 6474 head", (6478, 6500), ((6455, 6471),)),
+    _Index("ZrO 5551 head", (5556, 5580), ((5532, 5549),)),
+    _Index("ZrO 6345 head", (6350, 6370), ((6328, 6343),)),
+)
+CN_HEADS = (
+    _Index("CN 7088 head", (7092, 7120), ((7065, 7086),)),
+    _Index("CN 7945 head", (7950, 7990), ((7915, 7940),)),
+)
+
+#: Head depth (1 - absorbing/clear flux) above which a band counts as present, set above the largest
+#: values in stars without the molecule (MILES/STELIB at R~1800, S/N 30): C2 4737 reaches 0.21 in
+#: K/M supergiants (0.3 with TiO), C2 5165 0.13 in K giants (metal lines and MgH blueward of the
+#: head), C2 5636 0.07 (no false carbon star among 4236 library spectra at S/N 8 and 15); TiO heads
+#: are ~0.05 at K5 III and >= 0.1 from M0; ZrO 6474 reaches 0.17 and ZrO 5551 0.05 through TiO
+#: blends in M giants, against >= 0.23 and >= 0.09 in MS/S stars; CN 7088 reaches 0.2 in M giants
+#: (TiO) but 0.1 in K giants.
+HEAD_DETECTION = {
+    "C2 4737 head": 0.20,
+    "C2 5165 head": 0.15,
+    "C2 5636 head": 0.10,
+    "C2 6191 head": 0.10,
+    "TiO 6159 head": 0.08,
+    "TiO 7054 head": 0.08,
+    "ZrO 6474 head": 0.20,
+    "ZrO 5551 head": 0.07,
+    "ZrO 6345 head": 0.11,
+    "CN 7088 head": 0.15,
+    "CN 7945 head": 0.15,
+}
+
+
+def _present(measurement):
+    """True when a head depth exceeds its detection threshold at 3 sigma."""
+    return _strong(measurement, HEAD_DETECTION[measurement.name.removesuffix(" depth")])
+
+
+def _zro(rest):
+    """ZrO head depths, those detected, and whether they make an S star.
+
+    An S star needs ZrO 6474 (the band S stars are classified on; Stephenson 1984) and a second
+    head, or two heads when 6474 is not covered.
+    """
+    depths = [m for m in (_depth(h, rest) for h in ZRO_HEADS) if m is not None]
+    seen = [m for m in depths if _present(m)]
+    primary = next((m for m in depths if m.name.startswith("ZrO 6474")), None)
+    return depths, seen, len(seen) >= 2 and (primary is None or _present(primary))
+
+
+def _c2(rest):
+    """C2 Swan head depths, those detected, and whether they make a carbon star.
+
+    A carbon star needs two heads, one of them 5165 or 5636 (the 4737 head is prone to blue-end
+    noise and MgH).
+    """
+    depths = [m for m in (_depth(h, rest) for h in C2_HEADS) if m is not None]
+    seen = [m for m in depths if _present(m)]
+    clean = [m for m in seen if not m.name.startswith("C2 4737")]
+    return depths, seen, len(seen) >= 2 and bool(clean)
+
+
+def _tio_not_c2(rest):
+    """TiO head depths and those detected, the 6159 head discounted where C2 6191 explains it.
+
+    A blue-degraded step at the C2 6191 head means the depth in the TiO 6159 window is C2 Swan
+    (Δv = -2) absorption, so that head is no evidence of TiO.
+    """
+    tio = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    c2_6191 = _depth(C2_6191, rest)
+    c2_red = c2_6191 is not None and _present(c2_6191)
+    seen = [m for m in tio if _present(m) and not (c2_red and m.name.startswith("TiO 6159"))]
+    return tio, seen
+
+
+def _depth(index, rest):
+    """`Measurement` of a band depth (1 - index ratio), or None without data."""
+    result = index.depth(rest)
+    return None if result is None else _measurement(f"{index.name} depth", *result)
+
+
+def _value(index, rest):
+    """`Measurement` of the index ratio itself (as the literature quotes it), or None."""
+    result = index.depth(rest)
+    return None if result is None else _measurement(index.name, 1 - result[0], result[1])
+
+
+def _continuum_line(wave, flux, sigma, left, right):
+    """Straight continuum through the mean fluxes of two side windows; None if a side is empty."""
+    sides = []
+    for lo, hi in (left, right):
+        inside = (wave >= lo) & (wave <= hi)
+        if inside.sum() < 3:
+            return None
+        n = inside.sum()
+        sides.append(
+            (wave[inside].mean(), flux[inside].mean(), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
+        )
+    (x1, y1, e1), (x2, y2, e2) = sides
+    if y1 <= 0 or y2 <= 0:
+        return None
+    return lambda x: y1 + (y2 - y1) * (x - x1) / (x2 - x1), max(e1, e2)
+
+
+def _mean_normalized(offset, normalized, noise, lo, hi):
+    """Mean of normalised flux where lo <= |offset| <= hi, with its error; nan without pixels."""
+    inside = (np.abs(offset) >= lo) & (np.abs(offset) <= hi)
+    if inside.sum() < 2:
+        return np.nan, np.nan
+    return float(np.mean(normalized[inside])), float(
+        np.sqrt(np.sum(noise[inside] ** 2)) / inside.sum()
+    )
+
+
+def _half_width(wave, excess, peak_index):
+    """Full width of ``excess`` (positive bump) at half its value at ``peak_index``, in Å."""
+    half = excess[peak_index] / 2
+    lo = peak_index
+    while lo > 0 and excess[lo] > half:
+        lo -= 1
+    hi = peak_index
+    while hi < excess.size - 1 and excess[hi] > half:
+        hi += 1
+    return float(wave[hi] - wave[lo])
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A spectral line measured against a straight local continuum from two side windows."""
+
+    name: str
+    center: float
+    left: tuple
+    right: tuple
+
+    def _normalized(self, rest):
+        wave, flux, sigma = rest.window(self.left[0], self.right[1])
+        if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
+            return None
+        fit = _continuum_line(wave, flux, sigma, self.left, self.right)
+        if fit is None:
+            return None
+        continuum, cont_err = fit
+        level = continuum(wave)
+        inner = (wave > self.left[1]) & (wave < self.right[0])
+        # The continuum's own uncertainty adds to every pixel, so fold it in once.
+        noise = np.hypot(sigma / level, cont_err / np.median(level))
+        return wave[inner], flux[inner] / level[inner], noise[inner]
+
+    def absorption(self, rest):
+        """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
+        normalized = self._normalized(rest)
+        if normalized is None:
+            return None
+        wave, norm, noise = normalized
+        offset = wave - self.center
+        core, core_err = _mean_normalized(offset, norm, noise, 0, 4)
+        wing, wing_err = _mean_normalized(offset, norm, noise, 20, 40)
+        if not (np.isfinite(core) and np.isfinite(wing)):
+            return None
+        smooth = np.convolve(1 - norm, np.ones(3) / 3, mode="same")
+        near = np.abs(offset) < 15
+        peak = np.flatnonzero(near)[np.argmax(smooth[near])] if near.any() else None
+        fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
+        step = np.gradient(wave)
+        ew = float(np.sum((1 - norm) * step))
+        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
+        return {
+            "core": _measurement(f"{self.name} core depth", 1 - core, core_err),
+            "wing": _measurement(f"{self.name} wing depth", 1 - wing, wing_err),
+            "fwhm": _measurement(f"{self.name} FWHM", fwhm, 2 * np.median(step), u.AA),
+            "ew": _measurement(f"{self.name} EW", ew, ew_err, u.AA),
+        }
+
+    def emission(self, rest):
+        """Emission: EW of the excess (positive for emission), FWHM and peak significance."""
+        normalized = self._normalized(rest)
+        if normalized is None:
+            return None
+        wave, norm, noise = normalized
+        offset = wave - self.center
+        near = np.abs(offset) < max(6.0, 0.1 * (self.right[0] - self.left[1]))
+        if not near.any():
+            return None
+        step = np.gradient(wave)
+        excess = norm - 1
+        ew = float(np.sum(excess * step))
+        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
+        smooth = np.convolve(excess, np.ones(3) / 3, mode="same")
+        peak = np.flatnonzero(near)[np.argmax(smooth[near])]
+        fwhm = _half_width(wave, smooth, peak) if smooth[peak] > 0 else 0.0
+        return {
+            "ew": _measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
+            "fwhm": _measurement(f"{self.name} emission FWHM", fwhm, 2 * np.median(step), u.AA),
+            "peak": float(smooth[peak] / noise[near].mean()),
+        }
+
+
+# Rest vacuum wavelengths (NIST); side windows avoid neighbouring strong lines.
+H_ALPHA = _Line("H alpha", 6564.61, (6470, 6510), (6620, 6660))
+H_BETA = _Line("H beta", 4862.68, (4700, 4740), (4990, 5030))
+H_GAMMA = _Line("H gamma", 4341.68, (4230, 4260), (4430, 4460))
+H_DELTA = _Line("H delta", 4102.89, (4020, 4040), (4175, 4200))
+HE_I_4471 = _Line("He I 4471", 4472.73, (4430, 4450), (4500, 4520))
+HE_I_5876 = _Line("He I 5876", 5877.25, (5820, 5845), (5910, 5935))
+HE_I_6678 = _Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
+HE_II_4686 = _Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
+C_IV_5806 = _Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
+O_III_5007 = _Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
+CA_II_K = _Line("Ca II K", 3934.78, (3905, 3922), (3945, 3955))
+# Emission needs side windows clear of [O III] and of the broad wings of disc lines.
+H_BETA_EMISSION = _Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
+CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
+MG_B = _Index("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
+NA_D = _Index("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared helpers for the assessors
+# --------------------------------------------------------------------------------------------------
+
+
+def _window_for(task, lo, hi, label, pad=60.0):
+    """The task window sharing most of [lo, hi]; without one, a new window labelled ``label``."""
+    best, overlap = None, 0.0
+    for window in task.windows:
+        shared = min(hi, window.upper.value) - max(lo, window.lower.value)
+        if shared > overlap:
+            best, overlap = window, shared
+    if best is None:
+        best = DiagnosticWindow(label, (lo - pad) * u.AA, (hi + pad) * u.AA)
+    return best
+
+
+def _clip(window, rest):
+    """The window clipped to the data, or None when the data do not reach it."""
+    lo = max(window.lower.value, rest.full_range[0])
+    hi = min(window.upper.value, rest.full_range[1])
+    if hi - lo < 0.2 * (window.upper.value - window.lower.value) or rest.coverage(lo, hi) < 0.3:
+        return None
+    if (lo, hi) == (window.lower.value, window.upper.value):
+        return window
+    return DiagnosticWindow(window.label, lo * u.AA, hi * u.AA)
+
+
+class _Notebook:
+    """Collects measurements and notes per window, in the order they are made."""
+
+    def __init__(self, task, rest):
+        self.task, self.rest = task, rest
+        self._entries = {}
+
+    def record(self, window, measurements=(), notes=(), *, key=False):
+        """Note what was measured in ``window``; ``key``: the verdict rests on it."""
+        clipped = _clip(window, self.rest)
+        if clipped is None:
+            return
+        entry = self._entries.setdefault(window.label, [clipped, [], [], False])
+        entry[1].extend(m for m in measurements if m is not None)
+        entry[2].extend(notes)
+        entry[3] = entry[3] or key
+
+    def conclude(self, verdict, overview, conclusion):
+        """The `Assessment` built from what was recorded."""
+        observations = tuple(
+            Observation(window, tuple(found), tuple(notes), key)
+            for window, found, notes, key in self._entries.values()
+            if found or notes
+        )
+        missing = tuple(w.label for w in self.task.windows if _clip(w, self.rest) is None)
+        return Assessment(
+            self.task.id,
+            verdict,
+            overview,
+            observations,
+            missing,
+            conclusion,
+            self.rest.full_range,
+        )
+
+
+def _overview(rest, snr, extra=""):
+    lo, hi = rest.full_range
+    quality = "good" if snr >= 20 else "moderate" if snr >= 10 else "low"
+    text = (
+        f"The spectrum covers {lo:.0f}-{hi:.0f} Å (rest frame) with {quality} S/N "
+        f"(median {snr:.0f} per pixel)"
+    )
+    return text + (f"; {extra}" if extra else "") + "."
+
+
+def _continuum_colour(rest):
+    """Blue-to-red flux ratio F(4000-4500)/F(5500-6000): >1 for hot stars, <1 for cool ones."""
+    blue, _ = rest.mean(4000, 4500)
+    red, _ = rest.mean(5500, 6000)
+    if not (np.isfinite(blue) and np.isfinite(red)) or red <= 0:
+        return None
+    return blue / red
+
+
+def _describe_colour(colour):
+    if colour is None:
+        return "a continuum whose shape the covered range does not show"
+    kind = "blue" if colour > 1.3 else "flat" if colour > 0.8 else "red"
+    return f"a {kind} continuum (F4000-4500/F5500-6000 = {colour:.2f})"
+
+
+def _strong(measurement, threshold, sigmas=3.0):
+    """True when a measurement exceeds ``threshold`` and is significant at ``sigmas``."""
+    return (
+        measurement is not None
+        and measurement.value.value > threshold
+        and measurement.value.value > sigmas * measurement.uncertainty.value
+    )
+
+
+def _article(name):
+    """'an' before a vowel sound ("an M-type Giant", "an S-type Star"), else 'a'."""
+    return "an" if name[0] in "AEIOU" or name[1:2] == "-" else "a"
+
+
+def _listed(measurements):
+    return ", ".join(map(str, measurements))
+
+
+def _noisy_no(book, snr, region_text):
+    """The verdict when the diagnostic region is too noisy to judge: NO, and say why."""
+    name = book.task.name
+    return book.conclude(
+        "NO",
+        _overview(book.rest, snr),
+        f"The S/N in {region_text} is too low (median {snr:.1f} per pixel) to see the diagnostic "
+        f"features of {_article(name)} {name}; I cannot confirm the class from this spectrum.",
+    )
+
+
+def _snr(rest, lo, hi):
+    """Median S/N in [lo, hi] when the data cover it, else over the whole spectrum."""
+    return rest.snr(lo, hi) if rest.coverage(lo, hi) > 0.3 else rest.snr(*rest.full_range)
+
+
+def _head_window(task, heads, measurement):
+    """The window in which a band head's measurement is shown."""
+    head = measurement.name.removesuffix(" depth")
+    index = next(h for h in heads if h.name == head)
+    return _window_for(task, *index.span, head)
+
+
+def _c2_note(depth, seen):
+    head = depth.name.removesuffix(" depth").removeprefix("C2 ").removesuffix(" head")
+    if seen:
+        return f"the flux drops blueward of the {head} Å head (depth {depth.short}): C2 Swan band"
+    if depth.value.value < -0.05:
+        return (
+            f"no C2 step at {head} Å: the flux falls redward of the head instead "
+            f"(depth {depth.short}), as metal lines or TiO make it"
+        )
+    return f"no C2 step at {head} Å (depth {depth.short})"
+
+
+def _zro_note(depth, seen):
+    head = depth.name.removesuffix(" depth").removeprefix("ZrO ").removesuffix(" head")
+    if seen:
+        return f"a ZrO band absorbs redward of the {head} Å head (depth {depth.short})"
+    return f"no clear ZrO band at {head} Å (depth {depth.short})"
+
+
+#: TiO5 below this marks an M star (K5 III 0.72-0.80, M0 III 0.70 in MILES/STELIB).
+TIO5_M_TYPE = 0.71
+
+
+#: Emission detections: EW (Å, emission positive) and peak height (in noise units); the He I/He II
+#: lines of CVs are weaker than the Balmer lines (EW of a few Å).
+EMISSION_EW = 3.0
+EMISSION_PEAK = 4.0
+
+
+def _detected(measure, ew_min=EMISSION_EW):
+    """True for a significant emission line of at least ``ew_min`` Å."""
+    return (
+        measure is not None
+        and measure["ew"].value.value > ew_min
+        and measure["peak"] > EMISSION_PEAK
+        and measure["ew"].value.value > 3 * measure["ew"].uncertainty.value
+    )

@@ -1,0 +1,183 @@
+"""The scripted astronomer's rules for M giants."""
+
+import numpy as np
+
+from spec_o3.tasks import get_task
+
+from ._common import (
+    CAH1,
+    CAH2,
+    CAH3,
+    MIN_SNR,
+    NA8189,
+    TIO5,
+    TIO5_M_TYPE,
+    TIO_HEADS,
+    _c2,
+    _c2_note,
+    _continuum_colour,
+    _depth,
+    _describe_colour,
+    _listed,
+    _measurement,
+    _noisy_no,
+    _Notebook,
+    _overview,
+    _present,
+    _RestSpectrum,
+    _snr,
+    _strong,
+    _value,
+    _window_for,
+    _zro,
+    _zro_note,
+)
+
+__all__ = ["assess_m_giant"]
+
+
+#: Without TiO5 (gap, short coverage) the TiO 6159 head must be this deep (K5 III <= 0.16, M0 III
+#: 0.17).
+TIO_6159_M_TYPE = 0.165
+#: Gravity votes (MILES/STELIB M stars). CaH1: dwarfs <= 0.90, giants >= 0.99. Na I 8189 ratio:
+#: dwarfs <= 0.93, giants >= 0.96. CaH2 + CaH3 above the dwarf locus 0.75 + 1.05 TiO5 (fitted to the
+#: M dwarfs, as in the CaH-TiO diagram of Lépine et al. 2003): dwarfs -0.07..+0.03, giants
+#: +0.22..+0.31.
+CAH1_GIANT = 0.95
+CAH_EXCESS_GIANT = 0.12
+NA_GIANT = 0.945
+
+_GRAVITY_WINDOWS = {
+    "CaH1": (6385, "CaH 6382"),
+    "CaH2+CaH3": (6830, "CaH 6830"),
+    "Na I 8189": (8190, "Na I 8183/8195"),
+}
+_GRAVITY_TEXT = {
+    ("CaH1", 1): "weak CaH, as in giants",
+    ("CaH1", -1): "strong CaH, as in dwarfs",
+    ("CaH2+CaH3", 1): "well above the M-dwarf locus for this TiO5: giant-like",
+    ("CaH2+CaH3", -1): "on the M-dwarf locus for this TiO5: dwarf-like",
+    ("Na I 8189", 1): "a weak Na I doublet, as in giants",
+    ("Na I 8189", -1): "a strong Na I doublet, as in dwarfs",
+}
+
+
+def _gravity_votes(rest):
+    """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements."""
+    tio5, cah1, cah2, cah3, na = (_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
+    votes = []
+    if cah1 is not None:
+        votes.append(("CaH1", 1 if cah1.value.value > CAH1_GIANT else -1, cah1))
+    if cah2 is not None and cah3 is not None and tio5 is not None:
+        excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
+        error = np.sqrt(
+            cah2.uncertainty.value**2
+            + cah3.uncertainty.value**2
+            + (1.05 * tio5.uncertainty.value) ** 2
+        )
+        excess = _measurement("CaH2+CaH3 excess", excess, error)
+        votes.append(("CaH2+CaH3", 1 if excess.value.value > CAH_EXCESS_GIANT else -1, excess))
+    if na is not None:
+        # Na I 8189 is a band/continuum ratio: deep (low) in dwarfs.
+        votes.append(("Na I 8189", 1 if na.value.value > NA_GIANT else -1, na))
+    return tio5, votes
+
+
+def assess_m_giant(spectrum, redshift=0.0):
+    """M giant: strong TiO, weak gravity-sensitive CaH and Na I (not an M dwarf), no ZrO or C2."""
+    task, rest = get_task("m_giant"), _RestSpectrum(spectrum, redshift)
+    book = _Notebook(task, rest)
+    snr = _snr(rest, 6300, 7200)
+    tio5, votes = _gravity_votes(rest)
+    tio_6159, tio_7054 = (_depth(h, rest) for h in TIO_HEADS)
+    if tio5 is not None:
+        # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
+        m_type = tio5.value.value < TIO5_M_TYPE and (tio_6159 is None or _present(tio_6159))
+        tio = tio5
+        kind = "deep TiO bands, an M star" if m_type else "TiO too weak for an M star"
+        book.record(
+            _window_for(task, 7000, 7150, "TiO 7054"),
+            [tio5, tio_7054],
+            [f"TiO5 = {tio5.short}: {kind}"],
+            key=True,
+        )
+    else:
+        m_type = tio_6159 is not None and _strong(tio_6159, TIO_6159_M_TYPE)
+        tio = tio_6159
+    if tio_6159 is not None:
+        book.record(
+            _window_for(task, 6150, 6200, "TiO 6159"),
+            [tio_6159],
+            [f"the TiO 6159 head is {tio_6159.short} deep"],
+            key=tio5 is None,
+        )
+    for name, vote, measurement in votes:
+        centre, label = _GRAVITY_WINDOWS[name]
+        book.record(
+            _window_for(task, centre - 5, centre + 5, label),
+            [measurement],
+            [f"{name} {measurement.short}: {_GRAVITY_TEXT[name, vote]}"],
+            key=True,
+        )
+    zro, zro_seen, s_type = _zro(rest)
+    c2, c2_seen, carbon = _c2(rest)
+    book.record(
+        _window_for(task, 6300, 6450, "ZrO 6345/6474"),
+        zro[:1],
+        [_zro_note(zro[0], zro[0] in zro_seen)] if zro else [],
+        key=s_type,
+    )
+    book.record(
+        _window_for(task, 4950, 5250, "C2 Swan 5165"),
+        c2[1:2],
+        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
+        key=carbon,
+    )
+    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    if tio is None:
+        return book.conclude(
+            "NO",
+            overview,
+            "Neither TiO 7054 (TiO5 index) nor TiO 6159 is covered, so the M type cannot be "
+            "established.",
+        )
+    if snr < MIN_SNR:
+        return _noisy_no(book, snr, "the TiO/CaH region")
+    score = sum(vote for _, vote, _ in votes)
+    evidence = _listed(m for _, _, m in votes)
+    if not m_type:
+        verdict, conclusion = "NO", f"TiO is too weak for an M star ({tio}): not an M giant."
+    elif s_type:
+        verdict = "NO"
+        conclusion = (
+            f"ZrO bands are present ({_listed(zro_seen)}): an S/MS star, not a normal M giant."
+        )
+    elif carbon:
+        verdict, conclusion = (
+            "NO",
+            f"C2 Swan bands are present ({_listed(c2_seen)}): a carbon star.",
+        )
+    elif not votes:
+        verdict = "NO"
+        conclusion = (
+            f"{tio} shows an M star, but no gravity-sensitive index is covered to tell a giant "
+            "from a dwarf."
+        )
+    elif score > 0:
+        verdict = "YES"
+        conclusion = (
+            f"Deep TiO ({tio}) with weak, giant-like gravity features ({evidence}): an M giant."
+        )
+    elif score == 0:
+        verdict = "NO"
+        conclusion = (
+            f"Deep TiO ({tio}), but the gravity indicators disagree ({evidence}); I cannot call it "
+            "a giant."
+        )
+    else:
+        verdict = "NO"
+        conclusion = (
+            f"Deep TiO ({tio}) but strong, dwarf-like gravity features ({evidence}): an M dwarf, "
+            "not a giant."
+        )
+    return book.conclude(verdict, overview, conclusion)
