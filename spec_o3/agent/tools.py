@@ -19,7 +19,7 @@ from functools import cache
 import astropy.units as u
 from specutils import SpectralRegion, Spectrum
 
-from spec_o3.analysis._region import check_window, spectrum_arrays
+from spec_o3.analysis.arrays import check_window, spectrum_arrays
 from spec_o3.io import read_for_inspection
 
 from .protocol import tool_schema

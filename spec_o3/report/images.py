@@ -4,7 +4,7 @@ import astropy.units as u
 import numpy as np
 
 from spec_o3.analysis import render_window
-from spec_o3.analysis._region import spectrum_arrays
+from spec_o3.analysis.arrays import spectrum_arrays
 
 __all__ = ["median_snr", "render_overview"]
 
