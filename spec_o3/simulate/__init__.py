@@ -6,6 +6,8 @@ is a positive for; `confusers` names the classes that mimic a task's positives. 
 :doc:`/simulate`.
 """
 
+from .carbon import CARBON_CLASSES
+from .cataclysmic import CATACLYSMIC_CLASSES
 from .compact import COMPACT_CLASSES
 from .core import DEFAULT_SNR, FLUX_UNIT, simulate_spectrum
 from .degraded import DEGRADED_CLASSES
@@ -32,8 +34,10 @@ __all__ = [
 
 for _spectral_class in (
     *STAR_CLASSES,
+    *CARBON_CLASSES,
     *PECULIAR_CLASSES,
     *COMPACT_CLASSES,
+    *CATACLYSMIC_CLASSES,
     *EXTRAGALACTIC_CLASSES,
     *DEGRADED_CLASSES,
 ):
