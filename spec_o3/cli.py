@@ -1,4 +1,4 @@
-"""The ``spec-o3`` command line: one sub-command per job, each implemented in :mod:`spec_o3.commands`.
+"""The ``spec-o3`` command line: one sub-command per job, each in :mod:`spec_o3.commands`.
 
 Sub-command modules are imported only when chosen, so ``spec-o3 --help`` stays fast and a missing
 optional dependency (say, the training stack) only matters to the command that needs it.

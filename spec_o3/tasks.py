@@ -1,8 +1,8 @@
 """The vetting tasks: what question is asked, what to look for, and where to zoom.
 
 Each task is defined once, here, and every consumer (the prompt builder, the scripted expert, the
-simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from :data:`~spec_o3.tasks.TASKS`. Users add
-their own with :func:`register_task`.
+simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from
+:data:`~spec_o3.tasks.TASKS`. Users add their own with :func:`register_task`.
 """
 
 from collections.abc import Mapping
@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 import astropy.units as u
 from specutils import SpectralRegion
 
-__all__ = ["DiagnosticWindow", "Task", "TASKS", "get_task", "register_task", "task_ids", "unregister_task"]
+__all__ = [
+    "DiagnosticWindow",
+    "Task",
+    "TASKS",
+    "get_task",
+    "register_task",
+    "task_ids",
+    "unregister_task",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,9 @@ class DiagnosticWindow:
         lower = u.Quantity(self.lower).to(u.AA, equivalencies=u.spectral())
         upper = u.Quantity(self.upper).to(u.AA, equivalencies=u.spectral())
         if not lower < upper:
-            raise ValueError(f"window {self.label!r}: lower edge {lower} must be below upper edge {upper}")
+            raise ValueError(
+                f"window {self.label!r}: lower edge {lower} must be below upper edge {upper}"
+            )
         object.__setattr__(self, "lower", lower)
         object.__setattr__(self, "upper", upper)
 
@@ -94,7 +104,8 @@ _BUILTIN_TASKS = (
         code="cc",
         name="Carbon Star (C-type)",
         indicators=(
-            "C2 Swan bands with heads near 4737, 5165 and 5636 Å, absorbing to the blue of each head",
+            "C2 Swan bands with heads near 4737, 5165 and 5636 Å, absorbing to the blue of each "
+            "head",
             "CN red-system bands near 7088, 7945 and 8125 Å (broad depressions)",
             "CH G band near 4300 Å, strong in CH-type carbon stars",
             "No TiO bands (which would indicate an M or S star); cool, red continuum",
@@ -112,10 +123,13 @@ _BUILTIN_TASKS = (
         code="cv",
         name="Cataclysmic Variable (CV)",
         indicators=(
-            "Broad, often double-peaked Balmer emission lines (H alpha, H beta, H gamma) from an accretion disc",
+            "Broad, often double-peaked Balmer emission lines (H alpha, H beta, H gamma) from an "
+            "accretion disc",
             "He I emission at 4471, 5876 and 6678 Å",
-            "He II 4686 Å emission, strong in magnetic systems, often with the Bowen blend near 4640-4650 Å",
-            "Blue disc continuum, possibly with an M-dwarf donor in the red; emission at rest wavelengths, "
+            "He II 4686 Å emission, strong in magnetic systems, often with the Bowen blend near "
+            "4640-4650 Å",
+            "Blue disc continuum, possibly with an M-dwarf donor in the red; emission at rest "
+            "wavelengths, "
             "without the forbidden lines ([O III] 5007, [N II], [S II]) of galaxies and quasars",
         ),
         windows=(
@@ -132,9 +146,11 @@ _BUILTIN_TASKS = (
         name="M-type Giant",
         article="an",
         indicators=(
-            "TiO bands with heads near 4761, 4954, 5167, 5448, 6159 and 7054 Å, deeper in later subtypes",
+            "TiO bands with heads near 4761, 4954, 5167, 5448, 6159 and 7054 Å, deeper in later "
+            "subtypes",
             "VO bands near 7400 and 7900 Å in the latest subtypes",
-            "Weak gravity-sensitive features, unlike M dwarfs: weak CaH near 6382 and 6830 Å and a weak "
+            "Weak gravity-sensitive features, unlike M dwarfs: weak CaH near 6382 and 6830 Å and "
+            "a weak "
             "Na I 8183/8195 Å doublet; a strong Ca II triplet",
             "No ZrO bands (S stars) and no C2 bands (carbon stars)",
         ),
@@ -170,12 +186,16 @@ _BUILTIN_TASKS = (
         code="wd",
         name="White Dwarf",
         indicators=(
-            "Very broad, pressure-broadened Balmer absorption lines (H beta, H gamma, H delta, H epsilon) with "
+            "Very broad, pressure-broadened Balmer absorption lines (H beta, H gamma, H delta, H "
+            "epsilon) with "
             "wings tens of Å wide (DA white dwarfs)",
-            "Otherwise He I absorption at 4471 and 5876 Å (DB), only Ca II H&K (DZ) or a featureless "
+            "Otherwise He I absorption at 4471 and 5876 Å (DB), only Ca II H&K (DZ) or a "
+            "featureless "
             "continuum (DC)",
-            "Hot, blue continuum without the metal lines of ordinary stars (Mg b, Na D, Ca II triplet)",
-            "Balmer lines broader than those of A/B stars and horizontal-branch stars of similar colour",
+            "Hot, blue continuum without the metal lines of ordinary stars (Mg b, Na D, Ca II "
+            "triplet)",
+            "Balmer lines broader than those of A/B stars and horizontal-branch stars of similar "
+            "colour",
         ),
         windows=(
             _window("H beta", 4700, 5030),

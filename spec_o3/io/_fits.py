@@ -16,6 +16,14 @@ from specutils.io.parsing_utils import read_fileobj_or_hdulist
 
 __all__ = []  # private helpers of spec_o3.io
 
+#: The parameters every survey loader takes, inserted in their docstrings with
+#: `~astropy.utils.decorators.format_doc`.
+LOADER_PARAMETERS = """file_obj : str, file-like or `~astropy.io.fits.HDUList`
+        The file, plain or gzip-compressed.
+    mask_zero_ivar : bool, optional
+        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
+        flux is zero too are masked; see :ref:`zero-ivar`."""
+
 #: What astropy raises on bytes that are not (or no longer) a FITS file: truncated data reads as a
 #: too-small buffer (TypeError) after a truncation warning, which test runs turn into an error.
 _CORRUPT_FITS_ERRORS = (OSError, EOFError, ValueError, TypeError, AstropyUserWarning)

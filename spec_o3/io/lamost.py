@@ -22,9 +22,11 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.nddata import InverseVariance
+from astropy.utils.decorators import format_doc
 from specutils.io.registers import custom_writer, data_loader
 
 from ._fits import (
+    LOADER_PARAMETERS,
     build_spectrum,
     flux_unit,
     hdu_data,
@@ -89,17 +91,14 @@ def identify_lamost_lrs_table(origin, *args, **kwargs):
 
 @data_loader("LAMOST-LRS", identifier=identify_lamost_lrs_image,
              extensions=["fits", "fit", "fits.gz"], priority=10)
+@format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
     """
     Read a LAMOST LRS spectrum stored as a 5-row primary image (DR1 to DR7).
 
     Parameters
     ----------
-    file_obj : str, file-like or `~astropy.io.fits.HDUList`
-        The file, plain or gzip-compressed.
-    mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
-        flux is zero too are masked; see :ref:`zero-ivar`.
+    {loader_parameters}
 
     Returns
     -------
@@ -135,6 +134,7 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
 
 @data_loader("LAMOST-LRS-table", identifier=identify_lamost_lrs_table,
              extensions=["fits", "fit", "fits.gz"], priority=10)
+@format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
     """
     Read a LAMOST LRS spectrum stored as the HDU 1 binary table (DR8 and later).
@@ -143,11 +143,7 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
 
     Parameters
     ----------
-    file_obj : str, file-like or `~astropy.io.fits.HDUList`
-        The file, plain or gzip-compressed.
-    mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
-        flux is zero too are masked; see :ref:`zero-ivar`.
+    {loader_parameters}
 
     Returns
     -------

@@ -19,9 +19,11 @@ https://www.sdss3.org/dr10/algorithms/bitmask_sppixmask.php
 
 import astropy.units as u
 import numpy as np
+from astropy.utils.decorators import format_doc
 from specutils.io.registers import data_loader
 
 from ._fits import (
+    LOADER_PARAMETERS,
     build_spectrum,
     flux_unit,
     hdu_data,
@@ -86,17 +88,14 @@ def identify_sdss_spspec(origin, *args, **kwargs):
 
 @data_loader("SDSS-spec", identifier=identify_sdss_spec, extensions=["fits", "fits.gz"],
              priority=20)
+@format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def sdss_spec_loader(file_obj, mask_zero_ivar=True):
     """
     Read an SDSS ``spec-PLATE-MJD-FIBER.fits`` file (coadded spectrum of HDU 1).
 
     Parameters
     ----------
-    file_obj : str, file-like or `~astropy.io.fits.HDUList`
-        The file, plain or gzip-compressed.
-    mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
-        flux is zero too are masked; see :ref:`zero-ivar`.
+    {loader_parameters}
 
     Returns
     -------
@@ -126,6 +125,7 @@ def sdss_spec_loader(file_obj, mask_zero_ivar=True):
 
 @data_loader("SDSS-spSpec", identifier=identify_sdss_spspec, extensions=["fit", "fits", "fit.gz"],
              priority=20)
+@format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
     """
     Read an SDSS DR1–DR7 ``spSpec`` file.
@@ -135,11 +135,7 @@ def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
 
     Parameters
     ----------
-    file_obj : str, file-like or `~astropy.io.fits.HDUList`
-        The file, plain or gzip-compressed.
-    mask_zero_ivar : bool, optional
-        Mask every pixel with zero inverse variance (the default). With ``False``, only those whose
-        flux is zero too are masked; see :ref:`zero-ivar`.
+    {loader_parameters}
 
     Returns
     -------
