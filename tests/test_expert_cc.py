@@ -1,0 +1,73 @@
+"""Carbon-star vetting: simulated C-R/C-N/C-H stars, low-S/N carbon stars, DQ white dwarfs, real K stars."""
+
+import numpy as np
+import pytest
+
+from spec_o3.agent.expert_rules import assess
+from spec_o3.simulate import simulate_spectrum
+from spec_o3.simulate.carbon import (
+    _CARBON_SUBTYPES,
+    VISIBLE_SWAN_DEPTH,
+    _draw_carbon_star,
+    _swan_depth,
+)
+
+
+def _verdict(spectrum):
+    return assess(spectrum, "carbon_star", spectrum.meta["redshift"])
+
+
+@pytest.mark.parametrize("subtype", ["C-R", "C-N", "C-J", "C-H"])
+def test_every_drawn_carbon_star_shows_its_swan_bands(subtype):
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        params = _draw_carbon_star(rng, subtype)
+        assert _swan_depth(params, params["c_to_o"]) >= VISIBLE_SWAN_DEPTH * 0.999
+
+
+def test_ch_stars_carry_the_cemp_carbon_plateau():
+    rng = np.random.default_rng(3)
+    lo, hi = _CARBON_SUBTYPES["C-H"][4]
+    for _ in range(20):
+        params = _draw_carbon_star(rng, "C-H")
+        carbon = np.log10(params["c_to_o"]) + 8.69 + params["metallicity"]  # A(C)
+        assert lo - 1e-6 <= carbon <= hi + 1e-6
+
+
+@pytest.mark.parametrize("subtype", ["C-R", "C-H"])
+def test_warm_carbon_stars_are_yes(subtype):
+    result = _verdict(simulate_spectrum("carbon_star", seed=11, snr=30, subtype=subtype))
+    assert result.verdict == "YES", result.conclusion
+    assert "C2 5165 head depth" in result.conclusion
+
+
+def test_deep_swan_bands_survive_low_snr_but_noise_does_not():
+    cool = simulate_spectrum("carbon_star", seed=4, snr=3.5, subtype="C-N", teff=2900.0)
+    result = _verdict(cool)
+    assert result.verdict == "YES", result.conclusion
+    assert "Despite the low S/N" in result.conclusion
+    for kind in ("gk_giant", "m_giant", "cn_strong_giant", "low_snr"):
+        assert _verdict(simulate_spectrum(kind, seed=4, snr=3.5)).verdict == "NO"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_dq_white_dwarfs_are_not_carbon_stars(seed):
+    dq = simulate_spectrum("white_dwarf", seed=seed, snr=40, subtype="DQ", teff=5500.0)
+    result = _verdict(dq)
+    assert result.verdict == "NO", result.conclusion
+
+
+def test_barium_and_cn_strong_giants_are_not_carbon_stars():
+    for kind in ("barium_star", "cn_strong_giant"):
+        for seed in range(3):
+            assert _verdict(simulate_spectrum(kind, seed=seed, snr=60)).verdict == "NO"
+
+
+def test_real_late_k_stars_with_tio_6159_only_stay_no(real_data):
+    # LAMOST K7 and M0 stars whose TiO 6159 head shows before TiO 7054 (no C2 step at 6191 Å).
+    import spec_o3  # noqa: F401  (registers the survey readers)
+    from specutils import Spectrum
+
+    for name in ("spec-55862-B6212_sp06-074.fits", "spec-55862-B6212_sp06-232.fits"):
+        spectrum = Spectrum.read(real_data / "lamost_lrs_dr1_grd349" / name)
+        assert assess(spectrum, "carbon_star").verdict == "NO"
