@@ -229,6 +229,32 @@ def _population_over_opacity(element, stage, chi, teff, pe, abundance):
 #: calibration.
 STRENGTH_SCALE = 1.22e-21
 
+#: Factor by which the density of the layers that form the cores of the high series members is
+#: below the characteristic one: DA white dwarfs of log g = 8 show the Balmer series to H9–H10
+#: (Bergeron, Saffer & Liebert 1992), i.e. Inglis–Teller densities of ~1e16 cm⁻³, not ~5e17.
+DISSOLUTION_DILUTION = 30.0
+#: Decades of electron density above that of an A0 V photosphere over which the Balmer lines become
+#: saturated alike (cool DA white dwarfs, with few electrons, keep their steep Balmer decrement),
+#: and the largest strength gain of a high member (Hε and up stay weaker).
+SATURATION_DECADES = 2.0
+SATURATION_MAX_GAIN = 10.0
+#: g f λ² of Hβ, the line the others are pulled towards.
+_HBETA_GF_LAMBDA2 = 2 * 4 * _F_BALMER[4] * 4862.68**2
+
+
+def _saturation_boost(line, n_e):
+    """Strength factor of a hydrogen line in a dense photosphere, relative to the g f λ² scaling.
+
+    In white dwarfs the Balmer lines Hα–Hε are optically thick far into their wings and their depths
+    are set by the temperature structure rather than by g f: the white-dwarf standards (GD 71, HZ 2,
+    LTT 7987 at R = 1800) have Hγ and Hδ as deep as Hβ, with EW ratios Hγ/Hβ ≈ 0.85 and Hδ/Hβ ≈ 0.6,
+    where the g f λ² scaling of a single slab gives 0.3 and 0.05. The strengths are therefore pulled
+    up towards Hβ's, fully at 100 times the A0 V density (Hα, already the strongest, is left as it
+    is); A/B stars and horizontal-branch stars are untouched.
+    """
+    weight = np.clip(np.log10(n_e / NE_REF) / SATURATION_DECADES, 0.0, 1.0)
+    return float(np.clip((_HBETA_GF_LAMBDA2 / line.gf_lambda2) ** weight, 1.0, SATURATION_MAX_GAIN))
+
 
 def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydrogen_abundance=0.0):
     """Integrated opacities (Å) and Stark half widths (Å) of ``lines`` in a photosphere.
@@ -254,7 +280,8 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     """
     pe = electron_pressure(teff, logg)
     n_e = pe / (_K_BOLTZMANN * teff)
-    n_max = 10 ** ((23.26 - np.log10(n_e)) / 7.5)  # Inglis & Teller (1939)
+    # Inglis & Teller (1939) at the density of the upper layers where the high members form.
+    n_max = 10 ** ((23.26 - np.log10(n_e / DISSOLUTION_DILUTION)) / 7.5)
     # Neutral hydrogen broadens hydrogen lines too (resonance broadening): it dominates in cool
     # dense atmospheres (the Sun, cool DA white dwarfs), counted as NEUTRAL_WEIGHT perturbers per
     # atom.
@@ -269,6 +296,8 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
         survival = 1.0 / (1.0 + (line.n_upper / n_max) ** 8) if line.n_upper else 1.0
         strength[i] = STRENGTH_SCALE * line.gf_lambda2 * ratio * survival
         density = n_broadening if line.element == "H" else n_e
+        if line.element == "H":
+            strength[i] *= _saturation_boost(line, n_e)
         width[i] = (
             W_REF
             * (line.wavelength / 4862.68) ** 2

@@ -1,9 +1,10 @@
 """The scripted astronomer's rules for white dwarfs."""
 
+import numpy as np
+
 from spec_o3.tasks import get_task
 
 from ._common import (
-    CA_II_K,
     H_ALPHA,
     H_BETA,
     H_BETA_EMISSION,
@@ -11,13 +12,16 @@ from ._common import (
     H_GAMMA,
     HE_I_4471,
     HE_I_5876,
+    HE_II_4686,
     MG_B,
     MIN_SNR,
     NA_D,
+    _c2,
     _continuum_colour,
     _depth,
     _describe_colour,
     _detected,
+    _Index,
     _listed,
     _noisy_no,
     _Notebook,
@@ -51,19 +55,121 @@ METAL_DEPTH = {"Mg b": 0.06, "Na D": 0.15}
 #: standards 1.6-3.2). Kept low so that a poor relative flux calibration does not hide a white
 #: dwarf: the narrow lines of the F stars that pass it fail the Balmer-width test.
 HOT_COLOUR = 1.1
+#: Effective width EW / core depth (Å) of a pressure-broadened Balmer line, robust to noise where a
+#: FWHM is not: A/B/BHB stars of MILES/STELIB at R~1800 reach 39 Å (Hβ) and 33 Å (Hγ), the DA
+#: standards have >= 47 Å and >= 39 Å.
+DA_EFFECTIVE_WIDTH = 42.0
+#: S/N from which a measured FWHM is trusted (below it noise spikes narrow it).
+NOISY_FWHM_SNR = 15.0
+#: Metal indices of ordinary stars (depth 1 - <F_band>/F_cont): the Lick G4300 (CH G band) and
+#: Ca4227 windows (Worthey et al. 1994) and a Ca II K band. In MILES/STELIB at S/N 30 every star
+#: with weak Balmer lines shows one of them (F/G/K stars: Ca II K >= 0.37, G band >= 0.05 or
+#: Ca I >= 0.1), so their joint absence marks a metal-poor white-dwarf atmosphere.
+G_BAND = _Index.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
+CA_I_4227 = _Index.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
+CA_II_K_BAND = _Index("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
+#: Largest value a feature may have to count as absent (Balmer core depths, |value|; metal index
+#: depths, which the broad Balmer or He I wings in their side windows can make negative, value); the
+#: measurement error must be below 0.6 of it for the absence to mean something.
+ABSENT = {
+    "H alpha": 0.08,
+    "H beta": BALMER_ABSENT,
+    "H gamma": 0.10,
+    "G band": 0.05,
+    "Ca I 4227": 0.06,
+    "Ca II K": 0.10,
+    "Mg b": 0.05,
+    "Na D": 0.10,
+}
+_METAL_INDICES = ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D")
+#: C2 Swan heads of a DQ white dwarf: two heads deeper than this at 5 sigma (a weaker test than a
+#: carbon star's, allowed because everything an ordinary star shows must be absent too).
+DQ_C2_HEAD = 0.05
+#: Median S/N from which a featureless or metal-line-only spectrum is judged.
+FEATURELESS_SNR = 10.0
+#: Ca II K band depth of a DZ white dwarf (its only strong lines; F/G/K stars reach it too, but with
+#: Balmer lines, the G band or Ca I 4227).
+DZ_CA_K = 0.10
+#: A cool DA (6000-8000 K): H alpha and H beta with a steep decrement (Hγ core < 0.85 Hβ core, while
+#: A/B/BHB stars have Hγ as deep as Hβ, >= 0.93 even when badly calibrated) on a continuum no
+#: bluer than an A star's.
+COOL_DA_COLOUR = 1.6
+COOL_DA_DECREMENT = 0.85
+#: H alpha core depth of a cool DA, its strongest line (>= 0.42 in the simulated 6000-8000 K DAs,
+#: 0.44 in LTT 3218); accretion discs fill it with emission.
+COOL_DA_HALPHA = 0.3
+#: A hot DA (> 40 000 K): shallow (core >= 0.04) but broad Balmer lines on a very blue continuum.
+HOT_DA_COLOUR = 2.5
+HOT_DA_CORE = 0.04
 
 
 def _wing_ratio(profile):
     return profile["wing"].value.value / max(profile["core"].value.value, 1e-3)
 
 
-def _is_broad(profile):
-    """Pressure-broadened: wings still deep 20-40 Å out, and a wide line."""
-    return (
-        _wing_ratio(profile) > WING_TO_CORE_DA
-        and _strong(profile["wing"], 0.02)
-        and profile["fwhm"].value.value >= DA_FWHM
+def _effective_width(profile):
+    return profile["ew"].value.value / max(profile["core"].value.value, 1e-3)
+
+
+def _is_broad(profile, snr=0.0):
+    """Pressure-broadened: wings deep 20-40 Å out and a wide line, or a large EW for its depth.
+
+    From S/N 15, where noise no longer narrows the measured FWHM, the line must be wide as well: the
+    narrow cores on broad shallow wings of accretion discs (nova-likes) are no white dwarf's.
+    """
+    wide = profile["fwhm"].value.value >= DA_FWHM
+    winged = _wing_ratio(profile) > WING_TO_CORE_DA and _strong(profile["wing"], 0.02) and wide
+    return winged or (
+        _strong(profile["ew"], 0)
+        and _effective_width(profile) >= DA_EFFECTIVE_WIDTH
+        and (wide or snr < NOISY_FWHM_SNR)
     )
+
+
+def _emission_core(line, rest):
+    """True when the centre (±2.5 Å) rises above the shoulders (4-10 Å), or the shoulders above the
+    continuum, by > 0.05 and 4 sigma.
+
+    Accretion discs fill Balmer absorption with (double-peaked) emission that the EW of the whole
+    line can hide; a white dwarf's line centre is its deepest point.
+    """
+    normalized = line._normalized(rest)
+    if normalized is None:
+        return False
+    wave, flux, noise = normalized
+    offset = np.abs(wave - line.center)
+    centre, shoulder = offset < 2.5, (offset > 4) & (offset < 10)
+    if centre.sum() < 2 or shoulder.sum() < 2:
+        return False
+    centre_err = noise[centre].mean() / np.sqrt(centre.sum())
+    shoulder_err = noise[shoulder].mean() / np.sqrt(shoulder.sum())
+    bump = flux[centre].mean() - flux[shoulder].mean()
+    peaks = flux[shoulder].mean() - 1.0
+    return (bump > 0.05 and bump > 4 * np.hypot(centre_err, shoulder_err)) or (
+        peaks > 0.05 and peaks > 4 * shoulder_err
+    )
+
+
+def _absent(measurement, name):
+    """True when a feature is measured, below its limit and known to better than 0.6 of it."""
+    limit = ABSENT[name]
+    value = measurement.value.value if name in _METAL_INDICES else abs(measurement.value.value)
+    return value < limit and measurement.uncertainty.value < 0.6 * limit
+
+
+def _features(rest, balmer, halpha):
+    """Balmer core depths and metal indices that an ordinary star of any type shows."""
+    found = {"H alpha": halpha and halpha["core"]}
+    found.update({name: p["core"] for name, p in balmer.items() if name != "H delta"})
+    for index in (G_BAND, CA_I_4227, CA_II_K_BAND, MG_B, NA_D):
+        found[index.name] = _depth(index, rest)
+    return {name: m for name, m in found.items() if m is not None}
+
+
+def _all_absent(features, names):
+    """True when every named feature that is measured is absent, and at least two are measured."""
+    measured = [name for name in names if name in features]
+    return len(measured) >= 2 and all(_absent(features[name], name) for name in measured)
 
 
 def _balmer_note(name, profile):
@@ -81,7 +187,15 @@ def _balmer_note(name, profile):
 
 
 def assess_white_dwarf(spectrum, redshift=0.0):
-    """White dwarf: broad Balmer wings (DA), He I only (DB), Ca II only (DZ), featureless (DC)."""
+    """White dwarf: broad Balmer lines (DA), He I (DB), Ca II (DZ), C2 (DQ) alone, featureless (DC).
+
+    Examples
+    --------
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> spectrum = simulate_spectrum("white_dwarf", seed=2, snr=40, subtype="DC", teff=6000.0)
+    >>> assess_white_dwarf(spectrum, spectrum.meta["redshift"]).verdict
+    'YES'
+    """
     task, rest = get_task("white_dwarf"), _RestSpectrum(spectrum, redshift)
     book = _Notebook(task, rest)
     snr = _snr(rest, 4000, 5100)
@@ -105,14 +219,30 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         )
     he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
     he_strong = [ew for ew in he_i if _strong(ew, HE_I_DB)]
-    ca_k = CA_II_K.absorption(rest)
-    metals = [m for m in (_depth(MG_B, rest), _depth(NA_D, rest)) if m is not None]
-    strong_metals = [m for m in metals if _strong(m, METAL_DEPTH[m.name.removesuffix(" depth")])]
+    he_ii = HE_II_4686.absorption(rest)
+    if he_ii is not None and _strong(he_ii["ew"], HE_I_DB):
+        he_strong.append(he_ii["ew"])
+    features = _features(rest, balmer, halpha)
+    ca_k = features.get("Ca II K")
+    metals = [features[name] for name in ("Mg b", "Na D") if name in features]
+    # He I 5876 fills the Na D windows of a DB: no metal evidence there.
+    strong_metals = [
+        m
+        for m in metals
+        if _strong(m, METAL_DEPTH[m.name.removesuffix(" depth")])
+        and not (he_strong and m.name.startswith("Na D"))
+    ]
+    ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
     emission = [
         e["ew"] for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest)) if _detected(e)
     ]
+    # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
+    reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) else []
+    c2_heads, _, _ = _c2(rest)
+    c2_seen = [m for m in c2_heads if _strong(m, DQ_C2_HEAD, 5.0)]
+    c2_seen = c2_seen if len(c2_seen) >= 2 else []
     judged = {name: p for name, p in balmer.items() if _strong(p["core"], BALMER_CORE_MIN)}
-    broad = [name for name, p in judged.items() if _is_broad(p)]
+    broad = [name for name, p in judged.items() if _is_broad(p, snr)]
     absent = all(p["core"].value.value < BALMER_ABSENT for p in balmer.values())
     if he_i:
         book.record(
@@ -124,9 +254,22 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     if ca_k is not None:
         book.record(
             _window_for(task, 3925, 3945, "Ca II H&K"),
-            [ca_k["core"]],
-            [f"Ca II K core depth {ca_k['core'].short}"],
+            [ca_k],
+            [f"Ca II K band depth {ca_k.short}"],
             key=absent,
+        )
+    if ordinary:
+        book.record(
+            _window_for(task, 4220, 4320, "G band"),
+            ordinary,
+            [f"lines of ordinary stars: {_listed(ordinary)}"],
+        )
+    if c2_seen:
+        book.record(
+            _window_for(task, 4700, 4760, "C2 Swan"),
+            c2_seen,
+            [f"C2 Swan band heads: {_listed(c2_seen)}"],
+            key=True,
         )
     if strong_metals:
         book.record(
@@ -144,59 +287,141 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         )
     if snr < MIN_SNR:
         return _noisy_no(book, snr, "the Balmer region")
+    verdict, conclusion = _verdict(
+        snr,
+        colour,
+        balmer,
+        halpha,
+        judged,
+        broad,
+        absent,
+        features,
+        he_strong,
+        c2_seen,
+        strong_metals,
+        emission or reversed_cores,
+    )
+    return book.conclude(verdict, overview, conclusion)
+
+
+def _verdict(
+    snr,
+    colour,
+    balmer,
+    halpha,
+    judged,
+    broad,
+    absent,
+    features,
+    he_strong,
+    c2_seen,
+    metals,
+    emission,
+):
+    """YES/NO and the conclusion, from the measurements of `assess_white_dwarf`."""
+    described = _describe_colour(colour)
     hot = colour is not None and colour > HOT_COLOUR
+    good = snr >= FEATURELESS_SNR
+    no_ordinary = _all_absent(features, ("G band", "Ca I 4227"))
+    metal_free = _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
+    no_balmer = _all_absent(features, ("H alpha", "H beta", "H gamma"))
     balmer_text = "; ".join(
-        f"{name} FWHM {p['fwhm'].value.value:.0f} Å, wing/core {_wing_ratio(p):.2f}"
+        f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
+        f"wing/core {_wing_ratio(p):.2f}"
         for name, p in judged.items()
     )
+    ca_k = features.get("Ca II K")
     if emission:
-        verdict = "NO"
-        conclusion = (
-            f"Balmer emission ({emission[0]}) is no white dwarf's: an emission-line object."
+        return "NO", (
+            f"Balmer emission ({emission[0]}"
+            f"{' core above its shoulders' if isinstance(emission[0], str) else ''}) is no white "
+            "dwarf's: an emission-line object."
         )
-    elif strong_metals:
-        verdict = "NO"
-        conclusion = (
-            f"Metal lines of an ordinary star ({_listed(strong_metals)}) rule out a white dwarf."
+    # Metal-line (DZ) and carbon (DQ) white dwarfs first: their few lines would otherwise read as
+    # an ordinary star's, which would show Balmer lines, the G band or Ca I 4227 as well.
+    if good and no_ordinary and no_balmer and _strong(ca_k, DZ_CA_K, 5.0):
+        return "YES", (
+            f"Strong Ca II K ({ca_k}) with no Balmer lines, no G band and no Ca I 4227 at S/N "
+            f"{snr:.0f} on {described}: a metal-polluted helium-atmosphere DZ white dwarf."
         )
-    elif not hot:
-        verdict = "NO"
-        conclusion = (
-            f"The star is too cool for a white dwarf of these types: {_describe_colour(colour)}."
+    if good and c2_seen and no_ordinary and _all_absent(features, ("H alpha", "Ca II K", "Na D")):
+        return "YES", (
+            f"C2 Swan bands ({_listed(c2_seen)}) with no H alpha, Ca II K, Na D, G band or Ca I "
+            f"4227 at S/N {snr:.0f} on {described}: a DQ white dwarf, not a carbon star (whose "
+            "metal lines and CN would show)."
         )
-    elif judged and len(broad) >= min(2, len(judged)) and 2 * len(broad) >= len(judged):
-        verdict = "YES"
-        conclusion = (
+    if metals:
+        return "NO", f"Metal lines of an ordinary star ({_listed(metals)}) rule out a white dwarf."
+    if hot and judged and len(broad) >= min(2, len(judged)) and 2 * len(broad) >= len(judged):
+        return "YES", (
             f"Very broad Balmer lines whose wings still absorb 20-40 Å from the centre "
-            f"({balmer_text}) on {_describe_colour(colour)} without metal lines: a DA white dwarf."
+            f"({balmer_text}) on {described} without metal lines: a DA white dwarf."
         )
-    elif judged:
-        verdict = "NO"
-        conclusion = (
+    if "H beta" in judged and metal_free and _cool_da(colour, balmer, halpha):
+        beta, alpha = balmer["H beta"]["core"], halpha["core"]
+        return "YES", (
+            f"H alpha (core {alpha.short}) and H beta (core {beta.short}) with a steep Balmer "
+            f"decrement on {described}, and no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white "
+            "dwarf, not an F star (whose metal lines would show at this colour)."
+        )
+    if not judged and metal_free and not he_strong and _hot_da(colour, balmer):
+        text = "; ".join(
+            f"{name} core {p['core'].short}, EW/depth {_effective_width(p):.0f} Å"
+            for name, p in balmer.items()
+            if name != "H delta"
+        )
+        return "YES", (
+            f"Shallow but broad Balmer lines ({text}) on {described} without metal or He I "
+            "lines: a hot DA white dwarf."
+        )
+    if judged:
+        return "NO", (
             f"The Balmer lines are too narrow for a white dwarf ({balmer_text}): an ordinary "
             "A/B/F-type or horizontal-branch star."
         )
-    elif not absent:
-        verdict = "NO"
-        conclusion = (
-            "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum."
+    if he_strong and hot and metal_free:
+        return "YES", (
+            f"Helium absorption ({_listed(he_strong)}) without strong Balmer lines on {described}: "
+            "a DB (or DO) white dwarf."
         )
-    elif he_strong:
-        verdict = "YES"
-        conclusion = (
-            f"He I absorption ({_listed(he_strong)}) without Balmer lines on "
-            f"{_describe_colour(colour)}: a DB white dwarf."
+    if not absent:
+        return (
+            "NO",
+            "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum.",
         )
-    elif snr >= 15:
-        kind = "DZ" if ca_k is not None and _strong(ca_k["core"], BALMER_CORE_MIN) else "DC/DO-like"
-        verdict = "YES"
-        conclusion = (
-            f"{_describe_colour(colour).capitalize()} with no Balmer, He I or metal lines of "
-            f"ordinary stars at S/N {snr:.0f}: a {kind} white dwarf."
+    if good and _all_absent(features, tuple(ABSENT)):
+        return "YES", (
+            f"{described.capitalize()} with no Balmer lines, He I, Ca II K, G band, Ca I 4227, "
+            f"Mg b or Na D at S/N {snr:.0f}: a featureless DC white dwarf (every ordinary star of "
+            "this colour shows some of them)."
         )
-    else:
-        verdict = "NO"
-        conclusion = (
-            f"A featureless blue spectrum at S/N {snr:.0f} is too noisy to call a DC white dwarf."
-        )
-    return book.conclude(verdict, overview, conclusion)
+    return "NO", (
+        f"No white-dwarf signature at S/N {snr:.0f}: the spectrum is neither clearly featureless "
+        "nor shows broad Balmer, He I, Ca II or C2 features."
+    )
+
+
+def _cool_da(colour, balmer, halpha):
+    """H alpha and H beta with a steep decrement on an A-star-or-cooler continuum."""
+    beta = balmer["H beta"]["core"].value.value
+    gamma = balmer["H gamma"]["core"].value.value if "H gamma" in balmer else 0.0
+    return (
+        colour is not None
+        and colour <= COOL_DA_COLOUR
+        and halpha is not None
+        and _strong(halpha["core"], COOL_DA_HALPHA)
+        and gamma < COOL_DA_DECREMENT * beta
+    )
+
+
+def _hot_da(colour, balmer):
+    """A shallow but broad H beta, and H gamma present, on a very blue continuum."""
+    lines = [balmer[name] for name in ("H beta", "H gamma") if name in balmer]
+    return (
+        colour is not None
+        and colour >= HOT_DA_COLOUR
+        and len(lines) == 2
+        and _strong(lines[0]["core"], HOT_DA_CORE)
+        and _is_broad(lines[0])
+        and _strong(lines[1]["core"], HOT_DA_CORE / 2)
+    )

@@ -1,0 +1,40 @@
+"""White-dwarf rules: DC/DZ/DQ and cool DA without Balmer wings, and the stars they must not take."""
+
+import pytest
+
+from spec_o3.agent.expert_rules import assess
+from spec_o3.simulate import simulate_spectrum
+
+
+def _verdict(kind, **params):
+    spectrum = simulate_spectrum(kind, seed=3, snr=40, **params)
+    return assess(spectrum, "white_dwarf", spectrum.meta["redshift"])
+
+
+@pytest.mark.parametrize(
+    ("subtype", "teff", "word"),
+    [("DC", 4500.0, "DC"), ("DZ", 6000.0, "DZ"), ("DQ", 6000.0, "DQ"), ("DA", 7000.0, "cool DA")],
+)
+def test_white_dwarfs_without_broad_balmer_wings_are_yes(subtype, teff, word):
+    assessment = _verdict("white_dwarf", subtype=subtype, teff=teff)
+    assert assessment.verdict == "YES"
+    assert word in assessment.conclusion
+
+
+@pytest.mark.parametrize("kind", ["fgk_dwarf", "bhb_star", "ab_star", "hot_subdwarf"])
+def test_ordinary_and_subdwarf_stars_stay_no(kind):
+    assert _verdict(kind).verdict == "NO"
+
+
+def test_a_noisy_featureless_spectrum_is_not_called_a_dc():
+    spectrum = simulate_spectrum("white_dwarf", seed=3, snr=6, subtype="DC", teff=6000.0)
+    assert assess(spectrum, "white_dwarf", spectrum.meta["redshift"]).verdict == "NO"
+
+
+def test_dense_photospheres_keep_h_gamma_near_h_beta():
+    from spec_o3.simulate.stark import hydrogen_lines, stark_opacity_parameters
+
+    beta, gamma = hydrogen_lines()[1:3]
+    white_dwarf, _ = stark_opacity_parameters((beta, gamma), 20000.0, 8.0)
+    a_star, _ = stark_opacity_parameters((beta, gamma), 9500.0, 4.0)
+    assert white_dwarf[1] / white_dwarf[0] > 2 * a_star[1] / a_star[0]
