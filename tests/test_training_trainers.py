@@ -27,7 +27,6 @@ from spec_o3.training.rl import (  # noqa: E402
     train_grpo,
 )
 from spec_o3.training.sft import sft_trainer, train_sft  # noqa: E402
-from spec_o3.training.tiny import build_tiny_model  # noqa: E402
 
 QUIET = {"report_to": "none", "save_strategy": "no"}
 
@@ -42,18 +41,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    built = {}
-
-    def get(family):
-        if family not in built:
-            built[family] = build_tiny_model(tmp_path_factory.mktemp(family), family=family)
-        return built[family]
-
-    return get
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +68,8 @@ def sft_settings(model, output, **changes):
 
 
 @pytest.mark.slow
-def test_only_assistant_tokens_are_trained(tiny, conversations, tmp_path):
-    trainer = sft_trainer(sft_settings(tiny("qwen2_5_vl"), tmp_path), conversations)
+def test_only_assistant_tokens_are_trained(tiny_model, conversations, tmp_path):
+    trainer = sft_trainer(sft_settings(tiny_model("qwen2_5_vl"), tmp_path), conversations)
     example = conversations[0]
     batch = trainer.data_collator([dict(example)])
     tokenizer = trainer.processing_class.tokenizer
@@ -101,8 +88,8 @@ def test_only_assistant_tokens_are_trained(tiny, conversations, tmp_path):
 
 
 @pytest.mark.slow
-def test_full_finetuning_freezes_vision_tower_and_projector(tiny, tmp_path):
-    settings = load_settings(SFTSettings, **sft_settings(tiny("qwen3_vl"), tmp_path))
+def test_full_finetuning_freezes_vision_tower_and_projector(tiny_model, tmp_path):
+    settings = load_settings(SFTSettings, **sft_settings(tiny_model("qwen3_vl"), tmp_path))
     model, _ = load_for_training(settings)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert trainable and not any("visual" in name for name in trainable)
@@ -118,8 +105,8 @@ def test_freezing_a_model_without_vision_tower_is_refused():
 
 
 @pytest.mark.slow
-def test_one_sft_step_saves_a_model_that_vets(tiny, conversations, suite, tmp_path):
-    output = train_sft(sft_settings(tiny("qwen2_5_vl"), tmp_path / "sft"), conversations)
+def test_one_sft_step_saves_a_model_that_vets(tiny_model, conversations, suite, tmp_path):
+    output = train_sft(sft_settings(tiny_model("qwen2_5_vl"), tmp_path / "sft"), conversations)
     assert (output / "model.safetensors").is_file() and (output / "chat_template.jinja").is_file()
     result = vet(
         suite.spectrum(0),
@@ -134,8 +121,8 @@ def test_one_sft_step_saves_a_model_that_vets(tiny, conversations, suite, tmp_pa
 
 
 @pytest.mark.slow
-def test_lora_sft_then_grpo_continues_the_adapter(tiny, conversations, suite, tmp_path):
-    base = tiny("qwen2_5_vl")
+def test_lora_sft_then_grpo_continues_the_adapter(tiny_model, conversations, suite, tmp_path):
+    base = tiny_model("qwen2_5_vl")
     adapter = train_sft(
         sft_settings(base, tmp_path / "sft", finetuning="lora", lora_r=4, lora_alpha=8),
         conversations,
@@ -201,10 +188,10 @@ def test_rollout_tools_are_the_agent_tools(suite):
 
 
 @pytest.mark.slow
-def test_rollout_prompt_renders_as_the_inspection_prompt(tiny, suite):
+def test_rollout_prompt_renders_as_the_inspection_prompt(tiny_model, suite):
     from transformers import AutoProcessor
 
-    processor = AutoProcessor.from_pretrained(tiny("qwen2_5_vl"))
+    processor = AutoProcessor.from_pretrained(tiny_model("qwen2_5_vl"))
     episode = Episode(suite.spectrum(0), "gm", render_images=False)
     expected = processor.apply_chat_template(
         episode.messages, tokenize=False, add_generation_prompt=True
@@ -221,15 +208,15 @@ def test_rollout_prompt_renders_as_the_inspection_prompt(tiny, suite):
         add_generation_prompt=True,
     )
     assert rendered == expected
-    qwen3 = AutoProcessor.from_pretrained(tiny("qwen3_vl"))
+    qwen3 = AutoProcessor.from_pretrained(tiny_model("qwen3_vl"))
     assert tool_chat_template(qwen3) is None
 
 
 @pytest.mark.slow
-def test_unknown_template_without_tools_is_refused(tiny):
+def test_unknown_template_without_tools_is_refused(tiny_model):
     from transformers import AutoProcessor
 
-    processor = AutoProcessor.from_pretrained(tiny("qwen2_5_vl"))
+    processor = AutoProcessor.from_pretrained(tiny_model("qwen2_5_vl"))
     processor.chat_template = "{% for m in messages %}{{ m.role }}{% endfor %}"
     with pytest.raises(ValueError, match="cannot render tool calls"):
         tool_chat_template(processor)

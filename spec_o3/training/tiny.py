@@ -10,9 +10,9 @@ same code path as a checkpoint from the hub. Nothing is downloaded:
   their real ids (``<|im_end|>`` 151645, ``<|vision_start|>`` 151652, ``<|image_pad|>`` 151655,
   ``<tool_call>`` 151657, and for Qwen3-VL ``<think>`` 151667), so text tokenizes exactly as for
   the released models;
-- the layers are random and tiny (text hidden size 64, 2 layers; vision hidden size 32, depth 2),
-  with the real patch and merge sizes, so an image becomes as many ``<|image_pad|>`` tokens as it
-  would for the full-size model at the same resolution;
+- the layers are random and tiny (by default text hidden size 64, 2 layers; vision hidden size
+  32, depth 2), with the real patch and merge sizes, so an image becomes as many
+  ``<|image_pad|>`` tokens as it would for the full-size model at the same resolution;
 - the chat template is the one each family ships, byte for byte (TRL recognises templates by
   identity). The Qwen2-VL/Qwen2.5-VL template renders the agent's text protocol (tool calls written
   by the assistant, tool results as user ``<tool_response>`` turns); the Qwen3-VL template also
@@ -220,19 +220,13 @@ arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": 
 {%- endif %}
 """
 
-# Text model: hidden 64 with 4 heads of 16 dimensions; M-RoPE splits the 8 rotary frequencies
-# between time, height and width (the section must sum to head_dim / 2). The embedding has the
-# released models' 151,936 rows (the vocabulary padded to a multiple of 128).
-_TEXT = dict(
-    vocab_size=151936,
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=32768,
-    tie_word_embeddings=True,
-)
+# Text model: heads of 16 dimensions (hidden 64 -> 4 heads), so M-RoPE splits the same 8 rotary
+# frequencies between time, height and width at every width (the section must sum to
+# head_dim / 2). With the full vocabulary the embedding has the released models' 151,936 rows (the
+# vocabulary padded to a multiple of 128).
+_HEAD_DIM = 16
+_FULL_VOCAB_SIZE = 151936
+_TEXT = dict(max_position_embeddings=32768, tie_word_embeddings=True)
 
 # Per family: transformers class names (resolved lazily), text and vision settings, and the image
 # geometry. ``max_tokens`` caps the merged tokens per image (the processor's ``max_pixels`` is
@@ -245,7 +239,8 @@ _FAMILY_SPECS = {
         text=dict(
             rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 1e6}
         ),
-        vision=dict(depth=2, embed_dim=32, mlp_ratio=2, num_heads=4, hidden_size=64),
+        vision=dict(depth=2, embed_dim=32, mlp_ratio=2, num_heads=4),
+        vision_output="hidden_size",
         patch_size=14,
         clip_normalization=True,
         chat_template=_QWEN2_VL_CHAT_TEMPLATE,
@@ -263,10 +258,10 @@ _FAMILY_SPECS = {
             hidden_size=32,
             intermediate_size=64,
             num_heads=4,
-            out_hidden_size=64,
             window_size=112,
             fullatt_block_indexes=[1],
         ),
+        vision_output="out_hidden_size",
         patch_size=14,
         clip_normalization=True,
         chat_template=_QWEN2_VL_CHAT_TEMPLATE,
@@ -277,7 +272,7 @@ _FAMILY_SPECS = {
         processor="Qwen3VLProcessor",
         video_processor="Qwen3VLVideoProcessor",
         text=dict(
-            head_dim=16,
+            head_dim=_HEAD_DIM,
             rope_parameters={
                 "rope_type": "default",
                 "mrope_section": [4, 2, 2],
@@ -290,10 +285,10 @@ _FAMILY_SPECS = {
             hidden_size=32,
             intermediate_size=64,
             num_heads=4,
-            out_hidden_size=64,
             num_position_embeddings=64,
             deepstack_visual_indexes=[0, 1],
         ),
+        vision_output="out_hidden_size",
         patch_size=16,
         clip_normalization=False,
         chat_template=_QWEN3_VL_CHAT_TEMPLATE,
@@ -306,7 +301,9 @@ _MIN_TOKENS = 4
 _MAX_TOKENS = 256
 
 
-def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
+def build_tiny_model(
+    output_dir, *, family="qwen2_5_vl", seed=0, hidden_size=64, num_layers=2, trim_to=None
+):
     """Build a tiny random Qwen-VL-family model and its processor offline, and save both.
 
     Parameters
@@ -319,6 +316,18 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
         trainer needs.
     seed : int
         Seed of the random weights: the same seed gives the same model.
+    hidden_size : int
+        Width of the language model, a multiple of 32 (heads of 16 dimensions, half as many
+        key-value heads; MLP twice as wide). The vision tower stays tiny and projects onto it.
+    num_layers : int
+        Number of decoder layers of the language model.
+    trim_to : iterable of str, optional
+        Keep only the BPE tokens that these texts tokenize into, the tokens they are merged from,
+        and the 256 byte tokens (the Qwen-VL added tokens always stay, after them). These texts
+        tokenize exactly as with the full vocabulary and any other text still tokenizes (into
+        shorter pieces); token ids change. A model that only has to speak a narrow protocol then
+        projects onto a few thousand tokens instead of 151,936 -- on a CPU, the output layer
+        of a tiny model is most of its training cost.
 
     Returns
     -------
@@ -329,7 +338,8 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
     Raises
     ------
     ValueError
-        If ``family`` is not one of ``FAMILIES``.
+        If ``family`` is not one of ``FAMILIES``, ``hidden_size`` is not a positive multiple of 32
+        or ``num_layers`` is not positive.
     OSError
         If ``output_dir`` exists and is not a directory.
 
@@ -337,7 +347,7 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
     -----
     Building takes a few seconds, most of it deriving the BPE merges from the tiktoken vocabulary
     (cached for the rest of the process). The directory takes about 50 MB: the embedding matrix has
-    a row for each of the 151,936 token ids.
+    a row for each of the 151,936 token ids (unless ``trim_to`` trims the vocabulary).
 
     Examples
     --------
@@ -355,6 +365,10 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
     """
     if family not in _FAMILY_SPECS:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
+    if not (hidden_size > 0 and hidden_size % (2 * _HEAD_DIM) == 0):
+        raise ValueError(f"hidden_size must be a positive multiple of 32, got {hidden_size!r}")
+    if not num_layers > 0:
+        raise ValueError(f"num_layers must be positive, got {num_layers!r}")
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise OSError(f"output_dir {str(output_dir)!r} exists and is not a directory")
@@ -364,11 +378,26 @@ def build_tiny_model(output_dir, *, family="qwen2_5_vl", seed=0):
 
     spec = _FAMILY_SPECS[family]
     tokenizer = _qwen_tokenizer(spec["added_tokens"])
+    if trim_to is not None:
+        tokenizer = _qwen_tokenizer(spec["added_tokens"], keep=_needed_tokens(tokenizer, trim_to))
     processor = _processor(spec, tokenizer)
+    heads = hidden_size // _HEAD_DIM
+    text = dict(
+        _TEXT,
+        vocab_size=_FULL_VOCAB_SIZE if trim_to is None else len(tokenizer),
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads // 2,
+    )
     config = getattr(transformers, spec["config"])(
-        text_config={**_TEXT, **spec["text"]},
+        text_config={**text, **spec["text"]},
         vision_config={
             **spec["vision"],
+            spec["vision_output"]: hidden_size,
             "patch_size": spec["patch_size"],
             "spatial_merge_size": _MERGE_SIZE,
             "temporal_patch_size": _TEMPORAL_PATCH_SIZE,
@@ -416,12 +445,17 @@ def _processor(spec, tokenizer):
     )
 
 
-def _qwen_tokenizer(added_tokens):
-    """A ``Qwen2Tokenizer`` of the real Qwen vocabulary, with ``added_tokens`` from id 151643."""
+def _qwen_tokenizer(added_tokens, keep=None):
+    """A ``Qwen2Tokenizer`` of the real Qwen vocabulary, with ``added_tokens`` after it (from id
+    151643); only the BPE tokens in the set ``keep``, renumbered in rank order, if given."""
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
     bpe_vocab, merges = _qwen_vocab_and_merges()
+    if keep is not None:
+        kept = sorted(keep, key=bpe_vocab.__getitem__)
+        bpe_vocab = {token: rank for rank, token in enumerate(kept)}
+        merges = [pair for pair in merges if pair[0] + pair[1] in bpe_vocab]
     vocab = dict(bpe_vocab)
     vocab.update({token: len(bpe_vocab) + offset for offset, (token, _) in enumerate(added_tokens)})
     tokenizer = Qwen2Tokenizer(
@@ -437,6 +471,29 @@ def _qwen_tokenizer(added_tokens):
         [AddedToken(token, special=special, normalized=False) for token, special in added_tokens]
     )
     return tokenizer
+
+
+def _needed_tokens(tokenizer, texts):
+    """BPE tokens that ``texts`` tokenize into, with every token they are merged from and the 256
+    byte tokens: a merge table restricted to these reproduces the tokenization of ``texts``."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    _, merges = _qwen_vocab_and_merges()
+    parts = {left + right: (left, right) for left, right in merges}
+    bpe_size = len(_qwen_vocab_and_merges()[0])
+    needed = set(bytes_to_unicode().values())
+    pending = [
+        token
+        for text in texts
+        for token in tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"])
+        if tokenizer.convert_tokens_to_ids(token) < bpe_size
+    ]
+    while pending:
+        token = pending.pop()
+        if token not in needed:
+            needed.add(token)
+            pending.extend(parts.get(token, ()))
+    return needed
 
 
 @functools.cache
