@@ -4,6 +4,7 @@ import numpy as np
 
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines
+from .profiles import smooth
 from .registry import SpectralClass
 from .spectral_types import DWARF_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
@@ -119,9 +120,22 @@ def _draw_cv(rng, subtype=None):
             cyclotron=float(rng.uniform(0.0, 0.8)),
         )
     else:
-        lines = {"H alpha": rng.uniform(0.0, 10.0)}
+        # Dwarf novae in outburst and nova-likes: broad disc absorption with emission cores. Nearly
+        # all of the 48 outburst spectra of Morales-Rueda & Marsh (2002, MNRAS 332, 814) show H alpha
+        # in emission and emission cores in the absorption troughs of H beta-H delta; 20 show He II
+        # 4686 emission.
+        halpha = log_uniform(rng, 5.0, 40.0)
+        hb = halpha * rng.uniform(0.3, 0.6)
+        hg = hb * rng.uniform(0.5, 0.8)
+        lines = {
+            "H alpha": halpha,
+            "H beta": hb,
+            "H gamma": hg,
+            "H delta": hg * rng.uniform(0.5, 0.8),
+            "He I 5876": halpha * rng.uniform(0.0, 0.15),
+        }
         if rng.uniform() < 0.4:
-            lines["He II 4686"] = rng.uniform(1.0, 5.0)
+            lines["He II 4686"] = rng.uniform(1.0, 8.0)
         p.update(
             wd_fraction=float(rng.uniform(0.0, 0.1)),
             donor_fraction=0.0,
@@ -130,7 +144,8 @@ def _draw_cv(rng, subtype=None):
             disc_line_logg=float(rng.uniform(3.5, 4.5)),
             disc_rotation=float(rng.uniform(400, 1200) * np.sin(inclination) + 200),
             v_outer=float(rng.uniform(300, 700) * np.sin(inclination) + 100),
-            r_ratio=20.0,
+            # The cores come from the outer disc (and wind): narrower than the absorption troughs.
+            r_ratio=float(rng.uniform(2.0, 5.0)),
         )
     p["emission"] = {k: float(v) for k, v in lines.items()}
     p["inclination_deg"] = float(np.degrees(inclination))
@@ -164,7 +179,8 @@ def _render_cv(grid, params):
         "broadening": 15.0,
         "redshift": params["redshift"],
     }
-    wd = _normalised(photosphere_flux(grid, wd_params)[0], rest)
+    wd, wd_continuum = photosphere_flux(grid, wd_params)
+    wd, wd_continuum = _normalised(wd, rest), wd_continuum / np.interp(5500.0, rest, wd)
     donor_params = {
         "teff": DWARF_TEFF[params["donor"]],
         "logg": 4.9,
@@ -173,7 +189,7 @@ def _render_cv(grid, params):
     }
     donor = photosphere_flux(grid, donor_params)[0]
     donor = donor / np.interp(8000.0, rest, donor) * np.interp(8000.0, rest, wd)
-    disc = accretion_disc(rest, params["disc_teff"])
+    disc = disc_continuum = accretion_disc(rest, params["disc_teff"])
     kind = params["subtype"]
     if kind.startswith("outburst"):
         # The optically thick disc shows broad, rotationally smeared Balmer absorption.
@@ -186,25 +202,32 @@ def _render_cv(grid, params):
             "helium": -0.5,
         }
         lines, continuum = photosphere_flux(grid, line_params)
-        disc = disc * lines / continuum
+        # The photosphere model does not rotate its H and He lines: smear the normalised absorption
+        # with the Keplerian velocities of the disc (troughs ~2000-4000 km/s wide in outburst).
+        disc = disc * smooth(lines / continuum, params["disc_rotation"] / grid.pixel_velocity)
     f_wd, f_donor = params["wd_fraction"], params["donor_fraction"]
     total = (1 - f_wd - f_donor) * disc + f_wd * wd + f_donor * donor
+    # Equivalent widths are against the continuum, not the floor of the white dwarf's or the
+    # disc's absorption troughs (an emission core in a trough is weaker in flux than its EW says
+    # otherwise).
+    reference = (1 - f_wd - f_donor) * disc_continuum + f_wd * wd_continuum + f_donor * donor
     if kind.startswith("magnetic"):
-        total = total + _cyclotron(rest, params["field_mg"], params["cyclotron"])
+        cyclotron = _cyclotron(rest, params["field_mg"], params["cyclotron"])
+        total, reference = total + cyclotron, reference + cyclotron
     names = list(params["emission"])
     centres = [_CV_LINES[n] for n in names]
     ews = [params["emission"][n] for n in names]
     if kind.startswith("magnetic"):
         broad = gaussian_lines(
-            grid.wavelength, total, df, centres, np.multiply(ews, 0.6), params["sigma_broad"]
+            grid.wavelength, reference, df, centres, np.multiply(ews, 0.6), params["sigma_broad"]
         )
         narrow = gaussian_lines(
-            grid.wavelength, total, df, centres, np.multiply(ews, 0.4), params["sigma_narrow"]
+            grid.wavelength, reference, df, centres, np.multiply(ews, 0.4), params["sigma_narrow"]
         )
         return total + broad + narrow
     v_inner = max(params["v_outer"], 80.0) * np.sqrt(params["r_ratio"])
     return total + disc_lines(
-        grid.wavelength, total, df, centres, ews, v_inner, params["r_ratio"], 1.5
+        grid.wavelength, reference, df, centres, ews, v_inner, params["r_ratio"], 1.5
     )
 
 

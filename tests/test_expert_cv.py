@@ -1,0 +1,113 @@
+"""The scripted expert's cataclysmic-variable rules on real library spectra and simulated CVs."""
+
+import importlib.util
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from specutils import Spectrum
+from specutils.utils.wcs_utils import air_to_vac
+
+from spec_o3.agent.expert_rules import assess
+from spec_o3.simulate import simulate_spectrum
+
+# The benchmark's degrading of library spectra to LAMOST-like data, reused rather than copied.
+_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
+_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+MILES_B8III = "0875"  # HD 220575
+MILES_M6E = "0890"  # G171-010, dMe
+
+
+def _miles(shared_data, star, snr=40):
+    path = shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
+    with fits.open(path) as hdul:
+        flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
+    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=0)
+
+
+def _stelib(shared_data, name, snr=40):
+    with fits.open(shared_data / "libraries" / "stelib" / f"STELIB_v3.2_{name}.fits") as hdul:
+        flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
+    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 3.0, snr=snr, seed=0)
+
+
+def _white_dwarf(shared_data, name, snr=40):
+    table = Table.read(shared_data / "real" / "wd_standards" / f"{name}.ecsv")
+    return bench.to_survey(
+        table["wavelength"].value, np.asarray(table["flux"], float), 1.0, snr=snr, seed=0
+    )
+
+
+def _with_lines(spectrum, lines):
+    """Add Gaussian emission lines given as (centre Å, EW Å against the local flux, FWHM Å)."""
+    wave = spectrum.spectral_axis.to_value(u.AA)
+    flux = spectrum.flux.value.copy()
+    for centre, ew, fwhm in lines:
+        sigma = fwhm / 2.3548
+        local = np.median(flux[np.abs(wave - centre) < 150])
+        flux += local * ew * np.exp(-0.5 * ((wave - centre) / sigma) ** 2) / (sigma * 2.5066)
+    return Spectrum(
+        flux=flux * spectrum.flux.unit,
+        spectral_axis=spectrum.spectral_axis,
+        uncertainty=spectrum.uncertainty,
+        mask=spectrum.mask,
+    )
+
+
+#: A polar: strong Balmer lines dominated by a narrow component, He II 4686 ~ 0.6 H beta.
+POLAR = [(6564.6, 60, 9), (4862.7, 40, 8), (4687.0, 25, 8), (5877.3, 6, 8)]
+
+
+def test_polar_with_narrow_balmer_and_he_ii_is_yes(shared_data):
+    cv = assess(_with_lines(_miles(shared_data, MILES_B8III), POLAR), "cv")
+    assert cv.verdict == "YES", cv.conclusion
+    assert "He II 4686" in cv.conclusion
+
+
+def test_he_ii_like_bump_on_a_red_dme_star_is_no(shared_data):
+    dme = _with_lines(_miles(shared_data, MILES_M6E), POLAR)
+    assessment = assess(dme, "cv")
+    assert assessment.verdict == "NO", assessment.conclusion
+
+
+@pytest.mark.parametrize("star", ["HD033133", "HD086161", "HD092740", "HD092809", "HD269698"])
+def test_wolf_rayet_and_of_stars_are_not_cvs(shared_data, star):
+    assessment = assess(_stelib(shared_data, star), "cv")
+    assert assessment.verdict == "NO", assessment.conclusion
+
+
+def test_emission_cores_in_white_dwarf_troughs_make_a_cv(shared_data):
+    white_dwarf = _white_dwarf(shared_data, "GD71")
+    assert assess(white_dwarf, "cv").verdict == "NO"
+    cores = [(6564.6, 20, 25), (4862.7, 6, 15)]
+    cv = assess(_with_lines(white_dwarf, cores), "cv")
+    assert cv.verdict == "YES", cv.conclusion
+    assert "core" in cv.conclusion
+
+
+def test_simulated_outburst_shows_shallow_troughs_with_emission_cores():
+    spectrum = simulate_spectrum(
+        "cataclysmic_variable",
+        seed=11,
+        snr=40,
+        subtype="outburst/nova-like",
+        emission={"H alpha": 30.0, "H beta": 12.0, "H gamma": 6.0, "He II 4686": 5.0},
+    )
+    cv = assess(spectrum, "cv")
+    assert cv.verdict == "YES", cv.conclusion
+    measured = cv.measurements
+    assert measured["H beta core above trough"].value > 0.05
+    # Rotationally smeared disc absorption: far shallower than an A star's H beta (depth ~0.5).
+    wave = spectrum.spectral_axis.to_value(u.AA)
+    flux = spectrum.flux.value
+    trough = flux[np.abs(wave - 4862.7 - 25) < 5].mean()
+    continuum = flux[np.abs(wave - 5010) < 10].mean()
+    assert trough / continuum > 0.6
