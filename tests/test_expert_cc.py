@@ -1,7 +1,8 @@
-"""Carbon-star vetting: simulated C-R/C-N/C-H stars, low-S/N carbon stars, DQ white dwarfs, real K stars."""
+"""Carbon-star vetting: simulated C-R/N/J/H stars, low S/N, DQ white dwarfs, real K stars."""
 
 import numpy as np
 import pytest
+from specutils import Spectrum
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.simulate import simulate_spectrum
@@ -66,8 +67,24 @@ def test_barium_and_cn_strong_giants_are_not_carbon_stars():
 def test_real_late_k_stars_with_tio_6159_only_stay_no(real_data):
     # LAMOST K7 and M0 stars whose TiO 6159 head shows before TiO 7054 (no C2 step at 6191 Å).
     import spec_o3  # noqa: F401  (registers the survey readers)
-    from specutils import Spectrum
 
     for name in ("spec-55862-B6212_sp06-074.fits", "spec-55862-B6212_sp06-232.fits"):
         spectrum = Spectrum.read(real_data / "lamost_lrs_dr1_grd349" / name)
         assert assess(spectrum, "carbon_star").verdict == "NO"
+
+
+def test_one_swan_step_without_its_sister_heads_is_no():
+    # A CN-strong giant with a single deep step at the 5165 head (a glitch): the other Swan heads
+    # show nothing, so the step is not C2 even though CN red bands are present.
+    giant = simulate_spectrum("cn_strong_giant", seed=2, snr=60)
+    rest = giant.spectral_axis.to_value("AA") / (1 + giant.meta["redshift"])
+    step = np.where((rest > 5130) & (rest < 5163), 0.65, 1.0)
+    glitch = Spectrum(
+        flux=giant.flux * step,
+        spectral_axis=giant.spectral_axis,
+        uncertainty=giant.uncertainty,
+        mask=giant.mask,
+    )
+    result = assess(glitch, "carbon_star", giant.meta["redshift"])
+    assert result.verdict == "NO", result.conclusion
+    assert "C2 5165 head depth 0.3" in result.conclusion

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .peculiar import _S_ELEMENTS, _balmer_emission
 from .molecules import Chemistry, molecular_transmission
+from .peculiar import _S_ELEMENTS, _balmer_emission
 from .registry import SpectralClass
 from .spectral_types import choose_subtype, log_uniform, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux

@@ -40,13 +40,27 @@ C2_6191_IN_CARBON_STAR = 0.05
 def _tio_in_carbon_star(rest, tio_seen):
     """TiO heads that stay TiO once the Swan system is seen.
 
-    The Swan Δv = -2 sequence and the CN red bands blanket the TiO 6159 window of a warm carbon star;
-    a significant blue-degraded step at the C2 6191 head then says the 6159 depth is carbon.
+    The Swan Δv = -2 sequence and the CN red bands blanket the TiO 6159 window of a carbon star; a
+    significant blue-degraded step at the C2 6191 head then says the 6159 depth is carbon.
     """
     c2_6191 = _depth(C2_6191, rest)
     if c2_6191 is None or not _strong(c2_6191, C2_6191_IN_CARBON_STAR):
         return tio_seen
     return [m for m in tio_seen if not m.name.startswith("TiO 6159")]
+
+
+#: Significance (sigma) of the weaker Swan heads that back up a single detected one.
+SUPPORT_SIGMA = 2.0
+
+
+def _swan_support(rest, c2, c2_seen):
+    """The undetected Swan heads (4737, 5165, 5636, 6191) that still absorb at `SUPPORT_SIGMA`.
+
+    A real Swan system darkens all its heads together; one deep step whose sister heads show
+    nothing is a noise spike or a metal-line blend, not C2.
+    """
+    others = [m for m in (*c2, _depth(C2_6191, rest)) if m is not None and m not in c2_seen]
+    return [m for m in others if m.significance >= SUPPORT_SIGMA]
 
 
 def _unmistakable(c2_seen, cn_seen, tio, tio_seen):
@@ -68,9 +82,9 @@ def _unmistakable(c2_seen, cn_seen, tio, tio_seen):
 #: are cooler than ~5000 K and blanketed in the blue (0.02-0.55 in simulated C-R/N/J stars, 0.65 in
 #: a real LAMOST K3 giant; up to ~0.8 in the warmest, most metal-poor CH stars, told apart by CN).
 DQ_COLOUR = 0.7
-#: CN red head step that a CN band must exceed (at 3 sigma) to be there at all: the metal-line blend at the heads reaches 0.04
-#: (median) to 0.07 (90th percentile) in MILES/STELIB/LAMOST stars, and a DQ white dwarf's
-#: featureless continuum gives 0.00-0.04; carbon giants show 0.08-0.8.
+#: CN red head step that a CN band must exceed (at 3 sigma) to be there at all: the metal-line
+#: blend at the heads gives 0.04 (median) to 0.07 (90th percentile) in MILES/STELIB/LAMOST stars,
+#: a DQ white dwarf's featureless continuum 0.00-0.04; carbon giants show 0.08-0.8.
 CN_ABSENT = 0.06
 
 
@@ -89,7 +103,25 @@ def _dq_white_dwarf(colour, cn):
 
 
 def assess_carbon_star(spectrum, redshift=0.0):
-    """Carbon star: C2 Swan heads absorbing blueward (several of them), no TiO."""
+    """Carbon star: C2 Swan heads absorbing blueward (several of them), no TiO, CN with the C2.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    redshift : float, optional
+        Redshift that brings the spectrum to the rest frame.
+
+    Returns
+    -------
+    assessment : `~spec_o3.agent.expert_rules.Assessment`
+
+    Examples
+    --------
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> star = simulate_spectrum("carbon_star", seed=11, snr=30, subtype="C-H")
+    >>> assess_carbon_star(star, star.meta["redshift"]).verdict
+    'YES'
+    """
     task, rest = get_task("carbon_star"), _RestSpectrum(spectrum, redshift)
     book = _Notebook(task, rest)
     snr = _snr(rest, 4600, 5700)
@@ -155,16 +187,17 @@ def assess_carbon_star(spectrum, redshift=0.0):
             f"{LOUD_SIGMA:.0f} sigma deep, with {tio_note}: a cool carbon star.",
         )
     clean = [m for m in c2_seen if not m.name.startswith("C2 4737")]
+    support = _swan_support(rest, c2, c2_seen)
     if carbon and not tio_seen:
         verdict, conclusion = (
             "YES",
             f"C2 Swan bands at several heads ({listed}) with {tio_note}: a carbon star.",
         )
-    elif clean and cn_seen and not tio_seen:
+    elif clean and cn_seen and not tio_seen and len(support) >= 2:
         verdict = "YES"
         conclusion = (
-            f"C2 Swan absorption ({listed}) and CN red bands ({cn_seen[0]}) without TiO: "
-            "a carbon star."
+            f"C2 Swan absorption ({listed}, backed by weaker steps at {_listed(support)}) and CN "
+            f"red bands ({cn_seen[0]}) without TiO: a carbon star."
         )
     elif c2_seen and tio_seen:
         verdict = "NO"
