@@ -55,7 +55,11 @@ class Band:
 MOLECULES = {
     "TiO": (1.96, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_ti"),
     "VO": (0.6, 5040 / 2600, 6.0, -0.03, 0.2, 0.0, "oxide_v"),
-    "ZrO": (0.1, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_zr"),
+    # ZrO (D0 = 7.85 eV) is more strongly bound than TiO (6.87 eV): it forms in hotter gas, S stars
+    # showing ZrO at temperatures where M giants show little TiO (Keenan & Boeshaar 1980), and its
+    # association rises as steeply as its dissociation constant, d log K / dθ = D0, so the warmer
+    # barium giants (Teff > 4200 K) show none however rich in Zr.
+    "ZrO": (0.1, 5040 / 3500, 7.85, -0.03, 0.2, 0.0, "oxide_zr"),
     "LaO": (0.05, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_la"),
     "YO": (0.02, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_y"),
     "CaH": (0.16, 5040 / 4080, 2.0, 0.0, 0.0, 1.27, "hydride_ca"),
@@ -90,7 +94,7 @@ _CATALOGUE_WEIGHTS = {
     "CN_7088": 0.3,
     "CN_7877": 0.35,
     "ZrO_6474": 1.0,
-    "ZrO_6345": 0.9,
+    "ZrO_6345": 0.5,
     "ZrO_5551": 0.8,
     "ZrO_5298": 0.7,
     "ZrO_4640": 0.9,
@@ -102,13 +106,17 @@ _CATALOGUE_WEIGHTS = {
     "CH_4300": 1.0,
 }
 #: e-folding length as a fraction of the catalogue band's extent (default 0.5): the G band is a
-#: compact Q-branch pile-up at R~1800, not a long tail.
-_LENGTH_FRACTION = {"CH_4300": 0.25}
+#: compact Q-branch pile-up at R~1800, not a long tail; the ZrO 6474 and 5551 bands of S stars
+#: absorb 50-80 Å redward of their heads (MILES HD 7351, HD 30959: head depths 0.26-0.28 at 6474,
+#: 0.12-0.16 at 5551, 0.11-0.14 at 6345), and the TiO γ bands from 6651 Å depress the whole
+#: 6650-7000 Å range of M stars, CaH 6830 window included (MILES/STELIB M giants: CaH2 0.46 at
+#: TiO5 0.33, 0.84 at TiO5 0.70).
+_LENGTH_FRACTION = {"CH_4300": 0.25, "ZrO_6474": 1.5, "ZrO_5551": 1.5, "TiO_6651": 3.0}
 _SUPPLEMENT = (
     ("TiO", 7087.9, "red", 40, 0.7),
     ("TiO", 7125.6, "red", 90, 0.8),
     ("TiO", 6681.0, "red", 30, 0.5),
-    ("TiO", 6714.0, "red", 60, 0.5),
+    ("TiO", 6714.0, "red", 300, 0.5),
     ("TiO", 7672.0, "red", 80, 0.5),
     ("TiO", 8442.0, "red", 20, 0.4),
     ("TiO", 8452.0, "red", 50, 0.4),
@@ -150,7 +158,7 @@ _SUPPLEMENT = (
     ("CN", 8125.0, "red", 120, 0.35),
     ("CN", 8320.0, "red", 120, 0.25),
     ("CN", 8750.0, "red", 120, 0.2),
-    ("ZrO", 6378.0, "red", 30, 0.7),
+    ("ZrO", 6378.0, "red", 30, 0.4),
     ("ZrO", 6508.0, "red", 40, 0.5),
     ("ZrO", 4620.8, "red", 20, 0.6),
     ("ZrO", 5303.0, "red", 40, 0.4),

@@ -8,7 +8,7 @@ from .continuum import planck
 from .emission import gaussian_lines
 from .registry import SpectralClass
 from .spectral_types import GIANT_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
-from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
+from .stars import PHOTOSPHERE_PARAMETERS, oxides_at_type, photosphere_flux
 
 __all__ = ["PECULIAR_CLASSES"]
 
@@ -67,7 +67,7 @@ def _draw_s_star(rng, subtype=None):
 
 
 def _render_s_star(grid, params):
-    flux, continuum = photosphere_flux(grid, params)
+    flux, continuum = photosphere_flux(grid, oxides_at_type(params))
     if "emission" in params:
         flux = flux + _balmer_emission(grid, continuum, params, 25.0)
     return flux

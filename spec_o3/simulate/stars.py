@@ -18,7 +18,7 @@ from .spectral_types import (
     spectral_type,
 )
 
-__all__ = ["STAR_CLASSES", "photosphere_flux", "PHOTOSPHERE_PARAMETERS"]
+__all__ = ["STAR_CLASSES", "photosphere_flux", "oxides_at_type", "PHOTOSPHERE_PARAMETERS"]
 
 _PHOTOSPHERE_KEYS = (
     "teff",
@@ -35,6 +35,7 @@ _PHOTOSPHERE_KEYS = (
     "metal_lines",
     "zeeman_field",
 )
+_OXIDES = ("TiO", "VO", "ZrO", "LaO", "YO")
 _BALMER = {
     "H alpha": 6564.61,
     "H beta": 4862.68,
@@ -315,7 +316,28 @@ def _draw_m_giant(rng, subtype=None):
     return _finish(p)
 
 
+def oxides_at_type(params):
+    """``params`` with the oxide bands (TiO, VO, ZrO, LaO, YO) scaled back to solar metallicity.
+
+    M and S types are assigned from the depth of the oxide bands (Keenan & McNeil 1989; Keenan &
+    Boeshaar 1980), so at a given type those bands, not Teff, are fixed: a metal-poor giant of that
+    type is a cooler one. Without this, a metal-poor "M0 III" would show the TiO of a K5 III.
+
+    Examples
+    --------
+    >>> scaled = oxides_at_type({"metallicity": -1.0, "molecule_scale": {"TiO": 1.2}})
+    >>> scaled["molecule_scale"]["TiO"], scaled["molecule_scale"]["VO"]
+    (12.0, 10.0)
+    """
+    scale = dict(params.get("molecule_scale", {}))
+    factor = 10 ** -params.get("metallicity", 0.0)
+    for molecule in _OXIDES:
+        scale[molecule] = scale.get(molecule, 1.0) * factor
+    return {**params, "molecule_scale": scale}
+
+
 def _render_m_giant(grid, params):
+    params = oxides_at_type(params)
     return (
         _render_with_emission(grid, params)
         if "emission" in params

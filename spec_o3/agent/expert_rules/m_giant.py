@@ -44,6 +44,10 @@ TIO_6159_M_TYPE = 0.165
 #: M dwarfs, as in the CaH-TiO diagram of Lépine et al. 2003): dwarfs -0.07..+0.03, giants
 #: +0.22..+0.31.
 CAH1_GIANT = 0.95
+#: CaH deepens with TiO along the dwarf sequence, so CaH1 is judged against the dwarfs of the same
+#: TiO5 (as in the CaH-TiO diagrams of Lépine et al. 2003): MILES/STELIB/SDSS M dwarfs have CaH1
+#: <= 0.86 below TiO5 0.7 and up to 0.97 at TiO5 0.87 (K7-M0 V), giants >= 1.01 at every TiO5.
+CAH1_DWARF_LOCUS = (0.90, 0.5, 0.6)
 CAH_EXCESS_GIANT = 0.12
 NA_GIANT = 0.945
 
@@ -62,12 +66,19 @@ _GRAVITY_TEXT = {
 }
 
 
+def _cah1_limit(tio5):
+    """CaH1 above which a star of this TiO5 is weaker in CaH than the M dwarfs (a giant)."""
+    base, slope, knee = CAH1_DWARF_LOCUS
+    return min(CAH1_GIANT, base + slope * max(tio5 - knee, 0.0))
+
+
 def _gravity_votes(rest):
     """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements."""
     tio5, cah1, cah2, cah3, na = (_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
     votes = []
     if cah1 is not None:
-        votes.append(("CaH1", 1 if cah1.value.value > CAH1_GIANT else -1, cah1))
+        limit = CAH1_GIANT if tio5 is None else _cah1_limit(tio5.value.value)
+        votes.append(("CaH1", 1 if cah1.value.value > limit else -1, cah1))
     if cah2 is not None and cah3 is not None and tio5 is not None:
         excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
         error = np.sqrt(

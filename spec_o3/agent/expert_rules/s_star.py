@@ -6,16 +6,19 @@ from ._common import (
     MIN_SNR,
     TIO5,
     TIO5_M_TYPE,
+    TIO_HEADS,
     ZRO_HEADS,
     _c2,
     _c2_note,
     _continuum_colour,
+    _depth,
     _describe_colour,
     _head_window,
     _listed,
     _noisy_no,
     _Notebook,
     _overview,
+    _present,
     _RestSpectrum,
     _snr,
     _value,
@@ -27,12 +30,30 @@ from ._common import (
 __all__ = ["assess_s_star"]
 
 
+def _zro_systems(zro, zro_seen, m_type):
+    """Whether the detected ZrO heads make an S star: 6474 Å and a second head, checked against CN.
+
+    The CN red system of CN-strong K giants has heads at 6478 and 6360 Å, in the windows of the
+    ZrO 6474 and 6345 heads, so where TiO is weak (a K-type or SC spectrum) the 5551 Å head of
+    another ZrO system, where CN has no head, must confirm 6474. In an M-type spectrum (deep TiO)
+    CN is negligible, carbon being locked in CO, and 6474 with 6345 suffices, as in MS stars. MILES
+    MS/S stars: 6474 0.23-0.35, 5551 0.09-0.22, 6345 0.10-0.14 (normal M giants <= 0.17 at 6474
+    and <= 0.06 at 5551). Without 6474 coverage 5551 and 6345 must both be seen.
+    """
+    covered = {m.name.split()[1] for m in zro}
+    seen = {m.name.split()[1] for m in zro_seen}
+    if "6474" not in covered:
+        return {"5551", "6345"} <= seen
+    confirming = {"5551", "6345"} if m_type or "5551" not in covered else {"5551"}
+    return "6474" in seen and bool(seen & confirming)
+
+
 def assess_s_star(spectrum, redshift=0.0):
     """S star: ZrO heads (6474 with 5551 or 6345 Å), beyond an M giant's TiO blends; no C2."""
     task, rest = get_task("s_star"), _RestSpectrum(spectrum, redshift)
     book = _Notebook(task, rest)
     snr = _snr(rest, 5500, 6600)
-    zro, zro_seen, s_type = _zro(rest)
+    zro, zro_seen, _ = _zro(rest)
     for depth in zro:
         book.record(
             _head_window(task, ZRO_HEADS, depth),
@@ -64,6 +85,15 @@ def assess_s_star(spectrum, redshift=0.0):
         )
     if snr < MIN_SNR:
         return _noisy_no(book, snr, "the ZrO region")
+    # An M-type spectrum: TiO5 deep and the TiO 6159 head present (CN 7088 can depress TiO5 alone).
+    tio_6159 = _depth(TIO_HEADS[0], rest)
+    m_type = (
+        tio5 is not None
+        and tio5.value.value < TIO5_M_TYPE
+        and tio_6159 is not None
+        and _present(tio_6159)
+    )
+    s_type = _zro_systems(zro, zro_seen, m_type)
     tio_text = f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered"
     if carbon:
         verdict, conclusion = (
@@ -71,8 +101,7 @@ def assess_s_star(spectrum, redshift=0.0):
             f"C2 Swan bands ({_listed(c2_seen)}) mark a carbon star, not an S star.",
         )
     elif s_type:
-        both = tio5 is not None and tio5.value.value < TIO5_M_TYPE
-        kind = "an MS/S star (TiO and ZrO together)" if both else "an S star"
+        kind = "an MS/S star (TiO and ZrO together)" if m_type else "an S star"
         verdict, conclusion = (
             "YES",
             f"ZrO bands at several heads ({_listed(zro_seen)}; {tio_text}): {kind}.",
@@ -80,7 +109,8 @@ def assess_s_star(spectrum, redshift=0.0):
     elif zro_seen:
         verdict = "NO"
         conclusion = (
-            f"Only one ZrO-like step ({_listed(zro_seen)}); not enough for an S star ({tio_text})."
+            f"ZrO-like steps ({_listed(zro_seen)}) without a confirming head: with {tio_text} "
+            "they may be CN or TiO blends, not enough for an S star."
         )
     else:
         verdict = "NO"
