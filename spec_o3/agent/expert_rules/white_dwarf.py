@@ -1,5 +1,7 @@
 """The scripted astronomer's rules for white dwarfs."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from spec_o3.tasks import get_task
@@ -220,8 +222,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
     he_strong = [ew for ew in he_i if _strong(ew, HE_I_DB)]
     he_ii = HE_II_4686.absorption(rest)
-    if he_ii is not None and _strong(he_ii["ew"], HE_I_DB):
-        he_strong.append(he_ii["ew"])
+    # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, never evidence.
+    he_ii_strong = he_ii is not None and _strong(he_ii["ew"], HE_I_DB)
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
     metals = [features[name] for name in ("Mg b", "Na D") if name in features]
@@ -287,7 +289,10 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         )
     if snr < MIN_SNR:
         return _noisy_no(book, snr, "the Balmer region")
-    verdict, conclusion = _verdict(
+    emission_text = [str(e) for e in emission] + [
+        f"{name} emission core inside its absorption trough" for name in reversed_cores
+    ]
+    reading = _Reading(
         snr,
         colour,
         balmer,
@@ -297,107 +302,131 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         absent,
         features,
         he_strong,
+        he_ii_strong,
         c2_seen,
         strong_metals,
-        emission or reversed_cores,
+        emission_text,
     )
+    verdict, conclusion = _verdict(reading)
     return book.conclude(verdict, overview, conclusion)
 
 
-def _verdict(
-    snr,
-    colour,
-    balmer,
-    halpha,
-    judged,
-    broad,
-    absent,
-    features,
-    he_strong,
-    c2_seen,
-    metals,
-    emission,
-):
+@dataclass(frozen=True)
+class _Reading:
+    """What `assess_white_dwarf` measured, as `_verdict` weighs it."""
+
+    snr: float
+    colour: float
+    balmer: dict
+    halpha: dict
+    judged: dict
+    broad: list
+    absent: bool
+    features: dict
+    he_strong: list
+    he_ii: bool
+    c2_seen: list
+    metals: list
+    emission: list
+
+
+def _verdict(seen):
     """YES/NO and the conclusion, from the measurements of `assess_white_dwarf`."""
-    described = _describe_colour(colour)
-    hot = colour is not None and colour > HOT_COLOUR
-    good = snr >= FEATURELESS_SNR
-    no_ordinary = _all_absent(features, ("G band", "Ca I 4227"))
-    metal_free = _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
-    no_balmer = _all_absent(features, ("H alpha", "H beta", "H gamma"))
+    described = _describe_colour(seen.colour)
+    hot = seen.colour is not None and seen.colour > HOT_COLOUR
+    good = seen.snr >= FEATURELESS_SNR
+    no_ordinary = _all_absent(seen.features, ("G band", "Ca I 4227"))
+    metal_free = _all_absent(seen.features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
+    no_balmer = _all_absent(seen.features, ("H alpha", "H beta", "H gamma"))
     balmer_text = "; ".join(
         f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
         f"wing/core {_wing_ratio(p):.2f}"
-        for name, p in judged.items()
+        for name, p in seen.judged.items()
     )
-    ca_k = features.get("Ca II K")
-    if emission:
+    ca_k = seen.features.get("Ca II K")
+    if seen.emission:
         return "NO", (
-            f"Balmer emission ({emission[0]}"
-            f"{' core above its shoulders' if isinstance(emission[0], str) else ''}) is no white "
-            "dwarf's: an emission-line object."
+            f"Balmer emission ({seen.emission[0]}) is no white dwarf's: an emission-line object."
         )
     # Metal-line (DZ) and carbon (DQ) white dwarfs first: their few lines would otherwise read as
     # an ordinary star's, which would show Balmer lines, the G band or Ca I 4227 as well.
     if good and no_ordinary and no_balmer and _strong(ca_k, DZ_CA_K, 5.0):
         return "YES", (
             f"Strong Ca II K ({ca_k}) with no Balmer lines, no G band and no Ca I 4227 at S/N "
-            f"{snr:.0f} on {described}: a metal-polluted helium-atmosphere DZ white dwarf."
+            f"{seen.snr:.0f} on {described}: a metal-polluted helium-atmosphere DZ white dwarf."
         )
-    if good and c2_seen and no_ordinary and _all_absent(features, ("H alpha", "Ca II K", "Na D")):
+    if (
+        good
+        and seen.c2_seen
+        and no_ordinary
+        and _all_absent(seen.features, ("H alpha", "Ca II K", "Na D"))
+    ):
         return "YES", (
-            f"C2 Swan bands ({_listed(c2_seen)}) with no H alpha, Ca II K, Na D, G band or Ca I "
-            f"4227 at S/N {snr:.0f} on {described}: a DQ white dwarf, not a carbon star (whose "
-            "metal lines and CN would show)."
+            f"C2 Swan bands ({_listed(seen.c2_seen)}) with no H alpha, Ca II K, Na D, G band or "
+            f"Ca I 4227 at S/N {seen.snr:.0f} on {described}: a DQ white dwarf, not a carbon star "
+            "(whose metal lines and CN would show)."
         )
-    if metals:
-        return "NO", f"Metal lines of an ordinary star ({_listed(metals)}) rule out a white dwarf."
-    if hot and judged and len(broad) >= min(2, len(judged)) and 2 * len(broad) >= len(judged):
+    if seen.metals:
+        return (
+            "NO",
+            f"Metal lines of an ordinary star ({_listed(seen.metals)}) rule out a white dwarf.",
+        )
+    if (
+        hot
+        and seen.judged
+        and len(seen.broad) >= min(2, len(seen.judged))
+        and 2 * len(seen.broad) >= len(seen.judged)
+    ):
         return "YES", (
             f"Very broad Balmer lines whose wings still absorb 20-40 Å from the centre "
             f"({balmer_text}) on {described} without metal lines: a DA white dwarf."
         )
-    if "H beta" in judged and metal_free and _cool_da(colour, balmer, halpha):
-        beta, alpha = balmer["H beta"]["core"], halpha["core"]
+    if "H beta" in seen.judged and metal_free and _cool_da(seen.colour, seen.balmer, seen.halpha):
+        beta, alpha = seen.balmer["H beta"]["core"], seen.halpha["core"]
         return "YES", (
             f"H alpha (core {alpha.short}) and H beta (core {beta.short}) with a steep Balmer "
             f"decrement on {described}, and no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white "
             "dwarf, not an F star (whose metal lines would show at this colour)."
         )
-    if not judged and metal_free and not he_strong and _hot_da(colour, balmer):
+    if (
+        not seen.judged
+        and metal_free
+        and not (seen.he_strong or seen.he_ii)
+        and _hot_da(seen.colour, seen.balmer)
+    ):
         text = "; ".join(
             f"{name} core {p['core'].short}, EW/depth {_effective_width(p):.0f} Å"
-            for name, p in balmer.items()
+            for name, p in seen.balmer.items()
             if name != "H delta"
         )
         return "YES", (
             f"Shallow but broad Balmer lines ({text}) on {described} without metal or He I "
             "lines: a hot DA white dwarf."
         )
-    if judged:
+    if seen.judged:
         return "NO", (
             f"The Balmer lines are too narrow for a white dwarf ({balmer_text}): an ordinary "
             "A/B/F-type or horizontal-branch star."
         )
-    if he_strong and hot and metal_free:
+    if seen.he_strong and hot and metal_free:
         return "YES", (
-            f"Helium absorption ({_listed(he_strong)}) without strong Balmer lines on {described}: "
-            "a DB (or DO) white dwarf."
+            f"He I absorption ({_listed(seen.he_strong)}) without strong Balmer lines on "
+            f"{described}: a DB white dwarf."
         )
-    if not absent:
+    if not seen.absent:
         return (
             "NO",
             "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum.",
         )
-    if good and _all_absent(features, tuple(ABSENT)):
+    if good and _all_absent(seen.features, tuple(ABSENT)):
         return "YES", (
             f"{described.capitalize()} with no Balmer lines, He I, Ca II K, G band, Ca I 4227, "
-            f"Mg b or Na D at S/N {snr:.0f}: a featureless DC white dwarf (every ordinary star of "
-            "this colour shows some of them)."
+            f"Mg b or Na D at S/N {seen.snr:.0f}: a featureless DC white dwarf (every ordinary "
+            "star of this colour shows some of them)."
         )
     return "NO", (
-        f"No white-dwarf signature at S/N {snr:.0f}: the spectrum is neither clearly featureless "
-        "nor shows broad Balmer, He I, Ca II or C2 features."
+        f"No white-dwarf signature at S/N {seen.snr:.0f}: the spectrum is neither clearly "
+        "featureless nor shows broad Balmer, He I, Ca II or C2 features."
     )
 
 
