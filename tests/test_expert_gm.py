@@ -1,0 +1,75 @@
+"""M giants (task gm): real M giants YES, M dwarfs NO at any TiO strength; simulated late types."""
+
+import importlib.util
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from specutils import Spectrum
+from specutils.utils.wcs_utils import air_to_vac
+
+from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules.m_giant import CAH1_GIANT, _cah1_limit
+from spec_o3.simulate import simulate_spectrum
+
+# The benchmark's degrading of library spectra to LAMOST-like data, reused rather than copied.
+_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
+_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+MILES_M45II = "0685"  # HD 172380, M4-5 II, TiO5 0.33
+MILES_M5V = "0690"  # HD 173740, M5 V, TiO5 0.45
+MILES_M6V = "0884"  # BD+19 5116B, M6 V, TiO5 0.44
+MILES_M6E = "0890"  # G171-010, M6e, TiO5 0.28
+#: SDSS BOSS fibre at RA 129.2, Dec +40.0 (r = 22.9, i - z = 1.7): its pipeline subclass
+#: "M6III (148783)" names the best-fitting template star (HD 148783, g Her), not the object, which
+#: PyHammer types L0; essentially no flux below 7000 Å.
+SDSS_TEMPLATE_M6III = "sdss_boss_pyhammer_testcase/spec-3764-55514-0972.fits"
+
+
+def _miles(shared_data, star, snr=30, seed=0):
+    with fits.open(
+        shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
+    ) as hdul:
+        flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
+    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=seed)
+
+
+def test_real_late_m_giant_is_yes(shared_data):
+    assessment = assess(_miles(shared_data, MILES_M45II), "m_giant")
+    assert assessment.verdict == "YES"
+    assert "CaH1" in assessment.conclusion
+
+
+@pytest.mark.parametrize("star", [MILES_M5V, MILES_M6V, MILES_M6E])
+def test_real_late_m_dwarfs_are_no(shared_data, star):
+    assessment = assess(_miles(shared_data, star), "m_giant")
+    assert assessment.verdict == "NO"
+    assert "dwarf" in assessment.conclusion
+
+
+def test_sdss_fibre_typed_by_a_giant_template_is_not_confirmed(real_data):
+    import spec_o3  # noqa: F401  (registers the survey readers)
+
+    spectrum = Spectrum.read(real_data / SDSS_TEMPLATE_M6III)
+    assert assess(spectrum, "m_giant").verdict == "NO"
+
+
+def test_cah1_limit_follows_the_dwarf_locus():
+    # MILES/STELIB/SDSS M dwarfs (TiO5, CaH1) lie below the limit, giants (CaH1 >= 1.01) above it.
+    for tio5, cah1 in ((0.28, 0.83), (0.45, 0.78), (0.63, 0.86), (0.69, 0.82), (0.81, 0.90)):
+        assert cah1 < _cah1_limit(tio5)
+    assert _cah1_limit(0.3) < _cah1_limit(0.65) <= _cah1_limit(0.9) == CAH1_GIANT
+
+
+@pytest.mark.parametrize(
+    ("kind", "subtype", "verdict"),
+    [("m_giant", "M0", "YES"), ("m_giant", "M8", "YES"), ("m_dwarf", "M6", "NO")],
+)
+def test_simulated_m_stars(kind, subtype, verdict):
+    spectrum = simulate_spectrum(kind, seed=1, snr=40, subtype=subtype)
+    assert assess(spectrum, "m_giant", spectrum.meta["redshift"]).verdict == verdict

@@ -1,0 +1,76 @@
+"""S stars (task ss): real MS/S stars YES; M giants, CN-strong and barium giants NO."""
+
+import importlib.util
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from specutils.utils.wcs_utils import air_to_vac
+
+from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules._common import _measurement
+from spec_o3.agent.expert_rules.s_star import _zro_systems
+from spec_o3.simulate import simulate_spectrum
+
+_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
+_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+MILES_M3S = "0164"  # HD 30959, M3S
+MILES_M2S = "0053"  # HD 7351, M2S
+MILES_M45II = "0685"  # HD 172380, M4-5 II
+
+
+def _miles(shared_data, star, snr=30, seed=0):
+    with fits.open(
+        shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
+    ) as hdul:
+        flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
+    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=seed)
+
+
+@pytest.mark.parametrize("star", [MILES_M3S, MILES_M2S])
+def test_real_ms_stars_are_yes(shared_data, star):
+    assessment = assess(_miles(shared_data, star), "s_star")
+    assert assessment.verdict == "YES"
+    assert "ZrO 6474" in assessment.conclusion
+
+
+def test_real_m_giant_is_no(shared_data):
+    assert assess(_miles(shared_data, MILES_M45II), "s_star").verdict == "NO"
+
+
+def _heads(**depths):
+    return [_measurement(f"ZrO {head} head depth", d, 0.01) for head, d in depths.items()]
+
+
+def test_cn_like_steps_need_the_5551_head():
+    # CN-strong K giants: steps at 6474 and 6345 but none at 5551.
+    zro = _heads(**{"6474": 0.4, "5551": 0.0, "6345": 0.25})
+    seen = [m for m in zro if m.value.value > 0.1]
+    assert not _zro_systems(zro, seen, m_type=False)
+    # In an M-type (TiO) spectrum CN is negligible: 6474 with 6345 is an MS star.
+    assert _zro_systems(zro, seen, m_type=True)
+    with_5551 = _heads(**{"6474": 0.3, "5551": 0.15, "6345": 0.05})
+    assert _zro_systems(with_5551, with_5551[:2], m_type=False)
+
+
+@pytest.mark.parametrize(
+    ("kind", "subtype", "verdict"),
+    [
+        ("s_star", "MS", "YES"),
+        ("s_star", "S", "YES"),
+        ("s_star", "SC", "YES"),
+        ("m_giant", "M8", "NO"),
+        ("cn_strong_giant", None, "NO"),
+        ("barium_star", None, "NO"),
+    ],
+)
+def test_simulated_s_stars_and_confusers(kind, subtype, verdict):
+    extra = {"subtype": subtype} if subtype else {}
+    spectrum = simulate_spectrum(kind, seed=1, snr=40, **extra)
+    assert assess(spectrum, "s_star", spectrum.meta["redshift"]).verdict == verdict
