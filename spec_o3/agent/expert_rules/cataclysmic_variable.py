@@ -37,9 +37,9 @@ CV_HALPHA_FWHM = 14.0
 #: unresolved: nebular or chromospheric (symbiotics, dMe), never the stream of a polar (>~300 km/s).
 RESOLVED_FWHM = 6.5
 #: A disc seen near face-on has narrow Balmer lines too; it still shows a flat Balmer decrement
-#: (optically thick emission: H beta/H alpha EW ~ 0.4-1 in dwarf novae, Williams 1983) with He I
-#: emission on a hot continuum, while Be stars have H beta/H alpha EW ~ 0.1-0.3 and dMe stars a red
-#: M-dwarf continuum.
+#: (optically thick emission: H beta/H alpha EW ~ 0.4-1 in dwarf novae, Williams 1983) on a hot
+#: continuum, while Be stars have H beta/H alpha EW ~ 0.1-0.3 and dMe stars a red M-dwarf
+#: continuum.
 FLAT_DECREMENT = 0.4
 #: A nebula, galaxy or quasar when [O III] 5007 exceeds this fraction of the H beta emission (CV
 #: discs show no forbidden lines; broad-line AGN have [O III]/H beta ~ 0.1-1, nebulae far more).
@@ -70,9 +70,11 @@ BROAD_PEAK = 2.5
 CORE_KMS = 700.0
 FLANK_KMS = (1000.0, 2200.0)
 CORE_EXCESS = 0.05
-#: On a red continuum full of molecular bands (TiO, C2, ZrO) a straight local continuum leaves
-#: broad bumps of a few Å "EW" between band heads: there a Balmer line counts only as a clear
-#: peak, its core this far above the flanks.
+#: A straight local continuum leaves broad bumps of up to ~13 Å "EW" between the band heads of
+#: cool stars (TiO, C2, ZrO; simulated and MILES/STELIB giants): a line weaker than STRONG_EW must
+#: also peak above its flanks, and on a red continuum it must peak clearly (RED_CORE_EXCESS).
+#: Broad disc lines carry emission into the flanks, so strong lines are not held to the peak test.
+STRONG_EW = 15.0
 RED_CORE_EXCESS = 0.15
 #: Galactic objects sit at |z| < 0.002 (600 km/s).
 MAX_GALACTIC_Z = 0.002
@@ -162,6 +164,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     # A Balmer or He II line is in emission only where it also peaks above its flanks.
     peaked = {
         name: _core_seen(core, CORE_EXCESS if hot or name == "He II 4686" else RED_CORE_EXCESS)
+        or (hot and _ew(lines[name]) >= STRONG_EW)
         for name, core in cores.items()
     }
     found = {
@@ -195,7 +198,6 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         halpha is not None
         and hbeta is not None
         and _ew(hbeta) >= FLAT_DECREMENT * _ew(halpha)
-        and any(n.startswith("He I ") for n in helium)
         and hot
     )
     if abs(redshift) > MAX_GALACTIC_Z:
