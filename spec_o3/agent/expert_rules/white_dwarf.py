@@ -408,7 +408,7 @@ def _verdict(seen):
             f"The Balmer lines are too narrow for a white dwarf ({balmer_text}): an ordinary "
             "A/B/F-type or horizontal-branch star."
         )
-    if seen.he_strong and hot and metal_free:
+    if seen.he_strong and hot and no_ordinary:
         return "YES", (
             f"He I absorption ({_listed(seen.he_strong)}) without strong Balmer lines on "
             f"{described}: a DB white dwarf."
