@@ -73,6 +73,8 @@ _SOLAR_OXYGEN = 8.69
 #: of Zamora et al. 2009, A&A 508, 909). τ = 0.4 gives C2 head steps of about 0.2 at 5165 Å and
 #: 0.12 at 5636 Å at R ≈ 1800, against 0.13 and 0.07 in K giants.
 VISIBLE_SWAN_DEPTH = 0.4
+#: The band depths do not depend on the grid: evaluate them on a single pixel.
+_ONE_PIXEL = np.array([5000.0])
 
 
 def _swan_depth(params, c_to_o):
@@ -85,10 +87,6 @@ def _swan_depth(params, c_to_o):
         c13_fraction=params["c13_fraction"],
     )
     return molecular_transmission(_ONE_PIXEL, 1.0, chemistry)[1]["C2"]
-
-
-#: The band depths do not depend on the grid: evaluate them on a single pixel.
-_ONE_PIXEL = np.array([5000.0])
 
 
 def _visible_c_to_o(params, ceiling=100.0):
@@ -119,7 +117,7 @@ def _carbon_to_oxygen(params, subtype, carbon, draw):
 def _draw_carbon_star(rng, subtype=None):
     subtype = choose_subtype(rng, {name: row[0] for name, row in _CARBON_SUBTYPES.items()}, subtype)
     _, teff, logg, feh, carbon, s, c13, violet = _CARBON_SUBTYPES[subtype]
-    # Drawn in the historical order (the C/O draw before [s/Fe]), so that suites keep their seeds.
+    # The carbon draw is made here and resolved once the 13C fraction (which the floor needs) is.
     p = {
         "subtype": subtype,
         "teff": float(rng.uniform(*teff)),
