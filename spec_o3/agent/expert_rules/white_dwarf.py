@@ -89,6 +89,10 @@ _METAL_INDICES = ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D")
 DQ_C2_HEAD = 0.05
 #: Median S/N from which a featureless or metal-line-only spectrum is judged.
 FEATURELESS_SNR = 10.0
+#: A DC white dwarf's continuum is a black body (Bergeron, Ruiz & Leggett 1997): the far-red flux
+#: F(7500-8500)/F(5500-6000) must match, within this fraction (relative flux calibration errors),
+#: that of the black body whose F(4000-4500)/F(5500-6000) is the one observed.
+DC_PLANCK_TOLERANCE = 0.25
 #: Ca II K band depth of a DZ white dwarf (its only strong lines; F/G/K stars reach it too, but with
 #: Balmer lines, the G band or Ca I 4227).
 DZ_CA_K = 0.10
@@ -306,6 +310,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         c2_seen,
         strong_metals,
         emission_text,
+        _black_body_like(rest, colour),
     )
     verdict, conclusion = _verdict(reading)
     return book.conclude(verdict, overview, conclusion)
@@ -328,6 +333,7 @@ class _Reading:
     c2_seen: list
     metals: list
     emission: list
+    black_body: bool
 
 
 def _verdict(seen):
@@ -418,16 +424,44 @@ def _verdict(seen):
             "NO",
             "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum.",
         )
-    if good and _all_absent(seen.features, tuple(ABSENT)):
+    if good and _all_absent(seen.features, tuple(ABSENT)) and seen.black_body:
         return "YES", (
             f"{described.capitalize()} with no Balmer lines, He I, Ca II K, G band, Ca I 4227, "
-            f"Mg b or Na D at S/N {seen.snr:.0f}: a featureless DC white dwarf (every ordinary "
-            "star of this colour shows some of them)."
+            f"Mg b or Na D at S/N {seen.snr:.0f}, and a black-body continuum: a featureless DC "
+            "white dwarf (every ordinary star of this colour shows some of them)."
         )
     return "NO", (
         f"No white-dwarf signature at S/N {seen.snr:.0f}: the spectrum is neither clearly "
         "featureless nor shows broad Balmer, He I, Ca II or C2 features."
     )
+
+
+def _planck_ratio(teff, band, reference=(5500.0, 6000.0)):
+    """Mean black-body f_λ in ``band`` over that in ``reference`` (Å) at ``teff`` (K)."""
+
+    def mean_flux(lo, hi):
+        wave = np.linspace(lo, hi, 50) * 1e-8
+        return np.mean(wave**-5 / np.expm1(1.4388 / (wave * teff)))
+
+    return mean_flux(*band) / mean_flux(*reference)
+
+
+def _black_body_like(rest, colour):
+    """True unless the far red departs from the black body that fits the blue colour.
+
+    True where 7500-8500 Å is not covered (nothing to compare); False for a colour bluer than any
+    black body's.
+    """
+    red, _ = rest.mean(7500, 8500)
+    green, _ = rest.mean(5500, 6000)
+    if colour is None or not (np.isfinite(red) and np.isfinite(green)) or green <= 0:
+        return True
+    grid = np.geomspace(2500.0, 200000.0, 200)
+    blue = np.array([_planck_ratio(t, (4000.0, 4500.0)) for t in grid])
+    if not blue[0] <= colour <= blue[-1]:
+        return False
+    teff = float(np.interp(colour, blue, grid))
+    return abs(red / green / _planck_ratio(teff, (7500.0, 8500.0)) - 1) < DC_PLANCK_TOLERANCE
 
 
 def _cool_da(colour, balmer, halpha):
