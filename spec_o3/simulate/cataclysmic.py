@@ -121,9 +121,9 @@ def _draw_cv(rng, subtype=None):
         )
     else:
         # Dwarf novae in outburst and nova-likes: broad disc absorption with emission cores. Nearly
-        # all of the 48 outburst spectra of Morales-Rueda & Marsh (2002, MNRAS 332, 814) show H alpha
-        # in emission and emission cores in the absorption troughs of H beta-H delta; 20 show He II
-        # 4686 emission.
+        # all of the 48 outburst spectra of Morales-Rueda & Marsh (2002, MNRAS 332, 814) show
+        # H alpha in emission and emission cores in the absorption troughs of H beta-H delta; 20
+        # show He II 4686 emission.
         halpha = log_uniform(rng, 5.0, 40.0)
         hb = halpha * rng.uniform(0.3, 0.6)
         hg = hb * rng.uniform(0.5, 0.8)

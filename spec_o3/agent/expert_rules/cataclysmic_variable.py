@@ -143,7 +143,10 @@ def _emission_note(name, measure, found):
 
 def _core_note(name, core):
     if _core_seen(core):
-        return f"an emission core fills the {name} trough: {core.short} of the continuum above its flanks"
+        return (
+            f"an emission core fills the {name} trough: {core.short} of the continuum above "
+            "its flanks"
+        )
     return f"no emission core in {name} (centre minus flanks {core.short} of the continuum)"
 
 
@@ -200,6 +203,8 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         and _ew(hbeta) >= FLAT_DECREMENT * _ew(halpha)
         and hot
     )
+    narrow = balmer is not None and balmer["fwhm"].value.value < CV_HALPHA_FWHM
+    width = "Narrow (face-on disc), flat-decrement" if narrow else "Broad"
     if abs(redshift) > MAX_GALACTIC_Z:
         verdict = "NO"
         conclusion = (
@@ -248,7 +253,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
             "high-excitation accretion emission that Be and dMe stars never show, a cataclysmic "
             "variable (likely magnetic)."
         )
-    elif balmer is not None and balmer["fwhm"].value.value < CV_HALPHA_FWHM and not flat_disc:
+    elif narrow and not flat_disc:
         kind = (
             "a dMe star (TiO present)"
             if tio_seen
@@ -261,18 +266,17 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         )
     elif balmer is not None and helium and (set(helium) != {"He II 4686"} or h_beta_seen):
         verdict = "YES"
-        width = "Face-on disc" if flat_disc and balmer["fwhm"].value.value < CV_HALPHA_FWHM else "Broad"
         conclusion = (
-            f"{width} Balmer emission ({balmer['ew']}, {balmer['fwhm']}) with {' and '.join(helium)} "
-            f"emission ({_listed(m['ew'] for m in helium.values())}) at rest wavelengths and no "
-            "forbidden lines: a cataclysmic variable."
+            f"{width} Balmer emission ({balmer['ew']}, {balmer['fwhm']}) with "
+            f"{' and '.join(helium)} emission ({_listed(m['ew'] for m in helium.values())}) at "
+            "rest wavelengths and no forbidden lines: a cataclysmic variable."
         )
     elif halpha and hbeta:
         verdict = "YES"
         conclusion = (
-            f"Broad Balmer emission in both H alpha ({halpha['ew']}, {halpha['fwhm']}) and H beta "
-            f"({hbeta['ew']}) at z~0 without forbidden lines: an accretion disc, a cataclysmic "
-            "variable."
+            f"{width} Balmer emission in both H alpha ({halpha['ew']}, {halpha['fwhm']}) and "
+            f"H beta ({hbeta['ew']}) at z~0 without forbidden lines: an accretion disc, a "
+            "cataclysmic variable."
         )
     elif halpha and "H beta" in filled and hot:
         verdict = "YES"
@@ -290,11 +294,17 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
             f"{_describe_colour(colour).removeprefix('a ')}: the optically thick disc of a "
             "dwarf nova in outburst or a nova-like, a cataclysmic variable."
         )
+    elif not hot and filled:
+        verdict = "NO"
+        conclusion = (
+            f"Balmer emission cores ({_listed(cores[n] for n in filled)}) on "
+            f"{_describe_colour(colour)}, without He I/He II: the chromosphere of a cool star, "
+            "not a hot accretion disc."
+        )
     else:
         verdict = "NO"
         shown = balmer["ew"] if balmer is not None else _listed(cores[n] for n in filled)
         conclusion = (
-            f"Only one broad Balmer line in emission ({shown}) and no He I/He II: not "
-            "enough for a CV."
+            f"Only one Balmer line in emission ({shown}) and no He I/He II: not enough for a CV."
         )
     return book.conclude(verdict, overview, conclusion)
