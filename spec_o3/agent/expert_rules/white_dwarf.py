@@ -89,9 +89,10 @@ _METAL_INDICES = ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D")
 DQ_C2_HEAD = 0.05
 #: Median S/N from which a featureless or metal-line-only spectrum is judged.
 FEATURELESS_SNR = 10.0
-#: A DC white dwarf's continuum is a black body (Bergeron, Ruiz & Leggett 1997): the far-red flux
-#: F(7500-8500)/F(5500-6000) must match, within this fraction (relative flux calibration errors),
-#: that of the black body whose F(4000-4500)/F(5500-6000) is the one observed.
+#: A DC white dwarf's continuum is close to a black body (Bergeron, Ruiz & Leggett 1997): the
+#: far-red flux F(7500-8500)/F(5500-6000) must match, within this fraction (relative flux
+#: calibration, collision-induced absorption), that of the black body with the observed
+#: F(4000-4500)/F(5500-6000).
 DC_PLANCK_TOLERANCE = 0.25
 #: Ca II K band depth of a DZ white dwarf (its only strong lines; F/G/K stars reach it too, but with
 #: Balmer lines, the G band or Ca I 4227).
