@@ -1,5 +1,6 @@
 """Shared pytest configuration: headless plotting and the location of the real reference data."""
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -37,6 +38,30 @@ def shared_data():
 def real_data(shared_data):
     """Path of ``shared/data/real`` holding real LAMOST and SDSS spectra and ``manifest.csv``."""
     return shared_data / "real"
+
+
+@pytest.fixture(scope="session")
+def reference_star(shared_data):
+    """``reference_star(library, star, snr=40, seed=0)``: a MILES star (by its 4-digit number), a
+    STELIB star (by name, e.g. ``"HD012479"``) or a white-dwarf standard (``"wd"``, e.g. ``"GD71"``)
+    degraded to a LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py`` scores
+    the expert."""
+    path = Path(__file__).resolve().parent / "benchmarks" / "validate_expert_real.py"
+    spec = importlib.util.spec_from_file_location("validate_expert_real", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    files = {
+        "miles": lambda star: f"libraries/miles/MILES_res2.50_star_m{star}V.fits",
+        "stelib": lambda star: f"libraries/stelib/STELIB_v3.2_{star}.fits",
+        "wd": lambda star: f"real/wd_standards/{star}.ecsv",
+    }
+
+    def load(library, star, snr=40, seed=0):
+        path = shared_data / files[library](star)
+        read = bench.white_dwarf_standard if library == "wd" else bench.library_star
+        return read(path, snr=snr, seed=seed)
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,9 @@ def median_seconds(function, repeats):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", type=Path, help="a LAMOST LRS FITS file")
-    parser.add_argument("--task", default="carbon_star", help="task id or code (default carbon_star)")
+    parser.add_argument(
+        "--task", default="carbon_star", help="task id or code (default carbon_star)"
+    )
     parser.add_argument("--backend", default="expert", help="backend (default expert)")
     parser.add_argument("-n", "--repeats", type=int, default=10, help="timed runs per figure")
     args = parser.parse_args(argv)
@@ -55,7 +57,8 @@ def main(argv=None):
     print(f"file: {path.name}  task: {args.task}  backend: {args.backend}  runs: {args.repeats}")
     print(f"verdict {result.verdict} after {result.n_steps} turns, {len(result.windows)} windows")
     print(f"read the file                   {1e3 * read:8.1f} ms")
-    print(f"vet, text only (no images)      {1e3 * text_only:8.1f} ms  = {text_only / read:.2f} x read")
+    ratio = text_only / read
+    print(f"vet, text only (no images)      {1e3 * text_only:8.1f} ms  = {ratio:.2f} x read")
     print(f"vet, with images                {1e3 * with_images:8.1f} ms")
     print(f"vet(path) with images, per file {1e3 * end_to_end:8.1f} ms")
     return 0 if text_only <= 3 * read else 1

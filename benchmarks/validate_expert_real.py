@@ -82,6 +82,29 @@ def to_survey(wave_vac, flux, fwhm_aa, *, snr, seed, resolution=1800.0, grid=LAM
     )
 
 
+#: Resolution (FWHM, Å) of the libraries whose headers do not give it (STELIB).
+_LIBRARY_FWHM = {"miles": 2.5, "stelib": 3.0}
+
+
+def library_star(path, *, snr, seed):
+    """A MILES or STELIB star (air wavelengths, linear grid) as a LAMOST-like survey spectrum."""
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # STELIB headers carry non-standard keywords
+        with fits.open(path) as hdul:
+            flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header.get("CRPIX1", 1))
+    fwhm = header.get("FWHM", _LIBRARY_FWHM["stelib" if "STELIB" in path.name else "miles"])
+    return to_survey(air_to_vac(air * u.AA).value, flux, fwhm, snr=snr, seed=seed)
+
+
+def white_dwarf_standard(path, *, snr, seed):
+    """A white-dwarf flux standard (vacuum Å on a 1 Å grid) as a LAMOST-like survey spectrum."""
+    table = Table.read(path)
+    flux = np.asarray(table["flux"], float)
+    return to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
+
+
 def _lum_class(spectral_type):
     """'giant', 'dwarf' or None from a spectral type string."""
     st = spectral_type.replace(" ", "")
@@ -143,12 +166,7 @@ def miles_rows(snr, seed):
             r"^[OB][0-9.]+.*\s\d$", spectral_type
         ):  # parameters mangled by a space in the type
             spectral_type = spectral_type.split()[0]
-        with fits.open(SHARED / "libraries" / "miles" / row["file"]) as hdul:
-            flux = hdul[0].data.astype(float)
-            header = hdul[0].header
-        air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
-        wave = air_to_vac(air * u.AA).value
-        spectrum = to_survey(wave, flux, header.get("FWHM", 2.5), snr=snr, seed=seed)
+        spectrum = library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed)
         yield (
             f"MILES {row['name']}",
             spectral_type,
@@ -161,15 +179,8 @@ def miles_rows(snr, seed):
 def stelib_rows(snr, seed):
     types = Table.read(SHARED / "libraries" / "stelib" / "stelib_types.ecsv")
     for row in types:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(SHARED / "libraries" / "stelib" / row["file"]) as hdul:
-                flux = hdul[0].data.astype(float)
-                header = hdul[0].header
-        air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
-        wave = air_to_vac(air * u.AA).value
         spectral_type = str(row["spectral_type"])
-        spectrum = to_survey(wave, flux, 3.0, snr=snr, seed=seed)
+        spectrum = library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed)
         yield (
             f"STELIB {row['name']}",
             spectral_type,
@@ -181,11 +192,8 @@ def stelib_rows(snr, seed):
 
 def wd_rows(snr, seed):
     for path in sorted((SHARED / "real" / "wd_standards").glob("*.ecsv")):
-        table = Table.read(path)
-        kind = re.search(r"white_dwarf (D[A-Z]+)", table.meta["comments"][0]).group(1)
-        spectrum = to_survey(
-            table["wavelength"].value, np.asarray(table["flux"], float), 1.0, snr=snr, seed=seed
-        )
+        kind = re.search(r"white_dwarf (D[A-Z]+)", Table.read(path).meta["comments"][0]).group(1)
+        spectrum = white_dwarf_standard(path, snr=snr, seed=seed)
         labels = dict.fromkeys(TASKS, False) | {"white_dwarf": True}
         yield f"WD {path.stem}", kind, spectrum, 0.0, labels
 

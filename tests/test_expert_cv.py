@@ -1,49 +1,15 @@
 """The scripted expert's cataclysmic-variable rules on real library spectra and simulated CVs."""
 
-import importlib.util
-from pathlib import Path
-
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.io import fits
-from astropy.table import Table
 from specutils import Spectrum
-from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.simulate import simulate_spectrum
 
-# The benchmark's degrading of library spectra to LAMOST-like data, reused rather than copied.
-_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
-_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
-
 MILES_B8III = "0875"  # HD 220575
 MILES_M6E = "0890"  # G171-010, dMe
-
-
-def _miles(shared_data, star, snr=40):
-    path = shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
-    with fits.open(path) as hdul:
-        flux, header = hdul[0].data.astype(float), hdul[0].header
-    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
-    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=0)
-
-
-def _stelib(shared_data, name, snr=40):
-    with fits.open(shared_data / "libraries" / "stelib" / f"STELIB_v3.2_{name}.fits") as hdul:
-        flux, header = hdul[0].data.astype(float), hdul[0].header
-    air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
-    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 3.0, snr=snr, seed=0)
-
-
-def _white_dwarf(shared_data, name, snr=40):
-    table = Table.read(shared_data / "real" / "wd_standards" / f"{name}.ecsv")
-    return bench.to_survey(
-        table["wavelength"].value, np.asarray(table["flux"], float), 1.0, snr=snr, seed=0
-    )
 
 
 def _with_lines(spectrum, lines):
@@ -66,26 +32,26 @@ def _with_lines(spectrum, lines):
 POLAR = [(6564.6, 60, 9), (4862.7, 40, 8), (4687.0, 25, 8), (5877.3, 6, 8)]
 
 
-def test_polar_with_narrow_balmer_and_he_ii_is_yes(shared_data):
-    cv = assess(_with_lines(_miles(shared_data, MILES_B8III), POLAR), "cv")
+def test_polar_with_narrow_balmer_and_he_ii_is_yes(reference_star):
+    cv = assess(_with_lines(reference_star("miles", MILES_B8III), POLAR), "cv")
     assert cv.verdict == "YES", cv.conclusion
     assert "He II 4686" in cv.conclusion
 
 
-def test_he_ii_like_bump_on_a_red_dme_star_is_no(shared_data):
-    dme = _with_lines(_miles(shared_data, MILES_M6E), POLAR)
+def test_he_ii_like_bump_on_a_red_dme_star_is_no(reference_star):
+    dme = _with_lines(reference_star("miles", MILES_M6E), POLAR)
     assessment = assess(dme, "cv")
     assert assessment.verdict == "NO", assessment.conclusion
 
 
 @pytest.mark.parametrize("star", ["HD033133", "HD086161", "HD092740", "HD092809", "HD269698"])
-def test_wolf_rayet_and_of_stars_are_not_cvs(shared_data, star):
-    assessment = assess(_stelib(shared_data, star), "cv")
+def test_wolf_rayet_and_of_stars_are_not_cvs(reference_star, star):
+    assessment = assess(reference_star("stelib", star), "cv")
     assert assessment.verdict == "NO", assessment.conclusion
 
 
-def test_emission_cores_in_white_dwarf_troughs_make_a_cv(shared_data):
-    white_dwarf = _white_dwarf(shared_data, "GD71")
+def test_emission_cores_in_white_dwarf_troughs_make_a_cv(reference_star):
+    white_dwarf = reference_star("wd", "GD71")
     assert assess(white_dwarf, "cv").verdict == "NO"
     cores = [(6564.6, 20, 25), (4862.7, 6, 15)]
     cv = assess(_with_lines(white_dwarf, cores), "cv")

@@ -1,24 +1,11 @@
 """M giants (task gm): real M giants YES, M dwarfs NO at any TiO strength; simulated late types."""
 
-import importlib.util
-from pathlib import Path
-
-import astropy.units as u
-import numpy as np
 import pytest
-from astropy.io import fits
 from specutils import Spectrum
-from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.agent.expert_rules.m_giant import CAH1_GIANT, _cah1_limit
 from spec_o3.simulate import simulate_spectrum
-
-# The benchmark's degrading of library spectra to LAMOST-like data, reused rather than copied.
-_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
-_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
 
 MILES_M45II = "0685"  # HD 172380, M4-5 II, TiO5 0.33
 MILES_M5V = "0690"  # HD 173740, M5 V, TiO5 0.45
@@ -30,24 +17,15 @@ MILES_M6E = "0890"  # G171-010, M6e, TiO5 0.28
 SDSS_TEMPLATE_M6III = "sdss_boss_pyhammer_testcase/spec-3764-55514-0972.fits"
 
 
-def _miles(shared_data, star, snr=30, seed=0):
-    with fits.open(
-        shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
-    ) as hdul:
-        flux, header = hdul[0].data.astype(float), hdul[0].header
-    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
-    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=seed)
-
-
-def test_real_late_m_giant_is_yes(shared_data):
-    assessment = assess(_miles(shared_data, MILES_M45II), "m_giant")
+def test_real_late_m_giant_is_yes(reference_star):
+    assessment = assess(reference_star("miles", MILES_M45II, snr=30), "m_giant")
     assert assessment.verdict == "YES"
     assert "CaH1" in assessment.conclusion
 
 
 @pytest.mark.parametrize("star", [MILES_M5V, MILES_M6V, MILES_M6E])
-def test_real_late_m_dwarfs_are_no(shared_data, star):
-    assessment = assess(_miles(shared_data, star), "m_giant")
+def test_real_late_m_dwarfs_are_no(reference_star, star):
+    assessment = assess(reference_star("miles", star, snr=30), "m_giant")
     assert assessment.verdict == "NO"
     assert "dwarf" in assessment.conclusion
 

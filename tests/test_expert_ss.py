@@ -1,47 +1,26 @@
 """S stars (task ss): real MS/S stars YES; M giants, CN-strong and barium giants NO."""
 
-import importlib.util
-from pathlib import Path
-
-import astropy.units as u
-import numpy as np
 import pytest
-from astropy.io import fits
-from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.agent.expert_rules._common import _measurement
 from spec_o3.agent.expert_rules.s_star import _zro_systems
 from spec_o3.simulate import simulate_spectrum
 
-_BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_expert_real.py"
-_spec = importlib.util.spec_from_file_location("validate_expert_real", _BENCH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
-
 MILES_M3S = "0164"  # HD 30959, M3S
 MILES_M2S = "0053"  # HD 7351, M2S
 MILES_M45II = "0685"  # HD 172380, M4-5 II
 
 
-def _miles(shared_data, star, snr=30, seed=0):
-    with fits.open(
-        shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{star}V.fits"
-    ) as hdul:
-        flux, header = hdul[0].data.astype(float), hdul[0].header
-    air = header["CRVAL1"] + header["CDELT1"] * np.arange(flux.size)
-    return bench.to_survey(air_to_vac(air * u.AA).value, flux, 2.5, snr=snr, seed=seed)
-
-
 @pytest.mark.parametrize("star", [MILES_M3S, MILES_M2S])
-def test_real_ms_stars_are_yes(shared_data, star):
-    assessment = assess(_miles(shared_data, star), "s_star")
+def test_real_ms_stars_are_yes(reference_star, star):
+    assessment = assess(reference_star("miles", star, snr=30), "s_star")
     assert assessment.verdict == "YES"
     assert "ZrO 6474" in assessment.conclusion
 
 
-def test_real_m_giant_is_no(shared_data):
-    assert assess(_miles(shared_data, MILES_M45II), "s_star").verdict == "NO"
+def test_real_m_giant_is_no(reference_star):
+    assert assess(reference_star("miles", MILES_M45II, snr=30), "s_star").verdict == "NO"
 
 
 def _heads(**depths):

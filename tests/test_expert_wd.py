@@ -1,4 +1,4 @@
-"""White-dwarf rules: DC/DZ/DQ and cool DA without Balmer wings, and the stars they must not take."""
+"""White-dwarf rules: DC/DZ/DQ and cool DA without Balmer wings, and stars they must not pass."""
 
 import pytest
 
