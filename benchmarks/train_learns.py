@@ -25,7 +25,7 @@ Concessions to a 2-core CPU:
 - the SFT loss is computed on the logits of the trained (assistant) positions only -- the same
   loss, without projecting ~1,500 prompt positions onto the vocabulary for nothing.
 
-Usage (about 35 and 15 minutes on a busy 2-core CPU)::
+Usage (about 40 and 6 minutes on a busy 2-core CPU)::
 
     python benchmarks/train_learns.py --workdir /tmp/learns sft
     python benchmarks/train_learns.py --workdir /tmp/learns rl
@@ -234,9 +234,9 @@ def main():
         "--start", type=Path, help="SFT from this model (e.g. an earlier SFT output) instead"
     )
     parser.add_argument("--rl-questions", type=int, default=32)
-    parser.add_argument("--rl-steps", type=int, default=12)
-    parser.add_argument("--rl-learning-rate", type=float, default=1e-3)
-    parser.add_argument("--rl-temperature", type=float, default=1.0, help="of the rollouts")
+    parser.add_argument("--rl-steps", type=int, default=6)
+    parser.add_argument("--rl-learning-rate", type=float, default=1e-4)
+    parser.add_argument("--rl-temperature", type=float, default=0.3, help="of the rollouts")
     parser.add_argument(
         "--rl-positive-fraction",
         type=float,
