@@ -467,7 +467,6 @@ HE_I_6678 = _Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
 HE_II_4686 = _Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
 C_IV_5806 = _Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
 O_III_5007 = _Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
-CA_II_K = _Line("Ca II K", 3934.78, (3905, 3922), (3945, 3955))
 # Emission needs side windows clear of [O III] and of the broad wings of disc lines.
 H_BETA_EMISSION = _Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
 CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
@@ -616,6 +615,21 @@ def _c2_note(depth, seen):
             f"(depth {depth.short}), as metal lines or TiO make it"
         )
     return f"no C2 step at {head} Å (depth {depth.short})"
+
+
+def _record_c2_5165(book, span):
+    """Show the C2 Swan 5165 head in the window ``span`` (Å); C2 bands make a carbon star.
+
+    Returns the heads seen and whether they make a carbon star, as `_c2` does.
+    """
+    c2, c2_seen, carbon = _c2(book.rest)
+    book.record(
+        _window_for(book.task, *span, "C2 Swan 5165"),
+        c2[1:2],
+        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
+        key=carbon,
+    )
+    return c2_seen, carbon
 
 
 def _zro_note(depth, seen):

@@ -13,8 +13,6 @@ from ._common import (
     TIO5,
     TIO5_M_TYPE,
     TIO_HEADS,
-    _c2,
-    _c2_note,
     _continuum_colour,
     _depth,
     _describe_colour,
@@ -24,6 +22,7 @@ from ._common import (
     _Notebook,
     _overview,
     _present,
+    _record_c2_5165,
     _RestSpectrum,
     _snr,
     _strong,
@@ -131,19 +130,13 @@ def assess_m_giant(spectrum, redshift=0.0):
             key=True,
         )
     zro, zro_seen, s_type = _zro(rest)
-    c2, c2_seen, carbon = _c2(rest)
     book.record(
         _window_for(task, 6300, 6450, "ZrO 6345/6474"),
         zro[:1],
         [_zro_note(zro[0], zro[0] in zro_seen)] if zro else [],
         key=s_type,
     )
-    book.record(
-        _window_for(task, 4950, 5250, "C2 Swan 5165"),
-        c2[1:2],
-        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
-        key=carbon,
-    )
+    c2_seen, carbon = _record_c2_5165(book, (4950, 5250))
     overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
     if tio is None:
         return book.conclude(

@@ -8,8 +8,6 @@ from ._common import (
     TIO5_M_TYPE,
     TIO_HEADS,
     ZRO_HEADS,
-    _c2,
-    _c2_note,
     _continuum_colour,
     _depth,
     _describe_colour,
@@ -19,6 +17,7 @@ from ._common import (
     _Notebook,
     _overview,
     _present,
+    _record_c2_5165,
     _RestSpectrum,
     _snr,
     _value,
@@ -69,13 +68,7 @@ def assess_s_star(spectrum, redshift=0.0):
             [f"TiO5 = {tio5.short} for comparison"],
             key=True,
         )
-    c2, c2_seen, carbon = _c2(rest)
-    book.record(
-        _window_for(task, 5100, 5200, "C2 Swan 5165"),
-        c2[1:2],
-        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
-        key=carbon,
-    )
+    c2_seen, carbon = _record_c2_5165(book, (5100, 5200))
     overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
     if not zro:
         return book.conclude(
