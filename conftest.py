@@ -1,5 +1,6 @@
 """Shared pytest configuration: headless plotting and the location of the real reference data."""
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -26,6 +27,15 @@ _DEFAULT_SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data
 SHARED_DATA = Path(os.environ.get("SPEC_O3_SHARED_DATA", _DEFAULT_SHARED_DATA))
 
 
+def _benchmark(name):
+    """A script of ``benchmarks/`` as a module (tests reuse what the benchmarks measure with)."""
+    path = Path(__file__).resolve().parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """Path of ``shared/data`` (real LAMOST/SDSS files, WD standards, MILES, STELIB)."""
@@ -46,10 +56,7 @@ def reference_star(shared_data):
     STELIB star (by name, e.g. ``"HD012479"``) or a white-dwarf standard (``"wd"``, e.g. ``"GD71"``)
     degraded to a LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py`` scores
     the expert."""
-    path = Path(__file__).resolve().parent / "benchmarks" / "validate_expert_real.py"
-    spec = importlib.util.spec_from_file_location("validate_expert_real", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("validate_expert_real")
     files = {
         "miles": lambda star: f"libraries/miles/MILES_res2.50_star_m{star}V.fits",
         "stelib": lambda star: f"libraries/stelib/STELIB_v3.2_{star}.fits",
@@ -106,3 +113,12 @@ def chromium_executable():
     if not Path(path).exists():
         _unavailable("Debian's chromium is not installed (apt-get install chromium)")
     return path
+
+
+@pytest.fixture(scope="session")
+def launch_chromium(chromium_executable):
+    """``launch_chromium(playwright)``: that Chromium, headless, launched as the report benchmark
+    launches it."""
+    return functools.partial(
+        _benchmark("bench_report").launch_chromium, executable=chromium_executable
+    )

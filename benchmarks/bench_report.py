@@ -82,22 +82,27 @@ def folder_size(path):
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def launch_chromium(playwright, executable=None):
+    """Debian's headless Chromium (never a downloaded browser), its network services off."""
+    return playwright.chromium.launch(
+        executable_path=executable or shutil.which("chromium") or "/usr/bin/chromium",
+        args=[
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
 def browse(index, steps=50):
     """Seconds to the first candidate, per keyboard step, and per filter change."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         began = time.perf_counter()
         page.goto(index.as_uri())

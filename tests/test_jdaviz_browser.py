@@ -18,19 +18,11 @@ import pytest
 
 try:
     from playwright import sync_api
-except ImportError:  # the chromium_executable fixture says so: skipped locally, a failure under CI
+except ImportError:  # the launch_chromium fixture says so: skipped locally, a failure under CI
     sync_api = None
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LAMOST = "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
 SERVER_START_S = 300  # importing jdaviz and loading the file take a while on a busy machine
 
@@ -90,12 +82,10 @@ def app_url(real_data):
         server.stdout.close()
 
 
-def test_vet_in_the_browser(chromium_executable, app_url, artifacts):
+def test_vet_in_the_browser(launch_chromium, app_url, artifacts):
     outside = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.on(

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 try:
     from playwright import sync_api
-except ImportError:  # the chromium_executable fixture says so: skipped locally, a failure under CI
+except ImportError:  # the launch_chromium fixture says so: skipped locally, a failure under CI
     sync_api = None
 
 FILES = (
@@ -67,19 +67,9 @@ def report(real_data, tmp_path_factory):
 
 
 @pytest.fixture
-def page(report, chromium_executable):
+def page(report, launch_chromium):
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(playwright)
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1400, "height": 900}
         )
