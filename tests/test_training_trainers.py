@@ -22,6 +22,7 @@ from spec_o3.training.config import GRPOSettings, SFTSettings, load_settings  # 
 from spec_o3.training.data import rl_dataset, sft_dataset, simulated_suite  # noqa: E402
 from spec_o3.training.model import freeze_vision_tower, load_for_training  # noqa: E402
 from spec_o3.training.rl import (  # noqa: E402
+    grpo_trainer,
     rollout_environment,
     tool_chat_template,
     train_grpo,
@@ -238,6 +239,13 @@ def test_bad_settings_are_refused(tmp_path, conversations):
         train_grpo({"model": "m", "output_dir": "o", "task": ["quasar"]})
     with pytest.raises(ValueError, match="task"):
         load_settings(GRPOSettings, model="m", output_dir="o")
+
+
+def test_too_few_questions_for_one_generation_batch_are_refused(suite, tmp_path):
+    # 8 per device × 8 steps per generation / 8 rollouts: one generation samples 8 questions
+    settings = {"model": "m", "output_dir": str(tmp_path), "task": ["gm"]}
+    with pytest.raises(ValueError, match="2 question.s. cannot fill one generation batch of 8"):
+        grpo_trainer(settings, rl_dataset(suite, render_images=False), suite=suite)
 
 
 def test_qlora_without_bitsandbytes_says_what_to_install(tmp_path):

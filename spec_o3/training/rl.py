@@ -151,6 +151,20 @@ def _questions(settings):
     )
 
 
+def _check_fills_a_generation(n_questions, arguments):
+    """TRL samples whole generation batches of distinct questions and silently trains no step
+    when the dataset cannot fill one."""
+    needed = arguments.generation_batch_size // arguments.num_generations
+    if n_questions < needed:
+        raise ValueError(
+            f"{n_questions} question(s) cannot fill one generation batch of {needed} questions "
+            f"(generation_batch_size {arguments.generation_batch_size} = "
+            "per_device_train_batch_size × processes × steps_per_generation, "
+            f"{arguments.num_generations} rollouts each): TRL would train no step; give more "
+            "questions (--n) or lower per_device_train_batch_size or steps_per_generation"
+        )
+
+
 def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
     """Build TRL's ``GRPOTrainer`` for the settings (model loaded, questions ready, not trained).
 
@@ -172,6 +186,12 @@ def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
     trainer : `trl.GRPOTrainer`
         Its ``processing_class`` renders tools; ``original_chat_template`` holds the template to
         save (see `train_grpo`).
+
+    Raises
+    ------
+    ValueError
+        For fewer questions than one generation batch samples (``per_device_train_batch_size``
+        × processes × ``steps_per_generation`` / ``num_generations``): TRL would train no step.
     """
     from trl import GRPOConfig, GRPOTrainer
 
@@ -181,6 +201,8 @@ def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
         suite = _questions(settings)
     if dataset is None:
         dataset = rl_dataset(suite)
+    arguments = GRPOConfig(**settings.trainer_arguments())
+    _check_fills_a_generation(len(dataset), arguments)
     model, processor = load_for_training(settings)
     original = processor.chat_template
     template = tool_chat_template(processor)
@@ -189,7 +211,7 @@ def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=list(REWARD_FUNCTIONS),
-        args=GRPOConfig(**settings.trainer_arguments()),
+        args=arguments,
         train_dataset=dataset,
         processing_class=processor,
         environment_factory=rollout_environment(suite, settings.toolset),
