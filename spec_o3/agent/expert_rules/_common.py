@@ -432,6 +432,26 @@ class _Line:
             "ew": _measurement(f"{self.name} EW", ew, ew_err, u.AA),
         }
 
+    def excess(self, rest, inner, outer=None, label="excess"):
+        """`Measurement` of the mean flux at offsets ``inner`` (lo, hi Å from the centre, both
+        sides) above the mean at offsets ``outer``, or above the continuum when ``outer`` is None;
+        in units of the continuum, or None without pixels.
+
+        An emission core filling an absorption trough is ``excess(rest, (0, core), flanks)``.
+        """
+        normalized = self._normalized(rest)
+        if normalized is None:
+            return None
+        wave, norm, noise = normalized
+        offset = wave - self.center
+        level, error = _mean_normalized(offset, norm, noise, *inner)
+        base, base_error = (
+            (1.0, 0.0) if outer is None else _mean_normalized(offset, norm, noise, *outer)
+        )
+        if not np.isfinite(level + base):
+            return None
+        return _measurement(f"{self.name} {label}", level - base, np.hypot(error, base_error))
+
     def emission(self, rest):
         """Emission: EW of the excess (positive for emission), FWHM and peak significance."""
         normalized = self._normalized(rest)

@@ -1,6 +1,5 @@
 """The scripted astronomer's rules for cataclysmic variables."""
 
-import numpy as np
 
 from spec_o3.tasks import get_task
 
@@ -17,12 +16,12 @@ from ._common import (
     _describe_colour,
     _detected,
     _listed,
-    _measurement,
     _noisy_no,
     _Notebook,
     _overview,
     _present,
     _RestSpectrum,
+    _strong,
     _window_for,
 )
 
@@ -104,29 +103,9 @@ def _core(line, rest):
 
     Both are in units of the local continuum: positive when an emission core fills the trough.
     """
-    normalized = line._normalized(rest)
-    if normalized is None:
-        return None
-    wave, norm, noise = normalized
-    speed = np.abs(wave - line.center) / line.center * _C_KMS
-    core = speed < CORE_KMS
-    flank = (speed > FLANK_KMS[0]) & (speed < FLANK_KMS[1])
-    if core.sum() < 3 or flank.sum() < 6:
-        return None
-    excess = norm[core].mean() - norm[flank].mean()
-    error = np.hypot(
-        np.sqrt(np.sum(noise[core] ** 2)) / core.sum(),
-        np.sqrt(np.sum(noise[flank] ** 2)) / flank.sum(),
-    )
-    return _measurement(f"{line.name} core above trough", excess, error)
-
-
-def _core_seen(core, excess=CORE_EXCESS):
-    return (
-        core is not None
-        and core.value.value > excess
-        and core.value.value > 3 * core.uncertainty.value
-    )
+    to_angstrom = line.center / _C_KMS
+    flanks = (FLANK_KMS[0] * to_angstrom, FLANK_KMS[1] * to_angstrom)
+    return line.excess(rest, (0, CORE_KMS * to_angstrom), flanks, "core above trough")
 
 
 def _emission_note(name, measure, found):
@@ -142,7 +121,7 @@ def _emission_note(name, measure, found):
 
 
 def _core_note(name, core):
-    if _core_seen(core):
+    if _strong(core, CORE_EXCESS):
         return (
             f"an emission core fills the {name} trough: {core.short} of the continuum above "
             "its flanks"
@@ -166,7 +145,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     cores = {line.name: _core(line, rest) for line in (H_ALPHA, H_BETA, HE_II_4686)}
     # A Balmer or He II line is in emission only where it also peaks above its flanks.
     peaked = {
-        name: _core_seen(core, CORE_EXCESS if hot or name == "He II 4686" else RED_CORE_EXCESS)
+        name: _strong(core, CORE_EXCESS if hot or name == "He II 4686" else RED_CORE_EXCESS)
         or (hot and _ew(lines[name]) >= STRONG_EW)
         for name, core in cores.items()
     }
@@ -193,7 +172,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     heii = found.get("He II 4686")
     tio_seen = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None and _present(m)]
     oiii = found.get("[O III] 5007")
-    filled = [n for n in ("H alpha", "H beta") if _core_seen(cores[n])]
+    filled = [n for n in ("H alpha", "H beta") if _strong(cores[n], CORE_EXCESS)]
     # O(f) stars show He II 4686 emission too, but over narrow photospheric H beta absorption.
     h_beta_seen = hbeta is not None or "H beta" in filled
     balmer = halpha or hbeta

@@ -140,21 +140,9 @@ def _emission_core(line, rest):
     Accretion discs fill Balmer absorption with (double-peaked) emission that the EW of the whole
     line can hide; a white dwarf's line centre is its deepest point.
     """
-    normalized = line._normalized(rest)
-    if normalized is None:
-        return False
-    wave, flux, noise = normalized
-    offset = np.abs(wave - line.center)
-    centre, shoulder = offset < 2.5, (offset > 4) & (offset < 10)
-    if centre.sum() < 2 or shoulder.sum() < 2:
-        return False
-    centre_err = noise[centre].mean() / np.sqrt(centre.sum())
-    shoulder_err = noise[shoulder].mean() / np.sqrt(shoulder.sum())
-    bump = flux[centre].mean() - flux[shoulder].mean()
-    peaks = flux[shoulder].mean() - 1.0
-    return (bump > 0.05 and bump > 4 * np.hypot(centre_err, shoulder_err)) or (
-        peaks > 0.05 and peaks > 4 * shoulder_err
-    )
+    centre = line.excess(rest, (0, 2.5), (4, 10), "centre above shoulders")
+    shoulders = line.excess(rest, (4, 10), label="shoulders above continuum")
+    return _strong(centre, 0.05, 4.0) or _strong(shoulders, 0.05, 4.0)
 
 
 def _absent(measurement, name):
