@@ -11,8 +11,9 @@ trajectories over simulated M-giant questions; the fraction of *protocol-valid* 
 
 Stage ``rl``: GRPO (`~spec_o3.training.rl`) continues from the SFT model with the zoom tool live
 in the rollouts, on an easy task by default -- M-giant questions whose answer is always YES, so the
-outcome reward alone has to teach the model which verdict pays -- and records the mean reward per
-step.
+outcome reward alone has to teach the model which verdict pays -- with 8 rollouts per question and
+4 questions per step, and records the mean reward per step and the held-out greedy episodes
+before and after.
 
 Concessions to a 2-core CPU:
 
@@ -25,10 +26,10 @@ Concessions to a 2-core CPU:
 - the SFT loss is computed on the logits of the trained (assistant) positions only -- the same
   loss, without projecting ~1,500 prompt positions onto the vocabulary for nothing.
 
-Usage (about 40 and 6 minutes on a busy 2-core CPU)::
+Usage (about 40 and 25 minutes on a 2-core CPU)::
 
     python benchmarks/train_learns.py --workdir /tmp/learns sft
-    python benchmarks/train_learns.py --workdir /tmp/learns rl
+    python benchmarks/train_learns.py --workdir /tmp/learns rl --threads 2
 """
 
 import argparse
@@ -38,6 +39,7 @@ import types
 from pathlib import Path
 
 import torch
+from transformers import TrainerCallback
 
 from spec_o3.agent import Inspector
 from spec_o3.agent.backends.transformers import TransformersPolicy
@@ -86,7 +88,7 @@ def chat_texts(workdir, conversations):
 def protocol_validity(model_dir, suite, *, max_new_tokens=256):
     """Fraction of episodes that are protocol-valid, and of correct verdicts, on ``suite``."""
     policy = TransformersPolicy(
-        str(model_dir), device="cpu", max_new_tokens=max_new_tokens, batch_size=len(suite)
+        str(model_dir), max_new_tokens=max_new_tokens, batch_size=len(suite)
     )
     inspector = Inspector(policy, max_turns=8)
     table = suite.table
@@ -174,33 +176,60 @@ def run_sft(workdir, model, n_train, n_eval, learning_rate, epochs):
     }
 
 
-def run_rl(workdir, n_questions, max_steps, learning_rate, positive_fraction, temperature):
+class StopAfter(TrainerCallback):
+    """Ends training after the step that passes a wall-clock budget (for a time-boxed machine)."""
+
+    def __init__(self, minutes):
+        self.deadline = time.perf_counter() + 60 * minutes
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_training_stop = time.perf_counter() > self.deadline
+
+
+def run_rl(workdir, args):
+    """GRPO from the SFT model; reward curves, and greedy held-out episodes before and after."""
     from spec_o3.training.rl import grpo_trainer
 
-    suite = simulated_suite(TASK, n_questions, seed=3, positive_fraction=positive_fraction)
+    start, output = workdir / "sft", workdir / args.rl_output
+    suite = simulated_suite(
+        TASK, args.rl_questions, seed=3, positive_fraction=args.rl_positive_fraction
+    )
+    held_out = simulated_suite(
+        TASK, args.n_eval, seed=4, positive_fraction=args.rl_positive_fraction
+    )
+    before = protocol_validity(start, held_out)
+    print("before GRPO:", before)
     trainer = grpo_trainer(
         dict(
-            model=str(workdir / "sft"),
+            model=str(start),
             task=[TASK],
-            output_dir=str(workdir / "rl"),
-            learning_rate=learning_rate,
-            max_steps=max_steps,
-            num_generations=4,
-            per_device_train_batch_size=8,
+            output_dir=str(output),
+            learning_rate=args.rl_learning_rate,
+            max_steps=args.rl_steps,
+            num_generations=args.rl_generations,
+            per_device_train_batch_size=args.rl_generations * args.rl_questions_per_step,
             gradient_accumulation_steps=1,
             steps_per_generation=1,
             max_completion_length=2048,
+            temperature=args.rl_temperature,
+            beta=args.rl_beta,
             gradient_checkpointing=False,
             bf16=False,
             logging_steps=1,
-            trl={"save_strategy": "no", "report_to": "none", "temperature": temperature},
+            seed=args.rl_seed,
+            trl={"save_strategy": "no", "report_to": "none", "top_p": args.rl_top_p},
         ),
         rl_dataset(suite),
         suite=suite,
+        callbacks=[StopAfter(args.rl_minutes)] if args.rl_minutes else None,
     )
     started = time.perf_counter()
     trainer.train()
-    trainer.save_model(str(workdir / "rl"))
+    minutes = (time.perf_counter() - started) / 60
+    trainer.processing_class.chat_template = trainer.original_chat_template
+    trainer.save_model(str(output))
+    after = protocol_validity(output, held_out)
+    print("after GRPO:", after)
     steps = [entry for entry in trainer.state.log_history if "reward" in entry]
     curves = {
         "reward_per_step": "reward",
@@ -211,12 +240,18 @@ def run_rl(workdir, n_questions, max_steps, learning_rate, positive_fraction, te
     result = {name: [entry[key] for entry in steps] for name, key in curves.items()}
     print("mean reward per step:", [round(value, 3) for value in result["reward_per_step"]])
     return {
-        "n_questions": n_questions,
-        "positive_fraction": positive_fraction,
-        "learning_rate": learning_rate,
-        "temperature": temperature,
-        "minutes": (time.perf_counter() - started) / 60,
+        "n_questions": args.rl_questions,
+        "positive_fraction": args.rl_positive_fraction,
+        "learning_rate": args.rl_learning_rate,
+        "temperature": args.rl_temperature,
+        "generations": args.rl_generations,
+        "questions_per_step": args.rl_questions_per_step,
+        "beta": args.rl_beta,
+        "seed": args.rl_seed,
+        "minutes": minutes,
         **result,
+        "before": before,
+        "after": after,
     }
 
 
@@ -233,10 +268,20 @@ def main():
     parser.add_argument(
         "--start", type=Path, help="SFT from this model (e.g. an earlier SFT output) instead"
     )
-    parser.add_argument("--rl-questions", type=int, default=32)
-    parser.add_argument("--rl-steps", type=int, default=6)
+    parser.add_argument("--rl-questions", type=int, default=128)
+    parser.add_argument("--rl-steps", type=int, default=16)
     parser.add_argument("--rl-learning-rate", type=float, default=1e-4)
     parser.add_argument("--rl-temperature", type=float, default=0.3, help="of the rollouts")
+    parser.add_argument("--rl-generations", type=int, default=8, help="rollouts per question")
+    parser.add_argument("--rl-questions-per-step", type=int, default=4)
+    parser.add_argument("--rl-beta", type=float, default=0.0, help="KL weight to the SFT model")
+    parser.add_argument("--rl-seed", type=int, default=0)
+    parser.add_argument("--rl-top-p", type=float, default=1.0, help="nucleus of the rollouts")
+    parser.add_argument(
+        "--rl-minutes", type=float, help="stop GRPO after the step that passes this many minutes"
+    )
+    parser.add_argument("--rl-output", default="rl", help="GRPO output folder in the workdir")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
         "--rl-positive-fraction",
         type=float,
@@ -245,7 +290,7 @@ def main():
         "must teach which verdict pays",
     )
     args = parser.parse_args()
-    torch.set_num_threads(1)  # a tiny model on a shared CPU: one thread is many times faster
+    torch.set_num_threads(args.threads)  # a tiny model on a shared CPU: one is many times faster
     args.workdir.mkdir(parents=True, exist_ok=True)
     results_file = args.workdir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
@@ -256,14 +301,7 @@ def main():
             args.workdir, model, args.n_train, args.n_eval, args.learning_rate, args.epochs
         )
     else:
-        results["rl"] = run_rl(
-            args.workdir,
-            args.rl_questions,
-            args.rl_steps,
-            args.rl_learning_rate,
-            args.rl_positive_fraction,
-            args.rl_temperature,
-        )
+        results[args.rl_output] = run_rl(args.workdir, args)
     results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
 
