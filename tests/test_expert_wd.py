@@ -38,3 +38,28 @@ def test_dense_photospheres_keep_h_gamma_near_h_beta():
     white_dwarf, _ = stark_opacity_parameters((beta, gamma), 20000.0, 8.0)
     a_star, _ = stark_opacity_parameters((beta, gamma), 9500.0, 4.0)
     assert white_dwarf[1] / white_dwarf[0] > 2 * a_star[1] / a_star[0]
+
+
+def _he_i_4471_ew(spectrum):
+    from spec_o3.agent.expert_rules._common import HE_I_4471, _RestSpectrum
+
+    rest = _RestSpectrum(spectrum, spectrum.meta.get("redshift", 0.0))
+    return HE_I_4471.absorption(rest)["ew"].value.value
+
+
+def test_a_cool_db_shows_he_i_as_lds_749b_does(reference_star):
+    # Helium atmospheres keep so little continuous opacity that He I stays strong down to ~12 kK.
+    real = reference_star("wd", "LDS749B", snr=80)
+    simulated = simulate_spectrum(
+        "white_dwarf", seed=3, snr=80, subtype="DB", teff=13575.0, logg=8.05, hydrogen=-5.0
+    )
+    assert _he_i_4471_ew(real) > 3.0
+    assert 0.67 < _he_i_4471_ew(simulated) / _he_i_4471_ew(real) < 1.5
+
+
+@pytest.mark.parametrize("teff", [14000.0, 20000.0, 26000.0])
+def test_dbs_are_white_dwarfs_whatever_their_he_i_troughs_do_to_the_balmer_windows(teff):
+    # He I 4922/6678 troughs fill the red windows of H beta/H alpha: no Balmer "emission" veto.
+    assessment = _verdict("white_dwarf", subtype="DB", teff=teff, hydrogen=-5.0)
+    assert assessment.verdict == "YES"
+    assert "DB" in assessment.conclusion

@@ -21,6 +21,7 @@ import numpy as np
 
 from .atmosphere import (
     ELEMENTS,
+    _saha_phi,
     continuum_opacity,
     electron_pressure,
     hydrogen_ionised_fraction,
@@ -229,6 +230,43 @@ def _population_over_opacity(element, stage, chi, teff, pe, abundance):
 #: calibration.
 STRENGTH_SCALE = 1.22e-21
 
+#: Hydrogen abundance offset (dex) below which an atmosphere is helium-dominated (DB white dwarfs).
+HELIUM_ATMOSPHERE = -2.0
+#: He⁻ free-free opacity per neutral helium atom per unit electron pressure near 4500 Å
+#: (cm⁴ dyn⁻¹; John 1994), the continuum of cool helium atmospheres.
+HE_MINUS_FF = 1e-26
+#: Scale of He I line strengths in helium atmospheres, calibrated on the DB flux standard LDS 749B
+#: (Teff 13,575 K, log g 8.05: He I 4471 EW 4.6 Å; Bohlin & Koester 2008).
+HELIUM_ATMOSPHERE_SCALE = 2.5
+#: He I bound-free opacity near 4500 Å from the n = 3 levels (statistical weight 36, ~23.0 eV):
+#: 36 × σ with σ ≈ 3e-18 cm² (the n = 2 edges lie blueward, at 2600-3700 Å).
+HE_I_BF_N3 = (1e-16, 23.0)
+_M_HE = 6.646e-24  # g
+_SIGMA_THOMSON = 6.652e-25  # cm²
+
+
+def _helium_atmosphere_ratio(chi, teff, logg):
+    """He I lower-level population over the continuous opacity, per helium atom, in a helium
+    atmosphere.
+
+    Its cool continuum is He⁻ free-free absorption, ∝ the electron pressure, and the few electrons
+    come from helium itself: with Pe = √(Φ P) (Saha, mostly neutral gas) and the photosphere at
+    τ ≈ 2/3, P = (2/3 g m_He / (κ_ff √Φ))^(2/3). So little opacity is left in a cool helium
+    atmosphere that its He I lines stay strong down to ~12,000 K, where those of B stars (hydrogen
+    continuum) have long gone. Above ~20,000 K the bound-free absorption of the excited He I levels
+    takes over and the ratio levels off, as the Balmer lines of A stars do.
+    """
+    _, (chi_ion, _), (u_neutral, u_ion, _) = ELEMENTS["He"]
+    phi = _saha_phi(teff, chi_ion, u_neutral, u_ion)
+    pressure = (2.0 / 3.0 * 10**logg * _M_HE / (HE_MINUS_FF * np.sqrt(phi))) ** (2.0 / 3.0)
+    pe = min(np.sqrt(phi * pressure), pressure / 2.0)
+    neutral = 1.0 / (1.0 + phi / pe)
+    cross_section, chi_n3 = HE_I_BF_N3
+    bound_free = cross_section * 10 ** (-5040.0 / teff * chi_n3) / u_neutral
+    opacity = neutral * (HE_MINUS_FF * pe + bound_free) + (1.0 - neutral) * _SIGMA_THOMSON
+    return HELIUM_ATMOSPHERE_SCALE * neutral * 10 ** (-5040.0 / teff * chi) / u_neutral / opacity
+
+
 #: Factor by which the density of the layers that form the cores of the high series members is
 #: below the characteristic one: DA white dwarfs of log g = 8 show the Balmer series to H9–H10
 #: (Bergeron, Saffer & Liebert 1992), i.e. Inglis–Teller densities of ~1e16 cm⁻³, not ~5e17.
@@ -292,7 +330,12 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     width = np.empty(len(lines))
     for i, line in enumerate(lines):
         abundance = hydrogen_abundance if line.element == "H" else helium_abundance
-        ratio = _population_over_opacity(line.element, line.stage, line.chi, teff, pe, abundance)
+        if line.element == "He" and line.stage == 0 and hydrogen_abundance < HELIUM_ATMOSPHERE:
+            ratio = _helium_atmosphere_ratio(line.chi, teff, logg)
+        else:
+            ratio = _population_over_opacity(
+                line.element, line.stage, line.chi, teff, pe, abundance
+            )
         survival = 1.0 / (1.0 + (line.n_upper / n_max) ** 8) if line.n_upper else 1.0
         strength[i] = STRENGTH_SCALE * line.gf_lambda2 * ratio * survival
         density = n_broadening if line.element == "H" else n_e

@@ -228,11 +228,15 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         and not (he_strong and m.name.startswith("Na D"))
     ]
     ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
+    # A DB's broad He I 4922 and 6678 troughs fill the red continuum windows of H beta and H alpha,
+    # and the flux between them reads as Balmer emission: with He I in absorption it is not.
     emission = [
-        e["ew"] for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest)) if _detected(e)
+        e["ew"]
+        for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest))
+        if _detected(e) and not he_strong
     ]
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
-    reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) else []
+    reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
     c2_heads, _, _ = _c2(rest)
     c2_seen = [m for m in c2_heads if _strong(m, DQ_C2_HEAD, 5.0)]
     c2_seen = c2_seen if len(c2_seen) >= 2 else []
