@@ -4,8 +4,9 @@ Compares, for the same spectral types, the simulator with real spectra: LAMOST D
 (``shared/data/real``), the MILES and STELIB libraries (``shared/data/libraries``) and the
 white-dwarf flux standards. Measured: molecular band depths (``spec_o3.analysis.band_strength`` with
 the catalogue's windows) for M dwarfs and giants; Hβ equivalent width and FWHM of A/B stars, blue
-horizontal-branch stars and DA white dwarfs; Mg b and Na D pseudo-equivalent widths and the G band
-of FGK stars. Prints the numbers and writes ``docs/_static/realism.png``.
+horizontal-branch stars and DA white dwarfs; He I equivalent widths of the DB standard LDS 749B;
+Mg b and Na D pseudo-equivalent widths and the G band of FGK stars. Prints the numbers and writes
+``docs/_static/realism.png``.
 
 Run from the repository root::
 
@@ -46,6 +47,14 @@ INDICES = {
     "Na D": ((5878.5, 5911.0), (5862.3, 5877.3), (5923.8, 5949.8)),
 }
 HBETA = 4862.68
+#: He I lines of DB white dwarfs: line, blue and red continuum windows (Å).
+HE_I_LINES = {
+    "He I 4471": ((4452.0, 4492.0), (4420.0, 4440.0), (4505.0, 4525.0)),
+    "He I 4922": ((4905.0, 4940.0), (4880.0, 4895.0), (4950.0, 4965.0)),
+    "He I 6678": ((6660.0, 6700.0), (6620.0, 6640.0), (6715.0, 6735.0)),
+}
+#: The DB flux standard LDS 749B (Bohlin & Koester 2008, AJ 135, 1092).
+LDS_749B = {"teff": 13575.0, "logg": 8.05}
 
 
 # ---- reading the real spectra
@@ -151,13 +160,13 @@ def real_samples(data):
     return samples
 
 
-def white_dwarf_standards(data):
+def white_dwarf_standards(data, kind="DA"):
     directory = data / "real" / "wd_standards"
     result = []
     for path in sorted(directory.glob("*.ecsv")):
         table = Table.read(path)
         comment = " ".join(table.meta.get("comments", []))
-        if "white_dwarf DA" not in comment:
+        if f"white_dwarf {kind}" not in comment:
             continue
         result.append(
             (
@@ -199,9 +208,9 @@ def _arrays(spectrum, resolution=1800.0):
     return wave, flux
 
 
-def pseudo_ew(spectrum, name):
+def pseudo_ew(spectrum, name, windows=INDICES):
     """Equivalent width (Å) in a band against a straight line through two continuum windows."""
-    (b0, b1), (c0, c1), (d0, d1) = INDICES[name]
+    (b0, b1), (c0, c1), (d0, d1) = windows[name]
     wave, flux = _arrays(spectrum)
     blue = (wave > c0) & (wave < c1)
     red = (wave > d0) & (wave < d1)
@@ -464,8 +473,34 @@ def main(argv=None):
             f"correlation {np.corrcoef(pairs[good].T)[0, 1]:.2f} (n={good.sum()})"
         )
 
+    print_db_he_i(args.data, seeds)
     _figure(args.figure, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim)
     print(f"\nwrote {args.figure}")
+
+
+def print_db_he_i(data, seeds):
+    """He I equivalent widths of the DB standard against DBs simulated at its Teff and log g, and
+    along the DB temperature range."""
+    standards = white_dwarf_standards(data, kind="DB")
+    print("\nHe I EW (Å) of DB white dwarfs: real | simulated at the same Teff, log g")
+    print("  (40 Å windows: the broad lines of the hottest DBs overflow them, He I 6678 first)")
+    for name, spectrum in standards:
+        simulated = _simulated("white_dwarf", seeds, snr=80.0, subtype="DB", **LDS_749B)
+        cells = []
+        for line in HE_I_LINES:
+            real_ew = pseudo_ew(spectrum, line, HE_I_LINES)
+            sim_ew = _summary([pseudo_ew(s, line, HE_I_LINES) for s in simulated])
+            cells.append(f"{line} {real_ew:4.1f} | {sim_ew[0]:4.1f}±{sim_ew[1]:3.1f}")
+        print(f"  {name:10s} " + "   ".join(cells))
+    for teff in (12000.0, 15000.0, 20000.0, 25000.0, 30000.0):
+        simulated = _simulated("white_dwarf", seeds, snr=80.0, subtype="DB", teff=teff, logg=8.0)
+        ews = [
+            np.nanmean([pseudo_ew(s, line, HE_I_LINES) for s in simulated]) for line in HE_I_LINES
+        ]
+        print(
+            f"    simulated DB {teff:6.0f} K: "
+            + "  ".join(f"{line} {ew:4.1f}" for line, ew in zip(HE_I_LINES, ews, strict=True))
+        )
 
 
 def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim):
