@@ -27,7 +27,7 @@ from spec_o3 import vet
 from spec_o3.agent.backends.transformers import TransformersPolicy
 from spec_o3.training.config import SFTSettings, load_settings
 from spec_o3.training.data import sft_dataset, simulated_suite
-from spec_o3.training.rl import grpo_trainer
+from spec_o3.training.rl import grpo_trainer, save_grpo_output
 from spec_o3.training.sft import train_sft
 from spec_o3.training.tiny import build_tiny_model
 
@@ -78,13 +78,12 @@ def grpo(workdir):
         )
     )
     trainer.train()
-    trainer.processing_class.chat_template = trainer.original_chat_template
-    trainer.save_model(trainer.args.output_dir)
+    output = save_grpo_output(trainer)
     return {
         "steps": trainer.state.global_step,
         "bf16": trainer.args.bf16,
         "rewards": [entry["reward"] for entry in trainer.state.log_history if "reward" in entry],
-        "files": sorted(path.name for path in Path(trainer.args.output_dir).iterdir()),
+        "files": sorted(path.name for path in output.iterdir()),
     }
 
 

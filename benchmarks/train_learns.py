@@ -188,7 +188,7 @@ class StopAfter(TrainerCallback):
 
 def run_rl(workdir, args):
     """GRPO from the SFT model; reward curves, and greedy held-out episodes before and after."""
-    from spec_o3.training.rl import grpo_trainer
+    from spec_o3.training.rl import grpo_trainer, save_grpo_output
 
     start, output = workdir / "sft", workdir / args.rl_output
     suite = simulated_suite(
@@ -226,8 +226,7 @@ def run_rl(workdir, args):
     started = time.perf_counter()
     trainer.train()
     minutes = (time.perf_counter() - started) / 60
-    trainer.processing_class.chat_template = trainer.original_chat_template
-    trainer.save_model(str(output))
+    save_grpo_output(trainer)
     after = protocol_validity(output, held_out)
     print("after GRPO:", after)
     steps = [entry for entry in trainer.state.log_history if "reward" in entry]

@@ -37,7 +37,13 @@ from .data import rl_dataset, simulated_suite
 from .model import load_for_training
 from .rewards import REWARD_FUNCTIONS
 
-__all__ = ["grpo_trainer", "rollout_environment", "tool_chat_template", "train_grpo"]
+__all__ = [
+    "grpo_trainer",
+    "rollout_environment",
+    "save_grpo_output",
+    "tool_chat_template",
+    "train_grpo",
+]
 
 
 class _RolloutEnvironment:
@@ -185,7 +191,7 @@ def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
     -------
     trainer : `trl.GRPOTrainer`
         Its ``processing_class`` renders tools; ``original_chat_template`` holds the template to
-        save (see `train_grpo`).
+        save (`save_grpo_output` restores it).
 
     Raises
     ------
@@ -231,6 +237,18 @@ def train_grpo(settings, dataset=None, *, suite=None, **trainer_options):
     """
     trainer = grpo_trainer(settings, dataset, suite=suite, **trainer_options)
     trainer.train()
+    return save_grpo_output(trainer)
+
+
+def save_grpo_output(trainer):
+    """Save a trained `grpo_trainer`'s model (or adapter) and processor in its ``output_dir``,
+    with the checkpoint's own chat template (not the tool-capable one of the rollouts).
+
+    Returns
+    -------
+    output_dir : `pathlib.Path`
+        Loads with ``TransformersPolicy(output_dir)``.
+    """
     trainer.processing_class.chat_template = trainer.original_chat_template
     trainer.save_model(trainer.args.output_dir)
     return Path(trainer.args.output_dir)
