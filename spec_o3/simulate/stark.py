@@ -245,9 +245,9 @@ _M_HE = 6.646e-24  # g
 _SIGMA_THOMSON = 6.652e-25  # cm²
 
 
-def _helium_atmosphere_ratio(chi, teff, logg):
-    """He I lower-level population over the continuous opacity, per helium atom, in a helium
-    atmosphere.
+def _helium_atmosphere_ratio(teff, logg):
+    """He I population over the continuous opacity, per helium atom and unit Boltzmann factor
+    10^(-θχ) of the lower level, in a helium atmosphere.
 
     Its cool continuum is He⁻ free-free absorption, ∝ the electron pressure, and the few electrons
     come from helium itself: with Pe = √(Φ P) (Saha, mostly neutral gas) and the photosphere at
@@ -264,7 +264,7 @@ def _helium_atmosphere_ratio(chi, teff, logg):
     cross_section, chi_n3 = HE_I_BF_N3
     bound_free = cross_section * 10 ** (-5040.0 / teff * chi_n3) / u_neutral
     opacity = neutral * (HE_MINUS_FF * pe + bound_free) + (1.0 - neutral) * _SIGMA_THOMSON
-    return HELIUM_ATMOSPHERE_SCALE * neutral * 10 ** (-5040.0 / teff * chi) / u_neutral / opacity
+    return HELIUM_ATMOSPHERE_SCALE * neutral / u_neutral / opacity
 
 
 #: Factor by which the density of the layers that form the cores of the high series members is
@@ -328,10 +328,12 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     n_broadening = n_e + NEUTRAL_WEIGHT * n_neutral
     strength = np.empty(len(lines))
     width = np.empty(len(lines))
+    helium_atmosphere = hydrogen_abundance < HELIUM_ATMOSPHERE
+    he_i_ratio = _helium_atmosphere_ratio(teff, logg) if helium_atmosphere else None
     for i, line in enumerate(lines):
         abundance = hydrogen_abundance if line.element == "H" else helium_abundance
-        if line.element == "He" and line.stage == 0 and hydrogen_abundance < HELIUM_ATMOSPHERE:
-            ratio = _helium_atmosphere_ratio(line.chi, teff, logg)
+        if line.element == "He" and line.stage == 0 and helium_atmosphere:
+            ratio = he_i_ratio * 10 ** (-5040.0 / teff * line.chi)
         else:
             ratio = _population_over_opacity(
                 line.element, line.stage, line.chi, teff, pe, abundance

@@ -1,6 +1,5 @@
 """The scripted astronomer's rules for cataclysmic variables."""
 
-
 from spec_o3.tasks import get_task
 
 from ._common import (
