@@ -11,5 +11,6 @@ except ImportError:  # running from a source tree that was never installed
 
 from . import io  # noqa: F401  (registers the survey readers on import)
 from .agent import TASKS, VettingResult, vet
+from .exceptions import UnvettableSpectrum
 
-__all__ = ["TASKS", "VettingResult", "__version__", "vet"]
+__all__ = ["TASKS", "UnvettableSpectrum", "VettingResult", "__version__", "vet"]

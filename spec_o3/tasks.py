@@ -79,6 +79,11 @@ class Task:
         Rest-frame windows worth zooming into, most diagnostic first.
     article : str, optional
         The indefinite article read before ``name`` (``"an"`` for "an M-type Giant").
+    assumed_redshift : float or None, optional
+        The redshift the spectrum is inspected at when neither its file nor the caller gives one:
+        0 (the default) for Galactic stars, whose radial velocities of at most a few hundred km/s
+        shift lines by a few Å, about one LAMOST resolution element; ``None`` for a task that
+        cannot be vetted without a redshift (e.g. one about galaxies).
     """
 
     id: str
@@ -87,6 +92,7 @@ class Task:
     indicators: tuple[str, ...]
     windows: tuple[DiagnosticWindow, ...] = field(default=())
     article: str = "a"
+    assumed_redshift: float | None = 0.0
 
     @property
     def question(self):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -81,8 +82,14 @@ class Down(Policy):
 
 
 def expected_verdicts(files):
-    verdicts = [("YES", "NO", "NO")[i % 3] for i in range(N_FILES)]
-    return verdicts + ["NO", "NO"]
+    """Every third spectrum fails in the policy, and the last two files cannot be read: no
+    verdict (masked) for them."""
+    verdicts = [("YES", "NO", None)[i % 3] for i in range(N_FILES)]
+    return verdicts + [None, None]
+
+
+def verdicts_of(table):
+    return [None if np.ma.is_masked(verdict) else str(verdict) for verdict in table["verdict"]]
 
 
 def run(files, output, **options):
@@ -93,11 +100,16 @@ def run(files, output, **options):
 def check_complete(table, files):
     """One row per catalogue entry, in catalogue order, with the scripted verdicts."""
     assert list(table["file"]) == files
-    assert list(table["verdict"]) == expected_verdicts(files)
+    assert verdicts_of(table) == expected_verdicts(files)
+    failed = [verdict is None for verdict in expected_verdicts(files)]
+    assert list(table["status"]) == ["failed" if fail else "answered" for fail in failed]
     errors = ["" if np.ma.is_masked(error) else str(error) for error in table["error"]]
-    assert [bool(error) for error in errors] == [i % 3 == 2 for i in range(N_FILES)] + [True] * 2
-    assert all(error.startswith("cannot vet: RuntimeError") for error in errors[2:N_FILES:3])
-    assert all(error.startswith("cannot read:") for error in errors[N_FILES:])
+    assert [bool(error) for error in errors] == failed
+    for index in [*range(2, N_FILES, 3), N_FILES, N_FILES + 1]:  # each names its file
+        assert errors[index].startswith(f"{files[index]}: ")
+    assert all("cannot vet (RuntimeError: " in error for error in errors[2:N_FILES:3])
+    assert errors[-1].endswith("missing.fits: no such file")
+    assert "not a readable FITS file" in errors[-2]
 
 
 # -- catalogues ---------------------------------------------------------------------------------
@@ -184,10 +196,18 @@ def test_one_row_per_file_in_catalogue_order_with_errors_as_rows(files, tmp_path
     table = QTable.read(output)
     assert table.colnames == list(COLUMNS)
     check_complete(table, files)
-    assert (summary.total, summary.yes, summary.no, summary.errors) == (14, 4, 4, 6)
+    assert (summary.total, summary.yes, summary.no, summary.no_answer, summary.failed) == (
+        14,
+        4,
+        4,
+        0,
+        6,
+    )
     assert summary.vetted == 14 and summary.rate > 0 / u.s
     assert summary.first_errors[0] == (files[2], table["error"][2])
-    assert str(summary).startswith("14 spectra: 4 YES, 4 NO, 6 with errors; 14 vetted in ")
+    assert str(summary).startswith(
+        "14 spectra: 4 YES, 4 NO, 0 without an answer, 6 failed; 14 vetted in "
+    )
     if extension != "csv":
         assert table["seconds"].unit == u.s
     assert not (tmp_path / f"results.{extension}.journal").exists()
@@ -303,10 +323,43 @@ def test_backend_failure_writes_the_rows_and_keeps_the_journal(files, tmp_path):
         run(files, output, backend=Down(), chunk_size=4)
     table = QTable.read(output)
     assert list(table["file"]) == files
-    assert all(error.startswith("backend failed: http://127.0.0.1:9") for error in table["error"])
+    assert all(
+        error == f"{file}: backend failed: http://127.0.0.1:9/v1/chat/completions failed after 5 "
+        "attempts"
+        for file, error in zip(table["file"], table["error"], strict=True)
+    )
+    assert set(table["status"]) == {"failed"} and all(np.ma.getmaskarray(table["verdict"]))
     summary = run(files, output, resume=True)  # the backend is back
     check_complete(QTable.read(output), files)
     assert summary.vetted == len(files)
+
+
+@pytest.mark.parametrize("interrupted", [False, True], ids=["finished", "interrupted"])
+def test_failed_rows_are_retried_only_when_asked(files, tmp_path, interrupted):
+    late = tmp_path / "late.fits"
+    files = [*files[:-1], str(late)]  # a file still missing at the first run
+    output = tmp_path / "results.ecsv"
+    journal = tmp_path / "results.ecsv.journal"
+    if interrupted:
+        with pytest.raises(KeyboardInterrupt):
+            run(files, output, backend=Scripted(crash_after=6), chunk_size=3, batch_size=1)
+        summary = run(files, output, resume=True)
+    else:
+        summary = run(files, output)
+    assert summary.failed == 6
+    late.write_bytes(Path(files[0]).read_bytes())  # the missing file turns up
+    with pytest.raises(ValueError, match="retry_failed=True retries the failed rows"):
+        run(files, output, retry_failed=True)
+    if not interrupted:  # a finished run is not resumed by accident
+        with pytest.raises(FileExistsError, match="pass retry_failed=True"):
+            run(files, output, resume=True)
+    again = Scripted()
+    summary = run(files, output, backend=again, resume=True, retry_failed=True)
+    assert set(again.seen) == {str(late)}  # the policy still fails the BAD ones
+    assert (summary.yes, summary.no, summary.failed, summary.vetted) == (5, 4, 5, 6)
+    table = QTable.read(output)
+    assert list(table["status"])[-1] == "answered" and table["verdict"][-1] == "YES"
+    assert verdicts_of(table)[:-1] == expected_verdicts(files)[:-1] and not journal.exists()
 
 
 def test_trajectories_are_saved_and_not_overwritten(files, tmp_path):
@@ -380,13 +433,20 @@ def test_cli_catalogue_crash_and_resume(monkeypatch, listing, files, tmp_path, c
     assert "rerun with --resume" in capsys.readouterr().err
     assert vet_cli(*argv) == 2  # neither resumed nor overwritten by accident
     assert "pass --resume to finish it or --overwrite" in capsys.readouterr().err
-    assert vet_cli(*argv, "--resume") == 0
+    assert vet_cli(*argv, "--resume") == vet_command.EXIT_FAILED_INPUTS == 3
     check_complete(QTable.read(output), files)
     out, err = capsys.readouterr()
-    assert out.startswith("14 spectra: 4 YES, 4 NO, 6 with errors; 8 vetted in ")
-    assert "spec-02.fits: cannot vet: RuntimeError" in err
+    assert out.startswith("14 spectra: 4 YES, 4 NO, 0 without an answer, 6 failed; 8 vetted in ")
+    assert "spec-02.fits: cannot vet (RuntimeError: cannot make sense" in err
+    assert "6 input(s) failed and have no verdict (exit status 3)" in err
     assert vet_cli(*argv, "--resume") == 2  # complete: nothing to resume
     assert "is complete" in capsys.readouterr().err
+    assert vet_cli(*argv, "--retry-failed") == 2
+    assert "--retry-failed retries the failed rows of a run: add --resume" in (
+        capsys.readouterr().err
+    )
+    assert vet_cli(*argv, "--resume", "--retry-failed") == 3  # the same six fail again
+    assert "0 without an answer, 6 failed; 6 vetted in " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -453,7 +513,8 @@ def test_kill_9_at_any_moment_then_resume(files, tmp_path):
     run(many, output, resume=True)
     table = QTable.read(output)
     assert list(table["file"]) == many and not journal.exists()
-    assert list(table["verdict"]) == [("YES", "NO", "NO")[i % 3] for i in range(60)] + ["NO"] * 2
+    expected = [("YES", "NO", None)[i % 3] for i in range(60)] + [None] * 2
+    assert verdicts_of(table) == expected
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""``spec-o3 vet``: one row per file, errors as rows, usage errors as exit status 2."""
+"""``spec-o3 vet``: one row per file, failures as rows without a verdict (exit status 3), usage
+errors as exit status 2."""
 
 import argparse
 
@@ -12,7 +13,19 @@ from spec_o3.agent import BackendError, Policy, Trajectory
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
 from spec_o3.commands import vet as vet_command
 
-COLUMNS = ["file", "task", "verdict", "evidence", "n_steps", "windows", "error", "seconds"]
+COLUMNS = [
+    "file",
+    "task",
+    "status",
+    "verdict",
+    "evidence",
+    "n_steps",
+    "windows",
+    "redshift",
+    "redshift_source",
+    "error",
+    "seconds",
+]
 
 
 def write_lamost_dr7(path, *, redshift=0.0, band=False):
@@ -83,26 +96,38 @@ def main(*argv):
     return vet_command.run(parser.parse_args([str(arg) for arg in argv]))
 
 
-def test_rows_per_file_with_errors_as_rows(scripted, files, tmp_path, capsys):
+def test_rows_per_file_with_failures_as_rows(scripted, files, tmp_path, capsys):
     output = tmp_path / "results.ecsv"
-    assert main("--task", "cc", *files, "--output", output, "--no-images", "--batch-size", "2") == 0
+    argv = ["--task", "cc", *files, "--output", output, "--no-images", "--batch-size", "2"]
+    assert main(*argv) == vet_command.EXIT_FAILED_INPUTS
     table = QTable.read(output, format="ascii.ecsv")
     assert table.colnames == COLUMNS
     assert list(table["file"]) == [str(path) for path in files]
-    assert list(table["verdict"]) == ["YES", "YES", "YES", "NO", "NO"]
+    assert list(table["status"]) == ["answered"] * 3 + ["failed"] * 2
+    assert list(table["verdict"][:3]) == ["YES"] * 3
+    assert list(np.ma.getmaskarray(table["verdict"])) == [False] * 3 + [True] * 2  # not "NO"
     assert list(table["task"]) == ["carbon_star"] * 5
     assert list(table["n_steps"]) == [2, 2, 2, 0, 0]
     assert list(table["windows"][:3]) == ["4950-5250"] * 3
     assert list(table["evidence"][:3]) == ["Bands at 5165 Å."] * 3
+    assert list(table["redshift"][:3]) == pytest.approx([0.0, 0.001, 0.002])
+    assert list(table["redshift_source"][:3]) == ["file"] * 3
     # an empty error is written as "" and read back as missing
     assert list(np.ma.getmaskarray(table["error"])) == [True, True, True, False, False]
-    assert table["error"][3].startswith("cannot read:") and table["error"][4].startswith(
-        "cannot read:"
-    )
+    assert table["error"][3].startswith(f"{files[3]}: cannot be read: not a readable FITS file")
+    assert table["error"][4] == f"{files[4]}: no such file"
     assert table["seconds"].unit == "s" and all(table["seconds"] > 0)
     out, err = capsys.readouterr()
-    assert "5 spectra: 3 YES, 0 NO, 2 with errors" in out
-    assert "broken.fits: cannot read" in err
+    assert "5 spectra: 3 YES, 0 NO, 0 without an answer, 2 failed" in out
+    assert f"{files[3]}: cannot be read" in err and "(exit status 3)" in err
+
+
+def test_rows_on_the_terminal_without_output(scripted, files, capsys):
+    assert main("--task", "cc", files[0], files[4], "--no-images") == 3
+    out = capsys.readouterr().out
+    assert "2 spectra: 1 YES, 0 NO, 0 without an answer, 1 failed" in out
+    assert f"{files[0]}\tYES\tBands at 5165 Å." in out
+    assert f"{files[4]}\tFAILED\t{files[4]}: no such file" in out
 
 
 def test_output_is_never_overwritten_silently(scripted, files, tmp_path, capsys):
@@ -158,7 +183,7 @@ def test_backend_failure_fills_the_rows_and_exits_1(monkeypatch, files, tmp_path
     output = tmp_path / "results.ecsv"
     assert main("--task", "wd", *files, "--output", output, "--no-images", "--batch-size", "2") == 1
     table = QTable.read(output, format="ascii.ecsv")
-    assert len(table) == len(files)
+    assert len(table) == len(files) and set(table["status"]) == {"failed"}
     assert all(
         "backend failed: http://127.0.0.1:9/v1/chat/completions" in error
         for error in table["error"]

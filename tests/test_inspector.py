@@ -186,15 +186,15 @@ def test_mistake_is_reported_and_model_recovers(spectrum, mistake, message):
 )
 def test_episodes_that_cannot_conclude(spectrum, script, error):
     result = run(spectrum, *script)
-    assert result.verdict == "NO"
+    assert (result.verdict, result.status) == (None, "no_answer")
     assert error in result.error
-    assert result.trajectory.error == result.error and result.trajectory.verdict == "NO"
+    assert result.trajectory.error == result.error and result.trajectory.verdict is None
     assert result.trajectory.steps[-1].error == result.error
 
 
 def test_turn_limit(spectrum):
     result = run(spectrum, *[zoom(4950 + i, 5250) for i in range(10)], max_turns=3)
-    assert result.verdict == "NO" and result.error == "no answer within 3 assistant turns"
+    assert result.verdict is None and result.error == "no answer within 3 assistant turns"
     assert result.n_steps == 3 and len(result.windows) == 2  # the last call is not run
     assert result.trajectory.steps[-1].result_text is None
 
@@ -212,7 +212,7 @@ def test_policies_see_the_turn_limit(spectrum):
 
 def test_none_from_the_policy_is_a_mistake(spectrum):
     result = run(spectrum, None)
-    assert result.verdict == "NO" and "neither called a tool" in result.error
+    assert result.status == "no_answer" and "neither called a tool" in result.error
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,17 +7,19 @@ How a turn is handled (``max_turns`` assistant turns at most, 8 as in the paper)
 
 - exactly one well-formed ``<answer>`` ends the episode with its verdict (a tool call written in the
   same message is not run: the answer is final);
-- several answers end the episode with verdict ``"NO"`` and ``error`` set;
+- several answers end the episode with *no answer*: verdict ``None``, status ``"no_answer"`` and
+  ``error`` set (evaluation scores it as a wrong answer, as the paper does);
 - a tool call is validated and run, and its text (and image) go back as a ``<tool_response>`` user
   turn; only the first call of a message is run, and the response says so when there were more;
 - a tool call that cannot be read or run (broken JSON, unknown tool, missing or extra arguments, a
   window with min >= max or outside the data) sends the error back as the tool response, as the
   paper does, and the model may try again;
-- a message with neither a tool call nor an answer ends the episode with verdict ``"NO"`` and
-  ``error`` set, and so does reaching the turn limit.
+- a message with neither a tool call nor an answer ends the episode with no answer, and so does
+  reaching the turn limit.
 
-Model mistakes never raise. Infrastructure failures of the policy raise
-`~spec_o3.agent.backends.BackendError`.
+Model mistakes never raise. Input that cannot be vetted raises `~spec_o3.UnvettableSpectrum` when
+the episode starts; infrastructure failures of the policy raise
+`~spec_o3.agent.backends.BackendError`. Neither is ever a verdict.
 """
 
 import os
@@ -29,10 +31,25 @@ from spec_o3.tasks import get_task
 from .backends import BackendError, get_backend
 from .protocol import parse_response, system_prompt, user_prompt
 from .result import VettingResult
-from .tools import InspectionEnvironment, ToolCallError, run_tool, tool_schemas
+from .tools import (
+    InspectionEnvironment,
+    ToolCallError,
+    run_tool,
+    tool_schemas,
+    windows_without_data,
+)
 from .trajectory import Step, Trajectory
 
 __all__ = ["Episode", "Inspector", "vet"]
+
+#: The sentence the evidence gets when the rest frame is not the one stored in the file.
+_REDSHIFT_NOTES = {
+    "user": "The rest frame is the caller's, z = {z:g}.",
+    "measured": "No redshift is stored with this spectrum: the rest frame is at a measured "
+    "z = {z:g}.",
+    "assumed": "No redshift is stored with this spectrum: it was inspected at the task's "
+    "assumed z = {z:g}.",
+}
 
 
 class Episode:
@@ -44,6 +61,8 @@ class Episode:
         The spectrum as given (observed frame).
     task : `~spec_o3.tasks.Task`
     redshift : float
+    redshift_source : str
+        Where ``redshift`` came from (see `~spec_o3.agent.tools.rest_frame`).
     environment : `~spec_o3.agent.tools.InspectionEnvironment`
         The tools, bound to this spectrum.
     trajectory : `~spec_o3.agent.Trajectory`
@@ -69,11 +88,17 @@ class Episode:
     ):
         self.task = get_task(task)
         self.environment = InspectionEnvironment(
-            spectrum, redshift=redshift, toolset=toolset, render_images=render_images
+            spectrum,
+            redshift=redshift,
+            source=source,
+            assumed_redshift=self.task.assumed_redshift,
+            toolset=toolset,
+            render_images=render_images,
         )
         self.spectrum = self.environment.spectrum
         self.redshift = self.environment.redshift
-        if source is None:  # the survey readers record the file they read
+        self.redshift_source = self.environment.redshift_source
+        if source is None:
             source = (self.spectrum.meta or {}).get("source")
         overview = None
         if render_images:
@@ -86,6 +111,7 @@ class Episode:
             prompt=user_prompt(self.task, self.redshift),
             overview=overview,
             redshift=self.redshift,
+            redshift_source=self.redshift_source,
             source=None if source is None else str(source),
         )
         self.max_turns = int(max_turns)
@@ -93,6 +119,17 @@ class Episode:
         self.done = False
         self.result = None
         self._started = time.perf_counter()
+
+    def notes(self):
+        """What the evidence must say that the model may not: the rest frame when it is not the
+        file's, and the task's diagnostic windows that hold no valid data."""
+        notes = []
+        if self.redshift_source != "file":
+            notes.append(_REDSHIFT_NOTES[self.redshift_source].format(z=self.redshift))
+        missing = windows_without_data(self.environment, self.task.windows)
+        if missing:
+            notes.append(f"Not inspected, for lack of valid data there: {', '.join(missing)}.")
+        return notes
 
     @property
     def messages(self):
@@ -133,7 +170,7 @@ class Inspector:
     >>> flat = Spectrum(flux=np.ones(100) * u.Jy, spectral_axis=np.linspace(4000, 8000, 100) * u.AA)
     >>> result = Inspector(Sceptic(), render_images=False).run(flat, "carbon_star", redshift=0)
     >>> result.verdict, result.evidence
-    ('NO', 'Featureless.')
+    ('NO', "Featureless. The rest frame is the caller's, z = 0.")
     """
 
     def __init__(self, policy, *, toolset=None, max_turns=8, render_images=True):
@@ -166,7 +203,8 @@ class Inspector:
         Parameters
         ----------
         jobs : iterable of (spectrum, task, redshift)
-            ``redshift`` may be ``None`` (then ``spectrum.meta["redshift"]``, else 0).
+            ``redshift`` may be ``None`` (then ``spectrum.meta["redshift"]``, else the task's
+            ``assumed_redshift``).
         sources : sequence of str, optional
             Where each spectrum came from, recorded on its trajectory (default: ``meta["source"]``).
         """
@@ -246,7 +284,7 @@ class Inspector:
 
     def _fail(self, episode, step, error):
         step.error = error
-        self._finish(episode, "NO", None, error)
+        self._finish(episode, None, None, error)
 
     def _finish(self, episode, verdict, answer_text, error=None):
         trajectory = episode.trajectory
@@ -255,7 +293,7 @@ class Inspector:
         episode.result = VettingResult(
             verdict=verdict,
             task=episode.task.id,
-            evidence=answer_text or "",
+            evidence=" ".join(filter(None, [answer_text, *episode.notes()])),
             trajectory=trajectory,
             error=error,
             seconds=time.perf_counter() - episode._started,
@@ -288,7 +326,8 @@ def vet(
         ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
         (OpenAI-compatible server), or a policy instance.
     redshift : float, optional
-        Defaults to ``spectrum.meta["redshift"]``, else 0.
+        Defaults to the redshift stored with the spectrum, else the task's ``assumed_redshift``
+        (0 for the built-in stellar tasks); ``result.redshift_source`` says which.
     toolset, max_turns, render_images
         See `Inspector`.
     **backend_options
@@ -297,14 +336,18 @@ def vet(
     Returns
     -------
     result : `~spec_o3.agent.VettingResult`
-        Model mistakes give verdict ``"NO"`` with ``result.error`` set.
+        A model that gives no valid answer gives ``result.status == "no_answer"``, verdict
+        ``None`` and ``result.error`` set.
 
     Raises
     ------
+    UnvettableSpectrum
+        If the file cannot be read or the spectrum holds nothing to inspect (a `ValueError`
+        whose message names the file; see :doc:`/io`).
     BackendError
         If the backend's infrastructure fails (e.g. the server cannot be reached).
-    OSError, ValueError
-        If the file cannot be read or the task is unknown.
+    ValueError
+        If the task is unknown or an option is wrong.
     """
     task = get_task(task)
     source = None

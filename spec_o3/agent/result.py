@@ -7,7 +7,13 @@ from specutils import Spectrum
 
 from .trajectory import Trajectory
 
-__all__ = ["VettingResult"]
+__all__ = ["ANSWERED", "FAILED", "NO_ANSWER", "STATUSES", "VettingResult"]
+
+#: The three outcomes of vetting one spectrum, never confused: a YES/NO answer; no valid answer
+#: within the turn limit (scored as a wrong answer, as in the paper); or a failure to read or vet
+#: the input (the API raises `~spec_o3.UnvettableSpectrum`; tables write a row without verdict).
+ANSWERED, NO_ANSWER, FAILED = "answered", "no_answer", "failed"
+STATUSES = (ANSWERED, NO_ANSWER, FAILED)
 
 
 @dataclass
@@ -16,29 +22,46 @@ class VettingResult:
 
     Attributes
     ----------
-    verdict : str
-        ``"YES"`` or ``"NO"`` (``"NO"`` whenever the episode could not conclude).
+    verdict : str or None
+        ``"YES"`` or ``"NO"``; ``None`` when the model gave no valid answer (see ``status``).
     task : str
         Task id.
     evidence : str
-        The justification given with the answer (empty when there was none).
+        The justification given with the answer (empty when there was none), followed by what the
+        loop knows that the model may not have said: a redshift that was not the file's, and
+        diagnostic windows without data.
     trajectory : `~spec_o3.agent.Trajectory`
         Every turn: tool calls, windows, images, measurements.
     error : str or None
-        Why the inspection could not conclude (``None`` when it did).
+        Why the model gave no answer (``None`` when it answered).
     seconds : float
         Wall-clock time the inspection took.
     spectrum : `~specutils.Spectrum` or None
         The spectrum that was vetted (used to identify the lines in the inspected windows).
     """
 
-    verdict: str
+    verdict: str | None
     task: str
     evidence: str
     trajectory: Trajectory
     error: str | None = None
     seconds: float = 0.0
     spectrum: Spectrum | None = field(default=None, repr=False)
+
+    @property
+    def status(self):
+        """``"answered"``, or ``"no_answer"`` when the model never gave a valid answer."""
+        return NO_ANSWER if self.verdict is None else ANSWERED
+
+    @property
+    def redshift(self):
+        """The redshift of the rest frame the spectrum was inspected in."""
+        return self.trajectory.redshift
+
+    @property
+    def redshift_source(self):
+        """Where ``redshift`` came from: ``"file"``, ``"user"``, ``"measured"`` or ``"assumed"``."""
+        return self.trajectory.redshift_source
 
     @property
     def windows(self):
@@ -60,6 +83,6 @@ class VettingResult:
     def __repr__(self):
         error = f", error={self.error!r}" if self.error else ""
         return (
-            f"VettingResult(task={self.task!r}, verdict={self.verdict!r}, n_steps={self.n_steps}, "
-            f"windows={len(self.windows)}{error})"
+            f"VettingResult(task={self.task!r}, verdict={self.verdict!r}, status={self.status!r}, "
+            f"n_steps={self.n_steps}, windows={len(self.windows)}{error})"
         )

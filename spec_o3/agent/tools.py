@@ -19,7 +19,8 @@ from functools import cache
 import astropy.units as u
 from specutils import SpectralRegion, Spectrum
 
-from spec_o3.analysis.arrays import check_window, spectrum_arrays
+from spec_o3.analysis.arrays import check_inspectable, check_window, spectrum_arrays
+from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import read_for_inspection
 
 from .protocol import tool_schema
@@ -30,9 +31,12 @@ __all__ = [
     "ToolCallError",
     "ToolResult",
     "line_table",
+    "REDSHIFT_SOURCES",
     "resolve_redshift",
+    "rest_frame",
     "run_tool",
     "tool_schemas",
+    "windows_without_data",
 ]
 
 #: Tool names offered by each toolset, in the order they are listed to the model.
@@ -40,6 +44,10 @@ TOOLSETS = {
     "default": ("spectral_visualization_tool",),
     "extended": ("spectral_visualization_tool", "identify_lines", "band_strength"),
 }
+
+#: Where the redshift of the rest frame came from: the spectrum's file (or ``meta``), the caller,
+#: a measurement, or the task's assumption when nothing else gave one.
+REDSHIFT_SOURCES = ("file", "user", "measured", "assumed")
 
 # Keep tool responses well under the released models' 1,024-token cap.
 _MAX_LINES_LISTED = 15
@@ -84,7 +92,12 @@ class InspectionEnvironment:
         later to :meth:`reset`, which is how TRL builds environments.
     redshift : float, optional
         Redshift of the rest frame the tools work in; defaults to ``spectrum.meta["redshift"]``,
-        else 0.
+        else ``assumed_redshift`` (see `rest_frame`).
+    source : str, optional
+        How error messages name the spectrum (default: its file, or ``meta["source"]``).
+    assumed_redshift : float or None, optional
+        The redshift used when neither ``redshift`` nor the spectrum gives one; ``None`` makes a
+        missing redshift an error.
     toolset : {"default", "extended"}
         Which tools are offered (see ``TOOLSETS``).
     render_images : bool
@@ -105,25 +118,51 @@ class InspectionEnvironment:
     (640, 400)
     """
 
-    def __init__(self, spectrum=None, *, redshift=None, toolset="default", render_images=True):
+    def __init__(
+        self,
+        spectrum=None,
+        *,
+        redshift=None,
+        source=None,
+        assumed_redshift=0.0,
+        toolset="default",
+        render_images=True,
+    ):
         if toolset not in TOOLSETS:
             raise ValueError(f"unknown toolset {toolset!r}; choose one of {', '.join(TOOLSETS)}")
         self.toolset = toolset
         self.render_images = bool(render_images)
-        self.spectrum = self.redshift = self._arrays = None
+        self.assumed_redshift = assumed_redshift
+        self.spectrum = self.redshift = self.redshift_source = self._arrays = None
         if spectrum is not None:
-            self.reset(spectrum, redshift=redshift)
+            self.reset(spectrum, redshift=redshift, source=source)
 
-    def reset(self, spectrum, redshift=None, **row):
-        """Load a new spectrum (TRL calls this with a dataset row; extra columns are ignored)."""
+    def reset(self, spectrum, redshift=None, source=None, **row):
+        """Load a new spectrum (TRL calls this with a dataset row; extra columns are ignored).
+
+        Raises
+        ------
+        UnvettableSpectrum
+            If the file cannot be read, or the spectrum holds nothing to inspect (see
+            `~spec_o3.analysis.arrays.check_inspectable`); the message names the file.
+        """
         if isinstance(spectrum, (str, os.PathLike)):
-            spectrum = read_for_inspection(spectrum)
+            source = os.fspath(spectrum)
+            spectrum = read_for_inspection(source)
         if not isinstance(spectrum, Spectrum):
-            raise ValueError(
-                f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}"
+            raise UnvettableSpectrum(
+                source,
+                f"expected a specutils Spectrum or a file name, got {type(spectrum).__name__}",
             )
-        self.redshift = resolve_redshift(spectrum, redshift)
-        self._arrays = spectrum_arrays(spectrum, self.redshift)
+        source = source or (spectrum.meta or {}).get("source")
+        self.redshift, self.redshift_source = rest_frame(
+            spectrum, redshift, assumed=self.assumed_redshift, source=source
+        )
+        try:
+            self._arrays = spectrum_arrays(spectrum, self.redshift)
+            check_inspectable(self._arrays)
+        except ValueError as error:
+            raise UnvettableSpectrum(source, error) from None
         self.spectrum = spectrum
 
     # ----------------------------------------------------------------------------------------------
@@ -262,6 +301,73 @@ class InspectionEnvironment:
         return lower, upper, pixels
 
 
+def windows_without_data(environment, windows):
+    """The labels of the rest-frame ``windows`` (`~spec_o3.tasks.DiagnosticWindow`) that hold
+    too few valid pixels of ``environment``'s spectrum to be shown (outside it, or in a gap)."""
+    missing = []
+    for window in windows:
+        try:
+            check_window(environment._arrays, window.lower.value, window.upper.value)
+        except ValueError:
+            missing.append(window.label)
+    return missing
+
+
+def rest_frame(spectrum, redshift=None, *, assumed=0.0, source=None):
+    """The redshift of the rest frame to inspect ``spectrum`` in, and where it came from.
+
+    In order: ``redshift`` if given (source ``"user"``), else the redshift stored with the
+    spectrum, ``spectrum.meta["redshift"]`` (``"file"``), else ``assumed`` (``"assumed"``).
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    redshift : float, optional
+        The caller's redshift.
+    assumed : float or None, optional
+        The redshift to assume when neither gives one (a task's ``assumed_redshift``); ``None``
+        makes that an error.
+    source : str, optional
+        How error messages name the spectrum (its file).
+
+    Returns
+    -------
+    redshift : float
+    redshift_source : str
+        One of ``REDSHIFT_SOURCES``.
+
+    Raises
+    ------
+    ValueError
+        If ``redshift`` is not a finite number above -1.
+    UnvettableSpectrum
+        If no redshift is given or stored and ``assumed`` is ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> star = Spectrum(flux=np.ones(3) * u.Jy, spectral_axis=[1, 2, 3] * u.AA)
+    >>> rest_frame(star), rest_frame(star, 0.001)
+    ((0.0, 'assumed'), (0.001, 'user'))
+    """
+    if redshift is not None:
+        return _checked_redshift(redshift), "user"
+    stored = (spectrum.meta or {}).get("redshift")
+    if stored is not None:
+        try:
+            return _checked_redshift(stored), "file"
+        except ValueError:  # a pipeline's failure value (NaN, -9999) means "no redshift stored"
+            pass
+    if assumed is None:
+        raise UnvettableSpectrum(
+            source,
+            "no redshift is stored with the spectrum and this task needs one: pass redshift=... "
+            "(or a redshift column in the catalogue)",
+        )
+    return _checked_redshift(assumed), "assumed"
+
+
 def resolve_redshift(spectrum, redshift=None):
     """The redshift to use: ``redshift`` if given, else ``spectrum.meta["redshift"]``, else 0.
 
@@ -274,8 +380,10 @@ def resolve_redshift(spectrum, redshift=None):
     >>> resolve_redshift(spectrum), resolve_redshift(spectrum, 0)
     (0.1, 0.0)
     """
-    if redshift is None:
-        redshift = (spectrum.meta or {}).get("redshift", 0.0)
+    return rest_frame(spectrum, redshift)[0]
+
+
+def _checked_redshift(redshift):
     try:
         redshift = float(redshift)
     except (TypeError, ValueError):

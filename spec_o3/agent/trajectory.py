@@ -102,11 +102,13 @@ class Trajectory:
         The full-spectrum plot shown with the prompt (``None`` with images switched off).
     redshift : float
         Redshift used for the rest frame.
+    redshift_source : str
+        Where it came from: ``"file"``, ``"user"``, ``"measured"`` or ``"assumed"``.
     source : str or None
         Where the spectrum came from (file name), if known.
     steps : list of `Step`
     verdict : str or None
-        ``"YES"``/``"NO"`` once the episode ended.
+        ``"YES"``/``"NO"`` once the episode ended with an answer.
     answer_text : str or None
         The justification given with the answer.
     error : str or None
@@ -126,6 +128,7 @@ class Trajectory:
     prompt: str
     overview: Image.Image | None = None
     redshift: float = 0.0
+    redshift_source: str = "file"
     source: str | None = None
     steps: list = field(default_factory=list)
     verdict: str | None = None
@@ -207,6 +210,7 @@ class Trajectory:
             "task": self.task,
             "source": self.source,
             "redshift": self.redshift,
+            "redshift_source": self.redshift_source,
             "verdict": self.verdict,
             "answer_text": self.answer_text,
             "error": self.error,
@@ -258,6 +262,8 @@ class Trajectory:
             prompt=record["prompt"],
             overview=_load_image(path.parent, record["overview"]),
             redshift=record["redshift"],
+            # saved before the source was recorded: the file's redshift unless the caller gave one
+            redshift_source=record.get("redshift_source", "file"),
             source=record["source"],
             steps=steps,
             verdict=record["verdict"],

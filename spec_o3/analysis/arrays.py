@@ -14,11 +14,18 @@ __all__ = [
     "noise_sigma",
     "parse_region",
     "check_window",
+    "check_inspectable",
     "format_range",
 ]
 
 #: Pixels of the running median that smooths the noise estimated without an uncertainty.
 _NOISE_WINDOW = 101
+#: Fewest valid pixels worth inspecting: one diagnostic window holds about 50 LAMOST pixels.
+MIN_VALID_PIXELS = 20
+#: A reference wavelength at which a flux unit is tested for being a flux density.
+_ANY_OPTICAL_WAVELENGTH = 5500 * u.AA
+#: Units of raw or relative fluxes (counts, detector units), accepted besides flux densities.
+_COUNT_UNITS = (u.count, u.adu, u.electron, u.photon)
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,79 @@ def parse_region(region):
             raise ValueError(f"region lower bound {lower} is not below its upper bound {upper}")
         windows.append((min(lo, hi), max(lo, hi)))
     return windows
+
+
+def check_inspectable(arrays):
+    """Raise `ValueError`, in words a user can act on, if ``arrays`` hold nothing to inspect.
+
+    A spectrum is inspectable when its wavelengths are finite and strictly increasing, its flux is
+    a flux density, a count or a relative (dimensionless) flux, and at least
+    ``MIN_VALID_PIXELS`` pixels are valid (finite flux, unmasked, positive finite uncertainty)
+    with a flux that is not zero everywhere.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> nan = Spectrum(flux=np.full(100, np.nan) * u.Jy,
+    ...                spectral_axis=np.linspace(4000, 5000, 100) * u.AA)
+    >>> check_inspectable(spectrum_arrays(nan))
+    Traceback (most recent call last):
+    ...
+    ValueError: every flux value is NaN or infinite
+    """
+    wavelength, flux, good = arrays.wavelength, arrays.flux, arrays.good
+    if wavelength.size == 0:
+        raise ValueError("the spectrum holds no pixels")
+    if not np.isfinite(wavelength).all():
+        raise ValueError(
+            f"{np.count_nonzero(~np.isfinite(wavelength))} of its {wavelength.size} wavelengths "
+            "are NaN or infinite"
+        )
+    steps = np.diff(wavelength)
+    if (steps <= 0).any():
+        back = int(np.argmax(steps <= 0))
+        raise ValueError(
+            "its wavelengths are not strictly monotonic (pixel "
+            f"{back + 1} at {wavelength[back + 1]:.2f} Å follows {wavelength[back]:.2f} Å): "
+            "sort the pixels or drop the repeated ones"
+        )
+    if not _is_flux_unit(arrays.flux_unit):
+        raise ValueError(
+            f"its flux is in {arrays.flux_unit.to_string() or 'no unit'!s}, which is not a flux: "
+            "give a flux density (e.g. erg / (s cm2 Angstrom) or Jy), counts or a dimensionless "
+            "relative flux"
+        )
+    n_valid = int(np.count_nonzero(good))
+    if n_valid < MIN_VALID_PIXELS:
+        finite = np.isfinite(flux)
+        if not finite.any():
+            problem = "every flux value is NaN or infinite"
+        elif arrays.sigma is not None and not (np.isfinite(arrays.sigma) & (arrays.sigma > 0))[
+            finite
+        ].any():
+            problem = (
+                "its inverse variance (uncertainty) is zero or missing at every pixel with a "
+                "finite flux"
+            )
+        else:
+            problem = (
+                f"only {n_valid} of its {flux.size} pixels are valid (finite, unmasked, with a "
+                f"positive uncertainty); at least {MIN_VALID_PIXELS} are needed"
+            )
+        raise ValueError(problem)
+    if not flux[good].any():
+        raise ValueError("its flux is zero at every valid pixel")
+
+
+def _is_flux_unit(unit):
+    if unit.physical_type == "dimensionless":
+        return True
+    if unit.is_equivalent(
+        u.erg / u.s / u.cm**2 / u.AA, equivalencies=u.spectral_density(_ANY_OPTICAL_WAVELENGTH)
+    ):
+        return True
+    return any(base in _COUNT_UNITS for base in unit.decompose().bases)
 
 
 def check_window(arrays, lo, hi, *, min_pixels=2):

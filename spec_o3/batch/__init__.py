@@ -13,7 +13,9 @@ table (``.ecsv``, ``.csv`` or ``.parquet``), in catalogue order. It is built for
   loses only the chunks in flight: ``resume=True`` drops a torn last line, vets what has no row,
   and the table is then written from the journal to a temporary file renamed over the output, so
   no row is missing or duplicated;
-- a spectrum that cannot be read or vetted becomes a row with its ``error``; the run goes on.
+- a spectrum that cannot be read or vetted becomes a *failed* row -- no verdict, and an ``error``
+  naming the file and the reason -- and the run goes on; ``resume=True, retry_failed=True`` vets
+  those spectra again.
 
 The modules: ``spec_o3.batch.catalog`` reads catalogues, ``spec_o3.batch.workers`` vets chunks
 wherever they run, ``spec_o3.batch.results`` holds the rows, the journal and the output table, and
@@ -21,7 +23,7 @@ wherever they run, ``spec_o3.batch.results`` holds the rows, the journal and the
 """
 
 from .catalog import ID_COLUMNS, PATH_COLUMNS, REDSHIFT_COLUMNS, Catalog, CatalogEntry
-from .results import COLUMNS, error_row, result_row
+from .results import COLUMNS, failed_row, result_row
 from .run import BatchSummary, vet_catalog
 
 __all__ = [
@@ -32,7 +34,7 @@ __all__ = [
     "BatchSummary",
     "Catalog",
     "CatalogEntry",
-    "error_row",
+    "failed_row",
     "result_row",
     "vet_catalog",
 ]

@@ -1,4 +1,10 @@
-"""The results: their rows, the journal that keeps them as they finish, and the output table."""
+"""The results: their rows, the journal that keeps them as they finish, and the output table.
+
+Every row has a ``status``: ``answered`` (``verdict`` YES or NO), ``no_answer`` (the model gave
+no valid answer; no verdict) or ``failed`` (the spectrum could not be read or vetted; no verdict,
+and ``error`` names the file and the reason). A missing verdict is ``None`` in the journal and
+masked in the table, never "NO".
+"""
 
 import io
 import itertools
@@ -9,21 +15,37 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 
+from spec_o3.agent.result import ANSWERED, FAILED, NO_ANSWER
 from spec_o3.tasks import get_task
 
 __all__ = [
     "COLUMNS",
     "Journal",
     "Tally",
-    "error_row",
+    "failed_row",
+    "read_rows",
     "result_row",
     "table_format",
     "write_results",
 ]
 
 #: Columns of the results table, in order (a catalogue with ids adds ``id`` in front).
-COLUMNS = ("file", "task", "verdict", "evidence", "n_steps", "windows", "error", "seconds")
-_NUMERIC = {"n_steps": int, "seconds": float}  # every other column is text
+COLUMNS = (
+    "file",
+    "task",
+    "status",
+    "verdict",
+    "evidence",
+    "n_steps",
+    "windows",
+    "redshift",
+    "redshift_source",
+    "error",
+    "seconds",
+)
+_NUMERIC = {"n_steps": int, "redshift": float, "seconds": float}  # every other column is text
+_MASKED = ("verdict", "redshift")  # None in a row: no verdict, no redshift
+_OUTCOMES = ("YES", "NO", NO_ANSWER, FAILED)
 _BLOCK = 2048  # rows per block when writing tables
 _ERRORS_KEPT = 10  # errors quoted in the summary (all are in the table)
 
@@ -37,10 +59,13 @@ def result_row(path, result):
     return {
         "file": str(path),
         "task": result.task,
+        "status": result.status,
         "verdict": result.verdict,
         "evidence": _encodable(result.evidence),
         "n_steps": result.n_steps,
         "windows": windows,
+        "redshift": result.redshift,
+        "redshift_source": result.redshift_source,
         "error": _encodable(result.error or ""),
         "seconds": result.seconds,
     }
@@ -51,25 +76,34 @@ def _encodable(text):
     return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
-def error_row(path, task, message, seconds):
-    """The row of a spectrum that could not be vetted: verdict ``"NO"`` and the reason.
+def failed_row(path, task, message, seconds):
+    """The row of a spectrum that could not be read or vetted: no verdict, and the reason.
 
     Examples
     --------
-    >>> from spec_o3.batch import error_row
-    >>> error_row("gone.fits", "cc", "cannot read: FileNotFoundError", 0.0)["verdict"]
-    'NO'
+    >>> from spec_o3.batch import failed_row
+    >>> row = failed_row("gone.fits", "cc", "gone.fits: no such file", 0.0)
+    >>> row["status"], row["verdict"], row["error"]
+    ('failed', None, 'gone.fits: no such file')
     """
     return {
         "file": str(path),
         "task": get_task(task).id,
-        "verdict": "NO",
+        "status": FAILED,
+        "verdict": None,
         "evidence": "",
         "n_steps": 0,
         "windows": "",
+        "redshift": None,
+        "redshift_source": "",
         "error": message,
         "seconds": seconds,
     }
+
+
+def outcome(row):
+    """What a row counts as in a tally: ``"YES"``, ``"NO"``, ``"no_answer"`` or ``"failed"``."""
+    return row["verdict"] if row["status"] == ANSWERED else row["status"]
 
 
 # -- the journal ---------------------------------------------------------------------------------
@@ -93,13 +127,16 @@ def fsync_folder(folder):
 class Journal:
     """Rows finished so far: a JSON header line, then one JSON line per row, synced chunk by chunk.
 
-    ``offsets[i]`` is where the row of catalogue entry ``i`` starts in the file (-1: no row yet).
+    ``offsets[i]`` is where the row of catalogue entry ``i`` starts in the file (-1: no row yet);
+    a later row of the same entry (a retried failure) replaces the earlier one.
     """
 
     def __init__(self, path, header, size):
         self.path, self.header = Path(path), header
         self.offsets = np.full(size, -1, dtype=np.int64)
-        self.counts = {"YES": 0, "NO": 0, "errors": 0}
+        self.failed = np.zeros(size, dtype=bool)
+        self.counts = dict.fromkeys(_OUTCOMES, 0)
+        self._outcomes = [None] * size
         self._descriptor = self._size = None
 
     @property
@@ -162,9 +199,12 @@ class Journal:
     def _note(self, index, row, offset):
         if not 0 <= index < self.offsets.size:
             raise IndexError(index)
+        if self._outcomes[index] is not None:
+            self.counts[self._outcomes[index]] -= 1
         self.offsets[index] = offset
-        key = "errors" if row["error"] else row["verdict"]
-        self.counts[key] += 1
+        self._outcomes[index] = outcome(row)
+        self.counts[self._outcomes[index]] += 1
+        self.failed[index] = row["status"] == FAILED
 
     def _open(self):
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
@@ -214,14 +254,22 @@ def table_format(path):
     return formats[path.suffix.lower()]
 
 
-def _block_table(rows, columns):
-    from astropy.table import Table
+def _filled(rows, name):
+    """The values of column ``name``, ``None`` replaced by an empty value, and where it was."""
+    kind = _NUMERIC.get(name, str)
+    values = [row[name] for row in rows]
+    return [kind() if value is None else value for value in values], [v is None for v in values]
 
-    table = Table(
-        [[row[name] for row in rows] for name in columns],
-        names=columns,
-        dtype=[_NUMERIC.get(name, str) for name in columns],
-    )
+
+def _block_table(rows, columns):
+    """The rows as a table; the ``_MASKED`` columns are masked where a row holds ``None``."""
+    from astropy.table import MaskedColumn, Table
+
+    table = Table()
+    for name in columns:
+        values, missing = _filled(rows, name)
+        column = np.array(values, dtype=_NUMERIC.get(name, str))
+        table[name] = MaskedColumn(column, mask=missing) if name in _MASKED else column
     table["seconds"].unit = u.s
     return table
 
@@ -257,13 +305,22 @@ def _write_parquet(rows, path, columns, astropy_format):
     widths = {name: 1 for name in columns if name not in _NUMERIC}
     for row in rows():  # astropy records the widest string of each column
         for name in widths:
-            widths[name] = max(widths[name], len(row[name]))
-    prototype = {name: "x" * widths[name] if name in widths else 0 for name in columns}
-    _block_table([prototype], columns).write(path, format=astropy_format, overwrite=True)
+            widths[name] = max(widths[name], len(row[name] or ""))
+    prototype = _block_table(
+        [{name: "x" * widths[name] if name in widths else 0 for name in columns}], columns
+    )
+    for name in _MASKED:  # astropy writes the mask of a column only when something is masked
+        prototype[name].mask = True
+    prototype.write(path, format=astropy_format, overwrite=True)
     schema = pq.read_schema(path)
     with pq.ParquetWriter(path, schema) as writer:
         for block in _blocks(rows()):
-            writer.write_table(pa.Table.from_pylist(block, schema=schema))
+            arrays = {}
+            for name in columns:  # astropy keeps a masked column's mask as a column of its own
+                arrays[name], missing = _filled(block, name)
+                if name in _MASKED:
+                    arrays[f"{name}.mask"] = missing
+            writer.write_table(pa.Table.from_pydict(arrays, schema=schema))
 
 
 def write_table(rows, path, columns):
@@ -278,27 +335,50 @@ def write_table(rows, path, columns):
     fsync_folder(path.parent)
 
 
+def read_rows(path, columns):
+    """The rows of a results table written by a finished run, as its journal held them.
+
+    Raises `ValueError` if the table's columns are not ``columns``.
+    """
+    from astropy.table import Table
+
+    table = Table.read(path, format=table_format(path))
+    if table.colnames != list(columns):
+        raise ValueError(
+            f"{path} has the columns {', '.join(table.colnames)}, not those of this run "
+            f"({', '.join(columns)})"
+        )
+    for values in table.iterrows():
+        row = {}
+        for name, value in zip(columns, values, strict=True):
+            if np.ma.is_masked(value):
+                value = None if name in ("verdict", "redshift") else _NUMERIC.get(name, str)()
+            row[name] = value.item() if isinstance(value, np.generic) else value
+        yield row
+
+
 class Tally:
-    """Verdict counts of the rows written, and the first errors."""
+    """Counts of the rows written by outcome, and the first errors (failures first)."""
 
     def __init__(self):
-        self.yes = self.no = self.errors = 0
-        self.first_errors = []
+        self.counts = dict.fromkeys(_OUTCOMES, 0)
+        self.first_failures, self.first_no_answers = [], []
 
     def add(self, row):
-        if row["error"]:
-            self.errors += 1
-            if len(self.first_errors) < _ERRORS_KEPT:
-                self.first_errors.append((row["file"], row["error"]))
-        elif row["verdict"] == "YES":
-            self.yes += 1
-        else:
-            self.no += 1
+        kind = outcome(row)
+        self.counts[kind] += 1
+        kept = {FAILED: self.first_failures, NO_ANSWER: self.first_no_answers}.get(kind)
+        if kept is not None and len(kept) < _ERRORS_KEPT:
+            kept.append((row["file"], row["error"]))
+
+    @property
+    def first_errors(self):
+        return (self.first_failures + self.first_no_answers)[:_ERRORS_KEPT]
 
 
 def write_results(catalog, journal, output, columns, task, missing):
     """Write the results table from the journal in catalogue order; rows not in the journal get
-    the error ``missing``. Return the ``Tally`` of what was written."""
+    the error ``missing`` and fail. Return the ``Tally`` of what was written."""
     tally = Tally()
 
     def rows():
@@ -306,7 +386,7 @@ def write_results(catalog, journal, output, columns, task, missing):
         tally = Tally()  # writers may read the rows twice; count the last pass
         for entry, row in journal.rows(catalog):
             if row is None:
-                row = error_row(entry.path, task, missing, 0.0)
+                row = failed_row(entry.path, task, f"{entry.path}: {missing}", 0.0)
                 row = row if entry.id is None else {"id": entry.id, **row}
             tally.add(row)
             yield row

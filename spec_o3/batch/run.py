@@ -13,7 +13,7 @@ import astropy.units as u
 from spec_o3.tasks import get_task
 
 from .catalog import Catalog, scan
-from .results import COLUMNS, Journal, table_format, write_results
+from .results import COLUMNS, Journal, read_rows, table_format, write_results
 from .workers import Item, Settings, build_inspector, in_chunks, open_pool, run_chunks, vet_chunk
 
 __all__ = ["BatchSummary", "vet_catalog"]
@@ -30,25 +30,33 @@ class BatchSummary:
     total : int
         Rows in it, one per catalogue entry.
     yes, no : int
-        Concluded verdicts (rows without an error).
-    errors : int
-        Rows with an ``error`` (unreadable files, inspections that could not conclude).
+        Answered rows, by verdict.
+    no_answer : int
+        Rows whose inspection ended without a valid answer (no verdict).
+    failed : int
+        Rows whose spectrum could not be read or vetted (no verdict).
     vetted : int
         Spectra vetted by this run (the others came from the journal of an interrupted run).
     elapsed : `~astropy.units.Quantity`
         Wall-clock time of this run.
     first_errors : tuple of (str, str)
-        ``(file, error)`` of the first few rows with an error, in catalogue order.
+        ``(file, error)`` of the first few failed rows, then of rows without an answer.
     """
 
     output: Path
     total: int
     yes: int
     no: int
-    errors: int
+    no_answer: int
+    failed: int
     vetted: int
     elapsed: u.Quantity
     first_errors: tuple = ()
+
+    @property
+    def errors(self):
+        """Rows with an ``error``: failed ones and those without an answer."""
+        return self.no_answer + self.failed
 
     @property
     def rate(self):
@@ -59,7 +67,8 @@ class BatchSummary:
 
     def __str__(self):
         return (
-            f"{self.total} spectra: {self.yes} YES, {self.no} NO, {self.errors} with errors; "
+            f"{self.total} spectra: {self.yes} YES, {self.no} NO, {self.no_answer} without an "
+            f"answer, {self.failed} failed; "
             f"{self.vetted} vetted in {self.elapsed.to_value(u.s):.1f} s "
             f"({self.rate.to_value(1 / u.s):.1f} spectra/s); results in {self.output}"
         )
@@ -78,6 +87,7 @@ def vet_catalog(
     chunk_size=32,
     batch_size=8,
     resume=False,
+    retry_failed=False,
     overwrite=False,
     toolset=None,
     max_turns=8,
@@ -118,6 +128,9 @@ def vet_catalog(
         ``generate`` per turn for ``transformers``); 1 when ``concurrency`` is above 1.
     resume : bool
         Finish an interrupted run: keep the rows in the journal, vet only the other spectra.
+    retry_failed : bool
+        With ``resume``, vet the spectra of failed rows again too (of an interrupted run, or of
+        a finished one whose ``output`` holds failed rows).
     overwrite : bool
         Start again: replace ``output``, an interrupted run's journal and saved trajectories.
     toolset, max_turns, render_images
@@ -149,10 +162,10 @@ def vet_catalog(
     >>> from spec_o3.batch import vet_catalog
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     summary = vet_catalog(["missing.fits"], "cc", Path(folder) / "out.csv", progress=False)
-    >>> summary.total, summary.errors
+    >>> summary.total, summary.failed
     (1, 1)
-    >>> summary.first_errors[0][1].split(": ")[:2]
-    ['cannot read', 'FileNotFoundError']
+    >>> summary.first_errors[0]
+    ('missing.fits', 'missing.fits: no such file')
     """
     from spec_o3.agent import BackendError, Policy
 
@@ -163,6 +176,8 @@ def vet_catalog(
     _check_settings(
         output, workers, scheduler, concurrency, chunk_size, batch_size, resume, overwrite
     )
+    if retry_failed and not resume:
+        raise ValueError("retry_failed=True retries the failed rows of a run: pass resume=True")
     local = workers == 1 and scheduler is None
     if isinstance(backend, Policy) and not local:
         raise ValueError(
@@ -172,7 +187,9 @@ def vet_catalog(
     size, fingerprint = scan(catalog)
     columns = ("id", *COLUMNS) if catalog.has_ids else COLUMNS
     journal_path = output.with_name(output.name + ".journal")
-    _check_existing(output, journal_path, catalog, save_trajectories, resume, overwrite)
+    _check_existing(
+        output, journal_path, catalog, save_trajectories, resume, retry_failed, overwrite
+    )
     settings = Settings(
         token=uuid.uuid4().hex,
         task=task,
@@ -204,13 +221,15 @@ def vet_catalog(
             journal = Journal.recover(journal_path, header, size)
         else:
             journal = Journal.create(journal_path, header, size)
+            if resume and output.exists():  # a finished run whose failures are retried
+                journal.append(list(enumerate(_finished_rows(output, columns, catalog, size))))
         stack.callback(journal.close)
         bar = stack.enter_context(_progress_bar(size, journal.done, task, progress))
         work = functools.partial(vet_chunk, settings=settings, inspector=inspector)
         todo = (
             Item(entry.index, entry.path, entry.redshift, entry.id, folder)
             for entry, folder in _trajectory_folders(catalog, save_trajectories)
-            if journal.offsets[entry.index] < 0
+            if journal.offsets[entry.index] < 0 or (retry_failed and journal.failed[entry.index])
         )
         try:
             for rows in run_chunks(pool, work, in_chunks(todo, chunk_size)):
@@ -231,9 +250,10 @@ def vet_catalog(
     return BatchSummary(
         output=output,
         total=size,
-        yes=tally.yes,
-        no=tally.no,
-        errors=tally.errors,
+        yes=tally.counts["YES"],
+        no=tally.counts["NO"],
+        no_answer=tally.counts["no_answer"],
+        failed=tally.counts["failed"],
         vetted=vetted,
         elapsed=(time.perf_counter() - started) * u.s,
         first_errors=tuple(tally.first_errors),
@@ -280,16 +300,17 @@ def _check_settings(
         raise FileNotFoundError(f"the folder {output.parent} of the output does not exist")
 
 
-def _check_existing(output, journal, catalog, save_trajectories, resume, overwrite):
+def _check_existing(output, journal, catalog, save_trajectories, resume, retry_failed, overwrite):
     """Refuse to replace earlier results silently."""
     if overwrite:
         journal.unlink(missing_ok=True)
         return
     if resume:
-        if output.exists() and not journal.exists():
+        if output.exists() and not journal.exists() and not retry_failed:
             raise FileExistsError(
                 f"{output} is complete (no interrupted run's journal {journal.name} next to it); "
-                "pass overwrite=True to vet again"
+                "pass retry_failed=True to vet its failed rows again, or overwrite=True to vet "
+                "everything again"
             )
         return
     if output.exists():
@@ -306,6 +327,18 @@ def _check_existing(output, journal, catalog, save_trajectories, resume, overwri
                     f"trajectories are already saved in {save_trajectories}; "
                     "pass overwrite=True to replace them"
                 )
+
+
+def _finished_rows(output, columns, catalog, size):
+    """The rows of a finished run's ``output``, checked to be this catalogue's, in its order."""
+    rows = list(read_rows(output, columns))
+    if len(rows) != size or any(
+        row["file"] != str(entry.path) for row, entry in zip(rows, catalog, strict=False)
+    ):
+        raise ValueError(
+            f"{output} holds the results of another catalogue; pass overwrite=True to vet again"
+        )
+    return rows
 
 
 def _trajectory_folders(entries, root):

@@ -10,7 +10,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .results import error_row, result_row
+from .results import failed_row, result_row
 
 __all__ = [
     "Item",
@@ -95,22 +95,22 @@ def vet_chunk(items, settings, inspector=None):
 def _vet_batch(items, settings, inspector):
     from spec_o3.io import read_for_inspection
 
-    task, rows, read, jobs = settings.task, {}, [], []
+    task, rows, started = settings.task, {}, []
     for item in items:
         began = time.perf_counter()
-        try:
+        try:  # a spectrum that cannot be read or inspected is a failed row, not a crash
             spectrum = read_for_inspection(item.path)
-        except Exception as error:  # readers fail in many ways; each failure is a row, not a crash
-            message = f"cannot read: {type(error).__name__}: {error}"
-            rows[item] = error_row(item.path, task, message, time.perf_counter() - began)
+            episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
+        except Exception as error:  # noqa: BLE001 (readers and odd data fail in many ways)
+            message = _failure(error, item.path)
+            rows[item] = failed_row(item.path, task, message, time.perf_counter() - began)
             continue
-        read.append((item, time.perf_counter() - began))
-        jobs.append((spectrum, task, item.redshift))
-    outcomes = _inspect(inspector, jobs, [item.path for item, _ in read])
-    for (item, read_seconds), outcome in zip(read, outcomes, strict=True):
+        started.append((item, episode, time.perf_counter() - began))
+    outcomes = _inspect(inspector, [episode for _, episode, _ in started])
+    for (item, _, read_seconds), outcome in zip(started, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            message = f"cannot vet: {type(outcome).__name__}: {outcome}"
-            rows[item] = error_row(item.path, task, message, read_seconds)
+            message = _failure(outcome, item.path)
+            rows[item] = failed_row(item.path, task, message, read_seconds)
             continue
         rows[item] = result_row(item.path, outcome)
         rows[item]["seconds"] += read_seconds
@@ -122,23 +122,40 @@ def _vet_batch(items, settings, inspector):
     ]
 
 
-def _inspect(inspector, jobs, sources):
-    """Results of ``inspector.run_many``; if the batch fails, each spectrum alone (its exception
-    in place of its result), so one pathological spectrum costs one row, not the batch."""
+def _failure(error, path):
+    """The error text of a failed row: it names the file, then what went wrong."""
+    from spec_o3.exceptions import UnvettableSpectrum
+
+    if isinstance(error, UnvettableSpectrum):
+        return f"{path}: {error.problem}"
+    return f"{path}: cannot vet ({type(error).__name__}: {error})"
+
+
+def _inspect(inspector, episodes):
+    """Results of ``inspector.run_episodes``; if the batch fails, each spectrum alone from the
+    start (its exception in place of its result), so one pathological spectrum costs one row,
+    not the batch."""
     from spec_o3.agent import BackendError
 
     try:
-        return inspector.run_many(jobs, sources=sources)
+        return inspector.run_episodes(episodes)
     except BackendError:
         raise
     except Exception:  # noqa: BLE001 (isolated below, spectrum by spectrum)
         outcomes = []
-        for job, source in zip(jobs, sources, strict=True):
+        for episode in episodes:
             try:
-                outcomes.append(inspector.run_many([job], sources=[source])[0])
+                outcomes.append(
+                    inspector.run(
+                        episode.spectrum,
+                        episode.task,
+                        redshift=episode.redshift if episode.redshift_source == "user" else None,
+                        source=episode.trajectory.source,
+                    )
+                )
             except BackendError:
                 raise
-            except Exception as error:  # a bug or odd data in one spectrum: a row with the error
+            except Exception as error:  # a bug or odd data in one spectrum: a failed row
                 outcomes.append(error)
         return outcomes
 

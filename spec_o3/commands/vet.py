@@ -1,10 +1,17 @@
 """``spec-o3 vet``: vet spectrum files for one task and write one result row per file.
 
-Rows have the columns of ``COLUMNS``. A file that cannot be read, or whose inspection could not
-conclude, is a row with its ``error``. The exit status is 2 for usage errors (bad arguments, an
-existing ``--output`` without ``--overwrite`` or ``--resume``), 1 when the backend fails to run at
-all (e.g. an unreachable server, whose error then fills the rows of the files not yet vetted;
-``--resume`` finishes the run later), 130 when interrupted (``--resume`` finishes it too).
+Rows have the columns of ``COLUMNS``; each has a ``status``: ``answered`` (verdict YES or NO),
+``no_answer`` (the model gave no valid answer: no verdict) or ``failed`` (the file could not be read
+or vetted: no verdict, and the ``error`` names the file and the reason).
+
+Exit status:
+
+- 0: every spectrum was vetted (answered or without an answer);
+- 1: the backend failed to run at all (e.g. an unreachable server, whose error then fills the rows
+  of the files not yet vetted; ``--resume`` finishes the run later);
+- 2: usage error (bad arguments, an existing ``--output`` without ``--overwrite`` or ``--resume``);
+- 3: the run finished, but at least one input failed (``--resume --retry-failed`` vets those again);
+- 130: interrupted (``--resume`` finishes the run).
 
 Every run goes through :func:`spec_o3.batch.vet_catalog`: a list of files and a catalogue of a
 million are vetted the same way, streamed, in parallel and resumably (see :doc:`/batch`).
@@ -14,12 +21,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spec_o3.batch import COLUMNS, error_row, result_row
+from spec_o3.batch import COLUMNS, failed_row, result_row
 
-__all__ = ["COLUMNS", "add_arguments", "error_row", "result_row", "run"]
+__all__ = ["COLUMNS", "EXIT_FAILED_INPUTS", "add_arguments", "failed_row", "result_row", "run"]
 
-#: How many failed files to name on the terminal (all are in the table).
-_ERRORS_SHOWN = 10
+#: Exit status of a finished run in which at least one input failed.
+EXIT_FAILED_INPUTS = 3
 
 
 def add_arguments(parser):
@@ -74,6 +81,11 @@ def add_arguments(parser):
         action="store_true",
         help="finish the interrupted run whose journal is next to --output: vet only the "
         "spectra without a result",
+    )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume, vet the spectra of failed rows again too (also of a finished run)",
     )
     parser.add_argument(
         "--save-trajectories",
@@ -140,6 +152,8 @@ def run(args):
             raise ValueError("--max-turns and --batch-size must be at least 1")
         if args.resume and args.output is None:
             raise ValueError("--resume finishes the run written to --output; give --output")
+        if args.retry_failed and not args.resume:
+            raise ValueError("--retry-failed retries the failed rows of a run: add --resume")
     except (ValueError, OSError) as error:
         return _usage_error(error)
     with tempfile.TemporaryDirectory() as scratch:
@@ -156,6 +170,7 @@ def run(args):
                 chunk_size=args.chunk_size,
                 batch_size=args.batch_size,
                 resume=args.resume,
+                retry_failed=args.retry_failed,
                 overwrite=args.overwrite,
                 max_turns=args.max_turns,
                 render_images=args.render_images,
@@ -174,7 +189,7 @@ def run(args):
             )
             return 130
         _print_summary(summary, print_rows=args.output is None)
-    return 0
+    return EXIT_FAILED_INPUTS if summary.failed else 0
 
 
 def _catalog(args):
@@ -208,7 +223,15 @@ def _backend_options(args):
 
 def _options_named(error):
     """The library's message, naming the command-line options instead of its keywords."""
-    return str(error).replace("overwrite=True", "--overwrite").replace("resume=True", "--resume")
+    replacements = {
+        "retry_failed=True": "--retry-failed",
+        "overwrite=True": "--overwrite",
+        "resume=True": "--resume",
+    }
+    message = str(error)
+    for keyword, option in replacements.items():
+        message = message.replace(keyword, option)
+    return message
 
 
 def _usage_error(error):
@@ -220,15 +243,22 @@ def _print_summary(summary, print_rows):
     from astropy.table import Table
 
     for file, error in summary.first_errors:
-        print(f"{file}: {error}", file=sys.stderr)
+        print(error if error.startswith(file) else f"{file}: {error}", file=sys.stderr)
     if summary.errors > len(summary.first_errors):
         print(f"... and {summary.errors - len(summary.first_errors)} more errors", file=sys.stderr)
     if print_rows:  # no --output: the results go to the terminal
         print(
             f"{summary.total} spectra: {summary.yes} YES, {summary.no} NO, "
-            f"{summary.errors} with errors"
+            f"{summary.no_answer} without an answer, {summary.failed} failed"
         )
         for row in Table.read(summary.output, format="ascii.ecsv"):
-            print(f"{row['file']}\t{row['verdict']}\t{row['evidence']}")
+            shown = row["verdict"] if row["status"] == "answered" else row["status"].upper()
+            print(f"{row['file']}\t{shown}\t{row['evidence'] or row['error'] or ''}")
     else:
         print(summary)
+    if summary.failed:
+        print(
+            f"spec-o3 vet: {summary.failed} input(s) failed and have no verdict (exit status "
+            f"{EXIT_FAILED_INPUTS})",
+            file=sys.stderr,
+        )

@@ -1,10 +1,13 @@
 """Fast reading of survey files for catalogue runs, bypassing specutils' full format search."""
 
 import contextlib
+import os
 
 from specutils import Spectrum
 
-from ._fits import open_fits
+from spec_o3.exceptions import UnvettableSpectrum
+
+from ._fits import open_fits, source_name
 from .lamost import (
     identify_lamost_lrs_image,
     identify_lamost_lrs_table,
@@ -67,7 +70,8 @@ def read_for_inspection(source):
 
     Like :func:`read_survey_spectrum`, but pixels that carry real flux without a variance
     estimate stay unmasked (``mask_zero_ivar=False``): LAMOST DR1 leaves zero inverse variance on
-    the peaks of strong emission lines, which are what a vetting looks for (see :ref:`zero-ivar`).
+    the peaks of strong emission lines, which are what a vetting looks for (see :ref:`zero-ivar`);
+    and every way a file can fail to read raises one error that names it.
 
     Parameters
     ----------
@@ -77,5 +81,35 @@ def read_for_inspection(source):
     Returns
     -------
     `~specutils.Spectrum`
+
+    Raises
+    ------
+    UnvettableSpectrum
+        If the file is missing, unreadable, not a spectrum format specutils knows, or corrupt.
+
+    Examples
+    --------
+    >>> from spec_o3.io import read_for_inspection
+    >>> read_for_inspection("no-such-spectrum.fits")
+    Traceback (most recent call last):
+    ...
+    spec_o3.exceptions.UnvettableSpectrum: no-such-spectrum.fits: no such file
     """
-    return read_survey_spectrum(source, mask_zero_ivar=False)
+    name = source_name(source)
+    if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
+        raise UnvettableSpectrum(name, "no such file")
+    try:
+        return read_survey_spectrum(source, mask_zero_ivar=False)
+    except UnvettableSpectrum:
+        raise
+    # Readers (ours, specutils', astropy's) fail in many ways on odd bytes; all mean "unreadable".
+    except Exception as error:  # noqa: BLE001
+        raise UnvettableSpectrum(name, _reading_problem(error, name)) from error
+
+
+def _reading_problem(error, name):
+    """The reader's complaint without the file name it may already start with."""
+    message = str(error).removeprefix(f"{name}: ").strip()
+    if isinstance(error, (OSError, ValueError)) and message:
+        return f"cannot be read: {message}"
+    return f"cannot be read ({type(error).__name__}: {message or 'no message'})"
