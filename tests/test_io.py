@@ -8,6 +8,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.io.fits.card import UNDEFINED
 from astropy.nddata import InverseVariance, StdDevUncertainty
 from astropy.table import QTable
 from astropy.utils.exceptions import AstropyWarning
@@ -317,6 +318,286 @@ def test_lamost_bunit_sets_the_flux_unit(tmp_path, pixels):
     assert spectrum.uncertainty.unit == SDSS_FLUX**-2
 
 
+# ------------------------------------------------------- header variants of real LAMOST files
+
+#: Row names of the real files' EXTEN0: DR1 (v2.6.4) and DR6 (v2.9.7, the DR7 pipeline).
+ROW_NAMES = {
+    "DR1": ["Flux", "Inverse", "Subcontinuum", "Andmask", "Ormask"],
+    "DR6": ["Flux", "Inverse", "Wavelength", "Andmask", "Ormask"],
+}
+#: Header cards to set in a copy of a real file, as a function of its row names (None deletes).
+ROW_NAME_VARIANTS = {
+    "blanks": lambda names: {"EXTEN0": " ".join(names)},
+    "commas": lambda names: {"EXTEN0": ", ".join(names)},
+    "semicolons": lambda names: {"EXTEN0": ";".join(names)},
+    "lower-case": lambda names: {"EXTEN0": " ".join(names).lower()},
+    "mixed-separators-stray-blanks": lambda names: {
+        "EXTEN0": f" {names[0].upper()} ,{names[1]};  {names[2].lower()} {names[3]},,{names[4]} "
+    },
+    "two-word-name": lambda names: {
+        "EXTEN0": ", ".join([names[0], "Inverse Variance", *names[2:]])
+    },
+    "EXTEN0-EXTEN4": lambda names: {f"EXTEN{i}": name for i, name in enumerate(names)},
+    "ROW0-ROW4-lower-case": lambda names: {
+        "EXTEN0": None,
+        **{f"ROW{i}": name.lower() for i, name in enumerate(names)},
+    },
+    "ROW1-ROW5-upper-case": lambda names: {
+        "EXTEN0": None,
+        **{f"ROW{i + 1}": name.upper() for i, name in enumerate(names)},
+    },
+    # names that cannot be parsed: the public order, told by content
+    "missing": lambda names: {"EXTEN0": None},
+    "wrong-count": lambda names: {"EXTEN0": " ".join(names[:2])},
+    "unknown-words": lambda names: {"EXTEN0": "Spectrum Error Lambda Mask Mask"},
+    "garbled": lambda names: {"EXTEN0": "#&*!"},
+    "row-named-twice": lambda names: {"EXTEN0": " ".join([names[0], *names[:4]])},
+}
+
+
+@pytest.fixture(scope="module")
+def lamost_files(real_data, shared_data):
+    """A real DR1 file (subcontinuum row) and a real gzipped DR6 file (wavelength row)."""
+    return {
+        "DR1": real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+        "DR6": shared_data / "real_extra/mdwarfmachine/spec-55863-M31_011N40_B1_sp07-211.fits.gz",
+    }
+
+
+def _copy(source, path, edit=None, **cards):
+    """Write ``source`` to ``path`` (gzipped for .gz) after ``edit(hdulist)`` and setting ``cards``
+    in the primary header (None deletes a card)."""
+    with fits.open(source) as hdulist:
+        if edit is not None:
+            hdulist = edit(hdulist)
+        header = hdulist[0].header
+        for key, value in cards.items():
+            if value is None:
+                header.remove(key, ignore_missing=True)
+            else:
+                header[key] = value
+        hdulist.writeto(path)
+    return path
+
+
+def _assert_same_spectrum(spectrum, reference):
+    assert np.array_equal(spectrum.spectral_axis, reference.spectral_axis)
+    assert np.array_equal(spectrum.flux, reference.flux)
+    assert np.array_equal(spectrum.uncertainty.array, reference.uncertainty.array)
+    assert np.array_equal(spectrum.mask, reference.mask)
+    for key in ("survey", "class", "subclass", "redshift", "snr"):
+        assert spectrum.meta[key] == reference.meta[key], key
+
+
+def test_reads_the_real_dr6_files_whose_exten0_has_commas(shared_data):
+    paths = sorted((shared_data / "real_extra/mdwarfmachine").glob("spec-*.fits.gz"))
+    assert len(paths) == 3
+    for path in paths:
+        spectrum = read_survey_spectrum(path)
+        with fits.open(path) as hdulist:
+            header, image = hdulist[0].header, hdulist[0].data
+        assert header["EXTEN0"] == "Flux, Inverse, Wavelength, Andmask, Ormask"
+        assert np.array_equal(spectrum.spectral_axis.value, image[2])
+        assert np.array_equal(spectrum.flux.value, image[0])
+        assert np.array_equal(spectrum.uncertainty.array, image[1])
+        assert (spectrum.meta["class"], spectrum.meta["subclass"]) == ("STAR", header["SUBCLASS"])
+        assert spectrum.meta["snr"]["r"] == header["SNRR"]
+        if header["Z"] == -9999:  # spec-...-sp08-093: the pipeline's failure value
+            assert "redshift" not in spectrum.meta and spectrum.redshift == 0
+        else:
+            assert spectrum.meta["redshift"] == header["Z"]
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
+@pytest.mark.parametrize("variant", ROW_NAME_VARIANTS)
+@pytest.mark.parametrize("release", ROW_NAMES)
+def test_reads_lamost_row_names_written_any_way(tmp_path, lamost_files, release, variant, suffix):
+    source = lamost_files[release]
+    cards = ROW_NAME_VARIANTS[variant](ROW_NAMES[release])
+    path = _copy(source, tmp_path / f"spec-{variant}{suffix}", **cards)
+    spectrum = Spectrum.read(path)
+    _assert_same_spectrum(spectrum, read_survey_spectrum(source))
+    _assert_same_spectrum(read_survey_spectrum(path), spectrum)
+    if release == "DR1":  # no wavelength row: the log-linear solution
+        header = spectrum.meta["header"]
+        expected = 10 ** (header["COEFF0"] + header["COEFF1"] * np.arange(header["NAXIS1"]))
+        assert np.array_equal(spectrum.spectral_axis.value, expected)
+
+
+def test_reads_row_keywords_written_in_lower_case(tmp_path, lamost_files):
+    path = _copy(
+        lamost_files["DR6"],
+        tmp_path / "spec-lower-keywords.fits",
+        EXTEN0=None,
+        **{f"ROW{i + 1}": name for i, name in enumerate(ROW_NAMES["DR6"])},
+    )
+    data = path.read_bytes()
+    for i in range(1, 6):
+        data = data.replace(f"ROW{i}    =".encode(), f"row{i}    =".encode())
+    path.write_bytes(data)
+    _assert_same_spectrum(Spectrum.read(path), read_survey_spectrum(lamost_files["DR6"]))
+
+
+def _negative_ivar(image):
+    image[1, 10] = -1.0
+
+
+def _swapped_rows(image):
+    image[[1, 2]] = image[[2, 1]]
+
+
+def _wavelength_in_nm(image):
+    image[2] /= 10
+
+
+def _shuffled_wavelength(image):
+    image[2, [10, 11]] = image[2, [11, 10]]
+
+
+def _fractional_mask(image):
+    image[3, 5] = 0.5
+
+
+def _changed_image(change):
+    """Edit applying ``change`` to a copy of the primary image."""
+
+    def edit(hdulist):
+        image = hdulist[0].data.copy()
+        change(image)
+        hdulist[0].data = image
+        return hdulist
+
+    return edit
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize(
+    "change, exten0, message",
+    [
+        (_negative_ivar, None, r"row 1 \(inverse variance\) has negative values"),
+        (_swapped_rows, None, r"row 1 \(inverse variance\) holds wavelengths"),
+        (_wavelength_in_nm, "#&*!", "row 2 runs from 369.999 to 906.359, neither wavelengths"),
+        (_shuffled_wavelength, None, "row 2 runs from 3699.99 to 9063.59, neither wavelengths"),
+        (_fractional_mask, None, r"row 3 \(andmask\) is not integer-valued"),
+    ],
+)
+def test_unnamed_rows_that_do_not_fit_the_public_order_raise(
+    tmp_path, lamost_files, reader, change, exten0, message
+):
+    path = _copy(
+        lamost_files["DR6"], tmp_path / "spec-odd.fits", _changed_image(change), EXTEN0=exten0
+    )
+    with pytest.raises(ValueError, match=message) as info:
+        reader(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: the header does not name the rows")
+    assert ("EXTEN0 = '#&*!'" if exten0 else "(no EXTEN0)") in text
+    assert "does not fit the public order of 5 rows (flux, inverse variance," in text
+
+
+def _as_dr8_table(names):
+    """Edit turning a 5-row image file into the DR8+ layout: one row of array columns in HDU 1."""
+
+    def edit(hdulist):
+        image = hdulist[0].data
+        header = hdulist[0].header.copy()
+        for key in ("EXTEN0", "N_EXTEN", "EXTNAME"):
+            header.remove(key, ignore_missing=True)
+        rows = [*image, np.ones(image.shape[1], np.float32)]
+        columns = [
+            fits.Column(name=name, format=f"{image.shape[1]}E", array=row[None])
+            for name, row in zip(names, rows, strict=True)
+        ]
+        return fits.HDUList(
+            [fits.PrimaryHDU(header=header), fits.BinTableHDU.from_columns(columns, name="COADD")]
+        )
+
+    return edit
+
+
+TABLE_COLUMN_NAMES = ["FLUX", "IVAR", "WAVELENGTH", "ANDMASK", "ORMASK", "NORMALIZATION"]
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
+@pytest.mark.parametrize(
+    "names",
+    [
+        TABLE_COLUMN_NAMES,
+        [name.lower() for name in TABLE_COLUMN_NAMES],
+        [name.title() for name in TABLE_COLUMN_NAMES],
+    ],
+    ids=["upper", "lower", "title"],
+)
+def test_reads_the_dr8_table_layout_of_a_real_file(tmp_path, lamost_files, names, suffix):
+    source = lamost_files["DR6"]
+    path = _copy(source, tmp_path / f"spec-dr8{suffix}", _as_dr8_table(names))
+    assert fits.getheader(path)["NAXIS"] == 0
+    assert fits.getheader(path, 1)["TFORM1"] == "3892E"
+    for reader in (Spectrum.read, read_survey_spectrum):
+        _assert_same_spectrum(reader(path), read_survey_spectrum(source))
+
+
+# ------------------------------------------------------------------------ files without a redshift
+
+
+def _without_redshift(spectrum):
+    assert "redshift" not in spectrum.meta
+    assert spectrum.redshift == 0 and spectrum.radial_velocity == 0 * u.km / u.s
+
+
+@pytest.mark.parametrize(
+    "z", [None, -9999.0, UNDEFINED, "NULL"], ids=["no-Z", "-9999", "blank", "text"]
+)
+@pytest.mark.parametrize("layout", ["image", "table"])
+def test_lamost_without_a_pipeline_redshift(tmp_path, lamost_files, layout, z):
+    source = lamost_files["DR6"]
+    edit = _as_dr8_table(TABLE_COLUMN_NAMES) if layout == "table" else None
+    path = _copy(source, tmp_path / "spec-no-z.fits", edit, Z=z)
+    for reader in (Spectrum.read, read_survey_spectrum):
+        spectrum = reader(path)
+        _without_redshift(spectrum)
+        assert (spectrum.meta["class"], spectrum.meta["subclass"]) == ("STAR", "M0")
+
+
+def _hdus_0_and_1_without_z(hdulist):
+    header = hdulist[0].header.copy()
+    for key in [key for key in header if key.startswith("Z")]:
+        del header[key]
+    return fits.HDUList([fits.PrimaryHDU(header=header), hdulist[1].copy()])
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz", "in-memory"])
+def test_sdss_spec_without_hdu2_reads_without_redshift_or_class(tmp_path, real_data, suffix):
+    source = real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits"
+    reference = read_survey_spectrum(source)
+    if suffix == "in-memory":
+        with fits.open(source) as hdulist:
+            readable = _hdus_0_and_1_without_z(hdulist)
+        readers = [Spectrum.read]
+    else:
+        readable = _copy(source, tmp_path / f"spec-no-hdu2{suffix}", _hdus_0_and_1_without_z)
+        readers = [Spectrum.read, read_survey_spectrum]
+        with fits.open(readable) as hdulist:
+            assert len(hdulist) == 2
+    for reader in readers:
+        spectrum = reader(readable)
+        _without_redshift(spectrum)
+        assert spectrum.meta["survey"] == "SDSS"
+        assert spectrum.meta["class"] is None and spectrum.meta["subclass"] is None
+        assert spectrum.meta["snr"] == {}
+        assert np.array_equal(spectrum.flux, reference.flux)
+        assert np.array_equal(spectrum.spectral_axis, reference.spectral_axis)
+        assert np.array_equal(spectrum.mask, reference.mask)
+
+
+def test_sdss_spspec_without_z_reads_without_redshift(tmp_path, real_data):
+    source = real_data / "sdss_spSpec_thehammer/spSpec-52885-1117-201.fit"
+    path = _copy(source, tmp_path / "spSpec-no-z.fit", Z=None, Z_ERR=None)
+    spectrum = read_survey_spectrum(path)
+    _without_redshift(spectrum)
+    assert spectrum.meta["class"] == "STAR"
+
+
 # ------------------------------------------------------------------------------------- bad input
 
 
@@ -401,7 +682,7 @@ def _non_monotonic(tmp_path, pixels):
         (_header_cut, OSError, "not a readable FITS file"),
         (_not_fits, OSError, "not a readable FITS file"),
         (_bad_gzip, OSError, "not a readable FITS file"),
-        (_one_row, ValueError, r"shape \(1, 300\) has no inverse variance row"),
+        (_one_row, ValueError, r"not fit the public order .* has shape \(1, 300\)"),
         (_mismatched, ValueError, "of one length"),
         (_all_nan, ValueError, "flux has no finite values"),
         (_empty, ValueError, "spectrum is empty"),

@@ -62,6 +62,10 @@ def identifier_source(args):
 def open_fits(source):
     """Open a path, file object or HDUList as FITS; other bytes raise `OSError` naming the file."""
     with contextlib.ExitStack() as stack:
+        if isinstance(source, (str, os.PathLike)):
+            # Opened here, so that it is closed even when astropy raises half-way through
+            # `fits.open` (a truncation warning raised as an error leaks the file otherwise).
+            source = stack.enter_context(open(source, "rb"))
         try:
             hdulist = stack.enter_context(read_fileobj_or_hdulist(source))
         except _CORRUPT_FITS_ERRORS as exc:
@@ -97,10 +101,12 @@ def header_text(header, key):
 
 
 def header_redshift(value):
-    """A pipeline redshift as a float, `None` for missing values and failure sentinels (z <= -1)."""
-    if value is None:
+    """A pipeline redshift as a float; `None` when missing, blank, not a number or a failure
+    sentinel (z <= -1, such as LAMOST's -9999)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
         return None
-    value = float(value)
     return value if np.isfinite(value) and value > -1 else None
 
 
@@ -228,7 +234,8 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
     it when ``mask_zero_ivar`` is true, otherwise only where the flux is zero as well (the zeroed
     dichroic gap of early LAMOST releases and other dropouts), keeping real flux that merely has
     no variance estimate. ``meta["redshift"]``, when known, also becomes the spectrum's redshift
-    (slicing and arithmetic keep it).
+    (slicing and arithmetic keep it); when `None` the key is left out, so that ``meta`` only
+    holds a redshift the file gives.
     """
     name = source_name(source)
     flux = np.asarray(flux, dtype=float)
@@ -253,6 +260,8 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
         no_variance &= ~np.isfinite(ivar) | (flux == 0)
     mask = np.asarray(bad, dtype=bool) | ~finite_flux | no_variance
     redshift = meta.get("redshift")
+    if redshift is None:
+        meta = {key: value for key, value in meta.items() if key != "redshift"}
     return Spectrum(flux=u.Quantity(flux, unit, copy=False),
                     spectral_axis=u.Quantity(wavelength, u.AA, copy=False),
                     uncertainty=InverseVariance(ivar, unit=unit ** -2), mask=mask, meta=meta,

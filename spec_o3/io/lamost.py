@@ -2,9 +2,10 @@
 Readers and writer for LAMOST low-resolution (LRS) spectra, in every public layout.
 
 * ``LAMOST-LRS``: the primary image of 5 rows used from DR1 to DR7. The header names the rows
-  (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'`` in DR1). DR1 (pipeline v2.6.4) has a
-  continuum-subtracted spectrum in row 2 and the wavelengths only as the log-linear grid
-  ``10**(COEFF0 + COEFF1 * i)``; later releases (e.g. DR7, v2.9.7) store the wavelengths in row 2.
+  (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'`` in DR1, ``'Flux, Inverse, Wavelength,
+  Andmask, Ormask'`` in DR6 and DR7). DR1 (pipeline v2.6.4) has a continuum-subtracted spectrum in
+  row 2 and the wavelengths only as the log-linear grid ``10**(COEFF0 + COEFF1 * i)``; later
+  releases (pipeline v2.9.7) store the wavelengths in row 2.
 * ``LAMOST-LRS-table``: the binary table in HDU 1 of later releases (DR8 and after, e.g. DR10
   v2.0), with columns FLUX, IVAR, WAVELENGTH, ANDMASK, ORMASK and NORMALIZATION, either as one row
   of arrays or as one pixel per row.
@@ -43,13 +44,16 @@ from ._fits import (
 __all__ = ["identify_lamost_lrs_image", "identify_lamost_lrs_table", "lamost_lrs_image_loader",
            "lamost_lrs_table_loader", "write_lamost_lrs"]
 
-#: Canonical row names, keyed by the first word of the names LAMOST headers give the image rows.
-_ROW_NAMES = {"flux": "flux", "inverse": "ivar", "ivar": "ivar", "invvar": "ivar",
-              "wavelength": "wavelength", "wave": "wavelength", "subcontinuum": "subcontinuum",
-              "andmask": "andmask", "ormask": "ormask"}
-#: Row order of every public image release; row 2 (wavelength or subcontinuum) is told by content.
-_DEFAULT_ROWS = ("flux", "ivar", None, "andmask", "ormask")
-_EXPECTED_ROWS = "5 rows (flux, inverse variance, wavelength or subcontinuum, andmask, ormask)"
+#: Canonical row names, keyed by the first word of the names LAMOST headers give the image rows
+#: (lower case, letters only).
+_ROW_NAMES = {"flux": "flux", "inverse": "ivar", "inversevariance": "ivar", "ivar": "ivar",
+              "invvar": "ivar", "wavelength": "wavelength", "wave": "wavelength",
+              "subcontinuum": "subcontinuum", "andmask": "andmask", "ormask": "ormask"}
+#: What each row of every public image release holds; row 2 is told apart by its content.
+_PUBLIC_ROWS = ("flux", "inverse variance", "wavelength or subcontinuum", "andmask", "ormask")
+_EXPECTED_ROWS = f"{len(_PUBLIC_ROWS)} rows ({', '.join(_PUBLIC_ROWS)})"
+#: Range (Å) that a LAMOST LRS wavelength row lies within (the data cover about 3700–9100 Å).
+_WAVELENGTH_RANGE = (3000.0, 10000.0)
 _WRITTEN_ROWS = "Flux Inverse Wavelength Andmask Ormask"
 _TABLE_COLUMNS = ("FLUX", "IVAR", "WAVELENGTH")
 #: Header keywords the writer owns: dropped from a copied ``meta["header"]`` before being set anew.
@@ -113,7 +117,7 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
         if np.ndim(image) != 2:
             raise ValueError(f"{name}: LAMOST LRS image has shape {np.shape(image)}; "
                              f"expected {_EXPECTED_ROWS}")
-        rows = _image_rows(header, image)
+        rows = _image_rows(header, image, name)
         missing = [label for row, label in (("flux", "flux"), ("ivar", "inverse variance"))
                    if row not in rows]
         if missing:
@@ -171,39 +175,84 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
                               mask_zero_ivar=mask_zero_ivar)
 
 
-def _image_rows(header, image):
-    """Map row name -> row index, from the header's row names or, failing that, the public order."""
-    labels = _row_labels(header, image.shape[0])
-    if labels is not None:
-        rows = {_ROW_NAMES.get(label.split()[0].lower()): index
-                for index, label in enumerate(labels)}
-        rows.pop(None, None)
-        return rows
-    rows = {row: index for index, row in enumerate(_DEFAULT_ROWS[:image.shape[0]]) if row}
-    if image.shape[0] > 2 and _is_increasing(image[2]):
-        rows["wavelength"] = 2
-    return rows
+def _image_rows(header, image, name):
+    """Map row name -> row index, from the header's row names or else from the rows' content."""
+    names = _row_names(header, image.shape[0])
+    if names is None:
+        return _rows_by_content(header, image, name)
+    return {row: index for index, row in enumerate(names)}
 
 
-def _row_labels(header, nrows):
-    """Row names as the header gives them, or `None`.
+def _row_names(header, nrows):
+    """Canonical names of the ``nrows`` image rows as the header gives them, or `None`.
 
-    Either one keyword lists them all (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'``)
-    or one keyword names each row (``EXTEN0``..``EXTEN4``, ``ROW0``..``ROW4``, ``ROW1``..``ROW5``).
+    Either one keyword lists them all (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'``,
+    separated by blanks, commas or semicolons) or one keyword names each row (``EXTEN`` or
+    ``ROW`` numbered from 0 or 1, e.g. ``ROW1``..``ROW5``), in any case. A list of the wrong
+    length, an unknown name or a name given twice counts as no naming.
     """
-    listed = (header_text(header, "EXTEN0") or "").split()
-    if len(listed) == nrows:
-        return listed
-    for prefix in ("EXTEN", "ROW"):
-        for first in (0, 1):
-            labels = [header_text(header, f"{prefix}{first + row}") for row in range(nrows)]
-            if all(labels):
-                return labels
+    listed = header_text(header, "EXTEN0") or ""
+    candidates = [[piece for piece in re.split(separators, listed) if piece.strip()]
+                  for separators in (r"[,;]", r"[\s,;]+")]  # 'Inverse Variance' is one name
+    candidates += [[header_text(header, f"{prefix}{first + row}") for row in range(nrows)]
+                   for prefix in ("EXTEN", "ROW") for first in (0, 1)]
+    for labels in candidates:
+        if len(labels) != nrows or None in labels:
+            continue
+        names = [_ROW_NAMES.get(re.sub("[^a-z]", "", label.split()[0].lower()))
+                 for label in labels]
+        if None not in names and len(set(names)) == nrows:
+            return names
     return None
+
+
+def _rows_by_content(header, image, name):
+    """Map row name -> row index for the public row order, once the content shows it fits.
+
+    Row 2 is the wavelength when it strictly increases within `_WAVELENGTH_RANGE` (pipeline
+    v2.9.7) and the continuum-subtracted spectrum of DR1 (v2.6.4) when it neither increases nor
+    lies in that range.
+    """
+    problems = _public_order_problems(image)
+    if problems:
+        named = header_text(header, "EXTEN0")
+        raise ValueError(f"{name}: the header does not name the rows of this LAMOST LRS image "
+                         f"({f'EXTEN0 = {named!r}' if named else 'no EXTEN0'}) and their content "
+                         f"does not fit the public order of {_EXPECTED_ROWS}: "
+                         f"{'; '.join(problems)}")
+    third = "wavelength" if _is_wavelength(image[2]) else "subcontinuum"
+    return {"flux": 0, "ivar": 1, third: 2, "andmask": 3, "ormask": 4}
+
+
+def _public_order_problems(image):
+    """What in ``image`` contradicts the public row order; empty when nothing does."""
+    if image.shape[0] != len(_PUBLIC_ROWS):
+        return [f"the image has shape {image.shape}"]
+    low, high = _WAVELENGTH_RANGE
+    problems = [f"row {index} ({_PUBLIC_ROWS[index]}) holds wavelengths" for index in (0, 1)
+                if _is_wavelength(image[index])]
+    if np.any(image[1] < 0):
+        problems.append("row 1 (inverse variance) has negative values")
+    if _is_increasing(image[2]) != _in_wavelength_range(image[2]):
+        problems.append(f"row 2 runs from {image[2][0]:g} to {image[2][-1]:g}, neither "
+                        f"wavelengths (strictly increasing within {low:g}–{high:g} Å) nor a "
+                        "spectrum")
+    problems += [f"row {index} ({_PUBLIC_ROWS[index]}) is not integer-valued" for index in (3, 4)
+                 if not np.array_equal(image[index], np.round(image[index]))]
+    return problems
 
 
 def _is_increasing(values):
     return values[0] > 0 and bool(np.all(np.diff(values) > 0))
+
+
+def _in_wavelength_range(values):
+    low, high = _WAVELENGTH_RANGE
+    return bool(np.all((values >= low) & (values <= high)))
+
+
+def _is_wavelength(values):
+    return _is_increasing(values) and _in_wavelength_range(values)
 
 
 def _lamost_meta(header, source):

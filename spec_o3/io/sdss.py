@@ -101,7 +101,9 @@ def sdss_spec_loader(file_obj, mask_zero_ivar=True):
     -------
     `~specutils.Spectrum`
         Vacuum wavelengths in Å, inverse-variance uncertainty, bad pixels masked, the primary
-        header and the pipeline redshift, class and median S/N of HDU 2 in ``meta``.
+        header and the pipeline redshift, class and median S/N of HDU 2 in ``meta``. A file
+        without HDU 2 reads too, taking ``Z`` and ``CLASS`` from the primary header if there:
+        without them ``meta`` has no ``redshift``, ``class`` is `None` and ``snr`` is empty.
     """
     with open_fits(file_obj) as hdulist:
         name = source_name(hdulist)
