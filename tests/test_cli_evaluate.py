@@ -26,9 +26,7 @@ class MedianOracle(Policy):
         for episode in episodes:
             level = float(np.median(episode.spectrum.flux.value))
             if level < 0:
-                texts.append(
-                    "I cannot tell."
-                )  # neither a tool call nor an answer: a failed episode
+                texts.append("I cannot tell.")  # neither a tool call nor an answer: no answer
             else:
                 verdict = "YES" if level > 1.5 else "NO"
                 answer = f"<answer>\\boxed{{{verdict}}} median\n{level:.1f}</answer>"
@@ -69,9 +67,12 @@ def _suite(task, levels, labels):
 
 
 # cc: predictions YES YES NO NO vs YES NO YES NO -> TP 1, FP 1, FN 1, TN 1: accuracy 50 %, F1 50 %
-# wd: predictions YES NO(failed) NO vs YES YES NO -> TP 1, FN 1, TN 1: accuracy 2/3, F1 2/3
+# wd: predictions YES (no answer) NO vs YES YES NO -> TP 1, FN 1, TN 1: accuracy 2/3, F1 2/3
 CC = ([2, 2, 1, 1], ["YES", "NO", "YES", "NO"])
 WD = ([2, -1, 1], ["YES", "YES", "NO"])
+# YES, no answer to a YES question (FN), no answer to a NO question (FP), NO, and a spectrum
+# without a finite flux, which cannot be vetted: TP 1, FP 1, FN 1, TN 1 over 4 scored questions
+MIXED = ([2, -1, -1, 1, np.nan], ["YES", "YES", "NO", "NO", "YES"])
 
 
 @pytest.fixture
@@ -83,7 +84,18 @@ def test_evaluate_scores_and_lists_failures(suite):
     oracle = MedianOracle()
     result = evaluate(suite, oracle, render_images=False, batch_size=3)
     assert not oracle.closed  # a policy passed in belongs to the caller
-    assert list(result.predictions["prediction"]) == ["YES", "YES", "NO", "NO", "YES", "NO", "NO"]
+    predictions = result.predictions
+    assert list(predictions["status"]) == ["answered"] * 5 + ["no_answer", "answered"]
+    assert list(predictions["prediction"].filled("-")) == [
+        "YES",
+        "YES",
+        "NO",
+        "NO",
+        "YES",
+        "-",
+        "NO",
+    ]
+    assert list(predictions["correct"]) == [True, False, False, True, True, False, True]
     assert list(result.scores["task"]) == ["carbon_star", "white_dwarf", "Average"]
     assert result.scores["accuracy"].to_value(u.percent) == pytest.approx(
         [50, 200 / 3, (50 + 200 / 3) / 2]
@@ -91,25 +103,72 @@ def test_evaluate_scores_and_lists_failures(suite):
     assert result.macro_f1.to_value(u.percent) == pytest.approx((50 + 200 / 3) / 2)
     assert list(result.errors["id"]) == ["wd1"]
     assert "neither called a tool nor gave an <answer>" in result.errors["error"][0]
-    assert result.predictions["evidence"][0] == "median 2.0"  # one line
-    assert result.predictions["seconds"].unit == u.s
+    assert result.counts == {"answered": 6, "no_answer": 1, "failed": 0}
+    assert result.scores.meta["questions"] == result.counts
+    assert predictions["evidence"][0].startswith("median 2.0 ")  # one line
+    assert predictions["seconds"].unit == u.s
     assert result.backend == "oracle"
 
 
-def test_a_crashing_question_is_isolated_and_counted_as_no():
+def test_no_answer_is_wrong_and_a_failure_is_not_scored():
+    result = evaluate(_suite("cc", *MIXED), MedianOracle(), render_images=False)
+    predictions = result.predictions
+    assert list(predictions["status"]) == [
+        "answered",
+        "no_answer",
+        "no_answer",
+        "answered",
+        "failed",
+    ]
+    assert list(predictions["prediction"].filled("-")) == ["YES", "-", "-", "NO", "-"]
+    assert list(predictions["correct"].mask) == [False] * 4 + [True]
+    assert list(predictions["correct"][:4]) == [True, False, False, True]
+    (cc, _) = result.scores
+    # the unanswered YES question is a false negative, the unanswered NO one a false positive;
+    # the failed question is in no cell
+    assert [cc[cell] for cell in ("n", "tp", "fp", "fn", "tn")] == [4, 1, 1, 1, 1]
+    assert cc["accuracy"].to_value(u.percent) == cc["f1"].to_value(u.percent) == 50
+    assert result.counts == {"answered": 2, "no_answer": 2, "failed": 1}
+    assert list(result.errors["id"]) == ["cc1", "cc2", "cc4"]
+    assert list(result.errors["status"]) == ["no_answer", "no_answer", "failed"]
+    assert result.errors["error"][2] == "the given Spectrum: every flux value is NaN or infinite"
+    assert np.isnan(predictions["seconds"][4])
+
+
+def test_a_crashing_question_is_isolated_and_not_scored():
     suite = _suite("cc", [2, 7, 2], ["YES", "YES", "YES"])
     result = evaluate(suite, Crasher(), render_images=False)
-    assert list(result.predictions["prediction"]) == ["YES", "NO", "YES"]
+    assert list(result.predictions["status"]) == ["answered", "failed", "answered"]
+    assert list(result.predictions["prediction"].filled("-")) == ["YES", "-", "YES"]
     assert list(result.errors["id"]) == ["cc1"]
     assert "RuntimeError: cannot handle a median of 7" in result.errors["error"][0]
+    assert result.scores["n"][0] == 2 and result.scores["recall"][0].to_value(u.percent) == 100
 
 
-def test_unreadable_spectrum_counts_as_no(tmp_path):
+def test_unreadable_spectrum_fails_and_nothing_is_left_to_score(tmp_path):
     (tmp_path / "junk.fits").write_bytes(b"junk")
     suite = Suite(Table({"task": ["cc"], "label": ["YES"], "file": [str(tmp_path / "junk.fits")]}))
-    result = evaluate(suite, MedianOracle(), render_images=False)
-    assert result.predictions["prediction"][0] == "NO"
-    assert result.errors["error"][0].startswith("cannot read spectrum")
+    with pytest.raises(ValueError, match="nothing to score: every one of the 1 questions failed"):
+        evaluate(suite, MedianOracle(), render_images=False)
+    both = Suite.concatenate([suite, _suite("cc", [2], ["YES"])])
+    result = evaluate(both, MedianOracle(), render_images=False)
+    assert list(result.predictions["status"]) == ["failed", "answered"]
+    assert result.errors["error"][0].startswith("cannot read spectrum: ")
+    assert "junk.fits" in result.errors["error"][0]
+    assert result.scores["n"][0] == 1
+
+
+def test_from_predictions_checks_statuses_and_scores_old_tables_as_given():
+    old = Table({"task": ["cc", "cc"], "label": ["YES", "NO"], "prediction": ["NO", "NO"]})
+    assert EvaluationResult.from_predictions(old).scores["fn"][0] == 1
+    assert EvaluationResult.from_predictions(old).counts == {
+        "answered": 2,
+        "no_answer": 0,
+        "failed": 0,
+    }
+    old["status"] = ["answered", "maybe"]
+    with pytest.raises(ValueError, match="unknown status 'maybe'"):
+        EvaluationResult.from_predictions(old)
 
 
 def test_infrastructure_failure_raises(suite):
@@ -124,10 +183,13 @@ def test_bootstrap_and_outputs_round_trip(suite, tmp_path):
     paths = result.write(tmp_path / "out")
     assert all(path.is_file() for path in paths.values())
     saved = Table.read(paths["predictions"])
+    assert list(saved["status"]) == list(result.predictions["status"])
+    assert list(saved["prediction"].mask) == list(saved["status"] != "answered")
     again = EvaluationResult.from_predictions(saved, n_resamples=200, seed=3)
     assert u.allclose(again.scores["f1"], result.scores["f1"])
     assert u.allclose(again.scores["f1_lo"], result.scores["f1_lo"])
     assert list(again.errors["id"]) == ["wd1"]
+    assert Table.read(paths["scores"]).meta["questions"]["no_answer"] == 1
     with open(paths["figure"], "rb") as figure:
         assert figure.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -179,8 +241,13 @@ def test_cli_prints_table_one_and_writes_outputs(suite_files, tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == 0
     assert "carbon_star (cc)" in captured.out and "Average" in captured.out
+    assert "oracle on 7 questions: 6 answered, 1 without an answer, 0 failed" in captured.out
     assert "macro-F1 58.3 %" in captured.out
-    assert "wd1: the model neither called a tool" in captured.out
+    assert (
+        "1 question(s) gave no answer and are scored as wrong:\n"
+        "  white_dwarf wd1: the model neither called a tool"
+    ) in captured.out
+    assert "failed" not in captured.err
     assert "evaluate oracle" in captured.err  # the progress bar
     assert sorted(path.name for path in output.iterdir()) == [
         "predictions.ecsv",
@@ -209,6 +276,36 @@ def test_cli_task_and_limit(suite_files, tmp_path, capsys):
     assert status == 0
     predictions = Table.read(tmp_path / "r" / "predictions.ecsv")
     assert len(predictions) == 2 and set(predictions["task"]) == {"white_dwarf"}
+
+
+def test_cli_exits_with_status_3_when_a_question_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("spec_o3.agent.get_backend", lambda name, **options: MedianOracle())
+    _suite("cc", *MIXED).write(tmp_path / "mixed.fits")
+    output = tmp_path / "out"
+    assert _run(["--suite", str(tmp_path / "mixed.fits"), "--output", str(output)]) == 3
+    captured = capsys.readouterr()
+    assert "oracle on 5 questions: 2 answered, 2 without an answer, 1 failed" in captured.out
+    assert "2 question(s) gave no answer and are scored as wrong:" in captured.out
+    assert (
+        "1 question(s) failed and are not scored:\n"
+        "  carbon_star cc4: the given Spectrum: every flux value is NaN or infinite"
+    ) in captured.out
+    assert "1 question(s) failed and are not scored (exit status 3)" in captured.err
+    predictions = Table.read(output / "predictions.ecsv")
+    assert list(predictions["status"]) == [
+        "answered",
+        "no_answer",
+        "no_answer",
+        "answered",
+        "failed",
+    ]
+    assert Table.read(output / "scores.ecsv")["n"][0] == 4
+
+    # a suite whose every question fails has nothing to score
+    _suite("wd", [np.nan], ["YES"]).write(tmp_path / "broken.fits")
+    assert _run(["--suite", str(tmp_path / "broken.fits"), "--output", str(output)]) == 3
+    error = capsys.readouterr().err
+    assert "nothing to score: every one of the 1 questions failed (the first: the given" in error
 
 
 @pytest.mark.parametrize(

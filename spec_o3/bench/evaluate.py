@@ -1,16 +1,27 @@
-"""Run a vetting backend over a suite and score its answers; ``spec-o3 evaluate`` wraps it."""
+"""Run a vetting backend over a suite and score its answers; ``spec-o3 evaluate`` wraps it.
+
+Every question ends in one of three ways, its ``status``:
+
+- ``answered``: YES or NO, scored as given;
+- ``no_answer``: the model gave no valid answer (none within the turn limit, several answers, ...);
+  scored as a wrong answer, the paper's convention: a false negative for a question whose answer
+  is YES, a false positive for one whose answer is NO;
+- ``failed``: the spectrum could not be read or vetted (`~spec_o3.UnvettableSpectrum`, or an
+  exception while vetting it); not scored at all, since it says nothing about the model.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.io.registry import IORegistryError
-from astropy.table import Column, QTable, Table
+from astropy.table import Column, MaskedColumn, QTable, Table
 from tqdm.auto import tqdm
 
 from ..agent import BackendError, Inspector, get_backend
-from .metrics import score_table
+from ..agent.result import ANSWERED, FAILED, STATUSES
+from ..exceptions import UnvettableSpectrum
+from .metrics import _is_yes, score_table
 from .report import format_scores, plot_scores
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -27,11 +38,13 @@ class EvaluationResult:
     ----------
     predictions : `~astropy.table.Table`
         One row per question: the suite's scalar columns (``id``, ``task``, ``label``, ``redshift``,
-        ``file``, ``class``, ...), then ``prediction`` (YES/NO), ``correct``, ``error`` (empty when
-        the episode concluded; a failed episode counts as NO, the paper's convention), ``seconds``
-        and ``evidence``.
+        ``file``, ``class``, ...), then ``status`` (``answered``, ``no_answer`` or ``failed``),
+        ``prediction`` (YES/NO, masked without an answer), ``correct`` (false without an answer,
+        masked for a failed question), ``error`` (why there is no answer, or what failed; empty
+        when answered), ``seconds`` and ``evidence``.
     scores : `~astropy.table.QTable`
-        Per-task scores and the Average row, from :func:`~spec_o3.bench.score_table`.
+        Per-task scores of the answered and unanswered questions and the Average row, from
+        :func:`~spec_o3.bench.score_table`; ``meta["questions"]`` counts the questions by status.
     backend : str
         Name of the backend that answered.
     """
@@ -46,6 +59,15 @@ class EvaluationResult:
     ):
         """Score a predictions table (columns ``task``, ``label``, ``prediction``), e.g. saved.
 
+        A question whose ``status`` is ``no_answer`` is scored as a wrong answer and a ``failed``
+        one is not scored; a table without a ``status`` column (written before spec-o3 recorded
+        one) is scored as its predictions say.
+
+        Raises
+        ------
+        ValueError
+            If a column is missing, a status or answer is unknown, or every question failed.
+
         Examples
         --------
         >>> from astropy.table import Table
@@ -57,15 +79,29 @@ class EvaluationResult:
         missing = {"task", "label", "prediction"} - set(predictions.colnames)
         if missing:
             raise ValueError(f"predictions table lacks the columns {', '.join(sorted(missing))}")
+        status = _statuses(predictions)
+        scored = status != FAILED
+        if not scored.any():
+            first = predictions["error"][0] if "error" in predictions.colnames else "unknown"
+            raise ValueError(
+                f"nothing to score: every one of the {len(predictions)} questions failed "
+                f"(the first: {first})"
+            )
+        truth = _is_yes(predictions["label"], "labels")
+        answered = status == ANSWERED
+        predicted = ~truth  # a question without an answer counts as answered wrongly
+        given = np.ma.filled(predictions["prediction"], "")
+        predicted[answered] = _is_yes(np.asarray(given)[answered], "predictions")
         scores = score_table(
-            predictions["task"],
-            predictions["label"],
-            predictions["prediction"],
+            np.asarray(predictions["task"])[scored],
+            truth[scored],
+            predicted[scored],
             n_resamples=n_resamples,
             seed=seed,
             confidence=confidence,
         )
         scores.meta["backend"] = backend
+        scores.meta["questions"] = _counts(status)
         return cls(predictions=predictions, scores=scores, backend=backend)
 
     @property
@@ -79,8 +115,14 @@ class EvaluationResult:
         return self.scores["accuracy"][-1]
 
     @property
+    def counts(self):
+        """Questions by status: ``{"answered": n, "no_answer": n, "failed": n}``."""
+        return _counts(_statuses(self.predictions))
+
+    @property
     def errors(self):
-        """The questions whose episode failed (counted as NO), with the reason in ``error``."""
+        """The questions with an ``error``: those without an answer (scored as wrong) and the
+        failed ones (not scored), told apart by ``status``."""
         if "error" not in self.predictions.colnames:
             return self.predictions[:0]
         # a saved table reads its empty error strings back as masked
@@ -112,13 +154,37 @@ class EvaluationResult:
         return paths
 
 
+def _statuses(predictions):
+    """The status of each question: ``answered`` throughout a table without a status column."""
+    if "status" not in predictions.colnames:
+        return np.full(len(predictions), ANSWERED)
+    status = np.asarray(np.ma.filled(predictions["status"], ""), dtype=str)
+    unknown = sorted(set(status.tolist()) - set(STATUSES))
+    if unknown:
+        raise ValueError(
+            f"unknown status {', '.join(map(repr, unknown))} in the predictions table; "
+            f"expected {', '.join(STATUSES)}"
+        )
+    return status
+
+
+def _counts(status):
+    return {name: int(np.count_nonzero(status == name)) for name in STATUSES}
+
+
 def _one_line(text):
     return " ".join(str(text or "").split())
 
 
-def _record(answers, row, verdict, error="", evidence="", seconds=np.nan):
-    """Store one answer; an episode that failed counts as NO whatever it said."""
-    answers[row] = ("NO" if error else verdict, _one_line(error), _one_line(evidence), seconds)
+def _record(answers, row, status, verdict=None, error="", evidence="", seconds=np.nan):
+    answers[row] = (status, verdict or "", _one_line(error), _one_line(evidence), seconds)
+
+
+def _record_failure(answers, row, error, context=""):
+    """A question that could not be read or vetted: failed, with what went wrong."""
+    if not isinstance(error, UnvettableSpectrum):  # whose message names the file already
+        error = f"{type(error).__name__}: {error}"
+    _record(answers, row, FAILED, error=f"{context}{error}")
 
 
 def _known(redshift):
@@ -126,41 +192,49 @@ def _known(redshift):
     return float(redshift) if np.isfinite(redshift) else None
 
 
-def _read_questions(suite, rows, answers):
-    """(row, (spectrum, task, redshift), source) per readable question; unreadable ones get NO."""
+def _jobs(suite, rows, answers):
+    """``(row, arguments of Inspector.start)`` of each question whose spectrum could be read."""
     table = suite.table
-    questions = []
+    jobs = []
     for row in rows:
         try:
             spectrum = suite.spectrum(row)
-        except (OSError, ValueError, IORegistryError) as error:
-            _record(answers, row, "NO", f"cannot read spectrum: {error}")
+        except Exception as error:  # noqa: BLE001 (readers fail in many ways; each fails alone)
+            _record_failure(answers, row, error, "cannot read spectrum: ")
             continue
-        source = table["file"][row] if "file" in table.colnames else table["id"][row]
-        questions.append(
-            (row, (spectrum, table["task"][row], _known(table["redshift"][row])), str(source))
-        )
-    return questions
+        file = table["file"][row] if "file" in table.colnames else ""
+        job = {
+            "spectrum": spectrum,
+            "task": table["task"][row],
+            "redshift": _known(table["redshift"][row]),
+            "source": str(file) if file else None,  # errors name the file, or "the given Spectrum"
+        }
+        jobs.append((row, job))
+    return jobs
 
 
-def _ask(inspector, questions, answers):
-    """Ask the questions as one batch; when the batch fails, ask one by one to find the culprit."""
+def _ask(inspector, jobs, answers):
+    """Vet the questions as one batch; when the batch fails, each alone to find the culprit."""
+    started = []
+    for row, job in jobs:
+        try:
+            started.append((row, job, inspector.start(**job)))
+        except Exception as error:  # noqa: BLE001 (odd data fails in many ways; each fails alone)
+            _record_failure(answers, row, error)
     try:
-        results = inspector.run_many(
-            [question for _, question, _ in questions],
-            sources=[source for _, _, source in questions],
-        )
+        results = inspector.run_episodes([episode for _, _, episode in started])
     except BackendError:
         raise  # infrastructure down: every answer would fail; stop rather than score noise
-    except Exception as error:  # a failed episode counts as NO and is listed, as in the paper
-        if len(questions) == 1:
-            _record(answers, questions[0][0], "NO", f"{type(error).__name__}: {error}")
-        else:
-            for question in questions:
-                _ask(inspector, [question], answers)
+    except Exception as error:  # noqa: BLE001 (isolated below, question by question)
+        if len(started) == 1:
+            _record_failure(answers, started[0][0], error)
+        else:  # from the start: the batch's episodes stopped part-way
+            for row, job, _ in started:
+                _ask(inspector, [(row, job)], answers)
         return
-    for (row, _, _), result in zip(questions, results, strict=True):
-        _record(answers, row, result.verdict, result.error, result.evidence, result.seconds)
+    for (row, _, _), result in zip(started, results, strict=True):
+        fields = (result.verdict, result.error, result.evidence, result.seconds)
+        _record(answers, row, result.status, *fields)
 
 
 def evaluate(
@@ -209,9 +283,11 @@ def evaluate(
     Raises
     ------
     spec_o3.agent.backends.base.BackendError
-        If the backend's infrastructure fails (a model server that cannot be reached, ...). Failures
-        of single questions (unreadable spectrum, episode without an answer) do not raise: they
-        count as NO and are listed in `EvaluationResult.errors`.
+        If the backend's infrastructure fails (a model server that cannot be reached, ...). Single
+        questions do not raise: one without an answer is scored as wrong, one whose spectrum cannot
+        be read or vetted fails and is not scored; both are listed in `EvaluationResult.errors`.
+    ValueError
+        If every question failed: there is nothing to score.
 
     Examples
     --------
@@ -236,9 +312,9 @@ def evaluate(
         ) as bar:
             for start in range(0, len(suite), int(batch_size)):
                 rows = range(start, min(start + int(batch_size), len(suite)))
-                questions = _read_questions(suite, rows, answers)
-                if questions:
-                    _ask(inspector, questions, answers)
+                jobs = _jobs(suite, rows, answers)
+                if jobs:
+                    _ask(inspector, jobs, answers)
                 bar.update(len(rows))
     finally:
         if policy is not backend:  # close only what was built here
@@ -246,11 +322,16 @@ def evaluate(
 
     predictions = suite.table.copy()
     predictions.remove_column("spectrum")
-    verdicts, errors, evidence, seconds = zip(
+    status, verdicts, errors, evidence, seconds = zip(
         *(answers[row] for row in range(len(suite))), strict=True
     )
-    predictions["prediction"] = np.array(verdicts, dtype=str)
-    predictions["correct"] = predictions["prediction"] == predictions["label"]
+    status = np.array(status, dtype=str)
+    answered = status == ANSWERED
+    predictions["status"] = status
+    predictions["prediction"] = MaskedColumn(np.array(verdicts, dtype=str), mask=~answered)
+    predictions["correct"] = MaskedColumn(
+        answered & (np.array(verdicts) == predictions["label"]), mask=status == FAILED
+    )
     predictions["error"] = Column(np.array(errors, dtype=str))
     predictions["seconds"] = np.array(seconds, dtype=float) * u.s
     predictions["evidence"] = np.array(evidence, dtype=str)

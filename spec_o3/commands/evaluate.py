@@ -4,6 +4,10 @@ Example::
 
     spec-o3 simulate --task cc --n 40 --out suite/cc      # one directory per task
     spec-o3 evaluate --suite suite/cc --suite suite/wd --bootstrap 1000 --output results/
+
+Exit status: 0 when every question was scored; 1 when the backend fails to run (a server that
+cannot be reached); 2 for usage errors; 3 when at least one question failed (its spectrum could
+not be read or vetted) and was left out of the scores, as ``spec-o3 vet`` does for failed inputs.
 """
 
 import argparse
@@ -11,10 +15,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from spec_o3.agent.result import ANSWERED, FAILED, NO_ANSWER
+from spec_o3.commands.vet import EXIT_FAILED_INPUTS
+
 __all__ = ["add_arguments", "run"]
 
-#: How many failed questions to list on the terminal (all are in predictions.ecsv).
+#: How many questions of each kind of error to list on the terminal (all are in predictions.ecsv).
 _ERRORS_SHOWN = 20
+#: What the terminal says of the questions with an error, by status.
+_ERROR_HEADINGS = {
+    NO_ANSWER: "gave no answer and are scored as wrong",
+    FAILED: "failed and are not scored",
+}
 
 
 def _positive_int(text):
@@ -126,13 +138,15 @@ def _load_suite(args):
 
 def _print_errors(result):
     errors = result.errors
-    if not len(errors):
-        return
-    print(f"\n{len(errors)} question(s) failed and count as NO:")
-    for row in errors[:_ERRORS_SHOWN]:
-        print(f"  {row['task']} {row['id']}: {row['error']}")
-    if len(errors) > _ERRORS_SHOWN:
-        print(f"  ... and {len(errors) - _ERRORS_SHOWN} more (see predictions.ecsv)")
+    for status, heading in _ERROR_HEADINGS.items():
+        listed = errors[errors["status"] == status]
+        if not len(listed):
+            continue
+        print(f"\n{len(listed)} question(s) {heading}:")
+        for row in listed[:_ERRORS_SHOWN]:
+            print(f"  {row['task']} {row['id']}: {row['error']}")
+        if len(listed) > _ERRORS_SHOWN:
+            print(f"  ... and {len(listed) - _ERRORS_SHOWN} more (see predictions.ecsv)")
 
 
 def run(args):
@@ -172,16 +186,31 @@ def run(args):
         )
     except BackendError as error:
         return _fail(error, status=1)
+    except ValueError as error:  # every question failed: nothing to score
+        return _fail(error, status=EXIT_FAILED_INPUTS)
     finally:
         policy.close()
 
-    print(f"\n{result.backend} on {len(suite)} questions")
+    counts = result.counts
+    print(
+        f"\n{result.backend} on {len(suite)} questions: {counts[ANSWERED]} answered, "
+        f"{counts[NO_ANSWER]} without an answer, {counts[FAILED]} failed"
+    )
     print(result)
     macro_f1, accuracy = result.macro_f1.value, result.mean_accuracy.value
     print(f"\nmacro-F1 {macro_f1:.1f} %, mean accuracy {accuracy:.1f} %")
     for task in result.scores["task"][:-1][result.scores["n_yes"][:-1] == 0]:
         print(f"note: {task} has no YES question, so its F1 is 0 by convention")
+    for task in sorted(set(suite.tasks) - set(result.scores["task"])):
+        print(f"note: every {task} question failed, so {task} has no score")
     _print_errors(result)
     for path in result.write(args.output).values():
         print(f"wrote {path}")
+    if counts[FAILED]:
+        print(
+            f"spec-o3 evaluate: {counts[FAILED]} question(s) failed and are not scored (exit "
+            f"status {EXIT_FAILED_INPUTS})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_INPUTS
     return 0
