@@ -25,6 +25,7 @@ the episode starts; infrastructure failures of the policy raise
 import os
 import time
 
+from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import read_for_inspection
 from spec_o3.tasks import get_task
 
@@ -69,6 +70,8 @@ class Episode:
         Everything so far.
     max_turns : int
         Most assistant turns the episode may take (a policy should answer by then).
+    windows_without_data : list of str
+        Labels of the task's diagnostic windows that hold no valid data.
     state : dict
         Scratch space for the policy (plans, cached encodings).
     done : bool
@@ -100,6 +103,15 @@ class Episode:
         self.redshift_source = self.environment.redshift_source
         if source is None:
             source = (self.spectrum.meta or {}).get("source")
+        self.windows_without_data = windows_without_data(self.environment, self.task.windows)
+        if self.task.windows and len(self.windows_without_data) == len(self.task.windows):
+            # e.g. a 1-D image without a wavelength solution, read as pixels "1-3900 Å"
+            raise UnvettableSpectrum(
+                source,
+                f"its valid pixels cover {self.environment.data_range}, which reaches none of "
+                f"the {self.task.id} task's diagnostic windows: check the wavelength unit, the "
+                "wavelength solution and the redshift",
+            )
         overview = None
         if render_images:
             from spec_o3.analysis import render_window
@@ -126,9 +138,9 @@ class Episode:
         notes = []
         if self.redshift_source != "file":
             notes.append(_REDSHIFT_NOTES[self.redshift_source].format(z=self.redshift))
-        missing = windows_without_data(self.environment, self.task.windows)
-        if missing:
-            notes.append(f"Not inspected, for lack of valid data there: {', '.join(missing)}.")
+        if self.windows_without_data:
+            missing = ", ".join(self.windows_without_data)
+            notes.append(f"Not inspected, for lack of valid data there: {missing}.")
         return notes
 
     @property

@@ -165,6 +165,11 @@ class InspectionEnvironment:
             raise UnvettableSpectrum(source, error) from None
         self.spectrum = spectrum
 
+    @property
+    def data_range(self):
+        """Text of the rest-frame wavelength range that the valid pixels cover."""
+        return self._arrays.data_range
+
     # ----------------------------------------------------------------------------------------------
     # The tools. Their docstrings are shown to the model: keep them short and in Google style.
     # ----------------------------------------------------------------------------------------------
