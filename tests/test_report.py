@@ -4,10 +4,12 @@ import argparse
 import json
 import re
 import shutil
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.io import fits
 from astropy.table import Table
 from PIL import Image
 from specutils import Spectrum
@@ -59,6 +61,33 @@ def run(real_data, tmp_path_factory):
         )
         == 0
     )
+    return results, trajectories
+
+
+@pytest.fixture(scope="module")
+def failing_run(real_data, tmp_path_factory):
+    """A real run of four files: an F9 dwarf; the M0 star without its redshift (inspected at the
+    assumed z = 0); a missing file; and the M0 star with a flux of zero (cannot be vetted)."""
+    folder = tmp_path_factory.mktemp("failing")
+    no_z, blank = folder / "no-z.fits", folder / "blank.fits"
+    with fits.open(real_data / FILES[1]) as hdus:
+        del hdus[0].header["Z"]
+        hdus.writeto(no_z)
+        hdus[0].data[0] = 0.0
+        hdus.writeto(blank)
+    files = [real_data / FILES[0], no_z, folder / "missing.fits", blank]
+    results, trajectories = folder / "results.ecsv", folder / "trajectories"
+    status = cli(
+        vet_command,
+        "--task",
+        "m_giant",
+        *files,
+        "--output",
+        results,
+        "--save-trajectories",
+        trajectories,
+    )
+    assert status == vet_command.EXIT_FAILED_INPUTS
     return results, trajectories
 
 
@@ -119,10 +148,17 @@ def test_report_of_a_real_run(run, tmp_path):
     assert [entry["file"] for entry in index["candidates"]] == list(
         Table.read(results, format="ascii.ecsv")["file"]
     )
-    assert index["summary"]["verdict_counts"] == {"m_giant": {"YES": 0, "NO": 3, "error": 0}}
+    assert index["summary"]["verdict_counts"] == {
+        "m_giant": {"YES": 0, "NO": 3, "no_answer": 0, "failed": 0, "error": 0}
+    }
+    assert index["summary"]["outcomes"] == ["YES", "NO"]
     for record in records(out):
         trajectory = Trajectory.load(trajectories / record["id"])
         assert record["task"] == "m_giant" and record["verdict"] == trajectory.verdict
+        assert record["outcome"] == record["verdict"] == "NO"
+        # the LAMOST pipeline's redshift, as the agent used it
+        assert record["redshift"] == trajectory.redshift != 0
+        assert (record["redshift_source"], record["redshift_note"]) == ("file", "from the file")
         assert record["evidence"] == trajectory.answer_text
         assert record["snr"] > 5 and record["survey_snr"]["r"] > 0 and record["pipeline_class"]
         # the zoom images in inspection order, with the agent's labels, at the saved size
@@ -252,7 +288,7 @@ def test_decisions_round_trip(run, tmp_path, capsys):
     assert cli(report_command, "--merge", decisions, results, "--output", output) == 0
     assert "2 of 3 rows have a decision" in capsys.readouterr().out
     merged = Table.read(output, format="ascii.ecsv")
-    assert merged.colnames[:8] == list(vet_command.COLUMNS)
+    assert merged.colnames[: len(vet_command.COLUMNS)] == list(vet_command.COLUMNS)
     assert list(merged["decision"].filled("")) == ["reject", "accept", ""]
     assert merged["comment"][0] == 'an F9 dwarf, "clearly"'
     assert merged["comment"][1] == "TiO bands\nlook giant"
@@ -427,3 +463,116 @@ def test_overview_is_the_whole_spectrum_with_the_windows_highlighted():
     assert list(np.flatnonzero(marked)) == list(np.flatnonzero(edge)[:2])
     with pytest.raises(ValueError, match="valid pixels"):
         render_overview(Spectrum(flux=np.full(3, np.nan) * u.Jy, spectral_axis=[1, 2, 3] * u.AA))
+
+
+def test_failed_rows_are_shown_as_failed_never_as_no(failing_run, tmp_path):
+    results, trajectories = failing_run
+    table = Table.read(results)
+    assert list(table["status"]) == ["answered", "answered", "failed", "failed"]
+    out = tmp_path / "failed"
+    argv = (results, "--trajectories", trajectories, "--out")
+    assert cli(report_command, *argv, out, "--verdict", "FAILED") == 0
+    index = read_data(out / "data/report.js")
+    assert [(e["id"], e["outcome"], e["verdict"]) for e in index["candidates"]] == [
+        ("missing", "failed", ""),
+        ("blank", "failed", ""),
+    ]
+    assert index["summary"]["verdict_counts"] == {
+        "m_giant": {"YES": 0, "NO": 2, "no_answer": 0, "failed": 2, "error": 0}
+    }
+    assert index["summary"]["outcomes"] == ["YES", "NO", "failed"]
+    assert index["outcome_labels"]["failed"] == "failed"
+    missing, blank = records(out)
+    # the error names the file; no inspection, no spectrum to draw, and no crash
+    assert missing["error"] == f"{table['file'][2]}: no such file"
+    assert blank["error"] == f"{table['file'][3]}: its flux is zero at every valid pixel"
+    assert missing["windows"] == missing["transcript"] == [] and missing["spectrum_image"] is None
+    assert [note.split(": ")[0] for note in missing["notes"]] == [
+        "The spectrum file could not be read"
+    ]
+    # a spectrum that can be read is drawn, so the reviewer sees why it failed
+    assert blank["notes"] == [] and (out / blank["spectrum_image"]).is_file()
+
+    out = tmp_path / "no"
+    assert cli(report_command, *argv, out, "--verdict", "no") == 0
+    assert [e["id"] for e in read_data(out / "data/report.js")["candidates"]] == [
+        Path(FILES[0]).stem,
+        "no-z",
+    ]
+
+
+def test_redshift_and_its_source_on_each_card(failing_run, tmp_path):
+    results, trajectories = failing_run
+    out = tmp_path / "all"
+    build_report(results, out, trajectories=trajectories, verdict="all", progress=False)
+    dwarf, no_z, missing, blank = records(out)
+    assert (dwarf["redshift_source"], dwarf["redshift_note"]) == ("file", "from the file")
+    assert dwarf["redshift"] == pytest.approx(Table.read(results)["redshift"][0]) != 0
+    assert (no_z["redshift"], no_z["redshift_source"]) == (0, "assumed")
+    assert no_z["redshift_note"] == "assumed: no redshift in the file"
+    assert no_z["evidence"].endswith("it was inspected at the task's assumed z = 0.")
+    # a failed row was inspected at no redshift: its card has none
+    assert (missing["redshift"], missing["redshift_source"], missing["redshift_note"]) == (
+        None,
+        "",
+        "",
+    )
+    # ... unless its spectrum is read now: then the frame it is drawn in
+    assert (blank["redshift"], blank["redshift_source"]) == (0, "assumed")
+
+
+def test_rows_without_an_answer(failing_run, tmp_path):
+    results, trajectories = failing_run
+    table = Table.read(results)
+    table["status"] = ["answered", "no_answer", "failed", "failed"]
+    table["verdict"].mask[1] = True
+    table["error"][1] = "no answer within 8 assistant turns"
+    table.write(tmp_path / "unanswered.ecsv")
+    out = tmp_path / "report"
+    build_report(
+        tmp_path / "unanswered.ecsv",
+        out,
+        trajectories=trajectories,
+        verdict="no_answer",
+        progress=False,
+    )
+    (entry,) = read_data(out / "data/report.js")["candidates"]
+    assert (entry["id"], entry["outcome"], entry["verdict"]) == ("no-z", "no_answer", "")
+    assert entry["error"] == "no answer within 8 assistant turns"
+    assert read_data(out / "data/report.js")["summary"]["outcomes"] == [
+        "YES",
+        "NO",
+        "no_answer",
+        "failed",
+    ]
+
+
+def test_tables_written_before_the_status_column(failing_run, tmp_path):
+    """Such a table gave a failed row the verdict NO and an error: it is an error, not a NO."""
+    results, trajectories = failing_run
+    table = Table.read(results)
+    table["verdict"] = table["verdict"].filled("NO")
+    table.remove_columns(["status", "redshift", "redshift_source"])
+    table.write(tmp_path / "old.ecsv")
+    shown = {}
+    for verdict in ("NO", "failed", "no_answer"):
+        out = tmp_path / verdict
+        build_report(
+            tmp_path / "old.ecsv", out, trajectories=trajectories, verdict=verdict, progress=False
+        )
+        index = read_data(out / "data/report.js")
+        shown[verdict] = [(e["id"], e["outcome"]) for e in index["candidates"]]
+    assert shown["NO"] == [(Path(FILES[0]).stem, "NO"), ("no-z", "NO")]
+    assert shown["failed"] == shown["no_answer"] == [("missing", "error"), ("blank", "error")]
+    assert index["summary"]["outcomes"] == ["YES", "NO", "error"]
+    # the redshift and its source come from the saved inspections
+    out = tmp_path / "NO"
+    assert [r["redshift_source"] for r in records(out)] == ["file", "assumed"]
+
+
+def test_verdict_choices(run, tmp_path):
+    results, _ = run
+    with pytest.raises(SystemExit):
+        cli(report_command, results, "--out", tmp_path / "r", "--verdict", "maybe")
+    with pytest.raises(ValueError, match="verdict must be one of YES, NO, no_answer, failed, all"):
+        build_report(results, tmp_path / "r", verdict="maybe", progress=False)

@@ -2,7 +2,8 @@
 
 Opens a report of a real run from disk, reviews three candidates with the keyboard, reloads,
 exports the decisions (CSV and ECSV), merges them back, and checks that model output trying to
-inject markup stays text. Needs the ``playwright`` package and ``/usr/bin/chromium`` (``apt-get
+inject markup stays text; shows a failed row as failed, with its error, and where each candidate's
+redshift came from. Needs the ``playwright`` package and ``/usr/bin/chromium`` (``apt-get
 install chromium``; never a browser downloaded by ``playwright install``).
 """
 
@@ -11,6 +12,7 @@ import datetime
 from pathlib import Path
 
 import pytest
+from astropy.io import fits
 from astropy.table import Table
 
 from spec_o3.commands import report as report_command
@@ -164,4 +166,50 @@ def test_keyboard_review_persists_and_exports(report, page, tmp_path):
     rows = page.locator("#agreement tbody tr")
     expect(rows.nth(1)).to_have_text("agent NO111" + "0")
     expect(page.locator("#agreement .agreement-rate")).to_contain_text("1 of 2")
+    assert not page.problems, page.problems
+
+
+@pytest.fixture
+def failed_report(real_data, tmp_path):
+    """A report of a real run with a file without its redshift and a missing file."""
+    no_z = tmp_path / "no-z.fits"
+    with fits.open(real_data / FILES[1]) as hdus:
+        del hdus[0].header["Z"]
+        hdus.writeto(no_z)
+    results, files = tmp_path / "results.ecsv", [real_data / FILES[0], no_z, tmp_path / "gone.fits"]
+    assert cli(vet_command, "--task", "gm", *files, "--output", results) == 3
+    return build_report(results, tmp_path / "report", verdict="all", progress=False)
+
+
+def test_failed_rows_and_redshift_sources(failed_report, page):
+    expect = sync_api.expect
+    page.goto(failed_report.as_uri())
+    heading = page.locator(".detail-head h2")
+    expect(heading).to_have_text(Path(FILES[0]).stem)
+    note = page.locator("#redshift-note")
+    expect(note).to_have_text("from the file")
+    expect(note).to_have_class("redshift-note")
+    page.keyboard.press("j")
+    expect(heading).to_have_text("no-z")
+    expect(note).to_have_text("assumed: no redshift in the file")
+    expect(note).to_have_class("redshift-note unusual")  # highlighted
+    expect(page.locator("#evidence")).to_contain_text("assumed z = 0.")
+
+    # the verdict filter offers the failed rows, which show their error, not a verdict
+    options = page.locator("#filter-verdict option")
+    expect(options).to_have_text(["all", "NO (2)", "failed (1)"])
+    page.select_option("#filter-verdict", "failed")
+    expect(page.locator("#filter-count")).to_have_text("1 of 3 candidates")
+    expect(heading).to_have_text("gone")
+    expect(page.locator(".detail-head .badge")).to_have_text("agent: failed")
+    error = f"{failed_report.parent.parent / 'gone.fits'}: no such file"
+    expect(page.locator("#error")).to_have_text(f"Could not be vetted: {error}")
+    expect(page.locator("#evidence")).to_have_count(0)
+    expect(page.locator("#list .item-facts")).to_have_text(f"failed m_giant · {error}")
+
+    page.click("text=Summary")
+    expect(page.locator("#stat-failed")).to_have_text("1failed")
+    expect(page.locator(".counts").nth(1).locator("thead th")).to_have_text(
+        ["Task", "YES", "NO", "failed", "total"]
+    )
     assert not page.problems, page.problems

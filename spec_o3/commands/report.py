@@ -2,7 +2,7 @@
 
 Two forms::
 
-    spec-o3 report RESULTS --trajectories DIR --out report/ [--verdict YES|NO|all] [--sort-by KEY]
+    spec-o3 report RESULTS --trajectories DIR --out report/ [--verdict CHOICE] [--sort-by KEY]
     spec-o3 report --merge DECISIONS RESULTS [--output OUT]
 
 Exit status: 0 on success, 2 for usage errors and unreadable inputs (with a message on stderr).
@@ -11,6 +11,8 @@ Exit status: 0 on success, 2 for usage errors and unreadable inputs (with a mess
 import sys
 import warnings
 from pathlib import Path
+
+from spec_o3.report.build import VERDICT_CHOICES
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,9 +39,10 @@ def add_arguments(parser):
     build.add_argument(
         "--verdict",
         default="YES",
-        type=lambda text: "all" if text.lower() == "all" else text.upper(),
-        choices=("YES", "NO", "all"),
-        help="candidates to show, by agent verdict (default YES)",
+        type=_verdict_choice,
+        choices=VERDICT_CHOICES,
+        help="rows to show: by agent verdict (YES, the default, or NO), those without an answer "
+        "(no_answer), those that could not be read or vetted (failed), or all",
     )
     build.add_argument(
         "--sort-by",
@@ -79,6 +82,11 @@ def add_arguments(parser):
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing report folder or --output"
     )
+
+
+def _verdict_choice(text):
+    """``text`` spelt as its choice of ``VERDICT_CHOICES`` (any case), else as given."""
+    return next((choice for choice in VERDICT_CHOICES if choice.lower() == text.lower()), text)
 
 
 def run(args):

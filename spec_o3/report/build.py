@@ -29,18 +29,30 @@ from string import Template
 
 import numpy as np
 
+from spec_o3.agent.result import FAILED, NO_ANSWER
+
 from ._tables import read_table, text_column
 from .candidates import CandidateJob, find_trajectories, prepare_candidate
 from .merge import DECISIONS, REVIEW_COLUMNS, merge_decisions, read_decisions
-from .summary import agreement_counts, plot_agreement, plot_snr, plot_verdicts, verdict_counts
+from .summary import (
+    OUTCOMES,
+    agreement_counts,
+    plot_agreement,
+    plot_snr,
+    plot_verdicts,
+    row_outcome,
+    shown_outcomes,
+    verdict_counts,
+)
 
 __all__ = ["CHUNK_SIZE", "VERDICT_CHOICES", "build_report", "js_literal"]
 
 #: Candidates per lazily loaded data file.
 CHUNK_SIZE = 50
 
-#: Values of ``verdict``: which agent verdicts the report shows.
-VERDICT_CHOICES = ("YES", "NO", "all")
+#: Values of ``verdict``: which rows the report shows, by what the agent made of them (see
+#: `~spec_o3.report.summary.OUTCOMES`).
+VERDICT_CHOICES = ("YES", "NO", NO_ANSWER, FAILED, "all")
 
 _PAGES = ("index.html", "summary.html")
 _ASSETS = ("report.js", "report.css")
@@ -95,8 +107,11 @@ def build_report(
         Where ``spec-o3 vet --save-trajectories`` saved the inspections: the zoom images, their
         labels and the agent's reasoning come from there. Without it the report shows the full
         spectrum with the windows of the results table.
-    verdict : {"YES", "NO", "all"}
-        Which candidates to show, by agent verdict (default ``"YES"``: the ones to confirm).
+    verdict : {"YES", "NO", "no_answer", "failed", "all"}
+        Which candidates to show, by agent verdict (default ``"YES"``: the ones to confirm), or
+        the rows without one: those the model gave no answer for, and those whose spectrum
+        could not be read or vetted (in a table without a ``status`` column, written before
+        spec-o3 told them apart, a row with an error is shown for either).
     sort_by : str, optional
         Order of the candidates: a column of the results table, or ``"snr"`` (median S/N per
         pixel). Default: the table's order.
@@ -157,7 +172,7 @@ def build_report(
     _prepare_folder(out, overwrite)
 
     rows = _rows(table)
-    order = [i for i, row in enumerate(rows) if verdict == "all" or row["verdict"] == verdict]
+    order = [i for i, row in enumerate(rows) if _selected(row["outcome"], verdict)]
     # S/N, and the id when the table has none, are known once the candidates are prepared
     sort_records = sort_by is not None and sort_by not in table.colnames
     if sort_by is not None and not sort_records:
@@ -176,6 +191,12 @@ def build_report(
     _write_data(out, records, summary, title=title, results=results, verdict=verdict)
     _write_pages(out, title)
     return out / "index.html"
+
+
+def _selected(outcome, verdict):
+    """Whether a row of ``outcome`` is shown for the ``verdict`` choice."""
+    either = outcome == "error" and verdict in (NO_ANSWER, FAILED)
+    return verdict in ("all", outcome) or either
 
 
 def _check_verdict(verdict):
@@ -201,7 +222,8 @@ def _prepare_folder(out, overwrite):
 
 
 def _rows(table):
-    """The table's rows as dicts: text columns as str ("" when masked), numbers as float/int."""
+    """The table's rows as dicts: text columns as str ("" when masked), numbers as float/int
+    (None when masked), and the row's ``outcome`` (see `~spec_o3.report.summary.row_outcome`)."""
     columns = {}
     for name in table.colnames:
         column = table[name]
@@ -217,9 +239,12 @@ def _rows(table):
             columns[name] = text_column(table, name)
     for name in REVIEW_COLUMNS:
         columns.setdefault(name, [""] * len(table))
-    return [
+    rows = [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
     ]
+    for row in rows:
+        row["outcome"] = row_outcome(row)
+    return rows
 
 
 def _sorted(indices, values, descending):
@@ -263,13 +288,18 @@ def _write_summary(out, rows, records):
     for name, figure in plots.items():
         images[name] = f"images/summary-{name}.png"
         figure.savefig(out / images[name])
-    return {"verdict_counts": counts, "rows": len(rows), "images": images}
+    return {
+        "verdict_counts": counts,
+        "outcomes": shown_outcomes(counts),
+        "rows": len(rows),
+        "images": images,
+    }
 
 
 def _write_data(out, records, summary, *, title, results, verdict):
     data = out / "data"
     data.mkdir()
-    index_fields = ("key", "id", "file", "task", "verdict", "snr", "evidence", *REVIEW_COLUMNS)
+    index_fields = ("key", "id", "file", "task", "verdict", "outcome", "snr", "evidence", "error")
     report = {
         "title": title,
         "results": str(results),
@@ -280,10 +310,10 @@ def _write_data(out, records, summary, *, title, results, verdict):
         "storage_key": "spec-o3-review:"
         + hashlib.sha256(os.fsencode(results.resolve())).hexdigest()[:16],
         "chunk_size": CHUNK_SIZE,
+        "outcome_labels": OUTCOMES,
         "summary": summary,
         "candidates": [
-            {**{name: record[name] for name in index_fields}, "failed": bool(record["error"])}
-            for record in records
+            {name: record[name] for name in (*index_fields, *REVIEW_COLUMNS)} for record in records
         ],
     }
     (data / "report.js").write_text(

@@ -15,7 +15,8 @@ from PIL import Image
 
 from spec_o3.agent import Trajectory
 from spec_o3.agent.protocol import parse_response
-from spec_o3.agent.tools import line_table, resolve_redshift
+from spec_o3.agent.result import FAILED
+from spec_o3.agent.tools import line_table, rest_frame
 from spec_o3.io import read_for_inspection
 
 from .images import median_snr, render_overview
@@ -31,6 +32,14 @@ __all__ = [
 #: Colours kept in the report's PNGs: the plots are a few flat colours, and a 64-colour palette
 #: halves the files at no visible cost.
 _PALETTE_COLOURS = 64
+
+#: How a candidate card says where its redshift came from (`~spec_o3.agent.tools.REDSHIFT_SOURCES`).
+_REDSHIFT_NOTES = {
+    "file": "from the file",
+    "user": "user: given to spec-o3, not read from the file",
+    "measured": "measured by spec-o3",
+    "assumed": "assumed: no redshift in the file",
+}
 
 
 def candidate_key(file, task):
@@ -132,7 +141,8 @@ def prepare_candidate(job):
     """Draw the images of one candidate and return its report record (JSON-native).
 
     Never raises for a bad candidate: an unreadable spectrum or trajectory becomes a ``notes``
-    entry of the record, and the report shows what could be shown.
+    entry of the record, and the report shows what could be shown. A failed row (its spectrum
+    could not be read or vetted) has no inspection; its spectrum is drawn if it can be read now.
     """
     record = _row_record(job.row)
     folder = job.out / "images" / f"r{job.number:06d}"
@@ -141,13 +151,16 @@ def prepare_candidate(job):
 
     trajectory = None
     if job.trajectory is None:
-        record["notes"].append("No saved inspection was found for this file: no zoom images.")
+        if record["outcome"] != FAILED:  # which never has one
+            record["notes"].append("No saved inspection was found for this file: no zoom images.")
     else:
         try:
             trajectory = Trajectory.load(job.trajectory)
         except OSError as error:
             record["notes"].append(f"The saved inspection could not be read: {error}")
     if trajectory is not None:
+        if record["redshift"] is None:  # a table written before it had the column
+            _set_redshift(record, trajectory.redshift, trajectory.redshift_source)
         regions = _add_inspection(record, trajectory, images)
     else:
         regions = [(lo * u.AA, hi * u.AA) for lo, hi in parse_windows(job.row.get("windows"))]
@@ -157,7 +170,7 @@ def prepare_candidate(job):
         ]
 
     spectrum = _read_spectrum(job.row["file"], job.base, record["notes"])
-    drawn = spectrum is not None and _add_spectrum(record, spectrum, trajectory, regions, images)
+    drawn = spectrum is not None and _add_spectrum(record, spectrum, regions, images)
     if not drawn and trajectory is not None and trajectory.overview is not None:
         record["spectrum_image"] = images.save(trajectory.overview, "overview.png")
         record["notes"].append(
@@ -168,12 +181,13 @@ def prepare_candidate(job):
 
 def _row_record(row):
     """The record's fields that come from the results row; the rest filled in later."""
-    return {
+    record = {
         "key": candidate_key(row["file"], row["task"]),
         "id": str(row["id"]) if row.get("id") not in (None, "") else Path(row["file"]).stem,
         "file": row["file"],
         "task": row["task"],
-        "verdict": row["verdict"],
+        "verdict": row["verdict"] if row["outcome"] in ("YES", "NO") else "",
+        "outcome": row["outcome"],
         "evidence": row.get("evidence", ""),
         "error": row.get("error", ""),
         "n_steps": row.get("n_steps"),
@@ -185,12 +199,23 @@ def _row_record(row):
         "survey_snr": {},
         "pipeline_class": "",
         "redshift": None,
+        "redshift_source": "",
+        "redshift_note": "",
         "spectrum_image": None,
         "windows": [],
         "lines": [],
         "transcript": [],
         "notes": [],
     }
+    if row.get("redshift") is not None:
+        _set_redshift(record, row["redshift"], row.get("redshift_source", ""))
+    return record
+
+
+def _set_redshift(record, redshift, source):
+    """The redshift the candidate was inspected (or is drawn) at, and where it came from."""
+    record["redshift"], record["redshift_source"] = redshift, source
+    record["redshift_note"] = _REDSHIFT_NOTES.get(source, source)
 
 
 class _ImageWriter:
@@ -230,11 +255,13 @@ def _add_inspection(record, trajectory, images):
     return regions
 
 
-def _add_spectrum(record, spectrum, trajectory, regions, images):
+def _add_spectrum(record, spectrum, regions, images):
     """Measure S/N and lines and draw the full spectrum; False (with a note) if it cannot."""
     try:
-        redshift = trajectory.redshift if trajectory is not None else resolve_redshift(spectrum)
-        record.update(_spectrum_facts(spectrum, redshift))
+        if record["redshift"] is None:  # not inspected, or a table and inspection without one
+            _set_redshift(record, *rest_frame(spectrum))
+        redshift = record["redshift"]
+        record.update(_spectrum_facts(spectrum))
         lines = line_table(spectrum, redshift, regions)
         record["lines"] = _line_records(lines)
         image = render_overview(
@@ -263,7 +290,7 @@ def _read_spectrum(file, base, notes):
         return None
 
 
-def _spectrum_facts(spectrum, redshift):
+def _spectrum_facts(spectrum):
     meta = spectrum.meta or {}
     snr = median_snr(spectrum)
     pipeline = " ".join(str(meta[key]) for key in ("class", "subclass") if meta.get(key))
@@ -276,7 +303,6 @@ def _spectrum_facts(spectrum, redshift):
         "snr": snr if math.isfinite(snr) else None,
         "survey_snr": survey_snr,
         "pipeline_class": pipeline,
-        "redshift": redshift,
     }
 
 

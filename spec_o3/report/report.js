@@ -15,6 +15,13 @@
   const DECISION_LABELS = {accept: "Accept", reject: "Reject", unsure: "Unsure"};
   const EXPORT_COLUMNS = ["id", "file", "task", "agent_verdict", "decision", "comment", "decided_at"];
   const PAGE_SIZE = 100;
+  const OUTCOMES = REPORT.outcome_labels;  // outcome -> its name: YES, NO, no answer, failed, error
+  /* What the error of a row without a verdict means, by outcome. */
+  const ERROR_PREFIXES = {
+    no_answer: "The agent gave no answer: ",
+    failed: "Could not be vetted: ",
+    error: "Inspection error: ",
+  };
 
   const entries = REPORT.candidates;
   entries.forEach(function (entry, index) { entry.index = index; });
@@ -47,6 +54,18 @@
     if (z === null || z === undefined) return "–";
     const text = Math.abs(z) < 1e-3 && z !== 0 ? z.toExponential(2) : z.toFixed(4);
     return text + "  (cz = " + (299792.458 * z).toFixed(1) + " km/s)";
+  }
+
+  function outcomeBadge(outcome, big) {
+    return h("span", {class: "badge outcome-" + outcome + (big ? " big" : "")},
+      (big ? "agent: " : "") + OUTCOMES[outcome]);
+  }
+
+  function countOutcomes(list) {
+    const result = {};
+    for (const outcome of Object.keys(OUTCOMES)) result[outcome] = 0;
+    for (const entry of list) result[entry.outcome] += 1;
+    return result;
   }
 
   function formatTime(iso) {
@@ -249,6 +268,10 @@
 
     const tasks = Array.from(new Set(entries.map(function (e) { return e.task; }))).sort();
     for (const task of tasks) filters.task.append(h("option", {value: task}, task));
+    const outcomes = countOutcomes(entries);
+    for (const [outcome, name] of Object.entries(OUTCOMES)) {
+      if (outcomes[outcome]) filters.verdict.append(h("option", {value: outcome}, name + " (" + outcomes[outcome] + ")"));
+    }
 
     try {
       const prefs = JSON.parse(window.localStorage.getItem(prefsKey) || "{}") || {};
@@ -263,7 +286,7 @@
     }
 
     function matches(entry) {
-      if (filters.verdict.value && entry.verdict !== filters.verdict.value) return false;
+      if (filters.verdict.value && entry.outcome !== filters.verdict.value) return false;
       if (filters.task.value && entry.task !== filters.task.value) return false;
       const decision = review(entry).decision;
       const status = filters.status.value;
@@ -272,7 +295,7 @@
       if (DECISIONS.includes(status) && decision !== status) return false;
       const text = filters.text.value.trim().toLowerCase();
       if (text) {
-        const haystack = [entry.id, entry.file, entry.evidence, review(entry).comment].join("\n").toLowerCase();
+        const haystack = [entry.id, entry.file, entry.evidence, entry.error, review(entry).comment].join("\n").toLowerCase();
         if (!haystack.includes(text)) return false;
       }
       return true;
@@ -293,6 +316,12 @@
       return state.view.length ? entries[state.view[state.position]] : null;
     }
 
+    /* What the list says after the task: the S/N of a verdict, or why there is none. */
+    function itemFact(entry) {
+      if (!entry.verdict) return entry.error ? " · " + entry.error : "";
+      return entry.snr === null ? "" : " · S/N " + formatNumber(entry.snr, 0);
+    }
+
     function renderList() {
       const list = $("list");
       const page = Math.floor(state.position / PAGE_SIZE);
@@ -307,9 +336,7 @@
           },
           h("span", {class: "dot", title: decision}),
           h("span", {class: "item-id"}, entry.id),
-          h("span", {class: "item-facts"},
-            h("span", {class: "badge verdict-" + entry.verdict}, entry.verdict), " " + entry.task +
-            (entry.snr === null ? "" : " · S/N " + formatNumber(entry.snr, 0))));
+          h("span", {class: "item-facts"}, outcomeBadge(entry.outcome), " " + entry.task + itemFact(entry)));
       });
       list.replaceChildren.apply(list, items);
       const pages = Math.max(1, Math.ceil(state.view.length / PAGE_SIZE));
@@ -394,13 +421,16 @@
         return pair[0] + " " + formatNumber(pair[1], 0);
       }).join(" · ");
       function fact(label, value, extra) {
-        return h("div", null, h("dt", null, label), h("dd", null, value, extra ? h("span", {class: "muted"}, extra) : null));
+        if (typeof extra === "string") extra = h("span", {class: "muted"}, extra);
+        return h("div", null, h("dt", null, label), h("dd", null, value, extra));
       }
       const facts = h("dl", {class: "facts"},
         fact("Task", record.task),
         fact("S/N", record.snr === null ? "–" : formatNumber(record.snr, 1) + " per pixel (median)",
           snrBands ? " · survey " + snrBands : null),
-        fact("Redshift", formatRedshift(record.redshift)),
+        fact("Redshift", formatRedshift(record.redshift), record.redshift_note ?
+          h("span", {class: "redshift-note" + (record.redshift_source === "file" ? "" : " unusual"), id: "redshift-note"},
+            record.redshift_note) : null),
         record.pipeline_class ? fact("Pipeline class", record.pipeline_class) : null,
         fact("Turns", record.n_steps === null ? "–" : String(record.n_steps),
           record.seconds === null ? null : " in " + formatNumber(record.seconds, 1) + " s"),
@@ -408,13 +438,15 @@
 
       const head = h("header", {class: "detail-head"},
         h("h2", null, record.id),
-        h("span", {class: "badge big verdict-" + record.verdict}, "agent: " + record.verdict),
+        outcomeBadge(record.outcome, true),
         facts);
 
+      const failed = record.outcome === "failed";  // never inspected: no evidence at all
       const evidence = h("section", {class: "evidence"},
-        h("h3", null, "Agent's evidence"),
-        h("blockquote", {id: "evidence"}, record.evidence || "(no justification given)"),
-        record.error ? h("p", {class: "note error"}, "Inspection error: " + record.error) : null,
+        h("h3", null, failed ? "Why there is no verdict" : "Agent's evidence"),
+        failed ? null : h("blockquote", {id: "evidence"}, record.evidence || "(no justification given)"),
+        record.error ? h("p", {class: "note error", id: "error"},
+          (ERROR_PREFIXES[record.outcome] || ERROR_PREFIXES.error) + record.error) : null,
         record.notes.map(function (note) { return h("p", {class: "note"}, note); }));
 
       const spectrum = h("figure", {class: "spectrum"},
@@ -557,13 +589,14 @@
     function render() {
       renderProgress();
       const c = counts(entries);
-      const yes = entries.filter(function (e) { return e.verdict === "YES"; }).length;
-      const failed = entries.filter(function (e) { return e.failed; }).length;
+      const outcomes = countOutcomes(entries);
 
       const tasks = Object.keys(summary.verdict_counts);
-      const runTable = table(["Task", "YES", "NO", "error", "total"], tasks.map(function (task) {
+      const names = summary.outcomes.map(function (outcome) { return OUTCOMES[outcome]; });
+      const runTable = table(["Task"].concat(names, ["total"]), tasks.map(function (task) {
         const t = summary.verdict_counts[task];
-        return [task, t.YES, t.NO, t.error, t.YES + t.NO + t.error];
+        const cells = summary.outcomes.map(function (outcome) { return t[outcome]; });
+        return [task].concat(cells, [cells.reduce(function (a, b) { return a + b; }, 0)]);
       }));
 
       const columns = DECISIONS.concat([""]);
@@ -603,13 +636,16 @@
       main.replaceChildren(
         h("section", {class: "stats"},
           h("div", {class: "stat"}, h("strong", null, String(entries.length)), "candidates in this report"),
-          h("div", {class: "stat"}, h("strong", null, String(yes)), "agent YES"),
-          h("div", {class: "stat"}, h("strong", null, String(entries.length - yes)), "agent NO"),
+          Object.keys(OUTCOMES).filter(function (outcome) {
+            return outcomes[outcome] || outcome === "YES" || outcome === "NO";
+          }).map(function (outcome) {
+            return h("div", {class: "stat", id: "stat-" + outcome}, h("strong", null, String(outcomes[outcome])),
+              (outcome === "YES" || outcome === "NO" ? "agent " : "") + OUTCOMES[outcome]);
+          }),
           h("div", {class: "stat"}, h("strong", null, String(c.decided)), "reviewed"),
-          h("div", {class: "stat"}, h("strong", null, String(failed)), "with inspection errors"),
           h("div", {class: "stat"}, h("strong", null, String(summary.rows)), "rows in the results table")),
         agreement,
-        h("section", {class: "card"}, h("h2", null, "Verdicts in the results table"), runTable),
+        h("section", {class: "card"}, h("h2", null, "Outcomes in the results table"), runTable),
         disagreementList,
         h("section", {class: "plots"}, figures),
         h("p", {class: "muted footer"}, "Built " + formatTime(REPORT.generated) + " from " + REPORT.results +

@@ -1,4 +1,4 @@
-"""Summary numbers and plots of a report: verdicts per task, S/N by verdict, agreement."""
+"""Summary numbers and plots of a report: outcomes per task, S/N by verdict, agreement."""
 
 from collections import Counter
 
@@ -6,40 +6,79 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
+from spec_o3.agent.result import ANSWERED, FAILED, NO_ANSWER
+
 from .merge import DECISIONS
 
-__all__ = ["agreement_counts", "plot_agreement", "plot_snr", "plot_verdicts", "verdict_counts"]
+__all__ = [
+    "OUTCOMES",
+    "agreement_counts",
+    "plot_agreement",
+    "plot_snr",
+    "plot_verdicts",
+    "row_outcome",
+    "shown_outcomes",
+    "verdict_counts",
+]
 
-_VERDICT_COLOURS = {"YES": "#2e7d32", "NO": "#9e9e9e", "error": "#c62828"}
+#: What the agent made of a results row, and how the report names it: a verdict; no valid
+#: answer; a spectrum that could not be read or vetted; or, in a table written before spec-o3
+#: recorded a ``status``, an error that may be either of the last two.
+OUTCOMES = {"YES": "YES", "NO": "NO", NO_ANSWER: "no answer", FAILED: "failed", "error": "error"}
+_COLOURS = {"YES": "#2e7d32", "NO": "#9e9e9e", NO_ANSWER: "#b26a00", FAILED: "#c62828"}
+_COLOURS["error"] = _COLOURS[FAILED]
+
+
+def row_outcome(row):
+    """The outcome (a key of ``OUTCOMES``) of a results row.
+
+    Examples
+    --------
+    >>> row_outcome({"status": "failed", "verdict": "", "error": "a.fits: no such file"})
+    'failed'
+    >>> row_outcome({"verdict": "NO", "error": "cannot read: OSError"})  # a table without status
+    'error'
+    """
+    status = row.get("status", "")
+    if status in (NO_ANSWER, FAILED):
+        return status
+    if row["verdict"] in ("YES", "NO") and (status == ANSWERED or not row.get("error")):
+        return row["verdict"]
+    return "error"
 
 
 def verdict_counts(rows):
-    """Count rows per task and outcome: ``YES``, ``NO``, or ``error`` (the run failed, or the row
-    holds no YES/NO verdict).
+    """Count rows per task and outcome (see ``OUTCOMES``).
 
     Parameters
     ----------
     rows : iterable of dict
-        With ``task``, ``verdict`` and ``error`` entries.
+        With ``task`` and ``outcome`` entries.
 
     Returns
     -------
     counts : dict
-        ``{task: {"YES": n, "NO": n, "error": n}}``, tasks in order of appearance.
+        ``{task: {outcome: n}}`` with every outcome, tasks in order of appearance.
 
     Examples
     --------
-    >>> verdict_counts([{"task": "wd", "verdict": "YES", "error": ""},
-    ...                 {"task": "wd", "verdict": "NO", "error": "cannot read"}])
-    {'wd': {'YES': 1, 'NO': 0, 'error': 1}}
+    >>> verdict_counts([{"task": "wd", "outcome": "YES"}, {"task": "wd", "outcome": "failed"}])
+    {'wd': {'YES': 1, 'NO': 0, 'no_answer': 0, 'failed': 1, 'error': 0}}
     """
     counts = {}
     for row in rows:
-        outcome = (
-            row["verdict"] if row["verdict"] in ("YES", "NO") and not row["error"] else "error"
-        )
-        counts.setdefault(row["task"], dict.fromkeys(_VERDICT_COLOURS, 0))[outcome] += 1
+        counts.setdefault(row["task"], dict.fromkeys(OUTCOMES, 0))[row["outcome"]] += 1
     return counts
+
+
+def shown_outcomes(counts):
+    """The outcomes worth a column in `verdict_counts` ``counts``: the verdicts, and the others
+    that occur."""
+    return [
+        outcome
+        for outcome in OUTCOMES
+        if outcome in ("YES", "NO") or any(task[outcome] for task in counts.values())
+    ]
 
 
 def agreement_counts(records):
@@ -66,13 +105,16 @@ def _figure(width=6.4, height=3.6):
 
 
 def plot_verdicts(counts):
-    """Horizontal bars of YES / NO / error per task, from `verdict_counts`."""
+    """Horizontal bars of the outcomes per task, from `verdict_counts`."""
     tasks = list(counts)
+    outcomes = shown_outcomes(counts)
     figure, axes = _figure(height=1.6 + 0.45 * len(tasks))
     left = np.zeros(len(tasks))
-    for outcome, colour in _VERDICT_COLOURS.items():
+    for outcome in outcomes:
         values = np.array([counts[task][outcome] for task in tasks])
-        axes.barh(tasks, values, left=left, color=colour, label=outcome, height=0.6)
+        axes.barh(
+            tasks, values, left=left, color=_COLOURS[outcome], label=OUTCOMES[outcome], height=0.6
+        )
         for y, (start, value) in enumerate(zip(left, values, strict=True)):
             if value:
                 axes.text(
@@ -88,8 +130,8 @@ def plot_verdicts(counts):
     axes.invert_yaxis()
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("rows of the results table")
-    figure.legend(loc="outside lower center", ncols=3, frameon=False)
-    axes.set_title("Agent verdicts per task")
+    figure.legend(loc="outside lower center", ncols=len(outcomes), frameon=False)
+    axes.set_title("Agent outcomes per task")
     return figure
 
 
@@ -110,7 +152,7 @@ def plot_snr(records):
                     bins=bins,
                     histtype="stepfilled",
                     alpha=0.55,
-                    color=_VERDICT_COLOURS[verdict],
+                    color=_COLOURS[verdict],
                     label=f"{verdict} ({snr.size})",
                 )
         axes.set_xscale("log")
