@@ -126,9 +126,9 @@ def episode_verdict(texts):
 def accuracy_reward(prompts, completions, label, **kwargs):
     """1 when the episode's one answer is the true label, else 0 (no valid answer scores 0).
 
-    Unlike the inspection loop, which reports an episode that cannot conclude as ``"NO"``, a
-    rollout without exactly one valid answer earns nothing here, so the policy cannot collect the
-    NO questions by failing.
+    As in the inspection loop, which gives an episode that cannot conclude no verdict, a rollout
+    without exactly one valid answer earns nothing here, so the policy cannot collect the NO
+    questions by failing.
 
     Parameters
     ----------
