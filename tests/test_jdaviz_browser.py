@@ -106,6 +106,10 @@ def test_vet_in_the_browser(launch_chromium, app_url, artifacts):
             verdict.wait_for(timeout=180_000)
             assert verdict.inner_text().strip() in ("YES", "NO")
             assert page.locator(".vetting-evidence").inner_text().strip()
+            # the LAMOST pipeline's redshift, and where it came from
+            redshift = page.locator(".vetting-redshift").inner_text().strip()
+            assert redshift == "Rest frame: z = -7.138e-05 (from the file)"
+            assert page.locator(".vetting-result-error").count() == 0
             rows = page.locator(".vetting-steps tbody tr")
             assert rows.count() >= 2  # at least one zoom, then the answer
             assert rows.first.locator("td").nth(1).inner_text().strip() == "zoom"

@@ -17,8 +17,10 @@ from astropy.nddata import NDData
 from astropy.table import Table
 from specutils import Spectrum
 
+from spec_o3 import UnvettableSpectrum
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
 from spec_o3.commands import jdaviz as jdaviz_command
+from spec_o3.io import read_for_inspection
 from spec_o3.tasks import get_task, register_task, unregister_task
 
 jdaviz = pytest.importorskip("jdaviz")
@@ -130,6 +132,7 @@ def test_appearance_before_and_after_loading(deconfigged_helper, lamost_file):
     assert ui.redshift_from_file == pytest.approx(-7.138e-05)  # the LAMOST pipeline's Z
     assert plugin.redshift == ui.redshift_from_file
     assert (ui.result_verdict, ui.step_items, plugin.verdict, plugin.steps) == ("", [], None, [])
+    assert (ui.result_status, plugin.outcome) == ("", None)
 
 
 def test_template_is_package_data():
@@ -143,6 +146,9 @@ def test_template_is_package_data():
         'value="reject"',
         'value="unsure"',
         '@click="export_log"',
+        "{{ result_label }}",
+        "{{ result_redshift }}",
+        "{{ result_error }}",
     ):
         assert hook in text
 
@@ -173,6 +179,10 @@ def test_vets_real_lamost_spectrum_with_expert(vetted, lamost_file):
     assert result.verdict in ("YES", "NO") and plugin.verdict == result.verdict
     assert result.error is None and plugin.evidence == result.evidence != ""
     assert (ui.result_verdict, ui.result_evidence) == (result.verdict, result.evidence)
+    assert (plugin.outcome, ui.result_label, ui.result_error) == ("answered", result.verdict, "")
+    # the LAMOST pipeline's redshift, which the field showed and the run used
+    assert result.redshift_source == "file" and result.redshift == plugin.redshift
+    assert ui.result_redshift == f"z = {result.redshift:g} (from the file)"
     assert [row["step"] for row in ui.step_items] == [step.index for step in plugin.steps]
     zooms = [step for step in plugin.steps if step.window is not None]
     assert zooms, "the expert inspects at least one window"
@@ -277,6 +287,8 @@ def test_decision_comment_and_log_export(vetted, tmp_path):
     )
     assert (row["decision"], row["comment"]) == ("reject", 'no C2 bands, "just" an F star')
     assert row["file"].endswith(LAMOST) and row["windows"].count("-") == len(plugin.result.windows)
+    assert (row["status"], row["redshift_source"]) == ("answered", "file")
+    assert row["redshift"] == plugin.result.redshift
 
     first = plugin.export_log(path)
     assert first.colnames == list(COLUMNS) and len(first) == 1
@@ -353,8 +365,86 @@ def test_backend_error_is_shown_not_raised(deconfigged_helper, lamost_file):
     ui = plugin._obj
     ui.vue_vet()
     assert ui.wait(60)
-    assert ui.error.startswith("Backend error:") and f"127.0.0.1:{port}" in ui.error
-    assert plugin.result is None and ui.result_verdict == "" and len(plugin.log) == 0
+    assert (plugin.outcome, ui.result_label, ui.status) == (
+        "failed",
+        "failed",
+        "Failed: no verdict.",
+    )
+    assert ui.result_error.startswith("Backend error:") and f"127.0.0.1:{port}" in ui.result_error
+    assert plugin.result is None and plugin.verdict is None and ui.result_verdict == ""
+    assert len(plugin.log) == 0  # the outage says nothing about the spectrum: try again
+
+
+def test_a_spectrum_that_cannot_be_vetted_fails_without_a_verdict(deconfigged_helper, real_data):
+    star = read_for_inspection(real_data / LAMOST)
+    blank = Spectrum(
+        flux=np.zeros(star.flux.size) * star.flux.unit, spectral_axis=star.spectral_axis
+    )
+    deconfigged_helper.load(blank, format="1D Spectrum", data_label="blank")
+    plugin = deconfigged_helper.plugins["Spectral Vetting"]
+    ui = plugin._obj
+    with pytest.raises(UnvettableSpectrum, match="blank: its flux is zero at every valid pixel"):
+        plugin.vet()
+    assert (plugin.outcome, ui.result_label, ui.result_verdict) == ("failed", "failed", "")
+    assert ui.result_error == "blank: its flux is zero at every valid pixel"
+    assert plugin.verdict is None and plugin.result is None and ui.status == "Failed: no verdict."
+    ui.vue_vet()  # the button shows the same, and raises nothing
+    assert ui.wait(60) and ui.result_error == "blank: its flux is zero at every valid pixel"
+    (row,) = plugin.log  # logged, like a failed row of spec-o3 vet
+    assert (row["label"], row["status"], row["verdict"], row["decision"]) == (
+        "blank",
+        "failed",
+        "",
+        "",
+    )
+    assert row["error"] == ui.result_error and np.isnan(row["redshift"])
+    with pytest.raises(ValueError, match="vet a spectrum first"):
+        plugin.decision = "reject"
+
+
+def test_no_answer_is_shown_as_no_answer(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    ui = plugin._obj
+    with MuddledModel(seconds=0) as model:
+        plugin.backend, plugin.base_url = "openai", model.base_url
+        result = plugin.vet()
+    assert result.status == "no_answer" and result.verdict is None
+    assert (plugin.outcome, plugin.verdict, ui.result_label, ui.result_verdict) == (
+        "no_answer",
+        None,
+        "no answer",
+        "",
+    )
+    assert ui.result_error == "the model neither called a tool nor gave an <answer>"
+    assert ui.status.startswith("No answer after 1 steps")
+    assert ui.error == ""  # not a failure of the plugin
+    (row,) = plugin.log
+    assert (row["status"], row["verdict"], row["error"]) == ("no_answer", "", ui.result_error)
+    plugin.decision = "accept"  # the astronomer may still judge the spectrum
+    assert plugin.log["decision"][0] == "accept"
+
+
+def test_redshift_assumed_when_the_file_has_none(deconfigged_helper, real_data):
+    star = read_for_inspection(real_data / LAMOST)
+    del star.meta["redshift"]
+    deconfigged_helper.load(star, format="1D Spectrum", data_label="no-z")
+    plugin = deconfigged_helper.plugins["Spectral Vetting"]
+    ui = plugin._obj
+    plugin.task = "m_giant"
+    assert ui.redshift_from_file is None and plugin.redshift is None  # an empty field
+    result = plugin.vet()
+    assert (result.redshift, result.redshift_source) == (0, "assumed")
+    assert ui.result_redshift == "z = 0 (assumed: no redshift in the file)"
+    assert result.evidence.endswith("it was inspected at the task's assumed z = 0.")
+    assert tuple(plugin.log[0]["redshift", "redshift_source"]) == (0, "assumed")
+
+    plugin.redshift = 0.001
+    result = plugin.vet()
+    assert (result.redshift, result.redshift_source) == (0.001, "user")
+    assert ui.result_redshift == "z = 0.001 (user: set in the plugin)"
+    (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
+    expected = [[w.lower.value * 1.001, w.upper.value * 1.001] for w in result.windows]
+    np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
 
 
 def test_cancel_while_the_model_thinks(deconfigged_helper, lamost_file):
@@ -444,6 +534,12 @@ class SlowModel:
     def __exit__(self, *exc_info):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class MuddledModel(SlowModel):
+    """An endpoint whose model neither calls a tool nor answers."""
+
+    ZOOM = ANSWER = "I am not sure what this is."
 
 
 def wait_for(condition, timeout=30):

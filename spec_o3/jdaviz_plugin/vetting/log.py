@@ -1,9 +1,11 @@
 """The vetting log: one row per vetted spectrum and task, appended to an ECSV file on export.
 
-A row holds the agent's verdict next to the astronomer's own decision. Exporting appends the rows
-that are new or changed since the last export to the same file and never rewrites earlier rows, so
-one file can collect a whole vetting campaign; when a spectrum was exported twice (say before and
-after the decision), its latest row is the one with the latest ``timestamp``.
+A row holds how the vetting ended and the agent's verdict, if it gave one, next to the
+astronomer's own decision; a spectrum that could not be vetted has a row too, without a verdict.
+Exporting appends the rows that are new or changed since the last export to the same file and
+never rewrites earlier rows, so one file can collect a whole vetting campaign; when a spectrum was
+exported twice (say before and after the decision), its latest row is the one with the latest
+``timestamp``.
 """
 
 import math
@@ -23,6 +25,8 @@ COLUMNS = (
     "task",
     "backend",
     "redshift",
+    "redshift_source",
+    "status",
     "verdict",
     "decision",
     "comment",
@@ -37,10 +41,14 @@ DECISIONS = ("accept", "reject", "unsure")
 _DESCRIPTIONS = {
     "file": "file the spectrum was read from (empty if not loaded from a file)",
     "label": "data label in Jdaviz",
-    "verdict": "the agent's answer, YES or NO",
+    "redshift": "redshift of the rest frame inspected (NaN when the vetting failed)",
+    "redshift_source": "where the redshift came from: file, user, measured or assumed",
+    "status": "how the vetting ended: answered, no_answer (no valid answer from the model) or "
+    "failed (the spectrum could not be vetted)",
+    "verdict": "the agent's answer, YES or NO; empty without an answer",
     "decision": "the astronomer's decision on the candidate: accept, reject, unsure or empty",
     "windows": "rest-frame windows the agent inspected, in Angstrom, 'min-max' separated by '; '",
-    "error": "why the agent could not conclude (empty if it did)",
+    "error": "why there is no verdict: the model's mistake or the failure (empty if answered)",
     "timestamp": "UTC time the row was last changed (ISO 8601)",
 }
 
@@ -52,12 +60,13 @@ class VettingLog:
     --------
     >>> log = VettingLog()
     >>> log.record("star", "carbon_star", file="star.fits", backend="expert", redshift=0.0,
-    ...            verdict="NO", windows="4950-5250", error="")
+    ...            redshift_source="assumed", status="answered", verdict="NO",
+    ...            windows="4950-5250", error="")
     >>> log.update("star", "carbon_star", decision="reject", comment="no C2 bands")
-    >>> print(log.table()["label", "task", "verdict", "decision"])
-    label     task    verdict decision
-    ----- ----------- ------- --------
-     star carbon_star      NO   reject
+    >>> print(log.table()["label", "task", "status", "verdict", "decision"])
+    label     task     status  verdict decision
+    ----- ----------- -------- ------- --------
+     star carbon_star answered      NO   reject
     """
 
     def __init__(self):

@@ -22,6 +22,9 @@ from traitlets import Any, Bool, Int, List, Unicode, observe
 
 from spec_o3.agent import BackendError, Inspector, Policy, get_backend, parse_response
 from spec_o3.agent.backends import BACKENDS
+from spec_o3.agent.result import FAILED, NO_ANSWER
+from spec_o3.agent.tools import rest_frame
+from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.tasks import get_task, task_ids
 
 from .log import DECISIONS, VettingLog
@@ -35,6 +38,18 @@ TRAY_NAME = "spec-o3-spectral-vetting"
 #: Most assistant turns per run, as in the paper.
 MAX_TURNS = 8
 
+#: How the plugin names the way a run ended, beside the verdict.
+_OUTCOME_LABELS = {NO_ANSWER: "no answer", FAILED: "failed"}
+
+#: How the plugin says where the redshift of the rest frame came from (see
+#: `~spec_o3.agent.tools.REDSHIFT_SOURCES`).
+_REDSHIFT_SOURCES = {
+    "file": "from the file",
+    "user": "user: set in the plugin",
+    "measured": "measured",
+    "assumed": "assumed: no redshift in the file",
+}
+
 
 class VettingCancelled(Exception):
     """The astronomer cancelled the run (raised between two turns of the agent)."""
@@ -45,7 +60,9 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     """Vet the spectrum in the viewer with the spec-o3 agent and record your own decision.
 
     The agent zooms into diagnostic windows and answers YES or NO; the windows it inspected and the
-    lines identified in them are drawn on the spectrum viewer at their observed wavelengths.
+    lines identified in them are drawn on the spectrum viewer at their observed wavelengths. A run
+    ends *answered*, with *no answer* (the model gave no valid one) or *failed* (the spectrum
+    cannot be vetted, or the backend failed); only the first has a verdict.
 
     Only the following attributes and methods are available through the public plugin API:
 
@@ -59,9 +76,10 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
       backend's default.
     * ``base_url``: root of the OpenAI-compatible API (openai backend).
     * ``backend_options``: dict of further keyword arguments for the backend.
-    * ``redshift``: taken from the spectrum's ``meta["redshift"]`` when the dataset changes.
+    * ``redshift``: the spectrum's own (``meta["redshift"]``) when the dataset changes, empty
+      when it has none: the task's assumed redshift is then used, and the result says so.
     * :meth:`vet`
-    * ``result``, ``verdict``, ``evidence``, ``steps`` (read-only): the last run.
+    * ``result``, ``outcome``, ``verdict``, ``evidence``, ``steps`` (read-only): the last run.
     * :meth:`show_step`
     * ``decision`` (``"accept"``, ``"reject"``, ``"unsure"`` or ``""``) and ``comment``:
       your own decision on the candidate.
@@ -76,7 +94,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     backend_selected = Unicode().tag(sync=True)
     model = Unicode("").tag(sync=True)
     base_url = Unicode("http://localhost:8000/v1").tag(sync=True)
-    redshift = FloatHandleEmpty(0.0).tag(sync=True)
+    redshift = FloatHandleEmpty(None, allow_none=True).tag(sync=True)
     redshift_from_file = Any(None).tag(sync=True)
 
     running = Bool(False).tag(sync=True)
@@ -84,8 +102,12 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     status = Unicode("").tag(sync=True)
     error = Unicode("").tag(sync=True)
 
+    result_status = Unicode("").tag(sync=True)
+    result_label = Unicode("").tag(sync=True)
     result_verdict = Unicode("").tag(sync=True)
     result_evidence = Unicode("").tag(sync=True)
+    result_error = Unicode("").tag(sync=True)
+    result_redshift = Unicode("").tag(sync=True)
     step_items = List().tag(sync=True)
     selected_step = Int(0).tag(sync=True)
     step_image = Unicode("").tag(sync=True)
@@ -136,7 +158,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
             "comment",
             "export_log",
         ]
-        readonly = ["result", "verdict", "evidence", "steps", "log"]
+        readonly = ["result", "outcome", "verdict", "evidence", "steps", "log"]
         return PluginUserApi(self, expose=expose, readonly=readonly)
 
     # -- the last run -------------------------------------------------------------------------
@@ -147,8 +169,14 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         return self._result
 
     @property
+    def outcome(self):
+        """How the last run ended: ``"answered"``, ``"no_answer"`` or ``"failed"`` (``None``
+        before any)."""
+        return self.result_status or None
+
+    @property
     def verdict(self):
-        """``"YES"`` or ``"NO"`` from the last run (``None`` before any)."""
+        """``"YES"`` or ``"NO"`` from the last run; ``None`` before any and without an answer."""
         return None if self._result is None else self._result.verdict
 
     @property
@@ -171,19 +199,23 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         Returns
         -------
         result : `~spec_o3.agent.VettingResult`
+            Without a valid answer from the model, ``result.status == "no_answer"`` and
+            ``result.verdict`` is ``None``.
 
         Raises
         ------
         ValueError
             Without a 1D spectrum to vet, or with an invalid redshift or backend setting.
+        UnvettableSpectrum
+            If the spectrum holds nothing to inspect (shown in the plugin as failed, and logged).
         BackendError
-            If the backend's infrastructure fails (also shown in the plugin).
+            If the backend's infrastructure fails (shown in the plugin as failed).
         """
         job = self._prepare()
         try:
             result = self._inspect(job, threading.Event())
         except Exception as error:
-            self._fail(error)
+            self._fail(job, error)
             raise
         finally:
             self.running, self.progress = False, ""
@@ -195,7 +227,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         try:
             job = self._prepare()
         except ValueError as error:
-            self._fail(error)
+            self._refuse(error)
             return
         self._cancel = threading.Event()
         self._worker = threading.Thread(
@@ -225,7 +257,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         if not self.dataset_selected:
             raise ValueError("no spectrum to vet: load a 1D spectrum into a spectrum viewer first")
         spectrum = self._selected_spectrum()
-        redshift = _redshift(self.redshift)
+        redshift = self._requested_redshift()
         job = _Job(
             spectrum=spectrum,
             label=self.dataset_selected,
@@ -244,6 +276,14 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self.progress = "Starting the agent…"
         self.running = True
         return job
+
+    def _requested_redshift(self):
+        """The redshift to vet at: ``None`` while the field is empty or holds the file's own, so
+        that the result says where it came from (the file, or the task's assumption)."""
+        if self.redshift in (None, ""):
+            return None
+        redshift = _redshift(self.redshift)
+        return None if redshift == self.redshift_from_file else redshift
 
     def _selected_spectrum(self):
         """The selected spectrum as loaded, bad-pixel mask included."""
@@ -287,8 +327,9 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         """Run the agent on ``job``; report each turn; raise `VettingCancelled` once cancelled."""
         with get_backend(job.backend, **job.options) as policy:
             observed = _ObservedPolicy(policy, self._show_progress, cancel)
+            # errors name the file, or else the data label the astronomer sees
             result = Inspector(observed, max_turns=MAX_TURNS).run(
-                job.spectrum, job.task, redshift=job.redshift, source=job.source or None
+                job.spectrum, job.task, redshift=job.redshift, source=job.source or job.label
             )
         _ = result.lines  # identify the lines in the inspected windows now, off the UI's thread
         return result
@@ -299,7 +340,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         except VettingCancelled:
             self.status = "Cancelled: no verdict."
         except Exception as error:  # shown in the plugin: nothing could catch it in this thread
-            self._fail(error)
+            self._fail(job, error)
         else:
             self._show(job, result)
         finally:
@@ -314,28 +355,57 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
             self.progress += f" on {last.label}" if last.label else ""
         self.step_items = [_step_row(step) for step in steps]
 
-    def _fail(self, error):
-        kind = "Backend error" if isinstance(error, BackendError) else "Cannot vet"
-        self.error = f"{kind}: {error}"
+    def _refuse(self, error):
+        """Say why a run cannot start (no spectrum, a bad setting)."""
+        self.error = f"Cannot vet: {error}"
         self.hub.broadcast(SnackbarMessage(self.error, color="error", sender=self))
+
+    def _fail(self, job, error):
+        """Show a run that failed: no verdict, and why. A spectrum that cannot be vetted is
+        logged, like a failed row of ``spec-o3 vet``; a backend failure says nothing about it."""
+        if isinstance(error, BackendError):
+            message = f"Backend error: {error}"
+        elif isinstance(error, UnvettableSpectrum):  # whose message names the spectrum
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        self.result_status, self.result_label = FAILED, _OUTCOME_LABELS[FAILED]
+        self.result_error, self.status = message, "Failed: no verdict."
+        self.step_items = []  # the turns shown while it ran lead nowhere
+        self.hub.broadcast(SnackbarMessage(message, color="error", sender=self))
+        if isinstance(error, UnvettableSpectrum):
+            self._log.record(
+                job.label,
+                job.task,
+                file=job.source,
+                backend=job.backend,
+                status=FAILED,
+                error=message,
+            )
+            self.log_length = len(self._log)
 
     # -- showing a result ---------------------------------------------------------------------
 
     def _show(self, job, result):
         self._job, self._result = job, result
-        self.result_verdict, self.result_evidence = result.verdict, result.evidence
+        self.result_status = result.status
+        self.result_label = result.verdict or _OUTCOME_LABELS[result.status]
+        self.result_verdict, self.result_evidence = result.verdict or "", result.evidence
+        self.result_error = result.error or ""
+        self.result_redshift = _redshift_text(result.redshift, result.redshift_source)
         self.step_items = [_step_row(step, result.lines) for step in result.trajectory.steps]
-        self.status = f"{result.verdict} after {result.n_steps} steps ({result.seconds:.1f} s)"
-        if result.error:
-            self.error = f"The agent could not conclude: {result.error}"
+        ended = result.verdict or "No answer"
+        self.status = f"{ended} after {result.n_steps} steps ({result.seconds:.1f} s)"
         self._draw_overlays()
         self._log.record(
             job.label,
             job.task,
             file=job.source,
             backend=job.backend,
-            redshift=job.redshift,
-            verdict=result.verdict,
+            redshift=result.redshift,
+            redshift_source=result.redshift_source,
+            status=result.status,
+            verdict=result.verdict or "",
             windows=_windows_text(result.windows),
             error=result.error or "",
         )
@@ -343,7 +413,9 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
 
     def _clear_result(self):
         self._job = self._result = None
-        self.result_verdict = self.result_evidence = self.error = self.status = ""
+        self.result_status = self.result_label = self.result_verdict = ""
+        self.result_evidence = self.result_error = self.result_redshift = ""
+        self.error = self.status = ""
         self.step_items = []
         self.selected_step = 0
         self.decision_selected = self.comment = ""
@@ -359,7 +431,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         """Draw the inspected windows and identified lines at observed wavelengths."""
         if self._result is None:
             return
-        shift = 1 + self._job.redshift  # rest -> observed frame
+        shift = 1 + self._result.redshift  # rest -> observed frame
         edges = [[w.lower.to_value(u.AA), w.upper.to_value(u.AA)] for w in self._result.windows]
         windows = np.reshape(edges, (-1, 2)) * u.AA * shift
         labels = [step.label or step.tool_name for step in self.steps if step.window is not None]
@@ -379,10 +451,11 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         if not hasattr(self, "_overlays") or self.running:  # during __init__, or mid-run
             return
         self._clear_result()
-        spectrum = self.dataset.selected_obj if self.dataset_selected else None
-        redshift = (getattr(spectrum, "meta", None) or {}).get("redshift")
-        self.redshift_from_file = None if redshift is None else float(redshift)
-        self.redshift = self.redshift_from_file or 0.0
+        self.redshift_from_file = None
+        if self.dataset_selected:  # as the inspection will read it: a failure value is none
+            redshift, source = rest_frame(self.dataset.selected_obj)
+            self.redshift_from_file = redshift if source == "file" else None
+        self.redshift = self.redshift_from_file
 
     @observe("plugin_opened")
     def _on_opened(self, *args):
@@ -419,7 +492,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
 
     def _zoom(self, window):
         """Set every overlaid viewer's limits to ``window`` (rest frame) and the flux inside it."""
-        observed = u.Quantity([window.lower, window.upper]) * (1 + self._job.redshift)
+        observed = u.Quantity([window.lower, window.upper]) * (1 + self._result.redshift)
         spectrum = self.dataset.selected_spectrum  # in display units
         bad = self._bad_pixels()
         for viewer in self._overlays:
@@ -505,7 +578,7 @@ class _Job:
     task: str
     backend: str
     options: dict
-    redshift: float
+    redshift: float | None  # None: the spectrum's own, else the task's assumption
 
 
 class TaskSelect(SelectPluginComponent):
@@ -607,6 +680,12 @@ def _redshift(value):
     if not math.isfinite(redshift) or redshift <= -1:
         raise ValueError(f"redshift must be a finite number above -1, got {value!r}")
     return redshift
+
+
+def _redshift_text(redshift, source):
+    """The redshift of a result and where it came from, e.g. "z = 0 (assumed: no redshift in the
+    file)"."""
+    return f"z = {redshift:g} ({_REDSHIFT_SOURCES.get(source, source)})"
 
 
 def _windows_text(windows):
