@@ -301,8 +301,13 @@ def test_cli_exits_with_status_3_when_a_question_fails(tmp_path, capsys, monkeyp
     ]
     assert Table.read(output / "scores.ecsv")["n"][0] == 4
 
-    # a suite whose every question fails has nothing to score
+    # a task whose every question fails has no score; a suite of them, nothing to score
     _suite("wd", [np.nan], ["YES"]).write(tmp_path / "broken.fits")
+    argv = ["--suite", str(tmp_path / "mixed.fits"), "--suite", str(tmp_path / "broken.fits")]
+    assert _run([*argv, "--output", str(output)]) == 3
+    note = "note: every white_dwarf question failed, so white_dwarf has no score"
+    assert note in capsys.readouterr().out
+    assert list(Table.read(output / "scores.ecsv")["task"]) == ["carbon_star", "Average"]
     assert _run(["--suite", str(tmp_path / "broken.fits"), "--output", str(output)]) == 3
     error = capsys.readouterr().err
     assert "nothing to score: every one of the 1 questions failed (the first: the given" in error

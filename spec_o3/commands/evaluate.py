@@ -201,8 +201,9 @@ def run(args):
     print(f"\nmacro-F1 {macro_f1:.1f} %, mean accuracy {accuracy:.1f} %")
     for task in result.scores["task"][:-1][result.scores["n_yes"][:-1] == 0]:
         print(f"note: {task} has no YES question, so its F1 is 0 by convention")
-    for task in sorted(set(suite.tasks) - set(result.scores["task"])):
-        print(f"note: every {task} question failed, so {task} has no score")
+    for task in suite.tasks:
+        if task not in result.scores["task"]:
+            print(f"note: every {task} question failed, so {task} has no score")
     _print_errors(result)
     for path in result.write(args.output).values():
         print(f"wrote {path}")
