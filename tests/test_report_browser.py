@@ -209,6 +209,8 @@ def test_failed_rows_and_redshift_sources(failed_report, page):
 
     page.click("text=Summary")
     expect(page.locator("#stat-failed")).to_have_text("1failed")
+    expect(page.locator("#stat-YES")).to_have_text("0agent YES")  # verdicts, even when none
+    expect(page.locator("#stat-no_answer")).to_have_count(0)
     expect(page.locator(".counts").nth(1).locator("thead th")).to_have_text(
         ["Task", "YES", "NO", "failed", "total"]
     )

@@ -636,11 +636,10 @@
       main.replaceChildren(
         h("section", {class: "stats"},
           h("div", {class: "stat"}, h("strong", null, String(entries.length)), "candidates in this report"),
-          Object.keys(OUTCOMES).filter(function (outcome) {
-            return outcomes[outcome] || outcome === "YES" || outcome === "NO";
-          }).map(function (outcome) {
-            return h("div", {class: "stat", id: "stat-" + outcome}, h("strong", null, String(outcomes[outcome])),
-              (outcome === "YES" || outcome === "NO" ? "agent " : "") + OUTCOMES[outcome]);
+          Object.keys(OUTCOMES).map(function (outcome) {
+            const verdict = outcome === "YES" || outcome === "NO";  // shown even when none
+            return verdict || outcomes[outcome] ? h("div", {class: "stat", id: "stat-" + outcome},
+              h("strong", null, String(outcomes[outcome])), (verdict ? "agent " : "") + OUTCOMES[outcome]) : null;
           }),
           h("div", {class: "stat"}, h("strong", null, String(c.decided)), "reviewed"),
           h("div", {class: "stat"}, h("strong", null, String(summary.rows)), "rows in the results table")),
