@@ -60,6 +60,8 @@ class FakeServer:
                         server.reply(body) if self.path == "/v1/chat/completions" else (404, "")
                     )
                 time.sleep(server.delay)
+                with server._lock:  # done before the reply: the client may send its next at once
+                    server.in_flight -= 1
                 data = (
                     payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 )
@@ -73,9 +75,6 @@ class FakeServer:
                     self.wfile.write(data)
                 except OSError:  # the client gave up (timeout test)
                     pass
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
 
             def log_message(self, *args):  # keep test output clean
                 pass
@@ -194,7 +193,8 @@ def test_malformed_model_output_is_a_model_mistake(spectrum):
         policy_for(server) as policy,
     ):
         result = Inspector(policy, render_images=False, max_turns=2).run(spectrum, "cc")
-    assert result.verdict == "NO" and result.error == "no answer within 2 assistant turns"
+    assert result.status == "no_answer" and result.verdict is None
+    assert result.error == "no answer within 2 assistant turns"
     # the parse error went back to the model as the tool response
     _, second = server.requests[1]
     assert second["messages"][3]["content"][0]["text"].startswith(

@@ -124,6 +124,15 @@ def test_spectra_that_cannot_be_inspected(make, problem):
     assert str(caught.value).startswith("the given Spectrum: ")
 
 
+def test_a_quasar_beyond_the_windows_is_vetted_not_failed():
+    """Its rest frame reaches no stellar window, but it is an optical spectrum: a NO, with
+    every window named as not inspected."""
+    quasar = spectrum(np.ones(3000) * u.Jy + 0.1 * u.Jy, meta={"redshift": 2.5})
+    result = vet(quasar, "gm")
+    assert result.status == "answered" and result.redshift_source == "file"
+    assert "Not inspected, for lack of valid data there: TiO 7054" in result.evidence
+
+
 def test_a_task_that_needs_a_redshift_says_so(monkeypatch):
     from dataclasses import replace
 

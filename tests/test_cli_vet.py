@@ -13,19 +13,7 @@ from spec_o3.agent import BackendError, Policy, Trajectory
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
 from spec_o3.commands import vet as vet_command
 
-COLUMNS = [
-    "file",
-    "task",
-    "status",
-    "verdict",
-    "evidence",
-    "n_steps",
-    "windows",
-    "redshift",
-    "redshift_source",
-    "error",
-    "seconds",
-]
+COLUMNS = list(vet_command.COLUMNS)  # documented in docs/cli.rst
 
 
 def write_lamost_dr7(path, *, redshift=0.0, band=False):
@@ -102,6 +90,7 @@ def test_rows_per_file_with_failures_as_rows(scripted, files, tmp_path, capsys):
     assert main(*argv) == vet_command.EXIT_FAILED_INPUTS
     table = QTable.read(output, format="ascii.ecsv")
     assert table.colnames == COLUMNS
+    assert COLUMNS[2:4] == ["status", "verdict"] and "redshift_source" in COLUMNS
     assert list(table["file"]) == [str(path) for path in files]
     assert list(table["status"]) == ["answered"] * 3 + ["failed"] * 2
     assert list(table["verdict"][:3]) == ["YES"] * 3

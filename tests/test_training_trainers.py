@@ -35,6 +35,14 @@ QUIET = {"report_to": "none", "save_strategy": "no"}
 pytestmark = pytest.mark.filterwarnings("ignore:You are using 'environment_factory':UserWarning")
 
 
+def ended_cleanly(result):
+    """The loop ran the trained model to an end: a verdict, or (8 new tokens are few) none."""
+    return (result.status, result.verdict in ("YES", "NO")) in (
+        ("answered", True),
+        ("no_answer", False),
+    )
+
+
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """A tiny model on a busy CPU runs many times faster on one thread."""
@@ -118,7 +126,7 @@ def test_one_sft_step_saves_a_model_that_vets(tiny_model, conversations, suite, 
         max_new_tokens=8,
         render_images=False,
     )
-    assert result.verdict in ("YES", "NO") and result.n_steps >= 1
+    assert result.n_steps >= 1 and ended_cleanly(result)
 
 
 @pytest.mark.slow
@@ -164,7 +172,7 @@ def test_lora_sft_then_grpo_continues_the_adapter(tiny_model, conversations, sui
         max_new_tokens=8,
         render_images=False,
     )
-    assert result.verdict in ("YES", "NO")
+    assert ended_cleanly(result)
 
 
 def test_rollout_tools_are_the_agent_tools(suite):

@@ -103,14 +103,20 @@ class Episode:
         self.redshift_source = self.environment.redshift_source
         if source is None:
             source = (self.spectrum.meta or {}).get("source")
-        self.windows_without_data = windows_without_data(self.environment, self.task.windows)
-        if self.task.windows and len(self.windows_without_data) == len(self.task.windows):
-            # e.g. a 1-D image without a wavelength solution, read as pixels "1-3900 Å"
+        windows = self.task.windows
+        self.windows_without_data = windows_without_data(self.environment, windows)
+        if (
+            windows
+            and len(self.windows_without_data) == len(windows)
+            and len(windows_without_data(self.environment, windows, observed=True)) == len(windows)
+        ):
+            # Not an optical spectrum in any frame (a high-redshift quasar is, and is vetted):
+            # e.g. a 1-D image without a wavelength solution, read as pixels "1-3900 Å".
             raise UnvettableSpectrum(
                 source,
                 f"its valid pixels cover {self.environment.data_range}, which reaches none of "
-                f"the {self.task.id} task's diagnostic windows: check the wavelength unit, the "
-                "wavelength solution and the redshift",
+                f"the {self.task.id} task's diagnostic windows even at z = 0: check the "
+                "wavelength unit and the wavelength solution",
             )
         overview = None
         if render_images:

@@ -306,13 +306,17 @@ class InspectionEnvironment:
         return lower, upper, pixels
 
 
-def windows_without_data(environment, windows):
+def windows_without_data(environment, windows, *, observed=False):
     """The labels of the rest-frame ``windows`` (`~spec_o3.tasks.DiagnosticWindow`) that hold
-    too few valid pixels of ``environment``'s spectrum to be shown (outside it, or in a gap)."""
+    too few valid pixels of ``environment``'s spectrum to be shown (outside it, or in a gap);
+    with ``observed=True``, of the same windows taken as observed-frame wavelengths."""
+    shift = 1 + environment.redshift if observed else 1
     missing = []
     for window in windows:
         try:
-            check_window(environment._arrays, window.lower.value, window.upper.value)
+            check_window(
+                environment._arrays, window.lower.value / shift, window.upper.value / shift
+            )
         except ValueError:
             missing.append(window.label)
     return missing
