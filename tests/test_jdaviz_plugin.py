@@ -441,7 +441,7 @@ def test_redshift_assumed_when_the_file_has_none(deconfigged_helper, real_data):
     plugin.redshift = 0.001
     result = plugin.vet()
     assert (result.redshift, result.redshift_source) == (0.001, "user")
-    assert ui.result_redshift == "z = 0.001 (user: set in the plugin)"
+    assert ui.result_redshift == "z = 0.001 (user: given to spec-o3, not read from the file)"
     (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
     expected = [[w.lower.value * 1.001, w.upper.value * 1.001] for w in result.windows]
     np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
@@ -472,9 +472,12 @@ def test_command_defaults_to_loopback_and_checks_files(tmp_path, capsys):
     jdaviz_command.add_arguments(parser)
     args = parser.parse_args(["spectrum.fits"])
     assert (args.host, args.port, args.browser) == ("127.0.0.1", 0, False)
-    missing = tmp_path / "missing.fits"
+    missing, broken = tmp_path / "missing.fits", tmp_path / "broken.fits"
     assert jdaviz_command.run(parser.parse_args([str(missing)])) == 2
-    assert f"no such spectrum file: {missing}" in capsys.readouterr().err
+    assert f"{missing}: no such file" in capsys.readouterr().err
+    broken.write_text("<html>not a spectrum</html>")
+    assert jdaviz_command.run(parser.parse_args([str(broken)])) == 2
+    assert f"{broken}: cannot be read: not a readable FITS file" in capsys.readouterr().err
 
 
 # -- helpers -------------------------------------------------------------------------------------

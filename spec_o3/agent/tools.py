@@ -45,9 +45,14 @@ TOOLSETS = {
     "extended": ("spectral_visualization_tool", "identify_lines", "band_strength"),
 }
 
-#: Where the redshift of the rest frame came from: the spectrum's file (or ``meta``), the caller,
-#: a measurement, or the task's assumption when nothing else gave one.
-REDSHIFT_SOURCES = ("file", "user", "measured", "assumed")
+#: Where the redshift of the rest frame came from -- the spectrum's file (or ``meta``), the caller,
+#: a measurement, or the task's assumption when nothing else gave one -- as a person reads it.
+REDSHIFT_SOURCES = {
+    "file": "from the file",
+    "user": "user: given to spec-o3, not read from the file",
+    "measured": "measured by spec-o3",
+    "assumed": "assumed: no redshift in the file",
+}
 
 # Keep tool responses well under the released models' 1,024-token cap.
 _MAX_LINES_LISTED = 15

@@ -32,7 +32,10 @@ def add_arguments(parser):
 
 
 def run(args):
-    """Serve the app until interrupted; return the exit status (2 for a missing file or extra)."""
+    """Serve the app until interrupted; return the exit status (2 for a missing or unreadable
+    file, or a missing extra)."""
+    from spec_o3.exceptions import UnvettableSpectrum
+
     try:
         from spec_o3.jdaviz_plugin.launcher import serve
     except ImportError as error:
@@ -50,7 +53,7 @@ def run(args):
             theme=args.theme,
             started=lambda url: print(f"Spectral Vetting in Jdaviz: {url}", flush=True),
         )
-    except FileNotFoundError as error:
+    except UnvettableSpectrum as error:  # a missing or unreadable file, named
         print(f"spec-o3 jdaviz: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -40,6 +40,8 @@ def source_path(source):
     """The file behind a path, file object or `~astropy.io.fits.HDUList`; `None` when in memory."""
     if isinstance(source, fits.HDUList):
         return source.filename()
+    if isinstance(source, os.PathLike):  # a pathlib.Path's ``name`` is only its last part
+        return os.fspath(source)
     name = getattr(source, "name", source)
     return str(name) if isinstance(name, (str, os.PathLike)) else None
 

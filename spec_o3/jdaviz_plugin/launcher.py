@@ -47,13 +47,13 @@ def serve(files, *, host="127.0.0.1", port=0, open_browser=False, theme="light",
 
     Raises
     ------
-    FileNotFoundError
-        If a file does not exist (checked before the server starts).
+    UnvettableSpectrum
+        If a file is missing or cannot be read (checked before the server starts, so that no
+        browser tab breaks on it); the message names the file.
     """
     paths = [Path(file).expanduser().resolve() for file in files]
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        raise FileNotFoundError(f"no such spectrum file: {', '.join(missing)}")
+    for path in paths:
+        read_for_inspection(path)
     FILES[:] = [path.as_posix() for path in paths]
     os.environ["SOLARA_APP"] = f"{__name__}:Page"  # read when solara.server.starlette is imported
     import solara.server.settings

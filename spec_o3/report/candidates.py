@@ -16,7 +16,7 @@ from PIL import Image
 from spec_o3.agent import Trajectory
 from spec_o3.agent.protocol import parse_response
 from spec_o3.agent.result import FAILED
-from spec_o3.agent.tools import line_table, rest_frame
+from spec_o3.agent.tools import REDSHIFT_SOURCES, line_table, rest_frame
 from spec_o3.io import read_for_inspection
 
 from .images import median_snr, render_overview
@@ -32,14 +32,6 @@ __all__ = [
 #: Colours kept in the report's PNGs: the plots are a few flat colours, and a 64-colour palette
 #: halves the files at no visible cost.
 _PALETTE_COLOURS = 64
-
-#: How a candidate card says where its redshift came from (`~spec_o3.agent.tools.REDSHIFT_SOURCES`).
-_REDSHIFT_NOTES = {
-    "file": "from the file",
-    "user": "user: given to spec-o3, not read from the file",
-    "measured": "measured by spec-o3",
-    "assumed": "assumed: no redshift in the file",
-}
 
 
 def candidate_key(file, task):
@@ -215,7 +207,7 @@ def _row_record(row):
 def _set_redshift(record, redshift, source):
     """The redshift the candidate was inspected (or is drawn) at, and where it came from."""
     record["redshift"], record["redshift_source"] = redshift, source
-    record["redshift_note"] = _REDSHIFT_NOTES.get(source, source)
+    record["redshift_note"] = REDSHIFT_SOURCES.get(source, source)
 
 
 class _ImageWriter:

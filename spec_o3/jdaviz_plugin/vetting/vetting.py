@@ -23,7 +23,7 @@ from traitlets import Any, Bool, Int, List, Unicode, observe
 from spec_o3.agent import BackendError, Inspector, Policy, get_backend, parse_response
 from spec_o3.agent.backends import BACKENDS
 from spec_o3.agent.result import FAILED, NO_ANSWER
-from spec_o3.agent.tools import rest_frame
+from spec_o3.agent.tools import REDSHIFT_SOURCES, rest_frame
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.tasks import get_task, task_ids
 
@@ -40,15 +40,6 @@ MAX_TURNS = 8
 
 #: How the plugin names the way a run ended, beside the verdict.
 _OUTCOME_LABELS = {NO_ANSWER: "no answer", FAILED: "failed"}
-
-#: How the plugin says where the redshift of the rest frame came from (see
-#: `~spec_o3.agent.tools.REDSHIFT_SOURCES`).
-_REDSHIFT_SOURCES = {
-    "file": "from the file",
-    "user": "user: set in the plugin",
-    "measured": "measured",
-    "assumed": "assumed: no redshift in the file",
-}
 
 
 class VettingCancelled(Exception):
@@ -685,7 +676,7 @@ def _redshift(value):
 def _redshift_text(redshift, source):
     """The redshift of a result and where it came from, e.g. "z = 0 (assumed: no redshift in the
     file)"."""
-    return f"z = {redshift:g} ({_REDSHIFT_SOURCES.get(source, source)})"
+    return f"z = {redshift:g} ({REDSHIFT_SOURCES.get(source, source)})"
 
 
 def _windows_text(windows):
