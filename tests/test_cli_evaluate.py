@@ -110,16 +110,14 @@ def test_evaluate_scores_and_lists_failures(suite):
     assert result.backend == "oracle"
 
 
+#: The outcome of each question of the ``MIXED`` suite.
+MIXED_STATUSES = ["answered", "no_answer", "no_answer", "answered", "failed"]
+
+
 def test_no_answer_is_wrong_and_a_failure_is_not_scored():
     result = evaluate(_suite("cc", *MIXED), MedianOracle(), render_images=False)
     predictions = result.predictions
-    assert list(predictions["status"]) == [
-        "answered",
-        "no_answer",
-        "no_answer",
-        "answered",
-        "failed",
-    ]
+    assert list(predictions["status"]) == MIXED_STATUSES
     assert list(predictions["prediction"].filled("-")) == ["YES", "-", "-", "NO", "-"]
     assert list(predictions["correct"].mask) == [False] * 4 + [True]
     assert list(predictions["correct"][:4]) == [True, False, False, True]
@@ -292,13 +290,7 @@ def test_cli_exits_with_status_3_when_a_question_fails(tmp_path, capsys, monkeyp
     ) in captured.out
     assert "1 question(s) failed and are not scored (exit status 3)" in captured.err
     predictions = Table.read(output / "predictions.ecsv")
-    assert list(predictions["status"]) == [
-        "answered",
-        "no_answer",
-        "no_answer",
-        "answered",
-        "failed",
-    ]
+    assert list(predictions["status"]) == MIXED_STATUSES
     assert Table.read(output / "scores.ecsv")["n"][0] == 4
 
     # a task whose every question fails has no score; a suite of them, nothing to score

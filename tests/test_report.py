@@ -46,22 +46,16 @@ def cli(module, *argv):
 def run(real_data, tmp_path_factory):
     """A real ``spec-o3 vet`` run (expert backend) over three LAMOST files, with trajectories."""
     folder = tmp_path_factory.mktemp("run")
-    files = [real_data / name for name in FILES]
+    status, outputs = vet_m_giants([real_data / name for name in FILES], folder)
+    assert status == 0
+    return outputs
+
+
+def vet_m_giants(files, folder):
+    """``spec-o3 vet --task m_giant`` with saved trajectories: its exit status and outputs."""
     results, trajectories = folder / "results.ecsv", folder / "trajectories"
-    assert (
-        cli(
-            vet_command,
-            "--task",
-            "m_giant",
-            *files,
-            "--output",
-            results,
-            "--save-trajectories",
-            trajectories,
-        )
-        == 0
-    )
-    return results, trajectories
+    argv = ["--task", "m_giant", *files, "--output", results]
+    return cli(vet_command, *argv, "--save-trajectories", trajectories), (results, trajectories)
 
 
 @pytest.fixture(scope="module")
@@ -76,19 +70,9 @@ def failing_run(real_data, tmp_path_factory):
         hdus[0].data[0] = 0.0
         hdus.writeto(blank)
     files = [real_data / FILES[0], no_z, folder / "missing.fits", blank]
-    results, trajectories = folder / "results.ecsv", folder / "trajectories"
-    status = cli(
-        vet_command,
-        "--task",
-        "m_giant",
-        *files,
-        "--output",
-        results,
-        "--save-trajectories",
-        trajectories,
-    )
+    status, outputs = vet_m_giants(files, folder)
     assert status == vet_command.EXIT_FAILED_INPUTS
-    return results, trajectories
+    return outputs
 
 
 @pytest.fixture
