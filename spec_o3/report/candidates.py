@@ -161,7 +161,9 @@ def prepare_candidate(job):
             for n, (lo, hi) in enumerate(regions, start=1)
         ]
 
-    spectrum = _read_spectrum(job.row["file"], job.base, record["notes"])
+    # a failed row's error already says why its file cannot be read: no second note
+    notes = [] if record["outcome"] == FAILED else record["notes"]
+    spectrum = _read_spectrum(job.row["file"], job.base, notes)
     drawn = spectrum is not None and _add_spectrum(record, spectrum, regions, images)
     if not drawn and trajectory is not None and trajectory.overview is not None:
         record["spectrum_image"] = images.save(trajectory.overview, "overview.png")

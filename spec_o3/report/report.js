@@ -449,11 +449,11 @@
           (ERROR_PREFIXES[record.outcome] || ERROR_PREFIXES.error) + record.error) : null,
         record.notes.map(function (note) { return h("p", {class: "note"}, note); }));
 
-      const spectrum = h("figure", {class: "spectrum"},
-        record.spectrum_image ? h("img", {src: record.spectrum_image, alt: "Full spectrum of " + record.id}) :
-          h("p", {class: "empty"}, "No spectrum image."),
+      const spectrum = record.spectrum_image ? h("figure", {class: "spectrum"},
+        h("img", {src: record.spectrum_image, alt: "Full spectrum of " + record.id}),
         h("figcaption", null, "Whole spectrum, rest frame: the windows the agent inspected are shaded and numbered; " +
-          "identified lines are marked (red absorption, green emission)."));
+          "identified lines are marked (red absorption, green emission).")) :
+        h("p", {class: "empty"}, "No spectrum image.");
 
       const windows = h("section", {class: "windows"},
         h("h3", null, "Zoom windows, in the order inspected"),
@@ -485,7 +485,9 @@
             turn.error ? h("p", {class: "note error"}, turn.error) : null);
         }))) : null;
 
-      $("detail").replaceChildren(head, decisionBar(entry), evidence, spectrum, windows, lines, transcript);
+      // replaceChildren writes a null as the text "null": a failed row has no lines or turns
+      const parts = [head, decisionBar(entry), evidence, spectrum, windows, lines, transcript];
+      $("detail").replaceChildren(...parts.filter(Boolean));
     }
 
     function toggleHelp(open) {
