@@ -1,21 +1,34 @@
-"""Score the scripted expert's rules on real spectra and print precision/recall/F1 per task.
+"""Score the scripted expert's rules on every real spectrum of the project: F1 with bootstrap CIs.
 
 Real spectra with known classes (read-only, under ``shared/data``; override the location with
-SPEC_O3_SHARED_DATA):
+SPEC_O3_SHARED_DATA), the ``--sets``:
 
-* MILES (air wavelengths, 2.5 Å FWHM, 3540-7410 Å) and STELIB (~3 Å FWHM, 3200-9850 Å) stars with
-  spectral types: M giants, M dwarfs, MS/S stars, K giants, A/B and horizontal-branch stars, O/B
-  and Wolf-Rayet emission-line stars;
-* 13 white-dwarf flux standards (11 DA, a DB, a DO) on a 1 Å grid;
-* real LAMOST DR1 and SDSS spectra (pipeline-classified ordinary stars, a Be star, SDSS M dwarfs).
+* ``miles``, ``stelib``: MILES (air wavelengths, 2.5 Å FWHM, 3540-7410 Å) and STELIB (~3 Å FWHM,
+  3200-9850 Å) stars with spectral types: M giants, M dwarfs, MS/S stars, K giants, A/B and
+  horizontal-branch stars, O/B and Wolf-Rayet emission-line stars;
+* ``wd``: 13 white-dwarf flux standards (11 DA, a DB, a DO; vacuum, 1 Å grid);
+* ``survey``: real LAMOST DR1 and SDSS spectra (pipeline-classified ordinary stars, a Be star, SDSS
+  M dwarfs), as observed;
+* ``real_extra``: 64 spectra of rare classes and their confusers from public repositories
+  (white dwarfs DA/DB/DC/DZ/DAO, Miras and M giants, classical novae; hot subdwarfs, O/B/A stars,
+  K giants, M dwarfs and subdwarfs, a red supergiant, Wolf-Rayet averages, DESI quasars at their
+  redshift); readers, resolutions and labels in ``benchmarks/_real_extra.py``.
 
-Library spectra are converted to vacuum, degraded to R = 1800, rebinned onto the LAMOST log-linear
-grid (Δlog10 λ = 1e-4) and given Gaussian noise at a chosen S/N (poorer at the blue end, as in
-LAMOST) with the matching inverse-variance uncertainty. Labels follow the catalogued spectral
-types; rows whose class is uncertain for a task (e.g. M0 LAMOST stars of unknown luminosity class
-for ``m_giant``) are scored as "unlabelled" and listed, not counted.
+Library and ``real_extra`` spectra are converted to vacuum where the source is in air, degraded
+from their own resolution to R = 1800, rebinned onto the LAMOST log-linear grid (3690-9104 Å,
+Δlog10 λ = 1e-4) and given Gaussian noise at the chosen S/N (poorer at the blue end, as in LAMOST)
+with the matching inverse-variance uncertainty, one realisation per seed; LAMOST/SDSS files are
+scored once, as observed. Labels follow the catalogued types; a spectrum whose class is uncertain
+for a task is "unlabelled" for it, listed, not counted.
 
-Run: ``python benchmarks/validate_expert_real.py [--snr 30] [--seeds 2] [--list-errors]``
+Printed per S/N: a confusion table per set; for all sets together per-task F1 with a bootstrap
+95% CI (each task's labelled spectra resampled with replacement, all seeds of a spectrum kept
+together, 1000 draws, fixed seed), the macro-F1 over the tasks with positives, recall per subtype
+of the positives and the false-positive rate per subtype of the negatives; with several S/N values,
+a summary line per S/N.
+
+Run: ``python benchmarks/validate_expert_real.py [--snr 5 10 30 50] [--seeds 2] [--sets ...]
+[--list-errors]``
 """
 
 import argparse
@@ -25,6 +38,7 @@ import re
 import time
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
@@ -45,6 +59,8 @@ SHARED = Path(
 LAMOST_GRID = 10 ** (np.log10(3690.0) + 1e-4 * np.arange(3923))
 C_KMS = 299792.458
 TASKS = ("carbon_star", "cataclysmic_variable", "m_giant", "s_star", "white_dwarf")
+#: Bootstrap draws and the seed of their generator.
+BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 20240614
 
 
 def to_survey(wave_vac, flux, fwhm_aa, *, snr, seed, resolution=1800.0, grid=LAMOST_GRID):
@@ -105,14 +121,25 @@ def white_dwarf_standard(path, *, snr, seed):
     return to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
 
 
+# --- labels and subtypes ------------------------------------------------------------------------
+
+
 def _lum_class(spectral_type):
-    """'giant', 'dwarf' or None from a spectral type string."""
+    """'giant', 'dwarf' or None from a spectral type string (or a label saying "dwarf")."""
     st = spectral_type.replace(" ", "")
     if re.search(r"(Ia|Ib|II|III)", st):
         return "giant"
-    if re.search(r"(IV|V|VI)(?![a-z])", st) or st.startswith(("sd", "d")):
+    if re.search(r"(IV|V|VI)(?![a-z])", st) or st.startswith(("sd", "d")) or "dwarf" in st:
         return "dwarf"
     return None
+
+
+def _luminosity(spectral_type, logg):
+    """`_lum_class`, or from log g for a bare type (giant below 2.5, dwarf above 4)."""
+    lum = _lum_class(spectral_type)
+    if lum is None and np.isfinite(logg):
+        lum = "giant" if logg < 2.5 else "dwarf" if logg > 4 else None
+    return lum
 
 
 #: Library stars whose catalogued type disagrees with what their spectrum plainly shows; scored as
@@ -145,9 +172,7 @@ def _type_labels(spectral_type, logg):
     }
     m_type = st.startswith("M")
     s_type = "S" in st[1:4] and m_type
-    lum = _lum_class(st)
-    if lum is None and m_type and np.isfinite(logg):
-        lum = "giant" if logg < 2.5 else "dwarf" if logg > 4 else None
+    lum = _luminosity(st, logg) if m_type else _lum_class(st)
     # Cluster members typed only by evolutionary phase (GB, AGB, HB) have no spectral class.
     known = st and st not in ("GB", "AGB", "HB", "RGB") and (not m_type or lum)
     labels["m_giant"] = (m_type and lum == "giant" and not s_type) if known else None
@@ -158,50 +183,119 @@ def _type_labels(spectral_type, logg):
     return labels
 
 
+#: Subtypes recognised by a pattern of the type or label text, tried in order.
+_SUBTYPE_PATTERNS = (
+    (r"recurrent nova", "recurrent nova"),
+    (r"nova", "classical nova"),
+    (r"QSO", "QSO"),
+    (r"Mira", "Mira"),
+    (r"^W[NCR]", "WR"),
+    (r"cool[ _]DA", "cool DA"),
+    (r"^DAO", "DAO"),
+    (r"^sd:?[OB]", "sdB/sdO"),
+    (r"^[eu]?sdM", "M subdwarf"),
+    (r"^[eu]?sd", "sdA-K"),
+    (r"^M\S{0,2}S", "S/MS"),
+)
+_LETTER_SUBTYPES = {"O": "O", "B": "A/B", "A": "A/B", "F": "F/G", "G": "F/G"}
+
+
+def subtype(spectral_type, logg=np.nan):
+    """Coarse class of a spectrum for the per-subtype tables, from its type or label text.
+
+    White dwarfs by spectral class (DA, DB, DO, DC, DZ, DAO, cool DA), K and M stars by luminosity
+    ("M I" supergiant, "M III" giant, "M V" dwarf, "M ?" unknown), O, A/B, F/G, hot subdwarfs
+    (sdB/sdO), S/MS, Mira, classical/recurrent nova, QSO, WR; "other" for the rest.
+    """
+    st = spectral_type.strip()
+    for pattern, name in _SUBTYPE_PATTERNS:
+        if re.search(pattern, st):
+            return name
+    if wd := re.match(r"D([ABOCZQ])", st):
+        return f"D{wd.group(1)}"
+    letter = st[:1]
+    if letter in _LETTER_SUBTYPES:
+        return _LETTER_SUBTYPES[letter]
+    if letter not in ("K", "M"):
+        return "other"
+    lum = _luminosity(st, logg)
+    if lum == "giant":
+        return f"{letter} I" if re.search(r"I[ab]|(?<![IV])I(?![IV])", st) else f"{letter} III"
+    return f"{letter} {'V' if lum == 'dwarf' else '?'}"
+
+
+# --- the sets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One spectrum to score: its name, type, subtype, labels (True/False/None per task), the
+    redshift given to the expert and whether it is scored as observed (once, whatever the seed)."""
+
+    name: str
+    spectral_type: str
+    subtype: str
+    spectrum: Spectrum
+    labels: dict
+    redshift: float = 0.0
+    observed: bool = False
+
+
 def miles_rows(snr, seed):
+    """MILES stars degraded to LAMOST quality."""
     params = Table.read(SHARED / "libraries" / "miles" / "miles_params.ecsv")
     for row in params:
         spectral_type = "" if np.ma.is_masked(row["spectral_type"]) else str(row["spectral_type"])
-        if re.match(
-            r"^[OB][0-9.]+.*\s\d$", spectral_type
-        ):  # parameters mangled by a space in the type
+        if re.match(r"^[OB][0-9.]+.*\s\d$", spectral_type):  # parameters mangled by a space
             spectral_type = spectral_type.split()[0]
-        spectrum = library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed)
-        yield (
+        logg = float(row["logg"])
+        yield Row(
             f"MILES {row['name']}",
             spectral_type,
-            spectrum,
-            0.0,
-            library_labels(row["name"], spectral_type, float(row["logg"])),
+            subtype(spectral_type, logg),
+            library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed),
+            library_labels(row["name"], spectral_type, logg),
         )
 
 
 def stelib_rows(snr, seed):
+    """STELIB stars degraded to LAMOST quality."""
     types = Table.read(SHARED / "libraries" / "stelib" / "stelib_types.ecsv")
     for row in types:
         spectral_type = str(row["spectral_type"])
-        spectrum = library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed)
-        yield (
+        yield Row(
             f"STELIB {row['name']}",
             spectral_type,
-            spectrum,
-            0.0,
+            subtype(spectral_type),
+            library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed),
             library_labels(row["name"], spectral_type, np.nan),
         )
 
 
 def wd_rows(snr, seed):
+    """The white-dwarf flux standards degraded to LAMOST quality (all YES for white_dwarf)."""
     for path in sorted((SHARED / "real" / "wd_standards").glob("*.ecsv")):
         kind = re.search(r"white_dwarf (D[A-Z]+)", Table.read(path).meta["comments"][0]).group(1)
-        spectrum = white_dwarf_standard(path, snr=snr, seed=seed)
         labels = dict.fromkeys(TASKS, False) | {"white_dwarf": True}
-        yield f"WD {path.stem}", kind, spectrum, 0.0, labels
+        spectrum = white_dwarf_standard(path, snr=snr, seed=seed)
+        yield Row(f"WD {path.stem}", kind, subtype(kind), spectrum, labels)
 
 
-def survey_rows():
-    """Real LAMOST/SDSS files read with the package's loaders (needs spec_o3.io)."""
+def _read_or_report(read, path, *args):
+    """``read(path, *args)``, or None after printing why the file cannot be read."""
+    try:
+        return read(path, *args)
+    except Exception as error:  # report, keep going
+        print(f"  cannot read {path}: {error}")
+        return None
+
+
+def survey_rows(snr=None, seed=0):
+    """Real LAMOST/SDSS files read with the package's loaders, as observed (seed 0 only)."""
     import spec_o3  # noqa: F401  (registers the readers)
 
+    if seed:
+        return
     with open(SHARED / "real" / "manifest.csv", newline="") as handle:
         manifest = list(csv.DictReader(handle))
     for entry in manifest:
@@ -211,95 +305,312 @@ def survey_rows():
             labels["m_giant"] = None  # luminosity class unknown
         if "M6III" in label:
             labels["m_giant"] = None  # SDSS M6III vs expert L0: conflicting labels
-        try:
-            spectrum = Spectrum.read(SHARED / "real" / entry["file"])
-        except Exception as error:  # report, keep going
-            print(f"  cannot read {entry['file']}: {error}")
+        spectrum = _read_or_report(Spectrum.read, SHARED / "real" / entry["file"])
+        if spectrum is None:
             continue
-        yield f"REAL {Path(entry['file']).name}", label.split("|")[0].strip(), spectrum, 0.0, labels
+        spectral_type = re.search(r"\b[OBAFGKML]\d[\w.]*", label).group(0)
+        if "Dwarf" in label:  # PyHammer's luminosity class
+            spectral_type += " (dwarf)"
+        name = f"REAL {Path(entry['file']).name}"
+        yield Row(name, spectral_type, subtype(spectral_type), spectrum, labels, observed=True)
 
 
-def score(rows, tasks):
-    """Assess every row for every task; confusion counts, unlabelled rows, errors, time per call."""
-    counts = {t: defaultdict(int) for t in tasks}
-    unlabelled = []
-    errors = []
-    seconds = 0.0
-    n_assess = 0
-    for name, spectral_type, spectrum, redshift, labels in rows:
+def real_extra_rows(snr, seed):
+    """The 64 spectra of ``real_extra``: degraded to LAMOST quality, LAMOST files as observed."""
+    import _real_extra as extra  # beside this script (benchmarks/ is on sys.path when run)
+
+    root = SHARED / "real_extra"
+    for entry in extra.manifest(root):
+        raw = _read_or_report(extra.read, root, entry)
+        observed = isinstance(raw, Spectrum)
+        if raw is None or (observed and seed):
+            continue
+        if observed:
+            spectrum, redshift = raw, 0.0
+        else:
+            spectrum = to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
+            redshift = raw.redshift
+        yield Row(
+            f"EXTRA {extra.short_name(entry)}",
+            entry["label_subtype"].split(" (")[0],
+            subtype(entry["label_subtype"]),
+            spectrum,
+            extra.labels(entry, TASKS),
+            redshift,
+            observed,
+        )
+
+
+SETS = {
+    "miles": miles_rows,
+    "stelib": stelib_rows,
+    "wd": wd_rows,
+    "survey": survey_rows,
+    "real_extra": real_extra_rows,
+}
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The expert's verdict (True: YES) on one spectrum, one seed, one task, with its label."""
+
+    set_name: str
+    name: str
+    seed: int
+    spectral_type: str
+    subtype: str
+    task: str
+    label: bool | None
+    verdict: bool
+
+
+@dataclass
+class Run:
+    """All outcomes at one S/N and the time spent in the expert."""
+
+    snr: float
+    outcomes: list = field(default_factory=list)
+    seconds: float = 0.0
+    calls: int = 0
+
+
+def score(run, set_name, seed, rows, tasks):
+    """Assess every row for every task, appending `Outcome` s to ``run``."""
+    for row in rows:
         for task in tasks:
             start = time.perf_counter()
-            verdict = assess(spectrum, task, redshift).verdict == "YES"
-            seconds += time.perf_counter() - start
-            n_assess += 1
-            label = labels.get(task)
-            if label is None:
-                unlabelled.append((task, name, spectral_type, "YES" if verdict else "NO"))
-                continue
-            key = ("t" if verdict == label else "f") + ("p" if verdict else "n")
-            counts[task][key] += 1
-            if verdict != label:
-                errors.append((task, name, spectral_type, "YES" if verdict else "NO"))
-    return counts, unlabelled, errors, seconds / max(n_assess, 1)
+            verdict = assess(row.spectrum, task, row.redshift).verdict == "YES"
+            run.seconds += time.perf_counter() - start
+            run.calls += 1
+            run.outcomes.append(
+                Outcome(
+                    set_name,
+                    row.name,
+                    seed,
+                    row.spectral_type,
+                    row.subtype,
+                    task,
+                    row.labels.get(task),
+                    verdict,
+                )
+            )
 
 
-_ROW = "{:22s} {:>4} {:>4} {:>5} {:>4} {:>9} {:>7} {:>6} {:>8}"
+def confusion(outcomes):
+    """TP, FP, TN, FN of labelled outcomes."""
+    counts = defaultdict(int)
+    for o in outcomes:
+        if o.label is not None:
+            counts[("t" if o.verdict == o.label else "f") + ("p" if o.verdict else "n")] += 1
+    return tuple(counts[k] for k in ("tp", "fp", "tn", "fn"))
 
 
-def print_table(counts):
+def f1_score(tp, fp, fn):
+    """F1 on YES; nan when there is nothing to find and nothing was claimed (works on arrays)."""
+    tp, fp, fn = (np.asarray(x, float) for x in (tp, fp, fn))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 2 * tp / (2 * tp + fp + fn)
+
+
+def bootstrap_f1(outcomes, tasks, draws=BOOTSTRAP_DRAWS, seed=BOOTSTRAP_SEED):
+    """F1 samples per task: each task's labelled spectra resampled with replacement.
+
+    The seeds of one spectrum stay together (a spectrum is the unit resampled). Returns
+    ``{task: (f1, samples)}``.
+    """
+    rng = np.random.default_rng(seed)
+    result = {}
+    for task in tasks:
+        per_spectrum = defaultdict(lambda: np.zeros(3))
+        for o in outcomes:
+            if o.task == task and o.label is not None:
+                per_spectrum[(o.set_name, o.name)] += (
+                    o.verdict and o.label,
+                    o.verdict and not o.label,
+                    o.label and not o.verdict,
+                )
+        counts = np.array(list(per_spectrum.values())).reshape(-1, 3)
+        if not len(counts):
+            result[task] = (np.nan, np.full(draws, np.nan))
+            continue
+        sample = counts[rng.integers(0, len(counts), size=(draws, len(counts)))].sum(axis=1)
+        total = counts.sum(axis=0)
+        result[task] = (float(f1_score(*total)), f1_score(*sample.T))
+    return result
+
+
+def _interval(samples):
+    """The 2.5 and 97.5 percentiles of the defined samples."""
+    if np.all(np.isnan(samples)):
+        return np.nan, np.nan
+    return tuple(np.nanpercentile(samples, [2.5, 97.5]))
+
+
+def _fmt(value, digits=3):
+    return "--" if np.isnan(value) else f"{value:.{digits}f}"
+
+
+_ROW = "{:22s} {:>5} {:>5} {:>6} {:>5} {:>9} {:>7} {:>6} {:>8}"
+
+
+def print_table(outcomes, tasks):
     """One row per task: confusion counts, precision, recall and F1 on YES, accuracy."""
     print(_ROW.format("task", "TP", "FP", "TN", "FN", "precision", "recall", "F1", "accuracy"))
-    for task, c in counts.items():
-        tp, fp, tn, fn = (c[k] for k in ("tp", "fp", "tn", "fn"))
-        precision = tp / (tp + fp) if tp + fp else float("nan")
-        recall = tp / (tp + fn) if tp + fn else float("nan")
-        if tp:
-            f1 = 2 * precision * recall / (precision + recall)
-        else:
-            f1 = 0.0 if fp + fn else float("nan")  # nan: no positives to find, none claimed
+    for task in tasks:
+        tp, fp, tn, fn = confusion(o for o in outcomes if o.task == task)
+        precision = tp / (tp + fp) if tp + fp else np.nan
+        recall = tp / (tp + fn) if tp + fn else np.nan
         accuracy = (tp + tn) / max(tp + fp + tn + fn, 1)
-        scores = (f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}", f"{accuracy:.3f}")
+        scores = (_fmt(precision), _fmt(recall), _fmt(float(f1_score(tp, fp, fn))), _fmt(accuracy))
         print(_ROW.format(task, tp, fp, tn, fn, *scores))
+
+
+def summarise(outcomes, tasks):
+    """Per-task F1 with CI and macro-F1 (over tasks with positives) with CI; printed, returned.
+
+    Returns ``{task: (f1, lo, hi)}`` with the macro-F1 under ``"macro"``.
+    """
+    boot = bootstrap_f1(outcomes, tasks)
+    positive = [t for t in tasks if any(o.task == t and o.label for o in outcomes)]
+    print(f"{'task':22s} {'spectra':>7} {'positive':>8} {'F1':>6}  95% CI")
+    summary = {}
+    for task in tasks:
+        f1, samples = boot[task]
+        lo, hi = _interval(samples)
+        labelled = {
+            (o.set_name, o.name) for o in outcomes if o.task == task and o.label is not None
+        }
+        positives = {(o.set_name, o.name) for o in outcomes if o.task == task and o.label}
+        ci = f"[{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) else "--"
+        print(f"{task:22s} {len(labelled):>7} {len(positives):>8} {_fmt(f1):>6}  {ci}")
+        summary[task] = (f1, lo, hi)
+    if positive:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # draws without any positive
+            macro = np.nanmean(np.array([boot[t][1] for t in positive]), axis=0)
+        f1 = float(np.mean([boot[t][0] for t in positive]))
+        lo, hi = _interval(macro)
+        print(f"{'macro-F1':22s} {'':>7} {'':>8} {_fmt(f1):>6}  [{_fmt(lo)}, {_fmt(hi)}]")
+        print(f"  (macro over the tasks with positives: {', '.join(positive)})")
+        summary["macro"] = (f1, lo, hi)
+    return summary
+
+
+def _yes_counts(outcomes, label):
+    """``{(task, subtype): [yes, n]}`` over the outcomes with that label."""
+    counts = defaultdict(lambda: [0, 0])
+    for o in outcomes:
+        if o.label is label:
+            counts[(o.task, o.subtype)][0] += o.verdict
+            counts[(o.task, o.subtype)][1] += 1
+    return counts
+
+
+def print_subtypes(outcomes, tasks):
+    """Recall per subtype of each task's positives; FP rate per subtype of the negatives."""
+    print("\nrecall per subtype (positives; spectra x seeds)")
+    for (task, kind), (yes, n) in sorted(_yes_counts(outcomes, True).items()):
+        print(f"  {task:22s} {kind:16s} {yes:>4}/{n:<4} {yes / n:6.3f}")
+    negatives = _yes_counts(outcomes, False)
+    kinds = sorted({kind for _, kind in negatives})
+    print("\nfalse-positive rate per subtype (negatives: YES / spectra x seeds)")
+    print(f"  {'subtype':16s}" + "".join(f" {t[:20]:>20s}" for t in tasks))
+    for kind in kinds:
+        cells = []
+        for task in tasks:
+            yes, n = negatives.get((task, kind), (0, 0))
+            cells.append(f"{yes}/{n} ({yes / n:.2f})" if n else "--")
+        print(f"  {kind:16s}" + "".join(f" {c:>20s}" for c in cells))
+
+
+def _by_spectrum(outcomes):
+    """``{(task, set, name, type, subtype, label): [verdicts...]}`` over seeds."""
+    grouped = defaultdict(list)
+    for o in outcomes:
+        key = (o.task, o.set_name, o.name, o.spectral_type, o.subtype, o.label)
+        grouped[key].append(o.verdict)
+    return grouped
+
+
+def print_listing(outcomes, *, errors):
+    """Every misclassified (``errors``) or unlabelled spectrum, with its subtype and verdicts."""
+    word = "wrong" if errors else "unlabelled"
+    for (task, _, name, st, kind, label), verdicts in sorted(_by_spectrum(outcomes).items()):
+        if (label is None) == errors:
+            continue
+        n_yes = sum(verdicts)
+        n_wrong = n_yes if label is False else len(verdicts) - n_yes if label else 0
+        if errors and not n_wrong:
+            continue
+        said = {0: "NO", len(verdicts): "YES"}.get(n_yes, f"YES in {n_yes}/{len(verdicts)} seeds")
+        print(f"  {word}: {task:20s} {name[:44]:44s} {st[:18]:18s} [{kind}] -> {said}")
+
+
+def run_snr(snr, sets, seeds, tasks):
+    """Score every set at one S/N; print the per-set tables; return the `Run`."""
+    run = Run(snr)
+    for set_name in sets:
+        start, calls, before = run.seconds, run.calls, len(run.outcomes)
+        for seed in range(seeds):
+            score(run, set_name, seed, SETS[set_name](snr, seed), tasks)
+        set_outcomes = run.outcomes[before:]
+        per_call = (run.seconds - start) / max(run.calls - calls, 1)
+        spectra = len({o.name for o in set_outcomes})
+        print(
+            f"\n== {set_name} (S/N {snr:g}, {seeds} seed(s); {spectra} spectra): "
+            f"{per_call * 1e3:.1f} ms per assessment"
+        )
+        print_table(set_outcomes, tasks)
+    return run
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--snr", type=float, default=30.0, help="median S/N per pixel of degraded library spectra"
-    )
-    parser.add_argument(
-        "--seeds", type=int, default=1, help="noise realisations per library spectrum"
-    )
-    parser.add_argument(
-        "--sets",
+        "--snr",
+        type=float,
         nargs="+",
-        default=["miles", "stelib", "wd", "survey"],
-        choices=["miles", "stelib", "wd", "survey"],
+        default=[30.0],
+        help="median S/N per pixel of the degraded spectra; several values sweep (e.g. 5 10 30 50)",
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="noise realisations per degraded spectrum"
+    )
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument(
         "--list-errors", action="store_true", help="print every misclassified spectrum"
     )
     args = parser.parse_args(argv)
     tasks = [t for t in TASKS if t in task_ids()]
-    sources = {"miles": miles_rows, "stelib": stelib_rows, "wd": wd_rows}
-    total = {t: defaultdict(int) for t in tasks}
-    for name in args.sets:
-        for seed in range(args.seeds if name != "survey" else 1):
-            rows = survey_rows() if name == "survey" else sources[name](args.snr, seed)
-            counts, unlabelled, errors, per_call = score(rows, tasks)
-            for task in tasks:
-                for key, value in counts[task].items():
-                    total[task][key] += value
-            snr = f"S/N {args.snr:g}" if name != "survey" else "as observed"
-            print(f"\n== {name} (seed {seed}, {snr}): {per_call * 1e3:.1f} ms per assessment")
-            print_table(counts)
-            if args.list_errors:
-                for task, row, spectral_type, verdict in errors:
-                    print(f"  wrong: {task:20s} {row:32s} {spectral_type:14s} -> {verdict}")
-            for task, row, spectral_type, verdict in unlabelled:
-                print(f"  unlabelled: {task:20s} {row:32s} {spectral_type:14s} -> {verdict}")
-    print("\n== all sets")
-    print_table(total)
+    sweep = {}
+    for snr in args.snr:
+        start = time.perf_counter()
+        print(f"\n######## S/N {snr:g} ({', '.join(args.sets)})")
+        run = run_snr(snr, args.sets, args.seeds, tasks)
+        print(f"\n== all sets, S/N {snr:g} (observed files as observed)")
+        print_table(run.outcomes, tasks)
+        print(f"\nF1 with bootstrap 95% CI ({BOOTSTRAP_DRAWS} draws of the labelled spectra)")
+        sweep[snr] = summarise(run.outcomes, tasks)
+        print_subtypes(run.outcomes, tasks)
+        print()
+        if args.list_errors:
+            print_listing(run.outcomes, errors=True)
+        print_listing(run.outcomes, errors=False)
+        print(f"\n(S/N {snr:g}: {time.perf_counter() - start:.0f} s)")
+    if len(sweep) > 1:
+        print("\n== F1 per S/N (95% CI)")
+        print(f"{'S/N':>5} " + " ".join(f"{t[:20]:>22s}" for t in [*tasks, "macro"]))
+        for snr, summary in sweep.items():
+            cells = [summary.get(t, (np.nan, np.nan, np.nan)) for t in [*tasks, "macro"]]
+            print(
+                f"{snr:>5g} "
+                + " ".join(
+                    f"{_fmt(f, 2)} [{_fmt(lo, 2)},{_fmt(hi, 2)}]".rjust(22) for f, lo, hi in cells
+                )
+            )
 
 
 if __name__ == "__main__":
