@@ -196,6 +196,8 @@ _SUBTYPE_PATTERNS = (
     (r"^[eu]?sdM", "M subdwarf"),
     (r"^[eu]?sd", "sdA-K"),
     (r"^M\S{0,2}S", "S/MS"),
+    (r"^(A?GB|RGB|HB)$", "GB/AGB/HB"),  # cluster members typed by evolutionary phase only
+    (r"^$", "untyped"),
 )
 _LETTER_SUBTYPES = {"O": "O", "B": "A/B", "A": "A/B", "F": "F/G", "G": "F/G"}
 
@@ -205,7 +207,8 @@ def subtype(spectral_type, logg=np.nan):
 
     White dwarfs by spectral class (DA, DB, DO, DC, DZ, DAO, cool DA), K and M stars by luminosity
     ("M I" supergiant, "M III" giant, "M V" dwarf, "M ?" unknown), O, A/B, F/G, hot subdwarfs
-    (sdB/sdO), S/MS, Mira, classical/recurrent nova, QSO, WR; "other" for the rest.
+    (sdB/sdO), S/MS, Mira, classical/recurrent nova, QSO, WR, cluster GB/AGB/HB members, untyped;
+    "other" for the rest.
     """
     st = spectral_type.strip()
     for pattern, name in _SUBTYPE_PATTERNS:
