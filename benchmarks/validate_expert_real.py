@@ -539,16 +539,23 @@ def _by_spectrum(outcomes):
 
 
 def print_listing(outcomes, *, errors):
-    """Every misclassified (``errors``) or unlabelled spectrum, with its subtype and verdicts."""
+    """Every misclassified (``errors``) or unlabelled spectrum, with its subtype and verdict.
+
+    With several seeds a verdict that changes is given as, e.g., "NO in 2/3 seeds" (for an error:
+    how often it was wrong).
+    """
     word = "wrong" if errors else "unlabelled"
     for (task, _, name, st, kind, label), verdicts in sorted(_by_spectrum(outcomes).items()):
         if (label is None) == errors:
             continue
-        n_yes = sum(verdicts)
-        n_wrong = n_yes if label is False else len(verdicts) - n_yes if label else 0
-        if errors and not n_wrong:
+        said = "NO" if label else "YES"  # the wrong verdict (YES for unlabelled ones)
+        count = sum(v != bool(label) for v in verdicts)
+        if errors and not count:
             continue
-        said = {0: "NO", len(verdicts): "YES"}.get(n_yes, f"YES in {n_yes}/{len(verdicts)} seeds")
+        if 0 < count < len(verdicts):
+            said += f" in {count}/{len(verdicts)} seeds"
+        elif not count:
+            said = "NO"
         print(f"  {word}: {task:20s} {name[:44]:44s} {st[:18]:18s} [{kind}] -> {said}")
 
 
