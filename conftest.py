@@ -53,9 +53,10 @@ def real_data(shared_data):
 @pytest.fixture(scope="session")
 def reference_star(shared_data):
     """``reference_star(library, star, snr=40, seed=0)``: a MILES star (by its 4-digit number), a
-    STELIB star (by name, e.g. ``"HD012479"``) or a white-dwarf standard (``"wd"``, e.g. ``"GD71"``)
-    degraded to a LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py`` scores
-    the expert."""
+    STELIB star (by name, e.g. ``"HD012479"``), a white-dwarf standard (``"wd"``, e.g. ``"GD71"``)
+    or a ``real_extra`` spectrum (``"extra"``, by its manifest file, e.g.
+    ``"drpy_okestan/fg138_31.dat"``; its redshift is 0 but for DESI targets) degraded to a
+    LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py`` scores the expert."""
     bench = _benchmark("validate_expert_real")
     files = {
         "miles": lambda star: f"libraries/miles/MILES_res2.50_star_m{star}V.fits",
@@ -64,6 +65,8 @@ def reference_star(shared_data):
     }
 
     def load(library, star, snr=40, seed=0):
+        if library == "extra":
+            return bench.real_extra_star(star, snr=snr, seed=seed)[0]
         path = shared_data / files[library](star)
         read = bench.white_dwarf_standard if library == "wd" else bench.library_star
         return read(path, snr=snr, seed=seed)

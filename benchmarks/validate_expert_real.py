@@ -35,6 +35,7 @@ import argparse
 import csv
 import os
 import re
+import sys
 import time
 import warnings
 from collections import defaultdict
@@ -51,6 +52,9 @@ from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.tasks import task_ids
+
+# The real_extra readers live beside this script, which the tests also load by its path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SHARED = Path(
     os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -318,21 +322,38 @@ def survey_rows(snr=None, seed=0):
         yield Row(name, spectral_type, subtype(spectral_type), spectrum, labels, observed=True)
 
 
+def real_extra_spectrum(entry, *, snr, seed):
+    """A ``real_extra`` manifest entry as the expert sees it: ``(spectrum, redshift, observed)``;
+    degraded to LAMOST quality, or read as observed (LAMOST files; `None` for ``seed`` > 0)."""
+    import _real_extra as extra  # beside this script (see the sys.path note at the top)
+
+    raw = _read_or_report(extra.read, SHARED / "real_extra", entry)
+    if raw is None:
+        return None
+    if isinstance(raw, Spectrum):
+        return None if seed else (raw, 0.0, True)
+    return to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed), raw.redshift, False
+
+
+def real_extra_star(file, *, snr, seed=0):
+    """The first object of the ``real_extra`` file ``file`` (as named in its manifest), degraded
+    as `real_extra_rows` degrades it: ``(spectrum, redshift)``."""
+    import _real_extra as extra
+
+    entry = next(e for e in extra.manifest(SHARED / "real_extra") if e["file"] == file)
+    spectrum, redshift, _ = real_extra_spectrum(entry, snr=snr, seed=seed)
+    return spectrum, redshift
+
+
 def real_extra_rows(snr, seed):
     """The 64 spectra of ``real_extra``: degraded to LAMOST quality, LAMOST files as observed."""
-    import _real_extra as extra  # beside this script (benchmarks/ is on sys.path when run)
+    import _real_extra as extra
 
-    root = SHARED / "real_extra"
-    for entry in extra.manifest(root):
-        raw = _read_or_report(extra.read, root, entry)
-        observed = isinstance(raw, Spectrum)
-        if raw is None or (observed and seed):
+    for entry in extra.manifest(SHARED / "real_extra"):
+        read = real_extra_spectrum(entry, snr=snr, seed=seed)
+        if read is None:
             continue
-        if observed:
-            spectrum, redshift = raw, 0.0
-        else:
-            spectrum = to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
-            redshift = raw.redshift
+        spectrum, redshift, observed = read
         yield Row(
             f"EXTRA {extra.short_name(entry)}",
             entry["label_subtype"].split(" (")[0],

@@ -77,3 +77,44 @@ def test_simulated_outburst_shows_shallow_troughs_with_emission_cores():
     trough = flux[np.abs(wave - 4862.7 - 25) < 5].mean()
     continuum = flux[np.abs(wave - 5010) < 10].mean()
     assert trough / continuum > 0.6
+
+
+#: Classical novae of the Open Nova Catalog (R. E. Williams' CTIO survey) in their nebular phase:
+#: broad [O III] 4959/5007 beside broad H alpha.
+NEBULAR_NOVAE = [
+    "cne_external/V705CASC_Williams_Optical_Spectra.csv",
+    "cne_external/V351PUPI_Williams_Optical_Spectra.csv",
+    "cne_external/V443SCTG_Williams_Optical_Spectra.csv",
+]
+
+
+@pytest.mark.parametrize("nova", NEBULAR_NOVAE)
+def test_a_nebular_nova_is_a_cv_for_its_broad_forbidden_lines(reference_star, nova):
+    assessment = assess(reference_star("extra", nova, snr=30), "cv")
+    assert assessment.verdict == "YES"
+    assert "classical nova in its nebular phase" in assessment.conclusion
+
+
+def test_a_nova_with_strong_he_ii_is_no_wolf_rayet(reference_star):
+    """V2214 Oph: He II 4686 three times H beta, but H alpha six times He II: not a WN wind."""
+    nova = reference_star("extra", "cne_external/V2214OPU_Williams_Optical_Spectra.csv", snr=30)
+    assert assess(nova, "cv").verdict == "YES"
+
+
+@pytest.mark.parametrize("average", ["truecolortools/WR_N.datA", "truecolortools/WR_C.datA"])
+def test_wolf_rayet_averages_stay_no(reference_star, average):
+    assessment = assess(reference_star("extra", average, snr=30), "cv")
+    assert assessment.verdict == "NO" and "Wolf-Rayet" in assessment.conclusion
+
+
+def test_narrow_o_iii_is_still_a_nebula():
+    """A planetary nebula's [O III] is unresolved: the nova rule must not open for it."""
+    wave = np.geomspace(3700, 9000, 3900)
+    rng = np.random.default_rng(5)
+    flux = 1 + 0.02 * rng.standard_normal(wave.size)
+    nebula = _with_lines(
+        Spectrum(flux=flux * u.Jy, spectral_axis=wave * u.AA),
+        [(6564.6, 60, 4), (4862.7, 20, 4), (5008.2, 120, 4), (4960.3, 40, 4)],
+    )
+    assessment = assess(nebula, "cv")
+    assert assessment.verdict == "NO" and "nebula" in assessment.conclusion

@@ -63,3 +63,31 @@ def test_dbs_are_white_dwarfs_whatever_their_he_i_troughs_do_to_the_balmer_windo
     assessment = _verdict("white_dwarf", subtype="DB", teff=teff, hydrogen=-5.0)
     assert assessment.verdict == "YES"
     assert "DB" in assessment.conclusion
+
+
+@pytest.mark.parametrize("star", ["drpy_okestan/fg138_31.dat", "drpy_okestan/fg60_54.dat"])
+def test_real_cool_da_with_only_h_alpha_left_is_yes(reference_star, star):
+    """G 138-31 and G 60-54 (Oke 1990): H alpha, hardly any H beta, no metal lines."""
+    assessment = assess(reference_star("extra", star, snr=30), "white_dwarf")
+    assert assessment.verdict == "YES" and "cool DA" in assessment.conclusion
+
+
+@pytest.mark.parametrize(
+    "nova",
+    [
+        "cne_external/GQMUSE_Williams_Optical_Spectra.csv",
+        "cne_external/V4169SGE_Williams_Optical_Spectra.csv",
+    ],
+)
+def test_novae_are_not_white_dwarfs(reference_star, nova):
+    """Dips between their emission lines read as He I or broad Balmer absorption; He II 4686 in
+    emission, which no white dwarf shows, rules them out."""
+    assessment = assess(reference_star("extra", nova, snr=30), "white_dwarf")
+    assert assessment.verdict == "NO" and "He II 4686 emission" in assessment.conclusion
+
+
+@pytest.mark.parametrize("star", ["0777", "0272", "0058"])
+def test_f_stars_with_h_alpha_are_no_fading_da(reference_star, star):
+    """The colour and H alpha of a cool DA, but the metal lines of an F star, even metal-poor
+    (MILES BD+04 4551 F7 [Fe/H] -1.6, BD+00 2058A sd:F, HD 8829 F0 V)."""
+    assert assess(reference_star("miles", star, snr=15), "white_dwarf").verdict == "NO"

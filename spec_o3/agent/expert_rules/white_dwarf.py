@@ -50,6 +50,10 @@ BALMER_CORE_MIN = 0.10
 BALMER_ABSENT = 0.06
 #: He I absorption EW (Å) for a DB white dwarf.
 HE_I_DB = 2.0
+#: H alpha or H beta emission EW (Å) beyond what the flux between a DB's He I troughs fakes (up to
+#: ~20 Å in the simulated DBs, whose He I 6678 is ~3x too strong; 3 Å in LDS 749B): the emission
+#: of a nova or an accretion disc (H alpha EW 14-2800 Å in the Open Nova Catalog novae).
+TROUGH_EMISSION_EW = 40.0
 #: Metal lines of ordinary stars: Mg b depth (F/G/K stars >= 0.1) and Na D depth (>= 0.2 in G/K
 #: stars; interstellar Na D alone reaches ~0.1 at R~1800 in reddened hot stars, so it needs more).
 METAL_DEPTH = {"Mg b": 0.06, "Na D": 0.15}
@@ -105,6 +109,11 @@ COOL_DA_DECREMENT = 0.85
 #: H alpha core depth of a cool DA, its strongest line (>= 0.42 in the simulated 6000-8000 K DAs,
 #: 0.44 in LTT 3218); accretion discs fill it with emission.
 COOL_DA_HALPHA = 0.3
+#: Below ~6500 K only H alpha is left (G 138-31 and G 60-54 of Oke 1990: H alpha core 0.14-0.23 at
+#: R~1800, H beta <= 0.09): H alpha at 5 sigma with H beta under this fraction of it, on a
+#: continuum an F/G star would fill with Ca II K, the G band and Mg b.
+FADING_DA_HALPHA = 0.1
+FADING_DA_DECREMENT = 0.6
 #: A hot DA (> 40 000 K): shallow (core >= 0.04) but broad Balmer lines on a very blue continuum.
 HOT_DA_COLOUR = 2.5
 HOT_DA_CORE = 0.04
@@ -229,12 +238,16 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     ]
     ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
     # A DB's broad He I 4922 and 6678 troughs fill the red continuum windows of H beta and H alpha,
-    # and the flux between them reads as Balmer emission: with He I in absorption it is not.
+    # and the flux between them reads as Balmer emission: with He I in absorption it is not, unless
+    # it is stronger than troughs can fake. He II 4686 emission no white dwarf shows.
     emission = [
         e["ew"]
         for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest))
-        if _detected(e) and not he_strong
+        if _detected(e) and (not he_strong or e["ew"].value.value > TROUGH_EMISSION_EW)
     ]
+    he_ii_emission = HE_II_4686.emission(rest)
+    if _detected(he_ii_emission):
+        emission.append(he_ii_emission["ew"])
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
     reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
     c2_heads, _, _ = _c2(rest)
@@ -345,7 +358,8 @@ def _verdict(seen):
     ca_k = seen.features.get("Ca II K")
     if seen.emission:
         return "NO", (
-            f"Balmer emission ({seen.emission[0]}) is no white dwarf's: an emission-line object."
+            f"Emission lines ({_listed(seen.emission)}) are no white dwarf's: an emission-line "
+            "object."
         )
     # Metal-line (DZ) and carbon (DQ) white dwarfs first: their few lines would otherwise read as
     # an ordinary star's, which would show Balmer lines, the G band or Ca I 4227 as well.
@@ -386,6 +400,15 @@ def _verdict(seen):
             f"H alpha (core {alpha.short}) and H beta (core {beta.short}) with a steep Balmer "
             f"decrement on {described}, and no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white "
             "dwarf, not an F star (whose metal lines would show at this colour)."
+        )
+    if metal_free and not seen.he_strong and _fading_da(seen.colour, seen.balmer, seen.halpha):
+        alpha = seen.halpha["core"]
+        beta = seen.balmer["H beta"]["core"] if "H beta" in seen.balmer else None
+        weaker = f", H beta only {beta.short}" if beta is not None else ""
+        return "YES", (
+            f"H alpha absorption (core {alpha.short}{weaker}) as the only line on {described}, "
+            "with no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white dwarf whose higher "
+            "Balmer lines have faded, not an F/G star (whose metal lines would show)."
         )
     if (
         not seen.judged
@@ -467,6 +490,18 @@ def _cool_da(colour, balmer, halpha):
         and halpha is not None
         and _strong(halpha["core"], COOL_DA_HALPHA)
         and gamma < COOL_DA_DECREMENT * beta
+    )
+
+
+def _fading_da(colour, balmer, halpha):
+    """H alpha at 5 sigma, H beta much weaker, on an F/G-star-or-cooler continuum."""
+    beta = balmer["H beta"]["core"].value.value if "H beta" in balmer else 0.0
+    return (
+        colour is not None
+        and colour <= COOL_DA_COLOUR
+        and halpha is not None
+        and _strong(halpha["core"], FADING_DA_HALPHA, 5.0)
+        and beta < FADING_DA_DECREMENT * halpha["core"].value.value
     )
 
 
