@@ -51,3 +51,18 @@ def test_cah1_limit_follows_the_dwarf_locus():
 def test_simulated_m_stars(kind, subtype, verdict):
     spectrum = simulate_spectrum(kind, seed=1, snr=40, subtype=subtype)
     assert assess(spectrum, "m_giant", spectrum.meta["redshift"]).verdict == verdict
+
+
+def test_mira_at_minimum_is_a_giant_by_its_decisive_cah_excess(reference_star):
+    """o Ceti at minimum (M9e): TiO fills its CaH1 window (a dwarf-side 0.88) but its CaH2+CaH3
+    lies far above any M dwarf's: the tie goes to the decisive index."""
+    mira = reference_star("extra", "truecolortools/mira_minimum.txtA", snr=30)
+    assessment = assess(mira, "gm")
+    assert assessment.verdict == "YES" and "far on the giants' side" in assessment.conclusion
+
+
+def test_a_wolf_rayet_wind_is_no_m_giant(reference_star):
+    """The WC average's emission lines fake TiO5 0.53; its He II 4686 wind line gives it away."""
+    wind = reference_star("extra", "truecolortools/WR_C.datA", snr=30)
+    assessment = assess(wind, "gm")
+    assert assessment.verdict == "NO" and "Wolf-Rayet" in assessment.conclusion

@@ -8,6 +8,7 @@ from ._common import (
     CAH1,
     CAH2,
     CAH3,
+    HE_II_4686,
     MIN_SNR,
     NA8189,
     TIO5,
@@ -16,6 +17,7 @@ from ._common import (
     _continuum_colour,
     _depth,
     _describe_colour,
+    _detected,
     _listed,
     _measurement,
     _noisy_no,
@@ -49,6 +51,17 @@ CAH1_GIANT = 0.95
 CAH1_DWARF_LOCUS = (0.90, 0.5, 0.6)
 CAH_EXCESS_GIANT = 0.12
 NA_GIANT = 0.945
+#: The gap between the dwarfs and the giants of each vote (from the ranges above), the unit in
+#: which a vote's distance from its limit is weighed when the votes disagree: at M8-M9 TiO fills
+#: the CaH1 window of a giant (Mira at minimum: CaH1 0.88, on the dwarfs' side of 0.90) while its
+#: CaH2+CaH3 excess (0.53) lies far beyond any dwarf's (<= 0.03).
+GRAVITY_GAP = {"CaH1": 0.10, "CaH2+CaH3": 0.19, "Na I 8189": 0.03}
+#: A vote this many gaps from its limit decides a tie.
+DECISIVE_GAPS = 1.0
+#: He II 4686 emission (Å) of a Wolf-Rayet wind (EW 37-385 Å in the WN and WC stars of STELIB and
+#: ADPS), whose emission lines can fake TiO band depths. M stars read negative there (TiO 4761-4804
+#: bands in the side windows); C IV 5806 is no test, TiO 5810/5847 give a Mira at minimum 55 Å.
+WIND_HE_II_EW = 30.0
 
 _GRAVITY_WINDOWS = {
     "CaH1": (6385, "CaH 6382"),
@@ -72,12 +85,17 @@ def _cah1_limit(tio5):
 
 
 def _gravity_votes(rest):
-    """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements."""
+    """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements and
+    their distance from the vote's limit in `GRAVITY_GAP` units."""
     tio5, cah1, cah2, cah3, na = (_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
     votes = []
+
+    def vote(name, measurement, limit):
+        margin = (measurement.value.value - limit) / GRAVITY_GAP[name]
+        votes.append((name, 1 if margin > 0 else -1, measurement, abs(margin)))
+
     if cah1 is not None:
-        limit = CAH1_GIANT if tio5 is None else _cah1_limit(tio5.value.value)
-        votes.append(("CaH1", 1 if cah1.value.value > limit else -1, cah1))
+        vote("CaH1", cah1, CAH1_GIANT if tio5 is None else _cah1_limit(tio5.value.value))
     if cah2 is not None and cah3 is not None and tio5 is not None:
         excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
         error = np.sqrt(
@@ -85,12 +103,16 @@ def _gravity_votes(rest):
             + cah3.uncertainty.value**2
             + (1.05 * tio5.uncertainty.value) ** 2
         )
-        excess = _measurement("CaH2+CaH3 excess", excess, error)
-        votes.append(("CaH2+CaH3", 1 if excess.value.value > CAH_EXCESS_GIANT else -1, excess))
+        vote("CaH2+CaH3", _measurement("CaH2+CaH3 excess", excess, error), CAH_EXCESS_GIANT)
     if na is not None:
-        # Na I 8189 is a band/continuum ratio: deep (low) in dwarfs.
-        votes.append(("Na I 8189", 1 if na.value.value > NA_GIANT else -1, na))
+        vote("Na I 8189", na, NA_GIANT)  # a band/continuum ratio: deep (low) in dwarfs
     return tio5, votes
+
+
+def _deciding(votes):
+    """The vote that settles a tie: the one farthest from its limit, if decisively far."""
+    name, vote, measurement, margin = max(votes, key=lambda v: v[3])
+    return (name, vote, measurement) if margin >= DECISIVE_GAPS else None
 
 
 def assess_m_giant(spectrum, redshift=0.0):
@@ -121,7 +143,7 @@ def assess_m_giant(spectrum, redshift=0.0):
             [f"the TiO 6159 head is {tio_6159.short} deep"],
             key=tio5 is None,
         )
-    for name, vote, measurement in votes:
+    for name, vote, measurement, _ in votes:
         centre, label = _GRAVITY_WINDOWS[name]
         book.record(
             _window_for(task, centre - 5, centre + 5, label),
@@ -137,6 +159,8 @@ def assess_m_giant(spectrum, redshift=0.0):
         key=s_type,
     )
     c2_seen, carbon = _record_c2_5165(book, (4950, 5250))
+    he_ii = HE_II_4686.emission(rest)
+    wind = he_ii["ew"] if _detected(he_ii, WIND_HE_II_EW) else None
     overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
     if tio is None:
         return book.conclude(
@@ -147,10 +171,17 @@ def assess_m_giant(spectrum, redshift=0.0):
         )
     if snr < MIN_SNR:
         return _noisy_no(book, snr, "the TiO/CaH region")
-    score = sum(vote for _, vote, _ in votes)
-    evidence = _listed(m for _, _, m in votes)
+    score = sum(vote for _, vote, _, _ in votes)
+    evidence = _listed(m for _, _, m, _ in votes)
+    decider = _deciding(votes) if votes and score == 0 else None
     if not m_type:
         verdict, conclusion = "NO", f"TiO is too weak for an M star ({tio}): not an M giant."
+    elif wind is not None:
+        verdict = "NO"
+        conclusion = (
+            f"He II 4686 emission ({wind}) is a Wolf-Rayet wind's, whose lines mimic the TiO "
+            f"depths ({tio}): not an M giant."
+        )
     elif s_type:
         verdict = "NO"
         conclusion = (
@@ -171,6 +202,15 @@ def assess_m_giant(spectrum, redshift=0.0):
         verdict = "YES"
         conclusion = (
             f"Deep TiO ({tio}) with weak, giant-like gravity features ({evidence}): an M giant."
+        )
+    elif decider is not None:
+        name, vote, measurement = decider
+        verdict = "YES" if vote > 0 else "NO"
+        side = "giants'" if vote > 0 else "dwarfs'"
+        conclusion = (
+            f"Deep TiO ({tio}); the gravity indicators disagree ({evidence}), but {name} lies "
+            f"far on the {side} side ({_GRAVITY_TEXT[name, vote]}) while the other sits near "
+            f"its limit: {'an M giant' if vote > 0 else 'an M dwarf, not a giant'}."
         )
     elif score == 0:
         verdict = "NO"
