@@ -5,7 +5,8 @@ Compares, for the same spectral types, the simulator with real spectra: LAMOST D
 white-dwarf flux standards. Measured: molecular band depths (``spec_o3.analysis.band_strength`` with
 the catalogue's windows) for M dwarfs and giants; Hβ equivalent width and FWHM of A/B stars, blue
 horizontal-branch stars and DA white dwarfs; He I equivalent widths of the DB standard LDS 749B;
-Mg b and Na D pseudo-equivalent widths and the G band of FGK stars. Prints the numbers and writes
+Mg b and Na D pseudo-equivalent widths and the G band of FGK stars; the emission lines of the
+classical novae of ``real_extra`` against simulated nebular novae. Prints the numbers and writes
 ``docs/_static/realism.png``.
 
 Run from the repository root::
@@ -474,6 +475,7 @@ def main(argv=None):
         )
 
     print_db_he_i(args.data, seeds)
+    print_novae(seeds)
     _figure(args.figure, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim)
     print(f"\nwrote {args.figure}")
 
@@ -501,6 +503,58 @@ def print_db_he_i(data, seeds):
             f"    simulated DB {teff:6.0f} K: "
             + "  ".join(f"{line} {ew:4.1f}" for line, ew in zip(HE_I_LINES, ews, strict=True))
         )
+
+
+def _nova_lines(spectrum, redshift=0.0):
+    """H alpha EW and FWHM, H beta, He II 4686 and He I 5876 EWs over H alpha's, and [O III] 5007
+    EW and FWHM (Å), measured as the expert measures emission."""
+    from spec_o3.agent.expert_rules._common import CV_LINES, _RestSpectrum
+
+    rest = _RestSpectrum(spectrum, redshift)
+    found = {line.name: line.emission(rest) for line in CV_LINES}
+    ew = {name: (m["ew"].value.value if m else np.nan) for name, m in found.items()}
+    halpha = ew["H alpha"]
+    return (
+        halpha,
+        found["H alpha"]["fwhm"].value.value,
+        ew["H beta"] / halpha,
+        ew["He II 4686"] / halpha,
+        ew["He I 5876"] / halpha,
+        ew["[O III] 5007"],
+        found["[O III] 5007"]["fwhm"].value.value,
+    )
+
+
+def print_novae(seeds):
+    """Emission lines of the real classical novae (real_extra, degraded to LAMOST quality as the
+    validation degrades them) against simulated nebular novae."""
+    import _real_extra as extra
+    import validate_expert_real as validation  # beside this script
+
+    names = ("Hα EW", "Hα FWHM", "Hβ/Hα", "He II/Hα", "He I/Hα", "[O III] EW", "[O III] FWHM")
+    real = []
+    for entry in extra.manifest(validation.SHARED / "real_extra"):
+        if entry["label_subtype"].startswith("classical nova"):
+            spectrum, redshift, _ = validation.real_extra_spectrum(entry, snr=30, seed=0)
+            real.append(_nova_lines(spectrum, redshift))
+    simulated = [
+        _nova_lines(s, s.meta["redshift"])
+        for s in _simulated(
+            "cataclysmic_variable", range(4 * len(seeds)), snr=30.0, subtype="classical nova"
+        )
+    ]
+    print(
+        "\nClassical novae, emission at R = 1800 (median [min-max]): "
+        f"real ({len(real)}) | simulated nebular novae ({len(simulated)})"
+    )
+    for name, column_real, column_sim in zip(
+        names, np.array(real).T, np.array(simulated).T, strict=True
+    ):
+        cells = [
+            f"{np.nanmedian(c):7.2f} [{np.nanmin(c):.2f}-{np.nanmax(c):.2f}]"
+            for c in (column_real, column_sim)
+        ]
+        print(f"  {name:13s} {cells[0]:>24s} | {cells[1]}")
 
 
 def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim):

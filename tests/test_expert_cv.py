@@ -118,3 +118,12 @@ def test_narrow_o_iii_is_still_a_nebula():
     )
     assessment = assess(nebula, "cv")
     assert assessment.verdict == "NO" and "nebula" in assessment.conclusion
+
+
+def test_simulated_nebular_novae_are_cvs_and_no_white_dwarfs():
+    for seed in range(6):
+        nova = simulate_spectrum("cataclysmic_variable", seed=seed, subtype="classical nova")
+        assert nova.meta["subtype"] == "classical nova (nebular)"
+        z = nova.meta["redshift"]
+        assert assess(nova, "cv", z).verdict == "YES"
+        assert assess(nova, "wd", z).verdict == "NO"

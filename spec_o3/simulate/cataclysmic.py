@@ -1,4 +1,5 @@
-"""Cataclysmic variables: quiescent dwarf novae, magnetic systems, outbursts and nova-likes."""
+"""Cataclysmic variables: quiescent dwarf novae, magnetic systems, outbursts and nova-likes, and
+classical novae in their nebular phase."""
 
 import numpy as np
 
@@ -31,11 +32,16 @@ _CV_LINES = {
     "Ca II 8498": 8500.36,
     "Ca II 8542": 8544.44,
     "Ca II 8662": 8664.52,
+    "[Ne III] 3869": 3869.86,
+    "[O III] 4959": 4960.30,
+    "[O III] 5007": 5008.24,
+    "[N II] 5755": 5756.24,
 }
 _CV_SUBTYPES = {
-    "dwarf nova (quiescence)": 0.55,
-    "magnetic (polar/IP)": 0.25,
-    "outburst/nova-like": 0.2,
+    "dwarf nova (quiescence)": 0.5,
+    "magnetic (polar/IP)": 0.22,
+    "outburst/nova-like": 0.18,
+    "classical nova (nebular)": 0.1,
 }
 
 
@@ -118,6 +124,35 @@ def _draw_cv(rng, subtype=None):
             sigma_narrow=float(rng.uniform(60, 150)),
             field_mg=log_uniform(rng, 10.0, 70.0),
             cyclotron=float(rng.uniform(0.0, 0.8)),
+        )
+    elif subtype.startswith("classical nova"):
+        # Months after eruption the expanding ejecta outshine the binary: broad (FWHM ~600-2000
+        # km/s) H alpha hundreds to thousands of Å in EW, He II 4686 and nebular [O III], [N II]
+        # and [Ne III] lines as broad. Ranges from the seven classical novae of the Open Nova
+        # Catalog (R. E. Williams' CTIO survey) measured at R~1800: H alpha EW 170-2800 Å, H beta
+        # 0.03-0.16 of it, He II 4686 0.03-0.3 and He I 5876 0.01-0.06 of H alpha, [O III] 5007
+        # EW 30-400 Å once nebular.
+        halpha = log_uniform(rng, 150.0, 3000.0)
+        hb = halpha * rng.uniform(0.03, 0.15)
+        oiii = log_uniform(rng, 25.0, 400.0)
+        lines = {
+            "H alpha": halpha,
+            "H beta": hb,
+            "H gamma": hb * rng.uniform(0.35, 0.55),
+            "H delta": hb * rng.uniform(0.2, 0.3),
+            "He II 4686": halpha * rng.uniform(0.03, 0.3),
+            "He I 5876": halpha * rng.uniform(0.01, 0.06),
+            "[O III] 5007": oiii,
+            "[O III] 4959": oiii / 2.98,  # the 3:1 ratio of the doublet's transition probabilities
+            "[N II] 5755": oiii * rng.uniform(0.05, 0.3),
+            "[Ne III] 3869": oiii * rng.uniform(0.1, 0.4),
+        }
+        lines["He I 6678"] = lines["He I 5876"] * 0.3
+        p.update(
+            wd_fraction=0.0,
+            donor_fraction=float(rng.uniform(0.0, 0.1)),
+            disc_teff=float(rng.uniform(15000, 30000)),
+            sigma_ejecta=float(rng.uniform(600, 2000) / 2.3548),
         )
     else:
         # Dwarf novae in outburst and nova-likes: broad disc absorption with emission cores. Nearly
@@ -217,6 +252,10 @@ def _render_cv(grid, params):
     names = list(params["emission"])
     centres = [_CV_LINES[n] for n in names]
     ews = [params["emission"][n] for n in names]
+    if kind.startswith("classical nova"):
+        return total + gaussian_lines(
+            grid.wavelength, reference, df, centres, ews, params["sigma_ejecta"]
+        )
     if kind.startswith("magnetic"):
         broad = gaussian_lines(
             grid.wavelength, reference, df, centres, np.multiply(ews, 0.6), params["sigma_broad"]
@@ -235,7 +274,8 @@ CATACLYSMIC_CLASSES = (
     SpectralClass(
         "cataclysmic_variable",
         "Cataclysmic variables: quiescent dwarf novae (double-peaked disc lines), "
-        "magnetic systems (strong He II 4686), outbursts and nova-likes (broad Balmer absorption)",
+        "magnetic systems (strong He II 4686), outbursts and nova-likes (broad Balmer absorption), "
+        "classical novae in their nebular phase (broad [O III] beside broad Balmer lines)",
         _draw_cv,
         _render_cv,
         positive_for="cataclysmic_variable",

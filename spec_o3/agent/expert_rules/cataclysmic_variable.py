@@ -49,7 +49,7 @@ FORBIDDEN_RATIO = 0.3
 NOVA_FWHM = 10.0
 #: ...and strong: [O III] 5007 EW 30-400 Å in those novae; a Wolf-Rayet wind's blends near 5007 Å
 #: give a few Å.
-NOVA_OIII_EW = 20.0
+NOVA_OIII_EW = 10.0
 #: He II 4686 of this many times H beta, at least WR_HEII_EW and broad (WR_HEII_FWHM) is a
 #: Wolf-Rayet wind: WN stars have He II 4686 EW of tens to hundreds of Å, He II/H beta ~ 4 and wind
 #: widths >~ 1000 km/s (three STELIB WN stars: ratio 3.9-4.6, FWHM 10-14 Å at R~1800); polars have
