@@ -100,6 +100,14 @@ def spectrum(flux, wavelength=None, **options):
     return Spectrum(flux=flux, spectral_axis=wavelength, **options)
 
 
+def test_a_file_of_no_known_format_gets_one_line(tmp_path):
+    notes = tmp_path / "notes.rst"
+    notes.write_text("observing log, not a spectrum\n")
+    with pytest.raises(UnvettableSpectrum) as caught:
+        vet(notes)
+    assert "\n" not in str(caught.value) and "Spectrum.read(path, format=...)" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     "make, problem",
     [

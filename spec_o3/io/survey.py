@@ -108,8 +108,16 @@ def read_for_inspection(source):
 
 
 def _reading_problem(error, name):
-    """The reader's complaint without the file name it may already start with."""
-    message = str(error).removeprefix(f"{name}: ").strip()
+    """The reader's complaint on one line, without the file name it may already start with."""
+    from astropy.io.registry import IORegistryError
+
+    if isinstance(error, IORegistryError):  # its message goes on to list every format it knows
+        return (
+            "cannot be read: not a spectrum file that spec-o3 or specutils recognises (LAMOST and "
+            "SDSS FITS files are read as they are; for another format, read it with "
+            "Spectrum.read(path, format=...) and vet the Spectrum)"
+        )
+    message = " ".join(str(error).removeprefix(f"{name}: ").split())
     if isinstance(error, (OSError, ValueError)) and message:
         return f"cannot be read: {message}"
     return f"cannot be read ({type(error).__name__}: {message or 'no message'})"
