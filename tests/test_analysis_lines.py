@@ -12,6 +12,7 @@ import spec_o3  # noqa: F401  (registers the LAMOST reader)
 from spec_o3.analysis import identify_lines
 from spec_o3.catalog import atomic_lines
 from spec_o3.io import read_for_inspection
+from spec_o3.simulate import simulate_spectrum
 
 #: The LAMOST LRS grid: log-linear, 69 km/s per pixel, 3700-9100 Å.
 LAMOST = 10 ** (3.5682 + 1e-4 * np.arange(3900))
@@ -433,3 +434,26 @@ def test_real_db_and_do_white_dwarfs_show_helium(shared_data):
     assert not {"H alpha", "H beta", "H gamma", "H8"} & set(db["name"])  # 3889 Å is He I
     do = identify_lines(white_dwarf(shared_data, "HZ21"))
     assert "He II 4686" in names_of(do, "absorption")
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed", "line"),
+    [
+        ("carbon_star", 12, "[O III] 5007"),
+        ("carbon_star", 11, "[Ne III] 3869"),
+        ("m_dwarf", 21, "Li I 6708"),
+    ],
+)
+def test_band_structure_of_cool_stars_is_no_emission_line(kind, seed, line):
+    """The hump between the C2 Swan sequences, a gap inside the CN 3883 band and one inside the TiO
+    6651 band were reported as emission lines before the band spans were checked."""
+    star = simulate_spectrum(kind, seed=seed)
+    found = identify_lines(star, redshift=star.meta["redshift"])
+    assert line not in list(found["name"])
+
+
+def test_a_nebular_novas_forbidden_lines_are_kept():
+    """Broad [O III] with no molecular bands around it: the nova's ejecta."""
+    nova = simulate_spectrum("cataclysmic_variable", seed=4, subtype="classical nova")
+    found = identify_lines(nova, redshift=nova.meta["redshift"])
+    assert {"[O III] 5007", "[Ne III] 3869"} <= set(found["name"][found["kind"] == "emission"])

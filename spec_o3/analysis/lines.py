@@ -30,6 +30,12 @@ _MAX_EMISSION_FWHM = 4000.0
 #: the highest flux of its neighbourhood: the top of a noisy continuum between absorption lines
 #: reaches a couple of standard deviations above its surroundings, a real line more.
 _ENVELOPE_SIGMA = 3.0
+#: A forbidden line broader than this (FWHM, km/s) comes from expanding nova ejecta, never from a
+#: star with molecular bands: within _BAND_NEIGHBOURHOOD Å of present bands, such a "line" is the
+#: continuum left between two band systems (the hump at 5010 Å between the C2 Swan 4737 and
+#: 5165 sequences of a carbon star).
+_NEBULAR_FWHM = 600.0
+_BAND_NEIGHBOURHOOD = 300.0
 #: Shallowest band depth taken as a molecular band. Atomic lines in the band and continuum
 #: windows of G and K stars without those molecules give up to about 0.07 (MgH and Mg b in the
 #: C2 5165 windows of a LAMOST DR1 K5 star).
@@ -86,11 +92,12 @@ def _leaders():
 
 @cache
 def _band_heads():
-    """Names and band heads (Å) of the molecular band catalogue."""
+    """Names, band heads and band spans (``band_min``, ``band_max``; Å) of the molecular bands."""
     from ..catalog import molecular_bands
 
     bands = molecular_bands()
-    return np.asarray(bands["name"], dtype=str), bands["bandhead"].to_value(u.AA)
+    spans = np.column_stack([bands[edge].to_value(u.AA) for edge in ("band_min", "band_max")])
+    return np.asarray(bands["name"], dtype=str), bands["bandhead"].to_value(u.AA), spans
 
 
 def _line_list(line_list):
@@ -402,12 +409,15 @@ def identify_lines(
     (between its half-maximum points, three pixels wider) holds the head of a molecular band
     that :func:`~spec_o3.analysis.band_strength` measures at ``min_significance`` and at least
     0.1 deep is dropped: the flux step at a head reads as a line (TiO 7054 at He I 7065 in M
-    dwarfs). Weaker lines of a species need its strongest line seen with the same kind:
-    H alpha or H beta for the other hydrogen lines, He I 4471 or 5876 for He I, He II 4686 for
-    He II, [O III] 5007, [N II] 6583, [O I] 6300 (or the sky's 5577) for their weaker partners.
-    Those leading lines are measured even outside ``region``; where none can be measured (outside
-    the data, masked) the rule is not applied. Custom ``line_list`` lines take part through their
-    ``typical_kind`` column and, for the leading lines, through catalogue names.
+    dwarfs); so is emission inside the span of such a band, where the gaps between its
+    rotational heads rise like lines; and a forbidden line broader than 600 km/s next to two such
+    bands (a nova's ejecta have no molecules). Weaker lines of a species need its strongest line
+    seen with the same kind: H alpha or H beta for the other hydrogen lines, He I 4471 or 5876 for
+    He I, He II 4686 for He II, [O III] 5007, [N II] 6583, [O I] 6300 (or the sky's 5577) for
+    their weaker partners. Those leading lines are measured even outside ``region``; where none
+    can be measured (outside the data, masked) the rule is not applied. Custom ``line_list``
+    lines take part through their ``typical_kind`` column and, for the leading lines, through
+    catalogue names.
 
     *Measurements.* Equivalent width (deficit over the continuum at the expected position) and
     FWHM (between the half-maximum points of the profile) come from the measuring window;
@@ -475,7 +485,7 @@ def identify_lines(
     rows, measurable = _measure(
         arrays, sigma, good, candidates, rest, kinds == "emission", min_significance, offset
     )
-    rows = _off_band_heads(rows, arrays, sigma, min_significance)
+    rows = _off_band_heads(rows, arrays, sigma, min_significance, kinds)
     rows = _with_leader_seen(rows, names, names[measurable])
     features = _merge_blends([row for row in rows if wanted[row["line"]]], names, rest, kinds)
     return _table(features, names, rest, arrays.redshift, meta)
@@ -501,24 +511,45 @@ def _with_leaders(names, rest, kinds, wanted):
     return names, rest, kinds, np.isin(names, sorted(needed))
 
 
-def _off_band_heads(rows, arrays, sigma, min_significance):
-    """The detections whose core does not hold the head of a molecular band in the spectrum.
+def _off_band_heads(rows, arrays, sigma, min_significance, kinds):
+    """The detections that are not the structure of a molecular band in the spectrum.
 
     A band head is a step in the flux: next to it the straight pseudo-continuum of a line fails
     and the step itself reads as an absorption line (on the band's side) or as emission (on the
-    continuum's side). A detection whose half-maximum points, widened by three pixels, enclose
-    the head of a catalogue band whose depth (`~spec_o3.analysis.band_strength`) reaches
-    ``min_significance`` standard deviations and ``_MIN_BAND_DEPTH`` is that band, not the line.
+    continuum's side); inside a band, the gaps between its rotational heads rise like emission
+    lines. A detection whose half-maximum points, widened by three pixels, enclose the head of a
+    catalogue band whose depth (`~spec_o3.analysis.band_strength`) reaches ``min_significance``
+    standard deviations and ``_MIN_BAND_DEPTH``, or an emission detection centred inside such a
+    band's span, is that band, not the line ([Ne III] 3869 in the CN 3883 band of a carbon
+    star, Li I 6708 in the TiO 6651 band of an M dwarf); and so is a forbidden line (catalogue
+    ``kinds`` "emission") broader than ``_NEBULAR_FWHM`` near two such bands.
     """
     if not rows:
         return rows
-    band_names, heads = _band_heads()
+    band_names, heads, spans = _band_heads()
     centre = np.array([row["centre"] for row in rows])
     pixel = np.interp(centre, arrays.wavelength, np.gradient(arrays.wavelength))
     reach = np.array([row["fwhm"] for row in rows]) / 2 + 3 * pixel
+    emission = np.array([row["kind"] == "emission" for row in rows])
     on_head = np.abs(heads[None, :] - centre[:, None]) <= reach[:, None]
+    in_band = (
+        emission[:, None]
+        & (spans[None, :, 0] <= centre[:, None])
+        & (centre[:, None] <= spans[None, :, 1])
+    )
+    broad_forbidden = np.array(
+        [
+            kinds[row["line"]] == "emission"
+            and row["fwhm"] / row["centre"] * _C_KMS > _NEBULAR_FWHM
+            for row in rows
+        ]
+    )
+    structure = on_head | in_band
+    near = broad_forbidden[:, None] & (
+        np.abs(heads[None, :] - centre[:, None]) <= _BAND_NEIGHBOURHOOD
+    )
     present = np.zeros(heads.size, dtype=bool)
-    for band in np.flatnonzero(on_head.any(axis=0)):
+    for band in np.flatnonzero((structure | near).any(axis=0)):
         try:
             depth, variance, _, _ = measure_depth(
                 arrays, sigma, band_names[band], band_windows(band_names[band])
@@ -526,7 +557,12 @@ def _off_band_heads(rows, arrays, sigma, min_significance):
         except ValueError:  # the band's windows are not covered by the data
             continue
         present[band] = depth >= max(_MIN_BAND_DEPTH, min_significance * np.sqrt(variance))
-    return [row for row, heads_in in zip(rows, on_head, strict=True) if not present[heads_in].any()]
+    # Bands, not one: a strong emission line in a band's side window fakes a single band's depth.
+    return [
+        row
+        for row, own, around in zip(rows, structure, near, strict=True)
+        if not present[own].any() and np.count_nonzero(present[around]) < 2
+    ]
 
 
 def _with_leader_seen(rows, names, measurable):
