@@ -256,8 +256,8 @@ def check_inspectable(arrays):
             finite
         ].any():
             problem = (
-                "its inverse variance (uncertainty) is zero or missing at every pixel with a "
-                "finite flux"
+                "its inverse variance (uncertainty) is zero, negative or missing at every pixel "
+                "with a finite flux"
             )
         else:
             problem = (
