@@ -134,10 +134,13 @@ class Journal:
     def __init__(self, path, header, size):
         self.path, self.header = Path(path), header
         self.offsets = np.full(size, -1, dtype=np.int64)
-        self.failed = np.zeros(size, dtype=bool)
         self.counts = dict.fromkeys(_OUTCOMES, 0)
-        self._outcomes = [None] * size
+        self._outcomes = np.full(size, -1, dtype=np.int8)  # index into _OUTCOMES; -1: no row yet
         self._descriptor = self._size = None
+
+    def failed(self, index):
+        """Whether the row of catalogue entry ``index`` is a failed one."""
+        return self._outcomes[index] == _OUTCOMES.index(FAILED)
 
     @property
     def done(self):
@@ -199,12 +202,12 @@ class Journal:
     def _note(self, index, row, offset):
         if not 0 <= index < self.offsets.size:
             raise IndexError(index)
-        if self._outcomes[index] is not None:
-            self.counts[self._outcomes[index]] -= 1
+        if self._outcomes[index] >= 0:
+            self.counts[_OUTCOMES[self._outcomes[index]]] -= 1
         self.offsets[index] = offset
-        self._outcomes[index] = outcome(row)
-        self.counts[self._outcomes[index]] += 1
-        self.failed[index] = row["status"] == FAILED
+        kind = outcome(row)
+        self._outcomes[index] = _OUTCOMES.index(kind)
+        self.counts[kind] += 1
 
     def _open(self):
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
@@ -352,7 +355,7 @@ def read_rows(path, columns):
         row = {}
         for name, value in zip(columns, values, strict=True):
             if np.ma.is_masked(value):
-                value = None if name in ("verdict", "redshift") else _NUMERIC.get(name, str)()
+                value = None if name in _MASKED else _NUMERIC.get(name, str)()
             row[name] = value.item() if isinstance(value, np.generic) else value
         yield row
 

@@ -229,7 +229,7 @@ def vet_catalog(
         todo = (
             Item(entry.index, entry.path, entry.redshift, entry.id, folder)
             for entry, folder in _trajectory_folders(catalog, save_trajectories)
-            if journal.offsets[entry.index] < 0 or (retry_failed and journal.failed[entry.index])
+            if journal.offsets[entry.index] < 0 or (retry_failed and journal.failed(entry.index))
         )
         try:
             for rows in run_chunks(pool, work, in_chunks(todo, chunk_size)):

@@ -242,6 +242,8 @@ def _usage_error(error):
 def _print_summary(summary, print_rows):
     from astropy.table import Table
 
+    from spec_o3.agent.result import ANSWERED
+
     for file, error in summary.first_errors:
         print(error if error.startswith(file) else f"{file}: {error}", file=sys.stderr)
     if summary.errors > len(summary.first_errors):
@@ -252,7 +254,7 @@ def _print_summary(summary, print_rows):
             f"{summary.no_answer} without an answer, {summary.failed} failed"
         )
         for row in Table.read(summary.output, format="ascii.ecsv"):
-            shown = row["verdict"] if row["status"] == "answered" else row["status"].upper()
+            shown = row["verdict"] if row["status"] == ANSWERED else row["status"].upper()
             print(f"{row['file']}\t{shown}\t{row['evidence'] or row['error'] or ''}")
     else:
         print(summary)

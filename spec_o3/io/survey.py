@@ -100,8 +100,6 @@ def read_for_inspection(source):
         raise UnvettableSpectrum(name, "no such file")
     try:
         return read_survey_spectrum(source, mask_zero_ivar=False)
-    except UnvettableSpectrum:
-        raise
     # Readers (ours, specutils', astropy's) fail in many ways on odd bytes; all mean "unreadable".
     except Exception as error:  # noqa: BLE001
         raise UnvettableSpectrum(name, _reading_problem(error, name)) from error
