@@ -52,6 +52,7 @@ REDSHIFT_SOURCES = {
     "user": "user: given to spec-o3, not read from the file",
     "measured": "measured by spec-o3",
     "assumed": "assumed: no redshift in the file",
+    "redrock": "from the redrock redshift catalogue beside the file",
 }
 
 # Keep tool responses well under the released models' 1,024-token cap.
@@ -331,7 +332,8 @@ def rest_frame(spectrum, redshift=None, *, assumed=0.0, source=None):
     """The redshift of the rest frame to inspect ``spectrum`` in, and where it came from.
 
     In order: ``redshift`` if given (source ``"user"``), else the redshift stored with the
-    spectrum, ``spectrum.meta["redshift"]`` (``"file"``), else ``assumed`` (``"assumed"``).
+    spectrum, ``spectrum.meta["redshift"]`` (``"file"``, or ``meta["redshift_source"]`` when a
+    reader took it from elsewhere, e.g. ``"redrock"``), else ``assumed`` (``"assumed"``).
 
     Parameters
     ----------
@@ -370,7 +372,7 @@ def rest_frame(spectrum, redshift=None, *, assumed=0.0, source=None):
     stored = (spectrum.meta or {}).get("redshift")
     if stored is not None:
         try:
-            return _checked_redshift(stored), "file"
+            return _checked_redshift(stored), spectrum.meta.get("redshift_source", "file")
         except ValueError:  # a pipeline's failure value (NaN, -9999) means "no redshift stored"
             pass
     if assumed is None:
