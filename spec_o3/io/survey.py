@@ -2,27 +2,27 @@
 
 import contextlib
 import os
+import re
 
 from specutils import Spectrum
 
 from spec_o3.exceptions import UnvettableSpectrum
 
 from ._fits import open_fits, source_name
-from .lamost import (
-    identify_lamost_lrs_image,
-    identify_lamost_lrs_table,
-    lamost_lrs_image_loader,
-    lamost_lrs_table_loader,
-)
-from .sdss import identify_sdss_spec, identify_sdss_spspec, sdss_spec_loader, sdss_spspec_loader
+from .desi import desi_format, read_target
+from .lamost import identify_lamost_lrs_image, identify_lamost_lrs_table
+from .sdss import identify_sdss_spec, identify_sdss_spspec
 
 __all__ = ["read_for_inspection", "read_survey_spectrum"]
 
-#: (identifier, loader) of every survey format; at most one identifier accepts a given file.
-_SURVEY_READERS = ((identify_lamost_lrs_image, lamost_lrs_image_loader),
-                   (identify_lamost_lrs_table, lamost_lrs_table_loader),
-                   (identify_sdss_spec, sdss_spec_loader),
-                   (identify_sdss_spspec, sdss_spspec_loader))
+#: (identifier, format name) of every spec-o3 survey format; at most one accepts a given file.
+_SURVEY_FORMATS = ((identify_lamost_lrs_image, "spec-o3 LAMOST-LRS"),
+                   (identify_lamost_lrs_table, "spec-o3 LAMOST-LRS-table"),
+                   (identify_sdss_spec, "spec-o3 SDSS-spec"),
+                   (identify_sdss_spspec, "spec-o3 SDSS-spSpec"))
+#: File names that promise FITS: when such a file does not open as FITS, that is the problem to
+#: report, rather than specutils' "format could not be identified".
+_FITS_NAME = re.compile(r"\.(fits?|fts)(\.(gz|bz2|xz))?$", re.IGNORECASE)
 
 
 def read_survey_spectrum(source, *, mask_zero_ivar=True):
@@ -30,9 +30,11 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
     Read a spectrum as ``Spectrum.read`` would, faster for LAMOST and SDSS files.
 
     ``Spectrum.read(path)`` without a format runs the identifier of every registered format, and
-    specutils' own identifiers open the file again each time: 50–900 ms per survey file. This
-    function opens the file once, tries only the survey formats of ``spec_o3.io``, and hands
-    anything else (or anything that is not FITS) to ``Spectrum.read``.
+    specutils' own identifiers open the file again each time. This function opens the file once,
+    tries only the survey formats of ``spec_o3.io`` and reads a file one of them identifies with
+    that format named; SDSS ``spec`` files too, which ``Spectrum.read`` leaves to specutils' own
+    loader. Anything else goes to ``Spectrum.read``, but for a file named ``*.fits`` (``.fit``,
+    ``.fts``, maybe compressed) that does not open as FITS, which raises an `OSError` saying why.
 
     Parameters
     ----------
@@ -44,7 +46,8 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
     Returns
     -------
     `~specutils.Spectrum`
-        The same spectrum as ``Spectrum.read(source)``.
+        The same spectrum as ``Spectrum.read(source)``, or as ``Spectrum.read(source,
+        format="spec-o3 SDSS-spec")`` for an SDSS ``spec`` file.
 
     Examples
     --------
@@ -57,10 +60,14 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
         try:
             hdulist = stack.enter_context(open_fits(source))
         except OSError:  # not FITS: specutils may know the format, or will say why not
+            if _FITS_NAME.search(source_name(source)):
+                raise
             hdulist = None
-        for identify, load in _SURVEY_READERS if hdulist is not None else ():
+        for identify, format_name in _SURVEY_FORMATS if hdulist is not None else ():
             if identify("read", None, None, hdulist):
-                return load(hdulist, mask_zero_ivar=mask_zero_ivar)
+                return Spectrum.read(hdulist, format=format_name, mask_zero_ivar=mask_zero_ivar)
+        if hdulist is not None and desi_format(hdulist) is not None:  # specutils reads a list
+            return read_target(hdulist)
     return Spectrum.read(source)
 
 
