@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import voigt_profile
 
 from . import atmosphere
+from .constants import C_KMS
 from .grid import air_to_vacuum
 from .profiles import curve_of_growth, deposit, render_strength, smooth
 
@@ -34,7 +35,6 @@ __all__ = [
     "doppler_width",
 ]
 
-_C_KMS = 299792.458
 _ATOMIC_MASS = {
     "H": 1.008,
     "He": 4.003,
@@ -175,7 +175,7 @@ def doppler_width(wavelength, element, teff, microturbulence):
     """
     mass = _ATOMIC_MASS[element] if isinstance(element, str) else np.asarray(element)
     thermal2 = 2 * 1.380649e-23 * teff / (mass * 1.66054e-27) / 1e6  # (km/s)^2
-    return wavelength / _C_KMS * np.sqrt(thermal2 + microturbulence**2)
+    return wavelength / C_KMS * np.sqrt(thermal2 + microturbulence**2)
 
 
 def _damping_width(damping_sun, teff, logg, slope=0.3):
@@ -314,7 +314,7 @@ def metal_line_opacity(
     gamma = _damping_width(damping, teff, logg, slope)
     doppler = doppler_width(wavelength, mass, teff, microturbulence)
     ew = curve_of_growth(strength, doppler, gamma)
-    sigma = wavelength * broadening / _C_KMS
+    sigma = wavelength * broadening / C_KMS
     visible = ew > 1e-3
     drawn = render_strength(ew[visible], sigma[visible] * np.sqrt(2), gamma[visible])
     for centre, s, sig, g in zip(

@@ -7,11 +7,11 @@ the line.
 
 import numpy as np
 
+from .constants import C_KMS
 from .profiles import disc_profile
 
 __all__ = ["gaussian_lines", "disc_lines"]
 
-_C_KMS = 299792.458
 _MIN_SIGMA_KMS = 15.0  # below this the model grid (17 km/s) under-samples the profile
 
 
@@ -57,7 +57,7 @@ def gaussian_lines(grid_wavelength, continuum, doppler_factor, centres, ews, sig
     for centre, ew, sigma_v in zip(centres, ews, sigmas, strict=False):
         if ew == 0:
             continue
-        sigma = centre * sigma_v / _C_KMS
+        sigma = centre * sigma_v / C_KMS
         lo, hi = np.searchsorted(grid_wavelength, [centre - 6 * sigma, centre + 6 * sigma])
         x = (grid_wavelength[lo:hi] - centre) / sigma
         flux[lo:hi] += (
@@ -110,9 +110,9 @@ def disc_lines(
         if ew == 0:
             continue
         lo, hi = np.searchsorted(
-            grid_wavelength, [centre * (1 - reach_kms / _C_KMS), centre * (1 + reach_kms / _C_KMS)]
+            grid_wavelength, [centre * (1 - reach_kms / C_KMS), centre * (1 + reach_kms / C_KMS)]
         )
-        velocity = (grid_wavelength[lo:hi] / centre - 1) * _C_KMS
+        velocity = (grid_wavelength[lo:hi] / centre - 1) * C_KMS
         profile = disc_profile(velocity, v_inner, r_ratio, emissivity_index)
         step = velocity[1] - velocity[0] if velocity.size > 1 else 1.0
         kernel_v = np.arange(-4 * smoothing_kms, 4 * smoothing_kms + step, step)
@@ -120,6 +120,6 @@ def disc_lines(
         profile = np.convolve(profile, kernel / kernel.sum(), mode="same")
         # profile is per km/s: convert to per Å at this line.
         flux[lo:hi] += (
-            ew * _flux_scale(grid_wavelength, continuum, centre) * profile * _C_KMS / centre
+            ew * _flux_scale(grid_wavelength, continuum, centre) * profile * C_KMS / centre
         )
     return flux

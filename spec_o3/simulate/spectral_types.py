@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .constants import C_KMS
+
 __all__ = [
     "DWARF_TEFF",
     "GIANT_TEFF",
@@ -94,7 +96,7 @@ def radial_velocity_redshift(velocity_kms):
     >>> round(radial_velocity_redshift(299.792458), 6)
     0.001001
     """
-    beta = velocity_kms / 299792.458
+    beta = velocity_kms / C_KMS
     return float(np.sqrt((1 + beta) / (1 - beta)) - 1)
 
 

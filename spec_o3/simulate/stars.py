@@ -8,12 +8,12 @@ import numpy as np
 
 from .emission import disc_lines, gaussian_lines
 from .photosphere import Photosphere
+from .priors import Priors
 from .registry import SpectralClass
 from .spectral_types import (
     DWARF_TEFF,
     GIANT_TEFF,
     choose_subtype,
-    log_uniform,
     radial_velocity_redshift,
     spectral_type,
 )
@@ -64,8 +64,8 @@ def _broadening(vsini, macro=4.0):
     return float(max(np.hypot(0.6 * vsini, macro), 12.0))
 
 
-def _common(rng, rv_sigma):
-    return {"radial_velocity": float(rng.normal(0.0, rv_sigma))}
+def _common(rng, priors):
+    return {"radial_velocity": priors.draw(rng, "radial velocity")}
 
 
 def _finish(params):
@@ -78,54 +78,66 @@ def _finish(params):
 
 
 def _draw_fgk_dwarf(rng):
-    teff = rng.uniform(4000.0, 7300.0)
-    vsini = rng.uniform(2, 60) if teff > 6300 else rng.uniform(1, 8)
+    priors = Priors("fgk_dwarf")
+    teff = priors.draw(rng, "teff")
+    fast = teff > priors.value("Kraft break")
+    vsini = priors.draw(rng, f"vsini ({'above' if fast else 'below'} the Kraft break)")
     p = {
         "teff": teff,
-        "logg": float(4.6 - 0.4 * (teff - 4000) / 3300 + rng.normal(0, 0.1)),
-        "metallicity": float(np.clip(rng.normal(-0.2, 0.3), -2.0, 0.5)),
-        "microturbulence": 1.2,
+        # log g falls from 4.6 at K7 V to 4.2 at F0 V along the main sequence.
+        "logg": float(4.6 - 0.4 * (teff - 4000) / 3300 + priors.draw(rng, "logg scatter")),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
         "broadening": _broadening(vsini),
-        **_common(rng, 35.0),
+        **_common(rng, priors),
     }
     p["subtype"] = spectral_type(teff, DWARF_TEFF) + "V"
     return _finish(p)
 
 
+def _fixed_broadening(priors):
+    """`_broadening` of a class whose rotation and macroturbulence are fixed in its priors."""
+    return _broadening(priors.value("vsini"), priors.value("macroturbulence"))
+
+
 def _draw_gk_giant(rng):
-    teff = rng.uniform(3950.0, 5200.0)
+    priors = Priors("gk_giant")
+    teff = priors.draw(rng, "teff")
     p = {
         "teff": teff,
-        "logg": float(1.0 + 2.0 * (teff - 3950) / 1250 + rng.normal(0, 0.25)),
-        "metallicity": float(np.clip(rng.normal(-0.3, 0.3), -2.5, 0.4)),
-        "microturbulence": 2.0,
-        "broadening": _broadening(3.0, 5.0),
-        **_common(rng, 50.0),
+        # log g rises from 1 at K5 III to 3 at G5 III along the red-giant branch.
+        "logg": float(1.0 + 2.0 * (teff - 3950) / 1250 + priors.draw(rng, "logg scatter")),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _fixed_broadening(priors),
+        **_common(rng, priors),
     }
     p["subtype"] = spectral_type(teff, GIANT_TEFF) + "III"
     return _finish(p)
 
 
 def _draw_cn_giant(rng):
+    priors = Priors("cn_strong_giant")
     p = _draw_gk_giant(rng)
-    p.update(nitrogen=float(rng.uniform(0.5, 1.2)), c_to_o=float(rng.uniform(0.6, 0.9)))
+    p.update(nitrogen=priors.draw(rng, "nitrogen"), c_to_o=priors.draw(rng, "c_to_o"))
     p["subtype"] += " CN+"
     return p
 
 
 def _draw_barium_star(rng):
-    teff = rng.uniform(4200.0, 5300.0)
-    s = float(rng.uniform(0.5, 1.3))
+    priors = Priors("barium_star")
+    teff = priors.draw(rng, "teff")
+    s = priors.draw(rng, "s_process")
     p = {
         "teff": teff,
-        "logg": float(rng.uniform(1.8, 3.0)),
-        "metallicity": float(rng.normal(-0.2, 0.2)),
-        "microturbulence": 2.0,
-        "broadening": _broadening(3.0, 5.0),
+        "logg": priors.draw(rng, "logg"),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _fixed_broadening(priors),
         "s_process": s,
-        "c_to_o": float(rng.uniform(0.7, 0.95)),
+        "c_to_o": priors.draw(rng, "c_to_o"),
         "abundances": {el: s for el in ("Sr", "Y", "Zr", "Ba", "La")},
-        **_common(rng, 40.0),
+        **_common(rng, priors),
     }
     p["subtype"] = f"{spectral_type(teff, GIANT_TEFF)}III Ba{int(np.clip(round(s * 4), 1, 5))}"
     return _finish(p)
@@ -138,48 +150,47 @@ def _render_photosphere(grid, params):
 # ---- M dwarfs and flare stars
 # -----------------------------------------------------------------------
 
-_M_SUBTYPES = [f"M{i}" for i in range(10)]
-_M_DWARF_WEIGHTS = np.array([18, 16, 15, 14, 11, 8, 7, 5, 4, 2], float)
-
 
 def _draw_m_dwarf(rng, subtype=None):
-    weights = dict(zip(_M_SUBTYPES, _M_DWARF_WEIGHTS, strict=True))
-    index = int(choose_subtype(rng, weights, subtype)[1])
-    subdwarf = rng.uniform() < 0.05
+    priors = Priors("m_dwarf")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+    index = int(subtype[1])
+    subdwarf = priors.draw(rng, "subdwarf")
     p = {
-        "teff": float(DWARF_TEFF[_M_SUBTYPES[index]] + rng.normal(0, 60)),
-        "logg": float(4.7 + 0.05 * index + rng.normal(0, 0.05)),
-        "metallicity": float(
-            rng.uniform(-1.8, -1.0) if subdwarf else np.clip(rng.normal(-0.1, 0.25), -1, 0.4)
-        ),
-        "microturbulence": 1.0,
-        "broadening": _broadening(3.0, 3.0),
-        "molecule_scale": {"TiO": float(rng.lognormal(0, 0.1))},
-        **_common(rng, 30.0),
+        "teff": float(DWARF_TEFF[subtype] + priors.draw(rng, "teff scatter")),
+        "logg": float(4.7 + 0.05 * index + priors.draw(rng, "logg scatter")),
+        "metallicity": priors.draw(rng, "metallicity (subdwarf)" if subdwarf else "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _fixed_broadening(priors),
+        "molecule_scale": {"TiO": priors.draw(rng, "TiO scale")},
+        **_common(rng, priors),
     }
-    p["subtype"] = ("sd" if subdwarf else "") + _M_SUBTYPES[index] + "V"
+    p["subtype"] = ("sd" if subdwarf else "") + subtype + "V"
     return _finish(p)
 
 
 def _draw_dme(rng):
+    priors = Priors("dme_star")
     p = _draw_m_dwarf(rng)
-    late = p["teff"] < 3100
-    flare = rng.uniform() < 0.08
-    halpha = log_uniform(rng, 20.0, 60.0) if flare else log_uniform(rng, 1.5, 12.0 if late else 6.0)
-    hb = halpha * rng.uniform(0.4, 1.0)
-    hg = hb * rng.uniform(0.5, 0.9)
+    late = p["teff"] < priors.value("late Teff")
+    flare = priors.draw(rng, "flare")
+    halpha = priors.draw(
+        rng, "H alpha EW (flare)" if flare else "H alpha EW (late)" if late else "H alpha EW"
+    )
+    hb = halpha * priors.draw(rng, "H beta / H alpha")
+    hg = hb * priors.draw(rng, "H gamma / H beta")
     p["emission"] = {
         "H alpha": halpha,
         "H beta": hb,
         "H gamma": hg,
-        "H delta": hg * 0.8,
-        "H epsilon": hg * 0.5,
-        "Ca II K": log_uniform(rng, 1.0, 15.0),
-        "Ca II H": log_uniform(rng, 1.0, 12.0),
+        "H delta": hg * priors.value("H delta / H gamma"),
+        "H epsilon": hg * priors.value("H epsilon / H gamma"),
+        "Ca II K": priors.draw(rng, "Ca II K EW"),
+        "Ca II H": priors.draw(rng, "Ca II H EW"),
     }
     if flare:
-        p["emission"]["He I 5876"] = halpha * rng.uniform(0.03, 0.1)
-    p["emission_sigma"] = float(rng.uniform(20.0, 45.0))
+        p["emission"]["He I 5876"] = halpha * priors.draw(rng, "He I 5876 / H alpha (flare)")
+    p["emission_sigma"] = priors.draw(rng, "emission sigma")
     p["subtype"] += "e" + (" flare" if flare else "")
     return p
 
@@ -223,65 +234,66 @@ def _render_with_emission(grid, params):
 # ---- hot stars
 # --------------------------------------------------------------------------------------
 
-_AB_TYPES = ("B5", "B8", "B9", "A0", "A2", "A5", "A7")
-
 
 def _draw_ab_star(rng, subtype=None):
-    subtype = choose_subtype(rng, dict.fromkeys(_AB_TYPES, 1.0), subtype)
-    teff = DWARF_TEFF[subtype] * rng.normal(1.0, 0.03)
+    priors = Priors("ab_star")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+    teff = DWARF_TEFF[subtype] * priors.draw(rng, "teff factor")
     p = {
         "teff": float(teff),
-        "logg": float(rng.uniform(3.6, 4.3)),
-        "metallicity": float(rng.normal(0.0, 0.2)),
-        "microturbulence": 2.0,
-        "broadening": _broadening(rng.uniform(30, 250)),
-        **_common(rng, 20.0),
+        "logg": priors.draw(rng, "logg"),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _broadening(priors.draw(rng, "vsini")),
+        **_common(rng, priors),
     }
-    p["subtype"] = subtype + ("V" if p["logg"] > 3.9 else "IV")
+    p["subtype"] = subtype + ("V" if p["logg"] > priors.value("dwarf logg") else "IV")
     return _finish(p)
 
 
 def _draw_be_star(rng):
-    teff = rng.uniform(12000.0, 25000.0)
-    sin_i = np.sin(np.arccos(rng.uniform(0.0, 1.0)))
-    vsini = 400.0 * sin_i * rng.uniform(0.7, 0.95)
-    halpha = log_uniform(rng, 3.0, 50.0)
+    priors = Priors("be_star")
+    teff = priors.draw(rng, "teff")
+    sin_i = np.sin(np.arccos(rng.uniform(0.0, 1.0)))  # isotropic orientations
+    vsini = priors.value("critical velocity") * sin_i * priors.draw(rng, "rotation / critical")
+    halpha = priors.draw(rng, "H alpha EW")
     p = {
-        "teff": float(teff),
-        "logg": float(rng.uniform(3.5, 4.1)),
-        "metallicity": 0.0,
-        "microturbulence": 3.0,
+        "teff": teff,
+        "logg": priors.draw(rng, "logg"),
+        "metallicity": priors.value("metallicity"),
+        "microturbulence": priors.value("microturbulence"),
         "broadening": _broadening(vsini),
-        "disc_v_inner": float(max(450.0 * sin_i, 60.0)),
-        "disc_r_ratio": float(rng.uniform(5.0, 20.0)),
+        "disc_v_inner": float(
+            max(
+                priors.value("disc inner velocity") * sin_i,
+                priors.value("disc inner velocity floor"),
+            )
+        ),
+        "disc_r_ratio": priors.draw(rng, "disc radius ratio"),
         "emission": {
             "H alpha": halpha,
-            "H beta": halpha * rng.uniform(0.08, 0.25),
-            "H gamma": halpha * rng.uniform(0.0, 0.06),
+            "H beta": halpha * priors.draw(rng, "H beta / H alpha"),
+            "H gamma": halpha * priors.draw(rng, "H gamma / H alpha"),
         },
-        **_common(rng, 20.0),
+        **_common(rng, priors),
     }
-    if halpha > 20:
-        p["emission"].update(
-            {
-                "Fe II 5169": rng.uniform(0.3, 1.5),
-                "Fe II 5317": rng.uniform(0.3, 1.2),
-                "O I 8446": rng.uniform(0.5, 3.0),
-            }
-        )
+    if halpha > priors.value("H alpha EW of Fe II emitters"):
+        for name in ("Fe II 5169", "Fe II 5317", "O I 8446"):
+            p["emission"][name] = priors.draw(rng, f"{name} EW")
     p["subtype"] = spectral_type(teff, DWARF_TEFF) + "e"
     return _finish(p)
 
 
 def _draw_bhb(rng):
-    teff = rng.uniform(7500.0, 11000.0)
+    priors = Priors("bhb_star")
+    teff = priors.draw(rng, "teff")
     p = {
-        "teff": float(teff),
-        "logg": float(rng.uniform(2.9, 3.6)),
-        "metallicity": float(rng.uniform(-2.5, -1.2)),
-        "microturbulence": 2.0,
-        "broadening": _broadening(rng.uniform(5, 30)),
-        **_common(rng, 120.0),
+        "teff": teff,
+        "logg": priors.draw(rng, "logg"),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _broadening(priors.draw(rng, "vsini")),
+        **_common(rng, priors),
     }
     p["subtype"] = spectral_type(teff, DWARF_TEFF) + " BHB"
     return _finish(p)
@@ -290,28 +302,29 @@ def _draw_bhb(rng):
 # ---- M giants
 # ---------------------------------------------------------------------------------------
 
-_M_GIANT_WEIGHTS = np.array([16, 15, 15, 14, 12, 10, 8, 6, 4], float)
-_MIRA_LINES = {"H delta": 1.0, "H gamma": 0.7, "H beta": 0.25, "H epsilon": 0.5}
-
 
 def _draw_m_giant(rng, subtype=None):
-    weights = dict(zip(_M_SUBTYPES[:9], _M_GIANT_WEIGHTS, strict=True))
-    index = int(choose_subtype(rng, weights, subtype)[1])
-    subtype = f"M{index}"
+    priors = Priors("m_giant")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+    index = int(subtype[1])
     p = {
-        "teff": float(GIANT_TEFF[subtype] + rng.normal(0, 50)),
-        "logg": float(1.6 - 0.2 * index + rng.normal(0, 0.2)),
-        "metallicity": float(np.clip(rng.normal(-0.1, 0.2), -1.5, 0.4)),
-        "microturbulence": 2.5,
-        "broadening": _broadening(3.0, 6.0),
-        "molecule_scale": {"TiO": float(rng.lognormal(0, 0.12))},
-        **_common(rng, 60.0),
+        "teff": float(GIANT_TEFF[subtype] + priors.draw(rng, "teff scatter")),
+        "logg": float(1.6 - 0.2 * index + priors.draw(rng, "logg scatter")),
+        "metallicity": priors.draw(rng, "metallicity"),
+        "microturbulence": priors.value("microturbulence"),
+        "broadening": _fixed_broadening(priors),
+        "molecule_scale": {"TiO": priors.draw(rng, "TiO scale")},
+        **_common(rng, priors),
     }
     p["subtype"] = subtype + "III"
-    if index >= 6 and rng.uniform() < 0.3:  # Mira variables show Balmer emission, Hδ strongest
-        strength = log_uniform(rng, 2.0, 20.0)
-        p["emission"] = {name: strength * r for name, r in _MIRA_LINES.items()}
-        p["emission_sigma"] = 30.0
+    # Mira variables show Balmer emission, Hδ strongest (TiO absorbs Hβ and Hα above the shock).
+    if index >= priors.value("earliest Mira subtype") and priors.draw(rng, "Mira"):
+        hdelta = priors.draw(rng, "H delta EW (Mira)")
+        p["emission"] = {"H delta": hdelta} | {
+            name: hdelta * priors.value(f"{name} / H delta (Mira)")
+            for name in ("H gamma", "H beta", "H epsilon")
+        }
+        p["emission_sigma"] = priors.value("emission sigma (Mira)")
         p["subtype"] += "e"
     return _finish(p)
 
