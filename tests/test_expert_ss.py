@@ -3,8 +3,8 @@
 import pytest
 
 from spec_o3.agent.expert_rules import assess
-from spec_o3.agent.expert_rules._common import _measurement
 from spec_o3.agent.expert_rules.s_star import _zro_systems
+from spec_o3.agent.expert_rules.toolkit import make_measurement
 from spec_o3.simulate import simulate_spectrum
 
 MILES_M3S = "0164"  # HD 30959, M3S
@@ -24,7 +24,7 @@ def test_real_m_giant_is_no(reference_star):
 
 
 def _heads(**depths):
-    return [_measurement(f"ZrO {head} head depth", d, 0.01) for head, d in depths.items()]
+    return [make_measurement(f"ZrO {head} head depth", d, 0.01) for head, d in depths.items()]
 
 
 def test_cn_like_steps_need_the_5551_head():

@@ -41,9 +41,9 @@ def test_dense_photospheres_keep_h_gamma_near_h_beta():
 
 
 def _he_i_4471_ew(spectrum):
-    from spec_o3.agent.expert_rules._common import HE_I_4471, _RestSpectrum
+    from spec_o3.agent.expert_rules.toolkit import HE_I_4471, RestSpectrum
 
-    rest = _RestSpectrum(spectrum, spectrum.meta.get("redshift", 0.0))
+    rest = RestSpectrum(spectrum, spectrum.meta.get("redshift", 0.0))
     return HE_I_4471.absorption(rest)["ew"].value.value
 
 

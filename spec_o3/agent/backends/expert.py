@@ -17,7 +17,6 @@ import astropy.units as u
 import numpy as np
 
 from ..expert_rules import assess
-from ..expert_rules._common import _article
 from ..protocol import format_answer, format_assistant, format_tool_call
 from .base import Policy
 
@@ -146,7 +145,7 @@ class _Narration:
         if turn == 0:
             name = self.task.name
             parts = [
-                self.rng.choice(_OPENINGS).format(article=_article(name), name=name),
+                self.rng.choice(_OPENINGS).format(article=self.task.article, name=name),
                 self.assessment.overview,
             ]
             if self.assessment.missing:

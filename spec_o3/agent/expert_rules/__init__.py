@@ -31,11 +31,11 @@ from collections.abc import Callable
 
 from spec_o3.tasks import get_task
 
-from ._common import MIN_SNR, Assessment, Measurement, Observation
 from .carbon_star import assess_carbon_star
 from .cataclysmic_variable import assess_cataclysmic_variable
 from .m_giant import assess_m_giant
 from .s_star import assess_s_star
+from .toolkit import MIN_SNR, Assessment, Measurement, Observation
 from .white_dwarf import assess_white_dwarf
 
 __all__ = ["Measurement", "Observation", "Assessment", "assess", "ASSESSORS", "MIN_SNR"]

@@ -2,7 +2,7 @@
 
 from spec_o3.tasks import get_task
 
-from ._common import (
+from .toolkit import (
     CV_LINES,
     EMISSION_EW,
     H_ALPHA,
@@ -10,18 +10,18 @@ from ._common import (
     HE_II_4686,
     MIN_SNR,
     TIO_HEADS,
-    _continuum_colour,
-    _depth,
-    _describe_colour,
-    _detected,
-    _listed,
-    _noisy_no,
-    _Notebook,
-    _overview,
-    _present,
-    _RestSpectrum,
-    _strong,
-    _window_for,
+    Notebook,
+    RestSpectrum,
+    continuum_colour,
+    describe_colour,
+    describe_overview,
+    exceeds,
+    head_depth,
+    is_detected,
+    is_present,
+    listed,
+    noisy_no,
+    window_for,
 )
 
 __all__ = ["assess_cataclysmic_variable"]
@@ -97,7 +97,7 @@ def _ew(measure):
 
 def _seen(measure, ew_min):
     """True for a detected emission line, a broad one counted by its integrated significance."""
-    if _detected(measure, ew_min):
+    if is_detected(measure, ew_min):
         return True
     if measure is None:
         return False
@@ -132,7 +132,7 @@ def _emission_note(name, measure, found):
 
 
 def _core_note(name, core):
-    if _strong(core, CORE_EXCESS):
+    if exceeds(core, CORE_EXCESS):
         return (
             f"an emission core fills the {name} trough: {core.short} of the continuum above "
             "its flanks"
@@ -147,16 +147,16 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     of H beta; discs in outburst and nova-likes show broad, shallow Balmer absorption troughs with
     emission cores, often with He II 4686 (Warner 1995; Morales-Rueda & Marsh 2002).
     """
-    task, rest = get_task("cataclysmic_variable"), _RestSpectrum(spectrum, redshift)
-    book = _Notebook(task, rest)
+    task, rest = get_task("cataclysmic_variable"), RestSpectrum(spectrum, redshift)
+    book = Notebook(task, rest)
     snr = rest.snr(*rest.full_range)
-    colour = _continuum_colour(rest)
+    colour = continuum_colour(rest)
     hot = colour is not None and colour >= HOT_COLOUR
     lines = {line.name: line.emission(rest) for line in CV_LINES}
     cores = {line.name: _core(line, rest) for line in (H_ALPHA, H_BETA, HE_II_4686)}
     # A Balmer or He II line is in emission only where it also peaks above its flanks.
     peaked = {
-        name: _strong(core, CORE_EXCESS if hot or name == "He II 4686" else RED_CORE_EXCESS)
+        name: exceeds(core, CORE_EXCESS if hot or name == "He II 4686" else RED_CORE_EXCESS)
         or (hot and _ew(lines[name]) >= STRONG_EW)
         for name, core in cores.items()
     }
@@ -171,19 +171,21 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
             continue
         core = cores.get(line.name)
         book.record(
-            _window_for(task, line.center - 5, line.center + 5, line.name),
+            window_for(task, line.center - 5, line.center + 5, line.name),
             [measure["ew"], measure["fwhm"], core],
             [_emission_note(line.name, measure, line.name in found)]
             + ([_core_note(line.name, core)] if core is not None else []),
             key=line.name in ("H alpha", "H beta") or line.name in found,
         )
-    overview = _overview(rest, snr, _describe_colour(colour))
+    overview = describe_overview(rest, snr, describe_colour(colour))
     halpha, hbeta = found.get("H alpha"), found.get("H beta")
     helium = {n: found[n] for n in ("He I 5876", "He I 6678", "He II 4686") if n in found}
     heii = found.get("He II 4686")
-    tio_seen = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None and _present(m)]
+    tio_seen = [
+        m for m in (head_depth(h, rest) for h in TIO_HEADS) if m is not None and is_present(m)
+    ]
     oiii = found.get("[O III] 5007")
-    filled = [n for n in ("H alpha", "H beta") if _strong(cores[n], CORE_EXCESS)]
+    filled = [n for n in ("H alpha", "H beta") if exceeds(cores[n], CORE_EXCESS)]
     # O(f) stars show He II 4686 emission too, but over narrow photospheric H beta absorption.
     h_beta_seen = hbeta is not None or "H beta" in filled
     balmer = halpha or hbeta
@@ -209,7 +211,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         )
     elif balmer is None and not filled:
         if snr < MIN_SNR:
-            return _noisy_no(book, snr, "this spectrum")
+            return noisy_no(book, snr, "this spectrum")
         measured = [str(lines[n]["ew"]) for n in ("H alpha", "H beta") if lines[n] is not None]
         verdict = "NO"
         conclusion = (
@@ -225,7 +227,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         verdict = "NO"
         strongest = [m["ew"] for n, m in found.items() if n in ("He II 4686", "C IV 5806")]
         conclusion = (
-            f"Wind lines far stronger than H beta ({_listed(strongest)}, H beta {_ew(hbeta):.0f} "
+            f"Wind lines far stronger than H beta ({listed(strongest)}, H beta {_ew(hbeta):.0f} "
             "Å) are the signature of a Wolf-Rayet star, not a CV."
         )
     elif nebular_nova:
@@ -255,7 +257,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         conclusion = (
             f"Balmer emission ({balmer['ew']}, {balmer['fwhm']}) with strong He II 4686 "
             f"({heii['ew']}, peak {ratio:.1f} x that of H beta) on a "
-            f"{_describe_colour(colour).removeprefix('a ')} and no forbidden lines: "
+            f"{describe_colour(colour).removeprefix('a ')} and no forbidden lines: "
             "high-excitation accretion emission that Be and dMe stars never show, a cataclysmic "
             "variable (likely magnetic)."
         )
@@ -274,7 +276,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         verdict = "YES"
         conclusion = (
             f"{width} Balmer emission ({balmer['ew']}, {balmer['fwhm']}) with "
-            f"{' and '.join(helium)} emission ({_listed(m['ew'] for m in helium.values())}) at "
+            f"{' and '.join(helium)} emission ({listed(m['ew'] for m in helium.values())}) at "
             "rest wavelengths and no forbidden lines: a cataclysmic variable."
         )
     elif halpha and hbeta:
@@ -296,20 +298,20 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         extra = f" and He II 4686 emission ({heii['ew']})" if heii is not None else ""
         conclusion = (
             f"Broad Balmer absorption troughs with emission cores "
-            f"({_listed(cores[n] for n in filled)}){extra} on a "
-            f"{_describe_colour(colour).removeprefix('a ')}: the optically thick disc of a "
+            f"({listed(cores[n] for n in filled)}){extra} on a "
+            f"{describe_colour(colour).removeprefix('a ')}: the optically thick disc of a "
             "dwarf nova in outburst or a nova-like, a cataclysmic variable."
         )
     elif not hot and filled:
         verdict = "NO"
         conclusion = (
-            f"Balmer emission cores ({_listed(cores[n] for n in filled)}) on "
-            f"{_describe_colour(colour)}, without He I/He II: the chromosphere of a cool star, "
+            f"Balmer emission cores ({listed(cores[n] for n in filled)}) on "
+            f"{describe_colour(colour)}, without He I/He II: the chromosphere of a cool star, "
             "not a hot accretion disc."
         )
     else:
         verdict = "NO"
-        shown = balmer["ew"] if balmer is not None else _listed(cores[n] for n in filled)
+        shown = balmer["ew"] if balmer is not None else listed(cores[n] for n in filled)
         conclusion = (
             f"Only one Balmer line in emission ({shown}) and no He I/He II: not enough for a CV."
         )

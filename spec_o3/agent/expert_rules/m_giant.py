@@ -4,7 +4,7 @@ import numpy as np
 
 from spec_o3.tasks import get_task
 
-from ._common import (
+from .toolkit import (
     CAH1,
     CAH2,
     CAH3,
@@ -14,24 +14,24 @@ from ._common import (
     TIO5,
     TIO5_M_TYPE,
     TIO_HEADS,
-    _continuum_colour,
-    _depth,
-    _describe_colour,
-    _detected,
-    _listed,
-    _measurement,
-    _noisy_no,
-    _Notebook,
-    _overview,
-    _present,
-    _record_c2_5165,
-    _RestSpectrum,
-    _snr,
-    _strong,
-    _value,
-    _window_for,
-    _zro,
-    _zro_note,
+    Notebook,
+    RestSpectrum,
+    continuum_colour,
+    describe_colour,
+    describe_overview,
+    exceeds,
+    head_depth,
+    index_value,
+    is_detected,
+    is_present,
+    listed,
+    make_measurement,
+    measure_zro,
+    noisy_no,
+    record_c2_5165,
+    region_snr,
+    window_for,
+    zro_note,
 )
 
 __all__ = ["assess_m_giant"]
@@ -87,7 +87,7 @@ def _cah1_limit(tio5):
 def _gravity_votes(rest):
     """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements and
     their distance from the vote's limit in `GRAVITY_GAP` units."""
-    tio5, cah1, cah2, cah3, na = (_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
+    tio5, cah1, cah2, cah3, na = (index_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
     votes = []
 
     def vote(name, measurement, limit):
@@ -103,7 +103,7 @@ def _gravity_votes(rest):
             + cah3.uncertainty.value**2
             + (1.05 * tio5.uncertainty.value) ** 2
         )
-        vote("CaH2+CaH3", _measurement("CaH2+CaH3 excess", excess, error), CAH_EXCESS_GIANT)
+        vote("CaH2+CaH3", make_measurement("CaH2+CaH3 excess", excess, error), CAH_EXCESS_GIANT)
     if na is not None:
         vote("Na I 8189", na, NA_GIANT)  # a band/continuum ratio: deep (low) in dwarfs
     return tio5, votes
@@ -117,28 +117,28 @@ def _deciding(votes):
 
 def assess_m_giant(spectrum, redshift=0.0):
     """M giant: strong TiO, weak gravity-sensitive CaH and Na I (not an M dwarf), no ZrO or C2."""
-    task, rest = get_task("m_giant"), _RestSpectrum(spectrum, redshift)
-    book = _Notebook(task, rest)
-    snr = _snr(rest, 6300, 7200)
+    task, rest = get_task("m_giant"), RestSpectrum(spectrum, redshift)
+    book = Notebook(task, rest)
+    snr = region_snr(rest, 6300, 7200)
     tio5, votes = _gravity_votes(rest)
-    tio_6159, tio_7054 = (_depth(h, rest) for h in TIO_HEADS)
+    tio_6159, tio_7054 = (head_depth(h, rest) for h in TIO_HEADS)
     if tio5 is not None:
         # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
-        m_type = tio5.value.value < TIO5_M_TYPE and (tio_6159 is None or _present(tio_6159))
+        m_type = tio5.value.value < TIO5_M_TYPE and (tio_6159 is None or is_present(tio_6159))
         tio = tio5
         kind = "deep TiO bands, an M star" if m_type else "TiO too weak for an M star"
         book.record(
-            _window_for(task, 7000, 7150, "TiO 7054"),
+            window_for(task, 7000, 7150, "TiO 7054"),
             [tio5, tio_7054],
             [f"TiO5 = {tio5.short}: {kind}"],
             key=True,
         )
     else:
-        m_type = tio_6159 is not None and _strong(tio_6159, TIO_6159_M_TYPE)
+        m_type = tio_6159 is not None and exceeds(tio_6159, TIO_6159_M_TYPE)
         tio = tio_6159
     if tio_6159 is not None:
         book.record(
-            _window_for(task, 6150, 6200, "TiO 6159"),
+            window_for(task, 6150, 6200, "TiO 6159"),
             [tio_6159],
             [f"the TiO 6159 head is {tio_6159.short} deep"],
             key=tio5 is None,
@@ -146,22 +146,22 @@ def assess_m_giant(spectrum, redshift=0.0):
     for name, vote, measurement, _ in votes:
         centre, label = _GRAVITY_WINDOWS[name]
         book.record(
-            _window_for(task, centre - 5, centre + 5, label),
+            window_for(task, centre - 5, centre + 5, label),
             [measurement],
             [f"{name} {measurement.short}: {_GRAVITY_TEXT[name, vote]}"],
             key=True,
         )
-    zro, zro_seen, s_type = _zro(rest)
+    zro, zro_seen, s_type = measure_zro(rest)
     book.record(
-        _window_for(task, 6300, 6450, "ZrO 6345/6474"),
+        window_for(task, 6300, 6450, "ZrO 6345/6474"),
         zro[:1],
-        [_zro_note(zro[0], zro[0] in zro_seen)] if zro else [],
+        [zro_note(zro[0], zro[0] in zro_seen)] if zro else [],
         key=s_type,
     )
-    c2_seen, carbon = _record_c2_5165(book, (4950, 5250))
+    c2_seen, carbon = record_c2_5165(book, (4950, 5250))
     he_ii = HE_II_4686.emission(rest)
-    wind = he_ii["ew"] if _detected(he_ii, WIND_HE_II_EW) else None
-    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    wind = he_ii["ew"] if is_detected(he_ii, WIND_HE_II_EW) else None
+    overview = describe_overview(rest, snr, describe_colour(continuum_colour(rest)))
     if tio is None:
         return book.conclude(
             "NO",
@@ -170,9 +170,9 @@ def assess_m_giant(spectrum, redshift=0.0):
             "established.",
         )
     if snr < MIN_SNR:
-        return _noisy_no(book, snr, "the TiO/CaH region")
+        return noisy_no(book, snr, "the TiO/CaH region")
     score = sum(vote for _, vote, _, _ in votes)
-    evidence = _listed(m for _, _, m, _ in votes)
+    evidence = listed(m for _, _, m, _ in votes)
     decider = _deciding(votes) if votes and score == 0 else None
     if not m_type:
         verdict, conclusion = "NO", f"TiO is too weak for an M star ({tio}): not an M giant."
@@ -185,12 +185,12 @@ def assess_m_giant(spectrum, redshift=0.0):
     elif s_type:
         verdict = "NO"
         conclusion = (
-            f"ZrO bands are present ({_listed(zro_seen)}): an S/MS star, not a normal M giant."
+            f"ZrO bands are present ({listed(zro_seen)}): an S/MS star, not a normal M giant."
         )
     elif carbon:
         verdict, conclusion = (
             "NO",
-            f"C2 Swan bands are present ({_listed(c2_seen)}): a carbon star.",
+            f"C2 Swan bands are present ({listed(c2_seen)}): a carbon star.",
         )
     elif not votes:
         verdict = "NO"

@@ -2,28 +2,28 @@
 
 from spec_o3.tasks import get_task
 
-from ._common import (
+from .toolkit import (
     MIN_SNR,
     TIO5,
     TIO5_M_TYPE,
     TIO_HEADS,
     ZRO_HEADS,
-    _continuum_colour,
-    _depth,
-    _describe_colour,
-    _head_window,
-    _listed,
-    _noisy_no,
-    _Notebook,
-    _overview,
-    _present,
-    _record_c2_5165,
-    _RestSpectrum,
-    _snr,
-    _value,
-    _window_for,
-    _zro,
-    _zro_note,
+    Notebook,
+    RestSpectrum,
+    continuum_colour,
+    describe_colour,
+    describe_overview,
+    head_depth,
+    head_window,
+    index_value,
+    is_present,
+    listed,
+    measure_zro,
+    noisy_no,
+    record_c2_5165,
+    region_snr,
+    window_for,
+    zro_note,
 )
 
 __all__ = ["assess_s_star"]
@@ -49,27 +49,27 @@ def _zro_systems(zro, zro_seen, m_type):
 
 def assess_s_star(spectrum, redshift=0.0):
     """S star: ZrO heads (6474 with 5551 or 6345 Å), beyond an M giant's TiO blends; no C2."""
-    task, rest = get_task("s_star"), _RestSpectrum(spectrum, redshift)
-    book = _Notebook(task, rest)
-    snr = _snr(rest, 5500, 6600)
-    zro, zro_seen, _ = _zro(rest)
+    task, rest = get_task("s_star"), RestSpectrum(spectrum, redshift)
+    book = Notebook(task, rest)
+    snr = region_snr(rest, 5500, 6600)
+    zro, zro_seen, _ = measure_zro(rest)
     for depth in zro:
         book.record(
-            _head_window(task, ZRO_HEADS, depth),
+            head_window(task, ZRO_HEADS, depth),
             [depth],
-            [_zro_note(depth, depth in zro_seen)],
+            [zro_note(depth, depth in zro_seen)],
             key=True,
         )
-    tio5 = _value(TIO5, rest)
+    tio5 = index_value(TIO5, rest)
     if tio5 is not None:
         book.record(
-            _window_for(task, 7000, 7150, "TiO 7054"),
+            window_for(task, 7000, 7150, "TiO 7054"),
             [tio5],
             [f"TiO5 = {tio5.short} for comparison"],
             key=True,
         )
-    c2_seen, carbon = _record_c2_5165(book, (5100, 5200))
-    overview = _overview(rest, snr, _describe_colour(_continuum_colour(rest)))
+    c2_seen, carbon = record_c2_5165(book, (5100, 5200))
+    overview = describe_overview(rest, snr, describe_colour(continuum_colour(rest)))
     if not zro:
         return book.conclude(
             "NO",
@@ -77,35 +77,35 @@ def assess_s_star(spectrum, redshift=0.0):
             "No ZrO band head is covered by the data, so an S star cannot be confirmed.",
         )
     if snr < MIN_SNR:
-        return _noisy_no(book, snr, "the ZrO region")
+        return noisy_no(book, snr, "the ZrO region")
     # An M-type spectrum: TiO5 deep and the TiO 6159 head present (CN 7088 can depress TiO5 alone).
-    tio_6159 = _depth(TIO_HEADS[0], rest)
+    tio_6159 = head_depth(TIO_HEADS[0], rest)
     m_type = (
         tio5 is not None
         and tio5.value.value < TIO5_M_TYPE
         and tio_6159 is not None
-        and _present(tio_6159)
+        and is_present(tio_6159)
     )
     s_type = _zro_systems(zro, zro_seen, m_type)
     tio_text = f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered"
     if carbon:
         verdict, conclusion = (
             "NO",
-            f"C2 Swan bands ({_listed(c2_seen)}) mark a carbon star, not an S star.",
+            f"C2 Swan bands ({listed(c2_seen)}) mark a carbon star, not an S star.",
         )
     elif s_type:
         kind = "an MS/S star (TiO and ZrO together)" if m_type else "an S star"
         verdict, conclusion = (
             "YES",
-            f"ZrO bands at several heads ({_listed(zro_seen)}; {tio_text}): {kind}.",
+            f"ZrO bands at several heads ({listed(zro_seen)}; {tio_text}): {kind}.",
         )
     elif zro_seen:
         verdict = "NO"
         conclusion = (
-            f"ZrO-like steps ({_listed(zro_seen)}) without a confirming head: with {tio_text} "
+            f"ZrO-like steps ({listed(zro_seen)}) without a confirming head: with {tio_text} "
             "they may be CN or TiO blends, not enough for an S star."
         )
     else:
         verdict = "NO"
-        conclusion = f"No ZrO band ({_listed(zro)}); with {tio_text} this is not an S star."
+        conclusion = f"No ZrO band ({listed(zro)}); with {tio_text} this is not an S star."
     return book.conclude(verdict, overview, conclusion)

@@ -98,6 +98,9 @@ class Assessment:
         The justification of the verdict, citing the decisive measurements.
     coverage : tuple of float
         Rest-frame wavelength range of the data (Å).
+    rule : str
+        Name of the rule of the task's rule table that decided (see
+        `~spec_o3.agent.expert_rules.RuleTable`).
     """
 
     task: str
@@ -107,6 +110,7 @@ class Assessment:
     missing: tuple
     conclusion: str
     coverage: tuple = (np.nan, np.nan)
+    rule: str = ""
 
     @property
     def measurements(self):
@@ -119,7 +123,7 @@ class Assessment:
 # --------------------------------------------------------------------------------------------------
 
 
-class _RestSpectrum:
+class RestSpectrum:
     """Good pixels of a spectrum in the rest frame: wavelength (Å), flux and 1-sigma noise arrays.
 
     Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
@@ -182,7 +186,7 @@ def _quantity(value, unit=u.dimensionless_unscaled):
     return u.Quantity(float(value), unit)
 
 
-def _measurement(name, value, error, unit=u.dimensionless_unscaled):
+def make_measurement(name, value, error, unit=u.dimensionless_unscaled):
     return Measurement(name, _quantity(value, unit), _quantity(error, unit))
 
 
@@ -192,7 +196,7 @@ def _measurement(name, value, error, unit=u.dimensionless_unscaled):
 
 
 @dataclass(frozen=True)
-class _Index:
+class BandIndex:
     """A band index: a band window and one or two continuum windows (vacuum Å).
 
     Measured with `~spec_o3.analysis.band_strength` (the depth ``1 - <F_band> / F_cont``, the
@@ -238,35 +242,35 @@ class _Index:
 
 # Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
 # in air wavelengths.
-TIO5 = _Index.air("TiO5", (7126, 7135), (7042, 7046))
-CAH1 = _Index.air("CaH1", (6380, 6390), (6345, 6355), (6410, 6420))
-CAH2 = _Index.air("CaH2", (6814, 6846), (7042, 7046))
-CAH3 = _Index.air("CaH3", (6960, 6990), (7042, 7046))
-NA8189 = _Index.air("Na I 8189", (8174, 8204), (8135, 8165))
+TIO5 = BandIndex.air("TiO5", (7126, 7135), (7042, 7046))
+CAH1 = BandIndex.air("CaH1", (6380, 6390), (6345, 6355), (6410, 6420))
+CAH2 = BandIndex.air("CaH2", (6814, 6846), (7042, 7046))
+CAH3 = BandIndex.air("CaH3", (6960, 6990), (7042, 7046))
+NA8189 = BandIndex.air("Na I 8189", (8174, 8204), (8135, 8165))
 
 # Band-head jumps: absorbing side of a head vs the clear side (vacuum, adjacent 15-30 Å windows).
 C2_HEADS = (
-    _Index("C2 4737 head", (4705, 4735), ((4741, 4756),)),
+    BandIndex("C2 4737 head", (4705, 4735), ((4741, 4756),)),
     # The clear side skips the Mg b triplet (5168-5185 Å), which would fake a continuum drop.
-    _Index("C2 5165 head", (5130, 5163), ((5187, 5202),)),
-    _Index("C2 5636 head", (5600, 5633), ((5641, 5656),)),
+    BandIndex("C2 5165 head", (5130, 5163), ((5187, 5202),)),
+    BandIndex("C2 5636 head", (5600, 5633), ((5641, 5656),)),
 )
 #: The C2 Swan (0,2) head at 6192.9 Å (blue-degraded) shares the TiO 6159 window: C2 darkens the
 #: flux blueward of 6193 Å, whereas the red-degraded TiO (2,1) head at 6188.7 Å darkens it redward,
 #: so the step across 6193 Å tells the two molecules apart.
-C2_6191 = _Index("C2 6191 head", (6172, 6191), ((6194, 6206),))
+C2_6191 = BandIndex("C2 6191 head", (6172, 6191), ((6194, 6206),))
 TIO_HEADS = (
-    _Index("TiO 6159 head", (6162, 6185), ((6140, 6156),)),
-    _Index("TiO 7054 head", (7059, 7080), ((7040, 7053),)),
+    BandIndex("TiO 6159 head", (6162, 6185), ((6140, 6156),)),
+    BandIndex("TiO 7054 head", (7059, 7080), ((7040, 7053),)),
 )
 ZRO_HEADS = (
-    _Index("ZrO 6474 head", (6478, 6500), ((6455, 6471),)),
-    _Index("ZrO 5551 head", (5556, 5580), ((5532, 5549),)),
-    _Index("ZrO 6345 head", (6350, 6370), ((6328, 6343),)),
+    BandIndex("ZrO 6474 head", (6478, 6500), ((6455, 6471),)),
+    BandIndex("ZrO 5551 head", (5556, 5580), ((5532, 5549),)),
+    BandIndex("ZrO 6345 head", (6350, 6370), ((6328, 6343),)),
 )
 CN_HEADS = (
-    _Index("CN 7088 head", (7092, 7120), ((7065, 7086),)),
-    _Index("CN 7945 head", (7950, 7990), ((7915, 7940),)),
+    BandIndex("CN 7088 head", (7092, 7120), ((7065, 7086),)),
+    BandIndex("CN 7945 head", (7950, 7990), ((7915, 7940),)),
 )
 
 #: Head depth (1 - absorbing/clear flux) above which a band counts as present, set above the largest
@@ -291,58 +295,58 @@ HEAD_DETECTION = {
 }
 
 
-def _present(measurement):
+def is_present(measurement):
     """True when a head depth exceeds its detection threshold at 3 sigma."""
-    return _strong(measurement, HEAD_DETECTION[measurement.name.removesuffix(" depth")])
+    return exceeds(measurement, HEAD_DETECTION[measurement.name.removesuffix(" depth")])
 
 
-def _zro(rest):
+def measure_zro(rest):
     """ZrO head depths, those detected, and whether they make an S star.
 
     An S star needs ZrO 6474 (the band S stars are classified on; Stephenson 1984) and a second
     head, or two heads when 6474 is not covered.
     """
-    depths = [m for m in (_depth(h, rest) for h in ZRO_HEADS) if m is not None]
-    seen = [m for m in depths if _present(m)]
+    depths = [m for m in (head_depth(h, rest) for h in ZRO_HEADS) if m is not None]
+    seen = [m for m in depths if is_present(m)]
     primary = next((m for m in depths if m.name.startswith("ZrO 6474")), None)
-    return depths, seen, len(seen) >= 2 and (primary is None or _present(primary))
+    return depths, seen, len(seen) >= 2 and (primary is None or is_present(primary))
 
 
-def _c2(rest):
+def measure_c2(rest):
     """C2 Swan head depths, those detected, and whether they make a carbon star.
 
     A carbon star needs two heads, one of them 5165 or 5636 (the 4737 head is prone to blue-end
     noise and MgH).
     """
-    depths = [m for m in (_depth(h, rest) for h in C2_HEADS) if m is not None]
-    seen = [m for m in depths if _present(m)]
+    depths = [m for m in (head_depth(h, rest) for h in C2_HEADS) if m is not None]
+    seen = [m for m in depths if is_present(m)]
     clean = [m for m in seen if not m.name.startswith("C2 4737")]
     return depths, seen, len(seen) >= 2 and bool(clean)
 
 
-def _tio_not_c2(rest):
+def measure_tio_not_c2(rest):
     """TiO head depths and those detected, the 6159 head discounted where C2 6191 explains it.
 
     A blue-degraded step at the C2 6191 head means the depth in the TiO 6159 window is C2 Swan
     (Δv = -2) absorption, so that head is no evidence of TiO.
     """
-    tio = [m for m in (_depth(h, rest) for h in TIO_HEADS) if m is not None]
-    c2_6191 = _depth(C2_6191, rest)
-    c2_red = c2_6191 is not None and _present(c2_6191)
-    seen = [m for m in tio if _present(m) and not (c2_red and m.name.startswith("TiO 6159"))]
+    tio = [m for m in (head_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    c2_6191 = head_depth(C2_6191, rest)
+    c2_red = c2_6191 is not None and is_present(c2_6191)
+    seen = [m for m in tio if is_present(m) and not (c2_red and m.name.startswith("TiO 6159"))]
     return tio, seen
 
 
-def _depth(index, rest):
+def head_depth(index, rest):
     """`Measurement` of a band depth (1 - index ratio), or None without data."""
     result = index.depth(rest)
-    return None if result is None else _measurement(f"{index.name} depth", *result)
+    return None if result is None else make_measurement(f"{index.name} depth", *result)
 
 
-def _value(index, rest):
+def index_value(index, rest):
     """`Measurement` of the index ratio itself (as the literature quotes it), or None."""
     result = index.depth(rest)
-    return None if result is None else _measurement(index.name, 1 - result[0], result[1])
+    return None if result is None else make_measurement(index.name, 1 - result[0], result[1])
 
 
 def _continuum_line(wave, flux, sigma, left, right):
@@ -385,7 +389,7 @@ def _half_width(wave, excess, peak_index):
 
 
 @dataclass(frozen=True)
-class _Line:
+class Line:
     """A spectral line measured against a straight local continuum from two side windows."""
 
     name: str
@@ -426,10 +430,10 @@ class _Line:
         ew = float(np.sum((1 - norm) * step))
         ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
         return {
-            "core": _measurement(f"{self.name} core depth", 1 - core, core_err),
-            "wing": _measurement(f"{self.name} wing depth", 1 - wing, wing_err),
-            "fwhm": _measurement(f"{self.name} FWHM", fwhm, 2 * np.median(step), u.AA),
-            "ew": _measurement(f"{self.name} EW", ew, ew_err, u.AA),
+            "core": make_measurement(f"{self.name} core depth", 1 - core, core_err),
+            "wing": make_measurement(f"{self.name} wing depth", 1 - wing, wing_err),
+            "fwhm": make_measurement(f"{self.name} FWHM", fwhm, 2 * np.median(step), u.AA),
+            "ew": make_measurement(f"{self.name} EW", ew, ew_err, u.AA),
         }
 
     def excess(self, rest, inner, outer=None, label="excess"):
@@ -450,7 +454,7 @@ class _Line:
         )
         if not np.isfinite(level + base):
             return None
-        return _measurement(f"{self.name} {label}", level - base, np.hypot(error, base_error))
+        return make_measurement(f"{self.name} {label}", level - base, np.hypot(error, base_error))
 
     def emission(self, rest):
         """Emission: EW of the excess (positive for emission), FWHM and peak significance."""
@@ -470,28 +474,28 @@ class _Line:
         peak = np.flatnonzero(near)[np.argmax(smooth[near])]
         fwhm = _half_width(wave, smooth, peak) if smooth[peak] > 0 else 0.0
         return {
-            "ew": _measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
-            "fwhm": _measurement(f"{self.name} emission FWHM", fwhm, 2 * np.median(step), u.AA),
+            "ew": make_measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
+            "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, 2 * np.median(step), u.AA),
             "peak": float(smooth[peak] / noise[near].mean()),
         }
 
 
 # Rest vacuum wavelengths (NIST); side windows avoid neighbouring strong lines.
-H_ALPHA = _Line("H alpha", 6564.61, (6470, 6510), (6620, 6660))
-H_BETA = _Line("H beta", 4862.68, (4700, 4740), (4990, 5030))
-H_GAMMA = _Line("H gamma", 4341.68, (4230, 4260), (4430, 4460))
-H_DELTA = _Line("H delta", 4102.89, (4020, 4040), (4175, 4200))
-HE_I_4471 = _Line("He I 4471", 4472.73, (4430, 4450), (4500, 4520))
-HE_I_5876 = _Line("He I 5876", 5877.25, (5820, 5845), (5910, 5935))
-HE_I_6678 = _Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
-HE_II_4686 = _Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
-C_IV_5806 = _Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
-O_III_5007 = _Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
+H_ALPHA = Line("H alpha", 6564.61, (6470, 6510), (6620, 6660))
+H_BETA = Line("H beta", 4862.68, (4700, 4740), (4990, 5030))
+H_GAMMA = Line("H gamma", 4341.68, (4230, 4260), (4430, 4460))
+H_DELTA = Line("H delta", 4102.89, (4020, 4040), (4175, 4200))
+HE_I_4471 = Line("He I 4471", 4472.73, (4430, 4450), (4500, 4520))
+HE_I_5876 = Line("He I 5876", 5877.25, (5820, 5845), (5910, 5935))
+HE_I_6678 = Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
+HE_II_4686 = Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
+C_IV_5806 = Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
+O_III_5007 = Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
 # Emission needs side windows clear of [O III] and of the broad wings of disc lines.
-H_BETA_EMISSION = _Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
+H_BETA_EMISSION = Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
 CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
-MG_B = _Index("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
-NA_D = _Index("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
+MG_B = BandIndex("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
+NA_D = BandIndex("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -499,7 +503,7 @@ NA_D = _Index("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
 # --------------------------------------------------------------------------------------------------
 
 
-def _window_for(task, lo, hi, label, pad=60.0):
+def window_for(task, lo, hi, label, pad=60.0):
     """The task window sharing most of [lo, hi]; without one, a new window labelled ``label``."""
     best, overlap = None, 0.0
     for window in task.windows:
@@ -522,7 +526,7 @@ def _clip(window, rest):
     return DiagnosticWindow(window.label, lo * u.AA, hi * u.AA)
 
 
-class _Notebook:
+class Notebook:
     """Collects measurements and notes per window, in the order they are made."""
 
     def __init__(self, task, rest):
@@ -539,8 +543,8 @@ class _Notebook:
         entry[2].extend(notes)
         entry[3] = entry[3] or key
 
-    def conclude(self, verdict, overview, conclusion):
-        """The `Assessment` built from what was recorded."""
+    def conclude(self, verdict, overview, conclusion, rule=""):
+        """The `Assessment` built from what was recorded; ``rule``: the rule that decided."""
         observations = tuple(
             Observation(window, tuple(found), tuple(notes), key)
             for window, found, notes, key in self._entries.values()
@@ -555,10 +559,11 @@ class _Notebook:
             missing,
             conclusion,
             self.rest.full_range,
+            rule,
         )
 
 
-def _overview(rest, snr, extra=""):
+def describe_overview(rest, snr, extra=""):
     lo, hi = rest.full_range
     quality = "good" if snr >= 20 else "moderate" if snr >= 10 else "low"
     text = (
@@ -568,7 +573,7 @@ def _overview(rest, snr, extra=""):
     return text + (f"; {extra}" if extra else "") + "."
 
 
-def _continuum_colour(rest):
+def continuum_colour(rest):
     """Blue-to-red flux ratio F(4000-4500)/F(5500-6000): >1 for hot stars, <1 for cool ones."""
     blue, _ = rest.mean(4000, 4500)
     red, _ = rest.mean(5500, 6000)
@@ -577,14 +582,14 @@ def _continuum_colour(rest):
     return blue / red
 
 
-def _describe_colour(colour):
+def describe_colour(colour):
     if colour is None:
         return "a continuum whose shape the covered range does not show"
     kind = "blue" if colour > 1.3 else "flat" if colour > 0.8 else "red"
     return f"a {kind} continuum (F4000-4500/F5500-6000 = {colour:.2f})"
 
 
-def _strong(measurement, threshold, sigmas=3.0):
+def exceeds(measurement, threshold, sigmas=3.0):
     """True when a measurement exceeds ``threshold`` and is significant at ``sigmas``."""
     return (
         measurement is not None
@@ -593,39 +598,56 @@ def _strong(measurement, threshold, sigmas=3.0):
     )
 
 
-def _article(name):
-    """'an' before a vowel sound ("an M-type Giant", "an S-type Star"), else 'a'."""
-    return "an" if name[0] in "AEIOU" or name[1:2] == "-" else "a"
-
-
-def _listed(measurements):
+def listed(measurements):
     return ", ".join(map(str, measurements))
 
 
-def _noisy_no(book, snr, region_text):
-    """The verdict when the diagnostic region is too noisy to judge: NO, and say why."""
-    name = book.task.name
-    return book.conclude(
-        "NO",
-        _overview(book.rest, snr),
+def too_noisy_text(task, snr, region_text):
+    """The evidence when the diagnostic region is too noisy to judge."""
+    return (
         f"The S/N in {region_text} is too low (median {snr:.1f} per pixel) to see the diagnostic "
-        f"features of {_article(name)} {name}; I cannot confirm the class from this spectrum.",
+        f"features of {task.article} {task.name}; I cannot confirm the class from this spectrum."
     )
 
 
-def _snr(rest, lo, hi):
+def noisy_no(book, snr, region_text):
+    """The verdict when the diagnostic region is too noisy to judge: NO, and say why."""
+    return book.conclude(
+        "NO",
+        describe_overview(book.rest, snr),
+        too_noisy_text(book.task, snr, region_text),
+        rule="too_noisy",
+    )
+
+
+def decide(book, table, overview, facts, noisy_region):
+    """Conclude with the first rule of ``table`` that the measured ``facts`` satisfy.
+
+    Every table may use ``snr``, ``min_snr`` and ``too_noisy`` (the standard low-S/N evidence for
+    ``noisy_region``); a rule named ``too_noisy`` also drops the continuum from the overview,
+    which the noise makes unreliable.
+    """
+    snr = facts["snr"]
+    facts = {"min_snr": MIN_SNR, "too_noisy": too_noisy_text(book.task, snr, noisy_region), **facts}
+    decision = table.decide(facts)
+    if decision.rule.name == "too_noisy":
+        overview = describe_overview(book.rest, snr)
+    return book.conclude(decision.verdict, overview, decision.evidence, rule=decision.rule.name)
+
+
+def region_snr(rest, lo, hi):
     """Median S/N in [lo, hi] when the data cover it, else over the whole spectrum."""
     return rest.snr(lo, hi) if rest.coverage(lo, hi) > 0.3 else rest.snr(*rest.full_range)
 
 
-def _head_window(task, heads, measurement):
+def head_window(task, heads, measurement):
     """The window in which a band head's measurement is shown."""
     head = measurement.name.removesuffix(" depth")
     index = next(h for h in heads if h.name == head)
-    return _window_for(task, *index.span, head)
+    return window_for(task, *index.span, head)
 
 
-def _c2_note(depth, seen):
+def c2_note(depth, seen):
     head = depth.name.removesuffix(" depth").removeprefix("C2 ").removesuffix(" head")
     if seen:
         return f"the flux drops blueward of the {head} Å head (depth {depth.short}): C2 Swan band"
@@ -637,22 +659,22 @@ def _c2_note(depth, seen):
     return f"no C2 step at {head} Å (depth {depth.short})"
 
 
-def _record_c2_5165(book, span):
+def record_c2_5165(book, span):
     """Show the C2 Swan 5165 head in the window ``span`` (Å); C2 bands make a carbon star.
 
-    Returns the heads seen and whether they make a carbon star, as `_c2` does.
+    Returns the heads seen and whether they make a carbon star, as `measure_c2` does.
     """
-    c2, c2_seen, carbon = _c2(book.rest)
+    c2, c2_seen, carbon = measure_c2(book.rest)
     book.record(
-        _window_for(book.task, *span, "C2 Swan 5165"),
+        window_for(book.task, *span, "C2 Swan 5165"),
         c2[1:2],
-        [_c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
+        [c2_note(c2[1], c2[1] in c2_seen)] if len(c2) > 1 else [],
         key=carbon,
     )
     return c2_seen, carbon
 
 
-def _zro_note(depth, seen):
+def zro_note(depth, seen):
     head = depth.name.removesuffix(" depth").removeprefix("ZrO ").removesuffix(" head")
     if seen:
         return f"a ZrO band absorbs redward of the {head} Å head (depth {depth.short})"
@@ -669,7 +691,7 @@ EMISSION_EW = 3.0
 EMISSION_PEAK = 4.0
 
 
-def _detected(measure, ew_min=EMISSION_EW):
+def is_detected(measure, ew_min=EMISSION_EW):
     """True for a significant emission line of at least ``ew_min`` Å."""
     return (
         measure is not None

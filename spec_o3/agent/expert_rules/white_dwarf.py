@@ -6,7 +6,7 @@ import numpy as np
 
 from spec_o3.tasks import get_task
 
-from ._common import (
+from .toolkit import (
     H_ALPHA,
     H_BETA,
     H_BETA_EMISSION,
@@ -18,20 +18,20 @@ from ._common import (
     MG_B,
     MIN_SNR,
     NA_D,
-    _c2,
-    _continuum_colour,
-    _depth,
-    _describe_colour,
-    _detected,
-    _Index,
-    _listed,
-    _noisy_no,
-    _Notebook,
-    _overview,
-    _RestSpectrum,
-    _snr,
-    _strong,
-    _window_for,
+    BandIndex,
+    Notebook,
+    RestSpectrum,
+    continuum_colour,
+    describe_colour,
+    describe_overview,
+    exceeds,
+    head_depth,
+    is_detected,
+    listed,
+    measure_c2,
+    noisy_no,
+    region_snr,
+    window_for,
 )
 
 __all__ = ["assess_white_dwarf"]
@@ -71,9 +71,9 @@ NOISY_FWHM_SNR = 15.0
 #: Ca4227 windows (Worthey et al. 1994) and a Ca II K band. In MILES/STELIB at S/N 30 every star
 #: with weak Balmer lines shows one of them (F/G/K stars: Ca II K >= 0.37, G band >= 0.05 or
 #: Ca I >= 0.1), so their joint absence marks a metal-poor white-dwarf atmosphere.
-G_BAND = _Index.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
-CA_I_4227 = _Index.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
-CA_II_K_BAND = _Index("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
+G_BAND = BandIndex.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
+CA_I_4227 = BandIndex.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
+CA_II_K_BAND = BandIndex("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
 #: Largest value a feature may have to count as absent (Balmer core depths, |value|; metal index
 #: depths, which the broad Balmer or He I wings in their side windows can make negative, value); the
 #: measurement error must be below 0.6 of it for the absence to mean something.
@@ -134,9 +134,9 @@ def _is_broad(profile, snr=0.0):
     narrow cores on broad shallow wings of accretion discs (nova-likes) are no white dwarf's.
     """
     wide = profile["fwhm"].value.value >= DA_FWHM
-    winged = _wing_ratio(profile) > WING_TO_CORE_DA and _strong(profile["wing"], 0.02) and wide
+    winged = _wing_ratio(profile) > WING_TO_CORE_DA and exceeds(profile["wing"], 0.02) and wide
     return winged or (
-        _strong(profile["ew"], 0)
+        exceeds(profile["ew"], 0)
         and _effective_width(profile) >= DA_EFFECTIVE_WIDTH
         and (wide or snr < NOISY_FWHM_SNR)
     )
@@ -151,7 +151,7 @@ def _emission_core(line, rest):
     """
     centre = line.excess(rest, (0, 2.5), (4, 10), "centre above shoulders")
     shoulders = line.excess(rest, (4, 10), label="shoulders above continuum")
-    return _strong(centre, 0.05, 4.0) or _strong(shoulders, 0.05, 4.0)
+    return exceeds(centre, 0.05, 4.0) or exceeds(shoulders, 0.05, 4.0)
 
 
 def _absent(measurement, name):
@@ -166,7 +166,7 @@ def _features(rest, balmer, halpha):
     found = {"H alpha": halpha and halpha["core"]}
     found.update({name: p["core"] for name, p in balmer.items() if name != "H delta"})
     for index in (G_BAND, CA_I_4227, CA_II_K_BAND, MG_B, NA_D):
-        found[index.name] = _depth(index, rest)
+        found[index.name] = head_depth(index, rest)
     return {name: m for name, m in found.items() if m is not None}
 
 
@@ -200,16 +200,16 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     >>> assess_white_dwarf(spectrum, spectrum.meta["redshift"]).verdict
     'YES'
     """
-    task, rest = get_task("white_dwarf"), _RestSpectrum(spectrum, redshift)
-    book = _Notebook(task, rest)
-    snr = _snr(rest, 4000, 5100)
-    colour = _continuum_colour(rest)
+    task, rest = get_task("white_dwarf"), RestSpectrum(spectrum, redshift)
+    book = Notebook(task, rest)
+    snr = region_snr(rest, 4000, 5100)
+    colour = continuum_colour(rest)
     balmer = {line.name: p for line in (H_BETA, H_GAMMA, H_DELTA) if (p := line.absorption(rest))}
     for line in (H_BETA, H_GAMMA, H_DELTA):
         if line.name in balmer:
             profile = balmer[line.name]
             book.record(
-                _window_for(task, line.center - 10, line.center + 10, line.name),
+                window_for(task, line.center - 10, line.center + 10, line.name),
                 [profile[k] for k in ("core", "wing", "fwhm", "ew")],
                 [_balmer_note(line.name, profile)],
                 key=True,
@@ -217,15 +217,15 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     halpha = H_ALPHA.absorption(rest)
     if halpha is not None:
         book.record(
-            _window_for(task, 6550, 6580, "H alpha"),
+            window_for(task, 6550, 6580, "H alpha"),
             [halpha[k] for k in ("core", "wing", "fwhm")],
             [_balmer_note("H alpha", halpha)],
         )
     he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
-    he_strong = [ew for ew in he_i if _strong(ew, HE_I_DB)]
+    he_strong = [ew for ew in he_i if exceeds(ew, HE_I_DB)]
     he_ii = HE_II_4686.absorption(rest)
     # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, never evidence.
-    he_ii_strong = he_ii is not None and _strong(he_ii["ew"], HE_I_DB)
+    he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], HE_I_DB)
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
     metals = [features[name] for name in ("Mg b", "Na D") if name in features]
@@ -233,7 +233,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     strong_metals = [
         m
         for m in metals
-        if _strong(m, METAL_DEPTH[m.name.removesuffix(" depth")])
+        if exceeds(m, METAL_DEPTH[m.name.removesuffix(" depth")])
         and not (he_strong and m.name.startswith("Na D"))
     ]
     ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
@@ -243,54 +243,54 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     emission = [
         e["ew"]
         for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest))
-        if _detected(e) and (not he_strong or e["ew"].value.value > TROUGH_EMISSION_EW)
+        if is_detected(e) and (not he_strong or e["ew"].value.value > TROUGH_EMISSION_EW)
     ]
     he_ii_emission = HE_II_4686.emission(rest)
-    if _detected(he_ii_emission):
+    if is_detected(he_ii_emission):
         emission.append(he_ii_emission["ew"])
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
     reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
-    c2_heads, _, _ = _c2(rest)
-    c2_seen = [m for m in c2_heads if _strong(m, DQ_C2_HEAD, 5.0)]
+    c2_heads, _, _ = measure_c2(rest)
+    c2_seen = [m for m in c2_heads if exceeds(m, DQ_C2_HEAD, 5.0)]
     c2_seen = c2_seen if len(c2_seen) >= 2 else []
-    judged = {name: p for name, p in balmer.items() if _strong(p["core"], BALMER_CORE_MIN)}
+    judged = {name: p for name, p in balmer.items() if exceeds(p["core"], BALMER_CORE_MIN)}
     broad = [name for name, p in judged.items() if _is_broad(p, snr)]
     absent = all(p["core"].value.value < BALMER_ABSENT for p in balmer.values())
     if he_i:
         book.record(
-            _window_for(task, 4460, 4480, "He I 4471"),
+            window_for(task, 4460, 4480, "He I 4471"),
             he_i[:1],
-            [f"He I absorption: {_listed(he_i)}"],
+            [f"He I absorption: {listed(he_i)}"],
             key=absent and bool(he_strong),
         )
     if ca_k is not None:
         book.record(
-            _window_for(task, 3925, 3945, "Ca II H&K"),
+            window_for(task, 3925, 3945, "Ca II H&K"),
             [ca_k],
             [f"Ca II K band depth {ca_k.short}"],
             key=absent,
         )
     if ordinary:
         book.record(
-            _window_for(task, 4220, 4320, "G band"),
+            window_for(task, 4220, 4320, "G band"),
             ordinary,
-            [f"lines of ordinary stars: {_listed(ordinary)}"],
+            [f"lines of ordinary stars: {listed(ordinary)}"],
         )
     if c2_seen:
         book.record(
-            _window_for(task, 4700, 4760, "C2 Swan"),
+            window_for(task, 4700, 4760, "C2 Swan"),
             c2_seen,
-            [f"C2 Swan band heads: {_listed(c2_seen)}"],
+            [f"C2 Swan band heads: {listed(c2_seen)}"],
             key=True,
         )
     if strong_metals:
         book.record(
-            _window_for(task, 5165, 5195, "Mg b"),
+            window_for(task, 5165, 5195, "Mg b"),
             strong_metals,
-            [f"metal lines: {_listed(strong_metals)}"],
+            [f"metal lines: {listed(strong_metals)}"],
             key=True,
         )
-    overview = _overview(rest, snr, _describe_colour(colour))
+    overview = describe_overview(rest, snr, describe_colour(colour))
     if not balmer:
         return book.conclude(
             "NO",
@@ -298,7 +298,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             "The Balmer lines H beta to H delta are not covered: a white dwarf cannot be judged.",
         )
     if snr < MIN_SNR:
-        return _noisy_no(book, snr, "the Balmer region")
+        return noisy_no(book, snr, "the Balmer region")
     emission_text = [str(e) for e in emission] + [
         f"{name} emission core inside its absorption trough" for name in reversed_cores
     ]
@@ -344,7 +344,7 @@ class _Reading:
 
 def _verdict(seen):
     """YES/NO and the conclusion, from the measurements of `assess_white_dwarf`."""
-    described = _describe_colour(seen.colour)
+    described = describe_colour(seen.colour)
     hot = seen.colour is not None and seen.colour > HOT_COLOUR
     good = seen.snr >= FEATURELESS_SNR
     no_ordinary = _all_absent(seen.features, ("G band", "Ca I 4227"))
@@ -358,12 +358,12 @@ def _verdict(seen):
     ca_k = seen.features.get("Ca II K")
     if seen.emission:
         return "NO", (
-            f"Emission lines ({_listed(seen.emission)}) are no white dwarf's: an emission-line "
+            f"Emission lines ({listed(seen.emission)}) are no white dwarf's: an emission-line "
             "object."
         )
     # Metal-line (DZ) and carbon (DQ) white dwarfs first: their few lines would otherwise read as
     # an ordinary star's, which would show Balmer lines, the G band or Ca I 4227 as well.
-    if good and no_ordinary and no_balmer and _strong(ca_k, DZ_CA_K, 5.0):
+    if good and no_ordinary and no_balmer and exceeds(ca_k, DZ_CA_K, 5.0):
         return "YES", (
             f"Strong Ca II K ({ca_k}) with no Balmer lines, no G band and no Ca I 4227 at S/N "
             f"{seen.snr:.0f} on {described}: a metal-polluted helium-atmosphere DZ white dwarf."
@@ -375,14 +375,14 @@ def _verdict(seen):
         and _all_absent(seen.features, ("H alpha", "Ca II K", "Na D"))
     ):
         return "YES", (
-            f"C2 Swan bands ({_listed(seen.c2_seen)}) with no H alpha, Ca II K, Na D, G band or "
+            f"C2 Swan bands ({listed(seen.c2_seen)}) with no H alpha, Ca II K, Na D, G band or "
             f"Ca I 4227 at S/N {seen.snr:.0f} on {described}: a DQ white dwarf, not a carbon star "
             "(whose metal lines and CN would show)."
         )
     if seen.metals:
         return (
             "NO",
-            f"Metal lines of an ordinary star ({_listed(seen.metals)}) rule out a white dwarf.",
+            f"Metal lines of an ordinary star ({listed(seen.metals)}) rule out a white dwarf.",
         )
     if (
         hot
@@ -432,7 +432,7 @@ def _verdict(seen):
         )
     if seen.he_strong and hot and no_ordinary:
         return "YES", (
-            f"He I absorption ({_listed(seen.he_strong)}) without strong Balmer lines on "
+            f"He I absorption ({listed(seen.he_strong)}) without strong Balmer lines on "
             f"{described}: a DB white dwarf."
         )
     if not seen.absent:
@@ -488,7 +488,7 @@ def _cool_da(colour, balmer, halpha):
         colour is not None
         and colour <= COOL_DA_COLOUR
         and halpha is not None
-        and _strong(halpha["core"], COOL_DA_HALPHA)
+        and exceeds(halpha["core"], COOL_DA_HALPHA)
         and gamma < COOL_DA_DECREMENT * beta
     )
 
@@ -500,7 +500,7 @@ def _fading_da(colour, balmer, halpha):
         colour is not None
         and colour <= COOL_DA_COLOUR
         and halpha is not None
-        and _strong(halpha["core"], FADING_DA_HALPHA, 5.0)
+        and exceeds(halpha["core"], FADING_DA_HALPHA, 5.0)
         and beta < FADING_DA_DECREMENT * halpha["core"].value.value
     )
 
@@ -512,7 +512,7 @@ def _hot_da(colour, balmer):
         colour is not None
         and colour >= HOT_DA_COLOUR
         and len(lines) == 2
-        and _strong(lines[0]["core"], HOT_DA_CORE)
+        and exceeds(lines[0]["core"], HOT_DA_CORE)
         and _is_broad(lines[0])
-        and _strong(lines[1]["core"], HOT_DA_CORE / 2)
+        and exceeds(lines[1]["core"], HOT_DA_CORE / 2)
     )
