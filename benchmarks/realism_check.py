@@ -508,9 +508,9 @@ def print_db_he_i(data, seeds):
 def _nova_lines(spectrum, redshift=0.0):
     """H alpha EW and FWHM, H beta, He II 4686 and He I 5876 EWs over H alpha's, and [O III] 5007
     EW and FWHM (Å), measured as the expert measures emission."""
-    from spec_o3.agent.expert_rules._common import CV_LINES, _RestSpectrum
+    from spec_o3.agent.expert_rules.toolkit import CV_LINES, RestSpectrum
 
-    rest = _RestSpectrum(spectrum, redshift)
+    rest = RestSpectrum(spectrum, redshift)
     found = {line.name: line.emission(rest) for line in CV_LINES}
     ew = {name: (m["ew"].value.value if m else np.nan) for name, m in found.items()}
     halpha = ew["H alpha"]
