@@ -5,9 +5,10 @@ import numpy as np
 
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines
+from .priors import Priors
 from .profiles import smooth
 from .registry import SpectralClass
-from .spectral_types import DWARF_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
+from .spectral_types import DWARF_TEFF, choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 
 __all__ = ["CATACLYSMIC_CLASSES"]
@@ -37,150 +38,125 @@ _CV_LINES = {
     "[O III] 5007": 5008.24,
     "[N II] 5755": 5756.24,
 }
-_CV_SUBTYPES = {
-    "dwarf nova (quiescence)": 0.5,
-    "magnetic (polar/IP)": 0.22,
-    "outburst/nova-like": 0.18,
-    "classical nova (nebular)": 0.1,
-}
 
 
-def _balmer_series(rng, halpha, decrement):
-    hb = halpha * decrement
-    hg = hb * rng.uniform(0.6, 0.9)
-    hd = hg * rng.uniform(0.6, 0.9)
+def _balmer_series(rng, priors, subtype, halpha):
+    hb = halpha * priors.draw(rng, "H beta / H alpha", subtype)
+    hg = hb * priors.draw(rng, "H gamma / H beta", subtype)
+    hd = hg * priors.draw(rng, "H delta / H gamma", subtype)
     return {
         "H alpha": halpha,
         "H beta": hb,
         "H gamma": hg,
         "H delta": hd,
-        "H epsilon": hd * 0.7,
-        "H8": hd * 0.5,
+        "H epsilon": hd * priors.value("H epsilon / H delta", subtype),
+        "H8": hd * priors.value("H8 / H delta", subtype),
     }
+
+
+def _scaled(rng, priors, subtype, lines, name, by):
+    """``lines[by]`` times the drawn ``"<name> / <by>"`` ratio."""
+    return lines[by] * priors.draw(rng, f"{name} / {by}", subtype)
 
 
 def _draw_cv(rng, subtype=None):
-    subtype = choose_subtype(rng, _CV_SUBTYPES, subtype)
+    priors = Priors("cataclysmic_variable")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
     p = {
         "subtype": subtype,
-        "wd_teff": float(rng.uniform(10000, 22000)),
-        "wd_logg": float(rng.normal(8.1, 0.2)),
-        "donor": f"M{rng.integers(2, 7)}",
-        "radial_velocity": float(rng.normal(0, 50)),
+        "wd_teff": priors.draw(rng, "white dwarf teff"),
+        "wd_logg": priors.draw(rng, "white dwarf logg"),
+        "donor": f"M{priors.draw(rng, 'donor M subtype')}",
+        "radial_velocity": priors.draw(rng, "radial velocity"),
     }
-    inclination = np.arccos(rng.uniform(0.05, 1.0))
+    inclination = np.arccos(priors.draw(rng, "cos inclination"))
+    sin_i = np.sin(inclination)
+
+    def draw(name):
+        return priors.draw(rng, name, subtype)
+
+    def scaled(name, by):
+        return _scaled(rng, priors, subtype, lines, name, by)
+
+    halpha = draw("H alpha EW")
     if subtype.startswith("dwarf"):
-        halpha = log_uniform(rng, 30.0, 250.0)
-        lines = _balmer_series(rng, halpha, rng.uniform(0.4, 0.9))
-        lines.update(
-            {
-                "He I 5876": halpha * rng.uniform(0.08, 0.25),
-                "He II 4686": lines["H beta"] * rng.uniform(0, 0.15),
-            }
-        )
-        lines.update(
-            {
-                "He I 6678": lines["He I 5876"] * 0.5,
-                "He I 7065": lines["He I 5876"] * 0.35,
-                "He I 4471": lines["H beta"] * rng.uniform(0.12, 0.3),
-            }
-        )
-        lines.update(
-            {
-                "He I 4922": lines["He I 4471"] * 0.5,
-                "He I 5016": lines["He I 4471"] * 0.4,
-                "Fe II 5169": lines["H beta"] * rng.uniform(0, 0.08),
-            }
-        )
-        if rng.uniform() < 0.3:
-            lines.update(
-                {name: rng.uniform(1, 5) for name in ("Ca II 8498", "Ca II 8542", "Ca II 8662")}
-            )
+        lines = _balmer_series(rng, priors, subtype, halpha)
+        lines["He I 5876"] = scaled("He I 5876", "H alpha")
+        lines["He II 4686"] = scaled("He II 4686", "H beta")
+        lines["He I 6678"] = scaled("He I 6678", "He I 5876")
+        lines["He I 7065"] = scaled("He I 7065", "He I 5876")
+        lines["He I 4471"] = scaled("He I 4471", "H beta")
+        lines["He I 4922"] = scaled("He I 4922", "He I 4471")
+        lines["He I 5016"] = scaled("He I 5016", "He I 4471")
+        lines["Fe II 5169"] = scaled("Fe II 5169", "H beta")
+        if draw("Ca II triplet"):
+            for name in ("Ca II 8498", "Ca II 8542", "Ca II 8662"):
+                lines[name] = draw("Ca II triplet EW")
+        # Quiescent discs outshine the white dwarf: its share is skewed towards its 5 % floor.
         p.update(
             wd_fraction=float(0.05 + 0.35 * rng.uniform() ** 2),
-            donor_fraction=float(rng.uniform(0.0, 0.4)),
-            disc_teff=float(rng.uniform(7000, 14000)),
-            v_outer=float(rng.uniform(500, 1000) * np.sin(inclination)),
-            r_ratio=float(rng.uniform(10, 40)),
+            donor_fraction=draw("donor share"),
+            disc_teff=draw("disc teff"),
+            v_outer=float(draw("outer disc velocity") * sin_i),
+            r_ratio=draw("disc radius ratio"),
         )
     elif subtype.startswith("magnetic"):
-        halpha = log_uniform(rng, 20.0, 150.0)
-        lines = _balmer_series(rng, halpha, rng.uniform(0.5, 1.0))
-        heii = lines["H beta"] * rng.uniform(0.3, 0.9)
-        lines.update(
-            {
-                "He II 4686": heii,
-                "Bowen 4640": heii * rng.uniform(0.2, 0.6),
-                "He I 5876": halpha * rng.uniform(0.05, 0.15),
-                "He I 4471": lines["H beta"] * rng.uniform(0.1, 0.2),
-            }
-        )
-        lines["He I 6678"] = lines["He I 5876"] * 0.5
+        lines = _balmer_series(rng, priors, subtype, halpha)
+        lines["He II 4686"] = scaled("He II 4686", "H beta")
+        lines["Bowen 4640"] = scaled("Bowen 4640", "He II 4686")
+        lines["He I 5876"] = scaled("He I 5876", "H alpha")
+        lines["He I 4471"] = scaled("He I 4471", "H beta")
+        lines["He I 6678"] = scaled("He I 6678", "He I 5876")
         p.update(
-            wd_fraction=float(rng.uniform(0.1, 0.5)),
-            donor_fraction=float(rng.uniform(0.0, 0.5)),
-            disc_teff=float(rng.uniform(8000, 15000)),
-            sigma_broad=float(rng.uniform(400, 800)),
-            sigma_narrow=float(rng.uniform(60, 150)),
-            field_mg=log_uniform(rng, 10.0, 70.0),
-            cyclotron=float(rng.uniform(0.0, 0.8)),
+            wd_fraction=draw("white dwarf share"),
+            donor_fraction=draw("donor share"),
+            disc_teff=draw("disc teff"),
+            sigma_broad=draw("broad line sigma"),
+            sigma_narrow=draw("narrow line sigma"),
+            field_mg=draw("field"),
+            cyclotron=draw("cyclotron amplitude"),
         )
     elif subtype.startswith("classical nova"):
-        # Months after eruption the expanding ejecta outshine the binary: broad (FWHM ~600-2000
-        # km/s) H alpha hundreds to thousands of Å in EW, He II 4686 and nebular [O III], [N II]
-        # and [Ne III] lines as broad. Ranges from the seven classical novae of the Open Nova
-        # Catalog (R. E. Williams' CTIO survey) measured at R~1800: H alpha EW 170-2800 Å, H beta
-        # 0.03-0.16 of it, He II 4686 0.03-0.3 and He I 5876 0.01-0.06 of H alpha, [O III] 5007
-        # EW 30-400 Å once nebular.
-        halpha = log_uniform(rng, 150.0, 3000.0)
-        hb = halpha * rng.uniform(0.03, 0.15)
-        oiii = log_uniform(rng, 25.0, 400.0)
-        lines = {
-            "H alpha": halpha,
-            "H beta": hb,
-            "H gamma": hb * rng.uniform(0.35, 0.55),
-            "H delta": hb * rng.uniform(0.2, 0.3),
-            "He II 4686": halpha * rng.uniform(0.03, 0.3),
-            "He I 5876": halpha * rng.uniform(0.01, 0.06),
-            "[O III] 5007": oiii,
-            "[O III] 4959": oiii / 2.98,  # the 3:1 ratio of the doublet's transition probabilities
-            "[N II] 5755": oiii * rng.uniform(0.05, 0.3),
-            "[Ne III] 3869": oiii * rng.uniform(0.1, 0.4),
-        }
-        lines["He I 6678"] = lines["He I 5876"] * 0.3
+        # Months after eruption the expanding ejecta outshine the binary: broad Hα hundreds to
+        # thousands of Å in EW, He II 4686 and nebular [O III], [N II] and [Ne III] lines as broad.
+        lines = {"H alpha": halpha}
+        lines["H beta"] = scaled("H beta", "H alpha")
+        oiii = draw("[O III] 5007 EW")
+        lines["H gamma"] = scaled("H gamma", "H beta")
+        lines["H delta"] = scaled("H delta", "H beta")
+        lines["He II 4686"] = scaled("He II 4686", "H alpha")
+        lines["He I 5876"] = scaled("He I 5876", "H alpha")
+        lines["[O III] 5007"] = oiii
+        lines["[O III] 4959"] = oiii / priors.value("[O III] 5007 / [O III] 4959", subtype)
+        lines["[N II] 5755"] = scaled("[N II] 5755", "[O III] 5007")
+        lines["[Ne III] 3869"] = scaled("[Ne III] 3869", "[O III] 5007")
+        lines["He I 6678"] = scaled("He I 6678", "He I 5876")
         p.update(
-            wd_fraction=0.0,
-            donor_fraction=float(rng.uniform(0.0, 0.1)),
-            disc_teff=float(rng.uniform(15000, 30000)),
-            sigma_ejecta=float(rng.uniform(600, 2000) / 2.3548),
+            wd_fraction=draw("white dwarf share"),
+            donor_fraction=draw("donor share"),
+            disc_teff=draw("disc teff"),
+            sigma_ejecta=draw("ejecta FWHM") / 2.3548,
         )
     else:
-        # Dwarf novae in outburst and nova-likes: broad disc absorption with emission cores. Nearly
-        # all of the 48 outburst spectra of Morales-Rueda & Marsh (2002, MNRAS 332, 814) show
-        # H alpha in emission and emission cores in the absorption troughs of H beta-H delta; 20
-        # show He II 4686 emission.
-        halpha = log_uniform(rng, 5.0, 40.0)
-        hb = halpha * rng.uniform(0.3, 0.6)
-        hg = hb * rng.uniform(0.5, 0.8)
-        lines = {
-            "H alpha": halpha,
-            "H beta": hb,
-            "H gamma": hg,
-            "H delta": hg * rng.uniform(0.5, 0.8),
-            "He I 5876": halpha * rng.uniform(0.0, 0.15),
-        }
-        if rng.uniform() < 0.4:
-            lines["He II 4686"] = rng.uniform(1.0, 8.0)
+        # Dwarf novae in outburst and nova-likes: broad disc absorption with emission cores in the
+        # absorption troughs of Hβ-Hδ (Morales-Rueda & Marsh 2002, MNRAS 332, 814).
+        lines = {"H alpha": halpha}
+        lines["H beta"] = scaled("H beta", "H alpha")
+        lines["H gamma"] = scaled("H gamma", "H beta")
+        lines["H delta"] = scaled("H delta", "H gamma")
+        lines["He I 5876"] = scaled("He I 5876", "H alpha")
+        if draw("He II 4686"):
+            lines["He II 4686"] = draw("He II 4686 EW")
         p.update(
-            wd_fraction=float(rng.uniform(0.0, 0.1)),
-            donor_fraction=0.0,
-            disc_teff=float(rng.uniform(20000, 45000)),
-            disc_line_teff=float(rng.uniform(12000, 20000)),
-            disc_line_logg=float(rng.uniform(3.5, 4.5)),
-            disc_rotation=float(rng.uniform(400, 1200) * np.sin(inclination) + 200),
-            v_outer=float(rng.uniform(300, 700) * np.sin(inclination) + 100),
+            wd_fraction=draw("white dwarf share"),
+            donor_fraction=draw("donor share"),
+            disc_teff=draw("disc teff"),
+            disc_line_teff=draw("disc absorption teff"),
+            disc_line_logg=draw("disc absorption logg"),
+            disc_rotation=float(draw("disc rotation") * sin_i + draw("disc rotation floor")),
+            v_outer=float(draw("outer disc velocity") * sin_i + draw("outer disc velocity floor")),
             # The cores come from the outer disc (and wind): narrower than the absorption troughs.
-            r_ratio=float(rng.uniform(2.0, 5.0)),
+            r_ratio=draw("disc radius ratio"),
         )
     p["emission"] = {k: float(v) for k, v in lines.items()}
     p["inclination_deg"] = float(np.degrees(inclination))
