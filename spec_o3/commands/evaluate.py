@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from spec_o3.agent.result import ANSWERED, FAILED, NO_ANSWER
+from spec_o3.commands._backends import add_backend_arguments, backend_options, text_only_backends
 from spec_o3.commands.vet import EXIT_FAILED_INPUTS
 
 __all__ = ["add_arguments", "run"]
@@ -66,13 +67,7 @@ def add_arguments(parser):
         metavar="TASK",
         help="evaluate only this task (id or code; repeatable)",
     )
-    parser.add_argument(
-        "--backend", default="expert", help="expert (default), transformers or openai"
-    )
-    parser.add_argument("--model", help="model id or path for the transformers/openai backends")
-    parser.add_argument(
-        "--base-url", help="server URL for the openai backend (vLLM, SGLang, hosted API)"
-    )
+    add_backend_arguments(parser)
     parser.add_argument(
         "--limit",
         type=_positive_int,
@@ -96,8 +91,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--images",
         action=argparse.BooleanOptionalAction,
-        help="render the plots the model looks at (default: on, except for the expert backend, "
-        "which measures the spectrum itself)",
+        help="render the plots the model looks at (default: on, except for the backends that "
+        f"measure the spectrum themselves: {text_only_backends()})",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of --limit and --bootstrap (default: 0)"
@@ -152,6 +147,7 @@ def _print_errors(result):
 def run(args):
     """Evaluate, print the table and write the outputs; return the exit status."""
     from spec_o3.agent import BackendError, get_backend
+    from spec_o3.agent.backends import backend_declaration
     from spec_o3.bench import evaluate
     from spec_o3.tasks import get_task
 
@@ -166,19 +162,17 @@ def run(args):
     except OSError as error:
         return _fail(f"cannot write to output directory {args.output}: {error}")
 
-    options = {
-        key: value for key, value in (("model", args.model), ("base_url", args.base_url)) if value
-    }
     try:
-        policy = get_backend(args.backend, **options)
+        policy = get_backend(args.backend, **backend_options(args))
     except (ValueError, TypeError) as error:
         return _fail(f"backend {args.backend!r}: {error}")
+    render_images = backend_declaration(args.backend).needs_images
 
     try:
         result = evaluate(
             suite,
             policy,
-            render_images=args.backend != "expert" if args.images is None else args.images,
+            render_images=render_images if args.images is None else args.images,
             n_resamples=args.bootstrap,
             seed=args.seed,
             batch_size=args.batch_size,

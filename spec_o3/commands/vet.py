@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from spec_o3.batch import COLUMNS, failed_row, result_row
+from spec_o3.commands._backends import add_backend_arguments, backend_options, text_only_backends
 
 __all__ = ["COLUMNS", "EXIT_FAILED_INPUTS", "add_arguments", "failed_row", "result_row", "run"]
 
@@ -49,21 +50,7 @@ def add_arguments(parser):
         help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
         "s_star (ss), white_dwarf (wd), or a registered task",
     )
-    parser.add_argument(
-        "--backend",
-        "-b",
-        default="expert",
-        choices=("expert", "transformers", "openai"),
-        help="policy: scripted expert (default, offline), local VLM, or OpenAI-compatible server",
-    )
-    parser.add_argument(
-        "--model", "-m", help="model id or path (transformers) or served model name (openai)"
-    )
-    parser.add_argument(
-        "--base-url",
-        help="OpenAI-compatible API root, e.g. http://localhost:8000/v1 "
-        "(the key is read from OPENAI_API_KEY)",
-    )
+    add_backend_arguments(parser, short_flags={"backend": "-b", "model": "-m"})
     parser.add_argument(
         "--output",
         "-o",
@@ -97,7 +84,8 @@ def add_arguments(parser):
         "--no-images",
         dest="render_images",
         action="store_false",
-        help="text-only tool results (fast; for the expert backend)",
+        help="text-only tool results (fast; enough for backends that measure the spectrum "
+        f"themselves: {text_only_backends()})",
     )
     parser.add_argument(
         "--max-turns", type=int, default=8, help="most assistant turns per spectrum (default 8)"
@@ -146,7 +134,7 @@ def run(args):
 
     try:
         task = get_task(args.task)
-        options = _backend_options(args)
+        options = backend_options(args)
         catalog = _catalog(args)
         if args.max_turns < 1 or args.batch_size < 1:
             raise ValueError("--max-turns and --batch-size must be at least 1")
@@ -203,22 +191,6 @@ def _catalog(args):
     if not args.files:
         raise ValueError("nothing to vet: give spectrum files or --catalog LIST")
     return Catalog(args.files)
-
-
-def _backend_options(args):
-    """Backend options from the command line; ValueError for options the backend does not take."""
-    options = {}
-    if args.model is not None:
-        if args.backend == "expert":
-            raise ValueError(
-                "--model applies to the transformers and openai backends, not the expert"
-            )
-        options["model"] = args.model
-    if args.base_url is not None:
-        if args.backend != "openai":
-            raise ValueError("--base-url applies to the openai backend only")
-        options["base_url"] = args.base_url
-    return options
 
 
 def _options_named(error):

@@ -1,8 +1,31 @@
-"""Policies behind the inspection loop: ``expert``, ``transformers`` and ``openai``.
+"""Policies behind the inspection loop, and the registry that names them.
 
-Each backend lives in its own module and is imported by :func:`get_backend` only when chosen.
+The built-in backends are ``expert``, ``transformers`` and ``openai``, each in its own module,
+imported by :func:`get_backend` only when chosen; :func:`register_backend` (or the
+``spec_o3.backends`` entry-point group) adds others.
 """
 
-from .base import BACKENDS, BackendError, Policy, get_backend
+from .base import BackendError, Policy
+from .registry import (
+    ENTRY_POINT_GROUP,
+    Backend,
+    BackendOption,
+    backend_declaration,
+    get_backend,
+    register_backend,
+    registered_backends,
+    unregister_backend,
+)
 
-__all__ = ["BACKENDS", "BackendError", "Policy", "get_backend"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Backend",
+    "BackendError",
+    "BackendOption",
+    "Policy",
+    "backend_declaration",
+    "get_backend",
+    "register_backend",
+    "registered_backends",
+    "unregister_backend",
+]

@@ -1,17 +1,8 @@
 """What a policy is: the thing that writes the next assistant message of each running episode."""
 
 import abc
-import importlib
 
-__all__ = ["BACKENDS", "BackendError", "Policy", "get_backend"]
-
-#: Backend name -> (module in spec_o3.agent.backends, policy class). Imported only when chosen, so
-#: the optional dependencies of one backend (torch, transformers) never burden the others.
-BACKENDS = {
-    "expert": ("expert", "ExpertPolicy"),
-    "transformers": ("transformers", "TransformersPolicy"),
-    "openai": ("openai", "OpenAICompatiblePolicy"),
-}
+__all__ = ["BackendError", "Policy"]
 
 
 class BackendError(RuntimeError):
@@ -31,7 +22,7 @@ class Policy(abc.ABC):
     Attributes
     ----------
     name : str
-        Short name, as accepted by :func:`get_backend`.
+        Short name, as accepted by :func:`~spec_o3.agent.get_backend`.
     toolset : str
         The toolset the policy speaks (``"default"``: the released tool only).
     """
@@ -63,34 +54,3 @@ class Policy(abc.ABC):
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def get_backend(name, **options):
-    """Create the policy called ``name`` with ``options`` passed to its constructor.
-
-    Parameters
-    ----------
-    name : str or `Policy`
-        ``"expert"``, ``"transformers"`` or ``"openai"``; a `Policy` instance is returned unchanged
-        (then ``options`` must be empty).
-    **options
-        Constructor arguments of the backend (e.g. ``model=``, ``base_url=``).
-
-    Examples
-    --------
-    >>> get_backend("telepathy")
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown backend 'telepathy'; choose one of expert, transformers, openai
-    """
-    if isinstance(name, Policy):
-        if options:
-            raise ValueError(
-                f"options {sorted(options)} cannot apply to an already built policy {name!r}"
-            )
-        return name
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module_name, class_name = BACKENDS[name]
-    module = importlib.import_module(f"{__package__}.{module_name}")
-    return getattr(module, class_name)(**options)

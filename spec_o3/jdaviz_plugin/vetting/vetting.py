@@ -18,10 +18,10 @@ from jdaviz.core.template_mixin import (
 )
 from jdaviz.core.user_api import PluginUserApi
 from specutils import Spectrum
-from traitlets import Any, Bool, Int, List, Unicode, observe
+from traitlets import Any, Bool, Dict, Int, List, Unicode, observe
 
 from spec_o3.agent import BackendError, Inspector, Policy, get_backend, parse_response
-from spec_o3.agent.backends import BACKENDS
+from spec_o3.agent.backends import backend_declaration, registered_backends
 from spec_o3.agent.result import FAILED, NO_ANSWER
 from spec_o3.agent.tools import REDSHIFT_SOURCES, rest_frame
 from spec_o3.exceptions import UnvettableSpectrum
@@ -30,7 +30,7 @@ from spec_o3.tasks import get_task, task_ids
 from .log import DECISIONS, VettingLog
 from .overlays import Overlay
 
-__all__ = ["TRAY_NAME", "SpectralVetting", "TaskSelect", "VettingCancelled"]
+__all__ = ["TRAY_NAME", "BackendSelect", "SpectralVetting", "TaskSelect", "VettingCancelled"]
 
 #: Registry name of the plugin (what a Jdaviz configuration lists in its ``tray``).
 TRAY_NAME = "spec-o3-spectral-vetting"
@@ -61,11 +61,13 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
       the spectrum to vet (1D spectra shown in a spectrum viewer).
     * ``task`` (:class:`~jdaviz.core.template_mixin.SelectPluginComponent`):
       a task id of `spec_o3.tasks.task_ids` (the paper's short codes are accepted).
-    * ``backend`` (:class:`~jdaviz.core.template_mixin.SelectPluginComponent`):
-      ``"expert"`` (scripted astronomer, offline), ``"transformers"`` or ``"openai"``.
-    * ``model``: model id or path (transformers) or served model name (openai); empty for the
-      backend's default.
-    * ``base_url``: root of the OpenAI-compatible API (openai backend).
+    * ``backend`` (`BackendSelect`): a registered backend
+      (`~spec_o3.agent.backends.registered_backends`): ``"expert"`` (scripted astronomer,
+      offline), ``"transformers"``, ``"openai"``, or one added since.
+    * ``model``: model id or path (transformers) or served model name (openai); used by the
+      backends that declare a ``model`` option, empty for the backend's default.
+    * ``base_url``: root of the OpenAI-compatible API; used by the backends that declare a
+      ``base_url`` option, empty for the backend's default.
     * ``backend_options``: dict of further keyword arguments for the backend.
     * ``redshift``: the spectrum's own (``meta["redshift"]``) when the dataset changes, empty
       when it has none: the task's assumed redshift is then used, and the result says so.
@@ -83,6 +85,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     task_selected = Unicode().tag(sync=True)
     backend_items = List().tag(sync=True)
     backend_selected = Unicode().tag(sync=True)
+    backend_declarations = Dict().tag(sync=True)  # what the template shows of each backend
     model = Unicode("").tag(sync=True)
     base_url = Unicode("http://localhost:8000/v1").tag(sync=True)
     redshift = FloatHandleEmpty(None, allow_none=True).tag(sync=True)
@@ -120,8 +123,8 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         )
         self.dataset.add_filter("is_spectrum", "layer_in_spectrum_viewer")
         self.task = TaskSelect(self, "task_items", "task_selected")
-        self.backend = SelectPluginComponent(
-            self, items="backend_items", selected="backend_selected", manual_options=list(BACKENDS)
+        self.backend = BackendSelect(
+            self, "backend_items", "backend_selected", "backend_declarations"
         )
         #: Further keyword arguments for the backend (e.g. ``{"device": "cuda"}``).
         self.backend_options = {}
@@ -303,15 +306,15 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         return np.asarray(data["mask"]) != 0
 
     def _backend_arguments(self):
+        """``backend_options`` and the fields the selected backend declares (a blank field leaves
+        the backend's default); ValueError for options it does not take or lacks."""
+        backend = backend_declaration(self.backend_selected)
+        fields = {"model": self.model.strip(), "base_url": self.base_url.strip()}
         options = dict(self.backend_options)
-        if self.backend_selected != "expert" and self.model.strip():
-            options["model"] = self.model.strip()
-        if self.backend_selected == "openai":
-            if not self.base_url.strip():
-                raise ValueError(
-                    "the openai backend needs a base URL, e.g. http://localhost:8000/v1"
-                )
-            options["base_url"] = self.base_url.strip()
+        options.update(
+            (name, value) for name, value in fields.items() if value and backend.option(name)
+        )
+        backend.check(options)
         return options
 
     def _inspect(self, job, cancel):
@@ -451,7 +454,8 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     @observe("plugin_opened")
     def _on_opened(self, *args):
         if self.plugin_opened:
-            self.task.refresh()  # tasks registered since the plugin was made
+            self.task.refresh()  # tasks and backends registered since the plugin was made
+            self.backend.refresh()
 
     # -- looking at one step ------------------------------------------------------------------
 
@@ -589,6 +593,38 @@ class TaskSelect(SelectPluginComponent):
                 value = get_task(value).id
             except ValueError:
                 pass  # the selection check then reports the valid choices
+        return super().map_value(attr, value)
+
+
+class BackendSelect(SelectPluginComponent):
+    """Choice of backend: every registered one; their declarations go to ``declarations``, from
+    which the template shows each backend's description and the option fields it takes."""
+
+    def __init__(self, plugin, items, selected, declarations):
+        super().__init__(
+            plugin,
+            items=items,
+            selected=selected,
+            declarations=declarations,
+            manual_options=list(registered_backends()),
+        )
+        self.refresh()
+
+    def refresh(self):
+        """Offer the backends registered now."""
+        backends = registered_backends()
+        self.declarations = {
+            name: {
+                "description": backend.description,
+                "options": {option.name: option.help for option in backend.options},
+            }
+            for name, backend in backends.items()
+        }
+        self.choices = list(backends)
+
+    def map_value(self, attr, value):
+        if attr == "selected" and value not in self.choices:
+            self.refresh()  # a backend registered since
         return super().map_value(attr, value)
 
 
