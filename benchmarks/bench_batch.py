@@ -52,7 +52,7 @@ def prepare(folder, n, distinct):
         path = simulated / f"sim-{i:05d}.fits"
         if not path.exists():
             spectrum = simulate_spectrum(kinds[i % len(kinds)], seed=i)
-            spectrum.write(path, format="LAMOST-LRS", dtype=np.float32)  # survey-sized files
+            spectrum.write(path, format="spec-o3 LAMOST-LRS", dtype=np.float32)  # survey size
         sources.append(path)
     files = folder / "files"
     files.mkdir(exist_ok=True)

@@ -37,7 +37,7 @@ def write_spectrum(path, subclass, redshift=0.0):
         spectral_axis=wavelength,
         uncertainty=InverseVariance(np.full(1800, 1e4)),
         meta={"class": "STAR", "subclass": subclass, "redshift": redshift},
-    ).write(path, format="LAMOST-LRS")
+    ).write(path, format="spec-o3 LAMOST-LRS")
     return str(path)
 
 

@@ -2,13 +2,18 @@
 
 import csv
 import gzip
+import json
+import subprocess
+import sys
 import warnings
+from functools import partial
 
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.io.fits.card import UNDEFINED
+from astropy.io.registry import IORegistryError
 from astropy.nddata import InverseVariance, StdDevUncertainty
 from astropy.table import QTable
 from astropy.utils.exceptions import AstropyWarning
@@ -16,6 +21,7 @@ from specutils import SpectralRegion, Spectrum, SpectrumList
 from specutils.manipulation import extract_region
 
 import spec_o3  # noqa: F401  (registers the readers)
+from spec_o3 import UnvettableSpectrum
 from spec_o3.io import SDSS_BAD_PIXEL_BITS, read_for_inspection, read_survey_spectrum
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
@@ -87,20 +93,99 @@ def test_reads_every_real_file(manifest):
 
 
 @pytest.mark.parametrize(
-    "name, survey, flux_unit",
+    "name, survey, flux_unit, format_name",
     [
-        ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST", u.one),
-        ("sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits", "SDSS", SDSS_FLUX),
-        ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS", SDSS_FLUX),
+        ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST", u.one, "LAMOST-LRS"),
+        ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS", SDSS_FLUX, "SDSS-spSpec"),
     ],
 )
-def test_spectrum_read_without_format_uses_our_loaders(real_data, name, survey, flux_unit):
+def test_spectrum_read_without_format_uses_our_loaders_where_specutils_has_none(
+    real_data, name, survey, flux_unit, format_name
+):
     path = real_data / name
-    spectrum = Spectrum.read(path)  # astropy raises if two formats tie at the top priority
+    assert _priorities(path) == {f"spec-o3 {format_name}": 10}
+    spectrum = Spectrum.read(path)
     fast = read_survey_spectrum(path)
     assert spectrum.meta["survey"] == survey and spectrum.flux.unit == flux_unit
     assert np.array_equal(spectrum.flux, fast.flux) and np.array_equal(spectrum.mask, fast.mask)
     assert np.array_equal(spectrum.spectral_axis, fast.spectral_axis)
+
+
+def test_sdss_spec_files_stay_with_specutils_unless_named(real_data):
+    path = real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits"
+    assert _priorities(path) == {"SDSS-III/IV spec": 10}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)  # specutils' loader warns about BUNIT
+        assert "survey" not in Spectrum.read(path).meta
+    named = Spectrum.read(path, format="spec-o3 SDSS-spec")
+    fast = read_survey_spectrum(path)
+    assert named.meta["survey"] == fast.meta["survey"] == "SDSS"
+    assert np.array_equal(named.flux, fast.flux) and np.array_equal(named.mask, fast.mask)
+
+
+#: Reads every file named on its command line with ``Spectrum.read`` and prints, per file, the
+#: formats the registry identifies and a digest of what it returns (or the error's type): run
+#: once without and once with ``spec_o3`` imported.
+_READ_AS_THE_HOST = """
+import hashlib, json, sys, warnings
+import numpy as np
+from specutils import Spectrum
+if sys.argv[1] == "with":
+    import spec_o3
+warnings.simplefilter("ignore")
+registry = Spectrum.read.registry
+seen = {}
+for path in sys.argv[2:]:
+    try:
+        formats = registry.identify_format("read", Spectrum, path, None, [], {})
+        spectrum = Spectrum.read(path)
+    except Exception as error:
+        seen[path] = type(error).__name__
+        continue
+    digest = hashlib.sha256()
+    for array in (spectrum.flux, spectrum.spectral_axis, spectrum.mask, spectrum.uncertainty):
+        values = getattr(array, "array", array)
+        digest.update(b"None" if values is None else np.asarray(values).tobytes())
+    meta = {key: repr(value) for key, value in spectrum.meta.items() if key != "header"}
+    seen[path] = [sorted(formats), digest.hexdigest(), str(spectrum.flux.unit), meta]
+print(json.dumps(seen))
+"""
+
+
+def _read_as_the_host(paths, spec_o3_imported):
+    argv = [sys.executable, "-c", _READ_AS_THE_HOST, "with" if spec_o3_imported else "without"]
+    done = subprocess.run(argv + [str(path) for path in paths], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_importing_spec_o3_changes_nothing_specutils_reads(real_data, tmp_path):
+    """specutils' own SDSS reading, and its generic FITS and ECSV readers, return the same with
+    spec_o3 imported; only files it cannot read (LAMOST, 4-row spSpec) gain a reader."""
+    spectrum = Spectrum(
+        flux=np.arange(1.0, 11.0) * u.Jy, spectral_axis=np.linspace(4000, 5000, 10) * u.AA
+    )
+    generic = {"tabular.fits": "tabular-fits", "table.ecsv": "ECSV", "wcs1d.fits": "wcs1d-fits"}
+    spectrum.write(tmp_path / "tabular.fits", format="tabular-fits")
+    QTable({"wavelength": u.Quantity(spectrum.spectral_axis), "flux": spectrum.flux}).write(
+        tmp_path / "table.ecsv"
+    )
+    linear = {"CRVAL1": 4000.0, "CDELT1": 2.0, "CRPIX1": 1, "CTYPE1": "WAVE", "CUNIT1": "Angstrom"}
+    fits.PrimaryHDU(np.ones(50), header=fits.Header(linear)).writeto(tmp_path / "wcs1d.fits")
+    survey = {
+        "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits": "SDSS-III/IV spec",
+        "sdss_boss_pyhammer_testcase/spec-0618-52049-0372.fits": "SDSS-III/IV spec",
+        "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits": None,
+        "sdss_spSpec_thehammer/spSpec-52885-1117-201.fit": None,
+    }
+    paths = [str(real_data / name) for name in survey] + [str(tmp_path / name) for name in generic]
+    alone, beside = _read_as_the_host(paths, False), _read_as_the_host(paths, True)
+    for path, format_name in zip(paths, [*survey.values(), *generic.values()], strict=True):
+        if format_name is None:  # specutils alone cannot read it; spec_o3 adds a reader
+            assert alone[path] == "IORegistryError" and beside[path][0][0].startswith("spec-o3")
+        else:
+            assert alone[path][0] == [format_name], (path, alone[path])
+            assert beside[path] == alone[path], path
 
 
 def test_lamost_dr1_wavelength_comes_from_coeff_not_the_subcontinuum_row(real_data):
@@ -142,7 +227,7 @@ def test_in_memory_hdulist_reads_like_the_file(real_data):
     path = real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits"
     with fits.open(path) as hdulist:
         in_memory = fits.HDUList([hdu.copy() for hdu in hdulist[:3]])
-    from_memory = Spectrum.read(in_memory)
+    from_memory = read_survey_spectrum(in_memory)
     from_file = read_survey_spectrum(path)
     assert from_memory.meta["source"] is None
     assert from_memory.meta["redshift"] == from_file.meta["redshift"]
@@ -197,11 +282,6 @@ def _priorities(path):
     formats = registry.identify_format("read", Spectrum, str(path), None, [], {})
     # astropy keeps reader priorities only in its private (reader, priority) table
     return {label: registry._readers[(label, Spectrum)][1] for label in formats}
-
-
-def test_our_sdss_loader_outranks_specutils_own(real_data):
-    priorities = _priorities(real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits")
-    assert priorities == {"SDSS-III/IV spec": 10, "SDSS-spec": 20}
 
 
 # ----------------------------------------------------------------- synthetic files of each layout
@@ -307,7 +387,7 @@ def test_reads_each_lamost_layout(tmp_path, pixels, layout, suffix):
 def test_lamost_table_loader_outranks_generic_tabular_fits(tmp_path, pixels):
     path = tmp_path / "spec.fits"
     table(pixels, one_row_of_arrays=True).writeto(path)
-    assert _priorities(path) == {"tabular-fits": 6, "LAMOST-LRS-table": 10}
+    assert _priorities(path) == {"tabular-fits": 6, "spec-o3 LAMOST-LRS-table": 10}
 
 
 def test_lamost_bunit_sets_the_flux_unit(tmp_path, pixels):
@@ -573,13 +653,11 @@ def test_sdss_spec_without_hdu2_reads_without_redshift_or_class(tmp_path, real_d
     if suffix == "in-memory":
         with fits.open(source) as hdulist:
             readable = _hdus_0_and_1_without_z(hdulist)
-        readers = [Spectrum.read]
     else:
         readable = _copy(source, tmp_path / f"spec-no-hdu2{suffix}", _hdus_0_and_1_without_z)
-        readers = [Spectrum.read, read_survey_spectrum]
         with fits.open(readable) as hdulist:
             assert len(hdulist) == 2
-    for reader in readers:
+    for reader in (read_survey_spectrum, partial(Spectrum.read, format="spec-o3 SDSS-spec")):
         spectrum = reader(readable)
         _without_redshift(spectrum)
         assert spectrum.meta["survey"] == "SDSS"
@@ -679,9 +757,6 @@ def _non_monotonic(tmp_path, pixels):
     "make, error, message",
     [
         (_truncated, OSError, "truncated or corrupt FITS data"),
-        (_header_cut, OSError, "not a readable FITS file"),
-        (_not_fits, OSError, "not a readable FITS file"),
-        (_bad_gzip, OSError, "not a readable FITS file"),
         (_one_row, ValueError, r"not fit the public order .* has shape \(1, 300\)"),
         (_mismatched, ValueError, "of one length"),
         (_all_nan, ValueError, "flux has no finite values"),
@@ -699,6 +774,22 @@ def test_bad_input_raises_a_clear_error_naming_the_file(
         warnings.simplefilter("ignore", AstropyWarning)
         reader(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("make", [_header_cut, _not_fits, _bad_gzip])
+def test_a_fits_name_on_other_bytes_is_explained_by_spec_o3_not_by_a_catch_all(
+    tmp_path, pixels, make
+):
+    """No loader of spec_o3 claims such files, so ``Spectrum.read`` answers as specutils does;
+    spec-o3's own reading path says why the bytes are not FITS."""
+    path = make(tmp_path, pixels)
+    with pytest.raises(IORegistryError, match="Format could not be identified"):
+        Spectrum.read(path)
+    with pytest.raises(OSError, match="not a readable FITS file") as info:
+        read_survey_spectrum(path)
+    assert str(info.value).startswith(f"{path}: ")
+    with pytest.raises(UnvettableSpectrum, match="cannot be read: not a readable FITS file"):
+        read_for_inspection(path)
 
 
 # ------------------------------------------------------------------------------------- the writer
@@ -731,7 +822,7 @@ def simulated():
 @pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
 def test_writer_round_trips_exactly(tmp_path, simulated, suffix):
     path = tmp_path / f"spec-sim{suffix}"
-    simulated.write(path, format="LAMOST-LRS")
+    simulated.write(path, format="spec-o3 LAMOST-LRS")
     spectrum = Spectrum.read(path)
     assert spectrum.meta["survey"] == "LAMOST"
     assert np.array_equal(spectrum.flux, simulated.flux)
@@ -753,7 +844,7 @@ def test_writer_keeps_float32_data_compact_and_units(tmp_path, simulated):
         uncertainty=StdDevUncertainty(np.full(flux.shape, 0.5)),
     )
     path = tmp_path / "spec-f32.fits"
-    spectrum.write(path, format="LAMOST-LRS")
+    spectrum.write(path, format="spec-o3 LAMOST-LRS")
     again = Spectrum.read(path)
     assert fits.getheader(path)["BITPIX"] == -32
     assert again.flux.unit == SDSS_FLUX and np.array_equal(again.flux, spectrum.flux)
@@ -765,7 +856,7 @@ def test_writer_round_trips_a_real_dr1_file(tmp_path, real_data):
         real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-049.fits"
     )
     path = tmp_path / "copy.fits"
-    original.write(path, format="LAMOST-LRS")
+    original.write(path, format="spec-o3 LAMOST-LRS")
     copy = Spectrum.read(path)
     assert np.array_equal(copy.spectral_axis, original.spectral_axis)
     assert np.array_equal(copy.flux, original.flux) and np.array_equal(copy.mask, original.mask)
@@ -781,20 +872,20 @@ def test_writer_linear_grid_has_no_log_solution(tmp_path, simulated):
         flux=np.ones(500) * u.one, spectral_axis=wave, uncertainty=InverseVariance(np.ones(500))
     )
     path = tmp_path / "linear.fits"
-    spectrum.write(path, format="LAMOST-LRS")
+    spectrum.write(path, format="spec-o3 LAMOST-LRS")
     assert "COEFF0" not in fits.getheader(path)
     assert np.array_equal(Spectrum.read(path).spectral_axis, wave)
 
 
 def test_writer_overwrite_and_bad_input(tmp_path, simulated):
     path = tmp_path / "spec.fits"
-    simulated.write(path, format="LAMOST-LRS")
+    simulated.write(path, format="spec-o3 LAMOST-LRS")
     with pytest.raises(OSError, match="already exists"):
-        simulated.write(path, format="LAMOST-LRS")
-    simulated.write(path, format="LAMOST-LRS", overwrite=True)
+        simulated.write(path, format="spec-o3 LAMOST-LRS")
+    simulated.write(path, format="spec-o3 LAMOST-LRS", overwrite=True)
     bare = Spectrum(flux=simulated.flux, spectral_axis=simulated.spectral_axis)
     with pytest.raises(ValueError, match="has no uncertainty"):
-        bare.write(tmp_path / "bare.fits", format="LAMOST-LRS")
+        bare.write(tmp_path / "bare.fits", format="spec-o3 LAMOST-LRS")
 
 
 # ------------------------------------------------------------- zero inverse variance on real flux

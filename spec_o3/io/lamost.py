@@ -1,14 +1,14 @@
 """
 Readers and writer for LAMOST low-resolution (LRS) spectra, in every public layout.
 
-* ``LAMOST-LRS``: the primary image of 5 rows used from DR1 to DR7. The header names the rows
-  (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'`` in DR1, ``'Flux, Inverse, Wavelength,
-  Andmask, Ormask'`` in DR6 and DR7). DR1 (pipeline v2.6.4) has a continuum-subtracted spectrum in
-  row 2 and the wavelengths only as the log-linear grid ``10**(COEFF0 + COEFF1 * i)``; later
-  releases (pipeline v2.9.7) store the wavelengths in row 2.
-* ``LAMOST-LRS-table``: the binary table in HDU 1 of later releases (DR8 and after, e.g. DR10
-  v2.0), with columns FLUX, IVAR, WAVELENGTH, ANDMASK, ORMASK and NORMALIZATION, either as one row
-  of arrays or as one pixel per row.
+* ``spec-o3 LAMOST-LRS``: the primary image of 5 rows used from DR1 to DR7. The header names the
+  rows (``EXTEN0 = 'Flux Inverse Subcontinuum Andmask Ormask'`` in DR1, ``'Flux, Inverse,
+  Wavelength, Andmask, Ormask'`` in DR6 and DR7). DR1 (pipeline v2.6.4) has a
+  continuum-subtracted spectrum in row 2 and the wavelengths only as the log-linear grid
+  ``10**(COEFF0 + COEFF1 * i)``; later releases (pipeline v2.9.7) store the wavelengths in row 2.
+* ``spec-o3 LAMOST-LRS-table``: the binary table in HDU 1 of later releases (DR8 and after, e.g.
+  DR10 v2.0), with columns FLUX, IVAR, WAVELENGTH, ANDMASK, ORMASK and NORMALIZATION, either as
+  one row of arrays or as one pixel per row.
 
 Wavelengths are vacuum and heliocentric, in Å; the flux is relative (dimensionless unless the file
 has a BUNIT). Medium-resolution (MRS) files are not read here.
@@ -33,8 +33,9 @@ from ._fits import (
     hdu_data,
     header_redshift,
     header_text,
-    identifier_source,
+    identifier_header,
     log_linear_grid,
+    next_header,
     open_fits,
     source_name,
     source_path,
@@ -70,30 +71,33 @@ def _is_lamost(header):
 
 
 def identify_lamost_lrs_image(origin, *args, **kwargs):
-    """True for a LAMOST file whose spectrum is the primary image (DR1–DR7 layout)."""
+    """True for a LAMOST file whose spectrum is the primary image (DR1–DR7 layout).
+
+    Decided from the first 2880-byte header block, without parsing the file as FITS.
+    """
     if origin != "read":
         return False
-    with open_fits(identifier_source(args)) as hdulist:
-        header = hdulist[0].header
-        return _is_lamost(header) and header.get("NAXIS", 0) > 0
+    header = identifier_header(args)
+    return _is_lamost(header) and header.get("NAXIS", 0) > 0
 
 
 def identify_lamost_lrs_table(origin, *args, **kwargs):
-    """True for a LAMOST LRS file whose spectrum is the HDU 1 binary table (DR8+ layout)."""
+    """True for a LAMOST LRS file whose spectrum is the HDU 1 binary table (DR8+ layout).
+
+    Decided from the first header block, and for LAMOST files without a primary image from the
+    header of HDU 1 too (raw cards, no data read).
+    """
     if origin != "read":
         return False
-    with open_fits(identifier_source(args)) as hdulist:
-        if not _is_lamost(hdulist[0].header) or hdulist[0].header.get("NAXIS", 0) != 0:
-            return False
-        try:
-            table_header = hdulist[1].header
-        except IndexError:
-            return False
-        return (table_header.get("XTENSION") == "BINTABLE"
-                and {"FLUX", "WAVELENGTH"} <= table_columns(table_header))
+    header = identifier_header(args)
+    if not _is_lamost(header) or header.get("NAXIS", 0) != 0:
+        return False
+    table_header = next_header(args)
+    return (table_header.get("XTENSION") == "BINTABLE"
+            and {"FLUX", "WAVELENGTH"} <= table_columns(table_header))
 
 
-@data_loader("LAMOST-LRS", identifier=identify_lamost_lrs_image,
+@data_loader("spec-o3 LAMOST-LRS", identifier=identify_lamost_lrs_image,
              extensions=["fits", "fit", "fits.gz"], priority=10)
 @format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
@@ -136,7 +140,7 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
                               mask_zero_ivar=mask_zero_ivar)
 
 
-@data_loader("LAMOST-LRS-table", identifier=identify_lamost_lrs_table,
+@data_loader("spec-o3 LAMOST-LRS-table", identifier=identify_lamost_lrs_table,
              extensions=["fits", "fit", "fits.gz"], priority=10)
 @format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
@@ -266,7 +270,7 @@ def _lamost_meta(header, source):
             "subclass": header_text(header, "SUBCLASS"), "snr": snr}
 
 
-@custom_writer("LAMOST-LRS")
+@custom_writer("spec-o3 LAMOST-LRS")
 def write_lamost_lrs(spectrum, file_name, overwrite=False, dtype=None):
     """
     Write a spectrum as a LAMOST LRS file: the 5-row primary image of DR2–DR7.
@@ -301,7 +305,7 @@ def write_lamost_lrs(spectrum, file_name, overwrite=False, dtype=None):
     ...                 meta={"class": "STAR", "subclass": "M0", "redshift": 1e-4})
     >>> import pathlib, tempfile
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "spec-test.fits"
-    >>> spec.write(path, format="LAMOST-LRS")
+    >>> spec.write(path, format="spec-o3 LAMOST-LRS")
     >>> Spectrum.read(path).meta["subclass"]
     'M0'
     """
@@ -338,12 +342,13 @@ def _inverse_variance(spectrum, name):
 
 def _fill_lamost_header(header, spectrum, wavelength):
     """Add the LAMOST keywords, the labels of ``spectrum.meta`` and its other header cards."""
+    # Before the copied cards: identifiers read only the first 2880-byte block.
+    header["TELESCOP"] = ("LAMOST", "LAMOST LRS layout")
+    header["EXTEN0"] = (_WRITTEN_ROWS, "Rows of the primary image")
     copied = spectrum.meta.get("header")
     header.extend(card for card in (copied.cards if copied is not None else ())
                   if card.keyword not in _WRITER_KEYS
                   and not _WRITER_KEY_PATTERN.fullmatch(card.keyword))
-    header["TELESCOP"] = ("LAMOST", "LAMOST LRS layout")
-    header["EXTEN0"] = (_WRITTEN_ROWS, "Rows of the primary image")
     header.setdefault("VACUUM", True)
     if spectrum.flux.unit != u.dimensionless_unscaled:
         header["BUNIT"] = (spectrum.flux.unit.to_string(), "Flux unit")

@@ -2,12 +2,16 @@
 Readers for SDSS optical spectra: ``spec-PLATE-MJD-FIBER.fits`` files (SDSS-I/II, SEGUE, BOSS and
 eBOSS spectra from idlspec2d v5) and the ``spSpec-MJD-PLATE-FIBER.fit`` files of DR1–DR7.
 
-specutils ships loaders for both ("SDSS-III/IV spec", "SDSS-I/II spSpec"), but on real files they
-fall short: the spSpec identifier expects 5 image rows where the files have 4, so no spSpec file is
-recognised (and its loader returns metres, a standard deviation and a warning); the spec loader
-masks every ``and_mask`` bit, informational ones included, warns about the BUNIT of every file,
-keeps no redshift or class, and its identifier reads every HDU header. The loaders here read the
-same columns with the masks and labels below, at a higher priority (20) so the registry picks them.
+specutils ships loaders for both ("SDSS-III/IV spec", "SDSS-I/II spSpec"), but they fall short of
+what vetting needs: the spec loader masks every ``and_mask`` bit, informational ones included, and
+keeps no redshift or class; the spSpec identifier expects 5 image rows where the files have 4. The
+loaders here read the same columns with the masks and labels below, under spec-o3's own format
+names, without changing what ``Spectrum.read`` returns where specutils reads a file itself:
+
+* ``spec-o3 SDSS-spec`` is reached only by name (``format="spec-o3 SDSS-spec"``) or through
+  `~spec_o3.io.read_for_inspection`; ``Spectrum.read(path)`` keeps specutils' "SDSS-III/IV spec".
+* ``spec-o3 SDSS-spSpec`` is identified for the 4-row files specutils does not recognise; 5-row
+  files stay with specutils' "SDSS-I/II spSpec".
 
 Bad pixels: zero inverse variance, or one of `SDSS_BAD_PIXEL_BITS` in the and-mask. Wavelengths are
 vacuum, in Å; flux in 10^-17 erg/s/cm²/Å.
@@ -29,8 +33,9 @@ from ._fits import (
     hdu_data,
     header_redshift,
     header_text,
-    identifier_source,
+    identifier_header,
     log_linear_grid,
+    next_header,
     open_fits,
     read_table_row,
     source_name,
@@ -49,6 +54,7 @@ SDSS_BAD_PIXEL_BITS = {"NOPLUG": 0, "BADTRACE": 1, "BADFLAT": 2, "BADARC": 3, "F
                        "BADFLUXFACTOR": 26}
 _BAD_BITS = sum(1 << bit for bit in SDSS_BAD_PIXEL_BITS.values())
 _SDSS_FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+_SDSS_TELESCOPE = "SDSS 2.5-M"
 #: spSpec SPEC_CLN codes as (class, subclass), named like the CLASS of later releases.
 _SPEC_CLN = {0: ("UNKNOWN", None), 1: ("STAR", None), 2: ("GALAXY", None), 3: ("QSO", None),
              4: ("QSO", "HIZ_QSO"), 5: ("SKY", None), 6: ("STAR", "STAR_LATE"),
@@ -56,38 +62,46 @@ _SPEC_CLN = {0: ("UNKNOWN", None), 1: ("STAR", None), 2: ("GALAXY", None), 3: ("
 
 
 def _is_sdss_fibre(header):
-    return str(header.get("TELESCOP", "")).strip() == "SDSS 2.5-M" and header.get("FIBERID", 0) > 0
+    return (str(header.get("TELESCOP", "")).strip() == _SDSS_TELESCOPE
+            and header.get("FIBERID", 0) > 0)
 
 
 def identify_sdss_spec(origin, *args, **kwargs):
-    """True for an SDSS ``spec`` file of idlspec2d v5 (HDU 1 table with flux, loglam, ivar)."""
+    """True for an SDSS ``spec`` file of idlspec2d v5 (HDU 1 table with flux, loglam, ivar).
+
+    `~spec_o3.io.read_for_inspection` uses it on the file it has opened; it is not registered for
+    ``Spectrum.read`` without a format, where specutils' own loader reads these files.
+    """
     if origin != "read":
         return False
-    with open_fits(identifier_source(args)) as hdulist:
-        header = hdulist[0].header
-        if not (_is_sdss_fibre(header) and header.get("NAXIS", 0) == 0
-                and str(header.get("VERS2D", "")).startswith("v5")):
-            return False
-        try:
-            table_header = hdulist[1].header
-        except IndexError:
-            return False
-        return (table_header.get("XTENSION") == "BINTABLE"
-                and {"FLUX", "LOGLAM", "IVAR"} <= table_columns(table_header))
+    header = identifier_header(args, whole=True)  # FIBERID and VERS2D lie beyond the first block
+    if not (_is_sdss_fibre(header) and header.get("NAXIS", 0) == 0
+            and str(header.get("VERS2D", "")).startswith("v5")):
+        return False
+    table_header = next_header(args)
+    return (table_header.get("XTENSION") == "BINTABLE"
+            and {"FLUX", "LOGLAM", "IVAR"} <= table_columns(table_header))
 
 
 def identify_sdss_spspec(origin, *args, **kwargs):
-    """True for an SDSS DR1–DR7 ``spSpec`` file (primary image of 4 rows, one fibre)."""
+    """True for an SDSS DR1–DR7 ``spSpec`` file of 4 rows (primary image, one fibre).
+
+    Decided from the first 2880-byte header block, without parsing the file as FITS. Files of 5
+    rows are what specutils' own "SDSS-I/II spSpec" identifies, so they are left to it.
+    """
     if origin != "read":
         return False
-    with open_fits(identifier_source(args)) as hdulist:
-        header = hdulist[0].header
-        return (_is_sdss_fibre(header) and header.get("NAXIS", 0) == 2
-                and header.get("NAXIS2") in (4, 5))
+    header = identifier_header(args)
+    return (str(header.get("TELESCOP", "")).strip() == _SDSS_TELESCOPE
+            and header.get("NAXIS", 0) == 2 and header.get("NAXIS2") == 4)
 
 
-@data_loader("SDSS-spec", identifier=identify_sdss_spec, extensions=["fits", "fits.gz"],
-             priority=20)
+def _named_only(origin, *args, **kwargs):
+    """Identifier of a format that is read only when named: never chosen by the registry."""
+    return False
+
+
+@data_loader("spec-o3 SDSS-spec", identifier=_named_only, extensions=["fits", "fits.gz"])
 @format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def sdss_spec_loader(file_obj, mask_zero_ivar=True):
     """
@@ -125,8 +139,8 @@ def sdss_spec_loader(file_obj, mask_zero_ivar=True):
                               mask_zero_ivar=mask_zero_ivar)
 
 
-@data_loader("SDSS-spSpec", identifier=identify_sdss_spspec, extensions=["fit", "fits", "fit.gz"],
-             priority=20)
+@data_loader("spec-o3 SDSS-spSpec", identifier=identify_sdss_spspec,
+             extensions=["fit", "fits", "fit.gz"], priority=10)
 @format_doc(None, loader_parameters=LOADER_PARAMETERS)
 def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
     """

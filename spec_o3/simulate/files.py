@@ -52,7 +52,7 @@ def survey_view(spectrum):
 
 def write_survey_file(spectrum, path):
     """Write ``spectrum``'s `survey_view` as a LAMOST LRS FITS file (DR7 5-row image, float32)."""
-    survey_view(spectrum).write(path, format="LAMOST-LRS", overwrite=True, dtype=np.float32)
+    survey_view(spectrum).write(path, format="spec-o3 LAMOST-LRS", overwrite=True, dtype=np.float32)
 
 
 def label_row(spectrum, file_name):
