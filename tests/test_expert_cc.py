@@ -7,11 +7,11 @@ from specutils import Spectrum
 from spec_o3.agent.expert_rules import assess
 from spec_o3.simulate import simulate_spectrum
 from spec_o3.simulate.carbon import (
-    _CARBON_SUBTYPES,
     VISIBLE_SWAN_DEPTH,
     _draw_carbon_star,
     _swan_depth,
 )
+from spec_o3.simulate.priors import Priors
 
 
 def _verdict(spectrum):
@@ -28,7 +28,7 @@ def test_every_drawn_carbon_star_shows_its_swan_bands(subtype):
 
 def test_ch_stars_carry_the_cemp_carbon_plateau():
     rng = np.random.default_rng(3)
-    lo, hi = _CARBON_SUBTYPES["C-H"][4]
+    lo, hi = Priors("carbon_star").range("carbon", "C-H")
     for _ in range(20):
         params = _draw_carbon_star(rng, "C-H")
         carbon = np.log10(params["c_to_o"]) + 8.69 + params["metallicity"]  # A(C)

@@ -6,8 +6,9 @@ import numpy as np
 
 from .continuum import planck
 from .emission import gaussian_lines
+from .priors import Priors
 from .registry import SpectralClass
-from .spectral_types import GIANT_TEFF, choose_subtype, log_uniform, radial_velocity_redshift
+from .spectral_types import GIANT_TEFF, choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, oxides_at_type, photosphere_flux
 
 __all__ = ["PECULIAR_CLASSES"]
@@ -33,35 +34,29 @@ def _balmer_emission(grid, continuum, params, sigma):
 # ---- S stars
 # -----------------------------------------------------------------------------------------
 
-# subtype -> (probability, C/O range, [s/Fe] range)
-_S_SUBTYPES = {
-    "MS": (0.35, (0.6, 0.85), (0.4, 1.0)),
-    "S": (0.45, (0.85, 0.97), (0.8, 1.5)),
-    "SC": (0.2, (0.97, 1.0), (1.0, 1.6)),
-}
-
 
 def _draw_s_star(rng, subtype=None):
-    subtype = choose_subtype(rng, {name: row[0] for name, row in _S_SUBTYPES.items()}, subtype)
-    _, c_to_o, s = _S_SUBTYPES[subtype]
-    s_value = float(rng.uniform(*s))
+    priors = Priors("s_star")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+
+    def draw(name):
+        return priors.draw(rng, name, subtype)
+
+    s_value = draw("s_process")
     p = {
         "subtype": subtype,
-        "teff": float(rng.uniform(3000.0, 3800.0)),
-        "logg": float(rng.uniform(0.0, 1.5)),
-        "metallicity": float(rng.normal(-0.1, 0.2)),
-        "c_to_o": float(rng.uniform(*c_to_o)),
+        "teff": draw("teff"),
+        "logg": draw("logg"),
+        "metallicity": draw("metallicity"),
+        "c_to_o": draw("c_to_o"),
         "s_process": s_value,
         "abundances": {el: s_value for el in _S_ELEMENTS},
-        "microturbulence": 2.5,
-        "broadening": 12.0,
-        "radial_velocity": float(rng.normal(0.0, 40.0)),
+        "microturbulence": draw("microturbulence"),
+        "broadening": draw("broadening"),
+        "radial_velocity": draw("radial velocity"),
     }
-    if rng.uniform() < 0.15:  # Mira S stars show Balmer emission
-        p["emission"] = {
-            "H delta": log_uniform(rng, 2.0, 12.0),
-            "H gamma": log_uniform(rng, 1.0, 8.0),
-        }
+    if draw("Mira"):  # Mira S stars show Balmer emission
+        p["emission"] = {name: draw(f"{name} EW (Mira)") for name in ("H delta", "H gamma")}
     p["redshift"] = radial_velocity_redshift(p["radial_velocity"])
     return p
 
@@ -92,34 +87,37 @@ _SYMBIOTIC_LINES = {
 
 
 def _draw_symbiotic(rng):
-    index = int(rng.integers(2, 7))
-    halpha = log_uniform(rng, 20.0, 300.0)
-    heii = log_uniform(rng, 1.0, 20.0)
-    oiii = log_uniform(rng, 0.5, 40.0) if rng.uniform() < 0.7 else 0.0
+    priors = Priors("symbiotic")
+
+    def draw(name):
+        return priors.draw(rng, name)
+
+    index = draw("giant M subtype")
+    halpha = draw("H alpha EW")
+    heii = draw("He II 4686 EW")
+    oiii = draw("[O III] 5007 EW") if draw("[O III]") else 0.0
     p = {
         "subtype": f"M{index}III+hot",
-        "teff": float(GIANT_TEFF[f"M{index}"] + rng.normal(0, 50)),
+        "teff": float(GIANT_TEFF[f"M{index}"] + draw("teff scatter")),
         "logg": float(1.2 - 0.2 * index),
-        "metallicity": float(rng.normal(-0.2, 0.3)),
-        "microturbulence": 2.5,
-        "broadening": 12.0,
-        "hot_fraction": float(rng.uniform(0.05, 0.6)),
-        "emission": {
-            "H alpha": halpha,
-            "H beta": halpha * rng.uniform(0.15, 0.4),
-            "H gamma": halpha * rng.uniform(0.05, 0.15),
-            "H delta": halpha * rng.uniform(0.02, 0.08),
-            "He I 5876": halpha * rng.uniform(0.02, 0.1),
-            "He I 6678": halpha * rng.uniform(0.01, 0.04),
-            "He I 7065": halpha * rng.uniform(0.01, 0.04),
+        "metallicity": draw("metallicity"),
+        "microturbulence": draw("microturbulence"),
+        "broadening": draw("broadening"),
+        "hot_fraction": draw("hot share"),
+        "emission": {"H alpha": halpha},
+    }
+    for name in ("H beta", "H gamma", "H delta", "He I 5876", "He I 6678", "He I 7065"):
+        p["emission"][name] = halpha * draw(f"{name} / H alpha")
+    p["emission"].update(
+        {
             "He II 4686": heii,
             "[O III] 5007": oiii,
-            "[O III] 4959": oiii / 3,
-            "[Ne III] 3869": oiii * rng.uniform(0, 0.3),
-        },
-        "raman_ovi": log_uniform(rng, 3.0, 30.0) if rng.uniform() < 0.5 else 0.0,
-        "radial_velocity": float(rng.normal(0.0, 50.0)),
-    }
+            "[O III] 4959": oiii / priors.value("[O III] 5007 / [O III] 4959"),
+            "[Ne III] 3869": oiii * draw("[Ne III] 3869 / [O III] 5007"),
+        }
+    )
+    p["raman_ovi"] = draw("Raman O VI 6825 EW") if draw("Raman O VI") else 0.0
+    p["radial_velocity"] = draw("radial velocity")
     p["redshift"] = radial_velocity_redshift(p["radial_velocity"])
     return p
 

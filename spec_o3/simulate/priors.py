@@ -149,6 +149,11 @@ class Priors:
         where = f" (subtype {subtype!r})" if subtype is not None else ""
         raise KeyError(f"no prior {parameter!r} for class {self.name!r}{where}")
 
+    def has(self, parameter, subtype=None):
+        """Whether the table has ``parameter`` for ``subtype`` (or for every subtype)."""
+        rows = _class_rows(self.name)
+        return (str(subtype), parameter) in rows or (ALL_SUBTYPES, parameter) in rows
+
     def draw(self, rng, parameter, subtype=None):
         """Draw ``parameter`` (a float; a bool for probabilities, an int for integers)."""
         return self.get(parameter, subtype).draw(rng)
