@@ -16,11 +16,13 @@ __all__ = ["add_backend_arguments", "backend_options", "text_only_backends"]
 def add_backend_arguments(parser, *, short_flags=None):
     """Attach ``--backend`` (default ``expert``) and every declared backend option to ``parser``.
 
+    Call it after the command's own options, which then keep their flags.
+
     Parameters
     ----------
     parser : `argparse.ArgumentParser`
-        The command's parser; its own options keep their flags (a backend option spelled like
-        one is left out, with a warning).
+        The command's parser; a backend option spelled like one of its options is left out, with
+        a warning.
     short_flags : dict, optional
         Extra spellings by name, e.g. ``{"backend": "-b", "model": "-m"}``.
     """

@@ -67,7 +67,6 @@ def add_arguments(parser):
         metavar="TASK",
         help="evaluate only this task (id or code; repeatable)",
     )
-    add_backend_arguments(parser)
     parser.add_argument(
         "--limit",
         type=_positive_int,
@@ -104,6 +103,8 @@ def add_arguments(parser):
         metavar="N",
         help="questions per batch (default: 16)",
     )
+    # last, so that the command's own options keep their flags
+    add_backend_arguments(parser)
 
 
 def _fail(message, status=2):

@@ -50,7 +50,6 @@ def add_arguments(parser):
         help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
         "s_star (ss), white_dwarf (wd), or a registered task",
     )
-    add_backend_arguments(parser, short_flags={"backend": "-b", "model": "-m"})
     parser.add_argument(
         "--output",
         "-o",
@@ -124,6 +123,8 @@ def add_arguments(parser):
         help="spectra vetted at once in this process, one thread each: with --backend openai, "
         "the requests kept in flight (default 1)",
     )
+    # last, so that the command's own options keep their flags
+    add_backend_arguments(parser, short_flags={"backend": "-b", "model": "-m"})
 
 
 def run(args):
