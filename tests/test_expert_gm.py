@@ -1,10 +1,9 @@
 """M giants (task gm): real M giants YES, M dwarfs NO at any TiO strength; simulated late types."""
 
 import pytest
-from specutils import Spectrum
 
 from spec_o3.agent.expert_rules import assess
-from spec_o3.agent.expert_rules.m_giant import CAH1_GIANT, _cah1_limit
+from spec_o3.agent.expert_rules.m_giant import RULES, _cah1_limit
 from spec_o3.simulate import simulate_spectrum
 
 MILES_M45II = "0685"  # HD 172380, M4-5 II, TiO5 0.33
@@ -31,9 +30,9 @@ def test_real_late_m_dwarfs_are_no(reference_star, star):
 
 
 def test_sdss_fibre_typed_by_a_giant_template_is_not_confirmed(real_data):
-    import spec_o3  # noqa: F401  (registers the survey readers)
+    from spec_o3.io import read_survey_spectrum  # SDSS spec files too, with their redshift
 
-    spectrum = Spectrum.read(real_data / SDSS_TEMPLATE_M6III)
+    spectrum = read_survey_spectrum(real_data / SDSS_TEMPLATE_M6III)
     assert assess(spectrum, "m_giant").verdict == "NO"
 
 
@@ -41,7 +40,7 @@ def test_cah1_limit_follows_the_dwarf_locus():
     # MILES/STELIB/SDSS M dwarfs (TiO5, CaH1) lie below the limit, giants (CaH1 >= 1.01) above it.
     for tio5, cah1 in ((0.28, 0.83), (0.45, 0.78), (0.63, 0.86), (0.69, 0.82), (0.81, 0.90)):
         assert cah1 < _cah1_limit(tio5)
-    assert _cah1_limit(0.3) < _cah1_limit(0.65) <= _cah1_limit(0.9) == CAH1_GIANT
+    assert _cah1_limit(0.3) < _cah1_limit(0.65) <= _cah1_limit(0.9) == RULES["cah1_giant"]
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ import numpy as np
 
 from spec_o3.tasks import get_task
 
+from .rules import builtin_rule_table
 from .toolkit import (
     CAH1,
     CAH2,
     CAH3,
     HE_II_4686,
-    MIN_SNR,
     NA8189,
     TIO5,
     TIO5_M_TYPE,
@@ -17,6 +17,7 @@ from .toolkit import (
     Notebook,
     RestSpectrum,
     continuum_colour,
+    decide,
     describe_colour,
     describe_overview,
     exceeds,
@@ -27,7 +28,6 @@ from .toolkit import (
     listed,
     make_measurement,
     measure_zro,
-    noisy_no,
     record_c2_5165,
     region_snr,
     window_for,
@@ -36,32 +36,7 @@ from .toolkit import (
 
 __all__ = ["assess_m_giant"]
 
-
-#: Without TiO5 (gap, short coverage) the TiO 6159 head must be this deep (K5 III <= 0.16, M0 III
-#: 0.17).
-TIO_6159_M_TYPE = 0.165
-#: Gravity votes (MILES/STELIB M stars). CaH1: dwarfs <= 0.90, giants >= 0.99. Na I 8189 ratio:
-#: dwarfs <= 0.93, giants >= 0.96. CaH2 + CaH3 above the dwarf locus 0.75 + 1.05 TiO5 (fitted to the
-#: M dwarfs, as in the CaH-TiO diagram of Lépine et al. 2003): dwarfs -0.07..+0.03, giants
-#: +0.22..+0.31.
-CAH1_GIANT = 0.95
-#: CaH deepens with TiO along the dwarf sequence, so CaH1 is judged against the dwarfs of the same
-#: TiO5 (as in the CaH-TiO diagrams of Lépine et al. 2003): MILES/STELIB/SDSS M dwarfs have CaH1
-#: <= 0.86 below TiO5 0.7 and up to 0.97 at TiO5 0.87 (K7-M0 V), giants >= 1.01 at every TiO5.
-CAH1_DWARF_LOCUS = (0.90, 0.5, 0.6)
-CAH_EXCESS_GIANT = 0.12
-NA_GIANT = 0.945
-#: The gap between the dwarfs and the giants of each vote (from the ranges above), the unit in
-#: which a vote's distance from its limit is weighed when the votes disagree: at M8-M9 TiO fills
-#: the CaH1 window of a giant (Mira at minimum: CaH1 0.88, on the dwarfs' side of 0.90) while its
-#: CaH2+CaH3 excess (0.53) lies far beyond any dwarf's (<= 0.03).
-GRAVITY_GAP = {"CaH1": 0.10, "CaH2+CaH3": 0.19, "Na I 8189": 0.03}
-#: A vote this many gaps from its limit decides a tie.
-DECISIVE_GAPS = 1.0
-#: He II 4686 emission (Å) of a Wolf-Rayet wind (EW 37-385 Å in the WN and WC stars of STELIB and
-#: ADPS), whose emission lines can fake TiO band depths. M stars read negative there (TiO 4761-4804
-#: bands in the side windows); C IV 5806 is no test, TiO 5810/5847 give a Mira at minimum 55 Å.
-WIND_HE_II_EW = 30.0
+RULES = builtin_rule_table("m_giant")
 
 _GRAVITY_WINDOWS = {
     "CaH1": (6385, "CaH 6382"),
@@ -76,47 +51,79 @@ _GRAVITY_TEXT = {
     ("Na I 8189", 1): "a weak Na I doublet, as in giants",
     ("Na I 8189", -1): "a strong Na I doublet, as in dwarfs",
 }
+#: The table's dwarf-giant gap per vote: the unit of a vote's distance from its limit.
+_GRAVITY_GAP = {"CaH1": "cah1_gap", "CaH2+CaH3": "cah_excess_gap", "Na I 8189": "na_gap"}
 
 
 def _cah1_limit(tio5):
     """CaH1 above which a star of this TiO5 is weaker in CaH than the M dwarfs (a giant)."""
-    base, slope, knee = CAH1_DWARF_LOCUS
-    return min(CAH1_GIANT, base + slope * max(tio5 - knee, 0.0))
+    knee, slope = RULES["cah1_locus_knee"], RULES["cah1_locus_slope"]
+    return min(RULES["cah1_giant"], RULES["cah1_locus_base"] + slope * max(tio5 - knee, 0.0))
 
 
 def _gravity_votes(rest):
     """Giant (+1) or dwarf (-1) votes from each available gravity index, with the measurements and
-    their distance from the vote's limit in `GRAVITY_GAP` units."""
+    their distance from the vote's limit in units of the dwarf-giant gap."""
     tio5, cah1, cah2, cah3, na = (index_value(i, rest) for i in (TIO5, CAH1, CAH2, CAH3, NA8189))
     votes = []
 
     def vote(name, measurement, limit):
-        margin = (measurement.value.value - limit) / GRAVITY_GAP[name]
+        margin = (measurement.value.value - limit) / RULES[_GRAVITY_GAP[name]]
         votes.append((name, 1 if margin > 0 else -1, measurement, abs(margin)))
 
     if cah1 is not None:
-        vote("CaH1", cah1, CAH1_GIANT if tio5 is None else _cah1_limit(tio5.value.value))
+        limit = RULES["cah1_giant"] if tio5 is None else _cah1_limit(tio5.value.value)
+        vote("CaH1", cah1, limit)
     if cah2 is not None and cah3 is not None and tio5 is not None:
+        # Distance above the M-dwarf locus CaH2 + CaH3 = 0.75 + 1.05 TiO5 (see cah_excess_giant).
         excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
         error = np.sqrt(
             cah2.uncertainty.value**2
             + cah3.uncertainty.value**2
             + (1.05 * tio5.uncertainty.value) ** 2
         )
-        vote("CaH2+CaH3", make_measurement("CaH2+CaH3 excess", excess, error), CAH_EXCESS_GIANT)
+        excess = make_measurement("CaH2+CaH3 excess", excess, error)
+        vote("CaH2+CaH3", excess, RULES["cah_excess_giant"])
     if na is not None:
-        vote("Na I 8189", na, NA_GIANT)  # a band/continuum ratio: deep (low) in dwarfs
+        vote("Na I 8189", na, RULES["na_giant"])  # a band/continuum ratio: deep (low) in dwarfs
     return tio5, votes
 
 
-def _deciding(votes):
-    """The vote that settles a tie: the one farthest from its limit, if decisively far."""
-    name, vote, measurement, margin = max(votes, key=lambda v: v[3])
-    return (name, vote, measurement) if margin >= DECISIVE_GAPS else None
+def _vote_facts(votes):
+    """The facts the table weighs the gravity votes by: their sum and the most decisive vote."""
+    name, vote, _, margin = max(votes, key=lambda v: v[3]) if votes else ("", 0, None, np.nan)
+    return {
+        "n_votes": len(votes),
+        "score": sum(v[1] for v in votes),
+        "votes_listed": listed(m for _, _, m, _ in votes),
+        "top_name": name,
+        "top_vote": vote,
+        "top_margin": margin,
+        "top_text": _GRAVITY_TEXT.get((name, vote), ""),
+    }
 
 
 def assess_m_giant(spectrum, redshift=0.0):
-    """M giant: strong TiO, weak gravity-sensitive CaH and Na I (not an M dwarf), no ZrO or C2."""
+    """M giant: strong TiO, weak gravity-sensitive CaH and Na I (not an M dwarf), no ZrO or C2.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    redshift : float, optional
+        Redshift that brings the spectrum to the rest frame.
+
+    Returns
+    -------
+    assessment : `~spec_o3.agent.expert_rules.Assessment`
+
+    Examples
+    --------
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> dwarf = simulate_spectrum("m_dwarf", seed=1, snr=40, subtype="M6")
+    >>> assessment = assess_m_giant(dwarf, dwarf.meta["redshift"])
+    >>> assessment.verdict, assessment.rule
+    ('NO', 'dwarf_gravity')
+    """
     task, rest = get_task("m_giant"), RestSpectrum(spectrum, redshift)
     book = Notebook(task, rest)
     snr = region_snr(rest, 6300, 7200)
@@ -134,7 +141,7 @@ def assess_m_giant(spectrum, redshift=0.0):
             key=True,
         )
     else:
-        m_type = tio_6159 is not None and exceeds(tio_6159, TIO_6159_M_TYPE)
+        m_type = tio_6159 is not None and exceeds(tio_6159, RULES["tio_6159_m_type"])
         tio = tio_6159
     if tio_6159 is not None:
         book.record(
@@ -160,68 +167,18 @@ def assess_m_giant(spectrum, redshift=0.0):
     )
     c2_seen, carbon = record_c2_5165(book, (4950, 5250))
     he_ii = HE_II_4686.emission(rest)
-    wind = he_ii["ew"] if is_detected(he_ii, WIND_HE_II_EW) else None
     overview = describe_overview(rest, snr, describe_colour(continuum_colour(rest)))
-    if tio is None:
-        return book.conclude(
-            "NO",
-            overview,
-            "Neither TiO 7054 (TiO5 index) nor TiO 6159 is covered, so the M type cannot be "
-            "established.",
-        )
-    if snr < MIN_SNR:
-        return noisy_no(book, snr, "the TiO/CaH region")
-    score = sum(vote for _, vote, _, _ in votes)
-    evidence = listed(m for _, _, m, _ in votes)
-    decider = _deciding(votes) if votes and score == 0 else None
-    if not m_type:
-        verdict, conclusion = "NO", f"TiO is too weak for an M star ({tio}): not an M giant."
-    elif wind is not None:
-        verdict = "NO"
-        conclusion = (
-            f"He II 4686 emission ({wind}) is a Wolf-Rayet wind's, whose lines mimic the TiO "
-            f"depths ({tio}): not an M giant."
-        )
-    elif s_type:
-        verdict = "NO"
-        conclusion = (
-            f"ZrO bands are present ({listed(zro_seen)}): an S/MS star, not a normal M giant."
-        )
-    elif carbon:
-        verdict, conclusion = (
-            "NO",
-            f"C2 Swan bands are present ({listed(c2_seen)}): a carbon star.",
-        )
-    elif not votes:
-        verdict = "NO"
-        conclusion = (
-            f"{tio} shows an M star, but no gravity-sensitive index is covered to tell a giant "
-            "from a dwarf."
-        )
-    elif score > 0:
-        verdict = "YES"
-        conclusion = (
-            f"Deep TiO ({tio}) with weak, giant-like gravity features ({evidence}): an M giant."
-        )
-    elif decider is not None:
-        name, vote, measurement = decider
-        verdict = "YES" if vote > 0 else "NO"
-        side = "giants'" if vote > 0 else "dwarfs'"
-        conclusion = (
-            f"Deep TiO ({tio}); the gravity indicators disagree ({evidence}), but {name} lies "
-            f"far on the {side} side ({_GRAVITY_TEXT[name, vote]}) while the other sits near "
-            f"its limit: {'an M giant' if vote > 0 else 'an M dwarf, not a giant'}."
-        )
-    elif score == 0:
-        verdict = "NO"
-        conclusion = (
-            f"Deep TiO ({tio}), but the gravity indicators disagree ({evidence}); I cannot call it "
-            "a giant."
-        )
-    else:
-        verdict = "NO"
-        conclusion = (
-            f"Deep TiO ({tio}) but strong, dwarf-like gravity features ({evidence}): an M dwarf, "
-            "not a giant."
-        )
-    return book.conclude(verdict, overview, conclusion)
+    facts = {
+        "snr": snr,
+        "tio_covered": tio is not None,
+        "tio": str(tio),
+        "m_type": m_type,
+        "he_ii_emission": he_ii["ew"].value.value if is_detected(he_ii) else np.nan,
+        "he_ii": str(he_ii["ew"]) if he_ii is not None else "",
+        "s_type": s_type,
+        "carbon": carbon,
+        "zro_seen_listed": listed(zro_seen),
+        "c2_seen_listed": listed(c2_seen),
+        **_vote_facts(votes),
+    }
+    return decide(book, RULES, overview, facts, "the TiO/CaH region")
