@@ -7,7 +7,7 @@ the loop, the protocol and the backends fit together.
 from spec_o3.tasks import TASKS
 
 from .backends import BackendError, Policy, get_backend
-from .inspector import Episode, Inspector, vet
+from .inspector import Episode, Inspector, vet, vet_targets
 from .protocol import ParsedResponse, ToolCall, parse_response
 from .result import VettingResult
 from .tools import InspectionEnvironment, ToolCallError, ToolResult
@@ -30,4 +30,5 @@ __all__ = [
     "get_backend",
     "parse_response",
     "vet",
+    "vet_targets",
 ]

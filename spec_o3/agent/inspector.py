@@ -22,11 +22,14 @@ the episode starts; infrastructure failures of the policy raise
 `~spec_o3.agent.backends.BackendError`. Neither is ever a verdict.
 """
 
+import contextlib
 import os
 import time
 
+from specutils import SpectrumList
+
 from spec_o3.exceptions import UnvettableSpectrum
-from spec_o3.io import read_for_inspection
+from spec_o3.io import iter_targets, read_target
 from spec_o3.tasks import get_task
 
 from .backends import BackendError, get_backend
@@ -41,7 +44,7 @@ from .tools import (
 )
 from .trajectory import Step, Trajectory
 
-__all__ = ["Episode", "Inspector", "vet"]
+__all__ = ["Episode", "Inspector", "vet", "vet_targets"]
 
 #: The sentence the evidence gets when the rest frame is not the one stored in the file.
 _REDSHIFT_NOTES = {
@@ -142,7 +145,7 @@ class Episode:
         """What the evidence must say that the model may not: the rest frame when it is not the
         file's, and the task's diagnostic windows that hold no valid data."""
         notes = []
-        if self.redshift_source != "file":
+        if self.redshift_source in _REDSHIFT_NOTES:
             notes.append(_REDSHIFT_NOTES[self.redshift_source].format(z=self.redshift))
         if self.windows_without_data:
             missing = ", ".join(self.windows_without_data)
@@ -316,6 +319,7 @@ class Inspector:
             error=error,
             seconds=time.perf_counter() - episode._started,
             spectrum=episode.spectrum,
+            target_id=(episode.spectrum.meta or {}).get("targetid"),
         )
 
 
@@ -325,6 +329,7 @@ def vet(
     backend="expert",
     *,
     redshift=None,
+    target=None,
     toolset=None,
     max_turns=8,
     render_images=True,
@@ -334,8 +339,10 @@ def vet(
 
     Parameters
     ----------
-    spectrum_or_path : `~specutils.Spectrum`, str or path-like
-        The spectrum, or a file `~specutils.Spectrum.read` understands (LAMOST, SDSS, ...).
+    spectrum_or_path : `~specutils.Spectrum`, `~specutils.SpectrumList`, str or path-like
+        The spectrum, a file `~specutils.Spectrum.read` understands (LAMOST, SDSS, ...), a DESI
+        coadd or spectra file, or DESI arms as a `~specutils.SpectrumList` (joined into one
+        spectrum, see `~spec_o3.io.desi_targets`).
     task : str or `~spec_o3.tasks.Task`
         ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``,
         ``"white_dwarf"`` (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your
@@ -344,8 +351,11 @@ def vet(
         ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
         (OpenAI-compatible server), or a policy instance.
     redshift : float, optional
-        Defaults to the redshift stored with the spectrum, else the task's ``assumed_redshift``
-        (0 for the built-in stellar tasks); ``result.redshift_source`` says which.
+        Defaults to the redshift stored with the spectrum (for DESI, the redrock file beside it),
+        else the task's ``assumed_redshift`` (0 for the built-in stellar tasks);
+        ``result.redshift_source`` says which.
+    target : int, optional
+        The TARGETID to vet in a DESI file of several targets (`vet_targets` vets them all).
     toolset, max_turns, render_images
         See `Inspector`.
     **backend_options
@@ -365,19 +375,84 @@ def vet(
     BackendError
         If the backend's infrastructure fails (e.g. the server cannot be reached).
     ValueError
-        If the task is unknown or an option is wrong.
+        If the task is unknown or an option is wrong, or a DESI file holds several targets and
+        ``target`` is not given (the message says how many, and to use `vet_targets`).
     """
     task = get_task(task)
-    source = None
+    source = _source(spectrum_or_path)
+    spectrum = read_target(spectrum_or_path, target)
+    with _inspector(backend, toolset, max_turns, render_images, backend_options) as inspector:
+        return inspector.run(spectrum, task, redshift=redshift, source=source)
+
+
+def vet_targets(
+    sources,
+    task,
+    backend="expert",
+    *,
+    toolset=None,
+    max_turns=8,
+    render_images=True,
+    **backend_options,
+):
+    """Vet every target of one or more files for one task: one result per target.
+
+    A DESI coadd or spectra file gives one result per TARGETID, a file of any other format one
+    result. Each result's ``target_id`` is its TARGETID (`None` for single-spectrum formats) and
+    ``trajectory.source`` its file. A target that cannot be vetted (every pixel masked, ...) raises
+    as `vet` does; `spec_o3.batch.vet_catalog` (``spec-o3 vet``) writes it as a failed row
+    instead and goes on.
+
+    Parameters
+    ----------
+    sources : str, path-like, `~specutils.SpectrumList`, or a list of them
+        The files (or DESI arms).
+    task, backend, toolset, max_turns, render_images, **backend_options
+        As for `vet`; each target is inspected in its own rest frame (redrock's redshift when the
+        file has one beside it).
+
+    Returns
+    -------
+    list of `~spec_o3.agent.VettingResult`
+        In file order, then target order.
+
+    Raises
+    ------
+    UnvettableSpectrum, BackendError, ValueError
+        As for `vet`.
+
+    Examples
+    --------
+    >>> import spec_o3
+    >>> results = spec_o3.vet_targets("coadd-main-bright-10032.fits", "wd")  # doctest: +SKIP
+    >>> [(result.target_id, result.verdict) for result in results]  # doctest: +SKIP
+    [(39627652591847724, 'NO'), (39627652591847731, 'YES')]
+    """
+    task = get_task(task)
+    if isinstance(sources, (str, os.PathLike, SpectrumList)):
+        sources = [sources]
+    with _inspector(backend, toolset, max_turns, render_images, backend_options) as inspector:
+        episodes = [
+            inspector.start(spectrum, task, source=_source(source))
+            for source in sources
+            for _, spectrum in iter_targets(source)
+        ]
+        return inspector.run_episodes(episodes)
+
+
+def _source(spectrum_or_path):
+    """The file a spectrum is read from (None for objects in memory)."""
     if isinstance(spectrum_or_path, (str, os.PathLike)):
-        source = os.fspath(spectrum_or_path)
-        spectrum_or_path = read_for_inspection(source)
+        return os.fspath(spectrum_or_path)
+    return None
+
+
+@contextlib.contextmanager
+def _inspector(backend, toolset, max_turns, render_images, backend_options):
+    """An `Inspector` of the backend; a policy built here is closed on leaving."""
     policy = get_backend(backend, **backend_options)
     try:
-        inspector = Inspector(
-            policy, toolset=toolset, max_turns=max_turns, render_images=render_images
-        )
-        return inspector.run(spectrum_or_path, task, redshift=redshift, source=source)
+        yield Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
     finally:
         if policy is not backend:  # close only what was built here
             policy.close()

@@ -38,6 +38,9 @@ class VettingResult:
         Wall-clock time the inspection took.
     spectrum : `~specutils.Spectrum` or None
         The spectrum that was vetted (used to identify the lines in the inspected windows).
+    target_id : int or None
+        The DESI TARGETID of the spectrum (see `~spec_o3.vet_targets`); `None` for formats of one
+        spectrum per file.
     """
 
     verdict: str | None
@@ -47,6 +50,7 @@ class VettingResult:
     error: str | None = None
     seconds: float = 0.0
     spectrum: Spectrum | None = field(default=None, repr=False)
+    target_id: int | None = None
 
     @property
     def status(self):
@@ -82,7 +86,8 @@ class VettingResult:
 
     def __repr__(self):
         error = f", error={self.error!r}" if self.error else ""
+        target = "" if self.target_id is None else f"target_id={self.target_id}, "
         return (
-            f"VettingResult(task={self.task!r}, verdict={self.verdict!r}, status={self.status!r}, "
-            f"n_steps={self.n_steps}, windows={len(self.windows)}{error})"
+            f"VettingResult({target}task={self.task!r}, verdict={self.verdict!r}, "
+            f"status={self.status!r}, n_steps={self.n_steps}, windows={len(self.windows)}{error})"
         )

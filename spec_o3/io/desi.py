@@ -18,6 +18,7 @@ Data model: https://desidatamodel.readthedocs.io (``healpix/.../coadd-SURVEY-PRO
 """
 
 import contextlib
+import io
 import os
 import re
 from pathlib import Path
@@ -26,9 +27,16 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.nddata import InverseVariance
-from specutils import Spectrum, SpectrumList
+from specutils import SpectrumList
 
-from ._fits import build_spectrum, header_redshift, open_fits, source_name, source_path
+from ._fits import (
+    _CORRUPT_FITS_ERRORS,
+    build_spectrum,
+    header_redshift,
+    open_fits,
+    source_name,
+    source_path,
+)
 
 __all__ = [
     "DESI_ARMS",
@@ -53,11 +61,18 @@ _FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 def desi_format(hdulist):
     """The specutils format of a DESI file, ``"DESI coadd"`` or ``"DESI spectra"``; else `None`.
 
-    A DESI file has FIBERMAP and SCORES tables and a ``<ARM>_FLUX`` image per arm; a coadd's
-    primary header names its input spectra files (``INFIL000``), as specutils' identifiers check.
+    A DESI file has its FIBERMAP table in HDU 1 (looked at first, so that other files cost one
+    header more), a SCORES table and a ``<ARM>_FLUX`` image per arm; a coadd's primary header names
+    its input spectra files (``INFIL000``), as specutils' identifiers check. A truncated or corrupt
+    file is no DESI file here: its reader says what is wrong with it.
     """
-    names = {hdu.name for hdu in hdulist}
-    if not {"FIBERMAP", "SCORES"} <= names or not any(name.endswith("_FLUX") for name in names):
+    try:
+        if hdulist[1].name != "FIBERMAP":
+            return None
+        names = {hdu.name for hdu in hdulist}
+    except (IndexError, *_CORRUPT_FITS_ERRORS):
+        return None
+    if "SCORES" not in names or not any(name.endswith("_FLUX") for name in names):
         return None
     return "DESI coadd" if "INFIL000" in hdulist[0].header else "DESI spectra"
 
@@ -247,7 +262,7 @@ def desi_targets(source, targets=None):
     fibermap = arms[0].meta.get("fibermap")
     for target in wanted:
         index = position[target]
-        meta = {"survey": "DESI", "source": path, "targetid": target,
+        meta = {"survey": "DESI", "source": path, "targetid": target if fibermap else None,
                 "header": arms[0].meta.get("header"),
                 "fibermap": _row_dict(fibermap, rows_of[target]),
                 "snr": _arm_snr(arms, wavelength, flux[index], ivar[index], mask[index])}
@@ -374,15 +389,17 @@ def iter_targets(source, target=None):
     name = source_name(source)
     with contextlib.ExitStack() as stack:
         arms = source if isinstance(source, SpectrumList) else None
-        if isinstance(source, (str, os.PathLike, fits.HDUList)) or hasattr(source, "read"):
+        readable = isinstance(source, (str, os.PathLike, fits.HDUList, io.IOBase))
+        if readable:
             with contextlib.suppress(OSError):  # missing or not FITS: read_for_inspection says so
                 hdulist = stack.enter_context(open_fits(source))
                 arms = hdulist if desi_format(hdulist) is not None else None
+                source = hdulist  # read once
         if arms is None:
             if target is not None:
                 raise UnvettableSpectrum(name, "target= selects a target of a DESI file; this "
                                          "spectrum is a single target")
-            yield None, source if isinstance(source, Spectrum) else read_for_inspection(source)
+            yield None, read_for_inspection(source) if readable else source
             return
         try:  # read while the file is open; the arms of all targets are joined at once
             spectra = list(desi_targets(arms, None if target is None else [target]))
