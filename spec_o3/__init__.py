@@ -10,7 +10,15 @@ except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
 from . import io  # noqa: F401  (registers the survey readers on import)
-from .agent import TASKS, VettingResult, vet, vet_targets
+from .agent import TASKS, VettingResult, load_task_file, vet, vet_targets
 from .exceptions import UnvettableSpectrum
 
-__all__ = ["TASKS", "UnvettableSpectrum", "VettingResult", "__version__", "vet", "vet_targets"]
+__all__ = [
+    "TASKS",
+    "UnvettableSpectrum",
+    "VettingResult",
+    "__version__",
+    "load_task_file",
+    "vet",
+    "vet_targets",
+]

@@ -5,6 +5,7 @@ simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from
 :data:`~spec_o3.tasks.TASKS`. Users add their own with :func:`register_task`.
 """
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,9 @@ __all__ = [
     "TASKS",
     "get_task",
     "register_task",
+    "task_assessor",
+    "task_confusers",
+    "task_positives",
     "task_ids",
     "unregister_task",
 ]
@@ -215,15 +219,38 @@ _BUILTIN_TASKS = (
 
 _REGISTRY: dict[str, Task] = {}
 _ALIASES: dict[str, str] = {}
+#: Per task id: the scripted expert's assess function (or its "module:function" import path,
+#: imported when first used, so that registering a task imports nothing heavy).
+_ASSESSORS: dict[str, object] = {}
+#: Per task id: names of the simulated classes (`spec_o3.simulate.CLASSES`) that mimic its
+#: positives and make the negatives of its labelled suites, and of the classes that are a YES for
+#: it beyond those whose ``positive_for`` names it.
+_CONFUSERS: dict[str, tuple[str, ...]] = {}
+_POSITIVES: dict[str, tuple[str, ...]] = {}
 
 
-def register_task(task, *, replace=False):
+def register_task(task, *, assessor=None, confusers=(), positives=(), replace=False):
     """Add a task to the registry so that every consumer can use it by id or code.
+
+    One call gives the task to the command line (``spec-o3 vet --task``), the Jdaviz plugin's
+    task menu, the model backends' prompts, the simulator's labelled suites (with ``confusers``)
+    and, with an ``assessor``, the scripted expert, which then vets, evaluates and writes SFT
+    trajectories for it.
 
     Parameters
     ----------
     task : `Task`
         The task definition.
+    assessor : callable or str, optional
+        ``assessor(spectrum, redshift) -> Assessment``: the scripted expert's rules for the task
+        (see :mod:`spec_o3.agent.expert_rules`), or the ``"module:function"`` path of one, imported
+        when first used. A task without one can still be vetted by the model backends.
+    confusers : sequence of str, optional
+        Simulated classes that mimic the task's positives (names in `spec_o3.simulate.CLASSES`);
+        the negatives of the task's simulated suites are drawn from them.
+    positives : sequence of str, optional
+        Simulated classes that are a YES for the task (besides those registered with
+        ``positive_for`` the task), e.g. ``("be_star",)`` for a Be-star task.
     replace : bool, optional
         Allow replacing an existing task with the same id (the default refuses).
 
@@ -234,13 +261,23 @@ def register_task(task, *, replace=False):
     >>> register_task(Task(
     ...     id="be_star", code="be", name="Classical Be Star",
     ...     indicators=("H alpha emission on a B-type absorption spectrum",),
-    ...     windows=(DiagnosticWindow("H alpha", 6480 * u.AA, 6650 * u.AA),)))
+    ...     windows=(DiagnosticWindow("H alpha", 6480 * u.AA, 6650 * u.AA),)),
+    ...     confusers=("ab_star", "dme_star"))
     >>> get_task("be").name
     'Classical Be Star'
+    >>> task_confusers("be")
+    ('ab_star', 'dme_star')
     >>> unregister_task("be_star")
     """
     if not isinstance(task, Task):
         raise TypeError(f"expected a spec_o3.tasks.Task, got {type(task).__name__}")
+    if assessor is not None and not (callable(assessor) or _is_import_path(assessor)):
+        raise TypeError(
+            f"assessor must be a callable or a 'module:function' path, got {assessor!r}"
+        )
+    for name, classes in (("confusers", confusers), ("positives", positives)):
+        if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+            raise TypeError(f"{name} must be a sequence of class names, got {classes!r}")
     for key in (task.id, task.code):
         owner = _ALIASES.get(key)
         if owner is not None and not (replace and owner == task.id):
@@ -248,12 +285,50 @@ def register_task(task, *, replace=False):
     _REGISTRY[task.id] = task
     _ALIASES[task.id] = task.id
     _ALIASES[task.code] = task.id
+    _ASSESSORS.pop(task.id, None)
+    if assessor is not None:
+        _ASSESSORS[task.id] = assessor
+    _CONFUSERS[task.id] = tuple(confusers)
+    _POSITIVES[task.id] = tuple(positives)
+
+
+def _is_import_path(text):
+    return isinstance(text, str) and text.count(":") == 1 and all(text.split(":"))
+
+
+def task_assessor(name):
+    """The scripted expert's assess function for a task, or None when it has none.
+
+    Examples
+    --------
+    >>> task_assessor("cc").__name__
+    'assess_carbon_star'
+    """
+    task = get_task(name)
+    assessor = _ASSESSORS.get(task.id)
+    if isinstance(assessor, str):
+        module, function = assessor.split(":")
+        assessor = _ASSESSORS[task.id] = getattr(importlib.import_module(module), function)
+    return assessor
+
+
+def task_confusers(name):
+    """Names of the simulated classes that mimic a task's positives (empty when none declared)."""
+    return _CONFUSERS[get_task(name).id]
+
+
+def task_positives(name):
+    """Names of the simulated classes declared a YES for a task with `register_task`."""
+    return _POSITIVES[get_task(name).id]
 
 
 def unregister_task(name):
     """Remove a user-registered task (by id or code) from the registry."""
     task = get_task(name)
     del _REGISTRY[task.id]
+    _ASSESSORS.pop(task.id, None)
+    _CONFUSERS.pop(task.id, None)
+    _POSITIVES.pop(task.id, None)
     for key in (task.id, task.code):
         _ALIASES.pop(key, None)
 
@@ -302,5 +377,58 @@ class _TaskView(Mapping):
 #: All registered tasks by id (a live, read-only mapping; ``TASKS["wd"]`` resolves the alias too).
 TASKS = _TaskView()
 
+#: Classes that mimic each built-in task's positives, as astronomers meet them (:doc:`/simulate`).
+_BUILTIN_CONFUSERS = {
+    "carbon_star": (
+        "cn_strong_giant",
+        "barium_star",
+        "gk_giant",
+        "m_dwarf",
+        "bad_calibration",
+        "low_snr",
+    ),
+    "cataclysmic_variable": (
+        "be_star",
+        "dme_star",
+        "quasar",
+        "emission_line_galaxy",
+        "symbiotic",
+        "hot_subdwarf",
+        "ab_star",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "m_giant": (
+        "m_dwarf",
+        "dme_star",
+        "gk_giant",
+        "cn_strong_giant",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "s_star": (
+        "barium_star",
+        "gk_giant",
+        "cn_strong_giant",
+        "m_dwarf",
+        "low_snr",
+        "bad_calibration",
+    ),
+    "white_dwarf": (
+        "ab_star",
+        "bhb_star",
+        "hot_subdwarf",
+        "quasar",
+        "be_star",
+        "fgk_dwarf",
+        "low_snr",
+        "bad_calibration",
+    ),
+}
+
 for _task in _BUILTIN_TASKS:
-    register_task(_task)
+    register_task(
+        _task,
+        assessor=f"spec_o3.agent.expert_rules.{_task.id}:assess_{_task.id}",
+        confusers=_BUILTIN_CONFUSERS[_task.id],
+    )

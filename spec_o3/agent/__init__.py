@@ -10,6 +10,7 @@ from .backends import BackendError, Policy, get_backend
 from .inspector import Episode, Inspector, vet, vet_targets
 from .protocol import ParsedResponse, ToolCall, parse_response
 from .result import VettingResult
+from .task_files import load_task_file
 from .tools import InspectionEnvironment, ToolCallError, ToolResult
 from .trajectory import Step, Trajectory
 
@@ -28,6 +29,7 @@ __all__ = [
     "Trajectory",
     "VettingResult",
     "get_backend",
+    "load_task_file",
     "parse_response",
     "vet",
     "vet_targets",

@@ -15,7 +15,7 @@ from .extragalactic import EXTRAGALACTIC_CLASSES
 from .peculiar import PECULIAR_CLASSES
 from .registry import CLASSES, SpectralClass, get_class, register_class
 from .stars import STAR_CLASSES
-from .suite import TASK_CONFUSERS, confusers, draw_suite, iter_suite, positives
+from .suite import confusers, draw_suite, iter_suite, positives
 
 __all__ = [
     "simulate_spectrum",
@@ -24,7 +24,6 @@ __all__ = [
     "confusers",
     "positives",
     "CLASSES",
-    "TASK_CONFUSERS",
     "SpectralClass",
     "get_class",
     "register_class",

@@ -8,7 +8,7 @@ import numpy as np
 from astropy.nddata import InverseVariance
 from specutils import Spectrum
 
-from ..tasks import get_task, task_ids
+from ..tasks import get_task, task_ids, task_positives
 from .grid import ModelGrid, lamost_wavelength
 from .instrument import Conditions, observe
 from .registry import get_class
@@ -112,7 +112,12 @@ def simulate_spectrum(kind, *, seed=None, rng=None, snr=None, task=None, **param
     model = spectral_class.render(grid, drawn)
     flux, ivar, mask, band_snr = observe(grid, model, conditions, snr, generator)
 
-    labels = {tid: "YES" if spectral_class.positive_for == tid else "NO" for tid in task_ids()}
+    labels = {
+        tid: "YES"
+        if spectral_class.positive_for == tid or spectral_class.name in task_positives(tid)
+        else "NO"
+        for tid in task_ids()
+    }
     meta = {
         "class": spectral_class.name,
         "subtype": drawn.get("subtype", ""),

@@ -2,12 +2,11 @@
 
 import numpy as np
 
-from ..tasks import get_task
+from ..tasks import get_task, task_confusers, task_positives
 from .core import simulate_spectrum
 from .registry import CLASSES
 
 __all__ = [
-    "TASK_CONFUSERS",
     "confusers",
     "positives",
     "iter_suite",
@@ -15,54 +14,6 @@ __all__ = [
     "DEFAULT_SUITE_SNR",
 ]
 
-#: Classes that mimic each task's positives, as astronomers meet them (see :doc:`/simulate`).
-TASK_CONFUSERS = {
-    "carbon_star": (
-        "cn_strong_giant",
-        "barium_star",
-        "gk_giant",
-        "m_dwarf",
-        "bad_calibration",
-        "low_snr",
-    ),
-    "cataclysmic_variable": (
-        "be_star",
-        "dme_star",
-        "quasar",
-        "emission_line_galaxy",
-        "symbiotic",
-        "hot_subdwarf",
-        "ab_star",
-        "low_snr",
-        "bad_calibration",
-    ),
-    "m_giant": (
-        "m_dwarf",
-        "dme_star",
-        "gk_giant",
-        "cn_strong_giant",
-        "low_snr",
-        "bad_calibration",
-    ),
-    "s_star": (
-        "barium_star",
-        "gk_giant",
-        "cn_strong_giant",
-        "m_dwarf",
-        "low_snr",
-        "bad_calibration",
-    ),
-    "white_dwarf": (
-        "ab_star",
-        "bhb_star",
-        "hot_subdwarf",
-        "quasar",
-        "be_star",
-        "fgk_dwarf",
-        "low_snr",
-        "bad_calibration",
-    ),
-}
 #: S/N range (log-uniform) of suites.
 DEFAULT_SUITE_SNR = (5.0, 80.0)
 
@@ -76,7 +27,10 @@ def positives(task):
     ('white_dwarf',)
     """
     task_id = get_task(task).id
-    names = tuple(name for name, c in CLASSES.items() if c.positive_for == task_id)
+    declared = task_positives(task_id)
+    names = tuple(
+        name for name, c in CLASSES.items() if c.positive_for == task_id or name in declared
+    )
     if not names:
         raise ValueError(f"no simulated class is a positive for task {task_id!r}")
     return names
@@ -85,21 +39,33 @@ def positives(task):
 def confusers(task):
     """Names of the classes that mimic ``task``'s positives (not counting the other rare classes).
 
+    They are declared with the task (`spec_o3.tasks.register_task`'s ``confusers``).
+
     Examples
     --------
     >>> "be_star" in confusers("cv")
     True
     """
     task_id = get_task(task).id
-    if task_id not in TASK_CONFUSERS:
+    names = task_confusers(task_id)
+    if not names:
         raise ValueError(
-            f"task {task_id!r} has no simulated confusers; known: {', '.join(TASK_CONFUSERS)}"
+            f"task {task_id!r} declares no simulated confusers; register it with "
+            "register_task(..., confusers=[...])"
         )
-    return TASK_CONFUSERS[task_id]
+    unknown = [name for name in names if name not in CLASSES]
+    if unknown:
+        raise ValueError(f"task {task_id!r} names unknown simulated classes {unknown}")
+    return names
 
 
 def _other_rare(task_id):
-    return tuple(name for name, c in CLASSES.items() if c.positive_for not in (None, task_id))
+    declared = task_positives(task_id)
+    return tuple(
+        name
+        for name, c in CLASSES.items()
+        if c.positive_for not in (None, task_id) and name not in declared
+    )
 
 
 def _check_suite_arguments(n, positive_fraction, snr, rare_fraction):

@@ -120,18 +120,14 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
 
     from spec_o3.bench import Suite
     from spec_o3.simulate import CLASSES, simulate_spectrum
+    from spec_o3.simulate import positives as positive_classes
     from spec_o3.tasks import get_task
 
     task = get_task(task).id
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive number of questions, got {n!r}")
-    positives = sorted(name for name, kind in CLASSES.items() if kind.positive_for == task)
+    positives = sorted(positive_classes(task))  # ValueError when the simulator has none
     negatives = sorted(name for name in CLASSES if name not in positives)
-    if not positives or not negatives:
-        raise ValueError(
-            f"the simulator has no {'positive' if not positives else 'negative'} "
-            f"class for {task} to draw from"
-        )
     rng = np.random.default_rng(seed)
     kinds = [
         rng.choice(positives if rng.random() < positive_fraction else negatives)

@@ -2,8 +2,13 @@
 
 One assess function per task turns a spectrum (rest frame via its redshift) into an `Assessment`:
 the windows worth showing, what was measured in each (with uncertainties), what an astronomer would
-say about it, and the verdict. :class:`~spec_o3.agent.backends.expert.ExpertPolicy` narrates an
-assessment turn by turn with the agent's tools; the rules need no loop and can be called directly.
+say about it, and the verdict. Each assess function measures (with the helpers of
+:mod:`~spec_o3.agent.expert_rules.toolkit`) and leaves the decision to its task's ordered
+`RuleTable` (``spec_o3/data/rules/<task>.yaml``: conditions on the named measurements, verdict,
+evidence template and literature source); tasks declared in a task file get a generic assess
+function built from the lines and bands they name (:mod:`~spec_o3.agent.expert_rules.declared`).
+:class:`~spec_o3.agent.backends.expert.ExpertPolicy` narrates an assessment turn by turn with the
+agent's tools; the rules need no loop and can be called directly.
 
 The diagnostics are classical ones, defined on flux ratios that survive the relative flux
 calibration of survey spectra:
@@ -27,28 +32,22 @@ LAMOST and SDSS stars) degraded to R ~ 1800 with noise added;
 ``benchmarks/validate_expert_real.py`` reproduces the scores.
 """
 
-from collections.abc import Callable
+from spec_o3.tasks import get_task, task_assessor, task_ids
 
-from spec_o3.tasks import get_task
-
-from .carbon_star import assess_carbon_star
-from .cataclysmic_variable import assess_cataclysmic_variable
-from .m_giant import assess_m_giant
-from .s_star import assess_s_star
+from .rules import Decision, Rule, RuleTable, Threshold
 from .toolkit import MIN_SNR, Assessment, Measurement, Observation
-from .white_dwarf import assess_white_dwarf
 
-__all__ = ["Measurement", "Observation", "Assessment", "assess", "ASSESSORS", "MIN_SNR"]
-
-
-#: Assess function per task id; add an entry to teach the expert a user-registered task.
-ASSESSORS: dict[str, Callable] = {
-    "carbon_star": assess_carbon_star,
-    "cataclysmic_variable": assess_cataclysmic_variable,
-    "m_giant": assess_m_giant,
-    "s_star": assess_s_star,
-    "white_dwarf": assess_white_dwarf,
-}
+__all__ = [
+    "Assessment",
+    "Decision",
+    "MIN_SNR",
+    "Measurement",
+    "Observation",
+    "Rule",
+    "RuleTable",
+    "Threshold",
+    "assess",
+]
 
 
 def assess(spectrum, task, redshift=0.0):
@@ -84,10 +83,11 @@ def assess(spectrum, task, redshift=0.0):
     'NO'
     """
     task = get_task(task)
-    try:
-        assessor = ASSESSORS[task.id]
-    except KeyError:
+    assessor = task_assessor(task)
+    if assessor is None:
+        known = ", ".join(t for t in task_ids() if task_assessor(t) is not None)
         raise ValueError(
-            f"the expert has no rules for task {task.id!r}; it knows {', '.join(ASSESSORS)}"
-        ) from None
+            f"the expert has no rules for task {task.id!r} (register it with an assessor or a "
+            f"task file); it knows {known}"
+        )
     return assessor(spectrum, float(redshift or 0.0))
