@@ -5,8 +5,9 @@ from scipy.special import voigt_profile
 
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission
+from .priors import Priors
 from .registry import SpectralClass
-from .spectral_types import choose_subtype, log_uniform, radial_velocity_redshift
+from .spectral_types import choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 
 __all__ = ["COMPACT_CLASSES"]
@@ -30,42 +31,40 @@ def _wd_mass(logg):
 # ---- white dwarfs
 # ----------------------------------------------------------------------------------
 
-_WD_SUBTYPES = {"DA": 0.58, "DB": 0.08, "DZ": 0.07, "DC": 0.12, "DAH": 0.08, "DQ": 0.07}
+#: Abundance offset (dex) of an element absent from an atmosphere (H in a DB, He in a DA).
+_ABSENT = -5.0
 
 
 def _draw_white_dwarf(rng, subtype=None):
-    subtype = choose_subtype(rng, _WD_SUBTYPES, subtype)
-    logg = float(np.clip(rng.normal(8.0, 0.25), 7.3, 9.2))
-    teff_range = {
-        "DA": (6000, 80000),
-        "DB": (12000, 32000),
-        "DZ": (5000, 11000),
-        "DC": (4000, 11000),
-        "DAH": (7000, 30000),
-        "DQ": (5000, 10000),
-    }[subtype]
+    priors = Priors("white_dwarf")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+
+    def draw(name):
+        return priors.draw(rng, name, subtype)
+
+    logg = draw("logg")
     p = {
         "subtype": subtype,
-        "teff": log_uniform(rng, *teff_range),
+        "teff": draw("teff"),
         "logg": logg,
         "metal_lines": False,
-        "broadening": 15.0,
+        "broadening": draw("broadening"),
     }
-    if subtype in ("DB", "DZ", "DC", "DQ"):
-        p["hydrogen"] = -5.0 if subtype != "DB" or rng.uniform() < 0.6 else -3.0
+    if subtype in ("DB", "DZ", "DC", "DQ"):  # helium atmospheres
+        dba = subtype == "DB" and not draw("hydrogen-free")
+        p["hydrogen"] = draw("hydrogen (DBA)") if dba else _ABSENT
     else:
-        p["helium"] = -5.0
+        p["helium"] = _ABSENT
     if subtype == "DAH":
-        p["zeeman_field"] = log_uniform(rng, 1.0, 80.0)
+        p["zeeman_field"] = draw("field")
     if subtype == "DZ":
-        p["calcium_ew"] = log_uniform(rng, 5.0, 60.0)
-        p["magnesium_ew"] = log_uniform(rng, 0.5, 6.0) if rng.uniform() < 0.5 else 0.0
-        p["sodium_ew"] = (
-            log_uniform(rng, 0.5, 8.0) if p["teff"] < 7000 and rng.uniform() < 0.5 else 0.0
-        )
+        p["calcium_ew"] = draw("Ca II EW")
+        p["magnesium_ew"] = draw("Mg I EW") if draw("Mg I") else 0.0
+        sodium = p["teff"] < priors.value("Na I teff", subtype) and draw("Na I")
+        p["sodium_ew"] = draw("Na I EW") if sodium else 0.0
     if subtype == "DQ":
-        p["c2_scale"] = log_uniform(rng, 0.3, 3.0)
-    velocity = rng.normal(0.0, 40.0) + _gravitational_redshift_kms(logg, _wd_mass(logg))
+        p["c2_scale"] = draw("C2 scale")
+    velocity = draw("radial velocity") + _gravitational_redshift_kms(logg, _wd_mass(logg))
     p["radial_velocity"] = float(velocity)
     p["redshift"] = radial_velocity_redshift(velocity)
     return p
@@ -114,26 +113,12 @@ def _render_white_dwarf(grid, params):
 
 
 def _draw_hot_subdwarf(rng, subtype=None):
-    if choose_subtype(rng, {"sdB": 0.7, "sdO": 0.3}, subtype) == "sdB":
-        p = {
-            "subtype": "sdB",
-            "teff": float(rng.uniform(22000, 38000)),
-            "logg": float(rng.uniform(5.2, 6.0)),
-            "helium": float(rng.uniform(-3.0, -1.0)),
-        }
-    else:
-        p = {
-            "subtype": "sdO",
-            "teff": float(rng.uniform(38000, 60000)),
-            "logg": float(rng.uniform(5.3, 6.2)),
-            "helium": float(rng.uniform(-1.0, 1.0)),
-        }
-    p.update(
-        metallicity=-0.5,
-        microturbulence=2.0,
-        broadening=15.0,
-        radial_velocity=float(rng.normal(0, 80)),
-    )
+    priors = Priors("hot_subdwarf")
+    subtype = choose_subtype(rng, priors.weights(), subtype)
+    p = {"subtype": subtype}
+    for name in ("teff", "logg", "helium", "metallicity", "microturbulence", "broadening"):
+        p[name] = priors.draw(rng, name, subtype)
+    p["radial_velocity"] = priors.draw(rng, "radial velocity")
     p["redshift"] = radial_velocity_redshift(p["radial_velocity"])
     return p
 

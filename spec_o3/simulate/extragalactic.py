@@ -4,59 +4,42 @@ import numpy as np
 
 from .continuum import power_law
 from .emission import gaussian_lines
+from .priors import Priors, quasar_lines
 from .profiles import smooth
 from .registry import SpectralClass
 from .stars import photosphere_flux
 
 __all__ = ["EXTRAGALACTIC_CLASSES"]
 
-# Quasar emission lines: vacuum rest wavelength (Å), rest equivalent width (Å) of the SDSS composite
-# (Vanden Berk et al. 2001, AJ 122, 549, table 2, rounded), and FWHM relative to the broad Balmer
-# lines (0 marks narrow forbidden lines).
-_QSO_LINES = (
-    ("Ly alpha", 1215.67, 75.0, 1.0),
-    ("N V", 1240.14, 20.0, 1.0),
-    ("Si IV+O IV]", 1399.8, 8.0, 1.0),
-    ("C IV", 1549.06, 24.0, 1.0),
-    ("He II 1640", 1640.42, 2.0, 1.0),
-    ("C III]", 1908.73, 21.0, 1.0),
-    ("Mg II", 2798.75, 32.0, 0.8),
-    ("[Ne V]", 3426.84, 1.2, 0.0),
-    ("[O II]", 3728.48, 1.6, 0.0),
-    ("[Ne III]", 3869.85, 1.4, 0.0),
-    ("H delta", 4102.89, 6.0, 1.0),
-    ("H gamma", 4341.68, 13.0, 1.0),
-    ("H beta", 4862.68, 46.0, 1.0),
-    ("[O III] 4959", 4960.30, 4.4, 0.0),
-    ("[O III] 5007", 5008.24, 13.0, 0.0),
-    ("He I 5876", 5877.25, 6.0, 1.0),
-    ("H alpha", 6564.61, 195.0, 1.0),
-    ("[N II] 6583", 6585.27, 3.0, 0.0),
-    ("[S II] 6716", 6718.29, 1.5, 0.0),
-    ("[S II] 6731", 6732.67, 1.5, 0.0),
-)
+
+def _redshift(rng, priors):
+    """A redshift from the low, middle or high range, with the low and high shares of the table."""
+    u = rng.uniform()
+    if u < priors.value("low-redshift share"):
+        return priors.draw(rng, "redshift (low)")
+    if priors.has("high-redshift share") and u > 1 - priors.value("high-redshift share"):
+        return priors.draw(rng, "redshift (high)")
+    return priors.draw(rng, "redshift")
 
 
 def _draw_quasar(rng):
-    u = rng.uniform()
-    z = (
-        rng.uniform(0.08, 0.3)
-        if u < 0.15
-        else (rng.uniform(2.5, 4.2) if u > 0.85 else rng.uniform(0.3, 2.5))
-    )
-    fwhm = float(np.exp(rng.uniform(np.log(2000.0), np.log(9000.0))))
-    scatter = rng.normal(0.0, 0.25, len(_QSO_LINES))
+    priors = Priors("quasar")
+    z = _redshift(rng, priors)
+    fwhm = priors.draw(rng, "FWHM")
+    lines = quasar_lines()
+    scatter = priors.get("line strength scatter")
+    scatter = rng.normal(scatter.a, scatter.b, len(lines))
+    # Below z = 0.3 the host galaxy shows: a Seyfert 1 nucleus rather than a quasar.
+    seyfert = z < priors.range("redshift (low)")[1]
     p = {
-        "subtype": "QSO" if z > 0.3 else "Seyfert 1",
+        "subtype": "Seyfert 1" if seyfert else "QSO",
         "redshift": float(z),
-        "alpha_nu": float(rng.normal(-0.44, 0.3)),
+        "alpha_nu": priors.draw(rng, "alpha_nu"),
         "fwhm_kms": fwhm,
-        "line_scale": {
-            name: float(10**s) for (name, *_), s in zip(_QSO_LINES, scatter, strict=True)
-        },
-        "oiii_scale": float(10 ** rng.uniform(-1.0, 0.5)),
-        "feii": float(rng.uniform(0.0, 0.3)),
-        "host_fraction": float(rng.uniform(0.2, 0.6)) if z < 0.3 else 0.0,
+        "line_scale": {name: float(10**s) for (name, *_), s in zip(lines, scatter, strict=True)},
+        "oiii_scale": priors.draw(rng, "[O III] scale"),
+        "feii": priors.draw(rng, "Fe II"),
+        "host_fraction": priors.draw(rng, "host share") if seyfert else 0.0,
         "structure_seed": int(rng.integers(2**31)),
     }
     return p
@@ -95,7 +78,7 @@ def _render_quasar(grid, params):
     continuum = continuum * (1 + bump)
     sigma_broad = params["fwhm_kms"] / 2.3548
     flux = continuum.copy()
-    for name, centre, ew, width in _QSO_LINES:
+    for name, centre, ew, width in quasar_lines():
         scale = params["line_scale"][name] * (
             params["oiii_scale"] if name.startswith("[O III]") else 1.0
         )
@@ -131,49 +114,60 @@ _GALAXY_LINES = {
 
 
 def _draw_galaxy(rng):
-    agn = rng.uniform() < 0.3
-    u = rng.uniform()
-    z = rng.uniform(0.005, 0.05) if u < 0.15 else rng.uniform(0.05, 0.45)
-    gas_ebv = rng.uniform(0.0, 0.6)
-    decrement = 2.86 * 10 ** (
-        0.4 * 1.17 * gas_ebv
-    )  # Hα/Hβ: case B (Osterbrock) reddened with CCM89
-    if agn:
-        n2 = rng.uniform(0.6, 2.0)
-        o3 = rng.uniform(3.0, 12.0)
-        s2, o1, o2 = rng.uniform(0.3, 0.8), rng.uniform(0.1, 0.4), rng.uniform(1.0, 4.0)
+    priors = Priors("emission_line_galaxy")
+    subtype = "AGN (Seyfert 2/LINER)" if priors.draw(rng, "AGN") else "star-forming"
+
+    def draw(name):
+        return priors.draw(rng, name, subtype)
+
+    def value(name):
+        return priors.value(name, subtype)
+
+    z = _redshift(rng, priors)
+    gas_ebv = draw("gas E(B-V)")
+    # Hα/Hβ: case B (2.86, Osterbrock & Ferland 2006) reddened with CCM89 (k(Hβ) - k(Hα) = 1.17).
+    decrement = 2.86 * 10 ** (0.4 * 1.17 * gas_ebv)
+    if subtype.startswith("AGN"):
+        n2 = draw("[N II] 6583 / H alpha")
+        o3 = draw("[O III] 5007 / H beta")
     else:
-        o3 = 10 ** rng.uniform(-0.7, 0.8)
-        n2 = float(np.clip(10 ** (-0.5 - 0.4 * np.log10(o3) + rng.normal(0, 0.15)), 0.03, 0.6))
-        s2, o1, o2 = rng.uniform(0.15, 0.45), rng.uniform(0.01, 0.06), rng.uniform(1.0, 4.0)
+        o3 = draw("[O III] 5007 / H beta")
+        # The star-forming sequence of the BPT diagram: log [N II]/Hα ≈ -0.5 - 0.4 log [O III]/Hβ.
+        scatter = draw("[N II] 6583 / H alpha scatter")
+        n2 = float(np.clip(10 ** (-0.5 - 0.4 * np.log10(o3) + scatter), 0.03, 0.6))
+    s2, o1, o2 = (draw(f"{n} / {by}") for n, by in _LOW_IONISATION)
     hb = 1.0 / decrement
     ratios = {
         "H alpha": 1.0,
         "H beta": hb,
-        "H gamma": hb * 0.47,
-        "H delta": hb * 0.26,
+        "H gamma": hb * value("H gamma / H beta"),
+        "H delta": hb * value("H delta / H beta"),
         "[N II] 6583": n2,
-        "[N II] 6548": n2 / 3.0,
+        "[N II] 6548": n2 / value("[N II] 6583 / [N II] 6548"),
         "[O III] 5007": o3 * hb,
-        "[O III] 4959": o3 * hb / 3.0,
-        "[S II] 6716": s2 * 0.55,
-        "[S II] 6731": s2 * 0.45,
+        "[O III] 4959": o3 * hb / value("[O III] 5007 / [O III] 4959"),
+        "[S II] 6716": s2 * value("[S II] 6716 / [S II]"),
+        "[S II] 6731": s2 * value("[S II] 6731 / [S II]"),
         "[O I] 6300": o1,
-        "[O II] 3727": o2 * hb * 0.45,
-        "[O II] 3729": o2 * hb * 0.55,
-        "[Ne III] 3869": o3 * hb * 0.1,
-        "He I 5876": hb * 0.11,
+        "[O II] 3727": o2 * hb * value("[O II] 3727 / [O II]"),
+        "[O II] 3729": o2 * hb * value("[O II] 3729 / [O II]"),
+        "[Ne III] 3869": o3 * hb * value("[Ne III] 3869 / [O III] 5007"),
+        "He I 5876": hb * value("He I 5876 / H beta"),
     }
     return {
-        "subtype": "AGN (Seyfert 2/LINER)" if agn else "star-forming",
+        "subtype": subtype,
         "redshift": float(z),
-        "halpha_ew": float(10 ** rng.uniform(np.log10(5.0), np.log10(150.0))),
+        "halpha_ew": draw("H alpha EW"),
         "line_ratios": ratios,
-        "young_fraction": float(rng.uniform(0.05, 0.6)),
-        "dispersion_kms": float(rng.uniform(60.0, 200.0)),
-        "gas_sigma_kms": float(rng.uniform(40.0, 120.0)),
+        "young_fraction": draw("young share"),
+        "dispersion_kms": draw("stellar dispersion"),
+        "gas_sigma_kms": draw("gas dispersion"),
         "gas_ebv": float(gas_ebv),
     }
+
+
+#: Low-ionisation line strengths drawn per galaxy: [S II] and [O I] against Hα, [O II] against Hβ.
+_LOW_IONISATION = (("[S II]", "H alpha"), ("[O I] 6300", "H alpha"), ("[O II]", "H beta"))
 
 
 def _render_galaxy(grid, params):

@@ -14,7 +14,7 @@ from importlib.resources import files
 import numpy as np
 from astropy.table import Table
 
-__all__ = ["Prior", "Priors", "prior_table", "rest_wavelengths"]
+__all__ = ["Prior", "Priors", "prior_table", "quasar_lines", "rest_wavelengths"]
 
 #: Distributions a row may name, with the meaning of its ``a`` and ``b`` columns.
 DISTRIBUTIONS = {
@@ -30,6 +30,12 @@ DISTRIBUTIONS = {
 }
 #: The ``subtype`` of rows that hold for every subtype of a class.
 ALL_SUBTYPES = "all"
+
+
+@cache
+def _read(filename):
+    text = files("spec_o3.data").joinpath(filename).read_text(encoding="utf-8")
+    return Table.read(text, format="ascii.ecsv")
 
 
 @cache
@@ -50,8 +56,7 @@ def prior_table():
     >>> print(row["subtype"], row["distribution"], row["a"])
     DA weight 0.58
     """
-    text = files("spec_o3.data").joinpath("simulate_priors.ecsv").read_text(encoding="utf-8")
-    table = Table.read(text, format="ascii.ecsv")
+    table = _read("simulate_priors.ecsv")
     unknown = set(table["distribution"]) - set(DISTRIBUTIONS)
     if unknown:
         raise ValueError(f"simulate_priors.ecsv: unknown distribution(s) {sorted(unknown)}")
@@ -181,6 +186,34 @@ def _catalogue_lines():
 
     lines = atomic_lines()
     return dict(zip(lines["name"], lines["rest_wavelength"].to_value("AA"), strict=True))
+
+
+@cache
+def quasar_lines():
+    """Emission lines of the simulated quasars (``spec_o3/data/quasar_lines.ecsv``).
+
+    Returns
+    -------
+    lines : tuple of (name, rest wavelength in Å, equivalent width in Å, relative FWHM)
+        In the table's order; the relative FWHM is against the broad Balmer lines, 0 for narrow
+        forbidden lines.
+
+    Examples
+    --------
+    >>> name, rest, ew, fwhm = quasar_lines()[3]
+    >>> name, rest, ew
+    ('C IV', 1549.06, 24.0)
+    """
+    table = _read("quasar_lines.ecsv")
+    return tuple(
+        (
+            str(row["name"]),
+            float(row["rest_wavelength"]),
+            float(row["equivalent_width"]),
+            float(row["relative_fwhm"]),
+        )
+        for row in table
+    )
 
 
 def rest_wavelengths(names):
