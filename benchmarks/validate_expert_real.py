@@ -45,12 +45,13 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.io import fits
-from astropy.nddata import InverseVariance
 from astropy.table import Table
 from specutils import Spectrum
 from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
+from spec_o3.io import read_survey_spectrum
+from spec_o3.simulate.instrument import degrade_to_survey
 from spec_o3.tasks import task_ids
 
 # The real_extra readers live beside this script, which the tests also load by its path.
@@ -59,47 +60,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SHARED = Path(
     os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
-#: LAMOST LRS wavelength grid (vacuum Å).
-LAMOST_GRID = 10 ** (np.log10(3690.0) + 1e-4 * np.arange(3923))
-C_KMS = 299792.458
 TASKS = ("carbon_star", "cataclysmic_variable", "m_giant", "s_star", "white_dwarf")
 #: Bootstrap draws and the seed of their generator.
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 20240614
-
-
-def to_survey(wave_vac, flux, fwhm_aa, *, snr, seed, resolution=1800.0, grid=LAMOST_GRID):
-    """Degrade a library spectrum to a LAMOST-like `Spectrum` with noise at median S/N ``snr``.
-
-    Zero or non-finite input pixels (gaps) stay masked on the output grid.
-    """
-    good = np.isfinite(flux) & (flux != 0)
-    lo, hi = wave_vac[good].min(), wave_vac[good].max()
-    out = grid[(grid >= lo) & (grid <= hi)]
-    # Convolve on a fine log grid with the Gaussian that takes the library to the target resolution.
-    fine = 10 ** np.arange(np.log10(out[0]) - 2e-3, np.log10(out[-1]) + 2e-3, 1e-5)
-    fine_flux = np.interp(fine, wave_vac[good], flux[good])
-    v_in = C_KMS * fwhm_aa / np.sqrt(lo * hi)
-    sigma_kms = np.sqrt(max((C_KMS / resolution) ** 2 - v_in**2, 1.0)) / 2.3548
-    sigma_pix = sigma_kms / (C_KMS * np.log(10) * 1e-5)
-    x = np.arange(-int(5 * sigma_pix) - 1, int(5 * sigma_pix) + 2)
-    kernel = np.exp(-0.5 * (x / sigma_pix) ** 2)
-    smooth = np.convolve(fine_flux, kernel / kernel.sum(), mode="same")
-    rebinned = np.interp(out, fine, smooth)
-    gap = np.interp(out, wave_vac, (~good).astype(float)) > 0.01
-    # LAMOST-like S/N profile: poorer at the blue end.
-    noise = (
-        np.nanmedian(rebinned)
-        / snr
-        * np.interp(out, [3700, 4500, 6000, 9000], [3.0, 1.3, 1.0, 1.2])
-    )
-    rng = np.random.default_rng(seed)
-    noisy = rebinned + rng.normal(size=out.size) * noise
-    return Spectrum(
-        flux=noisy * u.Unit("1e-17 erg / (s cm2 Angstrom)"),
-        spectral_axis=out * u.AA,
-        uncertainty=InverseVariance(1 / noise**2),
-        mask=gap,
-    )
 
 
 #: Resolution (FWHM, Å) of the libraries whose headers do not give it (STELIB).
@@ -115,14 +78,14 @@ def library_star(path, *, snr, seed):
             flux, header = hdul[0].data.astype(float), hdul[0].header
     air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header.get("CRPIX1", 1))
     fwhm = header.get("FWHM", _LIBRARY_FWHM["stelib" if "STELIB" in path.name else "miles"])
-    return to_survey(air_to_vac(air * u.AA).value, flux, fwhm, snr=snr, seed=seed)
+    return degrade_to_survey(air_to_vac(air * u.AA).value, flux, fwhm, snr=snr, seed=seed)
 
 
 def white_dwarf_standard(path, *, snr, seed):
     """A white-dwarf flux standard (vacuum Å on a 1 Å grid) as a LAMOST-like survey spectrum."""
     table = Table.read(path)
     flux = np.asarray(table["flux"], float)
-    return to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
+    return degrade_to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
 
 
 # --- labels and subtypes ------------------------------------------------------------------------
@@ -312,7 +275,7 @@ def survey_rows(snr=None, seed=0):
             labels["m_giant"] = None  # luminosity class unknown
         if "M6III" in label:
             labels["m_giant"] = None  # SDSS M6III vs expert L0: conflicting labels
-        spectrum = _read_or_report(Spectrum.read, SHARED / "real" / entry["file"])
+        spectrum = _read_or_report(read_survey_spectrum, SHARED / "real" / entry["file"])
         if spectrum is None:
             continue
         spectral_type = re.search(r"\b[OBAFGKML]\d[\w.]*", label).group(0)
@@ -332,7 +295,8 @@ def real_extra_spectrum(entry, *, snr, seed):
         return None
     if isinstance(raw, Spectrum):
         return None if seed else (raw, 0.0, True)
-    return to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed), raw.redshift, False
+    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
+    return spectrum, raw.redshift, False
 
 
 def real_extra_star(file, *, snr, seed=0):

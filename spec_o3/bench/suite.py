@@ -9,6 +9,7 @@ from astropy.nddata import InverseVariance
 from astropy.table import Column, Table, vstack
 from specutils import Spectrum
 
+from ..io import read_survey_spectrum
 from ..tasks import get_task, task_ids
 from . import _arrow
 from .specvi import normalise_columns, parse_label
@@ -392,7 +393,7 @@ class Suite:
         if row["spectrum"] is not None:
             return row["spectrum"]
         try:
-            return Spectrum.read(row["file"])
+            return read_survey_spectrum(row["file"])  # SDSS spec files with spec-o3's reader too
         except IORegistryError as error:  # no reader recognised the file
             raise OSError(
                 f"question {row['id']}: cannot read {row['file']} as a spectrum: {error}"
