@@ -7,6 +7,7 @@ optional dependency (say, the training stack) only matters to the command that n
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -33,8 +34,18 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)
-        subparser.set_defaults(_module=module_name)
+        subparser.set_defaults(_module=module_name, _parser=subparser)
         _command_module(module_name).add_arguments(subparser)
+        subparser.add_argument(
+            "--task-file",
+            dest="task_files",
+            action="append",
+            type=Path,
+            metavar="YAML",
+            help="define a task in a YAML task file (question, windows, lines and rules; see "
+            "the expert docs) and make it available to --task; repeatable, and with a single "
+            "file --task defaults to its task",
+        )
     return parser
 
 
@@ -46,7 +57,24 @@ def main(argv=None):
     """Run ``spec-o3`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        _load_task_files(args)
+    except ValueError as error:
+        print(f"spec-o3 {args.command}: {error}", file=sys.stderr)
+        return 2
     return _command_module(args._module).run(args)
+
+
+def _load_task_files(args):
+    """Register the ``--task-file`` tasks; a single file's task becomes the default ``--task``."""
+    if not args.task_files:
+        return
+    from .agent import load_task_file
+
+    tasks = [load_task_file(path, replace=True) for path in args.task_files]
+    option = next((a for a in args._parser._actions if a.dest == "task"), None)
+    if option is not None and getattr(args, "task", None) is None and len(tasks) == 1:
+        args.task = [tasks[0].id] if isinstance(option, argparse._AppendAction) else tasks[0].id
 
 
 if __name__ == "__main__":

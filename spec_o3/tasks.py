@@ -21,6 +21,7 @@ __all__ = [
     "task_assessor",
     "task_confusers",
     "task_positives",
+    "task_registration",
     "task_ids",
     "unregister_task",
 ]
@@ -315,6 +316,21 @@ def task_assessor(name):
 def task_confusers(name):
     """Names of the simulated classes that mimic a task's positives (empty when none declared)."""
     return _CONFUSERS[get_task(name).id]
+
+
+def task_registration(name):
+    """The arguments of `register_task` that registered a task, to register it again elsewhere.
+
+    Worker processes of a catalogue run start with the built-in tasks only; they register a
+    user's task (with its assessor, which pickles) from this.
+    """
+    task = get_task(name)
+    return {
+        "task": task,
+        "assessor": _ASSESSORS.get(task.id),
+        "confusers": _CONFUSERS[task.id],
+        "positives": _POSITIVES[task.id],
+    }
 
 
 def task_positives(name):
