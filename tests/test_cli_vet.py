@@ -90,7 +90,8 @@ def test_rows_per_file_with_failures_as_rows(scripted, files, tmp_path, capsys):
     assert main(*argv) == vet_command.EXIT_FAILED_INPUTS
     table = QTable.read(output, format="ascii.ecsv")
     assert table.colnames == COLUMNS
-    assert COLUMNS[2:4] == ["status", "verdict"] and "redshift_source" in COLUMNS
+    assert COLUMNS[1] == "targetid" and COLUMNS[3:5] == ["status", "verdict"]
+    assert "redshift_source" in COLUMNS and np.ma.getmaskarray(table["targetid"]).all()
     assert list(table["file"]) == [str(path) for path in files]
     assert list(table["status"]) == ["answered"] * 3 + ["failed"] * 2
     assert list(table["verdict"][:3]) == ["YES"] * 3

@@ -14,6 +14,7 @@ __all__ = [
     "ID_COLUMNS",
     "PATH_COLUMNS",
     "REDSHIFT_COLUMNS",
+    "TARGETID_COLUMNS",
     "Catalog",
     "CatalogEntry",
     "scan",
@@ -23,18 +24,21 @@ __all__ = [
 PATH_COLUMNS = ("path", "file", "filename", "filepath")
 REDSHIFT_COLUMNS = ("redshift", "z")
 ID_COLUMNS = ("id", "obsid", "specobjid", "objid", "name")
+TARGETID_COLUMNS = ("targetid",)
 
 _TEXT_LIST_SUFFIXES = ("", ".txt", ".lst", ".list")
 _BLOCK = 2048  # rows of a FITS catalogue read at a time
 
 
 class CatalogEntry(NamedTuple):
-    """One spectrum to vet: its position in the catalogue, file, redshift and id (or `None`)."""
+    """One file to vet: its position in the catalogue, file, redshift, id and the DESI TARGETID
+    of the one target to vet in it (`None`: every spectrum of the file)."""
 
     index: int
     path: str
     redshift: float | None = None
     id: str | None = None
+    targetid: int | None = None
 
 
 class Catalog:
@@ -64,28 +68,31 @@ class Catalog:
     def __init__(self, paths):
         paths = [os.fspath(path) for path in paths]
         self._setup(
-            lambda: ((path, None, None) for path in paths), "the list of files", None, False
+            lambda: ((path, None, None, None) for path in paths), "the list of files", None, False
         )
 
     def _setup(self, records, name, base, has_ids):
         self._records, self.name, self._base, self.has_ids = records, name, base, has_ids
 
     @classmethod
-    def read(cls, source, *, path_column=None, redshift_column=None, id_column=None):
+    def read(
+        cls, source, *, path_column=None, redshift_column=None, id_column=None, targetid_column=None
+    ):
         """Stream a catalogue file: a text list of paths, or a CSV, ECSV or FITS table.
 
         A text list (``.txt``, ``.lst``, ``.list`` or no extension) holds one path per line; blank
         lines and lines starting with ``#`` are skipped. A table (``.csv``, ``.ecsv``, ``.fits``)
-        has a path column and optionally a redshift column (empty or NaN: the file's own redshift)
-        and an id column. Relative paths are taken relative to the catalogue's folder.
+        has a path column and optionally a redshift column (empty or NaN: the file's own redshift),
+        an id column and a ``targetid`` column (a DESI file's one target to vet; empty: all of its
+        targets). Relative paths are taken relative to the catalogue's folder.
 
         Parameters
         ----------
         source : str or path-like
             The catalogue file.
-        path_column, redshift_column, id_column : str, optional
-            Column names; by default the first of ``PATH_COLUMNS``, ``REDSHIFT_COLUMNS`` and
-            ``ID_COLUMNS`` the table has (case-insensitively).
+        path_column, redshift_column, id_column, targetid_column : str, optional
+            Column names; by default the first of ``PATH_COLUMNS``, ``REDSHIFT_COLUMNS``,
+            ``ID_COLUMNS`` and ``TARGETID_COLUMNS`` the table has (case-insensitively).
 
         Returns
         -------
@@ -108,7 +115,7 @@ class Catalog:
         ...     _ = table.write_text("obsid,z,path\\n101,0.001,/data/a.fits\\n102,,/data/b.fits\\n")
         ...     entries = list(Catalog.read(table))
         >>> entries[0]
-        CatalogEntry(index=0, path='/data/a.fits', redshift=0.001, id='101')
+        CatalogEntry(index=0, path='/data/a.fits', redshift=0.001, id='101', targetid=None)
         >>> entries[1].redshift is None
         True
         """
@@ -133,6 +140,7 @@ class Catalog:
             _column(names, path_column, PATH_COLUMNS, source, "path"),
             _column(names, redshift_column, REDSHIFT_COLUMNS, source),
             _column(names, id_column, ID_COLUMNS, source),
+            _column(names, targetid_column, TARGETID_COLUMNS, source),
         )
 
         def records():
@@ -145,12 +153,13 @@ class Catalog:
         return catalog
 
     def __iter__(self):
-        for index, (path, redshift, identifier) in enumerate(self._records()):
+        for index, (path, redshift, identifier, targetid) in enumerate(self._records()):
             yield CatalogEntry(
                 index,
                 self._path(path, index),
                 self._redshift(redshift, index),
                 None if not self.has_ids else _text(identifier),
+                self._targetid(targetid, index),
             )
 
     def __repr__(self):
@@ -163,6 +172,17 @@ class Catalog:
         if self._base is not None and not os.path.isabs(path):
             path = os.path.join(self._base, path)
         return path
+
+    def _targetid(self, value, index):
+        text = _text(value)
+        if not text or text.lower() in ("nan", "--"):
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(
+                f"{self.name}, entry {index + 1}: targetid {value!r} is not a whole number"
+            ) from None
 
     def _redshift(self, value, index):
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -221,7 +241,7 @@ def _text_list(source):
         for line in file:
             line = line.strip()
             if line and not line.startswith("#"):
-                yield line, None, None
+                yield line, None, None, None
 
 
 def _csv_rows(source):
@@ -276,7 +296,7 @@ def scan(catalog):
     """Number of entries and a fingerprint of ``catalog`` (so that a resume vets the same list)."""
     digest, count = hashlib.sha256(), 0
     for entry in catalog:
-        digest.update(f"{entry.path}\0{entry.redshift}\0{entry.id}\n".encode())
+        digest.update(f"{entry.path}\0{entry.redshift}\0{entry.id}\0{entry.targetid}\n".encode())
         count += 1
     if not count:
         raise ValueError(f"{catalog.name} lists no spectra")

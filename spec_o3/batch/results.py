@@ -1,9 +1,11 @@
 """The results: their rows, the journal that keeps them as they finish, and the output table.
 
-Every row has a ``status``: ``answered`` (``verdict`` YES or NO), ``no_answer`` (the model gave
-no valid answer; no verdict) or ``failed`` (the spectrum could not be read or vetted; no verdict,
-and ``error`` names the file and the reason). A missing verdict is ``None`` in the journal and
-masked in the table, never "NO".
+A catalogue entry gets one row per spectrum its file holds: one for a LAMOST or SDSS file, one per
+target of a DESI file (its ``targetid``; masked for formats of one spectrum), unless the catalogue
+names the target. Every row has a ``status``: ``answered`` (``verdict`` YES or NO), ``no_answer``
+(the model gave no valid answer; no verdict) or ``failed`` (the spectrum could not be read or
+vetted; no verdict, and ``error`` names the file and the reason). A missing verdict is ``None`` in
+the journal and masked in the table, never "NO".
 """
 
 import io
@@ -32,6 +34,7 @@ __all__ = [
 #: Columns of the results table, in order (a catalogue with ids adds ``id`` in front).
 COLUMNS = (
     "file",
+    "targetid",
     "task",
     "status",
     "verdict",
@@ -43,8 +46,8 @@ COLUMNS = (
     "error",
     "seconds",
 )
-_NUMERIC = {"n_steps": int, "redshift": float, "seconds": float}  # every other column is text
-_MASKED = ("verdict", "redshift")  # None in a row: no verdict, no redshift
+_NUMERIC = {"targetid": np.int64, "n_steps": int, "redshift": float, "seconds": float}  # else text
+_MASKED = ("targetid", "verdict", "redshift")  # None in a row: no target id, verdict, redshift
 _OUTCOMES = ("YES", "NO", NO_ANSWER, FAILED)
 _BLOCK = 2048  # rows per block when writing tables
 _ERRORS_KEPT = 10  # errors quoted in the summary (all are in the table)
@@ -58,6 +61,7 @@ def result_row(path, result):
     )
     return {
         "file": str(path),
+        "targetid": result.target_id,
         "task": result.task,
         "status": result.status,
         "verdict": result.verdict,
@@ -76,8 +80,10 @@ def _encodable(text):
     return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
-def failed_row(path, task, message, seconds):
+def failed_row(path, task, message, seconds, targetid=None):
     """The row of a spectrum that could not be read or vetted: no verdict, and the reason.
+
+    ``targetid`` names the DESI target that failed; `None` when the whole file did.
 
     Examples
     --------
@@ -88,6 +94,7 @@ def failed_row(path, task, message, seconds):
     """
     return {
         "file": str(path),
+        "targetid": targetid,
         "task": get_task(task).id,
         "status": FAILED,
         "verdict": None,
@@ -127,24 +134,29 @@ def fsync_folder(folder):
 class Journal:
     """Rows finished so far: a JSON header line, then one JSON line per row, synced chunk by chunk.
 
-    ``offsets[i]`` is where the row of catalogue entry ``i`` starts in the file (-1: no row yet);
-    a later row of the same entry (a retried failure) replaces the earlier one.
+    ``offsets[i]`` is where the rows of catalogue entry ``i`` start in the file (-1: no row yet);
+    an entry's rows (one per target of a DESI file) are consecutive lines, each numbered ``part``
+    of ``parts``, written in one chunk. A later set of rows of the same entry (a retried failure)
+    replaces the earlier one.
     """
 
     def __init__(self, path, header, size):
         self.path, self.header = Path(path), header
         self.offsets = np.full(size, -1, dtype=np.int64)
         self.counts = dict.fromkeys(_OUTCOMES, 0)
-        self._outcomes = np.full(size, -1, dtype=np.int8)  # index into _OUTCOMES; -1: no row yet
+        # index into _OUTCOMES of an entry's one row (-1: no row yet); for an entry of several
+        # rows, the outcome "failed" if any failed, and the counts of its rows in _multiple
+        self._outcomes = np.full(size, -1, dtype=np.int8)
+        self._multiple = {}
         self._descriptor = self._size = None
 
     def failed(self, index):
-        """Whether the row of catalogue entry ``index`` is a failed one."""
+        """Whether a row of catalogue entry ``index`` is a failed one."""
         return self._outcomes[index] == _OUTCOMES.index(FAILED)
 
     @property
     def done(self):
-        """Entries with a row."""
+        """Entries with rows."""
         return int(np.count_nonzero(self.offsets >= 0))
 
     @classmethod
@@ -162,25 +174,30 @@ class Journal:
 
     @classmethod
     def recover(cls, path, header, size):
-        """Open the journal of an interrupted run, dropping a last line torn by the interruption."""
+        """Open the journal of an interrupted run, dropping the rows of an entry whose last lines
+        the interruption tore off or never wrote."""
         journal = cls(path, header, size)
         with open(journal.path, "rb") as file:
             first = file.readline()
             journal._check(first)
-            end = len(first)
+            end = kept = len(first)
+            entry = []  # the lines read so far of the entry being read
             for line in file:
                 if not line.endswith(b"\n"):
                     break  # written in part when the run was killed: vetted again
                 try:
                     record = json.loads(line)
-                    journal._note(record["index"], record, end)
+                    entry.append(record)
+                    if record.get("part", 0) == record.get("parts", 1) - 1:
+                        journal._note(record["index"], entry, kept)
+                        entry, kept = [], end + len(line)
                 except (ValueError, KeyError, TypeError, IndexError):
                     raise ValueError(
                         f"journal {journal.path} is corrupt at byte {end}; "
                         "pass overwrite=True to start the run again"
                     ) from None
                 end += len(line)
-        os.truncate(journal.path, end)
+        os.truncate(journal.path, kept)
         journal._open()
         return journal
 
@@ -199,33 +216,54 @@ class Journal:
                     "settings and catalogue, or pass overwrite=True to start again"
                 )
 
-    def _note(self, index, row, offset):
-        if not 0 <= index < self.offsets.size:
+    def _note(self, index, rows, offset):
+        """Record the rows of entry ``index``, starting at ``offset``."""
+        if not 0 <= index < self.offsets.size or any(row["index"] != index for row in rows):
             raise IndexError(index)
-        if self._outcomes[index] >= 0:
-            self.counts[_OUTCOMES[self._outcomes[index]]] -= 1
+        for kind, count in self._entry_counts(index).items():
+            self.counts[kind] -= count
+        kinds = [outcome(row) for row in rows]
         self.offsets[index] = offset
-        kind = outcome(row)
-        self._outcomes[index] = _OUTCOMES.index(kind)
-        self.counts[kind] += 1
+        self._outcomes[index] = _OUTCOMES.index(FAILED if FAILED in kinds else kinds[0])
+        self._multiple.pop(index, None)
+        if len(rows) > 1:
+            self._multiple[index] = {kind: kinds.count(kind) for kind in set(kinds)}
+        for kind in kinds:
+            self.counts[kind] += 1
+
+    def _entry_counts(self, index):
+        if index in self._multiple:
+            return self._multiple[index]
+        if self._outcomes[index] < 0:
+            return {}
+        return {_OUTCOMES[self._outcomes[index]]: 1}
 
     def _open(self):
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = os.fstat(self._descriptor).st_size
 
     def append(self, rows):
-        """Add the ``(index, row)`` pairs of a finished chunk: one write, then ``fsync``."""
-        lines = [json_line({"index": index, **row}) for index, row in rows]
-        data = memoryview(b"".join(lines))
+        """Add the ``(index, row)`` pairs of a finished chunk, each entry's rows together: one
+        write, then ``fsync``."""
+        entries = [
+            [
+                {"index": index, "part": part, "parts": len(group), **row}
+                for part, (index, row) in enumerate(group)
+            ]
+            for group in _grouped(rows)
+        ]
+        lines = [[json_line(record) for record in entry] for entry in entries]
+        data = memoryview(b"".join(line for entry in lines for line in entry))
         while data:  # a regular file takes it in one write unless the disk fills up
             data = data[os.write(self._descriptor, data) :]
         os.fsync(self._descriptor)
-        for (index, row), line in zip(rows, lines, strict=True):
-            self._note(index, row, self._size)
-            self._size += len(line)
+        for entry, entry_lines in zip(entries, lines, strict=True):
+            self._note(entry[0]["index"], entry, self._size)
+            self._size += sum(len(line) for line in entry_lines)
 
     def rows(self, entries):
-        """Yield ``(entry, row)`` for ``entries`` in their order; ``row`` is None if not vetted."""
+        """Yield ``(entry, row)`` for ``entries`` in their order, one pair per row of the entry;
+        ``row`` is None if the entry was not vetted."""
         with open(self.path, "rb") as file:
             for entry in entries:
                 offset = self.offsets[entry.index]
@@ -233,14 +271,22 @@ class Journal:
                     yield entry, None
                     continue
                 file.seek(offset)
-                row = json.loads(file.readline())
-                del row["index"]
-                yield entry, row
+                parts = 1
+                while parts:
+                    row = json.loads(file.readline())
+                    parts = row.pop("parts", 1) - row.pop("part", 0) - 1
+                    del row["index"]
+                    yield entry, row
 
     def close(self):
         if self._descriptor is not None:
             os.close(self._descriptor)
             self._descriptor = None
+
+
+def _grouped(pairs):
+    """``(index, row)`` pairs grouped into lists of consecutive pairs of one index."""
+    return [list(group) for _, group in itertools.groupby(pairs, key=lambda pair: pair[0])]
 
 
 # -- the results table ---------------------------------------------------------------------------
@@ -389,7 +435,7 @@ def write_results(catalog, journal, output, columns, task, missing):
         tally = Tally()  # writers may read the rows twice; count the last pass
         for entry, row in journal.rows(catalog):
             if row is None:
-                row = failed_row(entry.path, task, f"{entry.path}: {missing}", 0.0)
+                row = failed_row(entry.path, task, f"{entry.path}: {missing}", 0.0, entry.targetid)
                 row = row if entry.id is None else {"id": entry.id, **row}
             tally.add(row)
             yield row

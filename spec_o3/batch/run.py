@@ -10,7 +10,7 @@ from pathlib import Path
 
 import astropy.units as u
 
-from spec_o3.tasks import get_task
+from spec_o3.tasks import get_task, task_registration
 
 from .catalog import Catalog, scan
 from .results import COLUMNS, Journal, read_rows, table_format, write_results
@@ -28,7 +28,7 @@ class BatchSummary:
     output : `pathlib.Path`
         The results table.
     total : int
-        Rows in it, one per catalogue entry.
+        Rows in it: one per spectrum of each catalogue entry (one per target of a DESI file).
     yes, no : int
         Answered rows, by verdict.
     no_answer : int
@@ -200,6 +200,7 @@ def vet_catalog(
         render_images=render_images,
         batch_size=1 if concurrency > 1 else batch_size,
         overwrite_trajectories=overwrite or resume,
+        registration=task_registration(task),
     )
     header = {
         "format": "spec-o3 vet journal 1",
@@ -222,12 +223,12 @@ def vet_catalog(
         else:
             journal = Journal.create(journal_path, header, size)
             if resume and output.exists():  # a finished run whose failures are retried
-                journal.append(list(enumerate(_finished_rows(output, columns, catalog, size))))
+                journal.append(_finished_rows(output, columns, catalog, size))
         stack.callback(journal.close)
         bar = stack.enter_context(_progress_bar(size, journal.done, task, progress))
         work = functools.partial(vet_chunk, settings=settings, inspector=inspector)
         todo = (
-            Item(entry.index, entry.path, entry.redshift, entry.id, folder)
+            Item(entry.index, entry.path, entry.redshift, entry.id, entry.targetid, folder)
             for entry, folder in _trajectory_folders(catalog, save_trajectories)
             if journal.offsets[entry.index] < 0 or (retry_failed and journal.failed(entry.index))
         )
@@ -249,7 +250,7 @@ def vet_catalog(
     journal.path.unlink()
     return BatchSummary(
         output=output,
-        total=size,
+        total=sum(tally.counts.values()),
         yes=tally.counts["YES"],
         no=tally.counts["NO"],
         no_answer=tally.counts["no_answer"],
@@ -330,15 +331,25 @@ def _check_existing(output, journal, catalog, save_trajectories, resume, retry_f
 
 
 def _finished_rows(output, columns, catalog, size):
-    """The rows of a finished run's ``output``, checked to be this catalogue's, in its order."""
-    rows = list(read_rows(output, columns))
-    if len(rows) != size or any(
-        row["file"] != str(entry.path) for row, entry in zip(rows, catalog, strict=False)
-    ):
+    """``(index, row)`` of a finished run's ``output``, checked to be this catalogue's: an entry's
+    rows are its file's consecutive rows, one per target (each TARGETID once) or just one."""
+    rows, pairs = iter(read_rows(output, columns)), []
+    row = next(rows, None)
+    for entry in catalog:
+        targets = set()
+        while row is not None and row["file"] == str(entry.path) and row["targetid"] not in targets:
+            pairs.append((entry.index, row))
+            targets.add(row["targetid"])
+            row = next(rows, None)
+            if entry.targetid is not None or None in targets:
+                break
+        if not targets:
+            break
+    if row is not None or len({index for index, _ in pairs}) != size:
         raise ValueError(
             f"{output} holds the results of another catalogue; pass overwrite=True to vet again"
         )
-    return rows
+    return pairs
 
 
 def _trajectory_folders(entries, root):

@@ -3,13 +3,15 @@ worker processes or on a Dask cluster, with a bounded number of chunks in flight
 
 import itertools
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..tasks import register_task
 from .results import failed_row, result_row
 
 __all__ = [
@@ -30,12 +32,17 @@ class Item(NamedTuple):
     path: str
     redshift: float | None
     id: str | None
+    targetid: int | None
     folder: str | None
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a worker needs to vet a chunk; ``token`` names the run's policy in each worker."""
+    """Everything a worker needs to vet a chunk; ``token`` names the run's policy in each worker.
+
+    ``registration`` registers the task in a worker process that does not know it (a task from a
+    task file, see `~spec_o3.tasks.task_registration`).
+    """
 
     token: str
     task: object
@@ -46,6 +53,7 @@ class Settings:
     render_images: bool
     batch_size: int
     overwrite_trajectories: bool
+    registration: dict = field(default_factory=dict)
 
 
 _INSPECTORS = {}  # token -> Inspector, one per run in each worker process
@@ -71,6 +79,8 @@ def build_inspector(settings, policy=None):
 def _worker_inspector(settings):
     with _INSPECTORS_LOCK:
         if settings.token not in _INSPECTORS:
+            if settings.registration:
+                register_task(**settings.registration, replace=True)
             _INSPECTORS[settings.token] = build_inspector(settings)
         return _INSPECTORS[settings.token]
 
@@ -84,7 +94,8 @@ def _release_inspector(token):
 
 
 def vet_chunk(items, settings, inspector=None):
-    """Vet a chunk of items in batches; return ``[(index, row), ...]`` in the items' order."""
+    """Vet a chunk of items in batches; return ``[(index, row), ...]`` in the items' order, the
+    rows of an item (one per target of a DESI file) together."""
     inspector = inspector or _worker_inspector(settings)
     rows = []
     for start in range(0, len(items), settings.batch_size):
@@ -93,32 +104,46 @@ def vet_chunk(items, settings, inspector=None):
 
 
 def _vet_batch(items, settings, inspector):
-    from spec_o3.io import read_for_inspection
+    from spec_o3.io import iter_targets
 
     task, rows, started = settings.task, {}, []
     for item in items:
         began = time.perf_counter()
-        try:  # a spectrum that cannot be read or inspected is a failed row, not a crash
-            spectrum = read_for_inspection(item.path)
-            episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
+        try:  # a file that cannot be read is one failed row, not a crash
+            targets = list(iter_targets(item.path, item.targetid))
         except Exception as error:  # noqa: BLE001 (readers and odd data fail in many ways)
             message = _failure(error, item.path)
-            rows[item] = failed_row(item.path, task, message, time.perf_counter() - began)
+            row = failed_row(item.path, task, message, time.perf_counter() - began, item.targetid)
+            rows[item] = [row]
             continue
-        started.append((item, episode, time.perf_counter() - began))
-    outcomes = _inspect(inspector, [episode for _, episode, _ in started])
-    for (item, _, read_seconds), outcome in zip(started, outcomes, strict=True):
+        rows[item] = [None] * len(targets)
+        read_seconds = (time.perf_counter() - began) / len(targets)
+        for number, (targetid, spectrum) in enumerate(targets):
+            began = time.perf_counter()
+            try:  # a target that cannot be inspected is a failed row of its own
+                episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
+            except Exception as error:  # noqa: BLE001 (odd data fails in many ways)
+                seconds = read_seconds + time.perf_counter() - began
+                message = _failure(error, item.path)
+                rows[item][number] = failed_row(item.path, task, message, seconds, targetid)
+                continue
+            seconds = read_seconds + time.perf_counter() - began
+            started.append((item, number, targetid, episode, seconds))
+    outcomes = _inspect(inspector, [episode for *_, episode, _ in started])
+    for (item, number, targetid, _, seconds), outcome in zip(started, outcomes, strict=True):
         if isinstance(outcome, Exception):
             message = _failure(outcome, item.path)
-            rows[item] = failed_row(item.path, task, message, read_seconds)
+            rows[item][number] = failed_row(item.path, task, message, seconds, targetid)
             continue
-        rows[item] = result_row(item.path, outcome)
-        rows[item]["seconds"] += read_seconds
+        rows[item][number] = result_row(item.path, outcome)
+        rows[item][number]["seconds"] += seconds
         if item.folder is not None:
-            outcome.trajectory.save(item.folder, overwrite=settings.overwrite_trajectories)
+            folder = item.folder if targetid is None else os.path.join(item.folder, str(targetid))
+            outcome.trajectory.save(folder, overwrite=settings.overwrite_trajectories)
     return [
-        (item.index, rows[item] if item.id is None else {"id": item.id, **rows[item]})
+        (item.index, row if item.id is None else {"id": item.id, **row})
         for item in items
+        for row in rows[item]
     ]
 
 
