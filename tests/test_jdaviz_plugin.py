@@ -552,3 +552,65 @@ def wait_for(condition, timeout=30):
             return
         event.wait(0.05)
     raise AssertionError("condition not met in time")
+
+
+# -- backends from the registry ----------------------------------------------------------------
+
+
+@pytest.fixture
+def backend_registry(monkeypatch):
+    """A private copy of the backend registry, for the backends one test registers."""
+    from spec_o3.agent.backends import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry.registered_backends()))
+    return registry
+
+
+def test_backend_selector_and_fields_follow_the_registry(
+    deconfigged_helper, lamost_file, backend_registry
+):
+    from spec_o3.agent import Policy
+    from spec_o3.agent.backends import Backend, BackendOption, register_backend
+
+    built = []
+
+    class RecordingNo(Policy):
+        """Answers NO at once; remembers the options it was built with."""
+
+        def __init__(self, **options):
+            built.append(options)
+
+        def respond(self, episodes):
+            return [format_assistant("Done.", format_answer("NO", "as told"))] * len(episodes)
+
+    plugin = loaded(deconfigged_helper, lamost_file)
+    ui = plugin._obj
+    assert plugin.backend.choices == ["expert", "transformers", "openai"]
+    declared = ui.backend_declarations
+    assert {"model", "base_url"} <= set(declared["openai"]["options"])
+    assert "model" not in declared["expert"]["options"]
+    assert declared["expert"]["description"].startswith("scripted astronomer")
+    # registered after the plugin was made: offered, with the fields of the options it declares
+    register_backend(
+        Backend(
+            "test_recording",
+            RecordingNo,
+            "answers NO as told",
+            options=(BackendOption("model", "which model to pretend to be"),),
+        )
+    )
+    plugin.backend = "test_recording"
+    assert plugin.backend.choices[-1] == "test_recording"
+    assert ui.backend_declarations["test_recording"] == {
+        "description": "answers NO as told",
+        "options": {"model": "which model to pretend to be"},
+    }
+    plugin.task, plugin.model, plugin.base_url = "cc", " m1 ", "http://localhost:8000/v1"
+    assert plugin.vet().verdict == "NO"
+    assert built == [{"model": "m1"}]  # no base_url: the backend does not declare it
+    assert plugin.log["backend"][-1] == "test_recording"
+    plugin.backend = "expert"
+    assert ui._backend_arguments() == {}  # no model field for the expert
+    plugin.backend_options = {"device": "cuda"}
+    with pytest.raises(ValueError, match="the expert backend takes no option device"):
+        plugin.vet()
