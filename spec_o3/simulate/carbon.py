@@ -4,7 +4,7 @@ import numpy as np
 
 from .molecules import Chemistry, molecular_transmission
 from .peculiar import _S_ELEMENTS, _balmer_emission
-from .priors import Priors
+from .priors import Priors, observing_conditions
 from .registry import SpectralClass
 from .spectral_types import choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
@@ -123,6 +123,6 @@ CARBON_CLASSES = (
         _render_carbon_star,
         positive_for="carbon_star",
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.5)},
+        conditions=observing_conditions("carbon_star"),
     ),
 )

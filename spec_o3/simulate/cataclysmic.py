@@ -5,7 +5,7 @@ import numpy as np
 
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines
-from .priors import Priors
+from .priors import Priors, observing_conditions
 from .profiles import smooth
 from .registry import SpectralClass
 from .spectral_types import DWARF_TEFF, choose_subtype, radial_velocity_redshift
@@ -256,6 +256,6 @@ CATACLYSMIC_CLASSES = (
         _render_cv,
         positive_for="cataclysmic_variable",
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.2)},
+        conditions=observing_conditions("cataclysmic_variable"),
     ),
 )

@@ -5,7 +5,7 @@ from scipy.special import voigt_profile
 
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission
-from .priors import Priors
+from .priors import Priors, observing_conditions
 from .registry import SpectralClass
 from .spectral_types import choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
@@ -135,7 +135,7 @@ COMPACT_CLASSES = (
         _render_white_dwarf,
         positive_for="white_dwarf",
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.05)},
+        conditions=observing_conditions("white_dwarf"),
     ),
     SpectralClass(
         "hot_subdwarf",
@@ -143,6 +143,6 @@ COMPACT_CLASSES = (
         _draw_hot_subdwarf,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.15)},
+        conditions=observing_conditions("hot_subdwarf"),
     ),
 )

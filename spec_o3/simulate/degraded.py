@@ -1,6 +1,7 @@
 """Confusers defined by the data rather than the star: ordinary stars at very low S/N and with a
 badly wrong flux calibration (smooth distortions, an arm mismatch that can mimic band steps)."""
 
+from .priors import Priors, observing_conditions
 from .registry import CLASSES, SpectralClass
 
 __all__ = ["DEGRADED_CLASSES", "ORDINARY_CLASSES"]
@@ -27,13 +28,13 @@ DEGRADED_CLASSES = (
         "Ordinary stars at S/N 2-5 per pixel",
         lambda rng: _draw_base(rng, "low S/N"),
         _render_base,
-        snr_range=(2.0, 5.0),
+        snr_range=Priors("low_snr").range("S/N"),
     ),
     SpectralClass(
         "bad_calibration",
         "Ordinary stars with a badly wrong flux calibration (±30 % distortions, arm mismatch)",
         lambda rng: _draw_base(rng, "bad calibration"),
         _render_base,
-        conditions={"calibration_error": 0.3},
+        conditions=observing_conditions("bad_calibration"),
     ),
 )

@@ -4,7 +4,7 @@ import numpy as np
 
 from .continuum import power_law
 from .emission import gaussian_lines
-from .priors import Priors, quasar_lines
+from .priors import Priors, observing_conditions, quasar_lines
 from .profiles import smooth
 from .registry import SpectralClass
 from .stars import photosphere_flux
@@ -203,7 +203,7 @@ EXTRAGALACTIC_CLASSES = (
         _draw_quasar,
         _render_quasar,
         pipeline_class="QSO",
-        conditions={"ebv": (0.0, 0.1)},
+        conditions=observing_conditions("quasar"),
     ),
     SpectralClass(
         "emission_line_galaxy",
@@ -211,6 +211,6 @@ EXTRAGALACTIC_CLASSES = (
         _draw_galaxy,
         _render_galaxy,
         pipeline_class="GALAXY",
-        conditions={"ebv": (0.0, 0.1)},
+        conditions=observing_conditions("emission_line_galaxy"),
     ),
 )

@@ -1,4 +1,5 @@
-"""Wavelength grids: the LAMOST low-resolution log-linear grid and the finer model grid below it."""
+"""Wavelength grids: the LAMOST low-resolution log-linear grid, DESI's arms, and the finer model
+grid below them."""
 
 import astropy.units as u
 import numpy as np
@@ -8,6 +9,7 @@ __all__ = [
     "LAMOST_DLOGLAM",
     "OVERSAMPLE",
     "lamost_wavelength",
+    "desi_wavelength",
     "ModelGrid",
     "air_to_vacuum",
 ]
@@ -21,6 +23,8 @@ LAMOST_LAMBDA_END = 9100.0
 OVERSAMPLE = 4
 
 _NPIX = int(np.floor((np.log10(LAMOST_LAMBDA_END) - LAMOST_LOGLAM_START) / LAMOST_DLOGLAM)) + 1
+#: DESI's pixel step (Å) on the linear grid shared by its three arms (desidatamodel coadd files).
+DESI_STEP = 0.8
 
 
 def lamost_wavelength():
@@ -41,16 +45,36 @@ def lamost_wavelength():
     return 10 ** (LAMOST_LOGLAM_START + LAMOST_DLOGLAM * np.arange(_NPIX)) * u.AA
 
 
+def desi_wavelength(arm):
+    """Return the pixel centres (vacuum Å) of a DESI spectrograph arm, ``"b"``, ``"r"`` or ``"z"``.
+
+    Examples
+    --------
+    >>> from spec_o3.simulate.grid import desi_wavelength
+    >>> [desi_wavelength(arm).size for arm in "brz"]
+    [2751, 2326, 2881]
+    """
+    from spec_o3.io.desi import DESI_ARMS
+
+    low, high = DESI_ARMS[arm]
+    return (low + DESI_STEP * np.arange(round((high - low) / DESI_STEP) + 1)) * u.AA
+
+
 class ModelGrid:
     """The observed-frame grid on which a spectrum is modelled before the instrument bins it.
 
-    It oversamples the LAMOST grid by `OVERSAMPLE` and extends it by ``pad`` LAMOST pixels on each
-    side so that the line-spread convolution has no edge effects inside the delivered range.
+    It oversamples the LAMOST grid by ``oversample`` and extends it by ``pad`` LAMOST pixels on
+    each side so that the line-spread convolution has no edge effects inside the delivered range.
 
     Parameters
     ----------
     pad : int
         LAMOST pixels of padding on each side.
+    start, end : float, optional
+        First and last LAMOST-step pixel centres (Å); the default is the LAMOST range (3690–9100
+        Å), and DESI's takes ``start=3600, end=9824``.
+    oversample : int
+        Model sub-pixels per LAMOST pixel (6 samples DESI's R≈5000 z arm well).
 
     Examples
     --------
@@ -59,13 +83,14 @@ class ModelGrid:
     True
     """
 
-    def __init__(self, pad=12):
-        self.pad = pad
-        self.dloglam = LAMOST_DLOGLAM / OVERSAMPLE
-        n_lamost = _NPIX + 2 * pad
+    def __init__(self, pad=12, *, start=None, end=LAMOST_LAMBDA_END, oversample=OVERSAMPLE):
+        self.pad, self.oversample = pad, oversample
+        self.dloglam = LAMOST_DLOGLAM / oversample
+        first = LAMOST_LOGLAM_START if start is None else np.log10(start)
+        n_lamost = int(np.floor((np.log10(end) - first) / LAMOST_DLOGLAM)) + 1 + 2 * pad
         # Sub-pixel centres spread symmetrically about each LAMOST pixel centre.
-        offsets = (np.arange(OVERSAMPLE) - (OVERSAMPLE - 1) / 2) * self.dloglam
-        centres = LAMOST_LOGLAM_START + LAMOST_DLOGLAM * (np.arange(n_lamost) - pad)
+        offsets = (np.arange(oversample) - (oversample - 1) / 2) * self.dloglam
+        centres = first + LAMOST_DLOGLAM * (np.arange(n_lamost) - pad)
         self.loglam = (centres[:, None] + offsets[None, :]).ravel()
         #: Observed-frame vacuum wavelengths in Å (plain floats: the model works in Å throughout).
         self.wavelength = 10**self.loglam
@@ -74,7 +99,7 @@ class ModelGrid:
 
     def to_lamost(self, values):
         """Average model-grid values into LAMOST pixels and drop the padding."""
-        binned = values.reshape(-1, OVERSAMPLE).mean(axis=1)
+        binned = values.reshape(-1, self.oversample).mean(axis=1)
         return binned[self.pad : binned.size - self.pad]
 
     def index(self, wavelength):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .continuum import planck
 from .emission import gaussian_lines
-from .priors import Priors
+from .priors import Priors, observing_conditions
 from .registry import SpectralClass
 from .spectral_types import GIANT_TEFF, choose_subtype, radial_velocity_redshift
 from .stars import PHOTOSPHERE_PARAMETERS, oxides_at_type, photosphere_flux
@@ -166,7 +166,7 @@ PECULIAR_CLASSES = (
         _render_s_star,
         positive_for="s_star",
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.5)},
+        conditions=observing_conditions("s_star"),
     ),
     SpectralClass(
         "symbiotic",
@@ -174,6 +174,6 @@ PECULIAR_CLASSES = (
         _draw_symbiotic,
         _render_symbiotic,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.5)},
+        conditions=observing_conditions("symbiotic"),
     ),
 )

@@ -14,7 +14,14 @@ from importlib.resources import files
 import numpy as np
 from astropy.table import Table
 
-__all__ = ["Prior", "Priors", "prior_table", "quasar_lines", "rest_wavelengths"]
+__all__ = [
+    "Prior",
+    "Priors",
+    "prior_table",
+    "observing_conditions",
+    "quasar_lines",
+    "rest_wavelengths",
+]
 
 #: Distributions a row may name, with the meaning of its ``a`` and ``b`` columns.
 DISTRIBUTIONS = {
@@ -186,6 +193,25 @@ def _catalogue_lines():
 
     lines = atomic_lines()
     return dict(zip(lines["name"], lines["rest_wavelength"].to_value("AA"), strict=True))
+
+
+def observing_conditions(name):
+    """Keyword arguments of `~spec_o3.simulate.instrument.Conditions.draw` for class ``name``.
+
+    Its ``"E(B-V)"`` range and ``"calibration error"``, where the table gives them.
+
+    Examples
+    --------
+    >>> observing_conditions("white_dwarf")
+    {'ebv': (0.0, 0.05)}
+    """
+    priors = Priors(name)
+    conditions = {}
+    if priors.has("E(B-V)"):
+        conditions["ebv"] = priors.range("E(B-V)")
+    if priors.has("calibration error"):
+        conditions["calibration_error"] = priors.value("calibration error")
+    return conditions
 
 
 @cache

@@ -8,7 +8,7 @@ import numpy as np
 
 from .emission import disc_lines, gaussian_lines
 from .photosphere import Photosphere
-from .priors import Priors
+from .priors import Priors, observing_conditions
 from .registry import SpectralClass
 from .spectral_types import (
     DWARF_TEFF,
@@ -366,7 +366,7 @@ STAR_CLASSES = (
         _render_m_giant,
         positive_for="m_giant",
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.6)},
+        conditions=observing_conditions("m_giant"),
     ),
     SpectralClass(
         "fgk_dwarf",
@@ -374,7 +374,7 @@ STAR_CLASSES = (
         _draw_fgk_dwarf,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.2)},
+        conditions=observing_conditions("fgk_dwarf"),
     ),
     SpectralClass(
         "gk_giant",
@@ -382,7 +382,7 @@ STAR_CLASSES = (
         _draw_gk_giant,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.5)},
+        conditions=observing_conditions("gk_giant"),
     ),
     SpectralClass(
         "cn_strong_giant",
@@ -390,7 +390,7 @@ STAR_CLASSES = (
         _draw_cn_giant,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.5)},
+        conditions=observing_conditions("cn_strong_giant"),
     ),
     SpectralClass(
         "barium_star",
@@ -398,7 +398,7 @@ STAR_CLASSES = (
         _draw_barium_star,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.4)},
+        conditions=observing_conditions("barium_star"),
     ),
     SpectralClass(
         "m_dwarf",
@@ -406,7 +406,7 @@ STAR_CLASSES = (
         _draw_m_dwarf,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.1)},
+        conditions=observing_conditions("m_dwarf"),
     ),
     SpectralClass(
         "dme_star",
@@ -414,7 +414,7 @@ STAR_CLASSES = (
         _draw_dme,
         _render_with_emission,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.1)},
+        conditions=observing_conditions("dme_star"),
     ),
     SpectralClass(
         "ab_star",
@@ -422,7 +422,7 @@ STAR_CLASSES = (
         _draw_ab_star,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.4)},
+        conditions=observing_conditions("ab_star"),
     ),
     SpectralClass(
         "be_star",
@@ -430,7 +430,7 @@ STAR_CLASSES = (
         _draw_be_star,
         _render_with_emission,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.8)},
+        conditions=observing_conditions("be_star"),
     ),
     SpectralClass(
         "bhb_star",
@@ -438,6 +438,6 @@ STAR_CLASSES = (
         _draw_bhb,
         _render_photosphere,
         optional=PHOTOSPHERE_PARAMETERS,
-        conditions={"ebv": (0.0, 0.1)},
+        conditions=observing_conditions("bhb_star"),
     ),
 )
