@@ -18,7 +18,9 @@ from .profiles import smooth
 
 __all__ = [
     "Conditions",
+    "DESI_RESOLUTION",
     "observe",
+    "observe_desi",
     "telluric_transmission",
     "interstellar_absorption",
     "sky_spectrum",
@@ -359,65 +361,16 @@ def observe(grid, model_flux, conditions, snr, rng):
     band_snr : dict
         Achieved median S/N per pixel in the u, g, r, i, z ranges (LAMOST's SN_U ... SN_Z).
     """
-    if not np.all(np.isfinite(model_flux)) or np.any(model_flux < 0):
-        raise ValueError("model flux must be finite and non-negative")
-    fine = grid.wavelength
-    flux = (
-        model_flux
-        * redden(fine, conditions.ebv)
-        * interstellar_absorption(fine, conditions.ebv)
-        * telluric_transmission(fine, conditions.airmass, conditions.water)
-    )
-    sigma_pixels = _C_KMS / conditions.resolution / 2.3548 / grid.pixel_velocity
-    flux = grid.to_lamost(smooth(flux, sigma_pixels))
+    flux = _through_atmosphere(grid, model_flux, conditions)
+    flux = grid.to_lamost(smooth(flux, _line_spread(grid, conditions.resolution)))
     wave = lamost_wavelength().value
-    flux = flux * _calibration_error(wave, conditions.calibration, conditions.arm_step)
-    level = np.median(flux[flux > 0]) if np.any(flux > 0) else 1.0
-    flux = flux / level
-
-    sky_continuum, sky_lines = sky_spectrum(wave, conditions.resolution)
-    sky = conditions.sky_level * (sky_continuum + sky_lines)
     t = throughput(wave)
-    read = 0.02  # read noise and dark, in units of the median object signal at full throughput
-    per_unit = np.where(
-        t > 0, t * np.clip(flux, 0, None) / np.sqrt(t * np.clip(flux, 0, None) + t * sky + read), 0
-    )
-    valid_signal = per_unit[per_unit > 0]
-    gain = (snr / np.median(valid_signal)) ** 2 if valid_signal.size else 1.0
-    sigma = np.sqrt(np.clip(flux, 0, None) * t + sky * t + read) / (
-        np.sqrt(gain) * np.maximum(t, 1e-3)
-    )
-
-    # Sky subtraction leaves scaled and slightly shifted copies of the emission lines.
-    shift = rng.normal(0.0, 0.1)
-    residual = conditions.sky_level * (
-        conditions.sky_residual * rng.choice([-1, 1]) * sky_lines + shift * np.gradient(sky_lines)
-    )
-    noisy = flux + residual + rng.normal(0.0, 1.0, flux.size) * sigma
-
-    mask = np.zeros(flux.size, dtype=bool)
-    mask |= t < 0.02
+    mask = t < 0.02
     if conditions.dichroic_gap is not None:
         mask |= (wave > conditions.dichroic_gap[0]) & (wave < conditions.dichroic_gap[1])
     if conditions.mask_a_band:
         mask |= (wave > 7581.0) & (wave < 7680.0)
-    for _ in range(conditions.bad_columns):
-        start = rng.integers(0, flux.size - 6)
-        mask[start : start + rng.integers(1, 6)] = True
-    for _ in range(conditions.cosmic_rays):
-        pixel = rng.integers(0, flux.size - 2)
-        noisy[pixel : pixel + rng.integers(1, 3)] += rng.uniform(5.0, 40.0) * sigma[pixel]
-
-    ivar = np.where(mask, 0.0, 1.0 / sigma**2)
-    noisy[mask] = 0.0
-    scale = conditions.flux_scale
-    band_snr = {}
-    for band, (lo, hi) in SNR_BANDS.items():
-        inside = (wave >= lo) & (wave < hi) & ~mask
-        band_snr[band] = (
-            float(np.median(np.abs(noisy[inside]) * np.sqrt(ivar[inside]))) if inside.any() else 0.0
-        )
-    return noisy * scale, ivar / scale**2, mask, band_snr
+    return _expose(wave, flux, t, mask, conditions, snr, rng)
 
 
 def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
@@ -488,3 +441,135 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
         uncertainty=InverseVariance(1 / noise**2),
         mask=gap,
     )
+
+
+#: Resolving power of each DESI arm at its centre (DESI Collaboration 2022, AJ 164, 207: R rises
+#: from ~2000 at 3600 Å to ~5000 at 9800 Å).
+DESI_RESOLUTION = {"b": 2600.0, "r": 3700.0, "z": 4600.0}
+#: Relative throughput of each DESI arm, (Å, throughput) knots: each fades at its dichroic edge
+#: and the b arm into the atmospheric UV cut-off; after the DESI instrument paper's Fig. 29.
+_DESI_THROUGHPUT = {
+    "b": ((3600, 3800, 4200, 5000, 5600, 5800), (0.25, 0.55, 0.85, 1.0, 0.9, 0.5)),
+    "r": ((5760, 5900, 6500, 7300, 7620), (0.5, 0.9, 1.0, 0.95, 0.6)),
+    "z": ((7520, 7700, 8300, 9000, 9824), (0.5, 0.9, 1.0, 0.8, 0.35)),
+}
+
+
+def observe_desi(grid, model_flux, conditions, snr, rng):
+    """Turn an observed-frame model spectrum into the pixels of DESI's three arms.
+
+    Each arm sees the spectrum at its own resolution (`DESI_RESOLUTION`) on its own 0.8 Å grid
+    (`~spec_o3.simulate.grid.desi_wavelength`); where the arms overlap, each pixel is observed
+    twice with independent noise, as in a DESI file. The sky, calibration errors, cosmic rays and
+    bad columns are those of `observe`; there is no zeroed dichroic gap.
+
+    Parameters
+    ----------
+    grid : `~spec_o3.simulate.grid.ModelGrid`
+        Covering 3600–9824 Å (``ModelGrid(start=3600, end=9824, oversample=6)``).
+    model_flux, conditions, snr, rng
+        As for `observe` (``conditions.resolution`` is not used).
+
+    Returns
+    -------
+    arms : dict
+        Arm name -> (wavelength, flux, ivar, mask), the flux in 1e-17 erg s⁻¹ cm⁻² Å⁻¹.
+    band_snr : dict
+        As for `observe`.
+    """
+    from .grid import DESI_STEP, desi_wavelength
+
+    flux = _through_atmosphere(grid, model_flux, conditions)
+    waves, fluxes = [], []
+    for arm, resolution in DESI_RESOLUTION.items():
+        wave = desi_wavelength(arm).value
+        smoothed = smooth(flux, _line_spread(grid, resolution))
+        # Mean over each 0.8 Å pixel, from the running integral of the fine model.
+        integral = np.concatenate(
+            [[0.0], np.cumsum(0.5 * (smoothed[1:] + smoothed[:-1]) * np.diff(grid.wavelength))]
+        )
+        edges = np.interp(wave + DESI_STEP / 2, grid.wavelength, integral) - np.interp(
+            wave - DESI_STEP / 2, grid.wavelength, integral
+        )
+        waves.append(wave)
+        fluxes.append(edges / DESI_STEP)
+    wave = np.concatenate(waves)
+    t = np.concatenate(
+        [np.interp(w, *_DESI_THROUGHPUT[arm]) for arm, w in zip("brz", waves, strict=True)]
+    )
+    flux, ivar, mask, band_snr = _expose(
+        wave, np.concatenate(fluxes), t, t < 0.02, conditions, snr, rng
+    )
+    bounds = np.cumsum([0, *(w.size for w in waves)])
+    arms = {
+        arm: (waves[i], *(a[bounds[i] : bounds[i + 1]] for a in (flux, ivar, mask)))
+        for i, arm in enumerate("brz")
+    }
+    return arms, band_snr
+
+
+def _through_atmosphere(grid, model_flux, conditions):
+    """The model flux after interstellar reddening and absorption and the telluric bands."""
+    if not np.all(np.isfinite(model_flux)) or np.any(model_flux < 0):
+        raise ValueError("model flux must be finite and non-negative")
+    fine = grid.wavelength
+    return (
+        model_flux
+        * redden(fine, conditions.ebv)
+        * interstellar_absorption(fine, conditions.ebv)
+        * telluric_transmission(fine, conditions.airmass, conditions.water)
+    )
+
+
+def _line_spread(grid, resolution):
+    """Gaussian sigma of the line spread at ``resolution``, in model pixels."""
+    return _C_KMS / resolution / 2.3548 / grid.pixel_velocity
+
+
+def _expose(wave, flux, t, mask, conditions, snr, rng):
+    """Calibration error, sky, noise and defects on pixels at ``wave`` of throughput ``t``.
+
+    ``mask`` flags pixels without data before defects are drawn; the flux is scaled to a median
+    of 1 before the noise is set for the target ``snr``, then to ``conditions.flux_scale``.
+    """
+    flux = flux * _calibration_error(wave, conditions.calibration, conditions.arm_step)
+    level = np.median(flux[flux > 0]) if np.any(flux > 0) else 1.0
+    flux = flux / level
+
+    sky_continuum, sky_lines = sky_spectrum(wave, conditions.resolution)
+    sky = conditions.sky_level * (sky_continuum + sky_lines)
+    read = 0.02  # read noise and dark, in units of the median object signal at full throughput
+    per_unit = np.where(
+        t > 0, t * np.clip(flux, 0, None) / np.sqrt(t * np.clip(flux, 0, None) + t * sky + read), 0
+    )
+    valid_signal = per_unit[per_unit > 0]
+    gain = (snr / np.median(valid_signal)) ** 2 if valid_signal.size else 1.0
+    sigma = np.sqrt(np.clip(flux, 0, None) * t + sky * t + read) / (
+        np.sqrt(gain) * np.maximum(t, 1e-3)
+    )
+
+    # Sky subtraction leaves scaled and slightly shifted copies of the emission lines.
+    shift = rng.normal(0.0, 0.1)
+    residual = conditions.sky_level * (
+        conditions.sky_residual * rng.choice([-1, 1]) * sky_lines + shift * np.gradient(sky_lines)
+    )
+    noisy = flux + residual + rng.normal(0.0, 1.0, flux.size) * sigma
+
+    mask = mask.copy()
+    for _ in range(conditions.bad_columns):
+        start = rng.integers(0, flux.size - 6)
+        mask[start : start + rng.integers(1, 6)] = True
+    for _ in range(conditions.cosmic_rays):
+        pixel = rng.integers(0, flux.size - 2)
+        noisy[pixel : pixel + rng.integers(1, 3)] += rng.uniform(5.0, 40.0) * sigma[pixel]
+
+    ivar = np.where(mask, 0.0, 1.0 / sigma**2)
+    noisy[mask] = 0.0
+    scale = conditions.flux_scale
+    band_snr = {}
+    for band, (lo, hi) in SNR_BANDS.items():
+        inside = (wave >= lo) & (wave < hi) & ~mask
+        band_snr[band] = (
+            float(np.median(np.abs(noisy[inside]) * np.sqrt(ivar[inside]))) if inside.any() else 0.0
+        )
+    return noisy * scale, ivar / scale**2, mask, band_snr
