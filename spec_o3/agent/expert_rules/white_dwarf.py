@@ -1,11 +1,10 @@
 """The scripted astronomer's rules for white dwarfs."""
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from spec_o3.tasks import get_task
 
+from .rules import builtin_rule_table
 from .toolkit import (
     H_ALPHA,
     H_BETA,
@@ -16,12 +15,12 @@ from .toolkit import (
     HE_I_5876,
     HE_II_4686,
     MG_B,
-    MIN_SNR,
     NA_D,
     BandIndex,
     Notebook,
     RestSpectrum,
     continuum_colour,
+    decide,
     describe_colour,
     describe_overview,
     exceeds,
@@ -29,94 +28,34 @@ from .toolkit import (
     is_detected,
     listed,
     measure_c2,
-    noisy_no,
     region_snr,
     window_for,
 )
 
 __all__ = ["assess_white_dwarf"]
 
+RULES = builtin_rule_table("white_dwarf")
 
-#: Balmer wings: 20-40 Å from the centre the lines of A/B/BHB stars have mostly recovered (wing/core
-#: <= 0.18 for H beta, <= 0.17 for H gamma in MILES) while DA white dwarfs still absorb (>= 0.22,
-#: >= 0.3 for all but the coolest DA).
-WING_TO_CORE_DA = 0.20
-#: FWHM a DA's Balmer line has at least at R~1800 (the coolest standard, LTT 3218, 20-27 Å; hot DAs
-#: >= 34 Å): the narrow lines of F stars, whose 20-40 Å wings hold the G band and metal lines, are
-#: not pressure broadened however their wings look.
-DA_FWHM = 15.0
-#: Core depth a Balmer line needs for its profile to be judged, and below which it counts as absent.
-BALMER_CORE_MIN = 0.10
-BALMER_ABSENT = 0.06
-#: He I absorption EW (Å) for a DB white dwarf.
-HE_I_DB = 2.0
-#: H alpha or H beta emission EW (Å) beyond what the flux between a DB's He I troughs fakes (up to
-#: ~20 Å in the simulated DBs, whose He I 6678 is ~3x too strong; 3 Å in LDS 749B): the emission
-#: of a nova or an accretion disc (H alpha EW 14-2800 Å in the Open Nova Catalog novae).
-TROUGH_EMISSION_EW = 40.0
-#: Metal lines of ordinary stars: Mg b depth (F/G/K stars >= 0.1) and Na D depth (>= 0.2 in G/K
-#: stars; interstellar Na D alone reaches ~0.1 at R~1800 in reddened hot stars, so it needs more).
-METAL_DEPTH = {"Mg b": 0.06, "Na D": 0.15}
-#: Blue-to-red continuum ratio below which a star is too cool (G/K stars < 1; white dwarfs of the
-#: standards 1.6-3.2). Kept low so that a poor relative flux calibration does not hide a white
-#: dwarf: the narrow lines of the F stars that pass it fail the Balmer-width test.
-HOT_COLOUR = 1.1
-#: Effective width EW / core depth (Å) of a pressure-broadened Balmer line, robust to noise where a
-#: FWHM is not: A/B/BHB stars of MILES/STELIB at R~1800 reach 39 Å (Hβ) and 33 Å (Hγ), the DA
-#: standards have >= 47 Å and >= 39 Å.
-DA_EFFECTIVE_WIDTH = 42.0
-#: S/N from which a measured FWHM is trusted (below it noise spikes narrow it).
-NOISY_FWHM_SNR = 15.0
 #: Metal indices of ordinary stars (depth 1 - <F_band>/F_cont): the Lick G4300 (CH G band) and
-#: Ca4227 windows (Worthey et al. 1994) and a Ca II K band. In MILES/STELIB at S/N 30 every star
-#: with weak Balmer lines shows one of them (F/G/K stars: Ca II K >= 0.37, G band >= 0.05 or
-#: Ca I >= 0.1), so their joint absence marks a metal-poor white-dwarf atmosphere.
+#: Ca4227 windows (Worthey et al. 1994) and a Ca II K band, with Mg b and Na D; their joint absence
+#: marks a metal-poor white-dwarf atmosphere (white_dwarf.yaml, ``absent_*``).
 G_BAND = BandIndex.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
 CA_I_4227 = BandIndex.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
 CA_II_K_BAND = BandIndex("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
-#: Largest value a feature may have to count as absent (Balmer core depths, |value|; metal index
-#: depths, which the broad Balmer or He I wings in their side windows can make negative, value); the
-#: measurement error must be below 0.6 of it for the absence to mean something.
-ABSENT = {
-    "H alpha": 0.08,
-    "H beta": BALMER_ABSENT,
-    "H gamma": 0.10,
-    "G band": 0.05,
-    "Ca I 4227": 0.06,
-    "Ca II K": 0.10,
-    "Mg b": 0.05,
-    "Na D": 0.10,
-}
 _METAL_INDICES = ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D")
-#: C2 Swan heads of a DQ white dwarf: two heads deeper than this at 5 sigma (a weaker test than a
-#: carbon star's, allowed because everything an ordinary star shows must be absent too).
-DQ_C2_HEAD = 0.05
-#: Median S/N from which a featureless or metal-line-only spectrum is judged.
-FEATURELESS_SNR = 10.0
-#: A DC white dwarf's continuum is close to a black body (Bergeron, Ruiz & Leggett 1997): the
-#: far-red flux F(7500-8500)/F(5500-6000) must match, within this fraction (relative flux
-#: calibration, collision-induced absorption), that of the black body with the observed
-#: F(4000-4500)/F(5500-6000).
-DC_PLANCK_TOLERANCE = 0.25
-#: Ca II K band depth of a DZ white dwarf (its only strong lines; F/G/K stars reach it too, but with
-#: Balmer lines, the G band or Ca I 4227).
-DZ_CA_K = 0.10
-#: A cool DA (6000-8000 K): H alpha and H beta with a steep decrement (Hγ core < 0.85 Hβ core, while
-#: A/B/BHB stars have Hγ as deep as Hβ, >= 0.93 even when badly calibrated) on a continuum no
-#: bluer than an A star's.
-COOL_DA_COLOUR = 1.6
-COOL_DA_DECREMENT = 0.85
-#: H alpha core depth of a cool DA, its strongest line (>= 0.42 in the simulated 6000-8000 K DAs,
-#: 0.44 in LTT 3218); accretion discs fill it with emission.
-COOL_DA_HALPHA = 0.3
-#: Below ~6500 K only H alpha is left (G 138-31 and G 60-54 of Oke 1990: H alpha core 0.14-0.23 at
-#: R~1800, H beta <= 0.09): H alpha at 5 sigma with H beta under this fraction of it, on a
-#: continuum an F/G star would fill with Ca II K, the G band and Mg b.
-FADING_DA_HALPHA = 0.1
-FADING_DA_DECREMENT = 0.6
-#: A hot DA (> 40 000 K): shallow (core >= 0.04) but broad Balmer lines on a very blue continuum.
-HOT_DA_COLOUR = 2.5
-HOT_DA_CORE = 0.04
+#: The table's limit below which each feature counts as absent.
+_ABSENT = {
+    "H alpha": "absent_h_alpha",
+    "H beta": "balmer_absent",
+    "H gamma": "absent_h_gamma",
+    "G band": "absent_g_band",
+    "Ca I 4227": "absent_ca_i_4227",
+    "Ca II K": "absent_ca_ii_k",
+    "Mg b": "absent_mg_b",
+    "Na D": "absent_na_d",
+}
+#: The table's depth from which Mg b and Na D are an ordinary star's metal lines.
+_METAL_DEPTH = {"Mg b": "metal_mg_b", "Na D": "metal_na_d"}
 
 
 def _wing_ratio(profile):
@@ -133,12 +72,14 @@ def _is_broad(profile, snr=0.0):
     From S/N 15, where noise no longer narrows the measured FWHM, the line must be wide as well: the
     narrow cores on broad shallow wings of accretion discs (nova-likes) are no white dwarf's.
     """
-    wide = profile["fwhm"].value.value >= DA_FWHM
-    winged = _wing_ratio(profile) > WING_TO_CORE_DA and exceeds(profile["wing"], 0.02) and wide
+    wide = profile["fwhm"].value.value >= RULES["da_fwhm"]
+    winged = (
+        _wing_ratio(profile) > RULES["wing_to_core_da"] and exceeds(profile["wing"], 0.02) and wide
+    )
     return winged or (
         exceeds(profile["ew"], 0)
-        and _effective_width(profile) >= DA_EFFECTIVE_WIDTH
-        and (wide or snr < NOISY_FWHM_SNR)
+        and _effective_width(profile) >= RULES["da_effective_width"]
+        and (wide or snr < RULES["noisy_fwhm_snr"])
     )
 
 
@@ -156,7 +97,7 @@ def _emission_core(line, rest):
 
 def _absent(measurement, name):
     """True when a feature is measured, below its limit and known to better than 0.6 of it."""
-    limit = ABSENT[name]
+    limit = RULES[_ABSENT[name]]
     value = measurement.value.value if name in _METAL_INDICES else abs(measurement.value.value)
     return value < limit and measurement.uncertainty.value < 0.6 * limit
 
@@ -177,7 +118,7 @@ def _all_absent(features, names):
 
 
 def _balmer_note(name, profile):
-    if profile["core"].value.value < BALMER_CORE_MIN:
+    if profile["core"].value.value < RULES["balmer_core_min"]:
         shape = "the line is barely there"
     elif _is_broad(profile):
         shape = "broad, pressure-broadened wings"
@@ -193,12 +134,23 @@ def _balmer_note(name, profile):
 def assess_white_dwarf(spectrum, redshift=0.0):
     """White dwarf: broad Balmer lines (DA), He I (DB), Ca II (DZ), C2 (DQ) alone, featureless (DC).
 
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    redshift : float, optional
+        Redshift that brings the spectrum to the rest frame.
+
+    Returns
+    -------
+    assessment : `~spec_o3.agent.expert_rules.Assessment`
+
     Examples
     --------
     >>> from spec_o3.simulate import simulate_spectrum
     >>> spectrum = simulate_spectrum("white_dwarf", seed=2, snr=40, subtype="DC", teff=6000.0)
-    >>> assess_white_dwarf(spectrum, spectrum.meta["redshift"]).verdict
-    'YES'
+    >>> assessment = assess_white_dwarf(spectrum, spectrum.meta["redshift"])
+    >>> assessment.verdict, assessment.rule
+    ('YES', 'dc')
     """
     task, rest = get_task("white_dwarf"), RestSpectrum(spectrum, redshift)
     book = Notebook(task, rest)
@@ -222,10 +174,10 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             [_balmer_note("H alpha", halpha)],
         )
     he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
-    he_strong = [ew for ew in he_i if exceeds(ew, HE_I_DB)]
+    he_strong = [ew for ew in he_i if exceeds(ew, RULES["he_i_db"])]
     he_ii = HE_II_4686.absorption(rest)
     # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, never evidence.
-    he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], HE_I_DB)
+    he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
     metals = [features[name] for name in ("Mg b", "Na D") if name in features]
@@ -233,7 +185,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     strong_metals = [
         m
         for m in metals
-        if exceeds(m, METAL_DEPTH[m.name.removesuffix(" depth")])
+        if exceeds(m, RULES[_METAL_DEPTH[m.name.removesuffix(" depth")]])
         and not (he_strong and m.name.startswith("Na D"))
     ]
     ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
@@ -243,7 +195,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     emission = [
         e["ew"]
         for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest))
-        if is_detected(e) and (not he_strong or e["ew"].value.value > TROUGH_EMISSION_EW)
+        if is_detected(e) and (not he_strong or e["ew"].value.value > RULES["trough_emission_ew"])
     ]
     he_ii_emission = HE_II_4686.emission(rest)
     if is_detected(he_ii_emission):
@@ -251,11 +203,11 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
     reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
     c2_heads, _, _ = measure_c2(rest)
-    c2_seen = [m for m in c2_heads if exceeds(m, DQ_C2_HEAD, 5.0)]
+    c2_seen = [m for m in c2_heads if exceeds(m, RULES["dq_c2_head"], 5.0)]
     c2_seen = c2_seen if len(c2_seen) >= 2 else []
-    judged = {name: p for name, p in balmer.items() if exceeds(p["core"], BALMER_CORE_MIN)}
+    judged = {name: p for name, p in balmer.items() if exceeds(p["core"], RULES["balmer_core_min"])}
     broad = [name for name, p in judged.items() if _is_broad(p, snr)]
-    absent = all(p["core"].value.value < BALMER_ABSENT for p in balmer.values())
+    absent = all(p["core"].value.value < RULES["balmer_absent"] for p in balmer.values())
     if he_i:
         book.record(
             window_for(task, 4460, 4480, "He I 4471"),
@@ -290,166 +242,80 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             [f"metal lines: {listed(strong_metals)}"],
             key=True,
         )
-    overview = describe_overview(rest, snr, describe_colour(colour))
-    if not balmer:
-        return book.conclude(
-            "NO",
-            overview,
-            "The Balmer lines H beta to H delta are not covered: a white dwarf cannot be judged.",
-        )
-    if snr < MIN_SNR:
-        return noisy_no(book, snr, "the Balmer region")
     emission_text = [str(e) for e in emission] + [
         f"{name} emission core inside its absorption trough" for name in reversed_cores
     ]
-    reading = _Reading(
-        snr,
-        colour,
-        balmer,
-        halpha,
-        judged,
-        broad,
-        absent,
-        features,
-        he_strong,
-        he_ii_strong,
-        c2_seen,
-        strong_metals,
-        emission_text,
-        _black_body_like(rest, colour),
-    )
-    verdict, conclusion = _verdict(reading)
-    return book.conclude(verdict, overview, conclusion)
+    described = describe_colour(colour)
+    facts = {
+        "snr": snr,
+        "colour": np.nan if colour is None else colour,
+        "continuum": described,
+        "continuum_capitalized": described.capitalize(),
+        "balmer_covered": bool(balmer),
+        "emission": bool(emission_text),
+        "emission_listed": listed(emission_text),
+        "c2_seen": bool(c2_seen),
+        "c2_listed": listed(c2_seen),
+        "metals": bool(strong_metals),
+        "metals_listed": listed(strong_metals),
+        "he_strong": bool(he_strong),
+        "he_strong_listed": listed(he_strong),
+        "he_ii": he_ii_strong,
+        "balmer_cores_absent": absent,
+        "black_body": _black_body_like(rest, colour),
+        **_absence_facts(features),
+        **_balmer_facts(balmer, judged, broad, features),
+        **_depth_facts("ca_k", ca_k),
+    }
+    overview = describe_overview(rest, snr, described)
+    return decide(book, RULES, overview, facts, "the Balmer region")
 
 
-@dataclass(frozen=True)
-class _Reading:
-    """What `assess_white_dwarf` measured, as `_verdict` weighs it."""
-
-    snr: float
-    colour: float
-    balmer: dict
-    halpha: dict
-    judged: dict
-    broad: list
-    absent: bool
-    features: dict
-    he_strong: list
-    he_ii: bool
-    c2_seen: list
-    metals: list
-    emission: list
-    black_body: bool
+def _absence_facts(features):
+    """Whether each group of features that some star other than a white dwarf shows is absent."""
+    return {
+        "no_ordinary": _all_absent(features, ("G band", "Ca I 4227")),
+        "no_balmer": _all_absent(features, ("H alpha", "H beta", "H gamma")),
+        "metal_free": _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b")),
+        "dq_clean": _all_absent(features, ("H alpha", "Ca II K", "Na D")),
+        "featureless": _all_absent(features, tuple(_ABSENT)),
+    }
 
 
-def _verdict(seen):
-    """YES/NO and the conclusion, from the measurements of `assess_white_dwarf`."""
-    described = describe_colour(seen.colour)
-    hot = seen.colour is not None and seen.colour > HOT_COLOUR
-    good = seen.snr >= FEATURELESS_SNR
-    no_ordinary = _all_absent(seen.features, ("G band", "Ca I 4227"))
-    metal_free = _all_absent(seen.features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
-    no_balmer = _all_absent(seen.features, ("H alpha", "H beta", "H gamma"))
-    balmer_text = "; ".join(
-        f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
-        f"wing/core {_wing_ratio(p):.2f}"
-        for name, p in seen.judged.items()
-    )
-    ca_k = seen.features.get("Ca II K")
-    if seen.emission:
-        return "NO", (
-            f"Emission lines ({listed(seen.emission)}) are no white dwarf's: an emission-line "
-            "object."
-        )
-    # Metal-line (DZ) and carbon (DQ) white dwarfs first: their few lines would otherwise read as
-    # an ordinary star's, which would show Balmer lines, the G band or Ca I 4227 as well.
-    if good and no_ordinary and no_balmer and exceeds(ca_k, DZ_CA_K, 5.0):
-        return "YES", (
-            f"Strong Ca II K ({ca_k}) with no Balmer lines, no G band and no Ca I 4227 at S/N "
-            f"{seen.snr:.0f} on {described}: a metal-polluted helium-atmosphere DZ white dwarf."
-        )
-    if (
-        good
-        and seen.c2_seen
-        and no_ordinary
-        and _all_absent(seen.features, ("H alpha", "Ca II K", "Na D"))
-    ):
-        return "YES", (
-            f"C2 Swan bands ({listed(seen.c2_seen)}) with no H alpha, Ca II K, Na D, G band or "
-            f"Ca I 4227 at S/N {seen.snr:.0f} on {described}: a DQ white dwarf, not a carbon star "
-            "(whose metal lines and CN would show)."
-        )
-    if seen.metals:
-        return (
-            "NO",
-            f"Metal lines of an ordinary star ({listed(seen.metals)}) rule out a white dwarf.",
-        )
-    if (
-        hot
-        and seen.judged
-        and len(seen.broad) >= min(2, len(seen.judged))
-        and 2 * len(seen.broad) >= len(seen.judged)
-    ):
-        return "YES", (
-            f"Very broad Balmer lines whose wings still absorb 20-40 Å from the centre "
-            f"({balmer_text}) on {described} without metal lines: a DA white dwarf."
-        )
-    if "H beta" in seen.judged and metal_free and _cool_da(seen.colour, seen.balmer, seen.halpha):
-        beta, alpha = seen.balmer["H beta"]["core"], seen.halpha["core"]
-        return "YES", (
-            f"H alpha (core {alpha.short}) and H beta (core {beta.short}) with a steep Balmer "
-            f"decrement on {described}, and no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white "
-            "dwarf, not an F star (whose metal lines would show at this colour)."
-        )
-    if metal_free and not seen.he_strong and _fading_da(seen.colour, seen.balmer, seen.halpha):
-        alpha = seen.halpha["core"]
-        beta = seen.balmer["H beta"]["core"] if "H beta" in seen.balmer else None
-        weaker = f", H beta only {beta.short}" if beta is not None else ""
-        return "YES", (
-            f"H alpha absorption (core {alpha.short}{weaker}) as the only line on {described}, "
-            "with no Ca II K, G band, Ca I 4227 or Mg b: a cool DA white dwarf whose higher "
-            "Balmer lines have faded, not an F/G star (whose metal lines would show)."
-        )
-    if (
-        not seen.judged
-        and metal_free
-        and not (seen.he_strong or seen.he_ii)
-        and _hot_da(seen.colour, seen.balmer)
-    ):
-        text = "; ".join(
+def _balmer_facts(balmer, judged, broad, features):
+    """The Balmer lines as the table weighs them: how many are judged and broad, their depths."""
+    return {
+        "n_judged": len(judged),
+        "n_broad": len(broad),
+        "balmer_text": "; ".join(
+            f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
+            f"wing/core {_wing_ratio(p):.2f}"
+            for name, p in judged.items()
+        ),
+        "h_beta_judged": "H beta" in judged,
+        "h_beta_broad": "H beta" in balmer and _is_broad(balmer["H beta"]),
+        "h_beta_only": f", H beta only {features['H beta'].short}" if "H beta" in features else "",
+        "shallow_balmer_text": "; ".join(
             f"{name} core {p['core'].short}, EW/depth {_effective_width(p):.0f} Å"
-            for name, p in seen.balmer.items()
+            for name, p in balmer.items()
             if name != "H delta"
-        )
-        return "YES", (
-            f"Shallow but broad Balmer lines ({text}) on {described} without metal or He I "
-            "lines: a hot DA white dwarf."
-        )
-    if seen.judged:
-        return "NO", (
-            f"The Balmer lines are too narrow for a white dwarf ({balmer_text}): an ordinary "
-            "A/B/F-type or horizontal-branch star."
-        )
-    if seen.he_strong and hot and no_ordinary:
-        return "YES", (
-            f"He I absorption ({listed(seen.he_strong)}) without strong Balmer lines on "
-            f"{described}: a DB white dwarf."
-        )
-    if not seen.absent:
-        return (
-            "NO",
-            "Only weak, shallow Balmer lines: no clear white-dwarf signature in this spectrum.",
-        )
-    if good and _all_absent(seen.features, tuple(ABSENT)) and seen.black_body:
-        return "YES", (
-            f"{described.capitalize()} with no Balmer lines, He I, Ca II K, G band, Ca I 4227, "
-            f"Mg b or Na D at S/N {seen.snr:.0f}, and a black-body continuum: a featureless DC "
-            "white dwarf (every ordinary star of this colour shows some of them)."
-        )
-    return "NO", (
-        f"No white-dwarf signature at S/N {seen.snr:.0f}: the spectrum is neither clearly "
-        "featureless nor shows broad Balmer, He I, Ca II or C2 features."
-    )
+        ),
+        **_depth_facts("h_alpha", features.get("H alpha")),
+        **_depth_facts("h_beta", features.get("H beta")),
+        **_depth_facts("h_gamma", features.get("H gamma")),
+    }
+
+
+def _depth_facts(key, measurement):
+    """A depth as the table reads it: ``key``, ``key_sigma`` and ``key_short`` (its value ± error);
+    0, 0 and "" where it was not measured (no absorption)."""
+    if measurement is None:
+        return {key: 0.0, f"{key}_sigma": 0.0, f"{key}_short": ""}
+    return {
+        key: measurement.value.value,
+        f"{key}_sigma": measurement.significance,
+        f"{key}_short": measurement.short,
+    }
 
 
 def _planck_ratio(teff, band, reference=(5500.0, 6000.0)):
@@ -477,42 +343,6 @@ def _black_body_like(rest, colour):
     if not blue[0] <= colour <= blue[-1]:
         return False
     teff = float(np.interp(colour, blue, grid))
-    return abs(red / green / _planck_ratio(teff, (7500.0, 8500.0)) - 1) < DC_PLANCK_TOLERANCE
-
-
-def _cool_da(colour, balmer, halpha):
-    """H alpha and H beta with a steep decrement on an A-star-or-cooler continuum."""
-    beta = balmer["H beta"]["core"].value.value
-    gamma = balmer["H gamma"]["core"].value.value if "H gamma" in balmer else 0.0
     return (
-        colour is not None
-        and colour <= COOL_DA_COLOUR
-        and halpha is not None
-        and exceeds(halpha["core"], COOL_DA_HALPHA)
-        and gamma < COOL_DA_DECREMENT * beta
-    )
-
-
-def _fading_da(colour, balmer, halpha):
-    """H alpha at 5 sigma, H beta much weaker, on an F/G-star-or-cooler continuum."""
-    beta = balmer["H beta"]["core"].value.value if "H beta" in balmer else 0.0
-    return (
-        colour is not None
-        and colour <= COOL_DA_COLOUR
-        and halpha is not None
-        and exceeds(halpha["core"], FADING_DA_HALPHA, 5.0)
-        and beta < FADING_DA_DECREMENT * halpha["core"].value.value
-    )
-
-
-def _hot_da(colour, balmer):
-    """A shallow but broad H beta, and H gamma present, on a very blue continuum."""
-    lines = [balmer[name] for name in ("H beta", "H gamma") if name in balmer]
-    return (
-        colour is not None
-        and colour >= HOT_DA_COLOUR
-        and len(lines) == 2
-        and exceeds(lines[0]["core"], HOT_DA_CORE)
-        and _is_broad(lines[0])
-        and exceeds(lines[1]["core"], HOT_DA_CORE / 2)
+        abs(red / green / _planck_ratio(teff, (7500.0, 8500.0)) - 1) < RULES["dc_planck_tolerance"]
     )
