@@ -2,8 +2,8 @@
 
 from spec_o3.tasks import get_task
 
+from .rules import builtin_rule_table
 from .toolkit import (
-    MIN_SNR,
     TIO5,
     TIO5_M_TYPE,
     TIO_HEADS,
@@ -11,6 +11,7 @@ from .toolkit import (
     Notebook,
     RestSpectrum,
     continuum_colour,
+    decide,
     describe_colour,
     describe_overview,
     head_depth,
@@ -19,7 +20,6 @@ from .toolkit import (
     is_present,
     listed,
     measure_zro,
-    noisy_no,
     record_c2_5165,
     region_snr,
     window_for,
@@ -27,6 +27,8 @@ from .toolkit import (
 )
 
 __all__ = ["assess_s_star"]
+
+RULES = builtin_rule_table("s_star")
 
 
 def _zro_systems(zro, zro_seen, m_type):
@@ -48,7 +50,25 @@ def _zro_systems(zro, zro_seen, m_type):
 
 
 def assess_s_star(spectrum, redshift=0.0):
-    """S star: ZrO heads (6474 with 5551 or 6345 Å), beyond an M giant's TiO blends; no C2."""
+    """S star: ZrO heads (6474 with 5551 or 6345 Å), beyond an M giant's TiO blends; no C2.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    redshift : float, optional
+        Redshift that brings the spectrum to the rest frame.
+
+    Returns
+    -------
+    assessment : `~spec_o3.agent.expert_rules.Assessment`
+
+    Examples
+    --------
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> star = simulate_spectrum("s_star", seed=1, snr=40, subtype="S")
+    >>> assess_s_star(star, star.meta["redshift"]).verdict
+    'YES'
+    """
     task, rest = get_task("s_star"), RestSpectrum(spectrum, redshift)
     book = Notebook(task, rest)
     snr = region_snr(rest, 5500, 6600)
@@ -70,14 +90,6 @@ def assess_s_star(spectrum, redshift=0.0):
         )
     c2_seen, carbon = record_c2_5165(book, (5100, 5200))
     overview = describe_overview(rest, snr, describe_colour(continuum_colour(rest)))
-    if not zro:
-        return book.conclude(
-            "NO",
-            overview,
-            "No ZrO band head is covered by the data, so an S star cannot be confirmed.",
-        )
-    if snr < MIN_SNR:
-        return noisy_no(book, snr, "the ZrO region")
     # An M-type spectrum: TiO5 deep and the TiO 6159 head present (CN 7088 can depress TiO5 alone).
     tio_6159 = head_depth(TIO_HEADS[0], rest)
     m_type = (
@@ -86,26 +98,16 @@ def assess_s_star(spectrum, redshift=0.0):
         and tio_6159 is not None
         and is_present(tio_6159)
     )
-    s_type = _zro_systems(zro, zro_seen, m_type)
-    tio_text = f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered"
-    if carbon:
-        verdict, conclusion = (
-            "NO",
-            f"C2 Swan bands ({listed(c2_seen)}) mark a carbon star, not an S star.",
-        )
-    elif s_type:
-        kind = "an MS/S star (TiO and ZrO together)" if m_type else "an S star"
-        verdict, conclusion = (
-            "YES",
-            f"ZrO bands at several heads ({listed(zro_seen)}; {tio_text}): {kind}.",
-        )
-    elif zro_seen:
-        verdict = "NO"
-        conclusion = (
-            f"ZrO-like steps ({listed(zro_seen)}) without a confirming head: with {tio_text} "
-            "they may be CN or TiO blends, not enough for an S star."
-        )
-    else:
-        verdict = "NO"
-        conclusion = f"No ZrO band ({listed(zro)}); with {tio_text} this is not an S star."
-    return book.conclude(verdict, overview, conclusion)
+    facts = {
+        "snr": snr,
+        "zro_covered": bool(zro),
+        "zro_seen": bool(zro_seen),
+        "zro_system": _zro_systems(zro, zro_seen, m_type),
+        "m_type": m_type,
+        "carbon": carbon,
+        "zro_listed": listed(zro),
+        "zro_seen_listed": listed(zro_seen),
+        "c2_seen_listed": listed(c2_seen),
+        "tio_text": f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered",
+    }
+    return decide(book, RULES, overview, facts, "the ZrO region")
