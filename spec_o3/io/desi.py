@@ -108,12 +108,19 @@ def _arm_arrays(arm):
     scale = u.Quantity(np.ones(wavelength.size), arm.flux.unit).to_value(
         _FLUX_UNIT, u.spectral_density(wavelength * u.AA))
     flux = np.atleast_2d(arm.flux.value) * scale
-    ivar = np.atleast_2d(arm.uncertainty.represent_as(InverseVariance).quantity.to_value(
-        arm.flux.unit**-2)) / scale**2
+    ivar = np.atleast_2d(_inverse_variance(arm).to_value(arm.flux.unit**-2)) / scale**2
     good = np.isfinite(flux) & (ivar > 0)
     if arm.mask is not None:
         good &= ~np.atleast_2d(arm.mask)
     return wavelength, flux, np.where(good, ivar, 0.0), good
+
+
+def _inverse_variance(arm):
+    """The arm's inverse variance as a quantity (converted from another uncertainty type)."""
+    uncertainty = arm.uncertainty
+    if not isinstance(uncertainty, InverseVariance):
+        uncertainty = uncertainty.represent_as(InverseVariance)
+    return uncertainty.quantity
 
 
 def _joined_axis(wavelengths):
@@ -477,7 +484,7 @@ def write_desi_coadd(path, arms, *, overwrite=False, redshifts=None):
     for arm in arms:
         band = arm.meta["band"].upper()
         flux = arm.flux.to(_FLUX_UNIT, u.spectral_density(arm.spectral_axis))
-        ivar = arm.uncertainty.represent_as(InverseVariance).quantity
+        ivar = _inverse_variance(arm)
         mask = np.zeros(flux.shape, np.int32) if arm.mask is None else arm.mask.astype(np.int32)
         for kind, data, unit in (
             ("WAVELENGTH", arm.spectral_axis.to_value(u.AA), u.AA),

@@ -1,12 +1,35 @@
-"""Writing simulated spectra as survey files and their labels as a table."""
+"""Writing simulated spectra as survey files (LAMOST, or DESI coadds of several targets) and their
+labels as a table."""
 
+import functools
 import json
 
+import astropy.units as u
 import numpy as np
+from astropy.nddata import InverseVariance
 from astropy.table import Table
-from specutils import Spectrum
+from specutils import Spectrum, SpectrumList
 
-__all__ = ["survey_view", "write_survey_file", "label_row", "label_table", "LABEL_COLUMNS"]
+from spec_o3.io import write_desi_coadd
+
+from .core import FLUX_UNIT
+from .grid import ModelGrid
+from .instrument import Conditions, observe_desi
+from .registry import get_class
+
+__all__ = [
+    "survey_view",
+    "write_survey_file",
+    "desi_arms",
+    "write_desi_file",
+    "label_row",
+    "label_table",
+    "LABEL_COLUMNS",
+]
+
+#: TARGETID of the first target of a simulated DESI file; its others follow (the ids of real DESI
+#: targets lie near 3.9e16: these cannot be mistaken for them).
+FIRST_TARGETID = 10**15
 
 #: Columns of the label table, in order (``params`` holds the physical parameters as JSON).
 LABEL_COLUMNS = (
@@ -55,11 +78,96 @@ def write_survey_file(spectrum, path):
     survey_view(spectrum).write(path, format="spec-o3 LAMOST-LRS", overwrite=True, dtype=np.float32)
 
 
-def label_row(spectrum, file_name):
-    """One row of the label table for a spectrum from `~spec_o3.simulate.draw_suite`."""
+@functools.cache
+def _desi_grid():
+    return ModelGrid(start=3600.0, end=9824.0, oversample=6)
+
+
+def desi_arms(spectrum):
+    """The object of a simulated spectrum as DESI's b, r and z arms record it.
+
+    The model is rendered again from ``meta["params"]`` on a grid covering DESI's 3600–9824 Å and
+    observed by `~spec_o3.simulate.instrument.observe_desi` under the spectrum's conditions, at its
+    target S/N, with noise seeded by its ``meta["seed"]``.
+
+    Returns
+    -------
+    arms, band_snr
+        As `~spec_o3.simulate.instrument.observe_desi` returns them.
+    """
     meta = spectrum.meta
+    conditions = Conditions(
+        **{**meta["conditions"], "calibration": np.asarray(meta["conditions"]["calibration"])}
+    )
+    grid = _desi_grid()
+    model = get_class(meta["class"]).render(grid, meta["params"])
+    rng = np.random.default_rng(meta["seed"])
+    return observe_desi(grid, model, conditions, meta["target_snr"], rng)
+
+
+def write_desi_file(spectra, path, *, first_targetid=FIRST_TARGETID):
+    """Write simulated spectra as one DESI coadd file, a target each, with its redrock file.
+
+    The coadd (official layout, see `~spec_o3.io.write_desi_coadd`) holds only what a DESI file
+    holds; ``redrock-*.fits`` beside it gives each target's redshift and the pipeline-like class
+    (SPECTYPE), as `survey_view` does for LAMOST.
+
+    Parameters
+    ----------
+    spectra : sequence of `~specutils.Spectrum`
+        From `~spec_o3.simulate.simulate_spectrum` or `~spec_o3.simulate.suite.iter_suite`.
+    path : str or path-like
+        Named ``coadd-*.fits``.
+    first_targetid : int
+        TARGETID of the first spectrum; the others follow.
+
+    Returns
+    -------
+    targetids : list of int
+    band_snr : list of dict
+        Achieved S/N per band of each target.
+    """
+    observed = [desi_arms(spectrum) for spectrum in spectra]
+    targetids = [first_targetid + number for number in range(len(spectra))]
+    arms = SpectrumList()
+    for arm in "brz":
+        wavelength = observed[0][0][arm][0]
+        flux, ivar, mask = (np.array([arms_[arm][k] for arms_, _ in observed]) for k in (1, 2, 3))
+        arms.append(
+            Spectrum(
+                flux=flux * FLUX_UNIT,
+                spectral_axis=wavelength * u.AA,
+                uncertainty=InverseVariance(ivar * FLUX_UNIT**-2),
+                mask=mask,
+                meta={"band": arm},
+            )
+        )
+    arms[0].meta["fibermap"] = Table({"TARGETID": np.array(targetids, dtype=np.int64)})
+    redshifts = Table(
+        {
+            "TARGETID": np.array(targetids, dtype=np.int64),
+            "Z": [spectrum.meta["redshift"] for spectrum in spectra],
+            "ZERR": np.full(len(spectra), 1e-5),
+            "ZWARN": np.zeros(len(spectra), dtype=np.int64),
+            "SPECTYPE": [spectrum.meta["pipeline_class"] for spectrum in spectra],
+            "SUBTYPE": [""] * len(spectra),
+        }
+    )
+    write_desi_coadd(path, arms, overwrite=True, redshifts=redshifts)
+    return targetids, [band_snr for _, band_snr in observed]
+
+
+def label_row(spectrum, file_name, *, targetid=None, band_snr=None):
+    """One row of the label table for a spectrum from `~spec_o3.simulate.draw_suite`.
+
+    A DESI target adds its ``targetid`` and the S/N its arms achieved (``band_snr``).
+    """
+    meta = spectrum.meta
+    band_snr = meta["snr"] if band_snr is None else band_snr
+    targetid = {} if targetid is None else {"targetid": int(targetid)}
     return {
         "file": str(file_name),
+        **targetid,
         "task": meta["task"],
         "label": meta["label"],
         "class": meta["class"],
@@ -67,16 +175,20 @@ def label_row(spectrum, file_name):
         "snr": float(meta["target_snr"]),
         "redshift": float(meta["redshift"]),
         "seed": int(meta["seed"]),
-        "snr_g": float(meta["snr"]["g"]),
-        "snr_r": float(meta["snr"]["r"]),
+        "snr_g": float(band_snr["g"]),
+        "snr_r": float(band_snr["r"]),
         "params": json.dumps(meta["params"], default=float, sort_keys=True),
     }
 
 
-def label_table(rows, **meta):
-    """The label `~astropy.table.Table` of ``rows`` from `label_row`, ``meta`` in its header."""
-    table = Table(rows=[[row[c] for c in LABEL_COLUMNS] for row in rows], names=LABEL_COLUMNS)
+def label_table(rows, *, survey="LAMOST", **meta):
+    """The label `~astropy.table.Table` of ``rows`` from `label_row`, ``meta`` in its header; the
+    rows of DESI targets get a ``targetid`` column after ``file``."""
+    columns = LABEL_COLUMNS
+    if rows and "targetid" in rows[0]:
+        columns = (LABEL_COLUMNS[0], "targetid", *LABEL_COLUMNS[1:])
+    table = Table(rows=[[row[c] for c in columns] for row in rows], names=columns)
     table["seed"] = np.asarray(table["seed"], dtype=np.uint64) if len(rows) else table["seed"]
     table.meta.update(meta)
-    table.meta["description"] = "Labels of simulated LAMOST-like spectra (spec_o3.simulate)"
+    table.meta["description"] = f"Labels of simulated {survey}-like spectra (spec_o3.simulate)"
     return table
