@@ -9,7 +9,7 @@ from astropy.nddata import InverseVariance
 from astropy.table import Column, Table, vstack
 from specutils import Spectrum
 
-from ..io import read_survey_spectrum
+from ..io import read_survey_spectrum, read_target
 from ..tasks import get_task, task_ids
 from . import _arrow
 from .specvi import normalise_columns, parse_label
@@ -211,8 +211,14 @@ class Suite:
             raise ValueError(f"label table in {directory} has no 'file' column")
         names = [str(name) for name in table["file"]]
         table["file"] = [str(directory / name) for name in names]
-        if "id" not in table.colnames:
-            table.add_column([Path(name).name.split(".")[0] for name in names], name="id", index=0)
+        if "id" not in table.colnames:  # a DESI file holds several targets: each its own id
+            stems = [Path(name).name.split(".")[0] for name in names]
+            if "targetid" in table.colnames:
+                stems = [
+                    f"{stem}-{target}"
+                    for stem, target in zip(stems, table["targetid"], strict=True)
+                ]
+            table.add_column(stems, name="id", index=0)
         table.meta.clear()  # per-directory provenance would conflict when directories are stacked
         return table
 
@@ -392,6 +398,8 @@ class Suite:
         row = self.table[index]
         if row["spectrum"] is not None:
             return row["spectrum"]
+        if "targetid" in row.colnames and not np.ma.is_masked(row["targetid"]):
+            return read_target(row["file"], int(row["targetid"]))
         try:
             return read_survey_spectrum(row["file"])  # SDSS spec files with spec-o3's reader too
         except IORegistryError as error:  # no reader recognised the file
