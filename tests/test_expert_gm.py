@@ -3,7 +3,7 @@
 import pytest
 
 from spec_o3.agent.expert_rules import assess
-from spec_o3.agent.expert_rules.m_giant import CAH1_GIANT, _cah1_limit
+from spec_o3.agent.expert_rules.m_giant import RULES, _cah1_limit
 from spec_o3.simulate import simulate_spectrum
 
 MILES_M45II = "0685"  # HD 172380, M4-5 II, TiO5 0.33
@@ -40,7 +40,7 @@ def test_cah1_limit_follows_the_dwarf_locus():
     # MILES/STELIB/SDSS M dwarfs (TiO5, CaH1) lie below the limit, giants (CaH1 >= 1.01) above it.
     for tio5, cah1 in ((0.28, 0.83), (0.45, 0.78), (0.63, 0.86), (0.69, 0.82), (0.81, 0.90)):
         assert cah1 < _cah1_limit(tio5)
-    assert _cah1_limit(0.3) < _cah1_limit(0.65) <= _cah1_limit(0.9) == CAH1_GIANT
+    assert _cah1_limit(0.3) < _cah1_limit(0.65) <= _cah1_limit(0.9) == RULES["cah1_giant"]
 
 
 @pytest.mark.parametrize(
