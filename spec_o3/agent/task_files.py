@@ -104,11 +104,11 @@ def read_task_file(path):
         )
     except (TypeError, u.UnitsError) as error:
         raise ValueError(f"{path}: {error}") from None
+    measurements = [
+        DeclaredMeasurement.from_dict(entry, str(path)) for entry in spec.get("measure") or ()
+    ]
     assessor = None
     if spec.get("rules"):
-        measurements = [
-            DeclaredMeasurement.from_dict(entry, str(path)) for entry in spec.get("measure") or ()
-        ]
         rules = RuleTable.from_dict(spec, source=str(path))
         assessor = DeclaredExpert(task, measurements, rules)
     simulated = {key: tuple(map(str, spec.get(key) or ())) for key in ("positives", "confusers")}
