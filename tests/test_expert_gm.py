@@ -1,6 +1,8 @@
 """M giants (task gm): real M giants YES, M dwarfs NO at any TiO strength; simulated late types."""
 
+import astropy.units as u
 import pytest
+from specutils import Spectrum
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.agent.expert_rules.m_giant import RULES, _cah1_limit
@@ -65,3 +67,54 @@ def test_a_wolf_rayet_wind_is_no_m_giant(reference_star):
     wind = reference_star("extra", "truecolortools/WR_C.datA", snr=30)
     assessment = assess(wind, "gm")
     assert assessment.verdict == "NO" and "Wolf-Rayet" in assessment.conclusion
+
+
+MIRA_MINIMUM = "truecolortools/mira_minimum.txtA"
+
+
+def _simulated(kind, within=(3000, 10000), masked=(0, 0), **params):
+    """A simulated star (seed 1, S/N 40 unless given) cut to the rest range ``within`` with the rest
+    range ``masked`` masked (Å): a survey spectrum with short coverage or a gap."""
+    spectrum = simulate_spectrum(kind, **({"seed": 1, "snr": 40} | params))
+    rest = spectrum.spectral_axis.to_value(u.AA) / (1 + spectrum.meta["redshift"])
+    keep = (rest > within[0]) & (rest < within[1])
+    return Spectrum(
+        flux=spectrum.flux[keep],
+        spectral_axis=spectrum.spectral_axis[keep],
+        uncertainty=spectrum.uncertainty[keep],
+        mask=(spectrum.mask | ((rest > masked[0]) & (rest < masked[1])))[keep],
+        meta=spectrum.meta,
+    )
+
+
+#: A spectrum each rule of data/rules/m_giant.yaml decides, so that none is shadowed by the rules
+#: above it. The gravity votes tie only where one of the three indices is not covered.
+DECIDED_BY = {
+    "tio_not_covered": lambda star: _simulated("m_giant", within=(3700, 6000)),
+    "too_noisy": lambda star: _simulated("m_giant", snr=3),
+    "tio_too_weak": lambda star: _simulated("gk_giant"),
+    "wolf_rayet_wind": lambda star: star("extra", "truecolortools/WR_C.datA", snr=30),
+    "s_star": lambda star: star("miles", "0164", snr=30),  # HD 30959, M3S
+    # Noise at S/N 10 deepens two Swan heads of Mira at minimum: NO for the wrong reason.
+    "carbon_star": lambda star: star("extra", MIRA_MINIMUM, snr=10),
+    "no_gravity_index": lambda star: _simulated("m_giant", within=(6950, 7600)),
+    "giant_gravity": lambda star: _simulated("m_giant", subtype="M0"),
+    "decisive_giant_vote": lambda star: star("extra", MIRA_MINIMUM, snr=30),
+    "decisive_dwarf_vote": lambda star: _simulated("m_dwarf", masked=(6330, 6420)),
+    "gravity_undecided": lambda star: _simulated("m_dwarf", within=(3700, 8000)),
+    "dwarf_gravity": lambda star: _simulated("m_dwarf", subtype="M6"),
+}
+
+
+def test_the_rule_table_loads_with_a_source_for_every_threshold():
+    names = [rule.name for rule in RULES.rules]
+    assert len(set(names)) == len(names) and set(names) == set(DECIDED_BY)
+    assert all(threshold.reference for threshold in RULES.thresholds.values())
+    assert RULES.rules[-1].when({})  # the last rule is the default
+
+
+@pytest.mark.parametrize("rule", [rule.name for rule in RULES.rules])
+def test_every_rule_decides_some_spectrum(reference_star, rule):
+    spectrum = DECIDED_BY[rule](reference_star)
+    redshift = spectrum.meta.get("redshift", 0.0)
+    assert assess(spectrum, "m_giant", redshift).rule == rule
