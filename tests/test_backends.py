@@ -110,6 +110,8 @@ def test_register_refuses_duplicates_and_bad_declarations(registry):
         register_backend(AlwaysNo)
     with pytest.raises(ValueError, match="a backend name is a Python identifier"):
         Backend("always no", AlwaysNo, "")
+    with pytest.raises(ValueError, match="is not 'package.module:ClassName'"):
+        Backend("bad", "spec_o3.agent.backends.expert.ExpertPolicy", "")
     with pytest.raises(TypeError, match="options must be BackendOption"):
         Backend("bad", AlwaysNo, "", options=("reason",))
     unregister_backend("always_no")

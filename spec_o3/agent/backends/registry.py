@@ -78,8 +78,8 @@ class Backend:
         The constructor keywords users set.
     needs_images : bool, optional
         The policy looks at the plots, so they are rendered unless asked otherwise; ``False``
-        for a policy that measures the spectrum itself (tool results are then text only by
-        default where a command chooses, as ``spec-o3 evaluate`` does).
+        for a policy that measures the spectrum itself, whose tool results are then text only
+        where a command picks the default (``spec-o3 evaluate``).
     accepts_other_options : bool, optional
         Keywords beyond ``options`` go to the policy unchecked (the ``transformers`` backend
         passes them to ``from_pretrained``).
@@ -106,6 +106,10 @@ class Backend:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"a backend name is a Python identifier, got {self.name!r}")
+        if isinstance(self.policy, str) and ":" not in self.policy:
+            raise ValueError(
+                f"backend {self.name!r}: policy {self.policy!r} is not 'package.module:ClassName'"
+            )
         object.__setattr__(self, "options", tuple(self.options))
         for option in self.options:
             if not isinstance(option, BackendOption):
