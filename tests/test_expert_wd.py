@@ -1,13 +1,19 @@
 """White-dwarf rules: DC/DZ/DQ and cool DA without Balmer wings, and stars they must not pass."""
 
+import astropy.units as u
 import pytest
 
 from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules.white_dwarf import RULES
 from spec_o3.simulate import simulate_spectrum
 
 
+def _simulated(kind, **params):
+    return simulate_spectrum(kind, **({"seed": 3, "snr": 40} | params))
+
+
 def _verdict(kind, **params):
-    spectrum = simulate_spectrum(kind, seed=3, snr=40, **params)
+    spectrum = _simulated(kind, **params)
     return assess(spectrum, "white_dwarf", spectrum.meta["redshift"])
 
 
@@ -91,3 +97,38 @@ def test_f_stars_with_h_alpha_are_no_fading_da(reference_star, star):
     """The colour and H alpha of a cool DA, but the metal lines of an F star, even metal-poor
     (MILES BD+04 4551 F7 [Fe/H] -1.6, BD+00 2058A sd:F, HD 8829 F0 V)."""
     assert assess(reference_star("miles", star, snr=15), "white_dwarf").verdict == "NO"
+
+
+#: A spectrum each rule of data/rules/white_dwarf.yaml decides, so that none is shadowed by the
+#: rules above it.
+DECIDED_BY = {
+    "balmer_not_covered": lambda star: _simulated("white_dwarf", subtype="DA")[5500 * u.AA :],
+    "too_noisy": lambda star: _simulated("white_dwarf", subtype="DA", teff=20000.0, snr=3),
+    "emission_lines": lambda star: _simulated("cataclysmic_variable"),
+    "dz": lambda star: _simulated("white_dwarf", subtype="DZ", teff=6000.0),
+    "dq": lambda star: _simulated("white_dwarf", subtype="DQ", teff=6000.0),
+    "metal_lines": lambda star: _simulated("gk_giant", seed=0),
+    "broad_balmer": lambda star: star("wd", "GD71", snr=30),
+    "cool_da": lambda star: _simulated("white_dwarf", subtype="DA", teff=7000.0),
+    "fading_da": lambda star: star("extra", "drpy_okestan/fg138_31.dat", snr=30),
+    "hot_da": lambda star: _simulated("white_dwarf", seed=1, snr=30, subtype="DA", teff=69000.0),
+    "narrow_balmer": lambda star: _simulated("ab_star"),
+    "db": lambda star: star("wd", "LDS749B", snr=30),
+    "weak_balmer": lambda star: _simulated("carbon_star", seed=7),
+    "dc": lambda star: _simulated("white_dwarf", subtype="DC", teff=4500.0),
+    "no_signature": lambda star: _simulated("s_star", seed=0),
+}
+
+
+def test_the_rule_table_loads_with_a_source_for_every_threshold():
+    names = [rule.name for rule in RULES.rules]
+    assert len(set(names)) == len(names) and set(names) == set(DECIDED_BY)
+    assert all(threshold.reference for threshold in RULES.thresholds.values())
+    assert RULES.rules[-1].when({})  # the last rule is the default
+
+
+@pytest.mark.parametrize("rule", [rule.name for rule in RULES.rules])
+def test_every_rule_decides_some_spectrum(reference_star, rule):
+    spectrum = DECIDED_BY[rule](reference_star)
+    redshift = spectrum.meta.get("redshift", 0.0)
+    assert assess(spectrum, "white_dwarf", redshift).rule == rule
