@@ -1,12 +1,19 @@
 """The scripted expert's cataclysmic-variable rules on real library spectra and simulated CVs."""
 
+import string
+from functools import partial
+
 import astropy.units as u
 import numpy as np
 import pytest
 from specutils import Spectrum
 
-from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules import assess, cataclysmic_variable
+from spec_o3.agent.expert_rules.rules import builtin_rule_table
+from spec_o3.agent.expert_rules.toolkit import decide
 from spec_o3.simulate import simulate_spectrum
+
+RULES = builtin_rule_table("cataclysmic_variable")
 
 MILES_B8III = "0875"  # HD 220575
 MILES_M6E = "0890"  # G171-010, dMe
@@ -127,3 +134,65 @@ def test_simulated_nebular_novae_are_cvs_and_no_white_dwarfs():
         z = nova.meta["redshift"]
         assert assess(nova, "cv", z).verdict == "YES"
         assert assess(nova, "wd", z).verdict == "NO"
+
+
+def _simulated(kind, seed, snr):
+    spectrum = simulate_spectrum(kind, seed=seed, snr=snr)
+    return spectrum, spectrum.meta["redshift"]
+
+
+def _wolf_rayet():
+    """A WN-like wind on a hot star: He II 4686 far above H beta and above 0.6 x H alpha."""
+    hot = simulate_spectrum("hot_subdwarf", seed=0, snr=30)
+    return _with_lines(hot, [(4687.0, 60, 12), (6562.0, 40, 12), (4862.7, 8, 10)]), 0.0
+
+
+#: A spectrum on which each rule of data/rules/cataclysmic_variable.yaml decides, in table order.
+RULE_CASES = {
+    "extragalactic": partial(_simulated, "emission_line_galaxy", 0, 30),
+    "too_noisy": partial(_simulated, "ab_star", 0, 4),
+    "no_balmer_emission": partial(_simulated, "ab_star", 0, 30),
+    "wolf_rayet": _wolf_rayet,
+    "nebular_nova": partial(_simulated, "cataclysmic_variable", 4, 30),
+    "forbidden_lines": partial(_simulated, "symbiotic", 6, 30),
+    "magnetic": partial(_simulated, "cataclysmic_variable", 0, 30),
+    "narrow_dme": partial(_simulated, "dme_star", 0, 30),
+    "narrow_emission": partial(_simulated, "be_star", 1, 4),
+    "balmer_and_helium": partial(_simulated, "cataclysmic_variable", 2, 30),
+    "balmer_pair": partial(_simulated, "cataclysmic_variable", 3, 30),
+    "halpha_and_hbeta_core": partial(_simulated, "cataclysmic_variable", 2, 4),
+    "disc_in_outburst": partial(_simulated, "cataclysmic_variable", 17, 30),
+    "cool_chromosphere": partial(_simulated, "dme_star", 3, 30),
+    "single_line": partial(_simulated, "be_star", 8, 4),
+}
+
+
+def test_every_rule_has_a_case():
+    assert [rule.name for rule in RULES.rules] == list(RULE_CASES)
+
+
+@pytest.mark.parametrize("rule", RULE_CASES)
+def test_every_rule_decides_somewhere(rule):
+    spectrum, redshift = RULE_CASES[rule]()
+    assessment = assess(spectrum, "cv", redshift)
+    assert assessment.rule == rule, assessment.conclusion
+
+
+def test_the_rules_read_only_measured_facts(monkeypatch):
+    facts = {}
+
+    def recording(book, table, overview, measured, noisy_region):
+        facts.update(measured)
+        return decide(book, table, overview, measured, noisy_region)
+
+    monkeypatch.setattr(cataclysmic_variable, "decide", recording)
+    spectrum, redshift = RULE_CASES["magnetic"]()
+    assess(spectrum, "cv", redshift)
+    fields = {
+        field.split(".")[0].split("[")[0]
+        for rule in RULES.rules
+        for _, field, _, _ in string.Formatter().parse(rule.evidence)
+        if field
+    }
+    known = facts.keys() | RULES.thresholds.keys() | {"min_snr", "too_noisy"}
+    assert RULES.fact_names | fields <= known

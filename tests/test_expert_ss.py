@@ -3,9 +3,12 @@
 import pytest
 
 from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules.rules import builtin_rule_table
 from spec_o3.agent.expert_rules.s_star import _zro_systems
 from spec_o3.agent.expert_rules.toolkit import make_measurement
 from spec_o3.simulate import simulate_spectrum
+
+RULES = builtin_rule_table("s_star")
 
 MILES_M3S = "0164"  # HD 30959, M3S
 MILES_M2S = "0053"  # HD 7351, M2S
@@ -53,3 +56,30 @@ def test_simulated_s_stars_and_confusers(kind, subtype, verdict):
     extra = {"subtype": subtype} if subtype else {}
     spectrum = simulate_spectrum(kind, seed=1, snr=40, **extra)
     assert assess(spectrum, "s_star", spectrum.meta["redshift"]).verdict == verdict
+
+
+#: A simulated spectrum (class, seed, S/N) on which each rule of data/rules/s_star.yaml decides,
+#: in table order.
+RULE_CASES = {
+    "zro_not_covered": ("quasar", 0, 30),
+    "too_noisy": ("ab_star", 0, 4),
+    "carbon_star": ("carbon_star", 0, 30),
+    "ms_star": ("s_star", 2, 30),
+    "s_star": ("s_star", 0, 30),
+    "unconfirmed_zro": ("cn_strong_giant", 0, 30),
+    "no_zro": ("ab_star", 0, 30),
+}
+
+
+def test_every_rule_has_a_case():
+    assert [rule.name for rule in RULES.rules] == list(RULE_CASES)
+
+
+@pytest.mark.parametrize(("rule", "case"), RULE_CASES.items())
+def test_every_rule_decides_somewhere(rule, case):
+    # No condition joins terms with and/or, so each rule that decides has read every fact the rules
+    # above it name, and has filled its evidence: a missing fact would raise a KeyError.
+    kind, seed, snr = case
+    spectrum = simulate_spectrum(kind, seed=seed, snr=snr)
+    assessment = assess(spectrum, "s_star", spectrum.meta["redshift"])
+    assert assessment.rule == rule, assessment.conclusion
