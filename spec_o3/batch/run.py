@@ -36,7 +36,8 @@ class BatchSummary:
     failed : int
         Rows whose spectrum could not be read or vetted (no verdict).
     vetted : int
-        Spectra vetted by this run (the others came from the journal of an interrupted run).
+        Spectra vetted by this run, a row each (the others came from the journal of an
+        interrupted run).
     elapsed : `~astropy.units.Quantity`
         Wall-clock time of this run.
     first_errors : tuple of (str, str)
@@ -236,7 +237,7 @@ def vet_catalog(
             for rows in run_chunks(pool, work, in_chunks(todo, chunk_size)):
                 journal.append(rows)
                 vetted += len(rows)
-                bar.update(len(rows))
+                bar.update(len({index for index, _ in rows}))  # files, not targets
                 bar.set_postfix(journal.counts, refresh=False)
         except BackendError as error:
             failure = error
