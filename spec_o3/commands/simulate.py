@@ -4,6 +4,7 @@ Example::
 
     spec-o3 simulate --task cc --n 200 --out suite/cc --seed 1
     spec-o3 simulate --task wd --n 1100 --out suite/wd --positive-fraction 0.0909 --snr 5 40
+    spec-o3 simulate --task gm --n 60 --out suite/gm-desi --survey desi   # DESI coadd files
 """
 
 import sys
@@ -50,6 +51,20 @@ def add_arguments(parser):
         metavar=("LO", "HI"),
         help="S/N per pixel range, drawn log-uniformly (default: 5 80)",
     )
+    parser.add_argument(
+        "--survey",
+        choices=("lamost", "desi"),
+        default="lamost",
+        help="file layout: one LAMOST LRS file per spectrum (default), or DESI coadd files of "
+        "several targets (b/r/z arms, 3600-9824 A) with a redrock redshift file beside each",
+    )
+    parser.add_argument(
+        "--targets-per-file",
+        type=int,
+        default=20,
+        metavar="K",
+        help="targets in each DESI coadd file (default: %(default)s)",
+    )
 
 
 def _fail(message, status=2):
@@ -70,6 +85,8 @@ def _check_arguments(args):
         raise ValueError(f"--snr LO HI needs 0 < LO <= HI, got {snr[0]:g} {snr[1]:g}")
     if args.seed < 0:
         raise ValueError(f"--seed must be non-negative, got {args.seed}")
+    if args.targets_per_file < 1:
+        raise ValueError(f"--targets-per-file must be at least 1, got {args.targets_per_file}")
     return snr
 
 
@@ -95,7 +112,7 @@ def run(args):
 
     from tqdm import tqdm
 
-    from spec_o3.simulate.files import label_row, label_table, write_survey_file
+    from spec_o3.simulate.files import label_table
     from spec_o3.simulate.suite import iter_suite
     from spec_o3.tasks import get_task
 
@@ -105,17 +122,31 @@ def run(args):
         task.id, args.n, positive_fraction=args.positive_fraction, snr=snr, seed=args.seed
     )
     width = len(str(args.n - 1))
+    pending = []
     for index, spectrum in enumerate(
         tqdm(spectra, total=args.n, desc=f"simulate {task.code}", unit="spec")
     ):
-        name = f"sim-{task.code}-{args.seed}-{index:0{width}d}.fits"
+        if args.survey == "desi":  # several targets per file: written when the file is full
+            pending.append(spectrum)
+            if len(pending) < args.targets_per_file and index < args.n - 1:
+                continue
+            name = (
+                f"coadd-sim{task.code}-{args.seed}-{index // args.targets_per_file:0{width}d}.fits"
+            )
+        else:
+            name, pending = f"sim-{task.code}-{args.seed}-{index:0{width}d}.fits", [spectrum]
         try:
-            write_survey_file(spectrum, args.out / name)
+            rows += _write(args.survey, pending, args.out / name, len(rows))
         except OSError as error:
             return _fail(f"cannot write {args.out / name}: {error}")
-        rows.append(label_row(spectrum, name))
+        pending = []
     label_table(
-        rows, task=task.id, seed=args.seed, positive_fraction=args.positive_fraction, snr=list(snr)
+        rows,
+        survey=args.survey.upper(),
+        task=task.id,
+        seed=args.seed,
+        positive_fraction=args.positive_fraction,
+        snr=list(snr),
     ).write(args.out / LABEL_FILE, format="ascii.ecsv", overwrite=True)
     n_yes = sum(row["label"] == "YES" for row in rows)
     print(
@@ -123,3 +154,18 @@ def run(args):
         f"and {LABEL_FILE} to {args.out}"
     )
     return 0
+
+
+def _write(survey, spectra, path, written):
+    """Write one file of ``spectra`` (one spectrum for LAMOST) after ``written`` others; return
+    their label rows."""
+    from spec_o3.simulate.files import FIRST_TARGETID, label_row, write_desi_file, write_survey_file
+
+    if survey == "lamost":
+        write_survey_file(spectra[0], path)
+        return [label_row(spectra[0], path.name)]
+    targetids, band_snr = write_desi_file(spectra, path, first_targetid=FIRST_TARGETID + written)
+    return [
+        label_row(spectrum, path.name, targetid=targetid, band_snr=snr)
+        for spectrum, targetid, snr in zip(spectra, targetids, band_snr, strict=True)
+    ]
