@@ -30,6 +30,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 __all__ = ["Decision", "Rule", "RuleTable", "Threshold", "builtin_rule_table"]
@@ -104,11 +105,15 @@ class _Condition:
                 )
         self.names = frozenset(names - set(_FUNCTIONS))
 
-    def __call__(self, facts):
-        return bool(self._evaluate(self._tree, facts))
+    def __call__(self, facts, comparisons=None):
+        """Whether the condition holds for ``facts``; numeric comparisons made on the way are
+        appended to ``comparisons`` as ``(left, right)`` pairs."""
+        return bool(self._evaluate(self._tree, facts, [] if comparisons is None else comparisons))
 
-    def _evaluate(self, node, facts):
-        evaluate = self._evaluate
+    def _evaluate(self, node, facts, comparisons):
+        def evaluate(child, facts):
+            return self._evaluate(child, facts, comparisons)
+
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -129,10 +134,27 @@ class _Condition:
         left = evaluate(node.left, facts)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = evaluate(comparator, facts)
+            if _is_number(left) and _is_number(right):
+                comparisons.append((float(left), float(right)))
             if not _COMPARE[type(op)](left, right):
                 return False
             left = right
         return True
+
+
+def _is_number(value):
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
+def _margin(comparisons):
+    """How far the closest numeric comparison was from going the other way, relative to the
+    threshold it compared with (0: on the boundary; capped at 1); 1 when there was none."""
+    distances = [
+        abs(left - right) / max(abs(right), abs(left), 1e-6)
+        for left, right in comparisons
+        if np.isfinite(left) and np.isfinite(right)
+    ]
+    return min([1.0, *distances])
 
 
 @dataclass(frozen=True)
@@ -171,11 +193,17 @@ class Rule:
 
 @dataclass(frozen=True)
 class Decision:
-    """The rule that decided, its verdict and its evidence written out."""
+    """The rule that decided, its verdict and its evidence written out.
+
+    ``margin`` says how close the decision was: the smallest relative distance between a
+    measurement and the threshold it was compared with, over the numeric comparisons of the rules
+    tried (0: on a boundary, 1: far from every one, or none was numeric).
+    """
 
     rule: Rule
     verdict: str
     evidence: str
+    margin: float = 1.0
 
 
 class RuleTable:
@@ -240,15 +268,17 @@ class RuleTable:
             If no rule applies.
         """
         namespace = {name: t.value for name, t in self.thresholds.items()} | dict(facts)
+        comparisons = []
         for rule in self.rules:
             try:
-                applies = rule.when(namespace)
+                applies = rule.when(namespace, comparisons)
             except KeyError as error:
                 raise KeyError(
                     f"{self.source}, rule {rule.name!r}: no measurement called {error.args[0]!r}"
                 ) from None
             if applies:
-                return Decision(rule, rule.verdict, _fill(rule, namespace, self.source))
+                evidence = _fill(rule, namespace, self.source)
+                return Decision(rule, rule.verdict, evidence, _margin(comparisons))
         raise ValueError(f"{self.source}: no rule applies; end the table with a default rule")
 
     @classmethod

@@ -101,6 +101,11 @@ class Assessment:
     rule : str
         Name of the rule of the task's rule table that decided (see
         `~spec_o3.agent.expert_rules.RuleTable`).
+    margin : float
+        How far the measurements were from the thresholds that decided (see
+        `~spec_o3.agent.expert_rules.Decision`).
+    snr : float
+        Median S/N per pixel of the region the task is judged on.
     """
 
     task: str
@@ -111,6 +116,8 @@ class Assessment:
     conclusion: str
     coverage: tuple = (np.nan, np.nan)
     rule: str = ""
+    margin: float = 1.0
+    snr: float = np.nan
 
     @property
     def measurements(self):
@@ -543,8 +550,8 @@ class Notebook:
         entry[2].extend(notes)
         entry[3] = entry[3] or key
 
-    def conclude(self, verdict, overview, conclusion, rule=""):
-        """The `Assessment` built from what was recorded; ``rule``: the rule that decided."""
+    def conclude(self, verdict, overview, conclusion, decision=None, snr=np.nan):
+        """The `Assessment` built from what was recorded; ``decision``: the rule table's."""
         observations = tuple(
             Observation(window, tuple(found), tuple(notes), key)
             for window, found, notes, key in self._entries.values()
@@ -559,7 +566,9 @@ class Notebook:
             missing,
             conclusion,
             self.rest.full_range,
-            rule,
+            "" if decision is None else decision.rule.name,
+            1.0 if decision is None else decision.margin,
+            float(snr),
         )
 
 
@@ -610,16 +619,6 @@ def too_noisy_text(task, snr, region_text):
     )
 
 
-def noisy_no(book, snr, region_text):
-    """The verdict when the diagnostic region is too noisy to judge: NO, and say why."""
-    return book.conclude(
-        "NO",
-        describe_overview(book.rest, snr),
-        too_noisy_text(book.task, snr, region_text),
-        rule="too_noisy",
-    )
-
-
 def decide(book, table, overview, facts, noisy_region):
     """Conclude with the first rule of ``table`` that the measured ``facts`` satisfy.
 
@@ -632,7 +631,7 @@ def decide(book, table, overview, facts, noisy_region):
     decision = table.decide(facts)
     if decision.rule.name == "too_noisy":
         overview = describe_overview(book.rest, snr)
-    return book.conclude(decision.verdict, overview, decision.evidence, rule=decision.rule.name)
+    return book.conclude(decision.verdict, overview, decision.evidence, decision, snr)
 
 
 def region_snr(rest, lo, hi):
