@@ -266,13 +266,13 @@ def desi_targets(source, targets=None):
     ids, wavelength, flux, ivar, mask = join_arms(arms, rows)
     position = {int(target): index for index, target in enumerate(ids)}
     redshifts = redshift_catalogue(path) if path is not None else {}
-    fibermap = arms[0].meta.get("fibermap")
+    fibermap, ranges = arms[0].meta.get("fibermap"), _arm_ranges(arms)
     for target in wanted:
         index = position[target]
         meta = {"survey": "DESI", "source": path, "targetid": target if fibermap else None,
                 "header": arms[0].meta.get("header"),
                 "fibermap": _row_dict(fibermap, rows_of[target]),
-                "snr": _arm_snr(arms, wavelength, flux[index], ivar[index], mask[index])}
+                "snr": _arm_snr(ranges, wavelength, flux[index], ivar[index], mask[index])}
         meta.update(redshifts.get(target, {}))
         yield target, build_spectrum(name, flux=flux[index], ivar=ivar[index],
                                      wavelength=wavelength, bad=mask[index], unit=_FLUX_UNIT,
@@ -286,14 +286,23 @@ def _row_dict(table, row):
             for name, value in zip(table.colnames, table[row], strict=True)}
 
 
-def _arm_snr(arms, wavelength, flux, ivar, mask):
+def _arm_ranges(arms):
+    """Arm name -> (first, last) wavelength in Å."""
+    return {
+        arm.meta.get("band", str(number)): tuple(
+            arm.spectral_axis[[0, -1]].to_value(u.AA, u.spectral())
+        )
+        for number, arm in enumerate(arms)
+    }
+
+
+def _arm_snr(ranges, wavelength, flux, ivar, mask):
     """Median S/N per valid pixel of a joined spectrum over the range of each arm."""
     snr = {}
-    for number, arm in enumerate(arms):
-        low, high = arm.spectral_axis[[0, -1]].to_value(u.AA, u.spectral())
+    for band, (low, high) in ranges.items():
         inside = (wavelength >= low) & (wavelength <= high) & ~mask
         values = np.abs(flux[inside]) * np.sqrt(ivar[inside])
-        snr[arm.meta.get("band", str(number))] = float(np.median(values)) if values.size else 0.0
+        snr[band] = float(np.median(values)) if values.size else 0.0
     return snr
 
 
