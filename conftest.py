@@ -1,15 +1,18 @@
-"""Shared pytest configuration: headless plotting and the location of the real reference data."""
+"""Shared pytest configuration: headless plotting, the tests' real data and their helpers."""
 
 import functools
-import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+# The helper modules of tests/ (reference_spectra, chromium), importable from fixtures and tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 
 try:
     from pytest_astropy_header.display import PYTEST_HEADER_MODULES
@@ -21,43 +24,49 @@ try:
 except ImportError:  # the header plugin is optional
     pass
 
-#: Real spectra and stellar libraries shipped beside the repository (read-only). Override with
-#: SPEC_O3_SHARED_DATA when running the tests elsewhere.
+#: The real spectra the tests read, in the repository (sources and licences in its README).
+TEST_DATA = Path(__file__).resolve().parent / "tests" / "data"
+#: All real spectra and the full stellar libraries, beside the repository (read-only), for the
+#: large library validations only. Override with SPEC_O3_SHARED_DATA.
 _DEFAULT_SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 SHARED_DATA = Path(os.environ.get("SPEC_O3_SHARED_DATA", _DEFAULT_SHARED_DATA))
 
 
-def _benchmark(name):
-    """A script of ``benchmarks/`` as a module (tests reuse what the benchmarks measure with)."""
-    path = Path(__file__).resolve().parent / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="session")
+def test_data():
+    """Path of ``tests/data``: a few real LAMOST/SDSS files, white-dwarf standards, library stars
+    and ``real_extra`` spectra, laid out as ``shared/data`` is."""
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")
 def shared_data():
-    """Path of ``shared/data`` (real LAMOST/SDSS files, WD standards, MILES, STELIB)."""
+    """Path of ``shared/data`` (every real spectrum, all of MILES and STELIB), for the large
+    library validations; they skip, saying why, where it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real reference data not found at {SHARED_DATA} (set SPEC_O3_SHARED_DATA)")
+        pytest.skip(
+            f"the large library validations need shared/data, not found at {SHARED_DATA} "
+            "(set SPEC_O3_SHARED_DATA)"
+        )
     return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
-def real_data(shared_data):
-    """Path of ``shared/data/real`` holding real LAMOST and SDSS spectra and ``manifest.csv``."""
-    return shared_data / "real"
+def real_data(test_data):
+    """Path of ``tests/data/real``: real LAMOST and SDSS spectra and their ``manifest.csv``."""
+    return test_data / "real"
 
 
 @pytest.fixture(scope="session")
-def reference_star(shared_data):
+def reference_star(test_data):
     """``reference_star(library, star, snr=40, seed=0)``: a MILES star (by its 4-digit number), a
     STELIB star (by name, e.g. ``"HD012479"``), a white-dwarf standard (``"wd"``, e.g. ``"GD71"``)
     or a ``real_extra`` spectrum (``"extra"``, by its manifest file, e.g.
-    ``"drpy_okestan/fg138_31.dat"``; its redshift is 0 but for DESI targets) degraded to a
-    LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py`` scores the expert."""
-    bench = _benchmark("validate_expert_real")
+    ``"drpy_okestan/fg138_31.dat"``; its redshift is 0 but for DESI targets) of ``tests/data``,
+    degraded to a LAMOST-like spectrum with noise, as ``benchmarks/validate_expert_real.py``
+    scores the expert."""
+    import reference_spectra
+
     files = {
         "miles": lambda star: f"libraries/miles/MILES_res2.50_star_m{star}V.fits",
         "stelib": lambda star: f"libraries/stelib/STELIB_v3.2_{star}.fits",
@@ -66,10 +75,12 @@ def reference_star(shared_data):
 
     def load(library, star, snr=40, seed=0):
         if library == "extra":
-            return bench.real_extra_star(star, snr=snr, seed=seed)[0]
-        path = shared_data / files[library](star)
-        read = bench.white_dwarf_standard if library == "wd" else bench.library_star
-        return read(path, snr=snr, seed=seed)
+            root = test_data / "real_extra"
+            return reference_spectra.real_extra_star(root, star, snr=snr, seed=seed)[0]
+        path = test_data / files[library](star)
+        if library == "wd":
+            return reference_spectra.white_dwarf_standard(path, snr=snr, seed=seed)
+        return reference_spectra.library_star(path, snr=snr, seed=seed)
 
     return load
 
@@ -120,8 +131,7 @@ def chromium_executable():
 
 @pytest.fixture(scope="session")
 def launch_chromium(chromium_executable):
-    """``launch_chromium(playwright)``: that Chromium, headless, launched as the report benchmark
-    launches it."""
-    return functools.partial(
-        _benchmark("bench_report").launch_chromium, executable=chromium_executable
-    )
+    """``launch_chromium(playwright)``: that Chromium, headless (`chromium.launch_chromium`)."""
+    from chromium import launch_chromium
+
+    return functools.partial(launch_chromium, executable=chromium_executable)

@@ -28,6 +28,9 @@ from astropy.table import Table
 from spec_o3.commands import vet as vet_command
 from spec_o3.report import build_report
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from chromium import launch_chromium  # noqa: E402  (the browser tests' launcher)
+
 DATA = Path(
     os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
 )
@@ -80,21 +83,6 @@ def vetted_run(folder, number):
 
 def folder_size(path):
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def launch_chromium(playwright, executable=None):
-    """Debian's headless Chromium (never a downloaded browser), its network services off."""
-    return playwright.chromium.launch(
-        executable_path=executable or shutil.which("chromium") or "/usr/bin/chromium",
-        args=[
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
 
 
 def browse(index, steps=50):

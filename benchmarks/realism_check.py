@@ -32,8 +32,8 @@ from astropy.table import Table  # noqa: E402
 from scipy.ndimage import gaussian_filter1d  # noqa: E402
 from specutils import Spectrum  # noqa: E402
 
-import spec_o3  # noqa: E402,F401  (registers the survey readers)
 from spec_o3.analysis import band_strength  # noqa: E402
+from spec_o3.io import read_survey_spectrum  # noqa: E402
 from spec_o3.simulate import simulate_spectrum  # noqa: E402
 from spec_o3.simulate.grid import air_to_vacuum  # noqa: E402
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF  # noqa: E402
@@ -144,7 +144,7 @@ def real_samples(data):
                 kind = parsed[2] or ("dwarf" if parsed[0] in "FGKM" else None)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    spectrum = Spectrum.read(data / "real" / row["file"])
+                    spectrum = read_survey_spectrum(data / "real" / row["file"])
                 samples.append(
                     dict(
                         spectrum=spectrum,
@@ -528,14 +528,15 @@ def _nova_lines(spectrum, redshift=0.0):
 def print_novae(seeds):
     """Emission lines of the real classical novae (real_extra, degraded to LAMOST quality as the
     validation degrades them) against simulated nebular novae."""
-    import _real_extra as extra
     import validate_expert_real as validation  # beside this script
+    from reference_spectra import manifest, real_extra_spectrum
 
     names = ("Hα EW", "Hα FWHM", "Hβ/Hα", "He II/Hα", "He I/Hα", "[O III] EW", "[O III] FWHM")
     real = []
-    for entry in extra.manifest(validation.SHARED / "real_extra"):
+    root = validation.SHARED / "real_extra"
+    for entry in manifest(root):
         if entry["label_subtype"].startswith("classical nova"):
-            spectrum, redshift, _ = validation.real_extra_spectrum(entry, snr=30, seed=0)
+            spectrum, redshift, _ = real_extra_spectrum(root, entry, snr=30, seed=0)
             real.append(_nova_lines(spectrum, redshift))
     simulated = [
         _nova_lines(s, s.meta["redshift"])

@@ -12,7 +12,7 @@ SPEC_O3_SHARED_DATA), the ``--sets``:
 * ``real_extra``: 64 spectra of rare classes and their confusers from public repositories
   (white dwarfs DA/DB/DC/DZ/DAO, Miras and M giants, classical novae; hot subdwarfs, O/B/A stars,
   K giants, M dwarfs and subdwarfs, a red supergiant, Wolf-Rayet averages, DESI quasars at their
-  redshift); readers, resolutions and labels in ``benchmarks/_real_extra.py``.
+  redshift); readers, resolutions and labels in ``tests/reference_spectra.py``.
 
 Library and ``real_extra`` spectra are converted to vacuum where the source is in air, degraded
 from their own resolution to R = 1800, rebinned onto the LAMOST log-linear grid (3690-9104 Å,
@@ -33,6 +33,7 @@ Run: ``python benchmarks/validate_expert_real.py [--snr 5 10 30 50] [--seeds 2] 
 
 import argparse
 import csv
+import functools
 import os
 import re
 import sys
@@ -42,20 +43,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import astropy.units as u
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 from specutils import Spectrum
-from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.agent.expert_rules import assess
 from spec_o3.io import read_survey_spectrum
-from spec_o3.simulate.instrument import degrade_to_survey
 from spec_o3.tasks import task_ids
 
-# The real_extra readers live beside this script, which the tests also load by its path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The readers of the reference spectra are the test suite's (tests/reference_spectra.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import reference_spectra as extra  # noqa: E402
 
 SHARED = Path(
     os.environ.get("SPEC_O3_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -63,29 +61,6 @@ SHARED = Path(
 TASKS = ("carbon_star", "cataclysmic_variable", "m_giant", "s_star", "white_dwarf")
 #: Bootstrap draws and the seed of their generator.
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 20240614
-
-
-#: Resolution (FWHM, Å) of the libraries whose headers do not give it (STELIB).
-_LIBRARY_FWHM = {"miles": 2.5, "stelib": 3.0}
-
-
-def library_star(path, *, snr, seed):
-    """A MILES or STELIB star (air wavelengths, linear grid) as a LAMOST-like survey spectrum."""
-    path = Path(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # STELIB headers carry non-standard keywords
-        with fits.open(path) as hdul:
-            flux, header = hdul[0].data.astype(float), hdul[0].header
-    air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header.get("CRPIX1", 1))
-    fwhm = header.get("FWHM", _LIBRARY_FWHM["stelib" if "STELIB" in path.name else "miles"])
-    return degrade_to_survey(air_to_vac(air * u.AA).value, flux, fwhm, snr=snr, seed=seed)
-
-
-def white_dwarf_standard(path, *, snr, seed):
-    """A white-dwarf flux standard (vacuum Å on a 1 Å grid) as a LAMOST-like survey spectrum."""
-    table = Table.read(path)
-    flux = np.asarray(table["flux"], float)
-    return degrade_to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
 
 
 # --- labels and subtypes ------------------------------------------------------------------------
@@ -223,7 +198,7 @@ def miles_rows(snr, seed):
             f"MILES {row['name']}",
             spectral_type,
             subtype(spectral_type, logg),
-            library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed),
+            extra.library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed),
             library_labels(row["name"], spectral_type, logg),
         )
 
@@ -237,7 +212,7 @@ def stelib_rows(snr, seed):
             f"STELIB {row['name']}",
             spectral_type,
             subtype(spectral_type),
-            library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed),
+            extra.library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed),
             library_labels(row["name"], spectral_type, np.nan),
         )
 
@@ -247,7 +222,7 @@ def wd_rows(snr, seed):
     for path in sorted((SHARED / "real" / "wd_standards").glob("*.ecsv")):
         kind = re.search(r"white_dwarf (D[A-Z]+)", Table.read(path).meta["comments"][0]).group(1)
         labels = dict.fromkeys(TASKS, False) | {"white_dwarf": True}
-        spectrum = white_dwarf_standard(path, snr=snr, seed=seed)
+        spectrum = extra.white_dwarf_standard(path, snr=snr, seed=seed)
         yield Row(f"WD {path.stem}", kind, subtype(kind), spectrum, labels)
 
 
@@ -285,36 +260,14 @@ def survey_rows(snr=None, seed=0):
         yield Row(name, spectral_type, subtype(spectral_type), spectrum, labels, observed=True)
 
 
-def real_extra_spectrum(entry, *, snr, seed):
-    """A ``real_extra`` manifest entry as the expert sees it: ``(spectrum, redshift, observed)``;
-    degraded to LAMOST quality, or read as observed (LAMOST files; `None` for ``seed`` > 0)."""
-    import _real_extra as extra  # beside this script (see the sys.path note at the top)
-
-    raw = _read_or_report(extra.read, SHARED / "real_extra", entry)
-    if raw is None:
-        return None
-    if isinstance(raw, Spectrum):
-        return None if seed else (raw, 0.0, True)
-    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
-    return spectrum, raw.redshift, False
-
-
-def real_extra_star(file, *, snr, seed=0):
-    """The first object of the ``real_extra`` file ``file`` (as named in its manifest), degraded
-    as `real_extra_rows` degrades it: ``(spectrum, redshift)``."""
-    import _real_extra as extra
-
-    entry = next(e for e in extra.manifest(SHARED / "real_extra") if e["file"] == file)
-    spectrum, redshift, _ = real_extra_spectrum(entry, snr=snr, seed=seed)
-    return spectrum, redshift
-
-
 def real_extra_rows(snr, seed):
     """The 64 spectra of ``real_extra``: degraded to LAMOST quality, LAMOST files as observed."""
-    import _real_extra as extra
-
     for entry in extra.manifest(SHARED / "real_extra"):
-        read = real_extra_spectrum(entry, snr=snr, seed=seed)
+        read = _read_or_report(
+            functools.partial(extra.real_extra_spectrum, snr=snr, seed=seed),
+            SHARED / "real_extra",
+            entry,
+        )
         if read is None:
             continue
         spectrum, redshift, observed = read

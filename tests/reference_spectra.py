@@ -1,4 +1,10 @@
-"""Readers and labels of ``shared/data/real_extra``: 64 real spectra of rare classes and confusers.
+"""Real reference spectra as the expert sees them: library stars, white-dwarf standards and the
+spectra of ``real_extra``, degraded to LAMOST quality by
+`spec_o3.simulate.instrument.degrade_to_survey`.
+
+The test fixture ``reference_star`` reads them from ``tests/data`` (the few files the tests use);
+``benchmarks/validate_expert_real.py`` and ``benchmarks/realism_check.py`` from the whole of
+``shared/data``. Both folders have the same layout.
 
 ``real_extra/manifest.csv`` has one row per spectrum (one per ``TARGET<id>`` column of the
 multi-object DESI files) with its format, object, ``label_class`` (``white_dwarf``, ``m_giant``,
@@ -28,19 +34,45 @@ only DESI and the WR averages are actually convolved down to R = 1800.
 import csv
 import fnmatch
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+from astropy.constants import c
 from astropy.io import fits
 from astropy.table import Table
 from specutils import Spectrum
 from specutils.utils.wcs_utils import air_to_vac
 
+from spec_o3.io import read_survey_spectrum
+from spec_o3.simulate.instrument import degrade_to_survey
+
 #: Speed of light in Å/s (F_nu -> F_lambda).
-C_AA = 2.99792458e18
+C_AA = c.to_value(u.AA / u.s)
+#: Resolution (FWHM, Å) of the libraries whose headers do not give it (STELIB).
+_LIBRARY_FWHM = {"miles": 2.5, "stelib": 3.0}
+
+
+def library_star(path, *, snr, seed):
+    """A MILES or STELIB star (air wavelengths, linear grid) as a LAMOST-like survey spectrum."""
+    path = Path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # STELIB headers carry non-standard keywords
+        with fits.open(path) as hdul:
+            flux, header = hdul[0].data.astype(float), hdul[0].header
+    air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header.get("CRPIX1", 1))
+    fwhm = header.get("FWHM", _LIBRARY_FWHM["stelib" if "STELIB" in path.name else "miles"])
+    return degrade_to_survey(air_to_vac(air * u.AA).value, flux, fwhm, snr=snr, seed=seed)
+
+
+def white_dwarf_standard(path, *, snr, seed):
+    """A white-dwarf flux standard (vacuum Å on a 1 Å grid) as a LAMOST-like survey spectrum."""
+    table = Table.read(path)
+    flux = np.asarray(table["flux"], float)
+    return degrade_to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -121,9 +153,7 @@ def read_desi(path, entry):
 
 def read_lamost(path, entry):
     """A LAMOST LRS spec file read with the package's reader (already survey quality)."""
-    import spec_o3  # noqa: F401  (registers the readers)
-
-    return Spectrum.read(path)
+    return read_survey_spectrum(path)
 
 
 def read_nova(path, entry):
@@ -188,6 +218,24 @@ def read(root, entry):
     fwhm = raw.fwhm or fmt.fwhm or 2.0 * float(np.median(np.diff(wave)))
     scale = np.median(flux[flux > 0])
     return Raw(wave, flux / scale, fwhm, raw.redshift)
+
+
+def real_extra_spectrum(root, entry, *, snr, seed):
+    """A ``real_extra`` manifest entry as the expert sees it: ``(spectrum, redshift, observed)``;
+    degraded to LAMOST quality, or read as observed (LAMOST files; `None` for ``seed`` > 0)."""
+    raw = read(root, entry)
+    if isinstance(raw, Spectrum):
+        return None if seed else (raw, 0.0, True)
+    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
+    return spectrum, raw.redshift, False
+
+
+def real_extra_star(root, file, *, snr, seed=0):
+    """The first object of the ``real_extra`` file ``file`` (as named in its manifest), degraded
+    as `real_extra_spectrum` degrades it: ``(spectrum, redshift)``."""
+    entry = next(e for e in manifest(root) if e["file"] == file)
+    spectrum, redshift, _ = real_extra_spectrum(root, entry, snr=snr, seed=seed)
+    return spectrum, redshift
 
 
 def manifest(root):

@@ -159,9 +159,9 @@ def test_get_band_unknown_lists_known_names():
 # ------------------------------------------------------ windows on real spectra
 
 
-def _miles_spectrum(shared_data, miles_id):
+def _miles_spectrum(test_data, miles_id):
     """A MILES library star as (vacuum wavelength, flux); MILES is in air, 0.9 A pixels."""
-    path = shared_data / "libraries" / "miles" / f"MILES_res2.50_star_m{miles_id}V.fits"
+    path = test_data / "libraries" / "miles" / f"MILES_res2.50_star_m{miles_id}V.fits"
     with fits.open(path) as hdul:
         header, flux = hdul[0].header, hdul[0].data.astype(float)
     air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header["CRPIX1"])
@@ -188,9 +188,9 @@ M_GIANT, M_DWARF, K_GIANT, G_DWARF = "0685", "0690", "0024", "0066"
 
 
 @pytest.fixture(scope="module")
-def library(shared_data):
+def library(test_data):
     stars = (M_GIANT, M_DWARF, K_GIANT, G_DWARF)
-    return {star: _miles_spectrum(shared_data, star) for star in stars}
+    return {star: _miles_spectrum(test_data, star) for star in stars}
 
 
 def test_tio_deep_in_m_giant_absent_in_g_dwarf(library):

@@ -436,11 +436,11 @@ ROW_NAME_VARIANTS = {
 
 
 @pytest.fixture(scope="module")
-def lamost_files(real_data, shared_data):
+def lamost_files(test_data):
     """A real DR1 file (subcontinuum row) and a real gzipped DR6 file (wavelength row)."""
     return {
-        "DR1": real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
-        "DR6": shared_data / "real_extra/mdwarfmachine/spec-55863-M31_011N40_B1_sp07-211.fits.gz",
+        "DR1": test_data / "real/lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+        "DR6": test_data / "real_extra/mdwarfmachine/spec-55863-M31_011N40_B1_sp07-211.fits.gz",
     }
 
 
@@ -469,8 +469,8 @@ def _assert_same_spectrum(spectrum, reference):
         assert spectrum.meta[key] == reference.meta[key], key
 
 
-def test_reads_the_real_dr6_files_whose_exten0_has_commas(shared_data):
-    paths = sorted((shared_data / "real_extra/mdwarfmachine").glob("spec-*.fits.gz"))
+def test_reads_the_real_dr6_files_whose_exten0_has_commas(test_data):
+    paths = sorted((test_data / "real_extra/mdwarfmachine").glob("spec-*.fits.gz"))
     assert len(paths) == 3
     for path in paths:
         spectrum = read_survey_spectrum(path)
