@@ -4,6 +4,8 @@ grid below them."""
 import astropy.units as u
 import numpy as np
 
+from .constants import C_KMS
+
 __all__ = [
     "LAMOST_LOGLAM_START",
     "LAMOST_DLOGLAM",
@@ -95,7 +97,7 @@ class ModelGrid:
         #: Observed-frame vacuum wavelengths in Å (plain floats: the model works in Å throughout).
         self.wavelength = 10**self.loglam
         #: Velocity width of one model pixel in km/s.
-        self.pixel_velocity = 299792.458 * np.log(10) * self.dloglam
+        self.pixel_velocity = C_KMS * np.log(10) * self.dloglam
 
     def to_lamost(self, values):
         """Average model-grid values into LAMOST pixels and drop the padding."""

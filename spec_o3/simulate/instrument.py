@@ -12,6 +12,7 @@ from functools import cache
 import numpy as np
 from scipy.special import expit
 
+from .constants import C_KMS
 from .extinction import redden
 from .grid import air_to_vacuum, lamost_wavelength
 from .profiles import smooth
@@ -29,7 +30,6 @@ __all__ = [
     "degrade_to_survey",
 ]
 
-_C_KMS = 299792.458
 #: Wavelength ranges (Å) of the per-band S/N recorded like LAMOST's SN_U ... SN_Z header cards.
 SNR_BANDS = {
     "u": (3690.0, 4000.0),
@@ -320,7 +320,7 @@ def interstellar_absorption(wavelength, ebv):
     deficit = np.zeros_like(wavelength)
     for centre, share in _INTERSTELLAR:
         # Several clouds along the line of sight spread each line over ~25 km/s (σ).
-        sigma = centre * 25.0 / _C_KMS
+        sigma = centre * 25.0 / C_KMS
         lo, hi = np.searchsorted(wavelength, [centre - 8 * sigma, centre + 8 * sigma])
         deficit[lo:hi] += (
             total
@@ -422,9 +422,9 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
     # Convolve on a fine log grid with the Gaussian that takes the input to the target resolution.
     fine = 10 ** np.arange(np.log10(out[0]) - 2e-3, np.log10(out[-1]) + 2e-3, 1e-5)
     fine_flux = np.interp(fine, wavelength[good], flux[good])
-    v_in = _C_KMS * fwhm / np.sqrt(lo * hi)
-    sigma_kms = np.sqrt(max((_C_KMS / resolution) ** 2 - v_in**2, 1.0)) / 2.3548
-    sigma_pix = sigma_kms / (_C_KMS * np.log(10) * 1e-5)
+    v_in = C_KMS * fwhm / np.sqrt(lo * hi)
+    sigma_kms = np.sqrt(max((C_KMS / resolution) ** 2 - v_in**2, 1.0)) / 2.3548
+    sigma_pix = sigma_kms / (C_KMS * np.log(10) * 1e-5)
     x = np.arange(-int(5 * sigma_pix) - 1, int(5 * sigma_pix) + 2)
     kernel = np.exp(-0.5 * (x / sigma_pix) ** 2)
     rebinned = np.interp(out, fine, np.convolve(fine_flux, kernel / kernel.sum(), mode="same"))
@@ -523,7 +523,7 @@ def _through_atmosphere(grid, model_flux, conditions):
 
 def _line_spread(grid, resolution):
     """Gaussian sigma of the line spread at ``resolution``, in model pixels."""
-    return _C_KMS / resolution / 2.3548 / grid.pixel_velocity
+    return C_KMS / resolution / 2.3548 / grid.pixel_velocity
 
 
 def _expose(wave, flux, t, mask, conditions, snr, rng):
