@@ -35,7 +35,6 @@ def build_parser():
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)
         subparser.set_defaults(_module=module_name, _parser=subparser)
-        _command_module(module_name).add_arguments(subparser)
         subparser.add_argument(
             "--task-file",
             dest="task_files",
@@ -46,6 +45,7 @@ def build_parser():
             "the expert docs) and make it available to --task; repeatable, and with a single "
             "file --task defaults to its task",
         )
+        _command_module(module_name).add_arguments(subparser)
     return parser
 
 
