@@ -219,7 +219,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         "hbeta_core_text": str(cores["H beta"]),
         "filled_listed": listed(cores[n] for n in filled),
         "heii_extra": f" and He II 4686 emission ({heii['ew']})" if heii is not None else "",
-        "shown": balmer["ew"] if balmer is not None else listed(cores[n] for n in filled),
+        "one_line_listed": balmer["ew"] if balmer is not None else listed(cores[n] for n in filled),
         "colour_text": describe_colour(colour),
         "colour_kind": describe_colour(colour).removeprefix("a "),
     }
