@@ -229,7 +229,8 @@ def _rows(table):
         column = table[name]
         if column.dtype.kind in "iuf":
             mask = np.ma.getmaskarray(column)
-            values = np.asarray(column, dtype=float)
+            # integers as they are: a DESI TARGETID (~4e16) has more digits than a float keeps
+            values = np.asarray(column, dtype=float if column.dtype.kind == "f" else None)
             convert = int if column.dtype.kind in "iu" else float
             columns[name] = [
                 None if m or not math.isfinite(v) else convert(v)

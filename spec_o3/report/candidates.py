@@ -17,7 +17,7 @@ from spec_o3.agent import Trajectory
 from spec_o3.agent.protocol import parse_response
 from spec_o3.agent.result import FAILED
 from spec_o3.agent.tools import REDSHIFT_SOURCES, line_table, rest_frame
-from spec_o3.io import read_for_inspection
+from spec_o3.io import read_for_inspection, read_target
 
 from .images import median_snr, render_overview
 
@@ -163,7 +163,7 @@ def prepare_candidate(job):
 
     # a failed row's error already says why its file cannot be read: no second note
     notes = [] if record["outcome"] == FAILED else record["notes"]
-    spectrum = _read_spectrum(job.row["file"], job.base, notes)
+    spectrum = _read_spectrum(job.row["file"], job.base, notes, job.row.get("targetid"))
     drawn = spectrum is not None and _add_spectrum(record, spectrum, regions, images)
     if not drawn and trajectory is not None and trajectory.overview is not None:
         record["spectrum_image"] = images.save(trajectory.overview, "overview.png")
@@ -176,8 +176,8 @@ def prepare_candidate(job):
 def _row_record(row):
     """The record's fields that come from the results row; the rest filled in later."""
     record = {
-        "key": candidate_key(row["file"], row["task"]),
-        "id": str(row["id"]) if row.get("id") not in (None, "") else Path(row["file"]).stem,
+        "key": candidate_key(_target_file(row), row["task"]),
+        "id": str(row["id"]) if row.get("id") not in (None, "") else Path(_target_file(row)).stem,
         "file": row["file"],
         "task": row["task"],
         "verdict": row["verdict"] if row["outcome"] in ("YES", "NO") else "",
@@ -272,12 +272,21 @@ def _add_spectrum(record, spectrum, regions, images):
     return True
 
 
-def _read_spectrum(file, base, notes):
-    """The spectrum of ``file`` (tried as given, then relative to ``base``), or None with a note."""
+def _target_file(row):
+    """The row's file, with ``#TARGETID`` for a target of a DESI file (one candidate each)."""
+    targetid = row.get("targetid")
+    return row["file"] if targetid in (None, "") else f"{row['file']}#{targetid}"
+
+
+def _read_spectrum(file, base, notes, targetid=None):
+    """The spectrum of ``file`` (tried as given, then relative to ``base``; target ``targetid``
+    of a DESI file), or None with a note."""
     path = Path(file)
     if not path.is_absolute() and not path.exists() and (base / path).exists():
         path = base / path
     try:
+        if targetid not in (None, ""):
+            return read_target(os.fspath(path), int(targetid))
         return read_for_inspection(os.fspath(path))
     except Exception as error:  # readers fail in many ways; the report still shows the rest
         notes.append(f"The spectrum file could not be read: {type(error).__name__}: {error}")
