@@ -90,7 +90,7 @@ def protocol_validity(model_dir, suite, *, max_new_tokens=256):
     policy = TransformersPolicy(
         str(model_dir), max_new_tokens=max_new_tokens, batch_size=len(suite)
     )
-    inspector = Inspector(policy, max_turns=8)
+    inspector = Inspector(policy)  # the paper's turn limit
     table = suite.table
     jobs = [(suite.spectrum(row), TASK, None) for row in range(len(suite))]
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from spec_o3.agent import Inspector, parse_response
 from spec_o3.agent.backends import get_backend
 from spec_o3.agent.backends.expert import ExpertPolicy
 from spec_o3.agent.expert_rules import assess
+from spec_o3.simulate.grid import lamost_wavelength
 
 
 def _real(real_data, path):
@@ -228,7 +229,7 @@ def test_turn_limit_is_respected(reference_star):
 
 def test_spectrum_without_uncertainty():
     rng = np.random.default_rng(3)
-    wave = 10 ** (np.log10(3690.0) + 1e-4 * np.arange(3923)) * u.AA
+    wave = lamost_wavelength()
     flux = (1 + 0.02 * rng.standard_normal(wave.size)) * u.Jy
     assessment = assess(Spectrum(flux=flux, spectral_axis=wave), "white_dwarf")
     assert assessment.verdict == "NO"

@@ -2,9 +2,14 @@
 
 import astropy.units as u
 import pytest
+from rule_tables import (
+    assert_reads_only_measured_facts,
+    assert_rule_decides,
+    assert_table_is_sound,
+)
 from specutils import Spectrum
 
-from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules import assess, m_giant
 from spec_o3.agent.expert_rules.m_giant import RULES, _cah1_limit
 from spec_o3.simulate import simulate_spectrum
 
@@ -106,15 +111,18 @@ DECIDED_BY = {
 }
 
 
-def test_the_rule_table_loads_with_a_source_for_every_threshold():
-    names = [rule.name for rule in RULES.rules]
-    assert len(set(names)) == len(names) and set(names) == set(DECIDED_BY)
-    assert all(threshold.reference for threshold in RULES.thresholds.values())
-    assert RULES.rules[-1].when({})  # the last rule is the default
+def test_the_rule_table_is_sound():
+    assert_table_is_sound(RULES, DECIDED_BY)
 
 
-@pytest.mark.parametrize("rule", [rule.name for rule in RULES.rules])
+@pytest.mark.parametrize("rule", DECIDED_BY)
 def test_every_rule_decides_some_spectrum(reference_star, rule):
     spectrum = DECIDED_BY[rule](reference_star)
-    redshift = spectrum.meta.get("redshift", 0.0)
-    assert assess(spectrum, "m_giant", redshift).rule == rule
+    assert_rule_decides("m_giant", rule, spectrum, spectrum.meta.get("redshift", 0.0))
+
+
+def test_the_rules_read_only_measured_facts(monkeypatch):
+    spectrum = _simulated("m_giant", subtype="M0")
+    assert_reads_only_measured_facts(
+        monkeypatch, m_giant, "m_giant", spectrum, spectrum.meta["redshift"]
+    )

@@ -2,8 +2,13 @@
 
 import astropy.units as u
 import pytest
+from rule_tables import (
+    assert_reads_only_measured_facts,
+    assert_rule_decides,
+    assert_table_is_sound,
+)
 
-from spec_o3.agent.expert_rules import assess
+from spec_o3.agent.expert_rules import assess, white_dwarf
 from spec_o3.agent.expert_rules.white_dwarf import RULES
 from spec_o3.simulate import simulate_spectrum
 
@@ -120,15 +125,18 @@ DECIDED_BY = {
 }
 
 
-def test_the_rule_table_loads_with_a_source_for_every_threshold():
-    names = [rule.name for rule in RULES.rules]
-    assert len(set(names)) == len(names) and set(names) == set(DECIDED_BY)
-    assert all(threshold.reference for threshold in RULES.thresholds.values())
-    assert RULES.rules[-1].when({})  # the last rule is the default
+def test_the_rule_table_is_sound():
+    assert_table_is_sound(RULES, DECIDED_BY)
 
 
-@pytest.mark.parametrize("rule", [rule.name for rule in RULES.rules])
+@pytest.mark.parametrize("rule", DECIDED_BY)
 def test_every_rule_decides_some_spectrum(reference_star, rule):
     spectrum = DECIDED_BY[rule](reference_star)
-    redshift = spectrum.meta.get("redshift", 0.0)
-    assert assess(spectrum, "white_dwarf", redshift).rule == rule
+    assert_rule_decides("white_dwarf", rule, spectrum, spectrum.meta.get("redshift", 0.0))
+
+
+def test_the_rules_read_only_measured_facts(monkeypatch):
+    spectrum = _simulated("white_dwarf", subtype="DA", teff=7000.0)
+    assert_reads_only_measured_facts(
+        monkeypatch, white_dwarf, "white_dwarf", spectrum, spectrum.meta["redshift"]
+    )

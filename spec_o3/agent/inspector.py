@@ -28,6 +28,7 @@ import time
 
 from specutils import SpectrumList
 
+from spec_o3.defaults import MAX_TURNS
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import iter_targets, read_target
 from spec_o3.tasks import get_task
@@ -90,7 +91,7 @@ class Episode:
         source=None,
         toolset="default",
         render_images=True,
-        max_turns=8,
+        max_turns=MAX_TURNS,
     ):
         self.task = get_task(task)
         self.environment = InspectionEnvironment(
@@ -194,7 +195,7 @@ class Inspector:
     ('NO', "Featureless. The rest frame is the caller's, z = 0.")
     """
 
-    def __init__(self, policy, *, toolset=None, max_turns=8, render_images=True):
+    def __init__(self, policy, *, toolset=None, max_turns=MAX_TURNS, render_images=True):
         if int(max_turns) < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
         self.policy = policy
@@ -331,7 +332,7 @@ def vet(
     redshift=None,
     target=None,
     toolset=None,
-    max_turns=8,
+    max_turns=MAX_TURNS,
     render_images=True,
     **backend_options,
 ):
@@ -391,7 +392,7 @@ def vet_targets(
     backend="expert",
     *,
     toolset=None,
-    max_turns=8,
+    max_turns=MAX_TURNS,
     render_images=True,
     **backend_options,
 ):

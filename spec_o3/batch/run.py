@@ -10,6 +10,7 @@ from pathlib import Path
 
 import astropy.units as u
 
+from spec_o3.defaults import MAX_TURNS
 from spec_o3.tasks import get_task, task_registration
 
 from .catalog import Catalog, scan
@@ -91,7 +92,7 @@ def vet_catalog(
     retry_failed=False,
     overwrite=False,
     toolset=None,
-    max_turns=8,
+    max_turns=MAX_TURNS,
     render_images=True,
     save_trajectories=None,
     progress=True,

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..agent import BackendError, Inspector, get_backend
 from ..agent.result import ANSWERED, FAILED, STATUSES
+from ..defaults import MAX_TURNS
 from ..exceptions import UnvettableSpectrum
 from .metrics import _is_yes, score_table
 from .report import format_scores, plot_scores
@@ -247,7 +248,7 @@ def evaluate(
     batch_size=16,
     progress=False,
     toolset=None,
-    max_turns=8,
+    max_turns=MAX_TURNS,
     render_images=True,
     **backend_options,
 ):

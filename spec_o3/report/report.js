@@ -53,6 +53,7 @@
   function formatRedshift(z) {
     if (z === null || z === undefined) return "–";
     const text = Math.abs(z) < 1e-3 && z !== 0 ? z.toExponential(2) : z.toFixed(4);
+    // the speed of light in km/s (astropy.constants.c, as the Python side uses)
     return text + "  (cz = " + (299792.458 * z).toFixed(1) + " km/s)";
   }
 

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spec_o3.defaults import MAX_TURNS, REWARD_WEIGHTS
+
 __all__ = ["FINETUNING", "GRPOSettings", "SFTSettings", "load_settings"]
 
 #: How the weights are trained: all of them (vision tower and projector frozen by default), a LoRA
@@ -180,15 +182,15 @@ class GRPOSettings(_Stage):
     suite: list = field(default_factory=list)
     data_seed: int = 0
     toolset: str = "default"
-    max_turns: int = 8
+    max_turns: int = MAX_TURNS
     num_generations: int = 8
     max_completion_length: int = 32768
     temperature: float = 1.0
     beta: float = 0.0
     steps_per_generation: int | None = 8
-    format_weight: float = 0.2
-    invalid_tool_call_penalty: float = 0.05
-    tool_use_bonus: float = 0.0
+    format_weight: float = REWARD_WEIGHTS["format_reward"]
+    invalid_tool_call_penalty: float = REWARD_WEIGHTS["invalid_tool_call_reward"]
+    tool_use_bonus: float = REWARD_WEIGHTS["tool_use_reward"]
     use_vllm: bool = False
     learning_rate: float = 1e-6
     num_train_epochs: float = 3.0
@@ -225,7 +227,7 @@ class GRPOSettings(_Stage):
         # The first turn is generated before any tool runs: 8 turns are 7 tool-calling rounds.
         arguments["max_tool_calling_iterations"] = self.max_turns - 1
         arguments["reward_weights"] = [
-            1.0,
+            REWARD_WEIGHTS["accuracy_reward"],
             self.format_weight,
             self.invalid_tool_call_penalty,
             self.tool_use_bonus,

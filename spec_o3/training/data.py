@@ -22,6 +22,7 @@ from pathlib import Path
 
 from spec_o3.agent import Inspector, get_backend
 from spec_o3.agent.protocol import SYSTEM_PROMPT, format_tool_call, tools_block
+from spec_o3.defaults import MAX_TURNS
 
 __all__ = [
     "expert_results",
@@ -144,7 +145,7 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
 
 
 def expert_results(
-    suite, policy="expert", *, render_images=True, toolset=None, max_turns=8, batch_size=16
+    suite, policy="expert", *, render_images=True, toolset=None, max_turns=MAX_TURNS, batch_size=16
 ):
     """Run a teacher policy over every question of a suite; return the results in suite order.
 

@@ -14,6 +14,7 @@ count of invalid tool calls, and an optional tool-use bonus (computed in the pap
 """
 
 from spec_o3.agent.protocol import format_assistant, format_tool_call, parse_response
+from spec_o3.defaults import REWARD_WEIGHTS
 
 __all__ = [
     "REWARD_FUNCTIONS",
@@ -229,11 +230,3 @@ def tool_use_reward(prompts, completions, **kwargs):
 
 #: The reward functions of the GRPO stage, in the order of `REWARD_WEIGHTS`.
 REWARD_FUNCTIONS = (accuracy_reward, format_reward, invalid_tool_call_reward, tool_use_reward)
-#: Default weight of each reward function: the paper's 1.0 × accuracy + 0.2 × format, 0.05 per
-#: invalid tool call, and no tool-use bonus (the paper computed it but left it out of the score).
-REWARD_WEIGHTS = {
-    "accuracy_reward": 1.0,
-    "format_reward": 0.2,
-    "invalid_tool_call_reward": 0.05,
-    "tool_use_reward": 0.0,
-}

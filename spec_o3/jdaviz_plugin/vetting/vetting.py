@@ -24,6 +24,7 @@ from spec_o3.agent import BackendError, Inspector, Policy, get_backend, parse_re
 from spec_o3.agent.backends import backend_declaration, registered_backends
 from spec_o3.agent.result import FAILED, NO_ANSWER
 from spec_o3.agent.tools import REDSHIFT_SOURCES, rest_frame
+from spec_o3.defaults import MAX_TURNS  # most assistant turns per run, as in the paper
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.tasks import get_task, task_ids
 
@@ -34,9 +35,6 @@ __all__ = ["TRAY_NAME", "BackendSelect", "SpectralVetting", "TaskSelect", "Vetti
 
 #: Registry name of the plugin (what a Jdaviz configuration lists in its ``tray``).
 TRAY_NAME = "spec-o3-spectral-vetting"
-
-#: Most assistant turns per run, as in the paper.
-MAX_TURNS = 8
 
 #: How the plugin names the way a run ended, beside the verdict.
 _OUTCOME_LABELS = {NO_ANSWER: "no answer", FAILED: "failed"}
