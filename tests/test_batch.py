@@ -536,3 +536,85 @@ def test_worker_processes(files, tmp_path):
     assert summary.vetted == len(files)
     for name in ("file", "verdict", "evidence", "windows"):
         assert list(processes[name]) == list(local[name])
+
+
+# -- files of many targets (DESI) ---------------------------------------------------------------
+
+DESI_TARGETS = [39627652591847724 + i for i in range(5)]
+
+
+@pytest.fixture(scope="module")
+def desi_file(tmp_path_factory):
+    """A DESI coadd of five flat targets whose redrock SUBTYPE drives `Scripted`: C, K5, BAD, C,
+    K5 (the third crashes the policy)."""
+    from spec_o3.io import DESI_ARMS, write_desi_coadd
+
+    unit = u.Unit("1e-17 erg / (s cm2 Angstrom)")
+    arms = []
+    for band, (low, high) in DESI_ARMS.items():
+        wavelength = low + 0.8 * np.arange(round((high - low) / 0.8) + 1)
+        flux = 10 + np.random.default_rng(1).normal(0, 0.1, (5, wavelength.size))
+        arms.append(
+            Spectrum(
+                flux=flux * unit,
+                spectral_axis=wavelength * u.AA,
+                uncertainty=InverseVariance(np.full(flux.shape, 100.0) * unit**-2),
+                meta={"band": band},
+            )
+        )
+    arms[0].meta["fibermap"] = Table({"TARGETID": np.array(DESI_TARGETS, dtype=np.int64)})
+    redrock = Table(
+        {
+            "TARGETID": DESI_TARGETS,
+            "Z": [0.0] * 5,
+            "ZWARN": [0] * 5,
+            "SPECTYPE": ["STAR"] * 5,
+            "SUBTYPE": ["C", "K5", "BAD", "C", "K5"],
+        }
+    )
+    path = tmp_path_factory.mktemp("desi") / "coadd-main-dark-1.fits"
+    write_desi_coadd(path, arms, redshifts=redrock)
+    return str(path)
+
+
+def test_a_desi_file_gives_a_row_per_target_between_other_files(files, desi_file, tmp_path):
+    catalogue = [files[0], desi_file, files[1]]
+    summary = run(catalogue, tmp_path / "out.parquet")
+    table = Table.read(tmp_path / "out.parquet")
+    assert summary.total == len(table) == 7 and summary.failed == 1
+    assert list(table["file"]) == [files[0], *[desi_file] * 5, files[1]]
+    assert list(table["targetid"].filled(0)) == [0, *DESI_TARGETS, 0]
+    assert list(np.ma.getmaskarray(table["targetid"])) == [True, *[False] * 5, True]
+    assert verdicts_of(table) == ["YES", "YES", "NO", None, "YES", "NO", "NO"]
+    assert table["error"][3].startswith(f"{desi_file}: cannot vet (RuntimeError")
+
+
+def test_retrying_a_failed_target_vets_its_file_again(files, desi_file, tmp_path):
+    output = tmp_path / "out.ecsv"
+    run([desi_file, files[0]], output)
+    scripted = Scripted()
+    run([desi_file, files[0]], output, resume=True, retry_failed=True, backend=scripted)
+    assert set(scripted.seen) == {desi_file}  # the failed target's file, not the other one
+    table = Table.read(output)
+    assert list(table["targetid"][:5]) == DESI_TARGETS and len(table) == 6
+
+
+def test_desi_files_on_a_dask_cluster(desi_file, files, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        vet_catalog(
+            [desi_file, files[0], desi_file],
+            "cc",
+            tmp_path / "dask.ecsv",
+            scheduler=cluster.scheduler_address,
+            render_images=False,
+            chunk_size=1,
+            progress=False,
+        )
+    run([desi_file, files[0], desi_file], tmp_path / "local.ecsv", backend="expert")
+    on_cluster, local = Table.read(tmp_path / "dask.ecsv"), Table.read(tmp_path / "local.ecsv")
+    assert len(on_cluster) == 11
+    for name in ("file", "targetid", "verdict", "evidence", "redshift_source"):
+        assert list(on_cluster[name]) == list(local[name])
