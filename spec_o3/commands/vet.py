@@ -214,6 +214,7 @@ def _usage_error(error):
 
 
 def _print_summary(summary, print_rows):
+    import numpy as np
     from astropy.table import Table
 
     from spec_o3.agent.result import ANSWERED
@@ -229,7 +230,8 @@ def _print_summary(summary, print_rows):
         )
         for row in Table.read(summary.output, format="ascii.ecsv"):
             shown = row["verdict"] if row["status"] == ANSWERED else row["status"].upper()
-            print(f"{row['file']}\t{shown}\t{row['evidence'] or row['error'] or ''}")
+            target = "" if np.ma.is_masked(row["targetid"]) else f"#{row['targetid']}"
+            print(f"{row['file']}{target}\t{shown}\t{row['evidence'] or row['error'] or ''}")
     else:
         print(summary)
     if summary.failed:
