@@ -1,7 +1,9 @@
 """Vet rare celestial-object candidates from their 1-D optical spectra the way an astronomer does.
 
-Importing :mod:`spec_o3` registers the LAMOST and SDSS readers with :class:`specutils.Spectrum`, so
-``Spectrum.read(path)`` works on survey files without a ``format`` argument.
+Importing :mod:`spec_o3` registers its LAMOST and SDSS readers with :class:`specutils.Spectrum`
+under its own format names (``"spec-o3 LAMOST-LRS"``, ...), so ``Spectrum.read(path)`` also reads
+the survey files specutils alone does not recognise; what it returns for any other file is
+unchanged (see :doc:`/io`).
 """
 
 try:

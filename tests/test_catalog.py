@@ -12,7 +12,7 @@ from specutils.utils.wcs_utils import air_to_vac, vac_to_air
 from spec_o3.catalog import atomic_lines, get_band, molecular_bands
 
 LINE_GROUPS = {
-    "balmer", "paschen", "helium", "calcium", "sodium", "magnesium", "potassium", "iron",
+    "balmer", "paschen", "helium", "calcium", "sodium", "magnesium", "potassium", "iron", "oxygen",
     "s_process", "lithium", "forbidden", "bowen", "sky",
 }
 BAND_WAVELENGTHS = [

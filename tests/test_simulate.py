@@ -1,5 +1,7 @@
 """Tests of the simulator: determinism, labels, the physics of each class, files and the CLI."""
 
+from pathlib import Path
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -8,12 +10,13 @@ from specutils import Spectrum
 
 import spec_o3  # noqa: F401  (registers the LAMOST reader and writer)
 from spec_o3.analysis import band_strength
-from spec_o3.catalog import molecular_bands
+from spec_o3.catalog import atomic_lines, molecular_bands
 from spec_o3.cli import main
-from spec_o3.simulate import CLASSES, confusers, draw_suite, positives, simulate_spectrum
+from spec_o3.simulate import CLASSES, confusers, draw_suite, positives, priors, simulate_spectrum
 from spec_o3.simulate.files import survey_view, write_survey_file
 from spec_o3.simulate.grid import lamost_wavelength
 from spec_o3.simulate.molecules import bands
+from spec_o3.simulate.priors import Priors, prior_table, quasar_lines
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF
 from spec_o3.tasks import task_ids
 
@@ -210,6 +213,95 @@ def test_bands_follow_the_catalogue():
         if row["name"] in drawn:
             assert drawn[row["name"]].degraded == row["degraded"]
             assert drawn[row["name"]].head == pytest.approx(row["bandhead"].to_value(u.AA))
+
+
+# ---- the priors as data
+
+
+def test_every_prior_is_sourced_and_well_formed():
+    table = prior_table()
+    assert set(table["class"]) == set(CLASSES)  # every class draws from the table, no stray rows
+    keys = list(zip(table["class"], table["subtype"], table["parameter"], strict=True))
+    assert len(set(keys)) == len(keys)
+    for row in table:
+        a, b, kind = row["a"], row["b"], row["distribution"]
+        assert row["reference"].strip(), keys
+        assert kind in priors.DISTRIBUTIONS
+        if kind in ("uniform", "log_uniform", "uniform_dex", "integer"):
+            assert a < b, row
+        if kind == "log_uniform":
+            assert a > 0, row
+        if kind in ("normal", "lognormal"):
+            assert b >= 0, row
+        if kind == "probability":
+            assert 0 <= a <= 1, row
+        if kind == "weight":
+            assert a > 0, row
+
+
+def test_subtype_shares_follow_the_table():
+    weights = Priors("white_dwarf").weights()
+    rng = np.random.default_rng(5)
+    drawn = [CLASSES["white_dwarf"].draw(rng)["subtype"] for _ in range(2000)]
+    for subtype, weight in weights.items():
+        assert drawn.count(subtype) / 2000 == pytest.approx(
+            weight / sum(weights.values()), abs=0.03
+        )
+
+
+def test_editing_the_table_changes_the_draws(monkeypatch):
+    table = prior_table().copy()
+    row = (table["class"] == "white_dwarf") & (table["subtype"] == "DA")
+    row &= table["parameter"] == "teff"
+    table["a"][row], table["b"][row] = 20000.0, 20001.0
+    monkeypatch.setattr(priors, "prior_table", lambda: table)
+    priors._class_rows.cache_clear()
+    try:
+        teff = [
+            CLASSES["white_dwarf"].draw(np.random.default_rng(s), "DA")["teff"] for s in range(5)
+        ]
+    finally:
+        priors._class_rows.cache_clear()
+    assert all(20000.0 <= value <= 20001.0 for value in teff)
+
+
+def test_unknown_priors_raise_clear_errors():
+    with pytest.raises(KeyError, match="no prior 'colour' for class 'white_dwarf'"):
+        Priors("white_dwarf").draw(np.random.default_rng(0), "colour")
+    with pytest.raises(ValueError, match="no rows for class 'pulsar'"):
+        Priors("pulsar").weights()
+
+
+def test_emission_lines_are_catalogue_lines_by_name():
+    catalogue = set(atomic_lines()["name"])
+    rng = np.random.default_rng(0)
+    names = set()
+    for kind in ("dme_star", "be_star", "m_giant", "s_star", "symbiotic", "emission_line_galaxy"):
+        for _ in range(60):
+            params = CLASSES[kind].draw(rng)
+            names |= set(params.get("emission", {})) | set(params.get("line_ratios", {}))
+    for subtype in Priors("cataclysmic_variable").weights():
+        names |= set(CLASSES["cataclysmic_variable"].draw(rng, subtype)["emission"])
+    assert {"O I 8446", "Fe II 5317", "[N II] 5755", "[O II] 3726", "H8"} <= names
+    assert names <= catalogue
+
+
+def test_quasar_lines_take_the_catalogue_wavelength_where_it_lists_the_line():
+    lines = atomic_lines()
+    catalogue = dict(zip(lines["name"], lines["rest_wavelength"].to_value(u.AA), strict=True))
+    for name, rest, _, _ in quasar_lines():
+        if name in catalogue:
+            assert rest == catalogue[name]
+        else:  # ultraviolet lines, below what LAMOST sees at rest, and the [O II] blend
+            assert rest < 3690.0 or name.startswith("[O II]"), name
+
+
+def test_no_simulator_module_types_the_speed_of_light():
+    import spec_o3.simulate
+
+    sources = sorted(Path(spec_o3.simulate.__file__).parent.glob("*.py"))
+    assert sources
+    assert [path.name for path in sources if "299792" in path.read_text()] == []
 
 
 def test_bad_arguments_raise_clear_errors():

@@ -29,6 +29,7 @@ from .profiles import curve_of_growth, deposit, render_strength, smooth
 __all__ = [
     "MetalLine",
     "catalogue_wavelength",
+    "rest_wavelengths",
     "strong_lines",
     "metal_line_opacity",
     "forest_opacity",
@@ -190,15 +191,34 @@ def _damping_width(damping_sun, teff, logg, slope=0.3):
 
 
 @cache
-def _catalogue_wavelengths():
-    """(species, vacuum wavelength) pairs of the shipped catalogue."""
+def _catalogue_lines():
+    """(name, species, vacuum wavelength) of the lines of the shipped catalogue."""
     from ..catalog import atomic_lines
 
     table = atomic_lines()
     return tuple(
-        (str(s), float(w))
-        for s, w in zip(table["species"], table["rest_wavelength"].to_value("AA"), strict=False)
+        (str(name), str(species), float(wavelength))
+        for name, species, wavelength in zip(
+            table["name"], table["species"], table["rest_wavelength"].to_value("AA"), strict=True
+        )
     )
+
+
+def rest_wavelengths(names):
+    """Vacuum rest wavelengths (Å) of catalogue lines by name, in the order given.
+
+    Examples
+    --------
+    >>> rest_wavelengths(["H alpha", "He II 4686"]).tolist()
+    [6564.61, 4687.02]
+    """
+    catalogue = {name: wavelength for name, _, wavelength in _catalogue_lines()}
+    unknown = [name for name in names if name not in catalogue]
+    if unknown:
+        raise ValueError(
+            f"lines {unknown} are not in the catalogue (see spec_o3.catalog.atomic_lines())"
+        )
+    return np.array([catalogue[name] for name in names], dtype=float)
 
 
 def catalogue_wavelength(species, wavelength, tolerance=1.0):
@@ -210,7 +230,7 @@ def catalogue_wavelength(species, wavelength, tolerance=1.0):
     6564.61
     """
     matches = [
-        w for s, w in _catalogue_wavelengths() if s == species and abs(w - wavelength) < tolerance
+        w for _, s, w in _catalogue_lines() if s == species and abs(w - wavelength) < tolerance
     ]
     return min(matches, key=lambda w: abs(w - wavelength)) if matches else float(wavelength)
 

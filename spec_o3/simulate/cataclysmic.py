@@ -3,6 +3,7 @@ classical novae in their nebular phase."""
 
 import numpy as np
 
+from .atomic import rest_wavelengths
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines
 from .priors import Priors, observing_conditions
@@ -14,29 +15,25 @@ from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 __all__ = ["CATACLYSMIC_CLASSES"]
 
 
-_CV_LINES = {
-    "H alpha": 6564.61,
-    "H beta": 4862.68,
-    "H gamma": 4341.68,
-    "H delta": 4102.89,
-    "H epsilon": 3971.20,
-    "H8": 3890.17,
-    "He I 4471": 4472.73,
-    "He I 4922": 4923.30,
-    "He I 5016": 5017.08,
-    "He I 5876": 5877.25,
-    "He I 6678": 6679.99,
-    "He I 7065": 7067.14,
-    "He II 4686": 4687.02,
-    "Bowen 4640": 4641.9,
-    "Fe II 5169": 5170.47,
-    "Ca II 8498": 8500.36,
-    "Ca II 8542": 8544.44,
-    "Ca II 8662": 8664.52,
-    "[Ne III] 3869": 3869.86,
-    "[O III] 4959": 4960.30,
-    "[O III] 5007": 5008.24,
-    "[N II] 5755": 5756.24,
+#: Lines drawn as a ratio to another, in the order drawn: (line, the line it is scaled to).
+_SCALED_LINES = {
+    "dwarf nova (quiescence)": (
+        ("He I 5876", "H alpha"),
+        ("He II 4686", "H beta"),
+        ("He I 6678", "He I 5876"),
+        ("He I 7065", "He I 5876"),
+        ("He I 4471", "H beta"),
+        ("He I 4922", "He I 4471"),
+        ("He I 5016", "He I 4471"),
+        ("Fe II 5169", "H beta"),
+    ),
+    "magnetic (polar/IP)": (
+        ("He II 4686", "H beta"),
+        ("Bowen 4640", "He II 4686"),
+        ("He I 5876", "H alpha"),
+        ("He I 4471", "H beta"),
+        ("He I 6678", "He I 5876"),
+    ),
 }
 
 
@@ -81,14 +78,8 @@ def _draw_cv(rng, subtype=None):
     halpha = draw("H alpha EW")
     if subtype.startswith("dwarf"):
         lines = _balmer_series(rng, priors, subtype, halpha)
-        lines["He I 5876"] = scaled("He I 5876", "H alpha")
-        lines["He II 4686"] = scaled("He II 4686", "H beta")
-        lines["He I 6678"] = scaled("He I 6678", "He I 5876")
-        lines["He I 7065"] = scaled("He I 7065", "He I 5876")
-        lines["He I 4471"] = scaled("He I 4471", "H beta")
-        lines["He I 4922"] = scaled("He I 4922", "He I 4471")
-        lines["He I 5016"] = scaled("He I 5016", "He I 4471")
-        lines["Fe II 5169"] = scaled("Fe II 5169", "H beta")
+        for name, by in _SCALED_LINES[subtype]:
+            lines[name] = scaled(name, by)
         if draw("Ca II triplet"):
             for name in ("Ca II 8498", "Ca II 8542", "Ca II 8662"):
                 lines[name] = draw("Ca II triplet EW")
@@ -102,11 +93,8 @@ def _draw_cv(rng, subtype=None):
         )
     elif subtype.startswith("magnetic"):
         lines = _balmer_series(rng, priors, subtype, halpha)
-        lines["He II 4686"] = scaled("He II 4686", "H beta")
-        lines["Bowen 4640"] = scaled("Bowen 4640", "He II 4686")
-        lines["He I 5876"] = scaled("He I 5876", "H alpha")
-        lines["He I 4471"] = scaled("He I 4471", "H beta")
-        lines["He I 6678"] = scaled("He I 6678", "He I 5876")
+        for name, by in _SCALED_LINES[subtype]:
+            lines[name] = scaled(name, by)
         p.update(
             wd_fraction=draw("white dwarf share"),
             donor_fraction=draw("donor share"),
@@ -226,7 +214,7 @@ def _render_cv(grid, params):
         cyclotron = _cyclotron(rest, params["field_mg"], params["cyclotron"])
         total, reference = total + cyclotron, reference + cyclotron
     names = list(params["emission"])
-    centres = [_CV_LINES[n] for n in names]
+    centres = rest_wavelengths(names)
     ews = [params["emission"][n] for n in names]
     if kind.startswith("classical nova"):
         return total + gaussian_lines(

@@ -3,6 +3,7 @@
 import numpy as np
 from scipy.special import voigt_profile
 
+from .atomic import rest_wavelengths
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission
 from .priors import Priors, observing_conditions
@@ -73,13 +74,14 @@ def _draw_white_dwarf(rng, subtype=None):
 def _dz_lines(wavelength, params, doppler_factor):
     """Pressure-broadened metal lines of a cool helium-atmosphere DZ: Ca II H&K, Mg I b, Na I D."""
     absorbed = np.ones_like(wavelength)
+    # (EW, the lines with their shares of it, Lorentzian half width in Å)
     groups = (
-        (params["calcium_ew"], ((3934.78, 1.0), (3969.59, 0.8)), 6.0),
-        (params["magnesium_ew"], ((5168.76, 0.3), (5174.12, 0.33), (5185.05, 0.37)), 2.0),
-        (params["sodium_ew"], ((5891.58, 0.55), (5897.56, 0.45)), 3.0),
+        (params["calcium_ew"], {"Ca II K": 1.0, "Ca II H": 0.8}, 6.0),
+        (params["magnesium_ew"], {"Mg I b4": 0.3, "Mg I b2": 0.33, "Mg I b1": 0.37}, 2.0),
+        (params["sodium_ew"], {"Na I D2": 0.55, "Na I D1": 0.45}, 3.0),
     )
     for ew, lines, gamma in groups:
-        for centre, share in lines:
+        for centre, share in zip(rest_wavelengths(list(lines)), lines.values(), strict=True):
             # Saturated Lorentzian wings: τ = S γ / (π Δλ²) far out, W ≈ 2√(Sγ).
             strength = (ew * share / 2.0) ** 2 / gamma
             tau = strength * voigt_profile(wavelength - centre * doppler_factor, 0.5, gamma)

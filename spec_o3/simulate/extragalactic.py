@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .atomic import rest_wavelengths
 from .continuum import power_law
 from .emission import gaussian_lines
 from .priors import Priors, observing_conditions, quasar_lines
@@ -93,26 +94,6 @@ def _render_quasar(grid, params):
     return flux * _lyman_forest(rest, z, params["structure_seed"])
 
 
-# Narrow emission lines of galaxies: vacuum rest wavelengths.
-_GALAXY_LINES = {
-    "[O II] 3727": 3727.09,
-    "[O II] 3729": 3729.88,
-    "[Ne III] 3869": 3869.86,
-    "H delta": 4102.89,
-    "H gamma": 4341.68,
-    "H beta": 4862.68,
-    "[O III] 4959": 4960.30,
-    "[O III] 5007": 5008.24,
-    "He I 5876": 5877.25,
-    "[O I] 6300": 6302.05,
-    "[N II] 6548": 6549.86,
-    "H alpha": 6564.61,
-    "[N II] 6583": 6585.27,
-    "[S II] 6716": 6718.29,
-    "[S II] 6731": 6732.67,
-}
-
-
 def _draw_galaxy(rng):
     priors = Priors("emission_line_galaxy")
     subtype = "AGN (Seyfert 2/LINER)" if priors.draw(rng, "AGN") else "star-forming"
@@ -149,7 +130,7 @@ def _draw_galaxy(rng):
         "[S II] 6716": s2 * value("[S II] 6716 / [S II]"),
         "[S II] 6731": s2 * value("[S II] 6731 / [S II]"),
         "[O I] 6300": o1,
-        "[O II] 3727": o2 * hb * value("[O II] 3727 / [O II]"),
+        "[O II] 3726": o2 * hb * value("[O II] 3726 / [O II]"),
         "[O II] 3729": o2 * hb * value("[O II] 3729 / [O II]"),
         "[Ne III] 3869": o3 * hb * value("[Ne III] 3869 / [O III] 5007"),
         "He I 5876": hb * value("He I 5876 / H beta"),
@@ -182,14 +163,14 @@ def _render_galaxy(grid, params):
     )[0]
     old, young = old / np.interp(5500.0, rest, old), young / np.interp(5500.0, rest, young)
     stars = (1 - params["young_fraction"]) * old + params["young_fraction"] * young
-    halpha_flux = params["halpha_ew"] * np.interp(6564.61, rest, stars)
+    halpha_flux = params["halpha_ew"] * np.interp(rest_wavelengths(["H alpha"])[0], rest, stars)
     names = list(params["line_ratios"])
     fluxes = [params["line_ratios"][n] * halpha_flux for n in names]
     lines = gaussian_lines(
         grid.wavelength,
         np.ones_like(rest),
         1 + z,
-        [_GALAXY_LINES[n] for n in names],
+        rest_wavelengths(names),
         fluxes,
         params["gas_sigma_kms"],
     )

@@ -4,6 +4,7 @@ giant ionised by a hot companion). Carbon stars are in :mod:`~spec_o3.simulate.c
 
 import numpy as np
 
+from .atomic import rest_wavelengths
 from .continuum import planck
 from .emission import gaussian_lines
 from .priors import Priors, observing_conditions
@@ -16,16 +17,13 @@ __all__ = ["PECULIAR_CLASSES"]
 _S_ELEMENTS = ("Sr", "Y", "Zr", "Ba", "La")
 
 
-_BALMER_CENTRES = {"H alpha": 6564.61, "H beta": 4862.68, "H gamma": 4341.68, "H delta": 4102.89}
-
-
 def _balmer_emission(grid, continuum, params, sigma):
     names = list(params["emission"])
     return gaussian_lines(
         grid.wavelength,
         continuum,
         1 + params["redshift"],
-        [_BALMER_CENTRES[n] for n in names],
+        rest_wavelengths(names),
         [params["emission"][n] for n in names],
         sigma,
     )
@@ -70,20 +68,6 @@ def _render_s_star(grid, params):
 
 # ---- symbiotic stars
 # ---------------------------------------------------------------------------------
-
-_SYMBIOTIC_LINES = {
-    "H alpha": 6564.61,
-    "H beta": 4862.68,
-    "H gamma": 4341.68,
-    "H delta": 4102.89,
-    "He I 5876": 5877.25,
-    "He I 6678": 6679.99,
-    "He I 7065": 7067.14,
-    "He II 4686": 4687.02,
-    "[O III] 5007": 5008.24,
-    "[O III] 4959": 4960.30,
-    "[Ne III] 3869": 3869.86,
-}
 
 
 def _draw_symbiotic(rng):
@@ -141,7 +125,7 @@ def _render_symbiotic(grid, params):
         grid.wavelength,
         total_continuum,
         df,
-        [_SYMBIOTIC_LINES[n] for n in names],
+        rest_wavelengths(names),
         [params["emission"][n] for n in names],
         45.0,
     )

@@ -4,7 +4,8 @@ What a simulated class looks like on average and how much it varies — subtype 
 temperature and gravity ranges, emission-line strengths and ratios — is not written in the code but
 in ``spec_o3/data/simulate_priors.ecsv``, one row per (class, subtype, parameter) with the
 distribution, its numbers and the ``reference`` they come from. Rest wavelengths come from the
-shipped line catalogue (:func:`spec_o3.catalog.atomic_lines`) by line name. See :doc:`/simulate`.
+shipped line catalogue (:func:`spec_o3.catalog.atomic_lines`) by line name
+(`~spec_o3.simulate.atomic.rest_wavelengths`). See :doc:`/simulate`.
 """
 
 from dataclasses import dataclass
@@ -14,13 +15,14 @@ from importlib.resources import files
 import numpy as np
 from astropy.table import Table
 
+from .atomic import rest_wavelengths
+
 __all__ = [
     "Prior",
     "Priors",
     "prior_table",
     "observing_conditions",
     "quasar_lines",
-    "rest_wavelengths",
 ]
 
 #: Distributions a row may name, with the meaning of its ``a`` and ``b`` columns.
@@ -187,14 +189,6 @@ class Priors:
         }
 
 
-@cache
-def _catalogue_lines():
-    from ..catalog import atomic_lines
-
-    lines = atomic_lines()
-    return dict(zip(lines["name"], lines["rest_wavelength"].to_value("AA"), strict=True))
-
-
 def observing_conditions(name):
     """Keyword arguments of `~spec_o3.simulate.instrument.Conditions.draw` for class ``name``.
 
@@ -231,29 +225,16 @@ def quasar_lines():
     ('C IV', 1549.06, 24.0)
     """
     table = _read("quasar_lines.ecsv")
+    # Lines the catalogue lists (the optical ones) take its wavelength, by name.
+    rest = np.ma.filled(table["rest_wavelength"].astype(float), np.nan)
+    catalogued = np.isnan(rest)
+    rest[catalogued] = rest_wavelengths(list(table["name"][catalogued]))
     return tuple(
         (
             str(row["name"]),
-            float(row["rest_wavelength"]),
+            float(wavelength),
             float(row["equivalent_width"]),
             float(row["relative_fwhm"]),
         )
-        for row in table
+        for row, wavelength in zip(table, rest, strict=True)
     )
-
-
-def rest_wavelengths(names):
-    """Vacuum rest wavelengths (Å) of catalogue lines by name, in the order given.
-
-    Examples
-    --------
-    >>> rest_wavelengths(["H alpha", "He II 4686"]).tolist()
-    [6564.61, 4687.02]
-    """
-    catalogue = _catalogue_lines()
-    unknown = [name for name in names if name not in catalogue]
-    if unknown:
-        raise ValueError(
-            f"lines {unknown} are not in the catalogue (see spec_o3.catalog.atomic_lines())"
-        )
-    return np.array([catalogue[name] for name in names], dtype=float)

@@ -6,6 +6,7 @@ blue horizontal-branch stars, and M0–M8 giants.
 
 import numpy as np
 
+from .atomic import rest_wavelengths
 from .emission import disc_lines, gaussian_lines
 from .photosphere import Photosphere
 from .priors import Priors, observing_conditions
@@ -36,14 +37,6 @@ _PHOTOSPHERE_KEYS = (
     "zeeman_field",
 )
 _OXIDES = ("TiO", "VO", "ZrO", "LaO", "YO")
-_BALMER = {
-    "H alpha": 6564.61,
-    "H beta": 4862.68,
-    "H gamma": 4341.68,
-    "H delta": 4102.89,
-    "H epsilon": 3971.20,
-}
-
 
 #: Parameters of classes rendered from one photosphere (all may be overridden in simulate_spectrum).
 PHOTOSPHERE_PARAMETERS = (*_PHOTOSPHERE_KEYS, "abundances", "line_scale", "molecule_scale")
@@ -195,21 +188,10 @@ def _draw_dme(rng):
     return p
 
 
-_EMISSION_CENTRES = {
-    **_BALMER,
-    "Ca II K": 3934.78,
-    "Ca II H": 3969.59,
-    "He I 5876": 5877.25,
-    "Fe II 5169": 5170.47,
-    "Fe II 5317": 5318.0,
-    "O I 8446": 8448.7,
-}
-
-
 def _render_with_emission(grid, params):
     flux, continuum = photosphere_flux(grid, params)
     names = list(params["emission"])
-    centres = [_EMISSION_CENTRES[name] for name in names]
+    centres = rest_wavelengths(names)
     ews = [params["emission"][name] for name in names]
     df = 1.0 + params["redshift"]
     if "disc_v_inner" in params:
