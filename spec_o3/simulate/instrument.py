@@ -373,14 +373,18 @@ def observe(grid, model_flux, conditions, snr, rng):
     return _expose(wave, flux, t, mask, conditions, snr, rng)
 
 
-def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
-    """A real spectrum of higher resolution as LAMOST would record it: a `~specutils.Spectrum`.
+def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, survey="lamost"):
+    """A real spectrum of higher resolution as LAMOST (or DESI) would record it: a
+    `~specutils.Spectrum`.
 
     The spectrum is convolved with the Gaussian that takes its resolution (``fwhm`` in Å, at the
     geometric middle of its range) to ``resolution``, rebinned onto the LAMOST pixels of
     `~spec_o3.simulate.grid.lamost_wavelength` that it covers, and given Gaussian noise at median
     S/N ``snr``, poorer at the blue end as in LAMOST, with the matching inverse variance. Zero or
-    non-finite input pixels (gaps) are masked on the output grid. Library and standard-star
+    non-finite input pixels (gaps) are masked on the output grid. With ``survey="desi"`` the
+    pixels are those of DESI's joined arms (0.8 Å, 3600–9824 Å), each at its arm's resolution
+    (`DESI_RESOLUTION`; ``resolution`` is not used), and the noise rises at both ends as DESI's
+    throughput falls. Library and standard-star
     spectra go through it before the expert or the realism checks see them; simulated spectra go
     through `observe`, which models the instrument itself.
 
@@ -397,7 +401,9 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
     seed : int
         Seed of the noise.
     resolution : float, optional
-        Resolving power of the result.
+        Resolving power of the result (LAMOST).
+    survey : {"lamost", "desi"}, optional
+        Whose pixels, resolution and noise the result has.
 
     Returns
     -------
@@ -410,30 +416,35 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
     >>> survey = degrade_to_survey(wave, np.ones_like(wave), 2.5, snr=30, seed=0)
     >>> len(survey.flux), bool(abs(np.median(survey.flux.value) - 1) < 0.01)
     (3081, True)
+    >>> len(degrade_to_survey(wave, np.ones_like(wave), 2.5, snr=30, seed=0, survey="desi").flux)
+    4876
     """
     import astropy.units as u
     from astropy.nddata import InverseVariance
     from specutils import Spectrum
 
+    if survey not in _SURVEY_PIXELS:
+        raise ValueError(f"survey must be one of {', '.join(_SURVEY_PIXELS)}, got {survey!r}")
     good = np.isfinite(flux) & (flux != 0)
     lo, hi = wavelength[good].min(), wavelength[good].max()
-    grid = lamost_wavelength().value
+    grid, resolving = _SURVEY_PIXELS[survey](resolution)
     out = grid[(grid >= lo) & (grid <= hi)]
     # Convolve on a fine log grid with the Gaussian that takes the input to the target resolution.
     fine = 10 ** np.arange(np.log10(out[0]) - 2e-3, np.log10(out[-1]) + 2e-3, 1e-5)
     fine_flux = np.interp(fine, wavelength[good], flux[good])
     v_in = C_KMS * fwhm / np.sqrt(lo * hi)
-    sigma_kms = np.sqrt(max((C_KMS / resolution) ** 2 - v_in**2, 1.0)) / 2.3548
-    sigma_pix = sigma_kms / (C_KMS * np.log(10) * 1e-5)
-    x = np.arange(-int(5 * sigma_pix) - 1, int(5 * sigma_pix) + 2)
-    kernel = np.exp(-0.5 * (x / sigma_pix) ** 2)
-    rebinned = np.interp(out, fine, np.convolve(fine_flux, kernel / kernel.sum(), mode="same"))
+    rebinned = np.zeros(out.size)
+    for (low, high), power in resolving:  # each arm at its own resolution
+        inside = (out >= low) & (out < high)
+        if inside.any():
+            sigma_kms = np.sqrt(max((C_KMS / power) ** 2 - v_in**2, 1.0)) / 2.3548
+            sigma_pix = sigma_kms / (C_KMS * np.log(10) * 1e-5)
+            x = np.arange(-int(5 * sigma_pix) - 1, int(5 * sigma_pix) + 2)
+            kernel = np.exp(-0.5 * (x / sigma_pix) ** 2)
+            smoothed = np.convolve(fine_flux, kernel / kernel.sum(), mode="same")
+            rebinned[inside] = np.interp(out[inside], fine, smoothed)
     gap = np.interp(out, wavelength, (~good).astype(float)) > 0.01
-    noise = (
-        np.nanmedian(rebinned)
-        / snr
-        * np.interp(out, [3700, 4500, 6000, 9000], [3.0, 1.3, 1.0, 1.2])
-    )
+    noise = np.nanmedian(rebinned) / snr * np.interp(out, *_NOISE_SHAPE[survey])
     noisy = rebinned + np.random.default_rng(seed).normal(size=out.size) * noise
     return Spectrum(
         flux=noisy * u.Unit("1e-17 erg / (s cm2 Angstrom)"),
@@ -442,6 +453,29 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0):
         mask=gap,
     )
 
+
+def _lamost_pixels(resolution):
+    return lamost_wavelength().value, [((0.0, np.inf), resolution)]
+
+
+def _desi_pixels(resolution):
+    """DESI's joined axis, and each arm's resolution up to the middle of its next overlap."""
+    from .grid import DESI_STEP, desi_wavelength
+
+    first, last = desi_wavelength("b")[0].value, desi_wavelength("z")[-1].value
+    axis = first + DESI_STEP * np.arange(round((last - first) / DESI_STEP) + 1)
+    edges = [0.0, 5780.0, 7570.0, np.inf]  # the middles of the b/r and r/z overlaps
+    ranges = zip(edges[:-1], edges[1:], strict=True)
+    return axis, list(zip(ranges, DESI_RESOLUTION.values(), strict=True))
+
+
+#: Output pixels and resolution per wavelength range of each survey `degrade_to_survey` knows.
+_SURVEY_PIXELS = {"lamost": _lamost_pixels, "desi": _desi_pixels}
+#: Noise relative to its median (Å, factor knots): LAMOST's poor blue end; DESI's two falling ends.
+_NOISE_SHAPE = {
+    "lamost": ([3700, 4500, 6000, 9000], [3.0, 1.3, 1.0, 1.2]),
+    "desi": ([3600, 4000, 5000, 7000, 9000, 9824], [2.5, 1.3, 1.0, 1.0, 1.3, 2.0]),
+}
 
 #: Resolving power of each DESI arm at its centre (DESI Collaboration 2022, AJ 164, 207: R rises
 #: from ~2000 at 3600 Å to ~5000 at 9800 Å).
