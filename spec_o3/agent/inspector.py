@@ -321,6 +321,7 @@ class Inspector:
             seconds=time.perf_counter() - episode._started,
             spectrum=episode.spectrum,
             target_id=(episode.spectrum.meta or {}).get("targetid"),
+            confidence=episode.state.get("confidence") if verdict is not None else None,
         )
 
 

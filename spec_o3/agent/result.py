@@ -41,6 +41,10 @@ class VettingResult:
     target_id : int or None
         The DESI TARGETID of the spectrum (see `~spec_o3.vet_targets`); `None` for formats of one
         spectrum per file.
+    confidence : float or None
+        Probability, between 0 and 1, that the verdict is right, where the backend gives one: the
+        expert's calibrated confidence (`spec_o3.agent.expert_rules.confidence`), a model's
+        probability of the answer it wrote; `None` without a verdict.
     """
 
     verdict: str | None
@@ -51,6 +55,7 @@ class VettingResult:
     seconds: float = 0.0
     spectrum: Spectrum | None = field(default=None, repr=False)
     target_id: int | None = None
+    confidence: float | None = None
 
     @property
     def status(self):

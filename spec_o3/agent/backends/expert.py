@@ -17,6 +17,7 @@ import astropy.units as u
 import numpy as np
 
 from ..expert_rules import assess
+from ..expert_rules.confidence import confidence
 from ..protocol import format_answer, format_assistant, format_tool_call
 from .base import Policy
 
@@ -214,6 +215,7 @@ class ExpertPolicy(Policy):
         narration = state.get("expert")
         if narration is None:
             assessment = assess(episode.spectrum, episode.task, episode.redshift)
+            state["confidence"] = confidence(assessment)
             windows = min(self.max_windows, max(episode.max_turns - 1, 0))
             narration = _Narration(assessment, episode.task, random.Random(_seed(episode)), windows)
             state["expert"] = narration

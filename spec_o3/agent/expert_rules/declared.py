@@ -20,7 +20,6 @@ them are false. Every task also has ``snr`` (median per pixel), ``colour`` (F400
 above 1 for hot stars) and ``redshift``.
 """
 
-import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,18 +206,12 @@ class DeclaredExpert:
     def __init__(self, task, measurements, rules):
         self.task, self.measurements, self.rules = task, tuple(measurements), rules
         known = set(_COMMON_FACTS).union(*(m.fact_names for m in self.measurements))
-        for rule in rules.rules:
-            fields = {
-                field.split(".")[0].split("[")[0]
-                for _, field, _, _ in string.Formatter().parse(rule.evidence)
-                if field
-            }
-            unknown = sorted((rule.when.names | fields) - known - set(rules.thresholds))
-            if unknown:
-                raise ValueError(
-                    f"{rules.source}, rule {rule.name!r}: nothing measures {', '.join(unknown)}; "
-                    f"the measurements give {', '.join(sorted(known))}"
-                )
+        unknown = sorted(rules.fact_names - known)
+        if unknown:
+            raise ValueError(
+                f"{rules.source}: nothing measures {', '.join(unknown)}; the measurements give "
+                f"{', '.join(sorted(known))}"
+            )
 
     def __call__(self, spectrum, redshift=0.0):
         """The `~spec_o3.agent.expert_rules.Assessment` of ``spectrum`` for the task."""

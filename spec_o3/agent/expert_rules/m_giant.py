@@ -75,12 +75,14 @@ def _gravity_votes(rest):
         limit = RULES["cah1_giant"] if tio5 is None else _cah1_limit(tio5.value.value)
         vote("CaH1", cah1, limit)
     if cah2 is not None and cah3 is not None and tio5 is not None:
-        # Distance above the M-dwarf locus CaH2 + CaH3 = 0.75 + 1.05 TiO5 (see cah_excess_giant).
-        excess = cah2.value.value + cah3.value.value - (0.75 + 1.05 * tio5.value.value)
+        # Distance above the M-dwarf locus CaH2 + CaH3 = intercept + slope TiO5.
+        slope = RULES["cah_locus_slope"]
+        locus = RULES["cah_locus_intercept"] + slope * tio5.value.value
+        excess = cah2.value.value + cah3.value.value - locus
         error = np.sqrt(
             cah2.uncertainty.value**2
             + cah3.uncertainty.value**2
-            + (1.05 * tio5.uncertainty.value) ** 2
+            + (slope * tio5.uncertainty.value) ** 2
         )
         excess = make_measurement("CaH2+CaH3 excess", excess, error)
         vote("CaH2+CaH3", excess, RULES["cah_excess_giant"])

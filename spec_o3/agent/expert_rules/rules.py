@@ -240,6 +240,9 @@ class RuleTable:
         self.source = source
         if not self.rules:
             raise ValueError(f"{source}: a rule table needs at least one rule")
+        read = (rule.when.names | _template_names(rule.evidence) for rule in self.rules)
+        names = set().union(*read)
+        self._fact_names = frozenset(names - set(self.thresholds))
         clashes = {t for t in self.thresholds if t in _FUNCTIONS}
         if clashes:
             raise ValueError(f"{source}: thresholds may not be called {', '.join(sorted(clashes))}")
@@ -253,9 +256,9 @@ class RuleTable:
 
     @property
     def fact_names(self):
-        """Names the conditions read that are not thresholds: what the measuring code supplies."""
-        names = set().union(*(rule.when.names for rule in self.rules))
-        return frozenset(names - set(self.thresholds))
+        """Names the conditions and evidence read that are not thresholds: what the measuring
+        code supplies."""
+        return self._fact_names
 
     def decide(self, facts):
         """The first rule whose condition holds for ``facts`` (a mapping of names to values).
@@ -263,11 +266,15 @@ class RuleTable:
         Raises
         ------
         KeyError
-            If a condition or template names a fact that ``facts`` does not hold.
+            If a condition or template names a fact that ``facts`` does not hold (checked for
+            every rule on every call, not only for the rules reached).
         ValueError
             If no rule applies.
         """
         namespace = {name: t.value for name, t in self.thresholds.items()} | dict(facts)
+        missing = self._fact_names.difference(namespace)
+        if missing:
+            raise KeyError(f"{self.source}: no measurement called {', '.join(sorted(missing))}")
         comparisons = []
         for rule in self.rules:
             try:
@@ -328,6 +335,15 @@ class RuleTable:
         if not isinstance(table, dict):
             raise ValueError(f"{path}: a rule table is a mapping with 'thresholds' and 'rules'")
         return cls.from_dict(table, source=str(path))
+
+
+def _template_names(template):
+    """The names a `str.format` template reads (``{colour:.2f}`` reads ``colour``)."""
+    return {
+        field.split(".")[0].split("[")[0]
+        for _, field, _, _ in string.Formatter().parse(template)
+        if field
+    }
 
 
 def _check_template(template, where):
