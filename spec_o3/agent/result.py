@@ -69,7 +69,8 @@ class VettingResult:
 
     @property
     def redshift_source(self):
-        """Where ``redshift`` came from: ``"file"``, ``"user"``, ``"measured"`` or ``"assumed"``."""
+        """Where ``redshift`` came from: ``"file"``, ``"redrock"`` (the catalogue beside a DESI
+        file), ``"user"``, ``"measured"`` or ``"assumed"``."""
         return self.trajectory.redshift_source
 
     @property
