@@ -81,6 +81,8 @@ def test_table_errors_name_the_rule_and_the_missing_measurement():
     table = _table(_rule("uses_tio", "tio_depth > 0.1"), _rule("default", "True", evidence="{x}"))
     assert table.fact_names == {"tio_depth", "x"}
     with pytest.raises(KeyError, match="no measurement called tio_depth, x"):
+        table.decide({})
+    with pytest.raises(KeyError, match="no measurement called x"):
         table.decide({"tio_depth": 0.3})  # every rule's names are checked, not only the first's
     with pytest.raises(ValueError, match="no rule applies"):
         _table(_rule("only", "False")).decide({})
