@@ -36,14 +36,14 @@ with warnings.catch_warnings():
         import jdaviz.conftest  # noqa: F401
 
     from spec_o3.jdaviz_plugin import (
+        CONFIGURATIONS,
         TRAY_NAME,
         SpectralVetting,
         VettingLabels,
         VettingLines,
         VettingLog,
-        VettingSpecviz,
         VettingWindows,
-        specviz_configuration,
+        label_rows,
     )
     from spec_o3.jdaviz_plugin.vetting.log import COLUMNS
 
@@ -61,6 +61,8 @@ pytestmark = [
 LAMOST = "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
 EMISSION_STAR = "lamost_lrs_podondra_emission/spec-55903-B90306_sp06-163.fits"
 SPECVIZ_DEPRECATED = pytest.mark.filterwarnings("ignore:Specviz is deprecated:DeprecationWarning")
+#: A slit's spatial profile and an IFU's spaxel weights, to make 2-D and 3-D spectra of a 1-D one.
+PROFILE = np.exp(-0.5 * ((np.arange(15) - 7) / 2.0) ** 2)
 
 
 @pytest.fixture
@@ -102,15 +104,52 @@ def test_registered_in_generalized_apps(deconfigged_helper):
         assert isinstance(app.plugins["Spectral Vetting"]._obj, SpectralVetting)
 
 
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_in_the_tray_of_every_configuration_showing_spectra(configuration):
+    tray = get_configuration(configuration)["tray"]
+    assert tray.count(TRAY_NAME) == 1 and tray.index(TRAY_NAME) < tray.index("export")
+    assert TRAY_NAME not in get_configuration("imviz")["tray"]  # no spectrum viewer there
+
+
+def vet_in(app, label):
+    """Vet the data ``label`` of a configured ``app`` for carbon stars, then decide on it."""
+    plugin = app.plugins["Spectral Vetting"]
+    assert isinstance(plugin._obj, SpectralVetting)
+    assert plugin.dataset.choices == [label]  # the 1-D spectrum, not the 2-D or 3-D data
+    plugin.task = "carbon_star"
+    result = plugin.vet()
+    assert result.status == "answered" and plugin.verdict == "NO" == plugin._obj.result_label
+    assert "C2 Swan" in plugin.evidence
+    plugin.decision = "reject"
+    assert list(plugin.log["decision"]) == ["reject"]
+    return result
+
+
 @SPECVIZ_DEPRECATED
-def test_in_a_specviz_configuration(specviz_helper):
-    # Jdaviz's Specviz lists its tray; ours adds the plugin to a copy of that list.
-    assert "Spectral Vetting" not in specviz_helper.plugins
-    assert TRAY_NAME not in get_configuration("specviz")["tray"]
-    assert specviz_configuration()["tray"].index(TRAY_NAME) < specviz_configuration()["tray"].index(
-        "export"
+def test_vets_in_specviz(specviz_helper, lamost_file):
+    specviz_helper.load(read_for_inspection(lamost_file), format="1D Spectrum", data_label="star")
+    assert vet_in(specviz_helper, "star").redshift_source == "file"
+
+
+@SPECVIZ_DEPRECATED  # Specviz2d is a Specviz
+@pytest.mark.filterwarnings("ignore:Specviz2d is deprecated:DeprecationWarning")
+def test_vets_the_extracted_spectrum_in_specviz2d(specviz2d_helper, lamost_file):
+    star = read_for_inspection(lamost_file)
+    flux = PROFILE[:, None] * np.nan_to_num(star.flux.value)[None, :] * star.flux.unit
+    specviz2d_helper.load(
+        Spectrum(flux=flux, spectral_axis=star.spectral_axis), format="2D Spectrum"
     )
-    assert isinstance(VettingSpecviz().plugins["Spectral Vetting"]._obj, SpectralVetting)
+    vet_in(specviz2d_helper, "2D Spectrum (auto-ext)")
+
+
+@SPECVIZ_DEPRECATED  # Cubeviz makes a Specviz of its spectrum viewer
+@pytest.mark.filterwarnings("ignore:Cubeviz is deprecated:DeprecationWarning")
+def test_vets_the_aperture_spectrum_in_cubeviz(cubeviz_helper, lamost_file):
+    star = read_for_inspection(lamost_file)
+    weights = PROFILE[:, None, None] * PROFILE[None, :, None]
+    flux = weights * np.nan_to_num(star.flux.value)[None, None, :] * u.Jy
+    cubeviz_helper.load(Spectrum(flux=flux, spectral_axis=star.spectral_axis), format="3D Spectrum")
+    vet_in(cubeviz_helper, "3D Spectrum (sum)")
 
 
 def test_appearance_before_and_after_loading(deconfigged_helper, lamost_file):
@@ -182,7 +221,8 @@ def test_vets_real_lamost_spectrum_with_expert(vetted, lamost_file):
     assert (plugin.outcome, ui.result_label, ui.result_error) == ("answered", result.verdict, "")
     # the LAMOST pipeline's redshift, which the field showed and the run used
     assert result.redshift_source == "file" and result.redshift == plugin.redshift
-    assert ui.result_redshift == f"z = {result.redshift:g} (from the file)"
+    assert ui.result_redshift == "z = -7.138e-05, cz = -21.399 km/s (from the file)"
+    assert ui.redshift_hint == "From the file: z = -7.138e-05, cz = -21.399 km/s."
     assert [row["step"] for row in ui.step_items] == [step.index for step in plugin.steps]
     zooms = [step for step in plugin.steps if step.window is not None]
     assert zooms, "the expert inspects at least one window"
@@ -190,7 +230,12 @@ def test_vets_real_lamost_spectrum_with_expert(vetted, lamost_file):
         row = ui.step_items[step.index - 1]
         assert row["tool"] == step.tool_name and row["label"] == step.label
         assert row["window"] == f"{step.window.lower.value:.0f}–{step.window.upper.value:.0f}"
-        assert row["measurement"]
+        # what the expert measured in the window, as its evidence cites it
+        measured = step.measurements["policy"]
+        assert row["measurement"].count("±") == len(measured) > 0
+        assert all(name in row["measurement"] for name in measured)
+    assert "C2 4737 head depth 0.009 ± 0.004" == ui.step_items[0]["measurement"]
+    assert "C2 4737 head depth 0.009 ± 0.004" in plugin.evidence
     assert ui.step_items[-1]["tool"] == "answer"
     assert ui.status.startswith(f"{result.verdict} after {result.n_steps} steps")
     assert not ui.running and ui.error == ""
@@ -218,6 +263,25 @@ def test_overlays_at_observed_wavelengths_and_following_units(vetted):
     finally:
         units.spectral_unit = "Angstrom"
     np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
+
+
+def test_labels_that_would_overlap_are_stacked(vetted):
+    app, plugin = vetted
+    overlay = plugin._obj._overlays[viewer_of(app)]
+    try:  # the full spectrum shown: H alpha is 8 px beside Ba II 6497, [N II] 6583 far enough
+        overlay.draw(
+            [[4600, 4800], [4700, 4900]] * u.AA,
+            ["C2 Swan 4737", "TiO 4761"],
+            [6497, 6563, 6583, 7000] * u.AA,
+            ["Ba II 6497", "H alpha", "[N II] 6583", "TiO"],
+            u.AA,
+        )
+        y = list(overlay.line_labels.y)
+        assert y[0] == y[2] == y[3] < y[1]
+        assert overlay.window_labels.y[0] > overlay.window_labels.y[1]
+    finally:
+        plugin._obj._draw_overlays()
+    assert list(label_rows([6497, 6563, 4861, 6680], [100] * 4)) == [0, 1, 0, 0]
 
 
 def test_selecting_a_step_zooms_to_its_window(vetted, lamost_file):
@@ -292,6 +356,7 @@ def test_decision_comment_and_log_export(vetted, tmp_path):
 
     first = plugin.export_log(path)
     assert first.colnames == list(COLUMNS) and len(first) == 1
+    assert plugin._obj.log_exported == f"Exported: {path} holds 1 row."
     assert len(plugin.export_log(path)) == 1  # nothing changed: nothing appended
     plugin.decision = "unsure"
     table = plugin.export_log(path)
@@ -434,14 +499,16 @@ def test_redshift_assumed_when_the_file_has_none(deconfigged_helper, real_data):
     assert ui.redshift_from_file is None and plugin.redshift is None  # an empty field
     result = plugin.vet()
     assert (result.redshift, result.redshift_source) == (0, "assumed")
-    assert ui.result_redshift == "z = 0 (assumed: no redshift in the file)"
+    assert ui.result_redshift == "z = 0, cz = 0 km/s (assumed: no redshift in the file)"
     assert result.evidence.endswith("it was inspected at the task's assumed z = 0.")
     assert tuple(plugin.log[0]["redshift", "redshift_source"]) == (0, "assumed")
 
     plugin.redshift = 0.001
     result = plugin.vet()
     assert (result.redshift, result.redshift_source) == (0.001, "user")
-    assert ui.result_redshift == "z = 0.001 (user: given to spec-o3, not read from the file)"
+    assert ui.result_redshift == (
+        "z = 0.001, cz = 299.79 km/s (user: given to spec-o3, not read from the file)"
+    )
     (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
     expected = [[w.lower.value * 1.001, w.upper.value * 1.001] for w in result.windows]
     np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)

@@ -26,6 +26,7 @@ from spec_o3.report import (
     read_decisions,
     render_overview,
 )
+from spec_o3.tasks import get_task
 
 #: Real LAMOST DR1 spectra: an F9 dwarf, an M0 star and an A2 star with H alpha emission.
 FILES = (
@@ -406,16 +407,25 @@ def test_rebuild_needs_overwrite_and_drops_stale_files(run, tmp_path, capsys):
 
 
 def test_missing_inputs_become_notes(run, tmp_path):
-    """No trajectories: windows from the table; no spectrum file: the agent's overview."""
+    """No trajectories: windows from the table, their zooms drawn now; no spectrum file: the
+    agent's overview."""
     results, trajectories = run
     out = tmp_path / "bare"
     build_report(results, out, verdict="all", progress=False)
     record = records(out)[0]
-    assert record["windows"] and all(w["image"] is None for w in record["windows"])
     assert [(w["lo"], w["hi"]) for w in record["windows"]] == [
         tuple(map(float, part.split("-")))
         for part in Table.read(results, format="ascii.ecsv")["windows"][0].split(";")
     ]
+    labels = {w.lower.value: w.label for w in get_task(record["task"]).windows}
+    # the task's labels, where the windows are the task's
+    assert [w["label"] for w in record["windows"]] == [
+        labels.get(w["lo"], "") for w in record["windows"]
+    ]
+    assert any(w["label"] for w in record["windows"])
+    for window in record["windows"]:  # a zoom drawn from the spectrum
+        with Image.open(out / window["image"]) as zoom:
+            assert zoom.width >= 560  # as the agent's zoom tool draws it
     assert "No saved inspection" in record["notes"][0]
     assert (out / record["spectrum_image"]).is_file()
 

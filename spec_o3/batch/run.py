@@ -264,15 +264,10 @@ def vet_catalog(
 
 
 def _progress_bar(total, done, task, progress):
-    from tqdm.auto import tqdm
+    from spec_o3._progress import progress_bar
 
-    return tqdm(
-        total=total,
-        initial=done,
-        unit="spectrum",
-        desc=f"vet {task.id}",
-        disable=None if progress else True,  # None: only on a terminal
-        dynamic_ncols=True,
+    return progress_bar(
+        total=total, initial=done, desc=f"vetting {task.name}", unit="spectrum", show=progress
     )
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.table import Column, MaskedColumn, QTable, Table
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..agent import BackendError, Inspector, get_backend
 from ..agent.result import ANSWERED, FAILED, STATUSES
 from ..defaults import MAX_TURNS
@@ -270,7 +270,7 @@ def evaluate(
     batch_size : int, optional
         Questions handed to the inspection loop at once (batched generation for model backends).
     progress : bool, optional
-        Show a progress bar (on standard error).
+        Show a progress bar on standard error (when it is a terminal, for runs over 2 s).
     toolset, max_turns, render_images
         Passed to `~spec_o3.agent.Inspector`; ``render_images=False`` speeds up policies that do not
         look at the plots (the scripted expert).
@@ -308,8 +308,8 @@ def evaluate(
         inspector = Inspector(
             policy, toolset=toolset, max_turns=max_turns, render_images=render_images
         )
-        with tqdm(
-            total=len(suite), desc=f"evaluate {name}", unit="question", disable=not progress
+        with progress_bar(
+            total=len(suite), desc=f"evaluating {name}", unit="question", show=progress
         ) as bar:
             for start in range(0, len(suite), int(batch_size)):
                 rows = range(start, min(start + int(batch_size), len(suite)))

@@ -10,6 +10,8 @@ offline. Needs the ``jdaviz`` extra: ``pip install "spec-o3[jdaviz]"``.
 """
 
 import sys
+import warnings
+from pathlib import Path
 
 __all__ = ["add_arguments", "run"]
 
@@ -37,6 +39,7 @@ def run(args):
     from spec_o3.exceptions import UnvettableSpectrum
 
     try:
+        from spec_o3.jdaviz_plugin import LOG_FILE
         from spec_o3.jdaviz_plugin.launcher import serve
     except ImportError as error:
         print(
@@ -44,6 +47,7 @@ def run(args):
             file=sys.stderr,
         )
         return 2
+    _ignore_known_noise()
     try:
         serve(
             args.files,
@@ -51,9 +55,41 @@ def run(args):
             port=args.port,
             open_browser=args.browser,
             theme=args.theme,
-            started=lambda url: print(f"Spectral Vetting in Jdaviz: {url}", flush=True),
+            started=_started,
         )
     except UnvettableSpectrum as error:  # a missing or unreadable file, named
         print(f"spec-o3 jdaviz: error: {error}", file=sys.stderr)
         return 2
+    print(
+        "spec-o3 jdaviz: stopped; Export log wrote to the file it named (by default "
+        f"{Path.cwd() / LOG_FILE}); next: spec-o3 report to review many candidates"
+    )
     return 0
+
+
+def _started(url):
+    print(f"Spectral Vetting in Jdaviz: {url}", flush=True)
+    print(
+        "open it in a web browser, then Vet in the Spectral Vetting plugin (the plugins button "
+        "of the top bar) and Export log; Ctrl-C stops the server",
+        flush=True,
+    )
+
+
+def _ignore_known_noise():
+    """Keep the terminal for the URL and real problems: ignore the warnings Jdaviz's stack gives
+    on every page, which say nothing about the spectra or about what the user did."""
+    from astropy.units import UnitsWarning
+
+    # gwcs names spectral units in VOUnit, whose standard deprecates "Angstrom"
+    warnings.filterwarnings(
+        "ignore", "The unit 'Angstrom' has been deprecated in the VOUnit standard", UnitsWarning
+    )
+    # Solara, served over plain http on this machine, cannot set a samesite=none cookie
+    warnings.filterwarnings(
+        "ignore", "Cookies with samesite=none require https", UserWarning, "solara"
+    )
+    # astropy turns inverse variances into standard deviations for Jdaviz: 1/0 at bad pixels
+    warnings.filterwarnings(
+        "ignore", "divide by zero encountered in divide", RuntimeWarning, "astropy.nddata"
+    )

@@ -110,8 +110,7 @@ def run(args):
     except (OSError, ValueError) as error:
         return _fail(error)
 
-    from tqdm import tqdm
-
+    from spec_o3._progress import progress_bar
     from spec_o3.simulate.files import label_table
     from spec_o3.simulate.suite import iter_suite
     from spec_o3.tasks import get_task
@@ -122,10 +121,9 @@ def run(args):
         task.id, args.n, positive_fraction=args.positive_fraction, snr=snr, seed=args.seed
     )
     width = len(str(args.n - 1))
-    pending = []
-    for index, spectrum in enumerate(
-        tqdm(spectra, total=args.n, desc=f"simulate {task.code}", unit="spec")
-    ):
+    bar = progress_bar(spectra, total=args.n, desc=f"simulating {task.name}", unit="spectrum")
+    pending, pattern = [], "coadd-*.fits" if args.survey == "desi" else "*.fits"
+    for index, spectrum in enumerate(bar):
         if args.survey == "desi":  # several targets per file: written when the file is full
             pending.append(spectrum)
             if len(pending) < args.targets_per_file and index < args.n - 1:
@@ -150,8 +148,9 @@ def run(args):
     ).write(args.out / LABEL_FILE, format="ascii.ecsv", overwrite=True)
     n_yes = sum(row["label"] == "YES" for row in rows)
     print(
-        f"wrote {len(rows)} spectra ({n_yes} YES, {len(rows) - n_yes} NO) "
-        f"and {LABEL_FILE} to {args.out}"
+        f"wrote {len(rows)} spectra ({n_yes} YES, {len(rows) - n_yes} NO: {task.name}) and their "
+        f"labels ({LABEL_FILE}) to {args.out}; next: spec-o3 vet --task {task.id} "
+        f"{args.out / pattern} --output {args.out / 'results.ecsv'}"
     )
     return 0
 

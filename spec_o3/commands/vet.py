@@ -178,7 +178,7 @@ def run(args):
                 file=sys.stderr,
             )
             return 130
-        _print_summary(summary, print_rows=args.output is None)
+        _print_summary(summary, print_rows=args.output is None, trajectories=args.save_trajectories)
     return EXIT_FAILED_INPUTS if summary.failed else 0
 
 
@@ -213,7 +213,7 @@ def _usage_error(error):
     return 2
 
 
-def _print_summary(summary, print_rows):
+def _print_summary(summary, print_rows, trajectories=None):
     import numpy as np
     from astropy.table import Table
 
@@ -232,8 +232,11 @@ def _print_summary(summary, print_rows):
             shown = row["verdict"] if row["status"] == ANSWERED else row["status"].upper()
             target = "" if np.ma.is_masked(row["targetid"]) else f"#{row['targetid']}"
             print(f"{row['file']}{target}\t{shown}\t{row['evidence'] or row['error'] or ''}")
+        print("next: give --output FILE to keep the results and review them in a report")
     else:
-        print(summary)
+        report = f"spec-o3 report {summary.output} --out {summary.output.parent / 'report'}"
+        saved = "" if trajectories is None else f" --trajectories {trajectories}"
+        print(f"{summary}; next: {report}{saved}")
     if summary.failed:
         print(
             f"spec-o3 vet: {summary.failed} input(s) failed and have no verdict (exit status "

@@ -2,8 +2,10 @@
 
 Importing this subpackage registers the plugin with Jdaviz's tray registry, so every generalized
 Jdaviz app created afterwards (``jdaviz.new_app()``, ``jdaviz.show()``) has it under *Spectral
-Vetting*. The Specviz configuration lists its plugins explicitly: `specviz_configuration` is that
-list with this plugin added, and `VettingSpecviz` the Specviz helper that uses it.
+Vetting*. The configured apps list their plugins in their configuration files: importing also
+adds the plugin to the tray of each that shows a 1-D spectrum (`CONFIGURATIONS`), so that
+``jdaviz.Specviz()``, ``jdaviz.Specviz2d()`` (its extracted spectrum) and ``jdaviz.Cubeviz()``
+(its aperture spectrum) made afterwards have it too.
 
 Examples
 --------
@@ -19,45 +21,39 @@ Examples
 See :doc:`/jdaviz`.
 """
 
-from jdaviz import Specviz
-from jdaviz.core.config import get_configuration
+import functools
+
+import jdaviz.app
+import jdaviz.core.config
 
 from .vetting import *  # noqa: F401,F403  (registers the plugin)
 from .vetting import TRAY_NAME
 from .vetting import __all__ as _vetting_all
 
-__all__ = ["VettingSpecviz", "specviz_configuration", *_vetting_all]
+__all__ = ["CONFIGURATIONS", *_vetting_all]
+
+#: The configured Jdaviz apps that show a 1-D spectrum, whose tray gets the plugin.
+CONFIGURATIONS = ("specviz", "specviz2d", "cubeviz", "mosviz")
 
 
-def specviz_configuration():
-    """Jdaviz's Specviz configuration with the Spectral Vetting plugin in its tray (a new copy).
+def _with_vetting(read_configuration):
+    """Jdaviz's configuration reader, adding the plugin to the tray of `CONFIGURATIONS`."""
 
-    Returns
-    -------
-    config : dict
-        A configuration as `jdaviz.core.config.get_configuration` returns it.
+    @functools.wraps(read_configuration)
+    def read(path=None):
+        config = read_configuration(path)
+        tray = config.get("tray")
+        shows_spectra = config.get("settings", {}).get("configuration") in CONFIGURATIONS
+        if shows_spectra and tray is not None and TRAY_NAME not in tray:
+            # beside the other analysis plugins, before the app's export/about/logger entries
+            tray.insert(tray.index("export") if "export" in tray else len(tray), TRAY_NAME)
+        return config
 
-    Examples
-    --------
-    >>> config = specviz_configuration()
-    >>> config["settings"]["configuration"], TRAY_NAME in config["tray"]
-    ('specviz', True)
-    """
-    config = get_configuration("specviz")
-    tray = config["tray"]
-    # Beside the other analysis plugins, before the app's export/about/logger entries.
-    tray.insert(tray.index("export") if "export" in tray else len(tray), TRAY_NAME)
-    return config
+    read.spec_o3_vetting = True
+    return read
 
 
-class VettingSpecviz(Specviz):
-    """The Specviz helper with the Spectral Vetting plugin in its tray.
-
-    Jdaviz deprecates the Specviz helper in favour of the generalized app (removal planned for
-    5.2); this helper is for workflows that still use it.
-    """
-
-    @property
-    def _default_configuration(self):
-        # ConfigHelper reads this on construction: a fresh copy each time, since the app keeps it.
-        return specviz_configuration()
+# Jdaviz reads configurations through this function, imported by name where it is used.
+for _module in (jdaviz.core.config, jdaviz.app):
+    if not getattr(_module.read_configuration, "spec_o3_vetting", False):
+        _module.read_configuration = _with_vetting(_module.read_configuration)

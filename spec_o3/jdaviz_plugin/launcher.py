@@ -13,12 +13,15 @@ import os
 import webbrowser
 from pathlib import Path
 
+import glue_jupyter.bqplot.profile.layer_artist
 import ipygoldenlayout
 import ipysplitpanes
 import ipyvue
 import jdaviz
+import numpy as np
 import solara
 from jdaviz.app import custom_components
+from specutils import Spectrum
 
 from spec_o3.io import read_for_inspection
 
@@ -64,7 +67,8 @@ def serve(files, *, host="127.0.0.1", port=0, open_browser=False, theme="light",
     solara.server.settings.main.mode = "production"
     solara.server.settings.telemetry.mixpanel_enable = False
 
-    server = solara.server.starlette.ServerStarlette(host=host, port=port)
+    # uvicorn's log at "warning": the terminal shows the URL, then only what goes wrong
+    server = solara.server.starlette.ServerStarlette(host=host, port=port, log_level="warning")
     server.serve_threaded()
     server.wait_until_serving()
     started(server.base_url)
@@ -78,13 +82,32 @@ def serve(files, *, host="127.0.0.1", port=0, open_browser=False, theme="light",
 
 def _new_app():
     """A generalized Jdaviz app (with the plugin, registered on import) holding `FILES`."""
+    # Spectra as SVG lines, which break at NaN (masked pixels: see `_with_gaps`); glue's WebGL
+    # lines would draw each masked pixel as a drop to the bottom of the plot.
+    glue_jupyter.bqplot.profile.layer_artist.USE_GL = False
     app = jdaviz.App()
     with app.batch_load():
         for path in FILES:
             # Read as `spec_o3.vet` reads, so the viewer shows what the agent inspects.
             spectrum = read_for_inspection(path)
-            app.load(spectrum, format="1D Spectrum", data_label=Path(path).stem)
+            app.load(_with_gaps(spectrum), format="1D Spectrum", data_label=Path(path).stem)
     return app
+
+
+def _with_gaps(spectrum):
+    """``spectrum`` with no flux at its masked pixels, which the viewer then draws as gaps.
+
+    The mask stays, so the plugin inspects the same good pixels as ``spec-o3 vet``.
+    """
+    if spectrum.mask is None or not np.any(spectrum.mask):
+        return spectrum
+    return Spectrum(
+        flux=np.where(spectrum.mask, np.nan, spectrum.flux.value) * spectrum.flux.unit,
+        spectral_axis=spectrum.spectral_axis,
+        uncertainty=spectrum.uncertainty,
+        mask=spectrum.mask,
+        meta=spectrum.meta,
+    )
 
 
 def _register_components():

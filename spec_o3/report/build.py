@@ -32,7 +32,7 @@ import numpy as np
 from spec_o3.agent.result import FAILED, NO_ANSWER
 
 from ._tables import read_table, text_column
-from .candidates import CandidateJob, find_trajectories, prepare_candidate
+from .candidates import CandidateJob, _target_file, find_trajectories, prepare_candidate
 from .merge import DECISIONS, REVIEW_COLUMNS, merge_decisions, read_decisions
 from .summary import (
     OUTCOMES,
@@ -256,13 +256,14 @@ def _sorted(indices, values, descending):
 
 
 def _trajectory_for(row, found):
-    return found.get((row["file"], row["task"])) or found.get((Path(row["file"]).name, row["task"]))
+    file = _target_file(row)  # a DESI target's trajectory names FILE#TARGETID
+    return found.get((file, row["task"])) or found.get((Path(file).name, row["task"]))
 
 
 def _prepare_all(jobs, workers, progress):
-    from tqdm.auto import tqdm
+    from spec_o3._progress import progress_bar
 
-    bar = tqdm(total=len(jobs), unit="candidate", desc="report", disable=None if progress else True)
+    bar = progress_bar(total=len(jobs), desc="drawing the report", unit="candidate", show=progress)
     with bar:
         if workers == 1 or len(jobs) < 2:
             records = []

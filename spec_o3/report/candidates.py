@@ -1,8 +1,9 @@
 """One report entry per results row: the row, its saved inspection, and the images drawn for it.
 
 `prepare_candidate` does all the per-candidate work (read the spectrum, identify the lines in the
-inspected windows, draw the full spectrum, convert the zoom images) and returns a JSON-native
-record; it runs in worker processes for large reports.
+inspected windows, draw the full spectrum, convert the zoom images, or draw them from the windows
+of the results table when no inspection was saved) and returns a JSON-native record; it runs in
+worker processes for large reports.
 """
 
 import math
@@ -17,7 +18,9 @@ from spec_o3.agent import Trajectory
 from spec_o3.agent.protocol import parse_response
 from spec_o3.agent.result import FAILED
 from spec_o3.agent.tools import REDSHIFT_SOURCES, line_table, rest_frame
+from spec_o3.analysis import render_window
 from spec_o3.io import read_for_inspection, read_target
+from spec_o3.tasks import get_task
 
 from .images import median_snr, render_overview
 
@@ -135,6 +138,7 @@ def prepare_candidate(job):
     Never raises for a bad candidate: an unreadable spectrum or trajectory becomes a ``notes``
     entry of the record, and the report shows what could be shown. A failed row (its spectrum
     could not be read or vetted) has no inspection; its spectrum is drawn if it can be read now.
+    Without a saved inspection, the zooms are drawn now from the windows of the results table.
     """
     record = _row_record(job.row)
     folder = job.out / "images" / f"r{job.number:06d}"
@@ -144,7 +148,11 @@ def prepare_candidate(job):
     trajectory = None
     if job.trajectory is None:
         if record["outcome"] != FAILED:  # which never has one
-            record["notes"].append("No saved inspection was found for this file: no zoom images.")
+            record["notes"].append(
+                "No saved inspection was found for this file (spec-o3 vet --save-trajectories "
+                "saves them): the zooms are drawn from the results table's windows, and the "
+                "agent's reasoning is not shown."
+            )
     else:
         try:
             trajectory = Trajectory.load(job.trajectory)
@@ -156,8 +164,15 @@ def prepare_candidate(job):
         regions = _add_inspection(record, trajectory, images)
     else:
         regions = [(lo * u.AA, hi * u.AA) for lo, hi in parse_windows(job.row.get("windows"))]
+        labels = _task_window_labels(job.row["task"])
         record["windows"] = [
-            {"number": n, "label": "", "lo": lo.value, "hi": hi.value, "image": None}
+            {
+                "number": n,
+                "label": labels.get((round(lo.value), round(hi.value)), ""),
+                "lo": lo.value,
+                "hi": hi.value,
+                "image": None,
+            }
             for n, (lo, hi) in enumerate(regions, start=1)
         ]
 
@@ -249,8 +264,21 @@ def _add_inspection(record, trajectory, images):
     return regions
 
 
+def _task_window_labels(task):
+    """The labels of ``task``'s diagnostic windows by their rounded edges in Å (none for a task
+    not registered here)."""
+    try:
+        windows = get_task(task).windows
+    except ValueError:
+        return {}
+    return {
+        (round(w.lower.to_value(u.AA)), round(w.upper.to_value(u.AA))): w.label for w in windows
+    }
+
+
 def _add_spectrum(record, spectrum, regions, images):
-    """Measure S/N and lines and draw the full spectrum; False (with a note) if it cannot."""
+    """Measure S/N and lines, draw the full spectrum and the zooms no saved inspection holds;
+    False (with a note) if the spectrum cannot be drawn."""
     try:
         if record["redshift"] is None:  # not inspected, or a table and inspection without one
             _set_redshift(record, *rest_frame(spectrum))
@@ -269,7 +297,25 @@ def _add_spectrum(record, spectrum, regions, images):
         record["notes"].append(f"The spectrum could not be drawn: {error}")
         return False
     record["spectrum_image"] = images.save(image, "spectrum.png")
+    for window in record["windows"]:
+        if window["image"] is None:  # no saved inspection, or one saved without images
+            _add_zoom(window, spectrum, lines, redshift, images)
     return True
+
+
+def _add_zoom(window, spectrum, lines, redshift, images):
+    """Draw the zoom of one window with the identified lines marked (none without data there)."""
+    try:
+        image = render_window(
+            spectrum,
+            (window["lo"] * u.AA, window["hi"] * u.AA),
+            lines=lines,
+            redshift=redshift,
+            title=window["label"] or None,
+        )
+    except ValueError:  # the window holds no valid pixel: the page says there is no image
+        return
+    window["image"] = images.save(image, f"window-{window['number']:02d}.png")
 
 
 def _target_file(row):

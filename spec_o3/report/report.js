@@ -464,7 +464,7 @@
               h("span", {class: "label"}, w.label || "window"),
               h("span", {class: "range"}, formatNumber(w.lo, 0) + "–" + formatNumber(w.hi, 0) + " Å")),
             w.image ? h("img", {src: w.image, loading: "lazy", alt: "Window " + w.number + ": " + (w.label || "")}) :
-              h("p", {class: "empty"}, "No image saved."));
+              h("p", {class: "empty"}, "No zoom image: no spectrum to draw here."));
         })) : h("p", {class: "empty"}, "The agent inspected no window."));
 
       const lines = record.lines.length ? h("section", {class: "lines"},

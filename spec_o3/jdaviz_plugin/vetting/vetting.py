@@ -5,9 +5,11 @@ import io
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+from astropy.constants import c
 from jdaviz.core.custom_traitlets import FloatHandleEmpty
 from jdaviz.core.events import GlobalDisplayUnitChanged, SnackbarMessage
 from jdaviz.core.registries import tray_registry
@@ -22,6 +24,7 @@ from traitlets import Any, Bool, Dict, Int, List, Unicode, observe
 
 from spec_o3.agent import BackendError, Inspector, Policy, get_backend, parse_response
 from spec_o3.agent.backends import backend_declaration, registered_backends
+from spec_o3.agent.expert_rules import Measurement
 from spec_o3.agent.result import FAILED, NO_ANSWER
 from spec_o3.agent.tools import REDSHIFT_SOURCES, rest_frame
 from spec_o3.defaults import MAX_TURNS  # most assistant turns per run, as in the paper
@@ -31,10 +34,20 @@ from spec_o3.tasks import get_task, task_ids
 from .log import DECISIONS, VettingLog
 from .overlays import Overlay
 
-__all__ = ["TRAY_NAME", "BackendSelect", "SpectralVetting", "TaskSelect", "VettingCancelled"]
+__all__ = [
+    "LOG_FILE",
+    "TRAY_NAME",
+    "BackendSelect",
+    "SpectralVetting",
+    "TaskSelect",
+    "VettingCancelled",
+]
 
 #: Registry name of the plugin (what a Jdaviz configuration lists in its ``tray``).
 TRAY_NAME = "spec-o3-spectral-vetting"
+
+#: Where Export log writes the vetting log unless told otherwise (relative to the working folder).
+LOG_FILE = "vetting_log.ecsv"
 
 #: How the plugin names the way a run ended, beside the verdict.
 _OUTCOME_LABELS = {NO_ANSWER: "no answer", FAILED: "failed"}
@@ -88,6 +101,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     base_url = Unicode("http://localhost:8000/v1").tag(sync=True)
     redshift = FloatHandleEmpty(None, allow_none=True).tag(sync=True)
     redshift_from_file = Any(None).tag(sync=True)
+    redshift_hint = Unicode("").tag(sync=True)
 
     running = Bool(False).tag(sync=True)
     progress = Unicode("").tag(sync=True)
@@ -108,8 +122,9 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
 
     decision_selected = Unicode("").tag(sync=True)
     comment = Unicode("").tag(sync=True)
-    log_path = Unicode("vetting_log.ecsv").tag(sync=True)
+    log_path = Unicode(LOG_FILE).tag(sync=True)
     log_length = Int(0).tag(sync=True)
+    log_exported = Unicode("").tag(sync=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -384,7 +399,10 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self.result_label = result.verdict or _OUTCOME_LABELS[result.status]
         self.result_verdict, self.result_evidence = result.verdict or "", result.evidence
         self.result_error = result.error or ""
-        self.result_redshift = _redshift_text(result.redshift, result.redshift_source)
+        self.result_redshift = (
+            f"{_redshift_text(result.redshift)} "
+            f"({REDSHIFT_SOURCES.get(result.redshift_source, result.redshift_source)})"
+        )
         self.step_items = [_step_row(step, result.lines) for step in result.trajectory.steps]
         ended = result.verdict or "No answer"
         self.status = f"{ended} after {result.n_steps} steps ({result.seconds:.1f} s)"
@@ -407,7 +425,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self._job = self._result = None
         self.result_status = self.result_label = self.result_verdict = ""
         self.result_evidence = self.result_error = self.result_redshift = ""
-        self.error = self.status = ""
+        self.error = self.status = self.log_exported = ""
         self.step_items = []
         self.selected_step = 0
         self.decision_selected = self.comment = ""
@@ -446,8 +464,15 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self.redshift_from_file = None
         if self.dataset_selected:  # as the inspection will read it: a failure value is none
             redshift, source = rest_frame(self.dataset.selected_obj)
-            self.redshift_from_file = redshift if source == "file" else None
+            # shown to its precision; left unchanged, the run uses the file's own, unrounded
+            self.redshift_from_file = _rounded(redshift) if source == "file" else None
         self.redshift = self.redshift_from_file
+        self.redshift_hint = (
+            "Not in the file: set it if known; left empty, the task's assumed redshift is used "
+            "(0 for stars)."
+            if self.redshift_from_file is None
+            else f"From the file: {_redshift_text(self.redshift_from_file)}."
+        )
 
     @observe("plugin_opened")
     def _on_opened(self, *args):
@@ -536,7 +561,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         Parameters
         ----------
         path : str or path-like, optional
-            Defaults to ``log_path`` (``vetting_log.ecsv``). Rows already in the file stay.
+            Defaults to ``log_path`` (`LOG_FILE`). Rows already in the file stay.
 
         Returns
         -------
@@ -545,16 +570,14 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         """
         if not len(self._log):
             raise ValueError("nothing to export: vet a spectrum first")
-        path = self.log_path if path is None else path
+        path = Path(self.log_path if path is None else path).expanduser().resolve()
         table = self._log.export(path)
-        self.hub.broadcast(
-            SnackbarMessage(
-                f"Vetting log: {len(table)} rows in {path}", color="success", sender=self
-            )
-        )
+        self.log_exported = f"Exported: {path} holds {_count(len(table), 'row')}."
+        self.hub.broadcast(SnackbarMessage(self.log_exported, color="success", sender=self))
         return table
 
     def vue_export_log(self, *args):
+        self.log_exported = ""
         try:
             self.export_log()
         except (OSError, ValueError) as error:
@@ -672,17 +695,29 @@ def _step_row(step, lines=None):
 
 
 def _key_measurement(step, lines):
-    """The one number worth reading in a step: its error, band depth, or strongest line."""
+    """What a step measured in its window: its error, the measurements the policy made there
+    (the expert's band depths and line widths, as its evidence cites them), a band depth, or the
+    strongest line identified in the window."""
     if step.error:
         return f"error: {step.error}"
     data = step.measurements
+    if step.window is not None and data.get("policy"):
+        return "; ".join(
+            str(
+                Measurement(
+                    name, m["value"] * u.Unit(m["unit"]), m["uncertainty"] * u.Unit(m["unit"])
+                )
+            )
+            for name, m in data["policy"].items()
+        )
     if "depth" in data:
         error = f" ± {data['uncertainty']:.3f}" if data.get("uncertainty") is not None else ""
         return f"depth {data['depth']:.3f}{error}"
     if "lines" in data:
         found = sorted(data["lines"], key=lambda line: -line["significance"])
         return (
-            f"{len(found)} lines, strongest {found[0]['name']} ({found[0]['significance']:.1f}σ)"
+            f"{_count(len(found), 'line')}, strongest {found[0]['name']} "
+            f"({found[0]['significance']:.1f}σ)"
             if found
             else "no lines"
         )
@@ -707,10 +742,19 @@ def _redshift(value):
     return redshift
 
 
-def _redshift_text(redshift, source):
-    """The redshift of a result and where it came from, e.g. "z = 0 (assumed: no redshift in the
-    file)"."""
-    return f"z = {redshift:g} ({REDSHIFT_SOURCES.get(source, source)})"
+def _count(number, noun):
+    """``number`` and ``noun``, plural unless one: "1 row", "3 rows"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _rounded(redshift):
+    """``redshift`` to the 5 significant digits the plugin shows."""
+    return float(f"{redshift:.5g}")
+
+
+def _redshift_text(redshift):
+    """A redshift to 5 significant digits, with its velocity, e.g. "z = 0.1, cz = 29979 km/s"."""
+    return f"z = {redshift:.5g}, cz = {(redshift * c).to_value(u.km / u.s):.5g} km/s"
 
 
 def _windows_text(windows):
