@@ -12,6 +12,8 @@ per line against the Sun.
 
 import numpy as np
 
+from .constants import SIGMA_T_CGS
+
 __all__ = [
     "ELEMENTS",
     "electron_pressure",
@@ -23,8 +25,6 @@ __all__ = [
     "relative_strength",
     "SUN",
 ]
-
-_K_EV = 8.617333262e-5  # Boltzmann constant in eV/K
 
 #: element -> (log eps solar [Asplund et al. 2009], ionisation energies of stages I and II in eV
 #: [NIST], partition functions of stages I, II, III at photospheric temperatures [Gray 2005, app. D,
@@ -124,7 +124,7 @@ def continuum_opacity(teff, pe):
     f_neutral = 1.0 - hydrogen_ionised_fraction(teff, pe)
     kappa_hminus = h_minus_opacity(teff, pe)
     kappa_hbf = 5.4e-18 * 9.0 * 10 ** (-12.09 * theta)
-    return f_neutral * (kappa_hminus + kappa_hbf) + 6.65e-25 * (1.0 - f_neutral)
+    return f_neutral * (kappa_hminus + kappa_hbf) + SIGMA_T_CGS * (1.0 - f_neutral)
 
 
 def line_to_continuum(elements, stages, chis, teff, logg):

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import voigt_profile
 
 from . import atmosphere
-from .constants import C_KMS
+from .constants import AMU_G, C_KMS, K_B_CGS
 from .grid import air_to_vacuum
 from .profiles import curve_of_growth, deposit, render_strength, smooth
 
@@ -175,7 +175,7 @@ def doppler_width(wavelength, element, teff, microturbulence):
     0.028
     """
     mass = _ATOMIC_MASS[element] if isinstance(element, str) else np.asarray(element)
-    thermal2 = 2 * 1.380649e-23 * teff / (mass * 1.66054e-27) / 1e6  # (km/s)^2
+    thermal2 = 2 * K_B_CGS * teff / (mass * AMU_G) / 1e10  # (km/s)^2
     return wavelength / C_KMS * np.sqrt(thermal2 + microturbulence**2)
 
 

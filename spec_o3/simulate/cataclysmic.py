@@ -4,6 +4,7 @@ classical novae in their nebular phase."""
 import numpy as np
 
 from .atomic import rest_wavelengths
+from .constants import CYCLOTRON_WAVELENGTH_MG
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines
 from .priors import Priors, observing_conditions
@@ -157,9 +158,9 @@ def _normalised(flux, rest, at=5500.0):
 
 
 def _cyclotron(rest, field_mg, amplitude):
-    """Cyclotron humps of a polar: harmonics of λ_c = 2π m_e c²/(e B) = 1.071e6 Å / B[MG]."""
+    """Cyclotron humps of a polar: harmonics of λ_c = 2π m_e c²/(e B) ≈ 1.071e6 Å / B[MG]."""
     hump = np.zeros_like(rest)
-    fundamental = 1.071e6 / field_mg
+    fundamental = CYCLOTRON_WAVELENGTH_MG / field_mg
     for n in range(2, 12):
         centre = fundamental / n
         if 3500 < centre < 9500:

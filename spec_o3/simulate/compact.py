@@ -4,6 +4,7 @@ import numpy as np
 from scipy.special import voigt_profile
 
 from .atomic import rest_wavelengths
+from .constants import C_CGS, G_CGS, M_SUN_G
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission
 from .priors import Priors, observing_conditions
@@ -13,14 +14,12 @@ from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
 
 __all__ = ["COMPACT_CLASSES"]
 
-_G_CGS = 6.674e-8
-
 
 def _gravitational_redshift_kms(logg, mass_msun=0.6):
     """v = G M / (R c) with R from the gravity: the ~30–60 km/s shift of white-dwarf lines."""
-    mass = mass_msun * 1.989e33
-    radius = np.sqrt(_G_CGS * mass / 10**logg)
-    return _G_CGS * mass / (radius * 2.998e10) / 1e5
+    mass = mass_msun * M_SUN_G
+    radius = np.sqrt(G_CGS * mass / 10**logg)
+    return G_CGS * mass / (radius * C_CGS) / 1e5
 
 
 def _wd_mass(logg):

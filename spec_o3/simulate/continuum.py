@@ -2,9 +2,9 @@
 
 import numpy as np
 
-__all__ = ["planck", "accretion_disc", "power_law"]
+from .constants import HC_OVER_K
 
-_HC_K = 1.438776877e8  # h c / k in Å K
+__all__ = ["planck", "accretion_disc", "power_law"]
 
 
 def planck(wavelength, teff):
@@ -21,7 +21,7 @@ def planck(wavelength, teff):
     wavelength = np.asarray(wavelength, dtype=float)
 
     def shape(w):
-        return w**-5 / np.expm1(np.minimum(_HC_K / (w * teff), 700.0))
+        return w**-5 / np.expm1(np.minimum(HC_OVER_K / (w * teff), 700.0))
 
     return shape(wavelength) / shape(5500.0)
 
@@ -58,7 +58,8 @@ def accretion_disc(wavelength, t_inner, r_ratio=30.0, n_rings=24):
 
     def shape(w):
         w = np.atleast_1d(w)[:, None]
-        return (area * w**-5 / np.expm1(np.minimum(_HC_K / (w * temperature), 700.0))).sum(axis=1)
+        planck = w**-5 / np.expm1(np.minimum(HC_OVER_K / (w * temperature), 700.0))
+        return (area * planck).sum(axis=1)
 
     # The sum of black bodies is smooth: evaluate it on a coarse log grid and interpolate.
     lo, hi = np.log10(wavelength.min()), np.log10(wavelength.max())

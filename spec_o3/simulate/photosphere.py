@@ -6,6 +6,7 @@ import numpy as np
 
 from . import stark
 from .atomic import forest_opacity, metal_line_opacity
+from .constants import ZEEMAN_SHIFT
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission
 from .profiles import stark_profile
@@ -49,8 +50,8 @@ class Photosphere:
         He).
     zeeman_field : float
         Surface magnetic field in MG: each hydrogen line splits into the linear Zeeman triplet,
-        shifted by ±4.67e-13 λ² B Å (λ in Å, B in G), the components smeared by the spread of field
-        over the surface.
+        shifted by ±e λ² B/(4π m_e c²) ≈ 4.67e-13 λ² B Å (λ in Å, B in G), the components
+        smeared by the spread of field over the surface.
     """
 
     teff: float
@@ -115,7 +116,7 @@ class Photosphere:
         """(shift Å, share of the strength, half width Å) of a line's Zeeman components."""
         if self.zeeman_field <= 0 or line.element != "H":
             return ((0.0, 1.0, width),)
-        split = 4.67e-13 * line.wavelength**2 * self.zeeman_field * 1e6
+        split = ZEEMAN_SHIFT * line.wavelength**2 * self.zeeman_field * 1e6
         smeared = float(np.hypot(width, 0.25 * split))
         return (
             (-split, 0.25, smeared),

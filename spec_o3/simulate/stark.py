@@ -28,12 +28,10 @@ from .atmosphere import (
     ionisation_fractions,
 )
 from .atomic import catalogue_wavelength
+from .constants import AMU_G, K_B_CGS, RYDBERG_H, RYDBERG_HE_II, SIGMA_T_CGS
 
 __all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
 
-_RYDBERG_H = 109677.583  # cm^-1, hydrogen (reduced mass), vacuum
-_RYDBERG_HE_II = 109722.27  # cm^-1, He+ (Z = 2 applied separately)
-_K_BOLTZMANN = 1.380649e-16
 
 # Absorption oscillator strengths f(l -> u) for hydrogen (Wiese & Fuhr 2009); n^-3 tail beyond.
 _F_BALMER = {
@@ -117,7 +115,7 @@ def hydrogen_lines():
     ):
         for n in n_range:
             wavelength = catalogue_wavelength(
-                "H I", 1e8 / (_RYDBERG_H * (1 / n_lower**2 - 1 / n**2))
+                "H I", 1e8 / (RYDBERG_H * (1 / n_lower**2 - 1 / n**2))
             )
             f = _oscillator_strength(table, n)
             lines.append(
@@ -180,7 +178,7 @@ def helium_lines():
     ]
     for n_lower, n_upper, _ in _HE_II:
         wavelength = catalogue_wavelength(
-            "He II", 1e8 / (4 * _RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2))
+            "He II", 1e8 / (4 * RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2))
         )
         chi = 54.418 * (1 - 1 / n_lower**2)
         f = _HE_II_F[(n_lower, n_upper)]
@@ -241,8 +239,7 @@ HELIUM_ATMOSPHERE_SCALE = 2.5
 #: He I bound-free opacity near 4500 Å from the n = 3 levels (statistical weight 36, ~23.0 eV):
 #: 36 × σ with σ ≈ 3e-18 cm² (the n = 2 edges lie blueward, at 2600-3700 Å).
 HE_I_BF_N3 = (1e-16, 23.0)
-_M_HE = 6.646e-24  # g
-_SIGMA_THOMSON = 6.652e-25  # cm²
+_M_HE = 4.002602 * AMU_G  # g: the standard atomic weight of helium (CIAAW)
 
 
 def _helium_atmosphere_ratio(teff, logg):
@@ -263,7 +260,7 @@ def _helium_atmosphere_ratio(teff, logg):
     neutral = 1.0 / (1.0 + phi / pe)
     cross_section, chi_n3 = HE_I_BF_N3
     bound_free = cross_section * 10 ** (-5040.0 / teff * chi_n3) / u_neutral
-    opacity = neutral * (HE_MINUS_FF * pe + bound_free) + (1.0 - neutral) * _SIGMA_THOMSON
+    opacity = neutral * (HE_MINUS_FF * pe + bound_free) + (1.0 - neutral) * SIGMA_T_CGS
     return HELIUM_ATMOSPHERE_SCALE * neutral / u_neutral / opacity
 
 
@@ -317,14 +314,14 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     True
     """
     pe = electron_pressure(teff, logg)
-    n_e = pe / (_K_BOLTZMANN * teff)
+    n_e = pe / (K_B_CGS * teff)
     # Inglis & Teller (1939) at the density of the upper layers where the high members form.
     n_max = 10 ** ((23.26 - np.log10(n_e / DISSOLUTION_DILUTION)) / 7.5)
     # Neutral hydrogen broadens hydrogen lines too (resonance broadening): it dominates in cool
     # dense atmospheres (the Sun, cool DA white dwarfs), counted as NEUTRAL_WEIGHT perturbers per
     # atom.
     x = hydrogen_ionised_fraction(teff, pe)
-    n_neutral = pe * (1 - x) / (max(x, 1e-12) * _K_BOLTZMANN * teff)
+    n_neutral = pe * (1 - x) / (max(x, 1e-12) * K_B_CGS * teff)
     n_broadening = n_e + NEUTRAL_WEIGHT * n_neutral
     strength = np.empty(len(lines))
     width = np.empty(len(lines))
