@@ -78,13 +78,14 @@ def _gravity_votes(rest):
         # Distance above the M-dwarf locus CaH2 + CaH3 = intercept + slope TiO5.
         slope = RULES["cah_locus_slope"]
         locus = RULES["cah_locus_intercept"] + slope * tio5.value.value
-        excess = cah2.value.value + cah3.value.value - locus
         error = np.sqrt(
             cah2.uncertainty.value**2
             + cah3.uncertainty.value**2
             + (slope * tio5.uncertainty.value) ** 2
         )
-        excess = make_measurement("CaH2+CaH3 excess", excess, error)
+        excess = make_measurement(
+            "CaH2+CaH3 excess", cah2.value.value + cah3.value.value - locus, error
+        )
         vote("CaH2+CaH3", excess, RULES["cah_excess_giant"])
     if na is not None:
         vote("Na I 8189", na, RULES["na_giant"])  # a band/continuum ratio: deep (low) in dwarfs
