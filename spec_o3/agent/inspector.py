@@ -30,7 +30,7 @@ from specutils import SpectrumList
 
 from spec_o3.defaults import MAX_TURNS
 from spec_o3.exceptions import UnvettableSpectrum
-from spec_o3.io import iter_targets, read_target
+from spec_o3.io import iter_targets, read_target, target_name
 from spec_o3.tasks import get_task
 
 from .backends import BackendError, get_backend
@@ -94,6 +94,8 @@ class Episode:
         max_turns=MAX_TURNS,
     ):
         self.task = get_task(task)
+        meta = getattr(spectrum, "meta", None) or {}  # a DESI target is FILE#TARGETID
+        source = target_name(meta.get("source") if source is None else source, meta.get("targetid"))
         self.environment = InspectionEnvironment(
             spectrum,
             redshift=redshift,

@@ -104,7 +104,7 @@ def vet_chunk(items, settings, inspector=None):
 
 
 def _vet_batch(items, settings, inspector):
-    from spec_o3.io import iter_targets
+    from spec_o3.io import iter_targets, target_name
 
     task, rows, started = settings.task, {}, []
     for item in items:
@@ -124,7 +124,7 @@ def _vet_batch(items, settings, inspector):
                 episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
             except Exception as error:  # noqa: BLE001 (odd data fails in many ways)
                 seconds = read_seconds + time.perf_counter() - began
-                message = _failure(error, item.path)
+                message = _failure(error, target_name(item.path, targetid))
                 rows[item][number] = failed_row(item.path, task, message, seconds, targetid)
                 continue
             seconds = read_seconds + time.perf_counter() - began
@@ -132,7 +132,7 @@ def _vet_batch(items, settings, inspector):
     outcomes = _inspect(inspector, [episode for *_, episode, _ in started])
     for (item, number, targetid, _, seconds), outcome in zip(started, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            message = _failure(outcome, item.path)
+            message = _failure(outcome, target_name(item.path, targetid))
             rows[item][number] = failed_row(item.path, task, message, seconds, targetid)
             continue
         rows[item][number] = result_row(item.path, outcome)

@@ -46,6 +46,7 @@ __all__ = [
     "join_arms",
     "read_target",
     "redshift_catalogue",
+    "target_name",
     "write_desi_coadd",
 ]
 
@@ -423,6 +424,22 @@ def iter_targets(source, target=None):
             raise UnvettableSpectrum(name, " ".join(str(error).removeprefix(f"{name}: ").split())) \
                 from error
     yield from spectra
+
+
+def target_name(source, targetid):
+    """How messages, rows and trajectories name a spectrum: its file, then ``#TARGETID`` for a
+    target of a DESI file.
+
+    Examples
+    --------
+    >>> target_name("coadd-main-dark-1.fits", 39627652591847724)
+    'coadd-main-dark-1.fits#39627652591847724'
+    >>> target_name("spec-55862-B6212_sp06-003.fits", None)
+    'spec-55862-B6212_sp06-003.fits'
+    """
+    if source is None or targetid is None or str(source).endswith(f"#{targetid}"):
+        return source
+    return f"{source}#{targetid}"
 
 
 def read_target(source, target=None):
