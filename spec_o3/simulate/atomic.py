@@ -1,8 +1,8 @@
 """Metal absorption lines: strong diagnostic lines one by one, the unresolved forest statistically.
 
 Each line's integrated opacity is fixed by its equivalent width in a reference star (the Sun, or an
-A0 V star for lines of hot atmospheres; values from the Moore, Minnaert & Houtgast 1966 solar table
-and A-star atlases, rounded) and scaled to other stars with the LTE population ratio of
+A0 V star for lines of hot atmospheres; the table ``spec_o3/data/simulate_metal_lines.ecsv`` gives
+them with their sources) and scaled to other stars with the LTE population ratio of
 :func:`~spec_o3.simulate.atmosphere.relative_strength`. The equivalent width then follows from a
 Voigt curve of growth with the star's Doppler and van der Waals widths, so saturation and the
 pressure-broadened wings of Na I, Mg I b, Ca I and Ca II grow with gravity as they do in dwarfs.
@@ -66,68 +66,6 @@ _DAMPING = {"strong": 0.05, "medium": 0.02, "weak": 0.005, "gravity": 0.05}
 #: How the van der Waals width grows with gravity (exponent of g): the alkali and Ca I lines that
 #: astronomers use as luminosity criteria in K and M stars respond more steeply than the rest.
 _GRAVITY_SLOPE = {"strong": 0.3, "medium": 0.3, "weak": 0.3, "gravity": 0.8}
-
-# name, element, stage, air wavelength (Å), lower-level energy (eV), reference star, reference EW
-# (Å), damping class.
-_STRONG = (
-    ("Ca II K", "Ca", 1, 3933.66, 0.00, "sun", 20.3, "strong"),
-    ("Ca II H", "Ca", 1, 3968.47, 0.00, "sun", 15.5, "strong"),
-    ("Al I 3944", "Al", 0, 3944.01, 0.00, "sun", 0.49, "medium"),
-    ("Al I 3962", "Al", 0, 3961.52, 0.01, "sun", 0.62, "medium"),
-    ("Fe I 4046", "Fe", 0, 4045.81, 1.48, "sun", 1.17, "medium"),
-    ("Fe I 4064", "Fe", 0, 4063.59, 1.56, "sun", 0.79, "medium"),
-    ("Fe I 4072", "Fe", 0, 4071.74, 1.61, "sun", 0.72, "medium"),
-    ("Sr II 4078", "Sr", 1, 4077.71, 0.00, "sun", 0.43, "medium"),
-    ("Sr II 4216", "Sr", 1, 4215.52, 0.00, "sun", 0.18, "medium"),
-    ("Ca I 4227", "Ca", 0, 4226.73, 0.00, "sun", 1.48, "strong"),
-    ("Fe I 4326", "Fe", 0, 4325.76, 1.61, "sun", 0.79, "medium"),
-    ("Fe I 4384", "Fe", 0, 4383.55, 1.48, "sun", 1.01, "medium"),
-    ("Fe I 4405", "Fe", 0, 4404.75, 1.56, "sun", 0.90, "medium"),
-    ("Mg II 4481", "Mg", 1, 4481.13, 8.86, "a0v", 0.40, "weak"),
-    ("Ba II 4554", "Ba", 1, 4554.03, 0.00, "sun", 0.16, "medium"),
-    ("Fe II 4924", "Fe", 1, 4923.93, 2.89, "sun", 0.18, "weak"),
-    ("Fe II 5018", "Fe", 1, 5018.44, 2.89, "sun", 0.20, "weak"),
-    ("Mg I 5167", "Mg", 0, 5167.32, 2.71, "sun", 0.94, "strong"),
-    ("Fe II 5169", "Fe", 1, 5169.03, 2.89, "sun", 0.25, "weak"),
-    ("Mg I 5173", "Mg", 0, 5172.68, 2.71, "sun", 1.26, "strong"),
-    ("Mg I 5184", "Mg", 0, 5183.60, 2.72, "sun", 1.58, "strong"),
-    ("Cr I 5206", "Cr", 0, 5206.04, 0.94, "sun", 0.51, "medium"),
-    ("Cr I 5208", "Cr", 0, 5208.42, 0.94, "sun", 0.55, "medium"),
-    ("Fe I 5270", "Fe", 0, 5269.54, 0.86, "sun", 0.48, "medium"),
-    ("Fe I 5328", "Fe", 0, 5328.04, 0.92, "sun", 0.38, "medium"),
-    ("Fe I 5371", "Fe", 0, 5371.49, 0.96, "sun", 0.27, "medium"),
-    ("Fe I 5406", "Fe", 0, 5405.77, 0.99, "sun", 0.27, "medium"),
-    ("Fe I 5447", "Fe", 0, 5446.92, 0.99, "sun", 0.29, "medium"),
-    ("Na I D2", "Na", 0, 5889.95, 0.00, "sun", 0.75, "strong"),
-    ("Na I D1", "Na", 0, 5895.92, 0.00, "sun", 0.56, "strong"),
-    ("Ca I 6103", "Ca", 0, 6102.72, 1.88, "sun", 0.14, "medium"),
-    ("Ca I 6122", "Ca", 0, 6122.22, 1.89, "sun", 0.22, "gravity"),
-    ("Ba II 6142", "Ba", 1, 6141.71, 0.70, "sun", 0.12, "medium"),
-    ("Ca I 6162", "Ca", 0, 6162.17, 1.90, "sun", 0.22, "gravity"),
-    ("Si II 6347", "Si", 1, 6347.11, 8.12, "a0v", 0.30, "weak"),
-    ("Si II 6371", "Si", 1, 6371.37, 8.12, "a0v", 0.20, "weak"),
-    ("Fe I 6344", "Fe", 0, 6344.15, 2.43, "sun", 0.06, "medium"),
-    ("Fe I 6359", "Fe", 0, 6358.69, 0.86, "sun", 0.09, "medium"),
-    ("Fe I 6394", "Fe", 0, 6393.60, 2.43, "sun", 0.13, "medium"),
-    ("Fe I 6400", "Fe", 0, 6400.00, 3.60, "sun", 0.17, "medium"),
-    ("Fe I 6412", "Fe", 0, 6411.65, 3.65, "sun", 0.14, "medium"),
-    ("Fe I 6420", "Fe", 0, 6419.95, 4.73, "sun", 0.08, "medium"),
-    ("Fe I 6421", "Fe", 0, 6421.35, 2.28, "sun", 0.11, "medium"),
-    ("Ca I 6439", "Ca", 0, 6439.08, 2.53, "sun", 0.15, "medium"),
-    ("Ba II 6497", "Ba", 1, 6496.90, 0.60, "sun", 0.10, "medium"),
-    ("K I 7665", "K", 0, 7664.90, 0.00, "sun", 0.18, "gravity"),
-    ("K I 7699", "K", 0, 7698.96, 0.00, "sun", 0.15, "gravity"),
-    ("O I 7772", "O", 0, 7771.94, 9.15, "a0v", 0.45, "weak"),
-    ("O I 7774", "O", 0, 7774.17, 9.15, "a0v", 0.40, "weak"),
-    ("O I 7775", "O", 0, 7775.39, 9.15, "a0v", 0.30, "weak"),
-    ("Na I 8183", "Na", 0, 8183.26, 2.10, "sun", 0.22, "gravity"),
-    ("Na I 8195", "Na", 0, 8194.82, 2.10, "sun", 0.30, "gravity"),
-    ("Ca II 8498", "Ca", 1, 8498.02, 1.69, "sun", 1.46, "strong"),
-    ("Ca II 8542", "Ca", 1, 8542.09, 1.70, "sun", 3.67, "strong"),
-    ("Ca II 8662", "Ca", 1, 8662.14, 1.69, "sun", 2.60, "strong"),
-    ("Fe I 8689", "Fe", 0, 8688.62, 2.18, "sun", 0.30, "medium"),
-    ("Mg I 8807", "Mg", 0, 8806.76, 4.35, "sun", 0.55, "medium"),
-)
 
 _SPECIES_NAME = {0: "I", 1: "II", 2: "III"}
 
@@ -245,21 +183,25 @@ def strong_lines():
     >>> round(lines["Na I D2"].wavelength, 1)
     5891.6
     """
+    from .priors import read_table
+
     lines = []
-    for name, element, stage, air, chi, reference, ew_ref, damping in _STRONG:
+    for row in read_table("simulate_metal_lines.ecsv"):
+        element, stage, chi = str(row["element"]), int(row["stage"]), float(row["chi"])
+        damping = str(row["damping"])
         wavelength = catalogue_wavelength(
-            f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(air))
+            f"{element} {_SPECIES_NAME[stage]}", float(air_to_vacuum(float(row["air_wavelength"])))
         )
-        teff, logg, xi = REFERENCE_STARS[reference]
+        teff, logg, xi = REFERENCE_STARS[str(row["reference_star"])]
         gamma = _damping_width(_DAMPING[damping], teff, logg, _GRAVITY_SLOPE[damping])
         doppler = doppler_width(wavelength, element, teff, xi)
         # The integrated opacity that gives the reference equivalent width with the true Doppler
         # width.
-        strength = float(render_strength(ew_ref, doppler, gamma)[0])
+        strength = float(render_strength(float(row["reference_ew"]), doppler, gamma)[0])
         ratio = atmosphere.line_to_continuum([element], [stage], [chi], teff, logg)[0]
         lines.append(
             MetalLine(
-                name,
+                str(row["name"]),
                 element,
                 stage,
                 wavelength,

@@ -23,6 +23,7 @@ __all__ = [
     "prior_table",
     "observing_conditions",
     "quasar_lines",
+    "read_table",
 ]
 
 #: Distributions a row may name, with the meaning of its ``a`` and ``b`` columns.
@@ -42,7 +43,14 @@ ALL_SUBTYPES = "all"
 
 
 @cache
-def _read(filename):
+def read_table(filename):
+    """A table of the package data (``spec_o3/data/<filename>``, ECSV), read once; do not modify it.
+
+    Examples
+    --------
+    >>> "reference" in read_table("quasar_lines.ecsv").colnames
+    True
+    """
     text = files("spec_o3.data").joinpath(filename).read_text(encoding="utf-8")
     return Table.read(text, format="ascii.ecsv")
 
@@ -65,7 +73,7 @@ def prior_table():
     >>> print(row["subtype"], row["distribution"], row["a"])
     DA weight 0.58
     """
-    table = _read("simulate_priors.ecsv")
+    table = read_table("simulate_priors.ecsv")
     unknown = set(table["distribution"]) - set(DISTRIBUTIONS)
     if unknown:
         raise ValueError(f"simulate_priors.ecsv: unknown distribution(s) {sorted(unknown)}")
@@ -224,7 +232,7 @@ def quasar_lines():
     >>> name, rest, ew
     ('C IV', 1549.06, 24.0)
     """
-    table = _read("quasar_lines.ecsv")
+    table = read_table("quasar_lines.ecsv")
     # Lines the catalogue lists (the optical ones) take its wavelength, by name.
     rest = np.ma.filled(table["rest_wavelength"].astype(float), np.nan)
     catalogued = np.isnan(rest)
