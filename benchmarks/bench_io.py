@@ -1,41 +1,74 @@
-"""Milliseconds per read of a LAMOST and an SDSS file, and per LAMOST-LRS write.
+"""Reading LAMOST and SDSS files, as ratios to `astropy.io.fits.getdata` on the same file.
 
 Run from the repository root::
 
     python benchmarks/bench_io.py [--number 20]
 
-Uses the real spectra in ``../shared/data/real`` (override with ``SPEC_O3_SHARED_DATA``). Each line
-gives the best and the median of five repeats; ``Spectrum.read`` without a format is timed with
-fewer calls because specutils runs every registered identifier on every file.
+Uses the real spectra of ``tests/data/real``. Per file, one run prints the milliseconds per call
+(best of five repeats) and the ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
+
+* ``Spectrum.read(path, format=...)``, the format named;
+* ``Spectrum.read(path)``, the format found by running every identifier of the registry;
+* the identifiers of the registry alone, split into spec-o3's and everyone else's (specutils'
+  own open each file with `astropy.io.fits.open`);
+* `spec_o3.io.read_for_inspection` (what the vetting reads with);
+
+and the milliseconds per write of the LAMOST layout.
 """
 
 import argparse
 import os
-import statistics
 import tempfile
 import timeit
 import warnings
 from functools import partial
 from pathlib import Path
 
+from astropy.io import fits
+from astropy.utils.data import get_readable_fileobj
 from specutils import Spectrum
 
-from spec_o3.io import read_survey_spectrum
+from spec_o3.io import read_for_inspection
 
-REAL = Path(os.environ.get("SPEC_O3_SHARED_DATA",
-                           Path(__file__).resolve().parents[2] / "shared" / "data")) / "real"
+REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"
 FILES = {
-    "LAMOST DR1 image": ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", "LAMOST-LRS"),
-    "SDSS spec (16 HDUs)": ("sdss_boss_pyhammer_testcase/spec-0618-52049-0372.fits", "SDSS-spec"),
-    "SDSS spSpec": ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "SDSS-spSpec"),
+    "LAMOST DR1 image": (
+        "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+        "spec-o3 LAMOST-LRS",
+    ),
+    "SDSS spec (lite)": (
+        "sdss_boss_pyhammer_testcase/spec-0618-52049-0372.fits",
+        "SDSS-III/IV spec",  # specutils' own: spec-o3 leaves these files to it
+    ),
+    "SDSS spSpec": ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", "spec-o3 SDSS-spSpec"),
 }
 
 
 def milliseconds(function, number):
-    """Best and median time of one call, in ms, over five repeats of ``number`` calls."""
+    """Best time of one call, in ms, over five repeats of ``number`` calls."""
     function()  # warm caches and lazy imports
-    times = [t / number * 1e3 for t in timeit.repeat(function, number=number, repeat=5)]
-    return min(times), statistics.median(times)
+    return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e3
+
+
+def identifiers(path, ours):
+    """Call every identifier of ``Spectrum``'s registry on ``path`` as ``Spectrum.read`` does:
+    spec-o3's (``ours``) or everyone else's."""
+    registry = Spectrum.read.registry
+    with get_readable_fileobj(str(path), encoding="binary") as fileobj:
+        for (label, cls), identify in registry._identifiers.items():
+            reader = registry._readers[(label, cls)][0]
+            if cls is Spectrum and reader.__module__.startswith("spec_o3") == ours:
+                identify("read", str(path), fileobj, fileobj)
+
+
+def spec_o3_formats():
+    """Labels of the ``Spectrum`` readers that spec-o3 registers."""
+    registry = Spectrum.read.registry
+    return sorted(
+        label
+        for (label, cls), (reader, _) in registry._readers.items()
+        if cls is Spectrum and reader.__module__.startswith("spec_o3")
+    )
 
 
 def main():
@@ -43,22 +76,33 @@ def main():
     parser.add_argument("--number", type=int, default=20, help="calls per repeat")
     number = parser.parse_args().number
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"spec-o3 formats: {', '.join(spec_o3_formats())}")
+    few = max(number // 10, 1)  # every identifier of the registry is slow: fewer calls
     for label, (name, fmt) in FILES.items():
         path = REAL / name
-        cases = {"read_survey_spectrum": (partial(read_survey_spectrum, path), number),
-                 f"Spectrum.read(format={fmt!r})": (partial(Spectrum.read, path, format=fmt),
-                                                    number),
-                 "Spectrum.read (no format)": (partial(Spectrum.read, path), max(number // 10, 1))}
+        floor = milliseconds(partial(fits.getdata, path), number)
+        cases = {
+            f"Spectrum.read(format={fmt!r})": (partial(Spectrum.read, path, format=fmt), number),
+            "Spectrum.read (no format)": (partial(Spectrum.read, path), few),
+            "  spec-o3's identifiers": (partial(identifiers, path, True), number),
+            "  the other identifiers": (partial(identifiers, path, False), few),
+            "read_for_inspection": (partial(read_for_inspection, path), number),
+        }
+        print(f"{label:18s} {'fits.getdata':44s} {floor:7.2f} ms  1.0")
         for case, (function, calls) in cases.items():
-            best, median = milliseconds(function, calls)
-            print(f"{label:22s} {case:36s} {best:8.1f} ms (median {median:.1f})")
-    spectrum = read_survey_spectrum(REAL / FILES["LAMOST DR1 image"][0])
+            time = milliseconds(function, calls)
+            print(f"{label:18s} {case:44s} {time:7.2f} ms {time / floor:4.1f}")
+    spectrum = read_for_inspection(REAL / FILES["LAMOST DR1 image"][0])
     with tempfile.TemporaryDirectory() as directory:
         for suffix in (".fits", ".fits.gz"):
-            write = partial(spectrum.write, Path(directory) / f"spec{suffix}", format="LAMOST-LRS",
-                            overwrite=True)
-            best, median = milliseconds(write, number)
-            print(f"{'LAMOST-LRS write':22s} {suffix:36s} {best:8.1f} ms (median {median:.1f})")
+            write = partial(
+                spectrum.write,
+                Path(directory) / f"spec{suffix}",
+                format="spec-o3 LAMOST-LRS",
+                overwrite=True,
+            )
+            print(f"{'LAMOST write':18s} {suffix:44s} {milliseconds(write, number):7.2f} ms")
+
 
 if __name__ == "__main__":
     with warnings.catch_warnings():

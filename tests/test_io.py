@@ -22,7 +22,13 @@ from specutils.manipulation import extract_region
 
 import spec_o3  # noqa: F401  (registers the readers)
 from spec_o3 import UnvettableSpectrum
-from spec_o3.io import SDSS_BAD_PIXEL_BITS, read_for_inspection, read_survey_spectrum
+from spec_o3.io import (
+    SDSS_BAD_PIXEL_BITS,
+    identify_lamost_lrs_image,
+    identify_sdss_spspec,
+    read_for_inspection,
+    read_survey_spectrum,
+)
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
@@ -121,6 +127,26 @@ def test_sdss_spec_files_stay_with_specutils_unless_named(real_data):
     fast = read_survey_spectrum(path)
     assert named.meta["survey"] == fast.meta["survey"] == "SDSS"
     assert np.array_equal(named.flux, fast.flux) and np.array_equal(named.mask, fast.mask)
+
+
+@pytest.mark.parametrize(
+    "name, identify",
+    [
+        ("lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits", identify_lamost_lrs_image),
+        ("sdss_spSpec_thehammer/spSpec-52885-1117-201.fit", identify_sdss_spspec),
+    ],
+)
+def test_identifiers_read_only_the_first_header_block(real_data, tmp_path, name, identify):
+    """The first 2880 bytes decide (the header goes on for blocks more, which astropy could not
+    open), and the registry's file object is left where it was."""
+    path = tmp_path / "first-block.fits"
+    path.write_bytes((real_data / name).read_bytes()[:2880])
+    with pytest.raises(OSError):
+        fits.getheader(path)
+    with open(path, "rb") as fileobj:
+        assert identify("read", str(path), fileobj, fileobj)
+        assert fileobj.tell() == 0
+    assert identify("read", str(path))  # a path alone is opened and read the same way
 
 
 #: Reads every file named on its command line with ``Spectrum.read`` and prints, per file, the
