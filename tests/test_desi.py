@@ -352,3 +352,18 @@ def test_simulate_writes_desi_coadds_that_evaluate_scores(tmp_path):
     assert spectrum.spectral_axis[-1] > 9800 * u.AA  # DESI's z arm, beyond LAMOST's 9100 Å
     result = evaluate(suite, "expert", render_images=False)
     assert set(result.predictions["status"]) == {"answered"}
+
+
+def test_a_fibermap_that_does_not_match_the_spectra_is_named(tmp_path):
+    path = tmp_path / "coadd-main-dark-5.fits"
+    write_desi_coadd(path, three_targets())
+    with fits.open(path, mode="update") as hdulist:
+        hdulist["FIBERMAP"] = fits.BinTableHDU(Table({"TARGETID": TARGETS[:1]}), name="FIBERMAP")
+    with pytest.raises(UnvettableSpectrum, match="FIBERMAP has 1 rows for 3 spectra"):
+        spec_o3.vet_targets(path, "wd", render_images=False)
+
+
+def test_arms_in_any_order_with_the_fibermap_on_any_arm():
+    arms = three_targets()
+    reordered = SpectrumList([arms[2], arms[0], arms[1]])
+    assert [target for target, _ in iter_targets(reordered)] == list(TARGETS)

@@ -91,12 +91,19 @@ def _read_arms(source):
         return SpectrumList.read(hdulist, format=format), path
 
 
+def _meta(arms, key):
+    """A file-wide entry of the arms' meta (specutils puts them on the first arm read)."""
+    return next((arm.meta[key] for arm in arms if key in arm.meta), None)
+
+
 def _targetids(arms):
     """TARGETID of each row of the arms' flux (row numbers when there is no FIBERMAP)."""
-    fibermap = arms[0].meta.get("fibermap")
+    fibermap = _meta(arms, "fibermap")
     rows = 1 if arms[0].flux.ndim == 1 else arms[0].flux.shape[0]
     if fibermap is None:
         return np.arange(rows)
+    if len(fibermap) != rows:
+        raise ValueError(f"the FIBERMAP has {len(fibermap)} rows for {rows} spectra")
     return np.asarray(fibermap["TARGETID"], dtype=np.int64)
 
 
@@ -257,6 +264,8 @@ def desi_targets(source, targets=None):
     arms, path = _read_arms(source)
     name = path or source_name(source)
     rows_of = _fibermap_rows(arms)
+    if not rows_of:
+        raise ValueError(f"{name}: the file holds no targets")
     wanted = list(rows_of) if targets is None else [int(target) for target in targets]
     missing = [target for target in wanted if target not in rows_of]
     if missing:
@@ -267,11 +276,11 @@ def desi_targets(source, targets=None):
     ids, wavelength, flux, ivar, mask = join_arms(arms, rows)
     position = {int(target): index for index, target in enumerate(ids)}
     redshifts = redshift_catalogue(path) if path is not None else {}
-    fibermap, ranges = arms[0].meta.get("fibermap"), _arm_ranges(arms)
+    fibermap, ranges = _meta(arms, "fibermap"), _arm_ranges(arms)
     for target in wanted:
         index = position[target]
         meta = {"survey": "DESI", "source": path, "targetid": target if fibermap else None,
-                "header": arms[0].meta.get("header"),
+                "header": _meta(arms, "header"),
                 "fibermap": _row_dict(fibermap, rows_of[target]),
                 "snr": _arm_snr(ranges, wavelength, flux[index], ivar[index], mask[index])}
         meta.update(redshifts.get(target, {}))
