@@ -49,138 +49,31 @@ class Band:
     weight: float
 
 
-# molecule -> (τ at the head of a weight-1 band when fully associated, θ at half association for log
-# g = 4.5, association slope D, shift of θ_half per dex of gravity γ, electron-pressure exponent ε,
-# extra gravity slope β, abundance key)
-MOLECULES = {
-    "TiO": (1.96, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_ti"),
-    "VO": (0.6, 5040 / 2600, 6.0, -0.03, 0.2, 0.0, "oxide_v"),
-    # ZrO (D0 = 7.85 eV) is more strongly bound than TiO (6.87 eV): it forms in hotter gas, S stars
-    # showing ZrO at temperatures where M giants show little TiO (Keenan & Boeshaar 1980), and its
-    # association rises as steeply as its dissociation constant, d log K / dθ = D0, so the warmer
-    # barium giants (Teff > 4200 K) show none however rich in Zr.
-    "ZrO": (0.1, 5040 / 3500, 7.85, -0.03, 0.2, 0.0, "oxide_zr"),
-    "LaO": (0.05, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_la"),
-    "YO": (0.02, 5040 / 3190, 2.84, -0.03, 0.2, 0.0, "oxide_y"),
-    "CaH": (0.16, 5040 / 4080, 2.0, 0.0, 0.0, 1.27, "hydride_ca"),
-    "MgH": (0.3, 5040 / 3800, 2.0, 0.0, 0.0, 0.5, "hydride_mg"),
-    "C2": (1.2, 5040 / 3800, 4.0, 0.0, 0.0, 0.0, "carbon_c2"),
-    "CN": (0.5, 5040 / 4200, 3.0, 0.0, 0.0, -0.15, "carbon_cn"),
-    "CH": (2.5, 5040 / 6000, 8.0, 0.0, 0.0, 0.0, "carbon_ch"),
-    "SiC2": (0.5, 5040 / 2800, 2.0, 0.0, 0.0, 0.0, "carbon_sic2"),
-}
-# Relative strengths of catalogue bands (default 0.6) and supplementary heads: molecule, air head
-# (Å), degraded side, extent (Å), weight. Heads from Pearse & Gaydon, "The Identification of
-# Molecular Spectra" and the M/S/C-star atlases of Turnshek et al. (1985); weights from the relative
-# depths in those atlases.
-_CATALOGUE_WEIGHTS = {
-    "TiO_7054": 1.0,
-    "TiO_4954": 1.0,
-    "TiO_5167": 0.9,
-    "TiO_4761": 0.9,
-    "TiO_6159": 1.3,
-    "TiO_5448": 0.8,
-    "TiO_5847": 0.6,
-    "TiO_6651": 0.65,
-    "TiO_7589": 0.6,
-    "TiO_8432": 0.5,
-    "C2_5165": 1.0,
-    "C2_4737": 0.9,
-    "C2_5636": 0.8,
-    "C2_6191": 0.55,
-    "C2_6122": 0.45,
-    "CN_3883": 1.0,
-    "CN_4216": 0.8,
-    "CN_7088": 0.3,
-    "CN_7877": 0.35,
-    "ZrO_6474": 1.0,
-    "ZrO_6345": 0.5,
-    "ZrO_5551": 0.8,
-    "ZrO_5298": 0.7,
-    "ZrO_4640": 0.9,
-    "CaH_6830": 1.0,
-    "CaH_6382": 0.6,
-    "VO_7400": 1.0,
-    "VO_7865": 1.0,
-    "LaO_7403": 1.0,
-    "CH_4300": 1.0,
-}
-#: e-folding length as a fraction of the catalogue band's extent (default 0.5): the G band is a
-#: compact Q-branch pile-up at R~1800, not a long tail; the ZrO 6474 and 5551 bands of S stars
-#: absorb 50-80 Å redward of their heads (MILES HD 7351, HD 30959: head depths 0.26-0.28 at 6474,
-#: 0.12-0.16 at 5551, 0.11-0.14 at 6345), and the TiO γ bands from 6651 Å depress the whole
-#: 6650-7000 Å range of M stars, CaH 6830 window included (MILES/STELIB M giants: CaH2 0.46 at
-#: TiO5 0.33, 0.84 at TiO5 0.70).
-_LENGTH_FRACTION = {"CH_4300": 0.25, "ZrO_6474": 1.5, "ZrO_5551": 1.5, "TiO_6651": 3.0}
-_SUPPLEMENT = (
-    ("TiO", 7087.9, "red", 40, 0.7),
-    ("TiO", 7125.6, "red", 90, 0.8),
-    ("TiO", 6681.0, "red", 30, 0.5),
-    ("TiO", 6714.0, "red", 300, 0.5),
-    ("TiO", 7672.0, "red", 80, 0.5),
-    ("TiO", 8442.0, "red", 20, 0.4),
-    ("TiO", 8452.0, "red", 50, 0.4),
-    ("TiO", 8859.0, "red", 90, 0.45),
-    ("TiO", 6187.0, "red", 30, 0.5),
-    ("TiO", 6215.0, "red", 40, 0.5),
-    ("TiO", 5862.0, "red", 40, 0.4),
-    ("TiO", 5497.0, "red", 40, 0.45),
-    ("TiO", 5240.0, "red", 60, 0.5),
-    ("TiO", 5003.0, "red", 50, 0.5),
-    ("TiO", 4804.0, "red", 50, 0.5),
-    ("TiO", 4584.0, "red", 40, 0.5),
-    ("TiO", 4626.0, "red", 50, 0.45),
-    ("TiO", 6268.0, "red", 60, 0.35),
-    ("TiO", 7198.0, "red", 80, 0.4),
-    ("VO", 7334.0, "red", 60, 0.6),
-    ("VO", 7851.0, "red", 30, 0.7),
-    ("VO", 7896.0, "red", 40, 0.7),
-    ("VO", 7939.0, "red", 50, 0.6),
-    ("VO", 8521.0, "red", 60, 0.4),
-    ("C2", 4715.2, "blue", 60, 0.7),
-    ("C2", 4697.6, "blue", 60, 0.5),
-    ("C2", 5129.3, "blue", 60, 0.7),
-    ("C2", 5097.7, "blue", 60, 0.5),
-    ("C2", 5585.5, "blue", 60, 0.6),
-    ("C2", 5540.7, "blue", 60, 0.45),
-    ("C2", 6059.7, "blue", 60, 0.35),
-    ("C2", 4382.5, "blue", 60, 0.4),
-    ("C2", 4371.4, "blue", 50, 0.3),
-    ("CN", 3871.4, "blue", 30, 0.6),
-    ("CN", 4197.1, "blue", 30, 0.5),
-    ("CN", 4181.0, "blue", 30, 0.4),
-    ("CN", 6206.0, "red", 80, 0.12),
-    ("CN", 6360.0, "red", 80, 0.12),
-    ("CN", 6478.0, "red", 80, 0.12),
-    ("CN", 6926.0, "red", 80, 0.25),
-    ("CN", 7259.0, "red", 80, 0.2),
-    ("CN", 7945.0, "red", 100, 0.3),
-    ("CN", 8125.0, "red", 120, 0.35),
-    ("CN", 8320.0, "red", 120, 0.25),
-    ("CN", 8750.0, "red", 120, 0.2),
-    ("ZrO", 6378.0, "red", 30, 0.4),
-    ("ZrO", 6508.0, "red", 40, 0.5),
-    ("ZrO", 4620.8, "red", 20, 0.6),
-    ("ZrO", 5303.0, "red", 40, 0.4),
-    ("ZrO", 5718.0, "red", 40, 0.5),
-    ("ZrO", 5629.0, "red", 30, 0.5),
-    ("LaO", 7910.0, "red", 40, 0.8),
-    ("LaO", 5600.0, "red", 40, 0.3),
-    ("YO", 5972.0, "red", 40, 1.0),
-    ("YO", 6132.0, "red", 40, 1.0),
-    ("YO", 6148.0, "red", 30, 0.6),
-    ("CaH", 6389.0, "red", 20, 0.4),
-    ("CaH", 6750.0, "red", 60, 0.5),
-    ("CaH", 6903.0, "red", 60, 0.6),
-    ("CaH", 6946.0, "red", 70, 0.6),
-    ("MgH", 5211.0, "blue", 250, 1.0),
-    ("MgH", 4780.0, "blue", 150, 0.8),
-    ("SiC2", 4977.0, "blue", 150, 1.0),
-    ("SiC2", 4867.0, "blue", 100, 0.7),
-    ("SiC2", 4640.0, "blue", 80, 0.5),
-)
-#: 13C12C heads of the Swan system (C-J stars): air head, degraded side, extent, weight.
-_ISOTOPIC_C2 = ((4744.0, "blue", 60, 0.9), (6168.0, "blue", 60, 0.6), (5161.0, "blue", 40, 0.4))
+def _molecules():
+    """molecule -> (τ at the head of a weight-1 band when fully associated, θ at half association
+    for log g = 4.5, association slope D, shift of θ_half per dex of gravity γ, electron-pressure
+    exponent ε, extra gravity slope β, abundance key), from ``data/simulate_molecules.ecsv``."""
+    from .priors import read_table
+
+    return {
+        str(row["molecule"]): (
+            float(row["tau_max"]),
+            5040 / float(row["t_half"]),
+            float(row["slope"]),
+            float(row["gravity_shift"]),
+            float(row["pe_exponent"]),
+            float(row["gravity_slope"]),
+            str(row["abundance"]),
+        )
+        for row in read_table("simulate_molecules.ecsv")
+    }
+
+
+#: Molecular equilibrium parameters by molecule (see `_molecules`).
+MOLECULES = _molecules()
+#: Weight and e-folding length (fraction of the band's extent) of a catalogue band the band table
+#: does not list.
+_DEFAULT_WEIGHT, _DEFAULT_LENGTH_FRACTION = 0.6, 0.5
 #: Optical-depth scale of saturation in the random band model.
 TAU_SATURATION = 1.7
 
@@ -188,6 +81,8 @@ TAU_SATURATION = 1.7
 @cache
 def bands():
     """All bands drawn by the simulator: catalogue rows first, then the supplementary heads.
+
+    Weights, lengths and the supplementary heads are in ``data/simulate_bands.ecsv``.
 
     Examples
     --------
@@ -197,34 +92,32 @@ def bands():
     ('red', 7056)
     """
     from ..catalog import molecular_bands
+    from .priors import read_table
 
+    shapes = read_table("simulate_bands.ecsv")
+    listed = {str(row["name"]): row for row in shapes if np.ma.is_masked(row["air_head"])}
     result = []
     for row in molecular_bands():
-        molecule = str(row["molecule"])
+        molecule, name = str(row["molecule"]), str(row["name"])
         if molecule not in MOLECULES:
             continue
         head = float(row["bandhead"].to_value("AA"))
         far_edge = row["band_max"] if row["degraded"] == "red" else row["band_min"]
         extent = max(abs(float(far_edge.to_value("AA")) - head), 20.0)
-        result.append(
-            Band(
-                str(row["name"]),
-                molecule,
-                head,
-                str(row["degraded"]),
-                extent * _LENGTH_FRACTION.get(str(row["name"]), 0.5),
-                _CATALOGUE_WEIGHTS.get(str(row["name"]), 0.6),
-            )
-        )
-    for molecule, air, side, extent, weight in _SUPPLEMENT:
-        head = float(air_to_vacuum(air))
+        shape = listed.get(name)
+        fraction = _DEFAULT_LENGTH_FRACTION if shape is None else float(shape["length_fraction"])
+        weight = _DEFAULT_WEIGHT if shape is None else float(shape["weight"])
+        result.append(Band(name, molecule, head, str(row["degraded"]), extent * fraction, weight))
+    for row in shapes:
+        if np.ma.is_masked(row["air_head"]):
+            continue
+        molecule, head = str(row["molecule"]), float(air_to_vacuum(float(row["air_head"])))
         if any(b.molecule == molecule and abs(b.head - head) < 3.0 for b in result):
             continue  # the catalogue lists it
-        result.append(Band(f"{molecule}_{air:.0f}", molecule, head, side, extent / 2.0, weight))
-    for air, side, extent, weight in _ISOTOPIC_C2:
+        length = float(row["extent"]) * float(row["length_fraction"])
         result.append(
             Band(
-                f"13C12C_{air:.0f}", "13C12C", float(air_to_vacuum(air)), side, extent / 2.0, weight
+                str(row["name"]), molecule, head, str(row["degraded"]), length, float(row["weight"])
             )
         )
     return tuple(result)
