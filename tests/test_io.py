@@ -178,11 +178,21 @@ print(json.dumps(seen))
 """
 
 
-def _read_as_the_host(paths, spec_o3_imported):
-    argv = [sys.executable, "-c", _READ_AS_THE_HOST, "with" if spec_o3_imported else "without"]
-    done = subprocess.run(argv + [str(path) for path in paths], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+def _read_as_the_host(paths):
+    """What the host reads from ``paths`` without and with spec_o3 imported (two processes)."""
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _READ_AS_THE_HOST, imported, *map(str, paths)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for imported in ("without", "with")
+    ]
+    outputs = [run.communicate() for run in runs]
+    for run, (_, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, stderr
+    return [json.loads(stdout) for stdout, _ in outputs]
 
 
 def test_importing_spec_o3_changes_nothing_specutils_reads(real_data, tmp_path):
@@ -205,7 +215,7 @@ def test_importing_spec_o3_changes_nothing_specutils_reads(real_data, tmp_path):
         "sdss_spSpec_thehammer/spSpec-52885-1117-201.fit": None,
     }
     paths = [str(real_data / name) for name in survey] + [str(tmp_path / name) for name in generic]
-    alone, beside = _read_as_the_host(paths, False), _read_as_the_host(paths, True)
+    alone, beside = _read_as_the_host(paths)
     for path, format_name in zip(paths, [*survey.values(), *generic.values()], strict=True):
         if format_name is None:  # specutils alone cannot read it; spec_o3 adds a reader
             assert alone[path] == "IORegistryError" and beside[path][0][0].startswith("spec-o3")
