@@ -111,7 +111,7 @@ def _render_carbon_star(grid, params):
     )
     flux = flux * depression
     if "emission" in params:
-        flux = flux + _balmer_emission(grid, continuum * depression, params, 25.0)
+        flux = flux + _balmer_emission(grid, continuum * depression, params, "carbon_star")
     return flux
 
 

@@ -169,28 +169,28 @@ def _cyclotron(rest, field_mg, amplitude):
 
 
 def _render_cv(grid, params):
+    priors, kind = Priors("cataclysmic_variable"), params["subtype"]
     df = 1 + params["redshift"]
     rest = grid.wavelength / df
     wd_params = {
         "teff": params["wd_teff"],
         "logg": params["wd_logg"],
         "metal_lines": False,
-        "helium": -5.0,
-        "broadening": 15.0,
+        "helium": -5.0,  # a DA: no helium
+        "broadening": priors.value("white dwarf broadening"),
         "redshift": params["redshift"],
     }
     wd, wd_continuum = photosphere_flux(grid, wd_params)
     wd, wd_continuum = _normalised(wd, rest), wd_continuum / np.interp(5500.0, rest, wd)
     donor_params = {
         "teff": DWARF_TEFF[params["donor"]],
-        "logg": 4.9,
-        "broadening": 60.0,
+        "logg": priors.value("donor logg"),
+        "broadening": priors.value("donor broadening"),
         "redshift": params["redshift"],
     }
     donor = photosphere_flux(grid, donor_params)[0]
     donor = donor / np.interp(8000.0, rest, donor) * np.interp(8000.0, rest, wd)
     disc = disc_continuum = accretion_disc(rest, params["disc_teff"])
-    kind = params["subtype"]
     if kind.startswith("outburst"):
         # The optically thick disc shows broad, rotationally smeared Balmer absorption.
         line_params = {
@@ -199,7 +199,7 @@ def _render_cv(grid, params):
             "metal_lines": False,
             "broadening": params["disc_rotation"],
             "redshift": params["redshift"],
-            "helium": -0.5,
+            "helium": priors.value("disc absorption helium", kind),
         }
         lines, continuum = photosphere_flux(grid, line_params)
         # The photosphere model does not rotate its H and He lines: smear the normalised absorption
@@ -222,16 +222,23 @@ def _render_cv(grid, params):
             grid.wavelength, reference, df, centres, ews, params["sigma_ejecta"]
         )
     if kind.startswith("magnetic"):
-        broad = gaussian_lines(
-            grid.wavelength, reference, df, centres, np.multiply(ews, 0.6), params["sigma_broad"]
-        )
-        narrow = gaussian_lines(
-            grid.wavelength, reference, df, centres, np.multiply(ews, 0.4), params["sigma_narrow"]
-        )
-        return total + broad + narrow
-    v_inner = max(params["v_outer"], 80.0) * np.sqrt(params["r_ratio"])
+        for component in ("broad", "narrow"):
+            share = priors.value(f"{component} line share", kind)
+            total = total + gaussian_lines(
+                grid.wavelength,
+                reference,
+                df,
+                centres,
+                np.multiply(ews, share),
+                params[f"sigma_{component}"],
+            )
+        return total
+    v_inner = max(params["v_outer"], priors.value("inner disc velocity floor")) * np.sqrt(
+        params["r_ratio"]
+    )
+    emissivity = priors.value("disc emissivity index")
     return total + disc_lines(
-        grid.wavelength, reference, df, centres, ews, v_inner, params["r_ratio"], 1.5
+        grid.wavelength, reference, df, centres, ews, v_inner, params["r_ratio"], emissivity
     )
 
 

@@ -66,6 +66,7 @@ def _lyman_forest(rest, z, seed):
 
 
 def _render_quasar(grid, params):
+    priors = Priors("quasar")
     z = params["redshift"]
     rest = grid.wavelength / (1 + z)
     continuum = power_law(rest, params["alpha_nu"])
@@ -83,12 +84,16 @@ def _render_quasar(grid, params):
         scale = params["line_scale"][name] * (
             params["oiii_scale"] if name.startswith("[O III]") else 1.0
         )
-        sigma = sigma_broad * width if width else 150.0
+        sigma = sigma_broad * width if width else priors.value("narrow line sigma")
         flux += gaussian_lines(grid.wavelength, continuum, 1 + z, [centre], [ew * scale], sigma)
     if params["host_fraction"] > 0:
-        host = photosphere_flux(
-            grid, {"teff": 4800.0, "logg": 2.5, "broadening": 150.0, "redshift": z}
-        )[0]
+        host = {
+            "teff": priors.value("host teff"),
+            "logg": priors.value("host logg"),
+            "broadening": priors.value("host dispersion"),
+            "redshift": z,
+        }
+        host = photosphere_flux(grid, host)[0]
         host = host / np.interp(5500.0, rest, host) * np.interp(5500.0, rest, continuum)
         flux = (1 - params["host_fraction"]) * flux + params["host_fraction"] * host
     return flux * _lyman_forest(rest, z, params["structure_seed"])
@@ -154,14 +159,19 @@ _LOW_IONISATION = (("[S II]", "H alpha"), ("[O I] 6300", "H alpha"), ("[O II]", 
 def _render_galaxy(grid, params):
     z = params["redshift"]
     rest = grid.wavelength / (1 + z)
-    broad = params["dispersion_kms"]
-    old = photosphere_flux(grid, {"teff": 4600.0, "logg": 2.5, "broadening": broad, "redshift": z})[
-        0
-    ]
-    young = photosphere_flux(
-        grid, {"teff": 9000.0, "logg": 4.0, "broadening": broad, "redshift": z}
-    )[0]
-    old, young = old / np.interp(5500.0, rest, old), young / np.interp(5500.0, rest, young)
+    priors = Priors("emission_line_galaxy")
+
+    def population(age):
+        photosphere = {
+            "teff": priors.value(f"{age} population teff"),
+            "logg": priors.value(f"{age} population logg"),
+            "broadening": params["dispersion_kms"],
+            "redshift": z,
+        }
+        flux = photosphere_flux(grid, photosphere)[0]
+        return flux / np.interp(5500.0, rest, flux)
+
+    old, young = population("old"), population("young")
     stars = (1 - params["young_fraction"]) * old + params["young_fraction"] * young
     halpha_flux = params["halpha_ew"] * np.interp(rest_wavelengths(["H alpha"])[0], rest, stars)
     names = list(params["line_ratios"])

@@ -17,7 +17,9 @@ __all__ = ["PECULIAR_CLASSES"]
 _S_ELEMENTS = ("Sr", "Y", "Zr", "Ba", "La")
 
 
-def _balmer_emission(grid, continuum, params, sigma):
+def _balmer_emission(grid, continuum, params, kind):
+    """The Balmer emission of a Mira of class ``kind`` (its priors give the line width)."""
+    sigma = Priors(kind).value("emission sigma (Mira)")
     names = list(params["emission"])
     return gaussian_lines(
         grid.wavelength,
@@ -62,7 +64,7 @@ def _draw_s_star(rng, subtype=None):
 def _render_s_star(grid, params):
     flux, continuum = photosphere_flux(grid, oxides_at_type(params))
     if "emission" in params:
-        flux = flux + _balmer_emission(grid, continuum, params, 25.0)
+        flux = flux + _balmer_emission(grid, continuum, params, "s_star")
     return flux
 
 
@@ -107,17 +109,18 @@ def _draw_symbiotic(rng):
 
 
 def _render_symbiotic(grid, params):
+    priors = Priors("symbiotic")
     giant, continuum = photosphere_flux(grid, params)
     df = 1 + params["redshift"]
     rest = grid.wavelength / df
     # The hot component: a ~100 000 K white dwarf plus nebular continuum, scaled at 4000 Å.
-    hot = planck(rest, 1e5)
+    hot = planck(rest, priors.value("hot component teff"))
     hot = (
         hot
         / np.interp(4000.0, rest, hot)
         * np.interp(4000.0, rest, continuum)
         * params["hot_fraction"]
-        * 5
+        * priors.value("hot component scale")
     )
     total_continuum = continuum + hot
     names = list(params["emission"])
@@ -127,7 +130,7 @@ def _render_symbiotic(grid, params):
         df,
         rest_wavelengths(names),
         [params["emission"][n] for n in names],
-        45.0,
+        priors.value("emission sigma"),
     )
     # Raman-scattered O VI 1032 Å appears as a broad band at 6825 Å (and 7082 Å), unique to
     # symbiotics.
@@ -135,9 +138,9 @@ def _render_symbiotic(grid, params):
         grid.wavelength,
         total_continuum,
         df,
-        [6830.0, 7088.0],
-        [params["raman_ovi"], params["raman_ovi"] * 0.25],
-        400.0,
+        [priors.value("Raman O VI 6825 centre"), priors.value("Raman O VI 7082 centre")],
+        [params["raman_ovi"], params["raman_ovi"] * priors.value("Raman O VI 7082 / 6825")],
+        priors.value("Raman O VI sigma"),
     )
     return giant + hot + lines + raman
 

@@ -194,7 +194,8 @@ def _render_with_emission(grid, params):
     centres = rest_wavelengths(names)
     ews = [params["emission"][name] for name in names]
     df = 1.0 + params["redshift"]
-    if "disc_v_inner" in params:
+    if "disc_v_inner" in params:  # Be-star discs
+        be = Priors("be_star")
         lines = disc_lines(
             grid.wavelength,
             continuum,
@@ -203,8 +204,8 @@ def _render_with_emission(grid, params):
             ews,
             params["disc_v_inner"],
             params["disc_r_ratio"],
-            2.0,
-            smoothing_kms=30.0,
+            be.value("disc emissivity index"),
+            smoothing_kms=be.value("disc line smoothing"),
         )
     else:
         lines = gaussian_lines(
