@@ -251,3 +251,56 @@ def test_close_releases_the_model(policy, spectrum):
     assert closing.model is None
     with pytest.raises(BackendError, match="closed"):
         closing.respond([Episode(spectrum, "carbon_star", redshift=0.0, render_images=False)])
+
+
+# -- the model's probability of its verdict --------------------------------------------------------
+
+SAYS_NO = ANSWER.replace("{YES}", "{NO} No")  # the same reply up to the label
+
+
+def label_probability(policy, call, reply, label):
+    """p(label) / (p(YES) + p(NO)) at the label's token of ``reply``, from a forward pass of its
+    own over the prompt and the reply so far, counting every vocabulary entry starting a label."""
+    from spec_o3.agent.backends.verdict_probability import verdict_token
+
+    tokenizer = policy.processor.tokenizer
+    before = tokenizer(reply[: reply.index("{" + label) + 1])["input_ids"]
+    inputs = {name: value for name, value in call.items() if name != "generation_config"}
+    inputs["input_ids"] = torch.cat([call["input_ids"], torch.tensor([before])], dim=1)
+    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+    with torch.no_grad():
+        probabilities = policy.model(**inputs).logits[0, -1].float().softmax(-1)
+    texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    mass = {"YES": 0.0, "NO": 0.0}
+    for token, text in enumerate(texts):
+        if (starts := verdict_token(text)) is not None:
+            mass[starts] += float(probabilities[token])
+    return mass[label] / (mass["YES"] + mass["NO"])
+
+
+def test_an_answer_carries_the_models_probability_of_its_label(policy, spectrum, scripted):
+    calls = scripted([ANSWER, SAYS_NO])
+    says_yes, says_no = (
+        Episode(spectrum, "carbon_star", redshift=0.0, render_images=False) for _ in range(2)
+    )
+    policy.respond([says_yes])
+    policy.respond([says_no])
+    yes, no = says_yes.state["confidence"], says_no.state["confidence"]
+    assert 0 < yes < 1 and 0 < no < 1
+    assert yes + no == pytest.approx(1)  # the same step: the same logits, the other label
+    assert yes == pytest.approx(label_probability(policy, calls[0], ANSWER, "YES"), rel=1e-4)
+
+
+def test_sampled_answers_take_the_probability_they_were_sampled_from(policy, spectrum, scripted):
+    scripted([ANSWER])
+    episode = Episode(spectrum, "carbon_star", redshift=0.0, render_images=False)
+    sharing(policy, temperature=0.7).respond([episode])
+    assert episode.state["confidence"] == 1  # the script left no other token to sample
+
+
+def test_the_vetting_result_has_the_confidence_of_its_answer(policy, spectrum, scripted):
+    scripted([ZOOM, ANSWER, ANSWER.replace("\\boxed{YES}", "\\boxed{YES} \\boxed{NO}")])
+    result = Inspector(policy).run(spectrum, "carbon_star", redshift=0.0)
+    assert result.verdict == "YES" and 0 < result.confidence < 1
+    result = Inspector(policy, max_turns=1).run(spectrum, "carbon_star", redshift=0.0)
+    assert result.verdict is None and result.confidence is None

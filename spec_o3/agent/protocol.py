@@ -33,6 +33,7 @@ __all__ = [
     "tool_schema",
     "tools_block",
     "user_prompt",
+    "verdict_offset",
 ]
 
 #: The system text of the released models, before the tool block.
@@ -381,6 +382,53 @@ def parse_response(text):
             "\\boxed{NO} followed by a short justification</answer>"
         )
     return ParsedResponse(think, tool_calls, answers, answer_text, errors)
+
+
+# What may come between ``\\boxed{`` and the label (`_normalise_label` strips it).
+_LABEL_LEAD = re.compile(r"(?:[\s.!*'\"]|\\(?:text|textbf|mathrm|mathbf)\s*\{)*")
+
+
+def verdict_offset(text):
+    """Where the label of the answer of one assistant message starts, as `parse_response` reads it.
+
+    A backend that has the probabilities of the tokens it wrote looks up the one that starts the
+    verdict there (see :ref:`model-confidence`).
+
+    Parameters
+    ----------
+    text : str
+        The assistant message as generated.
+
+    Returns
+    -------
+    found : tuple of (int, str) or None
+        The character offset of the label in ``text`` and the label (``"YES"`` or ``"NO"``);
+        ``None`` unless the message gives exactly one valid answer.
+
+    Examples
+    --------
+    >>> text = "<think>Swan bands.</think>\\n<answer>\\\\boxed{ Yes} C2 at 5165 A.</answer>"
+    >>> offset, label = verdict_offset(text)
+    >>> label, text[offset:offset + 3]
+    ('YES', 'Yes')
+    >>> verdict_offset("<tool_call>{}</tool_call>") is None
+    True
+    """
+    parsed = parse_response(text)
+    if len(parsed.answers) != 1:
+        return None
+    reasoning = [match.span() for match in _THINK.finditer(text)]
+    if not reasoning and "</think>" in text:  # the opening tag was part of the prompt
+        reasoning = [(0, text.index("</think>"))]
+    for answer in _ANSWER.finditer(text):
+        if any(start <= answer.start() < end for start, end in reasoning):
+            continue
+        if _read_answer(answer.group(1), [])[0] is None:
+            continue  # a malformed block the parser reported and skipped
+        boxed = _BOXED.search(answer.group(1))
+        offset = answer.start(1) + boxed.start(1) + _LABEL_LEAD.match(boxed.group(1)).end()
+        return offset, parsed.answers[0]
+    return None
 
 
 def _split_think(text):

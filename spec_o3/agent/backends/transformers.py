@@ -6,13 +6,18 @@ adapters that ``spec-o3 train sft`` and ``spec-o3 train rl`` save. torch and tra
 imported, and the weights loaded, only when a `TransformersPolicy` is created.
 """
 
+import bisect
 import copy
 import gc
 import json
 import os
+import re
+from functools import cached_property
 from pathlib import Path
 
+from ..protocol import verdict_offset
 from .base import BackendError, Policy
+from .verdict_probability import verdict_probability, verdict_token
 
 __all__ = ["DEFAULT_MODEL", "TransformersPolicy"]
 
@@ -22,6 +27,9 @@ DEFAULT_MODEL = "Maxwell-Jia/spec-o3-7b"
 # Any of these marks a directory that holds its own processor (tokenizer, chat template).
 _PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json")
 _ADAPTER_CONFIG = "adapter_config.json"
+# A vocabulary entry whose first letter is Y or N may start a verdict label (byte-level BPE writes
+# a leading space as a non-ASCII letter).
+_MAY_START_LABEL = re.compile(r"[^A-Za-z]*[YyNn]")
 
 
 class TransformersPolicy(Policy):
@@ -31,7 +39,10 @@ class TransformersPolicy(Policy):
     image, the question, earlier turns and the zoomed windows returned by the tool); several
     episodes share one ``generate`` call (left padding); each reply runs to the end of the assistant
     turn (``<|im_end|>``) and only the new tokens are decoded -- protocol tags such as
-    ``<tool_call>`` are kept whether or not the tokenizer marks them special.
+    ``<tool_call>`` are kept whether or not the tokenizer marks them special. A reply that answers
+    leaves the model's probability of its verdict in ``episode.state["confidence"]``: at the token
+    that starts the label inside ``\\boxed{``, p(that label) / (p(YES) + p(NO)), from the model's
+    logits when decoding greedily and from the processed scores it sampled from otherwise.
 
     Parameters
     ----------
@@ -115,15 +126,16 @@ class TransformersPolicy(Policy):
         self._stop_ids = set(self.generation_config.eos_token_id)
 
     def respond(self, episodes):
-        """Generate the next assistant message of each episode, ``batch_size`` episodes per call."""
+        """Generate the next assistant message of each episode, ``batch_size`` episodes per call;
+        set each episode's ``state["confidence"]`` (``None`` for a reply without an answer)."""
         episodes = list(episodes)
         texts = []
         for start in range(0, len(episodes), self.batch_size):
-            texts.extend(
-                self.generate(
-                    [episode.messages for episode in episodes[start : start + self.batch_size]]
-                )
-            )
+            batch = episodes[start : start + self.batch_size]
+            replies = self._generate([episode.messages for episode in batch])
+            for episode, (text, confidence) in zip(batch, replies, strict=True):
+                episode.state["confidence"] = confidence
+                texts.append(text)
         return texts
 
     def generate(self, conversations):
@@ -141,6 +153,10 @@ class TransformersPolicy(Policy):
         texts : list of str
             The new assistant message of each chat, without the end-of-turn token.
         """
+        return [text for text, _ in self._generate(conversations)]
+
+    def _generate(self, conversations):
+        """(text, confidence) of the new assistant message of each chat; see `generate`."""
         import torch
 
         if self.model is None:
@@ -156,13 +172,53 @@ class TransformersPolicy(Policy):
         ).to(self.model.device)
         with torch.inference_mode():
             output = self.model.generate(**inputs, generation_config=self.generation_config)
-        new_tokens = output[:, inputs["input_ids"].shape[1] :].tolist()
-        return [self._decode(tokens) for tokens in new_tokens]
+        # what the tokens were chosen from: the logits (greedy), or the scores sampled from
+        steps = output.scores if self.generation_config.do_sample else output.logits
+        new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :].tolist()
+        replies = []
+        for row, tokens in enumerate(new_tokens):
+            tokens = self._reply(tokens)
+            text = self._decode(tokens)
+            replies.append((text, self._confidence(text, tokens, steps, row)))
+        return replies
+
+    def _reply(self, tokens):
+        """The tokens of one reply: those before the first end-of-turn token."""
+        end = next((i for i, token in enumerate(tokens) if token in self._stop_ids), len(tokens))
+        return tokens[:end]
 
     def _decode(self, tokens):
-        """Text of one reply: the tokens before the first end-of-turn token, nothing skipped."""
-        end = next((i for i, token in enumerate(tokens) if token in self._stop_ids), len(tokens))
-        return self.processor.tokenizer.decode(tokens[:end], skip_special_tokens=False)
+        """Text of tokens, nothing skipped."""
+        return self.processor.tokenizer.decode(tokens, skip_special_tokens=False)
+
+    def _confidence(self, text, tokens, steps, row):
+        """The model's probability of the verdict of reply ``text``; ``None`` without one."""
+        import torch
+
+        found = verdict_offset(text)
+        if found is None:
+            return None
+        offset, verdict = found
+        # the token that starts the label: the first one whose text, decoded with those before
+        # it, reaches past the label's offset
+        index = bisect.bisect_right(
+            range(len(tokens)), offset, key=lambda i: len(self._decode(tokens[: i + 1]))
+        )
+        chosen = self._decode(tokens[index : index + 1])
+        lead = chosen[: offset - len(self._decode(tokens[:index]))]
+        if verdict_token(chosen, lead) != verdict:
+            return None  # the token does not line up with the text (a character split in bytes)
+        ids, texts = self._label_tokens
+        logprobs = torch.log_softmax(steps[index][row].float(), dim=-1)[ids].tolist()
+        return verdict_probability(verdict, lead, zip(texts, logprobs, strict=True))
+
+    @cached_property
+    def _label_tokens(self):
+        """(ids, texts) of the vocabulary entries that may start a verdict label."""
+        tokenizer = self.processor.tokenizer
+        pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        ids = [i for i, piece in enumerate(pieces) if piece and _MAY_START_LABEL.match(piece)]
+        return ids, tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=False)
 
     def close(self):
         """Drop the model so that its memory can be reclaimed."""
@@ -288,6 +344,9 @@ def _generation_config(base, tokenizer, max_new_tokens, temperature):
     ``<|im_end|>``."""
     config = copy.deepcopy(base)
     config.max_new_tokens = max_new_tokens
+    # the verdict's probability: raw logits when greedy, the processed scores when sampling
+    config.return_dict_in_generate = True
+    config.output_logits, config.output_scores = temperature == 0, temperature > 0
     if temperature > 0:
         config.do_sample, config.temperature = True, temperature
     else:  # greedy: drop sampling settings so that transformers does not warn they are unused
