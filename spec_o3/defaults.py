@@ -2,12 +2,16 @@
 
 Examples
 --------
->>> from spec_o3.defaults import MAX_TURNS, REWARD_WEIGHTS
+>>> from spec_o3.defaults import IMAGE_DPI, MAX_TURNS, REWARD_WEIGHTS, SPECTRUM_IMAGE_SIZE
 >>> MAX_TURNS, REWARD_WEIGHTS["accuracy_reward"], REWARD_WEIGHTS["format_reward"]
 (8, 1.0, 0.2)
+>>> [round(inches * IMAGE_DPI) for inches in SPECTRUM_IMAGE_SIZE]  # the overview, in pixels
+[800, 480]
 """
 
-__all__ = ["MAX_TURNS", "REWARD_WEIGHTS"]
+import math
+
+__all__ = ["IMAGE_DPI", "MAX_TURNS", "REWARD_WEIGHTS", "SPECTRUM_IMAGE_SIZE", "ZOOM_IMAGE_SIZES"]
 
 #: Most assistant turns in one vetting episode, the last of which must answer: the paper's turn
 #: limit, at inference and in GRPO rollouts (7 tool-calling rounds and an answer).
@@ -22,3 +26,9 @@ REWARD_WEIGHTS = {
     "invalid_tool_call_reward": 0.05,
     "tool_use_reward": 0.0,
 }
+
+#: Resolution of the tool's images, and their size in inches: the whole spectrum, and a zoomed
+#: window by its width in Å, as ``(widest window, size)`` pairs (the released tool's figures).
+IMAGE_DPI = 80
+SPECTRUM_IMAGE_SIZE = (10, 6)
+ZOOM_IMAGE_SIZES = ((50, (6, 4)), (200, (7, 4.5)), (1000, (8, 5)), (math.inf, (9, 5.5)))

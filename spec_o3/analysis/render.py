@@ -12,14 +12,11 @@ from matplotlib.ticker import MaxNLocator
 from PIL import Image, ImageDraw, ImageFont
 from specutils import SpectralRegion
 
+from ..defaults import IMAGE_DPI, SPECTRUM_IMAGE_SIZE, ZOOM_IMAGE_SIZES
 from .arrays import check_window, format_range, parse_region, spectrum_arrays
 
 __all__ = ["render_window"]
 
-_DPI = 80
-#: Figure size (inches) of the released tool by window width (Å): (widest window, size).
-_SIZES = ((50, (6, 4)), (200, (7, 4.5)), (1000, (8, 5)), (math.inf, (9, 5.5)))
-_FULL_SIZE = (10, 6)
 _MIN_SIZE = (240, 160)
 
 _WHITE = (255, 255, 255)
@@ -62,10 +59,10 @@ def _text_mask(text, px, vertical=False):
 
 def _default_size(width, whole):
     if whole:
-        inches = _FULL_SIZE
+        inches = SPECTRUM_IMAGE_SIZE
     else:
-        inches = next(size for limit, size in _SIZES if width < limit)
-    return round(inches[0] * _DPI), round(inches[1] * _DPI)
+        inches = next(size for limit, size in ZOOM_IMAGE_SIZES if width < limit)
+    return round(inches[0] * IMAGE_DPI), round(inches[1] * IMAGE_DPI)
 
 
 def _check_size(size):

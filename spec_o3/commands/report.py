@@ -119,11 +119,7 @@ def _build(args):
         workers=args.workers,
         overwrite=args.overwrite,
     )
-    print(
-        f"wrote the review report {index}; next: open it in a web browser, review the "
-        "candidates (press ? for the keys), export the decisions and fold them into the "
-        f"results: spec-o3 report --merge decisions.csv {args.results}"
-    )
+    print(f"report written to {index} (open it in a browser)")
     return 0
 
 
@@ -147,8 +143,5 @@ def _merge(args):
         print(f"spec-o3 report: warning: {warning.message}", file=sys.stderr)
     write_table(merged, output, overwrite=args.overwrite)
     decided = sum(bool(value) for value in merged["decision"])
-    print(
-        f"wrote {output}: {decided} of {len(merged)} rows have a decision; next: build the "
-        f"report from it to go on reviewing (spec-o3 report {output} --out DIR)"
-    )
+    print(f"{decided} of {len(merged)} rows have a decision; merged table written to {output}")
     return 0

@@ -69,12 +69,6 @@ class _Condition:
             ) from None
         self.names = frozenset()
         self._check(self._tree, where)
-        # The names each comparison reads: only comparisons with a threshold measure a margin.
-        self._compared = {
-            id(node): frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            for node in ast.walk(self._tree)
-            if isinstance(node, ast.Compare)
-        }
 
     def _check(self, node, where):
         names = set()
@@ -111,15 +105,14 @@ class _Condition:
                 )
         self.names = frozenset(names - set(_FUNCTIONS))
 
-    def __call__(self, facts, comparisons=None, thresholds=frozenset()):
-        """Whether the condition holds for ``facts``; the numeric comparisons with one of the
-        ``thresholds`` made on the way are appended to ``comparisons`` as ``(left, right)``."""
-        record = [] if comparisons is None else comparisons
-        return bool(self._evaluate(self._tree, facts, record, thresholds))
+    def __call__(self, facts, comparisons=None):
+        """Whether the condition holds for ``facts``; numeric comparisons made on the way are
+        appended to ``comparisons`` as ``(left, right)`` pairs."""
+        return bool(self._evaluate(self._tree, facts, [] if comparisons is None else comparisons))
 
-    def _evaluate(self, node, facts, comparisons, thresholds):
+    def _evaluate(self, node, facts, comparisons):
         def evaluate(child, facts):
-            return self._evaluate(child, facts, comparisons, thresholds)
+            return self._evaluate(child, facts, comparisons)
 
         if isinstance(node, ast.Constant):
             return node.value
@@ -139,10 +132,9 @@ class _Condition:
         if isinstance(node, ast.Call):
             return _FUNCTIONS[node.func.id](*(evaluate(arg, facts) for arg in node.args))
         left = evaluate(node.left, facts)
-        with_threshold = not self._compared[id(node)].isdisjoint(thresholds)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = evaluate(comparator, facts)
-            if with_threshold and _is_number(left) and _is_number(right):
+            if _is_number(left) and _is_number(right):
                 comparisons.append((float(left), float(right)))
             if not _COMPARE[type(op)](left, right):
                 return False
@@ -204,8 +196,8 @@ class Decision:
     """The rule that decided, its verdict and its evidence written out.
 
     ``margin`` says how close the decision was: the smallest relative distance between a
-    measurement and the threshold it was compared with, over the comparisons with a named
-    threshold in the rules tried (0: on a boundary; 1: far from every one, or there was none).
+    measurement and the threshold it was compared with, over the numeric comparisons of the rules
+    tried (0: on a boundary, 1: far from every one, or none was numeric).
     """
 
     rule: Rule
@@ -250,8 +242,7 @@ class RuleTable:
             raise ValueError(f"{source}: a rule table needs at least one rule")
         read = (rule.when.names | _template_names(rule.evidence) for rule in self.rules)
         names = set().union(*read)
-        self._threshold_names = frozenset(self.thresholds)
-        self._fact_names = frozenset(names - self._threshold_names)
+        self._fact_names = frozenset(names - set(self.thresholds))
         clashes = {t for t in self.thresholds if t in _FUNCTIONS}
         if clashes:
             raise ValueError(f"{source}: thresholds may not be called {', '.join(sorted(clashes))}")
@@ -287,7 +278,7 @@ class RuleTable:
         comparisons = []
         for rule in self.rules:
             try:
-                applies = rule.when(namespace, comparisons, self._threshold_names)
+                applies = rule.when(namespace, comparisons)
             except KeyError as error:
                 raise KeyError(
                     f"{self.source}, rule {rule.name!r}: no measurement called {error.args[0]!r}"
