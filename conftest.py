@@ -135,3 +135,12 @@ def launch_chromium(chromium_executable):
     from chromium import launch_chromium
 
     return functools.partial(launch_chromium, executable=chromium_executable)
+
+
+@pytest.fixture
+def artifacts(tmp_path):
+    """Folder the browser tests keep their screenshots in: ``$SPEC_O3_TEST_ARTIFACTS`` (the docs'
+    screenshots are taken with ``SPEC_O3_TEST_ARTIFACTS=docs/_static``), else ``tmp_path``."""
+    folder = Path(os.environ.get("SPEC_O3_TEST_ARTIFACTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -143,15 +143,15 @@ def plot(tables, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
-    axes.plot([0.4, 1], [0.4, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
+    axes.plot([0.3, 1], [0.3, 1], color="0.6", lw=1, ls="--", label="perfect calibration")
     for (name, table), marker in zip(tables.items(), "osD^", strict=False):
         conf = [row[3] for row in table]
         acc = [row[4] for row in table]
         sizes = [12 + 4 * np.sqrt(row[2]) for row in table]
         axes.scatter(conf, acc, s=sizes, marker=marker, label=name, alpha=0.8)
         axes.plot(conf, acc, lw=0.8, alpha=0.6)
-    axes.set(xlabel="expert's confidence", ylabel="fraction of verdicts right", xlim=(0.4, 1.01))
-    axes.set(ylim=(0.4, 1.01), title="Reliability of the expert's confidence")
+    axes.set(xlabel="expert's confidence", ylabel="fraction of verdicts right", xlim=(0.3, 1.01))
+    axes.set(ylim=(0, 1.01), title="Reliability of the expert's confidence")
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path)

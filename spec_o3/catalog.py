@@ -8,9 +8,10 @@ sources.
 from functools import cache
 from importlib.resources import files
 
+import numpy as np
 from astropy.table import QTable
 
-__all__ = ["atomic_lines", "molecular_bands", "get_band"]
+__all__ = ["atomic_lines", "molecular_bands", "get_band", "rest_wavelengths"]
 
 
 @cache
@@ -95,3 +96,32 @@ def get_band(name):
         known = ", ".join(bands["name"])
         raise ValueError(f"unknown molecular band {name!r}; known bands: {known}")
     return bands[matches[0]]
+
+
+@cache
+def _wavelengths():
+    lines = _load("lines.ecsv")
+    return dict(zip(lines["name"], lines["rest_wavelength"].to_value("AA"), strict=True))
+
+
+def rest_wavelengths(names):
+    """Vacuum rest wavelengths (Å) of catalogue lines by name, in the order given.
+
+    Raises
+    ------
+    ValueError
+        If a name is not in the catalogue.
+
+    Examples
+    --------
+    >>> from spec_o3.catalog import rest_wavelengths
+    >>> rest_wavelengths(["H alpha", "He II 4686"]).tolist()
+    [6564.61, 4687.02]
+    """
+    catalogue = _wavelengths()
+    unknown = [name for name in names if name not in catalogue]
+    if unknown:
+        raise ValueError(
+            f"lines {unknown} are not in the catalogue (see spec_o3.catalog.atomic_lines())"
+        )
+    return np.array([catalogue[name] for name in names], dtype=float)

@@ -219,6 +219,8 @@ def test_vets_real_lamost_spectrum_with_expert(vetted, lamost_file):
     assert result.error is None and plugin.evidence == result.evidence != ""
     assert (ui.result_verdict, ui.result_evidence) == (result.verdict, result.evidence)
     assert (plugin.outcome, ui.result_label, ui.result_error) == ("answered", result.verdict, "")
+    assert 0.5 <= result.confidence <= 1  # the expert's calibrated confidence, shown rounded
+    assert ui.result_confidence == f"confidence {round(100 * result.confidence)}%"
     # the LAMOST pipeline's redshift, which the field showed and the run used
     assert result.redshift_source == "file" and result.redshift == plugin.redshift
     assert ui.result_redshift == "z = -7.138e-05, cz = -21.399 km/s (from the file)"
@@ -532,6 +534,19 @@ def test_cancel_while_the_model_thinks(deconfigged_helper, lamost_file):
 
 
 # -- the command line ---------------------------------------------------------------------------
+
+
+def test_served_spectra_show_ignored_pixels_as_gaps(lamost_file):
+    from spec_o3.jdaviz_plugin.launcher import _with_gaps
+
+    star = read_for_inspection(lamost_file)
+    shown = _with_gaps(star)
+    ignored = star.mask  # pixels without an inverse variance get one estimated: shown
+    assert 0 < ignored.sum() < (star.uncertainty.array == 0).sum()
+    np.testing.assert_array_equal(np.isnan(shown.flux), ignored)
+    np.testing.assert_array_equal(shown.flux[~ignored], star.flux[~ignored])
+    np.testing.assert_array_equal(shown.mask, star.mask)  # kept: the same pixels are vetted
+    np.testing.assert_array_equal(shown.uncertainty.array, star.uncertainty.array)
 
 
 def test_command_defaults_to_loopback_and_checks_files(tmp_path, capsys):

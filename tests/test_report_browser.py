@@ -3,12 +3,16 @@
 Opens a report of a real run from disk, reviews three candidates with the keyboard, reloads,
 exports the decisions (CSV and ECSV), merges them back, and checks that model output trying to
 inject markup stays text; shows a failed row as failed, with its error, and where each candidate's
-redshift came from. Needs the ``playwright`` package and ``/usr/bin/chromium`` (``apt-get
-install chromium``; never a browser downloaded by ``playwright install``).
+redshift came from; shows the quick start's candidates (no saved inspections) with zooms drawn from
+their windows, and takes the screenshots of the docs there. No page may log a console error or
+show a literal ``null``, ``undefined`` or ``NaN``. Needs the ``playwright`` package and
+``/usr/bin/chromium`` (``apt-get install chromium``; never a browser downloaded by ``playwright
+install``).
 """
 
 import argparse
 import datetime
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from spec_o3.commands import report as report_command
+from spec_o3.commands import simulate as simulate_command
 from spec_o3.commands import vet as vet_command
 from spec_o3.report import DECISION_COLUMNS, build_report
 
@@ -32,6 +37,8 @@ FILES = (
     "lamost_lrs_podondra_emission/spec-56351-GAC108N13V4_sp14-219.fits",
 )
 ATTACK = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+#: What a page shows when it renders a missing value.
+MISSING = re.compile(r"\b(null|undefined|NaN)\b")
 
 
 def cli(module, *argv):
@@ -73,7 +80,7 @@ def page(report, launch_chromium):
     with sync_api.sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1400, "height": 900}
+            accept_downloads=True, viewport={"width": 1600, "height": 1000}
         )
         page = context.new_page()
         page.problems = []
@@ -167,6 +174,7 @@ def test_keyboard_review_persists_and_exports(report, page, tmp_path):
     expect(rows.nth(1)).to_have_text("agent NO111" + "0")
     expect(page.locator("#agreement .agreement-rate")).to_contain_text("1 of 2")
     assert not page.problems, page.problems
+    assert not MISSING.search(page.locator("body").inner_text())
 
 
 @pytest.fixture
@@ -214,4 +222,43 @@ def test_failed_rows_and_redshift_sources(failed_report, page):
     expect(page.locator(".counts").nth(1).locator("thead th")).to_have_text(
         ["Task", "YES", "NO", "failed", "total"]
     )
+    assert not page.problems, page.problems
+    assert not MISSING.search(page.locator("body").inner_text())
+
+
+@pytest.fixture
+def quick_start(tmp_path):
+    """The README's quick start, smaller: simulated carbon-star candidates vetted without saving
+    the inspections, and their report (of the YES verdicts)."""
+    demo = tmp_path / "demo"
+    assert cli(simulate_command, "--task", "carbon_star", "--n", 6, "--out", demo) == 0
+    results = demo / "results.ecsv"
+    files = sorted(demo.glob("*.fits"))
+    assert cli(vet_command, "--task", "carbon_star", *files, "--output", results) == 0
+    return build_report(results, demo / "report", progress=False)
+
+
+def test_quick_start_report_and_screenshots(quick_start, page, artifacts):
+    expect = sync_api.expect
+    page.goto(quick_start.as_uri())
+    expect(page.locator(".detail-head h2")).to_have_text(re.compile(r"sim-cc-0-\d"))
+    # no saved inspection: each window's zoom is drawn from the spectrum, none is missing
+    zooms = page.locator(".window img")
+    assert zooms.count() >= 3 and page.locator(".window .empty").count() == 0
+    for index in range(zooms.count()):
+        zooms.nth(index).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "image => image.complete && image.naturalWidth > 0",
+            arg=zooms.nth(index).element_handle(),
+        )
+    expect(page.locator(".window .label").first).to_have_text(re.compile("C2 Swan"))
+    assert not MISSING.search(page.locator("body").inner_text())
+    page.keyboard.press("a")  # accept the first candidate
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "report_review.png"))
+
+    page.click("text=Summary")
+    expect(page.locator("#stat-YES")).to_contain_text("agent YES")
+    page.screenshot(path=str(artifacts / "report_summary.png"))
+    assert not MISSING.search(page.locator("body").inner_text())
     assert not page.problems, page.problems

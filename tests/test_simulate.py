@@ -239,6 +239,22 @@ def test_every_prior_is_sourced_and_well_formed():
             assert a > 0, row
 
 
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "simulate_priors.ecsv",
+        "quasar_lines.ecsv",
+        "simulate_metal_lines.ecsv",
+        "simulate_molecules.ecsv",
+        "simulate_bands.ecsv",
+    ],
+)
+def test_every_simulator_table_row_cites_its_source(filename):
+    table = priors.read_table(filename)
+    assert len(table) > 0
+    assert all(str(reference).strip() for reference in table["reference"])
+
+
 def test_subtype_shares_follow_the_table():
     weights = Priors("white_dwarf").weights()
     rng = np.random.default_rng(5)

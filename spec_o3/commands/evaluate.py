@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from spec_o3.agent.result import ANSWERED, FAILED, NO_ANSWER
 from spec_o3.commands._backends import add_backend_arguments, backend_options, text_only_backends
 from spec_o3.commands.vet import EXIT_FAILED_INPUTS
@@ -200,8 +202,18 @@ def run(args):
         if task not in result.scores["task"]:
             print(f"note: every {task} question failed, so {task} has no score")
     _print_errors(result)
-    for path in result.write(args.output).values():
-        print(f"wrote {path}")
+    written = result.write(args.output)
+    # a question that failed is not scored; one without an answer is scored as wrong
+    wrong = int(np.sum(~np.ma.filled(result.predictions["correct"], True)))
+    print(
+        f"wrote {', '.join(path.name for path in written.values())} to {args.output}; next: "
+        + (
+            f"read the {wrong} wrong answer(s) with their evidence: the rows of "
+            f"{written['predictions']} whose 'correct' is False"
+            if wrong
+            else "a harder suite, e.g. spec-o3 simulate --snr 3 10"
+        )
+    )
     if counts[FAILED]:
         print(
             f"spec-o3 evaluate: {counts[FAILED]} question(s) failed and are not scored (exit "

@@ -119,7 +119,11 @@ def _build(args):
         workers=args.workers,
         overwrite=args.overwrite,
     )
-    print(f"report written to {index} (open it in a browser)")
+    print(
+        f"wrote the review report {index}; next: open it in a web browser, review the "
+        "candidates (press ? for the keys), export the decisions and fold them into the "
+        f"results: spec-o3 report --merge decisions.csv {args.results}"
+    )
     return 0
 
 
@@ -143,5 +147,8 @@ def _merge(args):
         print(f"spec-o3 report: warning: {warning.message}", file=sys.stderr)
     write_table(merged, output, overwrite=args.overwrite)
     decided = sum(bool(value) for value in merged["decision"])
-    print(f"{decided} of {len(merged)} rows have a decision; merged table written to {output}")
+    print(
+        f"wrote {output}: {decided} of {len(merged)} rows have a decision; next: build the "
+        f"report from it to go on reviewing (spec-o3 report {output} --out DIR)"
+    )
     return 0

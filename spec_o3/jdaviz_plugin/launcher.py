@@ -4,8 +4,8 @@ Jdaviz's own launcher cannot add a plugin (a plugin must be registered before th
 binds to ``localhost`` whatever it is asked, and shares one app between browser tabs. Here the
 plugin is registered on import (this module is part of `spec_o3.jdaviz_plugin`), and each browser
 tab gets its own generalized app with the files loaded, served on the address given until the
-command is interrupted. Everything the page needs
-comes from installed packages (``solara-assets`` holds Solara's front-end files): no CDN, and
+command is interrupted; the pixels the inspection ignores are drawn as gaps. Everything the page
+needs comes from installed packages (``solara-assets`` holds Solara's front-end files): no CDN, and
 Solara's usage statistics are switched off.
 """
 
@@ -13,6 +13,7 @@ import os
 import webbrowser
 from pathlib import Path
 
+import astropy.units as u
 import glue_jupyter.bqplot.profile.layer_artist
 import ipygoldenlayout
 import ipysplitpanes
@@ -23,6 +24,7 @@ import solara
 from jdaviz.app import custom_components
 from specutils import Spectrum
 
+from spec_o3.analysis.arrays import spectrum_arrays
 from spec_o3.io import read_for_inspection
 
 __all__ = ["Page", "serve"]
@@ -95,14 +97,19 @@ def _new_app():
 
 
 def _with_gaps(spectrum):
-    """``spectrum`` with no flux at its masked pixels, which the viewer then draws as gaps.
+    """``spectrum`` with no flux at the pixels the inspection ignores (masked ones, say), which
+    the viewer then draws as gaps.
 
-    The mask stays, so the plugin inspects the same good pixels as ``spec-o3 vet``.
+    The mask and uncertainty stay, so the plugin inspects the same pixels as ``spec-o3 vet``.
     """
-    if spectrum.mask is None or not np.any(spectrum.mask):
+    good = spectrum_arrays(spectrum).good
+    wavelength = spectrum.spectral_axis.to_value(u.AA, u.spectral())
+    if wavelength.size > 1 and wavelength[0] > wavelength[-1]:
+        good = good[::-1]  # spectrum_arrays runs from blue to red
+    if good.all():
         return spectrum
     return Spectrum(
-        flux=np.where(spectrum.mask, np.nan, spectrum.flux.value) * spectrum.flux.unit,
+        flux=np.where(good, spectrum.flux.value, np.nan) * spectrum.flux.unit,
         spectral_axis=spectrum.spectral_axis,
         uncertainty=spectrum.uncertainty,
         mask=spectrum.mask,

@@ -28,8 +28,9 @@ CALIBRATION = "expert_confidence.ecsv"
 _LOG_SNR = (0.0, 2.0)
 #: A rule that decided fewer times than this in the fit shares its task's intercept.
 _MIN_RULE_COUNT = 10
-#: Ridge penalty on the coefficients (the fit has a few hundred spectra per task).
-_RIDGE = 1.0
+#: Ridge penalty on the coefficients: it pulls a rule's intercept toward its task's, so that a rule
+#: seen a dozen times in the simulated suites does not get an extreme confidence of its own.
+_RIDGE = 5.0
 
 
 def confidence_features(assessment):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spec_o3.catalog import atomic_lines, get_band
+from spec_o3.catalog import get_band, rest_wavelengths
 
 from .toolkit import (
     EMISSION_EW,
@@ -154,14 +154,13 @@ def _centre(entry, where):
         return float(entry["wavelength"])
     if "line" not in entry:
         raise ValueError(f"{where}: give 'line' (a catalogue name), 'wavelength' (Å) or 'band'")
-    lines = atomic_lines()
-    match = np.flatnonzero(np.asarray(lines["name"], dtype=str) == entry["line"])
-    if not match.size:
+    try:
+        return float(rest_wavelengths([entry["line"]])[0])
+    except ValueError:
         raise ValueError(
             f"{where}: line {entry['line']!r} is not in the line catalogue "
             "(spec_o3/data/lines.ecsv); give its rest 'wavelength' in Å instead"
-        )
-    return float(lines["rest_wavelength"][match[0]].to_value("AA"))
+        ) from None
 
 
 def _band(name, where):

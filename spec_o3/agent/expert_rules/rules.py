@@ -69,6 +69,12 @@ class _Condition:
             ) from None
         self.names = frozenset()
         self._check(self._tree, where)
+        # The names each comparison reads: only comparisons with a threshold measure a margin.
+        self._compared = {
+            id(node): frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            for node in ast.walk(self._tree)
+            if isinstance(node, ast.Compare)
+        }
 
     def _check(self, node, where):
         names = set()
@@ -105,14 +111,15 @@ class _Condition:
                 )
         self.names = frozenset(names - set(_FUNCTIONS))
 
-    def __call__(self, facts, comparisons=None):
-        """Whether the condition holds for ``facts``; numeric comparisons made on the way are
-        appended to ``comparisons`` as ``(left, right)`` pairs."""
-        return bool(self._evaluate(self._tree, facts, [] if comparisons is None else comparisons))
+    def __call__(self, facts, comparisons=None, thresholds=frozenset()):
+        """Whether the condition holds for ``facts``; the numeric comparisons with one of the
+        ``thresholds`` made on the way are appended to ``comparisons`` as ``(left, right)``."""
+        record = [] if comparisons is None else comparisons
+        return bool(self._evaluate(self._tree, facts, record, thresholds))
 
-    def _evaluate(self, node, facts, comparisons):
+    def _evaluate(self, node, facts, comparisons, thresholds):
         def evaluate(child, facts):
-            return self._evaluate(child, facts, comparisons)
+            return self._evaluate(child, facts, comparisons, thresholds)
 
         if isinstance(node, ast.Constant):
             return node.value
@@ -132,9 +139,10 @@ class _Condition:
         if isinstance(node, ast.Call):
             return _FUNCTIONS[node.func.id](*(evaluate(arg, facts) for arg in node.args))
         left = evaluate(node.left, facts)
+        with_threshold = not self._compared[id(node)].isdisjoint(thresholds)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = evaluate(comparator, facts)
-            if _is_number(left) and _is_number(right):
+            if with_threshold and _is_number(left) and _is_number(right):
                 comparisons.append((float(left), float(right)))
             if not _COMPARE[type(op)](left, right):
                 return False
@@ -196,8 +204,8 @@ class Decision:
     """The rule that decided, its verdict and its evidence written out.
 
     ``margin`` says how close the decision was: the smallest relative distance between a
-    measurement and the threshold it was compared with, over the numeric comparisons of the rules
-    tried (0: on a boundary, 1: far from every one, or none was numeric).
+    measurement and the threshold it was compared with, over the comparisons with a named
+    threshold in the rules tried (0: on a boundary; 1: far from every one, or there was none).
     """
 
     rule: Rule
@@ -242,7 +250,8 @@ class RuleTable:
             raise ValueError(f"{source}: a rule table needs at least one rule")
         read = (rule.when.names | _template_names(rule.evidence) for rule in self.rules)
         names = set().union(*read)
-        self._fact_names = frozenset(names - set(self.thresholds))
+        self._threshold_names = frozenset(self.thresholds)
+        self._fact_names = frozenset(names - self._threshold_names)
         clashes = {t for t in self.thresholds if t in _FUNCTIONS}
         if clashes:
             raise ValueError(f"{source}: thresholds may not be called {', '.join(sorted(clashes))}")
@@ -278,7 +287,7 @@ class RuleTable:
         comparisons = []
         for rule in self.rules:
             try:
-                applies = rule.when(namespace, comparisons)
+                applies = rule.when(namespace, comparisons, self._threshold_names)
             except KeyError as error:
                 raise KeyError(
                     f"{self.source}, rule {rule.name!r}: no measurement called {error.args[0]!r}"

@@ -7,6 +7,7 @@ import numpy as np
 
 from spec_o3.analysis import band_strength
 from spec_o3.analysis.arrays import noise_sigma, spectrum_arrays
+from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
 
 __all__ = ["Measurement", "Observation", "Assessment", "MIN_SNR"]
@@ -404,6 +405,12 @@ class Line:
     left: tuple
     right: tuple
 
+    @classmethod
+    def named(cls, name, left, right):
+        """The catalogue line ``name`` (its rest vacuum wavelength from
+        `~spec_o3.catalog.rest_wavelengths`) with side windows ``left`` and ``right`` (Å)."""
+        return cls(name, float(rest_wavelengths([name])[0]), left, right)
+
     def _normalized(self, rest):
         wave, flux, sigma = rest.window(self.left[0], self.right[1])
         if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
@@ -487,19 +494,20 @@ class Line:
         }
 
 
-# Rest vacuum wavelengths (NIST); side windows avoid neighbouring strong lines.
-H_ALPHA = Line("H alpha", 6564.61, (6470, 6510), (6620, 6660))
-H_BETA = Line("H beta", 4862.68, (4700, 4740), (4990, 5030))
-H_GAMMA = Line("H gamma", 4341.68, (4230, 4260), (4430, 4460))
-H_DELTA = Line("H delta", 4102.89, (4020, 4040), (4175, 4200))
-HE_I_4471 = Line("He I 4471", 4472.73, (4430, 4450), (4500, 4520))
-HE_I_5876 = Line("He I 5876", 5877.25, (5820, 5845), (5910, 5935))
-HE_I_6678 = Line("He I 6678", 6679.99, (6640, 6660), (6700, 6720))
-HE_II_4686 = Line("He II 4686", 4687.02, (4600, 4625), (4740, 4760))
+# Rest vacuum wavelengths from the line catalogue; side windows avoid neighbouring strong lines.
+H_ALPHA = Line.named("H alpha", (6470, 6510), (6620, 6660))
+H_BETA = Line.named("H beta", (4700, 4740), (4990, 5030))
+H_GAMMA = Line.named("H gamma", (4230, 4260), (4430, 4460))
+H_DELTA = Line.named("H delta", (4020, 4040), (4175, 4200))
+HE_I_4471 = Line.named("He I 4471", (4430, 4450), (4500, 4520))
+HE_I_5876 = Line.named("He I 5876", (5820, 5845), (5910, 5935))
+HE_I_6678 = Line.named("He I 6678", (6640, 6660), (6700, 6720))
+HE_II_4686 = Line.named("He II 4686", (4600, 4625), (4740, 4760))
+# The C IV 5801/5812 doublet of WC stars, measured as one blend about its centre.
 C_IV_5806 = Line("C IV 5806", 5807.0, (5740, 5765), (5840, 5855))
-O_III_5007 = Line("[O III] 5007", 5008.24, (4975, 4990), (5025, 5045))
+O_III_5007 = Line.named("[O III] 5007", (4975, 4990), (5025, 5045))
 # Emission needs side windows clear of [O III] and of the broad wings of disc lines.
-H_BETA_EMISSION = Line("H beta", 4862.68, (4770, 4800), (4925, 4945))
+H_BETA_EMISSION = Line.named("H beta", (4770, 4800), (4925, 4945))
 CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
 MG_B = BandIndex("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
 NA_D = BandIndex("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))

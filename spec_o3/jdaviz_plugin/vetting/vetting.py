@@ -114,6 +114,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
     result_evidence = Unicode("").tag(sync=True)
     result_error = Unicode("").tag(sync=True)
     result_redshift = Unicode("").tag(sync=True)
+    result_confidence = Unicode("").tag(sync=True)
     step_items = List().tag(sync=True)
     selected_step = Int(0).tag(sync=True)
     step_image = Unicode("").tag(sync=True)
@@ -399,6 +400,9 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self.result_label = result.verdict or _OUTCOME_LABELS[result.status]
         self.result_verdict, self.result_evidence = result.verdict or "", result.evidence
         self.result_error = result.error or ""
+        self.result_confidence = (
+            "" if result.confidence is None else f"confidence {result.confidence:.0%}"
+        )
         self.result_redshift = (
             f"{_redshift_text(result.redshift)} "
             f"({REDSHIFT_SOURCES.get(result.redshift_source, result.redshift_source)})"
@@ -425,6 +429,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         self._job = self._result = None
         self.result_status = self.result_label = self.result_verdict = ""
         self.result_evidence = self.result_error = self.result_redshift = ""
+        self.result_confidence = ""
         self.error = self.status = self.log_exported = ""
         self.step_items = []
         self.selected_step = 0
