@@ -1,6 +1,8 @@
 """The OpenAI-compatible backend against a real HTTP server on loopback playing a scripted model."""
 
 import json
+import math
+import re
 import socket
 import threading
 import time
@@ -168,6 +170,11 @@ def test_client_error_is_not_retried(spectrum):
     ):
         with pytest.raises(BackendError, match="rejected the request.*HTTP 400.*bad model"):
             Inspector(policy, render_images=False).run(spectrum, "cc")
+    # asked once more, without log-probabilities: they might have been what it refused
+    assert ["logprobs" in body for _, body in server.requests] == [True, False]
+    with FakeServer(lambda body: (401, {"error": "who?"})) as server, policy_for(server) as policy:
+        with pytest.raises(BackendError, match="rejected the request.*HTTP 401"):
+            Inspector(policy, render_images=False).run(spectrum, "cc")
     assert len(server.requests) == 1
 
 
@@ -296,3 +303,68 @@ def test_message_conversion_encodes_each_image_once():
     assert converted[0] == {"role": "system", "content": "sys"}
     assert converted[1]["content"][0] == converted[2]["content"][0]
     assert list(cache) == [id(image)]
+
+
+# -- the model's probability of its verdict --------------------------------------------------------
+
+
+def logprobs(text, alternatives):
+    """Chat-completions log-probabilities of ``text``, one token per word, space or sign (``Å``
+    split in its two UTF-8 bytes, as servers send such a token); the label's token has the
+    ``alternatives`` ({token: probability}) as its top log-probabilities."""
+    tokens = []
+    for piece in re.findall(r"\w+|\s|[^\w\s]", text, re.ASCII):
+        if piece == "Å":
+            tokens += [{"token": f"bytes:\\x{byte:x}", "bytes": [byte]} for byte in piece.encode()]
+            continue
+        top = alternatives if piece in ("YES", "NO") else {piece: 0.99}
+        tokens.append(
+            {
+                "token": piece,
+                "bytes": list(piece.encode()),
+                "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in top.items()],
+            }
+        )
+    for token in tokens:
+        token["logprob"] = max((t["logprob"] for t in token.get("top_logprobs", ())), default=-3)
+    return {"content": tokens}
+
+
+SURE_ENOUGH = {"YES": 0.6, " YES": 0.1, "NO": 0.2, "Maybe": 0.1}  # YES: 0.7 / 0.9
+
+
+def test_an_answer_carries_the_models_probability_of_its_label(spectrum):
+    answer = format_assistant("Bands at 5165 Å.", format_answer("YES", "C2 at 5165 Å."))
+
+    def reply(body):
+        status, payload = completion(answer)
+        payload["choices"][0]["logprobs"] = logprobs(answer, SURE_ENOUGH)
+        return status, payload
+
+    with FakeServer(reply) as server, policy_for(server) as policy:
+        result = Inspector(policy, render_images=False).run(spectrum, "cc")
+    _, body = server.requests[0]
+    assert body["logprobs"] is True and body["top_logprobs"] == 5
+    assert result.verdict == "YES"
+    assert result.confidence == pytest.approx(0.7 / 0.9)
+
+
+def test_a_server_without_logprobs_is_asked_without_from_then_on(spectrum):
+    def reply(body):
+        return (
+            (400, {"error": "logprobs not supported"})
+            if "logprobs" in body
+            else zoom_then_answer(body)
+        )
+
+    with FakeServer(reply) as server, policy_for(server) as policy:
+        result = Inspector(policy, render_images=False).run(spectrum, "cc")
+    assert result.verdict == "YES" and result.confidence is None
+    assert ["logprobs" in body for _, body in server.requests] == [True, False, False]
+
+
+def test_logprobs_can_be_left_off(spectrum):
+    with FakeServer(zoom_then_answer) as server, policy_for(server, logprobs=False) as policy:
+        result = Inspector(policy, render_images=False).run(spectrum, "cc")
+    assert result.verdict == "YES" and result.confidence is None
+    assert not any("logprobs" in body for _, body in server.requests)

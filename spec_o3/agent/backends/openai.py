@@ -22,12 +22,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from ..protocol import format_tool_call
+from ..protocol import format_tool_call, verdict_offset
 from .base import BackendError, Policy
+from .verdict_probability import verdict_probability, verdict_token
 
 __all__ = ["OpenAICompatiblePolicy", "to_openai_messages"]
 
 _RETRY_AFTER_CAP = 60.0  # seconds; never sleep longer than this on a server's Retry-After
+_TOP_LOGPROBS = 5  # alternatives asked for at each token: the other label is among them
+
+
+class _BadRequest(BackendError):
+    """HTTP 400: the server refused what was asked (perhaps only the log-probabilities)."""
 
 
 class OpenAICompatiblePolicy(Policy):
@@ -54,6 +60,10 @@ class OpenAICompatiblePolicy(Policy):
         Sampling settings sent with every request.
     toolset : {"default", "extended"}
         The toolset the served model was trained with.
+    logprobs : bool
+        Ask for the log-probabilities of the reply's tokens (``logprobs``, ``top_logprobs``), from
+        which an answer's ``confidence`` is the model's probability of its label against the other
+        one. A server that refuses them (HTTP 400) is asked again without, and never again.
 
     Examples
     --------
@@ -78,6 +88,7 @@ class OpenAICompatiblePolicy(Policy):
         temperature=0.0,
         max_tokens=2048,
         toolset="default",
+        logprobs=True,
     ):
         if int(concurrency) < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -92,6 +103,7 @@ class OpenAICompatiblePolicy(Policy):
         self.temperature = temperature
         self.max_tokens = int(max_tokens)
         self.toolset = toolset
+        self.logprobs = bool(logprobs)
         api_key = os.environ.get("OPENAI_API_KEY") if api_key is None else api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=self.timeout, headers=headers)
@@ -119,7 +131,9 @@ class OpenAICompatiblePolicy(Policy):
         self._client.close()
 
     def _complete(self, episode):
-        """One chat-completions request for one episode; its assistant text (released format)."""
+        """One chat-completions request for one episode; its assistant text (released format).
+
+        The model's probability of an answer's label goes to ``episode.state["confidence"]``."""
         data_urls = episode.state.setdefault("openai_data_urls", {})
         body = {
             "model": self.model,
@@ -127,7 +141,17 @@ class OpenAICompatiblePolicy(Policy):
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
         }
-        return self._assistant_text(self._post(body))
+        if not self.logprobs:
+            reply = self._post(body)
+        else:
+            try:
+                reply = self._post({**body, "logprobs": True, "top_logprobs": _TOP_LOGPROBS})
+            except _BadRequest:
+                reply = self._post(body)
+                self.logprobs = False  # the server has none: stop asking
+        text = self._assistant_text(reply)
+        episode.state["confidence"] = _confidence(reply["choices"][0])
+        return text
 
     def _post(self, body):
         """POST, retrying timeouts, connection failures, 429 and 5xx; return the decoded reply."""
@@ -153,7 +177,8 @@ class OpenAICompatiblePolicy(Policy):
                     ) from None
             problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
             if response.status_code != 429 and response.status_code < 500:
-                raise BackendError(f"{self.url} rejected the request ({problem})")
+                error = _BadRequest if response.status_code == 400 else BackendError
+                raise error(f"{self.url} rejected the request ({problem})")
         raise BackendError(f"{self.url} failed after {self.max_retries + 1} attempts: {problem}")
 
     def _delay(self, attempt, response):
@@ -188,6 +213,40 @@ class OpenAICompatiblePolicy(Policy):
                 continue
             text += "\n" + format_tool_call(function.get("name"), arguments)
         return text
+
+
+def _confidence(choice):
+    """The model's probability of the label of the answer in ``choice``, from the log-probabilities
+    of the token that starts it; ``None`` without an answer, or without log-probabilities."""
+    content = (choice.get("message") or {}).get("content") or ""
+    found = verdict_offset(content)
+    try:
+        tokens = (choice.get("logprobs") or {}).get("content")
+        return None if found is None or not tokens else _label_probability(content, found, tokens)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None  # malformed log-probabilities cost the confidence, never the answer
+
+
+def _label_probability(content, found, tokens):
+    """`verdict_probability` at the token of ``tokens`` (chat-completions log-probabilities of
+    ``content``) where the label found by `verdict_offset` starts."""
+    offset, verdict = found
+    text = content.encode()
+    label_start, start = len(content[:offset].encode()), 0  # in UTF-8 bytes, as tokens count
+    for token in tokens:
+        length = len(token.get("bytes") or token["token"].encode())
+        if start + length > label_start:
+            break
+        start += length
+    else:
+        return None  # the tokens do not cover the content
+    lead = text[start:label_start].decode(errors="ignore")
+    if verdict_token(token["token"], lead) != verdict:
+        return None
+    candidates = [(other["token"], other["logprob"]) for other in token.get("top_logprobs") or ()]
+    if token["token"] not in (other for other, _ in candidates):
+        candidates.append((token["token"], token["logprob"]))
+    return verdict_probability(verdict, lead, candidates)
 
 
 def to_openai_messages(messages, data_urls=None):

@@ -150,6 +150,23 @@ class Backend:
         return getattr(importlib.import_module(module_name), attribute)
 
 
+_SWITCH = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False}
+
+
+def on_off(text):
+    """The truth of a switch written ``on``/``off`` (or ``true``/``false``, ``yes``/``no``).
+
+    Examples
+    --------
+    >>> on_off("off"), on_off("True")
+    (False, True)
+    """
+    try:
+        return _SWITCH[str(text).strip().lower()]
+    except KeyError:
+        raise ValueError(f"expected on or off, got {text!r}") from None
+
+
 _BUILT_IN = (
     Backend(
         "expert",
@@ -234,6 +251,12 @@ _BUILT_IN = (
             BackendOption("max_tokens", "most tokens per assistant turn (default 2048)", int),
             BackendOption(
                 "toolset", "the toolset the served model was trained with (default: default)"
+            ),
+            BackendOption(
+                "logprobs",
+                "on (default): ask for the tokens' log-probabilities, which give the verdict's "
+                "confidence (a server refusing them is asked again without); off: do not ask",
+                on_off,
             ),
         ),
     ),
