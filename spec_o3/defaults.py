@@ -17,9 +17,9 @@ __all__ = ["IMAGE_DPI", "MAX_TURNS", "REWARD_WEIGHTS", "SPECTRUM_IMAGE_SIZE", "Z
 #: limit, at inference and in GRPO rollouts (7 tool-calling rounds and an answer).
 MAX_TURNS = 8
 
-#: Weight of each GRPO reward function, in the order of `spec_o3.training.rewards.REWARD_FUNCTIONS`:
-#: the paper's 1.0 × accuracy + 0.2 × format, 0.05 per invalid tool call, and no tool-use bonus
-#: (the paper computed it but left it out of the score).
+#: Weight of each GRPO reward function (``spec_o3.training.rewards``): the paper's 1.0 × accuracy
+#: + 0.2 × format, 0.05 per invalid tool call, and no tool-use bonus (the paper computed it but
+#: left it out of the score).
 REWARD_WEIGHTS = {
     "accuracy_reward": 1.0,
     "format_reward": 0.2,
@@ -27,8 +27,9 @@ REWARD_WEIGHTS = {
     "tool_use_reward": 0.0,
 }
 
-#: Resolution of the tool's images, and their size in inches: the whole spectrum, and a zoomed
-#: window by its width in Å, as ``(widest window, size)`` pairs (the released tool's figures).
+#: Resolution (dots per inch) of the tool's images, as the released tool drew its figures.
 IMAGE_DPI = 80
+#: Size (inches) of the image of the whole spectrum.
 SPECTRUM_IMAGE_SIZE = (10, 6)
+#: Size (inches) of a zoomed window's image by its width in Å: ``(widest window, size)`` pairs.
 ZOOM_IMAGE_SIZES = ((50, (6, 4)), (200, (7, 4.5)), (1000, (8, 5)), (math.inf, (9, 5.5)))
