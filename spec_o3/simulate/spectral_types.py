@@ -9,67 +9,24 @@ __all__ = [
     "GIANT_TEFF",
     "spectral_type",
     "choose_subtype",
-    "log_uniform",
     "radial_velocity_redshift",
 ]
 
-#: Main-sequence Teff (K) by subtype (Pecaut & Mamajek 2013, ApJS 208, 9; their table as updated
-#: online).
-DWARF_TEFF = {
-    "B1": 25400,
-    "B3": 18500,
-    "B5": 15700,
-    "B8": 12300,
-    "B9": 10700,
-    "A0": 9700,
-    "A2": 8840,
-    "A5": 8080,
-    "A7": 7800,
-    "F0": 7220,
-    "F2": 6810,
-    "F5": 6510,
-    "F8": 6170,
-    "G0": 5920,
-    "G2": 5770,
-    "G5": 5660,
-    "G8": 5490,
-    "K0": 5280,
-    "K2": 5040,
-    "K3": 4830,
-    "K5": 4450,
-    "K7": 4050,
-    "M0": 3850,
-    "M1": 3660,
-    "M2": 3560,
-    "M3": 3430,
-    "M4": 3210,
-    "M5": 3060,
-    "M6": 2810,
-    "M7": 2680,
-    "M8": 2570,
-    "M9": 2380,
-}
+
+def _teff_scale(luminosity_class):
+    from .priors import read_table
+
+    table = read_table("simulate_teff_scale.ecsv")
+    rows = table[table["luminosity_class"] == luminosity_class]
+    return {str(row["subtype"]): int(row["teff"]) for row in rows}
+
+
+#: Main-sequence Teff (K) by subtype (Pecaut & Mamajek 2013, ApJS 208, 9), from
+#: ``data/simulate_teff_scale.ecsv``.
+DWARF_TEFF = _teff_scale("V")
 #: Giant Teff (K) by subtype (G–K: Alonso et al. 1999; M: van Belle et al. 1999 and Perrin et al.
-#: 1998).
-GIANT_TEFF = {
-    "G5": 5050,
-    "G8": 4900,
-    "K0": 4750,
-    "K1": 4600,
-    "K2": 4450,
-    "K3": 4300,
-    "K4": 4150,
-    "K5": 4000,
-    "M0": 3850,
-    "M1": 3780,
-    "M2": 3700,
-    "M3": 3620,
-    "M4": 3520,
-    "M5": 3400,
-    "M6": 3250,
-    "M7": 3100,
-    "M8": 2900,
-}
+#: 1998), from ``data/simulate_teff_scale.ecsv``.
+GIANT_TEFF = _teff_scale("III")
 
 
 def spectral_type(teff, table):
@@ -81,11 +38,6 @@ def spectral_type(teff, table):
     'G2'
     """
     return min(table, key=lambda key: abs(table[key] - teff))
-
-
-def log_uniform(rng, lo, hi):
-    """A draw uniform in log between ``lo`` and ``hi``."""
-    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
 def radial_velocity_redshift(velocity_kms):
