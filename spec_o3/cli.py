@@ -34,7 +34,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)
-        subparser.set_defaults(_module=module_name, _parser=subparser)
+        subparser.set_defaults(_module=module_name)
         subparser.add_argument(
             "--task-file",
             dest="task_files",
@@ -56,25 +56,33 @@ def _command_module(module_name):
 def main(argv=None):
     """Run ``spec-o3`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        _load_task_files(args)
+        argv = _with_task_files(parser, argv)
     except ValueError as error:
-        print(f"spec-o3 {args.command}: {error}", file=sys.stderr)
+        print(f"spec-o3 {argv[0] if argv else ''}: {error}".replace("  ", " "), file=sys.stderr)
         return 2
+    args = parser.parse_args(argv)
     return _command_module(args._module).run(args)
 
 
-def _load_task_files(args):
-    """Register the ``--task-file`` tasks; a single file's task becomes the default ``--task``."""
-    if not args.task_files:
-        return
+def _with_task_files(parser, argv):
+    """Register the tasks of ``--task-file`` before parsing, so that ``--task`` may name them; a
+    single file's task is the default ``--task`` of the commands that take one."""
+    prescan = argparse.ArgumentParser(add_help=False)
+    prescan.add_argument("--task-file", dest="task_files", action="append", type=Path)
+    files = prescan.parse_known_args(argv)[0].task_files
+    if not files:
+        return argv
     from .agent import load_task_file
 
-    tasks = [load_task_file(path, replace=True) for path in args.task_files]
-    option = next((a for a in args._parser._actions if a.dest == "task"), None)
-    if option is not None and getattr(args, "task", None) is None and len(tasks) == 1:
-        args.task = [tasks[0].id] if isinstance(option, argparse._AppendAction) else tasks[0].id
+    tasks = [load_task_file(path, replace=True) for path in files]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = commands.choices.get(argv[0])
+    takes_task = command is not None and any(a.dest == "task" for a in command._actions)
+    if takes_task and len(tasks) == 1 and not {"--task", "-t"} & set(argv):
+        argv = [*argv, "--task", tasks[0].id]
+    return argv
 
 
 if __name__ == "__main__":

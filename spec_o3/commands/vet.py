@@ -46,6 +46,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--task",
         "-t",
+        required=True,
         help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
         "s_star (ss), white_dwarf (wd), or one defined with --task-file",
     )
@@ -133,8 +134,6 @@ def run(args):
     from spec_o3.tasks import get_task
 
     try:
-        if args.task is None:
-            raise ValueError("give --task (a task id or code) or a --task-file")
         task = get_task(args.task)
         options = backend_options(args)
         catalog = _catalog(args)
