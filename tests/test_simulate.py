@@ -247,6 +247,7 @@ def test_every_prior_is_sourced_and_well_formed():
         "simulate_metal_lines.ecsv",
         "simulate_molecules.ecsv",
         "simulate_bands.ecsv",
+        "simulate_teff_scale.ecsv",
     ],
 )
 def test_every_simulator_table_row_cites_its_source(filename):
