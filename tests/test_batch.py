@@ -27,6 +27,7 @@ from spec_o3.commands import vet as vet_command
 
 N_FILES = 12
 SUBCLASSES = ["C", "K5", "BAD"]  # the scripted policy says YES to C, NO to K5, crashes on BAD
+SURE_OF_C = 0.875  # its confidence in a YES; none given with a NO
 
 
 def write_spectrum(path, subclass, redshift=0.0):
@@ -53,7 +54,8 @@ def files(tmp_path_factory):
 
 
 class Scripted(Policy):
-    """Answers at once from the file's subclass; counts the spectra it is asked about."""
+    """Answers at once from the file's subclass, with a confidence in YES only; counts the spectra
+    it is asked about."""
 
     name = "scripted"
 
@@ -70,6 +72,7 @@ class Scripted(Policy):
                 raise RuntimeError("cannot make sense of this spectrum")
             self.seen.append(episode.trajectory.source)
             verdict = "YES" if subclass == "C" else "NO"
+            episode.state["confidence"] = SURE_OF_C if verdict == "YES" else None
             texts.append(format_assistant("Read it.", format_answer(verdict, f"{subclass}.")))
         return texts
 
@@ -98,9 +101,12 @@ def run(files, output, **options):
 
 
 def check_complete(table, files):
-    """One row per catalogue entry, in catalogue order, with the scripted verdicts."""
+    """One row per catalogue entry, in catalogue order, with the scripted verdicts and
+    confidences."""
     assert list(table["file"]) == files
     assert verdicts_of(table) == expected_verdicts(files)
+    confidences = [None if np.ma.is_masked(value) else value for value in table["confidence"]]
+    assert confidences == [SURE_OF_C if v == "YES" else None for v in expected_verdicts(files)]
     failed = [verdict is None for verdict in expected_verdicts(files)]
     assert list(table["status"]) == ["failed" if fail else "answered" for fail in failed]
     errors = ["" if np.ma.is_masked(error) else str(error) for error in table["error"]]

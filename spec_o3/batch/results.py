@@ -5,7 +5,9 @@ target of a DESI file (its ``targetid``; masked for formats of one spectrum), un
 names the target. Every row has a ``status``: ``answered`` (``verdict`` YES or NO), ``no_answer``
 (the model gave no valid answer; no verdict) or ``failed`` (the spectrum could not be read or
 vetted; no verdict, and ``error`` names the file and the reason). A missing verdict is ``None`` in
-the journal and masked in the table, never "NO".
+the journal and masked in the table, never "NO". ``confidence`` is the backend's probability that
+the verdict is right (the expert's calibrated one, a model's probability of its answer), masked
+where there is no verdict or the backend gives none.
 """
 
 import io
@@ -38,6 +40,7 @@ COLUMNS = (
     "task",
     "status",
     "verdict",
+    "confidence",
     "evidence",
     "n_steps",
     "windows",
@@ -46,8 +49,15 @@ COLUMNS = (
     "error",
     "seconds",
 )
-_NUMERIC = {"targetid": np.int64, "n_steps": int, "redshift": float, "seconds": float}  # else text
-_MASKED = ("targetid", "verdict", "redshift")  # None in a row: no target id, verdict, redshift
+_NUMERIC = {
+    "targetid": np.int64,
+    "confidence": float,
+    "n_steps": int,
+    "redshift": float,
+    "seconds": float,
+}  # else text
+# None in a row: no target id, verdict, confidence, redshift
+_MASKED = ("targetid", "verdict", "confidence", "redshift")
 _OUTCOMES = ("YES", "NO", NO_ANSWER, FAILED)
 _BLOCK = 2048  # rows per block when writing tables
 _ERRORS_KEPT = 10  # errors quoted in the summary (all are in the table)
@@ -65,6 +75,7 @@ def result_row(path, result):
         "task": result.task,
         "status": result.status,
         "verdict": result.verdict,
+        "confidence": result.confidence,
         "evidence": _encodable(result.evidence),
         "n_steps": result.n_steps,
         "windows": windows,
@@ -98,6 +109,7 @@ def failed_row(path, task, message, seconds, targetid=None):
         "task": get_task(task).id,
         "status": FAILED,
         "verdict": None,
+        "confidence": None,
         "evidence": "",
         "n_steps": 0,
         "windows": "",
