@@ -137,6 +137,9 @@ def test_report_of_a_real_run(run, tmp_path):
         "m_giant": {"YES": 0, "NO": 3, "no_answer": 0, "failed": 0, "error": 0}
     }
     assert index["summary"]["outcomes"] == ["YES", "NO"]
+    assert [entry["confidence"] for entry in index["candidates"]] == list(
+        Table.read(results, format="ascii.ecsv")["confidence"]
+    )
     for record in records(out):
         trajectory = Trajectory.load(trajectories / record["id"])
         assert record["task"] == "m_giant" and record["verdict"] == trajectory.verdict
@@ -145,6 +148,7 @@ def test_report_of_a_real_run(run, tmp_path):
         assert record["redshift"] == trajectory.redshift != 0
         assert (record["redshift_source"], record["redshift_note"]) == ("file", "from the file")
         assert record["evidence"] == trajectory.answer_text
+        assert 0 <= record["confidence"] <= 1  # the expert's, from the results table
         assert record["snr"] > 5 and record["survey_snr"]["r"] > 0 and record["pipeline_class"]
         # the zoom images in inspection order, with the agent's labels, at the saved size
         assert [w["label"] for w in record["windows"]] == [
@@ -568,3 +572,19 @@ def test_verdict_choices(run, tmp_path):
         cli(report_command, results, "--out", tmp_path / "r", "--verdict", "maybe")
     with pytest.raises(ValueError, match="verdict must be one of YES, NO, no_answer, failed, all"):
         build_report(results, tmp_path / "r", verdict="maybe", progress=False)
+
+
+def test_sorted_by_confidence_least_sure_first(run, tmp_path):
+    results, trajectories = run
+    table = Table.read(results, format="ascii.ecsv")
+    table["confidence"] = np.ma.masked_array([0.93, 0.0, 0.41], mask=[False, True, False])
+    path = tmp_path / "results.ecsv"
+    table.write(path, format="ascii.ecsv")
+    out = tmp_path / "report"
+    argv = ["--trajectories", trajectories, "--out", out, "--verdict", "all"]
+    assert cli(report_command, path, *argv, "--sort-by", "confidence") == 0
+    index = read_data(out / "data/report.js")
+    # the backend gave none for the middle row: shown, last, with no confidence on its card
+    assert [entry["confidence"] for entry in index["candidates"]] == [0.41, 0.93, None]
+    assert [record["confidence"] for record in records(out)] == [0.41, 0.93, None]
+    assert [entry["file"] for entry in index["candidates"]] == list(table["file"][[2, 0, 1]])

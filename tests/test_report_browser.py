@@ -98,6 +98,12 @@ def test_keyboard_review_persists_and_exports(report, page, tmp_path):
     page.goto(index.as_uri())
     expect(heading).to_have_text(ids[0])
 
+    # the expert's confidence on the card and in the list, rounded
+    confidence = f"{Table.read(results, format='ascii.ecsv')['confidence'][0]:.2f}"
+    card_fact = page.locator(".facts > div", has=page.locator("dt", has_text="Confidence"))
+    expect(card_fact.locator("dd")).to_have_text(confidence)
+    expect(page.locator("#list .item-facts").first).to_contain_text(f"confidence {confidence}")
+
     # the hostile evidence is shown as text and never runs
     expect(page.locator("#evidence")).to_have_text(ATTACK)
     assert page.evaluate("window.pwned") is None

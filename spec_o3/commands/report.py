@@ -47,7 +47,8 @@ def add_arguments(parser):
     build.add_argument(
         "--sort-by",
         metavar="KEY",
-        help="order: 'snr' (median S/N per pixel) or a column of RESULTS (default: table order)",
+        help="order: 'snr' (median S/N per pixel), 'confidence' (the least sure verdicts first) "
+        "or another column of RESULTS (default: table order)",
     )
     build.add_argument("--descending", action="store_true", help="sort in descending order")
     build.add_argument(

@@ -114,7 +114,8 @@ def build_report(
         spec-o3 told them apart, a row with an error is shown for either).
     sort_by : str, optional
         Order of the candidates: a column of the results table, or ``"snr"`` (median S/N per
-        pixel). Default: the table's order.
+        pixel). ``"confidence"`` puts the verdicts the backend was least sure of first, and those
+        without a confidence last. Default: the table's order.
     descending : bool
         Sort in descending order.
     decisions : str or path-like, optional
@@ -301,7 +302,8 @@ def _write_summary(out, rows, records):
 def _write_data(out, records, summary, *, title, results, verdict):
     data = out / "data"
     data.mkdir()
-    index_fields = ("key", "id", "file", "task", "verdict", "outcome", "snr", "evidence", "error")
+    index_fields = ("key", "id", "file", "task", "verdict", "confidence", "outcome", "snr")
+    index_fields += ("evidence", "error")  # what the list shows and filters on
     report = {
         "title": title,
         "results": str(results),

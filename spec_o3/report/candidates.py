@@ -196,6 +196,7 @@ def _row_record(row):
         "file": row["file"],
         "task": row["task"],
         "verdict": row["verdict"] if row["outcome"] in ("YES", "NO") else "",
+        "confidence": row.get("confidence") if row["outcome"] in ("YES", "NO") else None,
         "outcome": row["outcome"],
         "evidence": row.get("evidence", ""),
         "error": row.get("error", ""),

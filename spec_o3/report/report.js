@@ -317,10 +317,15 @@
       return state.view.length ? entries[state.view[state.position]] : null;
     }
 
-    /* What the list says after the task: the S/N of a verdict, or why there is none. */
+    /* What the list says after the task: the S/N and confidence of a verdict, or why there is none. */
     function itemFact(entry) {
       if (!entry.verdict) return entry.error ? " · " + entry.error : "";
-      return entry.snr === null ? "" : " · S/N " + formatNumber(entry.snr, 0);
+      return (entry.snr === null ? "" : " · S/N " + formatNumber(entry.snr, 0)) + confidenceFact(entry);
+    }
+
+    /* A verdict's confidence, where the backend gave one (see spec-o3 report --sort-by confidence). */
+    function confidenceFact(entry) {
+      return typeof entry.confidence === "number" ? " · confidence " + formatNumber(entry.confidence, 2) : "";
     }
 
     function renderList() {
@@ -427,6 +432,7 @@
       }
       const facts = h("dl", {class: "facts"},
         fact("Task", record.task),
+        typeof record.confidence === "number" ? fact("Confidence", formatNumber(record.confidence, 2)) : null,
         fact("S/N", record.snr === null ? "–" : formatNumber(record.snr, 1) + " per pixel (median)",
           snrBands ? " · survey " + snrBands : null),
         fact("Redshift", formatRedshift(record.redshift), record.redshift_note ?
