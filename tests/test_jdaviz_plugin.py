@@ -483,7 +483,7 @@ def test_no_answer_is_shown_as_no_answer(deconfigged_helper, lamost_file):
         "",
     )
     assert ui.result_error == "the model neither called a tool nor gave an <answer>"
-    assert ui.status.startswith("No answer after 1 steps")
+    assert ui.status.startswith("No answer after 1 step (")
     assert ui.error == ""  # not a failure of the plugin
     (row,) = plugin.log
     assert (row["status"], row["verdict"], row["error"]) == ("no_answer", "", ui.result_error)

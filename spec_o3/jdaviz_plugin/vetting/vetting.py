@@ -409,7 +409,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         )
         self.step_items = [_step_row(step, result.lines) for step in result.trajectory.steps]
         ended = result.verdict or "No answer"
-        self.status = f"{ended} after {result.n_steps} steps ({result.seconds:.1f} s)"
+        self.status = f"{ended} after {_count(result.n_steps, 'step')} ({result.seconds:.1f} s)"
         self._draw_overlays()
         self._log.record(
             job.label,
