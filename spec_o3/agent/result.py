@@ -39,8 +39,8 @@ class VettingResult:
     spectrum : `~specutils.Spectrum` or None
         The spectrum that was vetted (used to identify the lines in the inspected windows).
     target_id : int or None
-        The DESI TARGETID of the spectrum (see `~spec_o3.vet_targets`); `None` for formats of one
-        spectrum per file.
+        The DESI TARGETID of the spectrum (see `~spec_o3.agent.vet_targets`); `None` for formats
+        of one spectrum per file.
     confidence : float or None
         Probability, between 0 and 1, that the verdict is right, where the backend gives one: the
         expert's calibrated confidence (`spec_o3.agent.expert_rules.confidence`), a model's

@@ -22,7 +22,14 @@ wherever they run, ``spec_o3.batch.results`` holds the rows, the journal and the
 ``spec_o3.batch.run`` ties them together in `vet_catalog`. See :doc:`/batch`.
 """
 
-from .catalog import ID_COLUMNS, PATH_COLUMNS, REDSHIFT_COLUMNS, Catalog, CatalogEntry
+from .catalog import (
+    ID_COLUMNS,
+    PATH_COLUMNS,
+    REDSHIFT_COLUMNS,
+    TARGETID_COLUMNS,
+    Catalog,
+    CatalogEntry,
+)
 from .results import COLUMNS, failed_row, result_row
 from .run import BatchSummary, vet_catalog
 
@@ -31,6 +38,7 @@ __all__ = [
     "ID_COLUMNS",
     "PATH_COLUMNS",
     "REDSHIFT_COLUMNS",
+    "TARGETID_COLUMNS",
     "BatchSummary",
     "Catalog",
     "CatalogEntry",

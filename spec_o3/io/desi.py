@@ -458,7 +458,7 @@ def read_target(source, target=None):
     ------
     ValueError
         If a DESI source holds several targets and ``target`` is not given (the message names how
-        many, and `spec_o3.vet_targets` which vets them all).
+        many, and `spec_o3.agent.vet_targets` which vets them all).
     UnvettableSpectrum
         As `iter_targets`.
     """
