@@ -1,5 +1,6 @@
 """Rule tables, the task registry and user tasks declared in YAML task files."""
 
+import pickle
 from importlib.resources import files
 
 import numpy as np
@@ -49,6 +50,17 @@ def test_first_matching_rule_decides_and_fills_its_evidence():
     assert table["deep"] == 0.2
     assert table.fact_names == {"depth", "noisy", "snr"}
     assert decision.margin == pytest.approx(1 / 3)  # depth 0.3 against the threshold 0.2
+
+
+def test_a_pickled_table_decides_as_the_original():
+    # worker processes of a catalogue run receive user tables pickled
+    table = _table(
+        _rule("deep", "depth > deep", "YES"), _rule("default", "True"), thresholds={"deep": 0.2}
+    )
+    copy = pickle.loads(pickle.dumps(table))
+    for depth in (0.1, 0.25):
+        decisions = [t.decide({"depth": depth}) for t in (copy, table)]
+        assert len({(d.rule.name, d.verdict, d.evidence, d.margin) for d in decisions}) == 1
 
 
 def test_nan_measurements_compare_false():

@@ -69,9 +69,10 @@ class _Condition:
             ) from None
         self.names = frozenset()
         self._check(self._tree, where)
-        # The names each comparison reads: only comparisons with a threshold measure a margin.
+        # The names each comparison reads (keyed by node, which survives pickling into worker
+        # processes): only comparisons with a threshold measure a margin.
         self._compared = {
-            id(node): frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            node: frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             for node in ast.walk(self._tree)
             if isinstance(node, ast.Compare)
         }
@@ -139,7 +140,7 @@ class _Condition:
         if isinstance(node, ast.Call):
             return _FUNCTIONS[node.func.id](*(evaluate(arg, facts) for arg in node.args))
         left = evaluate(node.left, facts)
-        with_threshold = not self._compared[id(node)].isdisjoint(thresholds)
+        with_threshold = not self._compared[node].isdisjoint(thresholds)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = evaluate(comparator, facts)
             if with_threshold and _is_number(left) and _is_number(right):
