@@ -30,9 +30,8 @@ LAMOST = "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits"
 SERVER_START_S = 300  # importing jdaviz and loading the file take a while on a busy machine
 VIEWPORT = {"width": 1600, "height": 1000}
 #: Console errors of Jdaviz 5.0 itself, in any app that shows a spectrum (without this plugin
-#: too): its slice indicator's label gets an update bqplot cannot read, its off-screen line counters
-#: have no y position, and ipypopout's pop-out buttons probe for a Solara server at an address
-#: Solara does not serve.
+#: too): its slice indicator's label gets an update bqplot cannot read, and its off-screen line
+#: counters and that label are drawn without a y position.
 UPSTREAM = re.compile(
     r"^Error setting state: Cannot read properties of null \(reading '0'\) "
     r"\S+/solara-vuetify-app8\.min\.js$"
@@ -40,8 +39,6 @@ UPSTREAM = re.compile(
     r"|^Error: <g> attribute transform: Trailing garbage, "
     r"\"(translate\(|…)[-\d.e+]+,undefined\)\"\. "
     r"\S+/bqplot/index\.js\S*$"
-    r"|^Failed to load resource: the server responded with a status of 404 \(Not Found\) "
-    r"http://127\.0\.0\.1:\d+/solara/readyz$"
 )
 #: What a template shows when it renders a missing value.
 MISSING = re.compile(r"\b(null|undefined|NaN)\b")

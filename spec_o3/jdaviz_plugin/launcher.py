@@ -16,6 +16,7 @@ from pathlib import Path
 import astropy.units as u
 import glue_jupyter.bqplot.profile.layer_artist
 import ipygoldenlayout
+import ipypopout
 import ipysplitpanes
 import ipyvue
 import jdaviz
@@ -87,6 +88,9 @@ def _new_app():
     # Spectra as SVG lines, which break at NaN (masked pixels: see `_with_gaps`); glue's WebGL
     # lines would draw each masked pixel as a drop to the bottom of the plot.
     glue_jupyter.bqplot.profile.layer_artist.USE_GL = False
+    # Pop-out buttons open a page of a Jupyter or Voila server, which this one is not; each would
+    # also log a console error on every page, probing for that server.
+    ipypopout.PopoutButton.template_file = (__file__, "no_popout.vue")
     app = jdaviz.App()
     with app.batch_load():
         for path in FILES:
