@@ -55,9 +55,9 @@ def identifier_header(args, *, whole=False):
     """The primary header a registry identifier decides from, given its ``(path, fileobj, *rest)``.
 
     An `~astropy.io.fits.HDUList` passed to ``Spectrum.read`` gives its own parsed header.
-    Otherwise only the cards of the file's first 2880-byte header block are read (all its blocks
-    when ``whole``), as raw cards, from the file object astropy's registry opened (decompressed
-    where gzipped) or else from the path, and the file position is restored:
+    Otherwise only the file's first 2880-byte header block is read (every block of the primary
+    header when ``whole``), as raw cards, from the file object astropy's registry opened
+    (decompressed where gzipped) or else from the path, and the file position is restored:
     `astropy.io.fits.open` would parse the whole header first (~0.5 ms). Bytes that do not start a
     FITS file give an empty mapping, which no identifier accepts.
     """
@@ -76,7 +76,10 @@ def next_header(args):
 def _identifier_cards(args, *, hdu, whole):
     hdulist = next((arg for arg in args if isinstance(arg, fits.HDUList)), None)
     if hdulist is not None:
-        return hdulist[hdu].header if hdu < len(hdulist) else {}
+        try:
+            return hdulist[hdu].header  # len() would read every HDU's header of a lazy HDUList
+        except IndexError:
+            return {}
     fileobj = next((arg for arg in args if hasattr(arg, "read") and hasattr(arg, "seek")), None)
     with contextlib.ExitStack() as stack:
         if fileobj is None:
