@@ -69,7 +69,8 @@ def main(argv=None):
 def _with_task_files(parser, argv):
     """Register the tasks of ``--task-file`` before parsing, so that ``--task`` may name them; a
     single file's task is the default ``--task`` of the commands that take one."""
-    prescan = argparse.ArgumentParser(add_help=False)
+    # No abbreviations: "--task cc" is not "--task-file cc".
+    prescan = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     prescan.add_argument("--task-file", dest="task_files", action="append", type=Path)
     files = prescan.parse_known_args(argv)[0].task_files
     if not files:
