@@ -22,6 +22,7 @@ from spec_o3.commands import simulate as simulate_command
 from spec_o3.commands import vet as vet_command
 from spec_o3.io import (
     DESI_ARMS,
+    desi_format,
     desi_targets,
     iter_targets,
     join_arms,
@@ -385,3 +386,18 @@ def test_desi_observes_the_objects_lamost_does(tmp_path):
         assert desi.spectral_axis[-1] > 9800 * u.AA and not desi.mask[-500:].all()
         depths = [band_strength(spectrum, band).value for spectrum in (lamost, desi)]
         assert depths[0] > 0.2 and depths[1] == pytest.approx(depths[0], rel=0.06)
+
+
+def test_a_spectra_file_gives_one_spectrum_per_target_over_its_exposures(tmp_path):
+    arms = SpectrumList(arm(band, [1, 3, 5], [1, 1, 2]) for band in "brz")
+    arms[0].meta["fibermap"] = Table({"TARGETID": TARGETS[[0, 1, 0]]})
+    path = tmp_path / "spectra-main-dark-7.fits"
+    write_desi_coadd(path, arms, redshifts=redrock_table())
+    with fits.open(path, mode="update") as hdulist:
+        del hdulist[0].header["INFIL000"]  # what tells a coadd from a spectra file
+    with fits.open(path) as hdulist:
+        assert desi_format(hdulist) == "DESI spectra"
+    spectra = dict(desi_targets(path))
+    assert list(spectra) == list(TARGETS[:2])
+    assert np.allclose(spectra[TARGETS[0]].flux.value, (1 * 1 + 5 * 2) / 3)
+    assert spectra[TARGETS[1]].meta["redshift"] == 0.7  # the redrock file beside spectra-*.fits
