@@ -401,3 +401,30 @@ def test_a_spectra_file_gives_one_spectrum_per_target_over_its_exposures(tmp_pat
     assert list(spectra) == list(TARGETS[:2])
     assert np.allclose(spectra[TARGETS[0]].flux.value, (1 * 1 + 5 * 2) / 3)
     assert spectra[TARGETS[1]].meta["redshift"] == 0.7  # the redrock file beside spectra-*.fits
+
+
+def test_the_report_shows_each_target_and_merges_decisions_per_target(simulated_coadd, tmp_path):
+    from spec_o3.report import build_report, merge_decisions
+
+    path, targetids, _ = simulated_coadd
+    results = tmp_path / "results.ecsv"
+    vet_catalog([path], "wd", results, render_images=False, progress=False)
+    build_report(results, tmp_path / "report", verdict="all", progress=False)
+    text = (tmp_path / "report" / "data" / "chunk-00000.js").read_text()
+    records = json.loads(text[text.index("[") : text.rindex("]") + 1])
+    assert [record["file"] for record in records] == [f"{path}#{target}" for target in targetids]
+    assert len({record["key"] for record in records}) == len(KNOWN)
+    assert all(record["spectrum_image"] for record in records)  # each target's own spectrum
+    decisions = Table(
+        {
+            "id": ["a", "b"],
+            "file": [f"{path}#{targetids[1]}", f"{path}#{targetids[3]}"],
+            "task": ["white_dwarf"] * 2,
+            "agent_verdict": ["NO", "NO"],
+            "decision": ["accept", "reject"],
+            "comment": ["", ""],
+            "decided_at": ["", ""],
+        }
+    )
+    merged = merge_decisions(Table.read(results), decisions)
+    assert list(merged["decision"]) == ["", "accept", "", "reject", ""]

@@ -193,7 +193,7 @@ def _row_record(row):
     record = {
         "key": candidate_key(_target_file(row), row["task"]),
         "id": str(row["id"]) if row.get("id") not in (None, "") else Path(_target_file(row)).stem,
-        "file": row["file"],
+        "file": _target_file(row),
         "task": row["task"],
         "verdict": row["verdict"] if row["outcome"] in ("YES", "NO") else "",
         "confidence": row.get("confidence") if row["outcome"] in ("YES", "NO") else None,

@@ -4,6 +4,8 @@ import warnings
 
 from astropy.table import Table
 
+from spec_o3.io import target_name
+
 from ._tables import read_table, text_column
 
 __all__ = ["DECISIONS", "DECISION_COLUMNS", "REVIEW_COLUMNS", "merge_decisions", "read_decisions"]
@@ -60,6 +62,8 @@ def read_decisions(path):
 def merge_decisions(results, decisions):
     """Fold reviewer decisions into a results table, matching rows on ``file`` and ``task``.
 
+    A target of a DESI file is named ``FILE#TARGETID`` in the decisions, as the report names it.
+
     Parameters
     ----------
     results : `~astropy.table.Table`
@@ -101,12 +105,13 @@ def merge_decisions(results, decisions):
     for name in ("file", "task", "verdict"):
         if name not in results.colnames:
             raise ValueError(f"the results table has no {name!r} column")
-    rows = {
-        key: i
-        for i, key in enumerate(
-            zip(text_column(results, "file"), text_column(results, "task"), strict=True)
+    files = [
+        target_name(file, targetid or None)
+        for file, targetid in zip(
+            text_column(results, "file"), text_column(results, "targetid"), strict=True
         )
-    }
+    ]
+    rows = {key: i for i, key in enumerate(zip(files, text_column(results, "task"), strict=True))}
     merged = results.copy()
     review = {name: text_column(results, name) for name in REVIEW_COLUMNS}
     verdicts = text_column(results, "verdict")
