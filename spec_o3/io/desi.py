@@ -160,9 +160,9 @@ def join_arms(arms, rows=None):
     Parameters
     ----------
     arms : `~specutils.SpectrumList`
-        The arms, as the ``DESI coadd`` or ``DESI spectra`` loaders return them (2-D flux, one row
-        per spectrum, ``FIBERMAP`` in the first arm's ``meta["fibermap"]``) or one target's 1-D
-        arms.
+        The arms, in any order, as the ``DESI coadd`` or ``DESI spectra`` loaders return them (2-D
+        flux, one row per spectrum, the FIBERMAP in one arm's ``meta["fibermap"]``) or one
+        target's 1-D arms.
     rows : array-like of int, optional
         The rows to join (default: all).
 
