@@ -46,6 +46,16 @@ class Crasher(MedianOracle):
         return super().respond(episodes)
 
 
+class Hesitant(MedianOracle):
+    """The median oracle, 0.9 sure of a YES and 0.6 of a NO."""
+
+    def respond(self, episodes):
+        texts = super().respond(episodes)
+        for episode, text in zip(episodes, texts, strict=True):
+            episode.state["confidence"] = 0.9 if "{YES}" in text else 0.6
+        return texts
+
+
 class DeadServer(MedianOracle):
     def respond(self, episodes):
         raise BackendError("server http://localhost:9 unreachable")
@@ -174,6 +184,25 @@ def test_infrastructure_failure_raises(suite):
         evaluate(suite, DeadServer(), render_images=False)
 
 
+def test_confidence_of_right_and_wrong_verdicts(tmp_path, monkeypatch, capsys):
+    # YES (0.9) to a YES question, YES (0.9) to a NO one, NO (0.6) to a NO one, no answer
+    suite = _suite("cc", [2, 2, 1, -1], ["YES", "NO", "NO", "YES"])
+    result = evaluate(suite, Hesitant(), render_images=False)
+    assert list(result.predictions["confidence"].filled(-1)) == [0.9, 0.9, 0.6, -1]
+    assert result.mean_confidence == {"right": (pytest.approx(0.75), 2), "wrong": (0.9, 1)}
+    saved = Table.read(result.write(tmp_path)["predictions"])
+    assert EvaluationResult.from_predictions(saved).mean_confidence == result.mean_confidence
+    assert evaluate(suite, MedianOracle(), render_images=False).mean_confidence is None
+
+    monkeypatch.setattr("spec_o3.agent.get_backend", lambda name, **options: Hesitant())
+    suite.write(tmp_path / "cc.fits")
+    _run(["--suite", str(tmp_path / "cc.fits"), "--output", str(tmp_path / "out")])
+    assert (
+        "mean confidence: 0.75 of the 2 right verdict(s), 0.90 of the 1 wrong verdict(s)"
+        in capsys.readouterr().out
+    )
+
+
 def test_bootstrap_and_outputs_round_trip(suite, tmp_path):
     result = evaluate(suite, MedianOracle(), render_images=False, n_resamples=200, seed=3)
     assert {"f1_lo", "f1_hi", "accuracy_lo", "accuracy_hi"} <= set(result.scores.colnames)
@@ -241,6 +270,7 @@ def test_cli_prints_table_one_and_writes_outputs(suite_files, tmp_path, capsys):
     assert "carbon_star (cc)" in captured.out and "Average" in captured.out
     assert "oracle on 7 questions: 6 answered, 1 without an answer, 0 failed" in captured.out
     assert "macro-F1 58.3 %" in captured.out
+    assert "mean confidence" not in captured.out  # the oracle gives none
     assert (
         "1 question(s) gave no answer and are scored as wrong:\n"
         "  white_dwarf wd1: the model neither called a tool"

@@ -41,8 +41,9 @@ class EvaluationResult:
         One row per question: the suite's scalar columns (``id``, ``task``, ``label``, ``redshift``,
         ``file``, ``class``, ...), then ``status`` (``answered``, ``no_answer`` or ``failed``),
         ``prediction`` (YES/NO, masked without an answer), ``correct`` (false without an answer,
-        masked for a failed question), ``error`` (why there is no answer, or what failed; empty
-        when answered), ``seconds`` and ``evidence``.
+        masked for a failed question), ``confidence`` (the backend's probability that its verdict
+        is right, masked without an answer or where the backend gives none), ``error`` (why there
+        is no answer, or what failed; empty when answered), ``seconds`` and ``evidence``.
     scores : `~astropy.table.QTable`
         Per-task scores of the answered and unanswered questions and the Average row, from
         :func:`~spec_o3.bench.score_table`; ``meta["questions"]`` counts the questions by status.
@@ -116,6 +117,24 @@ class EvaluationResult:
         return self.scores["accuracy"][-1]
 
     @property
+    def mean_confidence(self):
+        """The mean ``confidence`` of the right verdicts and of the wrong ones, with their numbers:
+        ``{"right": (mean, n), "wrong": (mean, n)}`` (NaN for none), or ``None`` when the backend
+        gave no confidence."""
+        if "confidence" not in self.predictions.colnames:
+            return None
+        confidence = np.ma.filled(np.ma.asarray(self.predictions["confidence"], float), np.nan)
+        given = (_statuses(self.predictions) == ANSWERED) & np.isfinite(confidence)
+        if not given.any():
+            return None
+        right = np.ma.filled(self.predictions["correct"], False).astype(bool)
+        means = {}
+        for name, kind in (("right", given & right), ("wrong", given & ~right)):
+            mean = float(np.mean(confidence[kind])) if kind.any() else np.nan
+            means[name] = (mean, int(np.count_nonzero(kind)))
+        return means
+
+    @property
     def counts(self):
         """Questions by status: ``{"answered": n, "no_answer": n, "failed": n}``."""
         return _counts(_statuses(self.predictions))
@@ -177,8 +196,17 @@ def _one_line(text):
     return " ".join(str(text or "").split())
 
 
-def _record(answers, row, status, verdict=None, error="", evidence="", seconds=np.nan):
-    answers[row] = (status, verdict or "", _one_line(error), _one_line(evidence), seconds)
+def _record(
+    answers, row, status, verdict=None, error="", evidence="", seconds=np.nan, confidence=None
+):
+    answers[row] = (
+        status,
+        verdict or "",
+        _one_line(error),
+        _one_line(evidence),
+        seconds,
+        confidence,
+    )
 
 
 def _record_failure(answers, row, error, context=""):
@@ -234,7 +262,7 @@ def _ask(inspector, jobs, answers):
                 _ask(inspector, [(row, job)], answers)
         return
     for (row, _, _), result in zip(started, results, strict=True):
-        fields = (result.verdict, result.error, result.evidence, result.seconds)
+        fields = (result.verdict, result.error, result.evidence, result.seconds, result.confidence)
         _record(answers, row, result.status, *fields)
 
 
@@ -323,7 +351,7 @@ def evaluate(
 
     predictions = suite.table.copy()
     predictions.remove_column("spectrum")
-    status, verdicts, errors, evidence, seconds = zip(
+    status, verdicts, errors, evidence, seconds, sure = zip(
         *(answers[row] for row in range(len(suite))), strict=True
     )
     status = np.array(status, dtype=str)
@@ -332,6 +360,11 @@ def evaluate(
     predictions["prediction"] = MaskedColumn(np.array(verdicts, dtype=str), mask=~answered)
     predictions["correct"] = MaskedColumn(
         answered & (np.array(verdicts) == predictions["label"]), mask=status == FAILED
+    )
+    predictions["confidence"] = MaskedColumn(
+        [np.nan if value is None else value for value in sure],
+        mask=[value is None for value in sure],
+        dtype=float,
     )
     predictions["error"] = Column(np.array(errors, dtype=str))
     predictions["seconds"] = np.array(seconds, dtype=float) * u.s

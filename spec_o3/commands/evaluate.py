@@ -196,6 +196,15 @@ def run(args):
     print(result)
     macro_f1, accuracy = result.macro_f1.value, result.mean_accuracy.value
     print(f"\nmacro-F1 {macro_f1:.1f} %, mean accuracy {accuracy:.1f} %")
+    if result.mean_confidence is not None:
+        print(
+            "mean confidence: "
+            + ", ".join(
+                f"{mean:.2f} of the {n} {name} verdict(s)"
+                for name, (mean, n) in result.mean_confidence.items()
+                if n
+            )
+        )
     for task in result.scores["task"][:-1][result.scores["n_yes"][:-1] == 0]:
         print(f"note: {task} has no YES question, so its F1 is 0 by convention")
     for task in suite.tasks:
@@ -211,7 +220,8 @@ def run(args):
             f"read the {wrong} wrong answer(s) with their evidence: the rows of "
             f"{written['predictions']} whose 'correct' is False"
             if wrong
-            else "a harder suite, e.g. spec-o3 simulate --snr 3 10"
+            else "no wrong answer: score a harder suite, fainter spectra for instance "
+            "(spec-o3 simulate --task TASK --n 200 --snr 3 10 --out harder)"
         )
     )
     if counts[FAILED]:
