@@ -18,6 +18,7 @@ from spec_o3.simulate.grid import lamost_wavelength
 from spec_o3.simulate.molecules import bands
 from spec_o3.simulate.priors import Priors, prior_table, quasar_lines
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF
+from spec_o3.simulate.tables import read_table
 from spec_o3.tasks import task_ids
 
 # Clean observing conditions for physics tests: no calibration error, reddening or dichroic gap.
@@ -248,10 +249,11 @@ def test_every_prior_is_sourced_and_well_formed():
         "simulate_molecules.ecsv",
         "simulate_bands.ecsv",
         "simulate_teff_scale.ecsv",
+        "simulate_elements.ecsv",
     ],
 )
 def test_every_simulator_table_row_cites_its_source(filename):
-    table = priors.read_table(filename)
+    table = read_table(filename)
     assert len(table) > 0
     assert all(str(reference).strip() for reference in table["reference"])
 

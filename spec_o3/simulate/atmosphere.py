@@ -13,9 +13,11 @@ per line against the Sun.
 import numpy as np
 
 from .constants import SIGMA_T_CGS
+from .tables import read_table
 
 __all__ = [
     "ELEMENTS",
+    "ATOMIC_MASS",
     "electron_pressure",
     "ionisation_fractions",
     "hydrogen_ionised_fraction",
@@ -26,30 +28,26 @@ __all__ = [
     "SUN",
 ]
 
+
+def _elements():
+    table = read_table("simulate_elements.ecsv")
+    return {
+        str(row["element"]): (
+            float(row["log_eps"]),
+            (float(row["chi_1"]), float(row["chi_2"])),
+            (float(row["u_1"]), float(row["u_2"]), float(row["u_3"])),
+        )
+        for row in table
+    }
+
+
 #: element -> (log eps solar [Asplund et al. 2009], ionisation energies of stages I and II in eV
 #: [NIST], partition functions of stages I, II, III at photospheric temperatures [Gray 2005, app. D,
-#: rounded]).
-ELEMENTS = {
-    "H": (12.00, (13.598, np.inf), (2.0, 1.0, 1.0)),
-    "He": (10.93, (24.587, 54.418), (1.0, 2.0, 1.0)),
-    "C": (8.43, (11.260, 24.383), (9.3, 5.9, 1.0)),
-    "N": (7.83, (14.534, 29.601), (4.0, 9.0, 6.0)),
-    "O": (8.69, (13.618, 35.121), (9.0, 4.0, 9.0)),
-    "Na": (6.24, (5.139, 47.286), (2.0, 1.0, 6.0)),
-    "Mg": (7.60, (7.646, 15.035), (1.0, 2.0, 1.0)),
-    "Al": (6.45, (5.986, 18.829), (5.9, 1.0, 2.0)),
-    "Si": (7.51, (8.152, 16.346), (9.5, 5.7, 1.0)),
-    "K": (5.03, (4.341, 31.625), (2.0, 1.0, 4.0)),
-    "Ca": (6.34, (6.113, 11.872), (1.0, 2.0, 1.0)),
-    "Ti": (4.95, (6.828, 13.576), (30.0, 55.0, 20.0)),
-    "Cr": (5.64, (6.767, 16.486), (10.0, 7.0, 20.0)),
-    "Mn": (5.43, (7.434, 15.640), (6.0, 7.0, 10.0)),
-    "Fe": (7.50, (7.902, 16.199), (27.0, 45.0, 25.0)),
-    "Sr": (2.87, (5.695, 11.030), (1.0, 2.0, 1.0)),
-    "Y": (2.21, (6.217, 12.224), (10.0, 14.0, 10.0)),
-    "Zr": (2.58, (6.634, 13.130), (30.0, 50.0, 30.0)),
-    "Ba": (2.18, (5.212, 10.004), (1.0, 3.0, 1.0)),
-    "La": (1.10, (5.577, 11.060), (20.0, 20.0, 10.0)),
+#: rounded]), from ``data/simulate_elements.ecsv``.
+ELEMENTS = _elements()
+#: Atomic masses (u) by element, from the same table.
+ATOMIC_MASS = {
+    str(row["element"]): float(row["atomic_mass"]) for row in read_table("simulate_elements.ecsv")
 }
 
 # log10 Pe (dyn cm^-2) near tau ~ 2/3 at log g = 4.44 against log10 Teff, read off model atmospheres

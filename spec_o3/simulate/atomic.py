@@ -25,6 +25,7 @@ from . import atmosphere
 from .constants import AMU_G, C_KMS, K_B_CGS
 from .grid import air_to_vacuum
 from .profiles import curve_of_growth, deposit, render_strength, smooth
+from .tables import read_table
 
 __all__ = [
     "MetalLine",
@@ -35,29 +36,6 @@ __all__ = [
     "forest_opacity",
     "doppler_width",
 ]
-
-_ATOMIC_MASS = {
-    "H": 1.008,
-    "He": 4.003,
-    "C": 12.011,
-    "N": 14.007,
-    "O": 15.999,
-    "Na": 22.990,
-    "Mg": 24.305,
-    "Al": 26.982,
-    "Si": 28.086,
-    "K": 39.098,
-    "Ca": 40.078,
-    "Ti": 47.867,
-    "Cr": 51.996,
-    "Mn": 54.938,
-    "Fe": 55.845,
-    "Sr": 87.62,
-    "Y": 88.906,
-    "Zr": 91.224,
-    "Ba": 137.33,
-    "La": 138.91,
-}
 
 #: Reference stars: (teff, logg, microturbulence km/s).
 REFERENCE_STARS = {"sun": (5777.0, 4.44, 1.0), "a0v": (9500.0, 4.0, 2.0)}
@@ -112,7 +90,7 @@ def doppler_width(wavelength, element, teff, microturbulence):
     >>> round(float(doppler_width(5000.0, "Fe", 5777.0, 1.0)), 3)
     0.028
     """
-    mass = _ATOMIC_MASS[element] if isinstance(element, str) else np.asarray(element)
+    mass = atmosphere.ATOMIC_MASS[element] if isinstance(element, str) else np.asarray(element)
     thermal2 = 2 * K_B_CGS * teff / (mass * AMU_G) / 1e10  # (km/s)^2
     return wavelength / C_KMS * np.sqrt(thermal2 + microturbulence**2)
 
@@ -183,8 +161,6 @@ def strong_lines():
     >>> round(lines["Na I D2"].wavelength, 1)
     5891.6
     """
-    from .priors import read_table
-
     lines = []
     for row in read_table("simulate_metal_lines.ecsv"):
         element, stage, chi = str(row["element"]), int(row["stage"]), float(row["chi"])
@@ -226,7 +202,7 @@ def _line_arrays():
         np.array([line.strength_ref / line.reference_ratio for line in lines]),
         np.array([line.damping for line in lines]),
         np.array([line.damping_slope for line in lines]),
-        np.array([_ATOMIC_MASS[line.element] for line in lines]),
+        np.array([atmosphere.ATOMIC_MASS[line.element] for line in lines]),
     )
 
 

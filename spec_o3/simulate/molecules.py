@@ -33,6 +33,7 @@ from scipy.special import expit
 
 from .atmosphere import electron_pressure
 from .grid import air_to_vacuum
+from .tables import read_table
 
 __all__ = ["Band", "bands", "MOLECULES", "Chemistry", "molecular_transmission"]
 
@@ -53,8 +54,6 @@ def _molecules():
     """molecule -> (τ at the head of a weight-1 band when fully associated, θ at half association
     for log g = 4.5, association slope D, shift of θ_half per dex of gravity γ, electron-pressure
     exponent ε, extra gravity slope β, abundance key), from ``data/simulate_molecules.ecsv``."""
-    from .priors import read_table
-
     return {
         str(row["molecule"]): (
             float(row["tau_max"]),
@@ -92,7 +91,6 @@ def bands():
     ('red', 7056)
     """
     from ..catalog import molecular_bands
-    from .priors import read_table
 
     shapes = read_table("simulate_bands.ecsv")
     listed = {str(row["name"]): row for row in shapes if np.ma.is_masked(row["air_head"])}

@@ -10,12 +10,11 @@ shipped line catalogue (:func:`spec_o3.catalog.atomic_lines`) by line name
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 
 import numpy as np
-from astropy.table import Table
 
 from .atomic import rest_wavelengths
+from .tables import read_table
 
 __all__ = [
     "Prior",
@@ -23,7 +22,6 @@ __all__ = [
     "prior_table",
     "observing_conditions",
     "quasar_lines",
-    "read_table",
 ]
 
 #: Distributions a row may name, with the meaning of its ``a`` and ``b`` columns.
@@ -40,19 +38,6 @@ DISTRIBUTIONS = {
 }
 #: The ``subtype`` of rows that hold for every subtype of a class.
 ALL_SUBTYPES = "all"
-
-
-@cache
-def read_table(filename):
-    """A table of the package data (``spec_o3/data/<filename>``, ECSV), read once; do not modify it.
-
-    Examples
-    --------
-    >>> "reference" in read_table("quasar_lines.ecsv").colnames
-    True
-    """
-    text = files("spec_o3.data").joinpath(filename).read_text(encoding="utf-8")
-    return Table.read(text, format="ascii.ecsv")
 
 
 @cache

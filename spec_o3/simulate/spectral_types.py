@@ -3,6 +3,7 @@
 import numpy as np
 
 from .constants import C_KMS
+from .tables import read_table
 
 __all__ = [
     "DWARF_TEFF",
@@ -14,8 +15,6 @@ __all__ = [
 
 
 def _teff_scale(luminosity_class):
-    from .priors import read_table
-
     table = read_table("simulate_teff_scale.ecsv")
     rows = table[table["luminosity_class"] == luminosity_class]
     return {str(row["subtype"]): int(row["teff"]) for row in rows}
