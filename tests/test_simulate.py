@@ -289,6 +289,8 @@ def test_unknown_priors_raise_clear_errors():
         Priors("white_dwarf").draw(np.random.default_rng(0), "colour")
     with pytest.raises(ValueError, match="no rows for class 'pulsar'"):
         Priors("pulsar").weights()
+    with pytest.raises(ValueError, match="use Priors.weights"):
+        Priors("white_dwarf").draw(np.random.default_rng(0), "subtype", "DA")
 
 
 def test_emission_lines_are_catalogue_lines_by_name():

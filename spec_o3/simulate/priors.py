@@ -71,7 +71,11 @@ def _number(value):
 
 @dataclass(frozen=True)
 class Prior:
-    """One row of the prior table: a distribution, its parameters and optional clipping bounds."""
+    """One row of the prior table: a distribution, its parameters and optional clipping bounds.
+
+    ``a`` and ``b`` mean what `DISTRIBUTIONS` says for the ``distribution``; ``low`` and ``high``
+    clip a drawn value.
+    """
 
     distribution: str
     a: float
@@ -88,6 +92,8 @@ class Prior:
             return bool(rng.uniform() < a)
         if self.distribution == "integer":
             return int(rng.integers(int(a), int(b)))
+        if self.distribution == "weight":
+            raise ValueError("a subtype weight is not drawn alone: use Priors.weights()")
         value = {
             "uniform": lambda: rng.uniform(a, b),
             "log_uniform": lambda: np.exp(rng.uniform(np.log(a), np.log(b))),
@@ -166,7 +172,7 @@ class Priors:
         return self.get(parameter, subtype).draw(rng)
 
     def value(self, parameter, subtype=None):
-        """The number of a ``fixed`` or ``probability`` row (or the lower bound of a range)."""
+        """The ``a`` of a row: a ``fixed`` row's value, a ``probability`` row's probability."""
         return self.get(parameter, subtype).a
 
     def range(self, parameter, subtype=None):
