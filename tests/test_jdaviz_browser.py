@@ -88,7 +88,7 @@ def server(real_data, tmp_path):
         assert urlsplit(url).hostname == "127.0.0.1"  # loopback by default
         yield url, output
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
@@ -96,6 +96,8 @@ def server(real_data, tmp_path):
             server.wait(30)
         reader.join(30)
         server.stdout.close()
+    # it stops cleanly, saying where the vetting log went
+    assert output[-1].startswith("spec-o3 jdaviz: stopped; Export log writes"), output[-3:]
 
 
 def test_vet_in_the_browser(launch_chromium, server, artifacts, tmp_path):

@@ -61,8 +61,9 @@ def run(args):
         print(f"spec-o3 jdaviz: error: {error}", file=sys.stderr)
         return 2
     print(
-        "spec-o3 jdaviz: stopped; Export log wrote to the file it named (by default "
-        f"{Path.cwd() / LOG_FILE}); next: spec-o3 report to review many candidates"
+        f"spec-o3 jdaviz: stopped; Export log writes the vetting log to {Path.cwd() / LOG_FILE} "
+        "unless the plugin's Log file names another; next: spec-o3 report RESULTS --out DIR "
+        "reviews many candidates at once"
     )
     return 0
 

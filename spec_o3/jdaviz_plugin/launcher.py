@@ -9,6 +9,7 @@ needs comes from installed packages (``solara-assets`` holds Solara's front-end 
 Solara's usage statistics are switched off.
 """
 
+import logging
 import os
 import webbrowser
 from pathlib import Path
@@ -80,6 +81,8 @@ def serve(files, *, host="127.0.0.1", port=0, open_browser=False, theme="light",
     try:
         server.join()
     except KeyboardInterrupt:
+        # uvicorn logs the cancelled lifespan task of a server stopped this way as an error
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         server.stop_serving()
 
 
