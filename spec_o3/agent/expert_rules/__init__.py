@@ -35,7 +35,7 @@ LAMOST and SDSS stars) degraded to R ~ 1800 with noise added;
 from spec_o3.tasks import get_task, task_assessor, task_ids
 
 from .rules import Decision, Rule, RuleTable, Threshold
-from .toolkit import MIN_SNR, Assessment, Measurement, Observation
+from .toolkit import MIN_SNR, Assessment, Measurement, Observation, RestSpectrum
 
 __all__ = [
     "Assessment",
@@ -47,6 +47,7 @@ __all__ = [
     "RuleTable",
     "Threshold",
     "assess",
+    "assess_all",
 ]
 
 
@@ -55,8 +56,9 @@ def assess(spectrum, task, redshift=0.0):
 
     Parameters
     ----------
-    spectrum : `~specutils.Spectrum`
-        1-D spectrum (any spectral unit; masked pixels and NaNs are ignored).
+    spectrum : `~specutils.Spectrum` or `~spec_o3.agent.expert_rules.toolkit.RestSpectrum`
+        1-D spectrum (any spectral unit; masked pixels and NaNs are ignored), or its rest-frame
+        reduction shared with other tasks (see `assess_all`).
     task : str or `~spec_o3.tasks.Task`
         Task id or alias, e.g. ``"m_giant"`` or ``"gm"``.
     redshift : float, optional
@@ -91,3 +93,38 @@ def assess(spectrum, task, redshift=0.0):
             f"task file); it knows {known}"
         )
     return assessor(spectrum, float(redshift or 0.0))
+
+
+def assess_all(spectrum, tasks, redshift=0.0):
+    """Assess one spectrum for several tasks, reducing it once and measuring shared features once.
+
+    The assessments are those `assess` gives task by task (same verdicts, same evidence), at a
+    fraction of the cost: the rest-frame reduction and the band and line measurements the tasks
+    have in common (the C2, TiO and ZrO heads, the Balmer lines) are made once.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+        1-D spectrum.
+    tasks : iterable of str or `~spec_o3.tasks.Task`
+        Task ids or aliases.
+    redshift : float, optional
+        Redshift used to move the spectrum to its rest frame.
+
+    Returns
+    -------
+    assessments : dict
+        `Assessment` per task id, in the order given.
+
+    Examples
+    --------
+    >>> from spec_o3.agent.expert_rules import assess_all
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> star = simulate_spectrum("s_star", seed=2, snr=40)
+    >>> assessments = assess_all(star, ["ss", "cc"], star.meta["redshift"])
+    >>> {task: assessment.verdict for task, assessment in assessments.items()}
+    {'s_star': 'YES', 'carbon_star': 'NO'}
+    """
+    redshift = float(redshift or 0.0)
+    rest = RestSpectrum(spectrum, redshift)
+    return {get_task(task).id: assess(rest, task, redshift) for task in tasks}

@@ -1,12 +1,13 @@
 """Measurements, features and narration helpers shared by the per-task rules."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import astropy.units as u
 import numpy as np
 
-from spec_o3.analysis import band_strength
 from spec_o3.analysis.arrays import noise_sigma, spectrum_arrays
+from spec_o3.analysis.bands import measure_depth
 from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
 
@@ -135,14 +136,29 @@ class RestSpectrum:
     """Good pixels of a spectrum in the rest frame: wavelength (Å), flux and 1-sigma noise arrays.
 
     Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
-    noise); the original spectrum and redshift are kept for `~spec_o3.analysis.band_strength`.
+    noise), once per spectrum: band depths are measured on the kept reduction with the arithmetic
+    of `~spec_o3.analysis.band_strength`, without reducing the spectrum again for each band.
     """
 
+    def __new__(cls, spectrum, redshift):
+        # A RestSpectrum passed again (one reduction shared by several tasks) is returned as is.
+        if isinstance(spectrum, RestSpectrum):
+            if spectrum.redshift != redshift:
+                raise ValueError(
+                    f"this spectrum was reduced at redshift {spectrum.redshift}, not {redshift}"
+                )
+            return spectrum
+        return super().__new__(cls)
+
     def __init__(self, spectrum, redshift):
+        if isinstance(spectrum, RestSpectrum):
+            return
+        self._measured = {}
         arrays = spectrum_arrays(spectrum, redshift)
         sigma, _ = noise_sigma(arrays)
         good = arrays.good & np.isfinite(sigma)
         self.spectrum, self.redshift = spectrum, redshift
+        self.arrays, self.arrays_sigma = arrays, sigma
         self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
         # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
         # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
@@ -155,6 +171,13 @@ class RestSpectrum:
         self.full_range = (float(finite[0]), float(finite[-1]))
         # The full pixel grid, to count the pixels lost to masks and gaps.
         self._grid = finite
+
+    def measured(self, key, measure):
+        """``measure()``, computed once per reduction: tasks that share this reduction share the
+        measurements of the features they have in common (``key`` names the feature)."""
+        if key not in self._measured:
+            self._measured[key] = measure()
+        return self._measured[key]
 
     def _slice(self, lo, hi):
         i, j = np.searchsorted(self.wave, (lo, hi))
@@ -207,7 +230,7 @@ def make_measurement(name, value, error, unit=u.dimensionless_unscaled):
 class BandIndex:
     """A band index: a band window and one or two continuum windows (vacuum Å).
 
-    Measured with `~spec_o3.analysis.band_strength` (the depth ``1 - <F_band> / F_cont``, the
+    Measured as `~spec_o3.analysis.band_strength` measures (the depth ``1 - <F_band> / F_cont``, the
     continuum interpolated between two windows or flat from one); the ``air`` constructor converts
     the air wavelengths of literature definitions.
     """
@@ -228,24 +251,28 @@ class BandIndex:
         edges = [self.band[0], self.band[1], *(e for c in self.continua for e in c)]
         return min(edges), max(edges)
 
-    @property
-    def row(self):
-        """The index as a band row that `~spec_o3.analysis.band_strength` accepts."""
-        row = {"name": self.name, "band_min": self.band[0] * u.AA, "band_max": self.band[1] * u.AA}
-        sides = {"blue": (np.nan, np.nan), "red": (np.nan, np.nan)}
+    @cached_property
+    def windows(self):
+        """``{"band" / "blue continuum" / "red continuum": (lo, hi)}``, as
+        `~spec_o3.analysis.bands.band_windows` gives a catalogue band's."""
+        windows = {"band": self.band}
         for lo, hi in self.continua:
-            sides["blue" if hi <= self.band[0] else "red"] = (lo, hi)
-        for side, (lo, hi) in sides.items():
-            row[f"{side}_continuum_min"], row[f"{side}_continuum_max"] = lo * u.AA, hi * u.AA
-        return row
+            windows["blue continuum" if hi <= self.band[0] else "red continuum"] = (lo, hi)
+        return windows
 
     def depth(self, rest):
-        """Band depth and its uncertainty, or None when a window has no valid data."""
+        """Band depth and its uncertainty (as `~spec_o3.analysis.band_strength` measures them),
+        or None when a window has no valid data."""
+        return rest.measured(self, lambda: self._depth(rest))
+
+    def _depth(self, rest):
         try:
-            depth = band_strength(rest.spectrum, self.row, redshift=rest.redshift)
+            depth, variance, *_ = measure_depth(
+                rest.arrays, rest.arrays_sigma, self.name, self.windows
+            )
         except ValueError:
             return None
-        return float(depth.value), float(depth.info.meta["uncertainty"].value)
+        return float(depth), float(np.sqrt(variance))
 
 
 # Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
@@ -412,6 +439,9 @@ class Line:
         return cls(name, float(rest_wavelengths([name])[0]), left, right)
 
     def _normalized(self, rest):
+        return rest.measured(self, lambda: self._normalize(rest))
+
+    def _normalize(self, rest):
         wave, flux, sigma = rest.window(self.left[0], self.right[1])
         if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
             return None

@@ -1,5 +1,7 @@
 """The scripted astronomer's rules for white dwarfs."""
 
+from functools import cache
+
 import numpy as np
 
 from spec_o3.tasks import get_task
@@ -328,6 +330,13 @@ def _planck_ratio(teff, band, reference=(5500.0, 6000.0)):
     return mean_flux(*band) / mean_flux(*reference)
 
 
+@cache
+def _black_body_colours():
+    """Temperatures (K) and the F4000-4500/F5500-6000 colour of a black body at each."""
+    grid = np.geomspace(2500.0, 200000.0, 200)
+    return grid, np.array([_planck_ratio(t, (4000.0, 4500.0)) for t in grid])
+
+
 def _black_body_like(rest, colour):
     """True unless the far red departs from the black body that fits the blue colour.
 
@@ -338,8 +347,7 @@ def _black_body_like(rest, colour):
     green, _ = rest.mean(5500, 6000)
     if colour is None or not (np.isfinite(red) and np.isfinite(green)) or green <= 0:
         return True
-    grid = np.geomspace(2500.0, 200000.0, 200)
-    blue = np.array([_planck_ratio(t, (4000.0, 4500.0)) for t in grid])
+    grid, blue = _black_body_colours()
     if not blue[0] <= colour <= blue[-1]:
         return False
     teff = float(np.interp(colour, blue, grid))
