@@ -1,5 +1,6 @@
 """The OpenAI-compatible backend against a real HTTP server on loopback playing a scripted model."""
 
+import argparse
 import json
 import math
 import re
@@ -16,6 +17,7 @@ from specutils import Spectrum
 from spec_o3.agent import BackendError, Inspector, vet
 from spec_o3.agent.backends.openai import OpenAICompatiblePolicy, to_openai_messages
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call
+from spec_o3.commands._backends import add_backend_arguments, backend_options
 
 ZOOM = format_assistant(
     "Check the Swan band.",
@@ -368,3 +370,15 @@ def test_logprobs_can_be_left_off(spectrum):
         result = Inspector(policy, render_images=False).run(spectrum, "cc")
     assert result.verdict == "YES" and result.confidence is None
     assert not any("logprobs" in body for _, body in server.requests)
+
+
+def test_logprobs_switch_on_the_command_line():
+    parser = argparse.ArgumentParser()
+    add_backend_arguments(parser)
+    args = parser.parse_args(["--backend", "openai", "--logprobs", "OFF"])
+    assert backend_options(args) == {"logprobs": False}
+    args = parser.parse_args(["--backend", "openai", "--logprobs", "maybe"])
+    with pytest.raises(
+        ValueError, match="--logprobs: the openai backend expects on_off, got 'maybe'"
+    ):
+        backend_options(args)
