@@ -3,6 +3,7 @@
 import numpy as np
 
 from .atomic import rest_wavelengths
+from .constants import RYDBERG_H
 from .continuum import power_law
 from .emission import gaussian_lines
 from .priors import Priors, observing_conditions, quasar_lines
@@ -52,16 +53,17 @@ def _lyman_forest(rest, z, seed):
     The mean effective optical depth follows τ_eff = 0.0018 (1 + z_abs)^3.92 (Faucher-Giguère et al.
     2008); its fluctuations are a fixed-seed random field smoothed over a few absorbers.
     """
+    ly_alpha = next(rest for name, rest, *_ in quasar_lines() if name == "Ly alpha")
     transmission = np.ones_like(rest)
-    forest = rest < 1215.67
+    forest = rest < ly_alpha
     if not forest.any():
         return transmission
-    z_abs = rest[forest] * (1 + z) / 1215.67 - 1
+    z_abs = rest[forest] * (1 + z) / ly_alpha - 1
     tau_eff = 0.0018 * (1 + z_abs) ** 3.92
     rng = np.random.default_rng(seed)
     fluctuations = smooth(rng.gamma(0.5, 2.0, forest.sum()), 1.5)
     transmission[forest] = np.exp(-tau_eff * fluctuations)
-    transmission[rest < 912.0] *= 0.1
+    transmission[rest < 1e8 / RYDBERG_H] *= 0.1  # beyond the Lyman limit
     return transmission
 
 
