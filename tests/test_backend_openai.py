@@ -335,20 +335,32 @@ def logprobs(text, alternatives):
 SURE_ENOUGH = {"YES": 0.6, " YES": 0.1, "NO": 0.2, "Maybe": 0.1}  # YES: 0.7 / 0.9
 
 
-def test_an_answer_carries_the_models_probability_of_its_label(spectrum):
-    answer = format_assistant("Bands at 5165 Å.", format_answer("YES", "C2 at 5165 Å."))
+@pytest.mark.parametrize(
+    "split, spelled, expected",
+    [
+        (False, "the reply", 0.7 / 0.9),
+        (True, "the reply", 0.7 / 0.9),  # the tokens of the reasoning come first
+        (False, "another reply", None),  # tokens that do not spell the reply: no confidence
+    ],
+)
+def test_an_answer_carries_the_models_probability_of_its_label(spectrum, split, spelled, expected):
+    think, answer = "Bands at 5165 Å.", format_answer("YES", "C2 at 5165 Å.")
+    text = format_assistant(think, answer)
 
     def reply(body):
-        status, payload = completion(answer)
-        payload["choices"][0]["logprobs"] = logprobs(answer, SURE_ENOUGH)
+        message = {"reasoning_content": think} if split else {}
+        status, payload = completion(answer if split else text, **message)
+        payload["choices"][0]["logprobs"] = logprobs(
+            text if spelled == "the reply" else text.replace("5165", "5166"), SURE_ENOUGH
+        )
         return status, payload
 
     with FakeServer(reply) as server, policy_for(server) as policy:
         result = Inspector(policy, render_images=False).run(spectrum, "cc")
     _, body = server.requests[0]
     assert body["logprobs"] is True and body["top_logprobs"] == 5
-    assert result.verdict == "YES"
-    assert result.confidence == pytest.approx(0.7 / 0.9)
+    assert result.verdict == "YES" and result.trajectory.steps[0].text.startswith("<think>Bands")
+    assert result.confidence == (None if expected is None else pytest.approx(expected))
 
 
 def test_a_server_without_logprobs_is_asked_without_from_then_on(spectrum):

@@ -13,7 +13,9 @@ Serving the released 7B checkpoint with vLLM, for example::
 """
 
 import base64
+import bisect
 import io
+import itertools
 import json
 import os
 import random
@@ -223,24 +225,33 @@ def _confidence(choice):
     try:
         tokens = (choice.get("logprobs") or {}).get("content")
         return None if found is None or not tokens else _label_probability(content, found, tokens)
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
         return None  # malformed log-probabilities cost the confidence, never the answer
 
 
 def _label_probability(content, found, tokens):
-    """`verdict_probability` at the token of ``tokens`` (chat-completions log-probabilities of
-    ``content``) where the label found by `verdict_offset` starts."""
+    """`verdict_probability` at the token of ``tokens`` (chat-completions log-probabilities) where
+    the label found by `verdict_offset` in ``content`` starts.
+
+    The tokens spell the content, or more: a server that splits the reasoning out of the text
+    (``reasoning_content``) may list its tokens first, and one that cuts a stop string off the text
+    may list it last. Offsets count UTF-8 bytes, as tokens do (a character may span two tokens).
+    """
     offset, verdict = found
-    text = content.encode()
-    label_start, start = len(content[:offset].encode()), 0  # in UTF-8 bytes, as tokens count
-    for token in tokens:
-        length = len(token.get("bytes") or token["token"].encode())
-        if start + length > label_start:
-            break
-        start += length
+    pieces = [
+        bytes(token["bytes"]) if token.get("bytes") else token["token"].encode() for token in tokens
+    ]
+    spelled, text = b"".join(pieces), content.encode()
+    if spelled.startswith(text):
+        label_start = len(content[:offset].encode())
+    elif spelled.endswith(text):
+        label_start = len(spelled) - len(text) + len(content[:offset].encode())
     else:
-        return None  # the tokens do not cover the content
-    lead = text[start:label_start].decode(errors="ignore")
+        return None  # the tokens do not spell the content
+    ends = list(itertools.accumulate(len(piece) for piece in pieces))
+    index = bisect.bisect_right(ends, label_start)  # the token the label starts in
+    token = tokens[index]
+    lead = spelled[ends[index] - len(pieces[index]) : label_start].decode(errors="ignore")
     if verdict_token(token["token"], lead) != verdict:
         return None
     candidates = [(other["token"], other["logprob"]) for other in token.get("top_logprobs") or ()]
