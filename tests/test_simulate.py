@@ -250,6 +250,8 @@ def test_every_prior_is_sourced_and_well_formed():
         "simulate_bands.ecsv",
         "simulate_teff_scale.ecsv",
         "simulate_elements.ecsv",
+        "simulate_oscillator_strengths.ecsv",
+        "simulate_helium_lines.ecsv",
     ],
 )
 def test_every_simulator_table_row_cites_its_source(filename):

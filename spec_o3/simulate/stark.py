@@ -29,24 +29,22 @@ from .atmosphere import (
 )
 from .atomic import catalogue_wavelength
 from .constants import AMU_G, K_B_CGS, RYDBERG_H, RYDBERG_HE_II, SIGMA_T_CGS
+from .tables import read_table
 
 __all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
 
 
-# Absorption oscillator strengths f(l -> u) for hydrogen (Wiese & Fuhr 2009); n^-3 tail beyond.
-_F_BALMER = {
-    3: 0.6407,
-    4: 0.1193,
-    5: 0.04467,
-    6: 0.02209,
-    7: 0.01270,
-    8: 0.008036,
-    9: 0.005429,
-    10: 0.003851,
-    11: 0.002835,
-    12: 0.002151,
-}
-_F_PASCHEN = {4: 0.8421, 5: 0.1506, 6: 0.05584, 7: 0.02768, 8: 0.01604, 9: 0.01023, 10: 0.00698}
+def _oscillator_strengths(species, n_lower):
+    """``{n_upper: f}`` of a series, from ``data/simulate_oscillator_strengths.ecsv``."""
+    table = read_table("simulate_oscillator_strengths.ecsv")
+    rows = table[(table["species"] == species) & (table["n_lower"] == n_lower)]
+    return {int(row["n_upper"]): float(row["f"]) for row in rows}
+
+
+# Absorption oscillator strengths f(l -> u) of the Balmer and Paschen series (Wiese & Fuhr 2009);
+# an n^-3 tail beyond the last listed.
+_F_BALMER = _oscillator_strengths("H I", 2)
+_F_PASCHEN = _oscillator_strengths("H I", 3)
 
 #: Stark half width (Å) of Hβ at the reference electron density, the density exponent, and the
 #: reference density (that of an A0 V photosphere).
@@ -133,21 +131,13 @@ def hydrogen_lines():
     return tuple(lines)
 
 
-# He I lines seen in B stars, DB white dwarfs and hot subdwarfs (vacuum Å; lower-level energy eV;
-# log gf from NIST ASD, multiplets summed) and He II lines of O stars, sdO and DO white dwarfs.
-_HE_I = (
-    ("He I 4027", 4027.33, 20.96, -0.37),
-    ("He I 4389", 4389.16, 21.22, -0.92),
-    ("He I 4473", 4472.73, 20.96, 0.05),
-    ("He I 4714", 4714.47, 20.96, -1.07),
-    ("He I 4923", 4923.30, 21.22, -0.41),
-    ("He I 5017", 5017.08, 20.62, -0.82),
-    ("He I 5877", 5877.25, 20.96, 0.74),
-    ("He I 6680", 6679.99, 21.22, 0.33),
-    ("He I 7067", 7067.14, 20.96, -0.21),
-)
-_HE_II = ((3, 4, 0.0), (4, 7, 0.0), (4, 9, 0.0), (4, 11, 0.0), (5, 9, 0.0))
-_HE_II_F = {(3, 4): 0.8421, (4, 7): 0.1056, (4, 9): 0.0251, (4, 11): 0.0108, (5, 9): 0.0316}
+# He I lines of B stars, DB white dwarfs and hot subdwarfs are in data/simulate_helium_lines.ecsv;
+# the He II lines of O stars, sdO and DO white dwarfs: f of each drawn (n_lower, n_upper).
+_HE_II_F = {
+    (int(row["n_lower"]), int(row["n_upper"])): float(row["f"])
+    for row in read_table("simulate_oscillator_strengths.ecsv")
+    if row["species"] == "He II"
+}
 #: He I/He II widths relative to hydrogen lines at the same density (quadratic-Stark lines are
 #: narrower).
 _HE_I_STARK = 0.35
@@ -174,14 +164,16 @@ def helium_lines():
             _HE_I_STARK,
             0,
         )
-        for name, wavelength, chi, loggf in _HE_I
+        for name, wavelength, chi, loggf in (
+            (str(row["name"]), float(row["wavelength"]), float(row["chi"]), float(row["log_gf"]))
+            for row in read_table("simulate_helium_lines.ecsv")
+        )
     ]
-    for n_lower, n_upper, _ in _HE_II:
+    for (n_lower, n_upper), f in _HE_II_F.items():
         wavelength = catalogue_wavelength(
             "He II", 1e8 / (4 * RYDBERG_HE_II * (1 / n_lower**2 - 1 / n_upper**2))
         )
-        chi = 54.418 * (1 - 1 / n_lower**2)
-        f = _HE_II_F[(n_lower, n_upper)]
+        chi = ELEMENTS["He"][1][1] * (1 - 1 / n_lower**2)  # He II ionisation energy, scaled
         lines.append(
             StarkLine(
                 f"He II {wavelength:.0f}",
