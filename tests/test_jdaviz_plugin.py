@@ -4,6 +4,7 @@ expert backend, overlays, step zoom, decisions and the log, and the states that 
 import argparse
 import dataclasses
 import json
+import re
 import socket
 import threading
 import warnings
@@ -514,6 +515,18 @@ def test_redshift_assumed_when_the_file_has_none(deconfigged_helper, real_data):
     (windows,) = overlay_marks(deconfigged_helper, VettingWindows)
     expected = [[w.lower.value * 1.001, w.upper.value * 1.001] for w in result.windows]
     np.testing.assert_allclose(np.atleast_2d(windows.x)[:, [0, 2]], expected)
+
+
+def test_a_models_steps_show_what_was_measured_in_their_windows(deconfigged_helper, lamost_file):
+    plugin = loaded(deconfigged_helper, lamost_file)
+    with SlowModel(seconds=0) as model:  # zooms twice into 4950-5250 Å, then answers
+        plugin.backend, plugin.base_url = "openai", model.base_url
+        plugin.vet()
+    zoom = plugin._obj.step_items[0]["measurement"].split("; ")
+    # the bands whose head lies in the window (C2 5165, TiO 4954 and 5167), then the strongest line
+    assert [part.split(" depth ")[0] for part in zoom[:-1]] == ["TiO_4954", "C2_5165", "TiO_5167"]
+    assert re.fullmatch(r"C2_5165 depth -?0\.\d{3} ± 0\.\d{3}", zoom[1])
+    assert re.fullmatch(r"Mg I b2 absorption, EW \d\.\d Å \(\d+\.\dσ\)", zoom[-1])
 
 
 def test_cancel_while_the_model_thinks(deconfigged_helper, lamost_file):

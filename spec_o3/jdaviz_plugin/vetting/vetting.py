@@ -27,6 +27,8 @@ from spec_o3.agent.backends import backend_declaration, registered_backends
 from spec_o3.agent.expert_rules import Measurement
 from spec_o3.agent.result import FAILED, NO_ANSWER
 from spec_o3.agent.tools import REDSHIFT_SOURCES, rest_frame
+from spec_o3.analysis import band_strength
+from spec_o3.catalog import molecular_bands
 from spec_o3.defaults import MAX_TURNS  # most assistant turns per run, as in the paper
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.tasks import get_task, task_ids
@@ -407,7 +409,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
             f"{_redshift_text(result.redshift)} "
             f"({REDSHIFT_SOURCES.get(result.redshift_source, result.redshift_source)})"
         )
-        self.step_items = [_step_row(step, result.lines) for step in result.trajectory.steps]
+        self.step_items = [_step_row(step, result) for step in result.trajectory.steps]
         ended = result.verdict or "No answer"
         self.status = f"{ended} after {_count(result.n_steps, 'step')} ({result.seconds:.1f} s)"
         self._draw_overlays()
@@ -681,8 +683,8 @@ _ACTIONS = {
 }
 
 
-def _step_row(step, lines=None):
-    """One row of the steps table."""
+def _step_row(step, result=None):
+    """One row of the steps table (``result``: the finished run, to measure its windows)."""
     window = (
         ""
         if step.window is None
@@ -695,24 +697,21 @@ def _step_row(step, lines=None):
         "action": _ACTIONS.get(tool, tool),
         "window": window,
         "label": step.label or "",
-        "measurement": _key_measurement(step, lines),
+        "measurement": _key_measurement(step, result),
     }
 
 
-def _key_measurement(step, lines):
-    """What a step measured in its window: its error, the measurements the policy made there
-    (the expert's band depths and line widths, as its evidence cites them), a band depth, or the
-    strongest line identified in the window."""
+def _key_measurement(step, result):
+    """What a step measured in its window: its error; the measurements the policy made there (the
+    expert's band depths and line widths, as its evidence cites them); the depth or lines a band
+    or line tool returned; else, once the run is over, the depths of the bands whose head lies in
+    the window and the strongest line identified there."""
     if step.error:
         return f"error: {step.error}"
     data = step.measurements
     if step.window is not None and data.get("policy"):
         return "; ".join(
-            str(
-                Measurement(
-                    name, m["value"] * u.Unit(m["unit"]), m["uncertainty"] * u.Unit(m["unit"])
-                )
-            )
+            str(_measurement(name, m["value"], m["uncertainty"], m["unit"]))
             for name, m in data["policy"].items()
         )
     if "depth" in data:
@@ -726,14 +725,42 @@ def _key_measurement(step, lines):
             if found
             else "no lines"
         )
-    if step.window is None or lines is None:
+    if step.window is None or result is None:
         return ""
-    rest = lines["rest_wavelength"]
-    inside = lines[(rest >= step.window.lower) & (rest <= step.window.upper)]
-    if not len(inside):
-        return "no lines detected"
-    strongest = inside[np.argmax(inside["significance"])]
-    return f"{strongest['name']} {strongest['kind']} ({float(strongest['significance']):.1f}σ)"
+    measured = [*_band_depths(step.window, result), *_strongest_line(step.window, result.lines)]
+    return "; ".join(measured) or "no band or line detected"
+
+
+def _measurement(name, value, uncertainty, unit=""):
+    """A value as the expert's evidence writes it, e.g. "C2 5165 head depth 0.31 ± 0.02"."""
+    unit = u.Unit(unit)
+    return Measurement(name, value * unit, uncertainty * unit)
+
+
+def _band_depths(window, result):
+    """Depths of the catalogue's molecular bands whose head lies in ``window`` (rest frame)."""
+    bands = molecular_bands()
+    heads = bands["bandhead"]
+    for band in bands[(heads >= window.lower) & (heads <= window.upper)]:
+        try:
+            depth = band_strength(result.spectrum, band, redshift=result.redshift)
+        except ValueError:  # the band or both of its continua outside the data
+            continue
+        sigma = depth.info.meta["uncertainty"]
+        yield str(_measurement(f"{band['name']} depth", depth.value, sigma.value))
+
+
+def _strongest_line(window, lines):
+    """The most significant line identified in ``window``, with its equivalent width."""
+    inside = lines[
+        (lines["rest_wavelength"] >= window.lower) & (lines["rest_wavelength"] <= window.upper)
+    ]
+    if len(inside):
+        line = inside[np.argmax(inside["significance"])]
+        width = line["equivalent_width"].to_value(u.AA)
+        yield (
+            f"{line['name']} {line['kind']}, EW {width:.1f} Å ({float(line['significance']):.1f}σ)"
+        )
 
 
 def _redshift(value):
