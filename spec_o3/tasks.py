@@ -17,6 +17,7 @@ __all__ = [
     "Task",
     "TASKS",
     "get_task",
+    "get_tasks",
     "register_task",
     "task_assessor",
     "task_confusers",
@@ -364,6 +365,38 @@ def get_task(name):
     except (KeyError, TypeError):
         known = ", ".join(f"{t.id} ({t.code})" for t in _REGISTRY.values())
         raise ValueError(f"unknown task {name!r}; known tasks: {known}") from None
+
+
+def get_tasks(names):
+    """Return the tasks named by ``names``, in order, each once.
+
+    Parameters
+    ----------
+    names : str, `Task` or iterable of them
+        A task id or code, several separated by commas (``"cc,wd"``), ``"all"`` (the five
+        built-in tasks), or a sequence of these.
+
+    Returns
+    -------
+    tuple of `Task`
+
+    Examples
+    --------
+    >>> [task.code for task in get_tasks("cc,wd")]
+    ['cc', 'wd']
+    >>> [task.code for task in get_tasks("all")]
+    ['cc', 'cv', 'gm', 'ss', 'wd']
+    """
+    if isinstance(names, (str, Task)):
+        names = [names]
+    tasks = []
+    for name in names:
+        parts = [part.strip() for part in name.split(",")] if isinstance(name, str) else [name]
+        for part in parts:
+            tasks += _BUILTIN_TASKS if part == "all" else [get_task(part)]
+    if not tasks:
+        raise ValueError("no task given")
+    return tuple(dict.fromkeys(tasks))
 
 
 def task_ids():

@@ -95,9 +95,9 @@ def verdicts_of(table):
     return [None if np.ma.is_masked(verdict) else str(verdict) for verdict in table["verdict"]]
 
 
-def run(files, output, **options):
+def run(files, output, task="cc", **options):
     options = {"backend": Scripted(), "progress": False, "render_images": False, **options}
-    return vet_catalog(files, "cc", output, **options)
+    return vet_catalog(files, task, output, **options)
 
 
 def check_complete(table, files):
@@ -624,3 +624,79 @@ def test_desi_files_on_a_dask_cluster(desi_file, files, tmp_path):
     assert len(on_cluster) == 11
     for name in ("file", "targetid", "verdict", "evidence", "redshift_source"):
         assert list(on_cluster[name]) == list(local[name])
+
+
+# -- several tasks in one pass ------------------------------------------------------------------
+
+
+def test_several_tasks_read_each_file_once_and_give_a_row_per_task(files, tmp_path, monkeypatch):
+    import spec_o3.io
+
+    read, iter_targets = [], spec_o3.io.iter_targets
+    monkeypatch.setattr(
+        spec_o3.io,
+        "iter_targets",
+        lambda path, *args: read.append(path) or iter_targets(path, *args),
+    )
+    catalogue = files[:3] + files[-1:]
+    summary = vet_catalog(
+        catalogue, "cc,wd", tmp_path / "out.ecsv", progress=False, render_images=False
+    )
+    assert read == catalogue
+    table = Table.read(tmp_path / "out.ecsv")
+    assert list(table["file"]) == [path for path in catalogue for _ in range(2)]
+    assert list(table["task"]) == ["carbon_star", "white_dwarf"] * 4
+    assert summary.total == 8 and summary.failed == 2 and summary.tasks == 2
+    assert "8 rows (2 tasks per spectrum)" in str(summary)
+    assert all(str(error).endswith("missing.fits: no such file") for error in table["error"][-2:])
+    for task in ("cc", "wd"):  # the expert's rows are those of a run per task
+        alone = Table.read(_run_expert(catalogue[:3], task, tmp_path / f"{task}.ecsv"))
+        rows = table[table["task"] == alone["task"][0]][:3]
+        for name in ("verdict", "evidence", "confidence", "windows"):
+            assert list(rows[name]) == list(alone[name])
+
+
+def _run_expert(files, task, output):
+    vet_catalog(files, task, output, progress=False, render_images=False)
+    return output
+
+
+def test_several_tasks_resume_and_retry_an_entry_s_rows_together(files, desi_file, tmp_path):
+    catalogue = [files[0], desi_file, files[1], files[2]]
+    output = tmp_path / "out.csv"
+    with pytest.raises(KeyboardInterrupt):  # dies after the first file's five rows
+        run(catalogue, output, task="all", backend=Scripted(crash_after=5), chunk_size=1)
+    with pytest.raises(ValueError, match="another task"):
+        run(catalogue, output, resume=True, task="cc")
+    summary = run(catalogue, output, resume=True, task="all")
+    table = Table.read(output)
+    assert summary.total == len(table) == 5 * 8 and summary.vetted == 5 * 7
+    assert list(table["task"][:5]) == ["carbon_star", "cataclysmic_variable", "m_giant"] + [
+        "s_star",
+        "white_dwarf",
+    ]
+    assert (
+        list(table["targetid"].filled(0))
+        == [0] * 5 + [target for target in DESI_TARGETS for _ in range(5)] + [0] * 10
+    )
+    assert summary.failed == 10  # the DESI target and the file the policy cannot read
+    scripted = Scripted()
+    summary = run(catalogue, output, resume=True, retry_failed=True, task="all", backend=scripted)
+    assert {seen.split("#")[0] for seen in scripted.seen} == {desi_file}
+    assert summary.vetted == 5 * 6 and len(Table.read(output)) == 5 * 8
+    assert list(Table.read(output)["task"]) == list(table["task"])
+
+
+def test_cli_all_tasks(files, tmp_path, capsys):
+    output = tmp_path / "out.ecsv"
+    assert vet_cli(files[0], files[1], "--task", "all", "--no-images", "-o", str(output)) == 0
+    assert list(Table.read(output)["task"][:5]) == [
+        "carbon_star",
+        "cataclysmic_variable",
+        "m_giant",
+        "s_star",
+        "white_dwarf",
+    ]
+    assert "10 rows (5 tasks per spectrum)" in capsys.readouterr().out
+    assert vet_cli(files[0], "--task", "cc,nope", "-o", str(tmp_path / "x.ecsv")) == 2
+    assert "unknown task 'nope'" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from PIL import Image
 from specutils import SpectralRegion, Spectrum
 
 from spec_o3.agent import BackendError, Inspector, Policy, VettingResult, get_backend, vet
+from spec_o3.agent.expert_rules import assess_all
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call, parse_response
 from spec_o3.agent.tools import InspectionEnvironment, ToolCallError, run_tool
 
@@ -408,7 +409,6 @@ def test_environment_reads_a_file(tmp_path, emitter):
     assert env.redshift == 0.002 and len(env.spectrum.flux) == len(emitter.flux)
 
 
-
 def test_measurements_a_policy_leaves_in_state_are_kept_on_the_step(spectrum):
     class Measuring(Scripted):
         def respond(self, episodes):
@@ -420,3 +420,39 @@ def test_measurements_a_policy_leaves_in_state_are_kept_on_the_step(spectrum):
     steps = result.trajectory.steps
     assert [step.measurements["policy"] for step in steps] == [{"C2_5165": 0.4}] * 2
     assert steps[0].measurements["label"] == "C2 Swan 5165"  # the tool's own record is kept
+
+
+def test_vet_several_tasks_in_one_pass_measures_each_spectrum_once(monkeypatch):
+    """A dict of results by task, the same as vetting task by task, from one `assess_all` (the
+    expert shares the rest-frame reduction and common measurements between the tasks)."""
+    import spec_o3.agent.backends.expert as expert
+    from spec_o3.simulate import simulate_spectrum
+
+    star = simulate_spectrum("carbon_star", seed=4, snr=30)
+    alone = {task: vet(star, task, render_images=False) for task in ("cc", "gm", "ss", "wd")}
+    calls = []
+    monkeypatch.setattr(
+        expert, "assess_all", lambda *args: calls.append(args[1]) or assess_all(*args)
+    )
+    together = vet(star, "cc,gm,ss,wd", render_images=False)
+    assert [[task.code for task in tasks] for tasks in calls] == [["cc", "gm", "ss", "wd"]]
+    assert list(together) == ["carbon_star", "m_giant", "s_star", "white_dwarf"]
+    for result in alone.values():
+        shared = together[result.task]
+        assert (shared.verdict, shared.evidence, shared.confidence) == (
+            result.verdict,
+            result.evidence,
+            result.confidence,
+        )
+        assert shared.trajectory.to_messages() == result.trajectory.to_messages()
+    assert together["carbon_star"].verdict == "YES"
+    assert list(vet(star, "all", render_images=False)) == [
+        "carbon_star",
+        "cataclysmic_variable",
+        "m_giant",
+        "s_star",
+        "white_dwarf",
+    ]
+    assert isinstance(vet(star, ["wd"], render_images=False), dict)
+    with pytest.raises(ValueError, match="unknown task 'xx'"):
+        vet(star, "cc,xx")

@@ -31,7 +31,7 @@ from specutils import SpectrumList
 from spec_o3.defaults import MAX_TURNS
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import iter_targets, read_target, target_name
-from spec_o3.tasks import get_task
+from spec_o3.tasks import Task, get_task, get_tasks
 
 from .backends import BackendError, get_backend
 from .protocol import parse_response, system_prompt, user_prompt
@@ -339,7 +339,7 @@ def vet(
     render_images=True,
     **backend_options,
 ):
-    """Vet one spectrum for one task: inspect it like an astronomer and say YES or NO.
+    """Vet one spectrum for a task, or several: inspect it like an astronomer and say YES or NO.
 
     Parameters
     ----------
@@ -347,10 +347,12 @@ def vet(
         The spectrum, a file `~specutils.Spectrum.read` understands (LAMOST, SDSS, ...), a DESI
         coadd or spectra file, or DESI arms as a `~specutils.SpectrumList` (joined into one
         spectrum, see `~spec_o3.io.desi_targets`).
-    task : str or `~spec_o3.tasks.Task`
+    task : str, `~spec_o3.tasks.Task` or list of them
         ``"carbon_star"``, ``"cataclysmic_variable"``, ``"m_giant"``, ``"s_star"``,
         ``"white_dwarf"`` (or ``cc``, ``cv``, ``gm``, ``ss``, ``wd``), or a registered task of your
-        own.
+        own. Several tasks (a list, ``"cc,wd"``, or ``"all"`` for the five built-in ones) are
+        vetted in one pass: the spectrum is read once, and the expert measures what the tasks
+        share once.
     backend : str or `~spec_o3.agent.Policy`
         ``"expert"`` (scripted astronomer, offline), ``"transformers"`` (local VLM) or ``"openai"``
         (OpenAI-compatible server), or a policy instance.
@@ -367,9 +369,10 @@ def vet(
 
     Returns
     -------
-    result : `~spec_o3.agent.VettingResult`
+    result : `~spec_o3.agent.VettingResult` or dict
         A model that gives no valid answer gives ``result.status == "no_answer"``, verdict
-        ``None`` and ``result.error`` set.
+        ``None`` and ``result.error`` set. For several tasks, a dict of results by task id, in
+        the order given.
 
     Raises
     ------
@@ -381,12 +384,30 @@ def vet(
     ValueError
         If the task is unknown or an option is wrong, or a DESI file holds several targets and
         ``target`` is not given (the message says how many, and to use `vet_targets`).
+
+    Examples
+    --------
+    >>> import spec_o3
+    >>> from spec_o3.simulate import simulate_spectrum
+    >>> star = simulate_spectrum("white_dwarf", seed=1, snr=40)
+    >>> spec_o3.vet(star, "wd", render_images=False).verdict
+    'YES'
+    >>> results = spec_o3.vet(star, "all", render_images=False)
+    >>> {task: result.verdict for task, result in results.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'carbon_star': 'NO', 'cataclysmic_variable': 'NO', 'm_giant': 'NO', 's_star': 'NO',
+     'white_dwarf': 'YES'}
     """
-    task = get_task(task)
+    tasks = get_tasks(task)
     source = _source(spectrum_or_path)
     spectrum = read_target(spectrum_or_path, target)
     with _inspector(backend, toolset, max_turns, render_images, backend_options) as inspector:
-        return inspector.run(spectrum, task, redshift=redshift, source=source)
+        episodes = [
+            inspector.start(spectrum, task, redshift=redshift, source=source) for task in tasks
+        ]
+        results = inspector.run_episodes(episodes)
+    if _one_task(task):
+        return results[0]
+    return {result.task: result for result in results}
 
 
 def vet_targets(
@@ -442,6 +463,11 @@ def vet_targets(
             for _, spectrum in iter_targets(source)
         ]
         return inspector.run_episodes(episodes)
+
+
+def _one_task(task):
+    """Whether ``task`` names one task (a result), not several (a dict of results)."""
+    return isinstance(task, Task) or (isinstance(task, str) and task != "all" and "," not in task)
 
 
 def _source(spectrum_or_path):

@@ -437,20 +437,26 @@ class Tally:
         return (self.first_failures + self.first_no_answers)[:_ERRORS_KEPT]
 
 
-def write_results(catalog, journal, output, columns, task, missing):
-    """Write the results table from the journal in catalogue order; rows not in the journal get
-    the error ``missing`` and fail. Return the ``Tally`` of what was written."""
+def write_results(catalog, journal, output, columns, tasks, missing):
+    """Write the results table from the journal in catalogue order; entries not in the journal
+    get a row per task with the error ``missing``, failed. Return the ``Tally`` of what was
+    written."""
     tally = Tally()
 
     def rows():
         nonlocal tally
         tally = Tally()  # writers may read the rows twice; count the last pass
-        for entry, row in journal.rows(catalog):
-            if row is None:
-                row = failed_row(entry.path, task, f"{entry.path}: {missing}", 0.0, entry.targetid)
-                row = row if entry.id is None else {"id": entry.id, **row}
-            tally.add(row)
-            yield row
+        for entry, found in journal.rows(catalog):
+            for row in [found] if found is not None else _missing_rows(entry, tasks, missing):
+                tally.add(row)
+                yield row
 
     write_table(rows, output, columns)
     return tally
+
+
+def _missing_rows(entry, tasks, missing):
+    """The failed rows, one per task, of a catalogue entry that was not vetted."""
+    for task in tasks:
+        row = failed_row(entry.path, task, f"{entry.path}: {missing}", 0.0, entry.targetid)
+        yield row if entry.id is None else {"id": entry.id, **row}

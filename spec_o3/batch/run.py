@@ -1,4 +1,4 @@
-"""`vet_catalog`: one task over a whole catalogue, journaled, resumable, in parallel."""
+"""`vet_catalog`: one or more tasks over a whole catalogue, journaled, resumable, in parallel."""
 
 import contextlib
 import functools
@@ -11,7 +11,7 @@ from pathlib import Path
 import astropy.units as u
 
 from spec_o3.defaults import MAX_TURNS
-from spec_o3.tasks import get_task, task_registration
+from spec_o3.tasks import get_tasks, task_registration
 
 from .catalog import Catalog, scan
 from .results import COLUMNS, Journal, read_rows, table_format, write_results
@@ -29,7 +29,8 @@ class BatchSummary:
     output : `pathlib.Path`
         The results table.
     total : int
-        Rows in it: one per spectrum of each catalogue entry (one per target of a DESI file).
+        Rows in it: one per spectrum of each catalogue entry (one per target of a DESI file) and
+        task.
     yes, no : int
         Answered rows, by verdict.
     no_answer : int
@@ -37,8 +38,7 @@ class BatchSummary:
     failed : int
         Rows whose spectrum could not be read or vetted (no verdict).
     vetted : int
-        Spectra vetted by this run, a row each (the others came from the journal of an
-        interrupted run).
+        Rows vetted by this run (the others came from the journal of an interrupted run).
     elapsed : `~astropy.units.Quantity`
         Wall-clock time of this run.
     first_errors : tuple of (str, str)
@@ -54,6 +54,7 @@ class BatchSummary:
     vetted: int
     elapsed: u.Quantity
     first_errors: tuple = ()
+    tasks: int = 1
 
     @property
     def errors(self):
@@ -62,16 +63,17 @@ class BatchSummary:
 
     @property
     def rate(self):
-        """Spectra vetted per second by this run."""
+        """Spectra vetted per second by this run (for all its tasks)."""
         if self.vetted == 0:
             return 0 / u.s
-        return (self.vetted / self.elapsed).to(1 / u.s)
+        return (self.vetted / self.tasks / self.elapsed).to(1 / u.s)
 
     def __str__(self):
+        rows = "spectra" if self.tasks == 1 else f"rows ({self.tasks} tasks per spectrum)"
         return (
-            f"{self.total} spectra: {self.yes} YES, {self.no} NO, {self.no_answer} without an "
+            f"{self.total} {rows}: {self.yes} YES, {self.no} NO, {self.no_answer} without an "
             f"answer, {self.failed} failed; "
-            f"{self.vetted} vetted in {self.elapsed.to_value(u.s):.1f} s "
+            f"{self.vetted // self.tasks} vetted in {self.elapsed.to_value(u.s):.1f} s "
             f"({self.rate.to_value(1 / u.s):.1f} spectra/s); results in {self.output}"
         )
 
@@ -97,14 +99,19 @@ def vet_catalog(
     save_trajectories=None,
     progress=True,
 ):
-    """Vet every spectrum of a catalogue for one task; write one row per spectrum to ``output``.
+    """Vet every spectrum of a catalogue for one or more tasks; write a row per spectrum and task.
+
+    Each file is read once; with several tasks, its rows (one per task, in the order given) are
+    consecutive, and a policy that measures the spectrum itself (the expert) measures what the
+    tasks share once.
 
     Parameters
     ----------
     catalog : `Catalog`, str, path-like or iterable of paths
         The spectra: a `Catalog`, a catalogue file (see `Catalog.read`) or a list of files.
-    task : str or `~spec_o3.tasks.Task`
-        Task id or code (``"carbon_star"``, ``"cc"``, ...).
+    task : str, `~spec_o3.tasks.Task` or list of them
+        Task id or code (``"carbon_star"``, ``"cc"``, ...), several (``"cc,wd"`` or a list), or
+        ``"all"`` (the five built-in tasks); see `~spec_o3.tasks.get_tasks`.
     output : str or path-like
         The results table; its extension picks the format (``.ecsv``, ``.csv``, ``.parquet``).
         Rows are in catalogue order with the columns ``COLUMNS`` (``id`` first when the
@@ -132,13 +139,15 @@ def vet_catalog(
         Finish an interrupted run: keep the rows in the journal, vet only the other spectra.
     retry_failed : bool
         With ``resume``, vet the spectra of failed rows again too (of an interrupted run, or of
-        a finished one whose ``output`` holds failed rows).
+        a finished one whose ``output`` holds failed rows), for every task: a file's rows are
+        vetted and replaced together.
     overwrite : bool
         Start again: replace ``output``, an interrupted run's journal and saved trajectories.
     toolset, max_turns, render_images
         See `~spec_o3.agent.Inspector`.
     save_trajectories : str or path-like, optional
-        Save each inspection under this folder, in a sub-folder named after the file.
+        Save each inspection under this folder, in a sub-folder named after the file (then one
+        per task id, when there are several tasks).
     progress : bool
         Show a progress bar with rate and time left (on a terminal).
 
@@ -171,7 +180,7 @@ def vet_catalog(
     """
     from spec_o3.agent import BackendError, Policy
 
-    task, output = get_task(task), Path(output)
+    tasks, output = get_tasks(task), Path(output)
     if not isinstance(catalog, Catalog):
         is_file = isinstance(catalog, (str, os.PathLike))
         catalog = Catalog.read(catalog) if is_file else Catalog(catalog)
@@ -194,7 +203,7 @@ def vet_catalog(
     )
     settings = Settings(
         token=uuid.uuid4().hex,
-        task=task,
+        tasks=tasks,
         backend=None if isinstance(backend, Policy) else backend,
         backend_options=dict(backend_options or {}),
         toolset=toolset,
@@ -202,11 +211,11 @@ def vet_catalog(
         render_images=render_images,
         batch_size=1 if concurrency > 1 else batch_size,
         overwrite_trajectories=overwrite or resume,
-        registration=task_registration(task),
+        registrations=tuple(task_registration(task) for task in tasks),
     )
     header = {
         "format": "spec-o3 vet journal 1",
-        "task": task.id,
+        "task": ",".join(task.id for task in tasks),
         "backend": backend.name if isinstance(backend, Policy) else backend,
         "catalog": fingerprint,
         "entries": size,
@@ -225,9 +234,9 @@ def vet_catalog(
         else:
             journal = Journal.create(journal_path, header, size)
             if resume and output.exists():  # a finished run whose failures are retried
-                journal.append(_finished_rows(output, columns, catalog, size))
+                journal.append(_finished_rows(output, columns, catalog, size, tasks))
         stack.callback(journal.close)
-        bar = stack.enter_context(_progress_bar(size, journal.done, task, progress))
+        bar = stack.enter_context(_progress_bar(size, journal.done, tasks, progress))
         work = functools.partial(vet_chunk, settings=settings, inspector=inspector)
         todo = (
             Item(entry.index, entry.path, entry.redshift, entry.id, entry.targetid, folder)
@@ -243,7 +252,7 @@ def vet_catalog(
         except BackendError as error:
             failure = error
     missing = f"backend failed: {failure}" if failure else "not vetted"
-    tally = write_results(catalog, journal, output, columns, task, missing)
+    tally = write_results(catalog, journal, output, columns, tasks, missing)
     if failure is not None:
         raise BackendError(
             f"{failure}; {journal.done} of {size} spectra have a result in {output}, the others "
@@ -260,14 +269,16 @@ def vet_catalog(
         vetted=vetted,
         elapsed=(time.perf_counter() - started) * u.s,
         first_errors=tuple(tally.first_errors),
+        tasks=len(tasks),
     )
 
 
-def _progress_bar(total, done, task, progress):
+def _progress_bar(total, done, tasks, progress):
     from spec_o3._progress import progress_bar
 
+    what = tasks[0].name if len(tasks) == 1 else f"{len(tasks)} tasks"
     return progress_bar(
-        total=total, initial=done, desc=f"vetting {task.name}", unit="spectrum", show=progress
+        total=total, initial=done, desc=f"vetting {what}", unit="spectrum", show=progress
     )
 
 
@@ -327,20 +338,26 @@ def _check_existing(output, journal, catalog, save_trajectories, resume, retry_f
                 )
 
 
-def _finished_rows(output, columns, catalog, size):
+def _finished_rows(output, columns, catalog, size, tasks):
     """``(index, row)`` of a finished run's ``output``, checked to be this catalogue's: an entry's
-    rows are its file's consecutive rows, one per target (each TARGETID once) or just one."""
+    rows are its file's consecutive rows, one per target (each TARGETID once) or just one, times
+    one per task."""
+    ids = {task.id for task in tasks}
     rows, pairs = iter(read_rows(output, columns)), []
     row = next(rows, None)
     for entry in catalog:
-        targets = set()
-        while row is not None and row["file"] == str(entry.path) and row["targetid"] not in targets:
-            pairs.append((entry.index, row))
-            targets.add(row["targetid"])
-            row = next(rows, None)
-            if entry.targetid is not None or None in targets:
+        seen = set()  # (targetid, task) of the entry's rows
+        while row is not None and row["file"] == str(entry.path) and row["task"] in ids:
+            key = (row["targetid"], row["task"])
+            if key in seen:
                 break
-        if not targets:
+            pairs.append((entry.index, row))
+            seen.add(key)
+            row = next(rows, None)
+            one_target = entry.targetid is not None or key[0] is None
+            if one_target and len(seen) == len(ids):
+                break
+        if not seen:
             break
     if row is not None or len({index for index, _ in pairs}) != size:
         raise ValueError(

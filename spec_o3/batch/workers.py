@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..tasks import register_task
@@ -40,12 +40,13 @@ class Item(NamedTuple):
 class Settings:
     """Everything a worker needs to vet a chunk; ``token`` names the run's policy in each worker.
 
-    ``registration`` registers the task in a worker process that does not know it (a task from a
-    task file, see `~spec_o3.tasks.task_registration`).
+    ``tasks`` are the tasks each spectrum is vetted for (a row each). ``registrations`` register
+    them in a worker process that does not know them (tasks from a task file, see
+    `~spec_o3.tasks.task_registration`).
     """
 
     token: str
-    task: object
+    tasks: tuple
     backend: str | None
     backend_options: dict
     toolset: str | None
@@ -53,7 +54,7 @@ class Settings:
     render_images: bool
     batch_size: int
     overwrite_trajectories: bool
-    registration: dict = field(default_factory=dict)
+    registrations: tuple = ()
 
 
 _INSPECTORS = {}  # token -> Inspector, one per run in each worker process
@@ -79,8 +80,8 @@ def build_inspector(settings, policy=None):
 def _worker_inspector(settings):
     with _INSPECTORS_LOCK:
         if settings.token not in _INSPECTORS:
-            if settings.registration:
-                register_task(**settings.registration, replace=True)
+            for registration in settings.registrations:
+                register_task(**registration, replace=True)
             _INSPECTORS[settings.token] = build_inspector(settings)
         return _INSPECTORS[settings.token]
 
@@ -95,7 +96,7 @@ def _release_inspector(token):
 
 def vet_chunk(items, settings, inspector=None):
     """Vet a chunk of items in batches; return ``[(index, row), ...]`` in the items' order, the
-    rows of an item (one per target of a DESI file) together."""
+    rows of an item (one per target of a DESI file, and per task) together."""
     inspector = inspector or _worker_inspector(settings)
     rows = []
     for start in range(0, len(items), settings.batch_size):
@@ -104,21 +105,24 @@ def vet_chunk(items, settings, inspector=None):
 
 
 def _vet_batch(items, settings, inspector):
+    """Read each item once and start an episode per target and task; the tasks of a spectrum
+    run in the same batch, so that a policy can measure what they share once (the expert)."""
     from spec_o3.io import iter_targets, target_name
 
-    task, rows, started = settings.task, {}, []
+    tasks, rows, started = settings.tasks, {}, []
     for item in items:
         began = time.perf_counter()
-        try:  # a file that cannot be read is one failed row, not a crash
+        try:  # a file that cannot be read is a failed row per task, not a crash
             targets = list(iter_targets(item.path, item.targetid))
         except Exception as error:  # noqa: BLE001 (readers and odd data fail in many ways)
-            message = _failure(error, item.path)
-            row = failed_row(item.path, task, message, time.perf_counter() - began, item.targetid)
-            rows[item] = [row]
+            message, seconds = _failure(error, item.path), time.perf_counter() - began
+            rows[item] = [
+                failed_row(item.path, task, message, seconds, item.targetid) for task in tasks
+            ]
             continue
-        rows[item] = [None] * len(targets)
-        read_seconds = (time.perf_counter() - began) / len(targets)
-        for number, (targetid, spectrum) in enumerate(targets):
+        rows[item] = [None] * (len(targets) * len(tasks))
+        read_seconds = (time.perf_counter() - began) / len(rows[item])
+        for number, ((targetid, spectrum), task) in enumerate(itertools.product(targets, tasks)):
             began = time.perf_counter()
             try:  # a target that cannot be inspected is a failed row of its own
                 episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
@@ -130,21 +134,29 @@ def _vet_batch(items, settings, inspector):
             seconds = read_seconds + time.perf_counter() - began
             started.append((item, number, targetid, episode, seconds))
     outcomes = _inspect(inspector, [episode for *_, episode, _ in started])
-    for (item, number, targetid, _, seconds), outcome in zip(started, outcomes, strict=True):
+    for (item, number, targetid, episode, seconds), outcome in zip(started, outcomes, strict=True):
         if isinstance(outcome, Exception):
             message = _failure(outcome, target_name(item.path, targetid))
-            rows[item][number] = failed_row(item.path, task, message, seconds, targetid)
+            rows[item][number] = failed_row(item.path, episode.task, message, seconds, targetid)
             continue
         rows[item][number] = result_row(item.path, outcome)
         rows[item][number]["seconds"] += seconds
         if item.folder is not None:
-            folder = item.folder if targetid is None else os.path.join(item.folder, str(targetid))
+            folder = _trajectory_folder(item.folder, targetid, episode.task, len(tasks))
             outcome.trajectory.save(folder, overwrite=settings.overwrite_trajectories)
     return [
         (item.index, row if item.id is None else {"id": item.id, **row})
         for item in items
         for row in rows[item]
     ]
+
+
+def _trajectory_folder(folder, targetid, task, n_tasks):
+    """Where an inspection is saved: the file's folder, then the target's (DESI), then the
+    task's when a run has several."""
+    if targetid is not None:
+        folder = os.path.join(folder, str(targetid))
+    return folder if n_tasks == 1 else os.path.join(folder, task.id)
 
 
 def _failure(error, path):

@@ -1,4 +1,5 @@
-"""``spec-o3 vet``: vet spectrum files for one task and write one result row per file.
+"""``spec-o3 vet``: vet spectrum files for one or more tasks and write a result row per file and
+task (each file is read once: ``--task cc,wd`` or ``--task all`` gives its rows for every task).
 
 Rows have the columns of ``COLUMNS``; each has a ``status``: ``answered`` (verdict YES or NO),
 ``no_answer`` (the model gave no valid answer: no verdict) or ``failed`` (the file could not be read
@@ -48,7 +49,9 @@ def add_arguments(parser):
         "-t",
         required=True,
         help="task id or code: carbon_star (cc), cataclysmic_variable (cv), m_giant (gm), "
-        "s_star (ss), white_dwarf (wd), or one defined with --task-file",
+        "s_star (ss), white_dwarf (wd), or one defined with --task-file; several separated by "
+        "commas (cc,wd), or all (the five built-in tasks): each file is read once and gets a row "
+        "per task",
     )
     parser.add_argument(
         "--output",
@@ -131,10 +134,10 @@ def run(args):
     """Run ``spec-o3 vet`` with parsed ``args``; return the exit status."""
     from spec_o3.agent import BackendError
     from spec_o3.batch import vet_catalog
-    from spec_o3.tasks import get_task
+    from spec_o3.tasks import get_tasks
 
     try:
-        task = get_task(args.task)
+        tasks = get_tasks(args.task)
         options = backend_options(args)
         catalog = _catalog(args)
         if args.max_turns < 1 or args.batch_size < 1:
@@ -149,7 +152,7 @@ def run(args):
         try:
             summary = vet_catalog(
                 catalog,
-                task,
+                tasks,
                 args.output or Path(scratch) / "results.ecsv",
                 backend=args.backend,
                 backend_options=options,

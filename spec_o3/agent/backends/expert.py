@@ -1,10 +1,12 @@
 """The scripted astronomer: the offline default policy.
 
 For each episode it measures the task's diagnostic features once
-(:func:`spec_o3.agent.expert_rules.assess`), then narrates the inspection in the released Spec-o3
-format: one ``spectral_visualization_tool`` call per diagnostic window, each preceded by a
-``<think>`` that reads the previous window, and a final ``<answer>\\boxed{…}`` whose justification
-cites the measured numbers. Its trajectories are cold-start SFT data for the VLM backends.
+(:func:`spec_o3.agent.expert_rules.assess`; the episodes of one spectrum for several tasks that
+start in the same batch share one :func:`~spec_o3.agent.expert_rules.assess_all`), then narrates
+the inspection in the released Spec-o3 format: one ``spectral_visualization_tool`` call per
+diagnostic window, each preceded by a ``<think>`` that reads the previous window, and a final
+``<answer>\\boxed{…}`` whose justification cites the measured numbers. Its trajectories are
+cold-start SFT data for the VLM backends.
 
 The wording varies from spectrum to spectrum (so SFT data are not one template) but is fixed for a
 given spectrum and task: phrases are drawn with a seed taken from the flux values.
@@ -16,7 +18,7 @@ import zlib
 import astropy.units as u
 import numpy as np
 
-from ..expert_rules import assess
+from ..expert_rules import assess_all
 from ..expert_rules.confidence import confidence
 from ..protocol import format_answer, format_assistant, format_tool_call
 from .base import Policy
@@ -175,7 +177,11 @@ class ExpertPolicy(Policy):
     """A scripted astronomer that inspects the diagnostic windows and decides from measurements.
 
     It needs no model weights and no network. Each episode's spectrum is measured once
-    (:func:`spec_o3.agent.expert_rules.assess`); every turn then shows one diagnostic window with
+    (:func:`spec_o3.agent.expert_rules.assess`); episodes that start in the same batch on the same
+    spectrum object and rest frame for different tasks (``spec_o3.vet(spectrum, task="all")``,
+    ``spec-o3 vet --task all``) are measured together with
+    :func:`~spec_o3.agent.expert_rules.assess_all`, which reduces the spectrum and measures the
+    features the tasks share once. Every turn then shows one diagnostic window with
     the released zoom tool, and the last turn answers with the measured evidence. The measurements
     behind each turn are left in ``episode.state["measurements"]`` (JSON-native, see
     :func:`measurement_record`) for the loop to keep on the trajectory step.
@@ -208,18 +214,30 @@ class ExpertPolicy(Policy):
 
     def respond(self, episodes):
         """Next message of each episode: a zoom on the next window, or the final answer."""
+        self._assess([episode for episode in episodes if "expert" not in episode.state])
         return [self._respond(episode) for episode in episodes]
+
+    def _assess(self, episodes):
+        """Measure new episodes, one `assess_all` per spectrum object and rest frame."""
+        shared = {}
+        for episode in episodes:
+            key = (id(episode.spectrum), episode.redshift)
+            shared.setdefault(key, []).append(episode)
+        for group in shared.values():
+            first = group[0]
+            tasks = [episode.task for episode in group]
+            assessments = assess_all(first.spectrum, tasks, first.redshift)
+            for episode in group:
+                assessment = assessments[episode.task.id]
+                episode.state["confidence"] = confidence(assessment)
+                windows = min(self.max_windows, max(episode.max_turns - 1, 0))
+                rng = random.Random(_seed(episode))
+                episode.state["expert"] = _Narration(assessment, episode.task, rng, windows)
+                episode.state["expert_turn"] = 0
 
     def _respond(self, episode):
         state = episode.state
-        narration = state.get("expert")
-        if narration is None:
-            assessment = assess(episode.spectrum, episode.task, episode.redshift)
-            state["confidence"] = confidence(assessment)
-            windows = min(self.max_windows, max(episode.max_turns - 1, 0))
-            narration = _Narration(assessment, episode.task, random.Random(_seed(episode)), windows)
-            state["expert"] = narration
-            state["expert_turn"] = 0
+        narration = state["expert"]
         turn = state["expert_turn"]
         state["expert_turn"] = turn + 1
         steps = episode.trajectory.steps
