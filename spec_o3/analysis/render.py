@@ -427,7 +427,15 @@ def _dashed_vline(draw, x, top, bottom, colour, dash=5, gap=4):
 
 
 def render_window(
-    spectrum, region=None, *, lines=None, redshift=None, size=None, title=None, highlight=None
+    spectrum,
+    region=None,
+    *,
+    lines=None,
+    redshift=None,
+    size=None,
+    title=None,
+    highlight=None,
+    style="spec-o3",
 ):
     """Draw a window of a spectrum as an image: the zoom view of the inspection agent.
 
@@ -471,6 +479,11 @@ def render_window(
         edges and labelled at the top of the axes: with their label, or numbered from 1 by
         their place in the list (a `None` or empty label draws none). Windows outside the view
         are left out but keep their number.
+    style : {"spec-o3", "release"}, optional
+        ``"spec-o3"`` (default): the plot described here, for people and models trained here.
+        ``"release"``: the released Spec-o3 tool's matplotlib plot, which the released checkpoints
+        were trained on (`~spec_o3.analysis.render_release.render_release`); it takes no
+        ``lines``, ``size``, ``title`` or ``highlight``.
 
     Returns
     -------
@@ -512,6 +525,10 @@ def render_window(
     >>> render_window(spectrum, highlight=inspected).size
     (800, 480)
     """
+    if style == "release":
+        return _render_release(spectrum, region, redshift, lines, size, title, highlight)
+    if style != "spec-o3":
+        raise ValueError(f"style must be 'spec-o3' or 'release', got {style!r}")
     arrays = spectrum_arrays(spectrum, redshift)
     if region is None:
         valid = arrays.wavelength[arrays.good]
@@ -562,3 +579,15 @@ def render_window(
     )
     _draw_header(draw, plot.left, title, info.replace("-", "−"))
     return image
+
+
+def _render_release(spectrum, region, redshift, *unsupported):
+    """`render_window` in the released tool's style (which draws no extras)."""
+    from .render_release import render_release
+
+    if any(option is not None for option in unsupported):
+        raise ValueError("style='release' draws no lines, size, title or highlight")
+    if region is not None:
+        windows = parse_region(region)
+        region = min(w[0] for w in windows), max(w[1] for w in windows)
+    return render_release(spectrum, region, redshift=redshift)
