@@ -43,10 +43,9 @@ def _tick_spacing(width):
 def _figure(size):
     """The reused (figure, axes, line, text box) of one size, built on first use."""
     if size not in _figures:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.ticker import AutoMinorLocator
-
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         figure = Figure(figsize=size, dpi=IMAGE_DPI, layout="tight")
         FigureCanvasAgg(figure)
