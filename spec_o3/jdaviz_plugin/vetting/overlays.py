@@ -43,7 +43,8 @@ class Overlay:
     Parameters
     ----------
     viewer : jdaviz spectrum viewer
-        Any viewer with bqplot ``scales`` and ``figure`` (the marks are appended to its figure).
+        Any viewer with bqplot ``scales`` and ``figure`` (the marks are appended to its figure)
+        and a glue ``state`` (its ``x_min`` and ``x_max`` space the labels).
 
     Attributes
     ----------
@@ -138,8 +139,7 @@ class Overlay:
     def _pixel_size(self, drawn):
         """About one screen pixel along the spectral axis, in display units, at the current zoom
         (or, before the viewer has limits, over what is ``drawn``)."""
-        state = getattr(self.viewer, "state", None)
-        limits = [getattr(state, "x_min", None), getattr(state, "x_max", None)]
+        limits = [self.viewer.state.x_min, self.viewer.state.x_max]
         if None in limits and drawn.size:
             limits = [drawn.min(), drawn.max()]
         span = abs(limits[1] - limits[0]) if None not in limits else 0.0
