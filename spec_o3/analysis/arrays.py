@@ -1,5 +1,6 @@
 """Plumbing shared by the inspection tools: a spectrum as plain arrays in Å, and window parsing."""
 
+import functools
 from dataclasses import dataclass
 
 import astropy.units as u
@@ -269,6 +270,7 @@ def check_inspectable(arrays):
         raise ValueError("its flux is zero at every valid pixel")
 
 
+@functools.lru_cache(maxsize=64)  # spectral_density's equivalency costs ~3 ms per call
 def _is_flux_unit(unit):
     if unit.physical_type == "dimensionless":
         return True
