@@ -229,3 +229,28 @@ def test_expert_end_to_end(tmp_path):
     assert len(trajectory.images) == len(
         trajectory.steps
     )  # overview + one per zoom, none for the answer
+
+
+@pytest.mark.parametrize(
+    ("options", "images"),
+    [
+        ((), False),  # the expert measures the spectrum itself
+        (("--save-trajectories", "saved"), True),  # the trajectories keep the images
+        (("--no-images", "--save-trajectories", "saved"), False),
+    ],
+)
+def test_images_are_rendered_only_when_something_looks_at_them(
+    monkeypatch, files, tmp_path, options, images
+):
+    import spec_o3.batch
+
+    asked = {}
+
+    def vet_catalog(*args, **options):
+        asked.update(options)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(spec_o3.batch, "vet_catalog", vet_catalog)
+    options = [tmp_path / option if option == "saved" else option for option in options]
+    assert main("--task", "all", files[0], *options) == 2
+    assert asked["render_images"] is images

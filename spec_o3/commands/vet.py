@@ -86,8 +86,9 @@ def add_arguments(parser):
         "--no-images",
         dest="render_images",
         action="store_false",
-        help="text-only tool results (fast; enough for backends that measure the spectrum "
-        f"themselves: {text_only_backends()})",
+        default=None,
+        help="text-only tool results (fast; the default for backends that measure the spectrum "
+        f"themselves, {text_only_backends()}, unless --save-trajectories keeps the images)",
     )
     parser.add_argument(
         "--max-turns", type=int, default=8, help="most assistant turns per spectrum (default 8)"
@@ -165,7 +166,7 @@ def run(args):
                 retry_failed=args.retry_failed,
                 overwrite=args.overwrite,
                 max_turns=args.max_turns,
-                render_images=args.render_images,
+                render_images=_render_images(args),
                 save_trajectories=args.save_trajectories,
             )
         except (ValueError, OSError, ImportError) as error:  # ImportError: --scheduler without dask
@@ -182,6 +183,17 @@ def run(args):
             return 130
         _print_summary(summary, print_rows=args.output is None, trajectories=args.save_trajectories)
     return EXIT_FAILED_INPUTS if summary.failed else 0
+
+
+def _render_images(args):
+    """Whether the tools render images: as asked, else when the backend looks at them or the
+    saved trajectories keep them."""
+    from spec_o3.agent.backends import backend_declaration
+
+    if args.render_images is not None:
+        return args.render_images
+    needed = backend_declaration(args.backend).needs_images
+    return needed or args.save_trajectories is not None
 
 
 def _catalog(args):
