@@ -10,12 +10,13 @@ How a turn is handled (``max_turns`` assistant turns at most, 8 as in the paper)
 - several answers end the episode with *no answer*: verdict ``None``, status ``"no_answer"`` and
   ``error`` set (evaluation scores it as a wrong answer, as the paper does);
 - a tool call is validated and run, and its text (and image) go back as a ``<tool_response>`` user
-  turn; only the first call of a message is run, and the response says so when there were more;
+  turn; only the first call of a message is run, and the response says so when there were more
+  (under the ``"release"`` protocol the others are dropped silently, as in the released training);
 - a tool call that cannot be read or run (broken JSON, unknown tool, missing or extra arguments, a
   window with min >= max or outside the data) sends the error back as the tool response, as the
   paper does, and the model may try again;
 - a message with neither a tool call nor an answer ends the episode with no answer, and so does
-  reaching the turn limit.
+  reaching the turn limit (and, under ``"release"``, a message whose tool call cannot be read).
 
 Model mistakes never raise. Input that cannot be vetted raises `~spec_o3.UnvettableSpectrum` when
 the episode starts; infrastructure failures of the policy raise
@@ -23,9 +24,11 @@ the episode starts; infrastructure failures of the policy raise
 """
 
 import contextlib
+import io
 import os
 import time
 
+from PIL import Image
 from specutils import SpectrumList
 
 from spec_o3.defaults import MAX_TURNS
@@ -34,7 +37,13 @@ from spec_o3.io import iter_targets, read_target, target_name
 from spec_o3.tasks import Task, get_task, get_tasks
 
 from .backends import BackendError, get_backend
-from .protocol import parse_response, system_prompt, user_prompt
+from .protocol import (
+    RELEASE_TOOL_SCHEMA,
+    check_protocol,
+    parse_response,
+    system_prompt,
+    user_prompt,
+)
 from .result import VettingResult
 from .tools import (
     InspectionEnvironment,
@@ -74,6 +83,10 @@ class Episode:
         Everything so far.
     max_turns : int
         Most assistant turns the episode may take (a policy should answer by then).
+    protocol : {"spec-o3", "release"}
+        The dialogue profile (see :ref:`protocol-profiles`). Under ``"release"`` a spectrum whose
+        ``meta`` holds a SpecVI-Bench row's ``prompt`` text and ``overview`` image (PNG bytes or
+        a PIL image) is asked with them, as `~spec_o3.bench.Suite.read` leaves them there.
     windows_without_data : list of str
         Labels of the task's diagnostic windows that hold no valid data.
     state : dict
@@ -92,15 +105,21 @@ class Episode:
         toolset="default",
         render_images=True,
         max_turns=MAX_TURNS,
+        protocol="spec-o3",
     ):
         self.task = get_task(task)
+        self.protocol = check_protocol(protocol)
+        release = protocol == "release"
+        if release and toolset != "default":
+            raise ValueError(f"the release protocol offers the released tool only, not {toolset!r}")
         meta = getattr(spectrum, "meta", None) or {}  # a DESI target is FILE#TARGETID
         source = target_name(meta.get("source") if source is None else source, meta.get("targetid"))
         self.environment = InspectionEnvironment(
             spectrum,
             redshift=redshift,
             source=source,
-            assumed_redshift=self.task.assumed_redshift,
+            # the released models saw a spectrum without a redshift in its observed frame
+            assumed_redshift=0.0 if release else self.task.assumed_redshift,
             toolset=toolset,
             render_images=render_images,
         )
@@ -124,15 +143,22 @@ class Episode:
                 f"the {self.task.id} task's diagnostic windows even at z = 0: check the "
                 "wavelength unit and the wavelength solution",
             )
-        overview = None
-        if render_images:
+        prompt, overview = meta.get("prompt"), meta.get("overview")
+        if not (release and prompt):
+            prompt, overview = user_prompt(self.task, self.redshift, protocol=protocol), None
+        if not render_images:
+            overview = None
+        elif overview is None:
             from spec_o3.analysis import render_window
 
-            overview = render_window(self.spectrum, redshift=self.redshift)
+            style = "release" if release else "spec-o3"
+            overview = render_window(self.spectrum, redshift=self.redshift, style=style)
+        elif not isinstance(overview, Image.Image):
+            overview = Image.open(io.BytesIO(overview)).convert("RGB")
         self.trajectory = Trajectory(
             task=self.task.id,
-            system=system_prompt(tool_schemas(toolset)),
-            prompt=user_prompt(self.task, self.redshift),
+            system=system_prompt([RELEASE_TOOL_SCHEMA] if release else tool_schemas(toolset)),
+            prompt=prompt,
             overview=overview,
             redshift=self.redshift,
             redshift_source=self.redshift_source,
@@ -176,6 +202,9 @@ class Inspector:
         Tools offered to the model; defaults to the policy's ``toolset``.
     max_turns : int
         Most assistant turns per episode.
+    protocol : {"spec-o3", "release"}, optional
+        The dialogue profile (see :ref:`protocol-profiles`); defaults to the policy's
+        ``protocol``.
     render_images : bool
         Render the overview and the zoomed windows; ``False`` gives the model text only (fast batch
         vetting with the scripted expert).
@@ -197,11 +226,14 @@ class Inspector:
     ('NO', "Featureless. The rest frame is the caller's, z = 0.")
     """
 
-    def __init__(self, policy, *, toolset=None, max_turns=MAX_TURNS, render_images=True):
+    def __init__(
+        self, policy, *, toolset=None, max_turns=MAX_TURNS, render_images=True, protocol=None
+    ):
         if int(max_turns) < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
         self.policy = policy
         self.toolset = policy.toolset if toolset is None else toolset
+        self.protocol = check_protocol(policy.protocol if protocol is None else protocol)
         self.max_turns = int(max_turns)
         self.render_images = bool(render_images)
 
@@ -215,6 +247,7 @@ class Inspector:
             toolset=self.toolset,
             render_images=self.render_images,
             max_turns=self.max_turns,
+            protocol=self.protocol,
         )
 
     def run(self, spectrum, task, *, redshift=None, source=None):
@@ -277,8 +310,10 @@ class Inspector:
             return self._fail(
                 episode, step, f"{len(parsed.answers)} answers in one message; give exactly one"
             )
-        if not parsed.tool_calls and not parsed.errors:
-            return self._fail(episode, step, "the model neither called a tool nor gave an <answer>")
+        # the released models' episodes ended at a message without a readable tool call
+        if not parsed.tool_calls and (episode.protocol == "release" or not parsed.errors):
+            why = "; ".join(parsed.errors) or "the model neither called a tool nor gave an <answer>"
+            return self._fail(episode, step, why)
         if step.index >= episode.max_turns:
             return self._fail(
                 episode, step, f"no answer within {episode.max_turns} assistant turns"
@@ -293,7 +328,9 @@ class Inspector:
         call = calls[0]
         step.tool_name, step.arguments = call.name, call.arguments
         try:
-            result = run_tool(episode.environment, call.name, call.arguments)
+            result = run_tool(
+                episode.environment, call.name, call.arguments, protocol=episode.protocol
+            )
         except ToolCallError as error:
             step.error = str(error)
             step.result_text = f"Error: {error}"
@@ -301,7 +338,7 @@ class Inspector:
             step.result_text, step.image, step.window = result.text, result.image, result.window
             step.measurements = result.data
             step.label = result.data.get("label")
-        if len(calls) > 1:
+        if len(calls) > 1 and episode.protocol != "release":  # the release drops them silently
             step.result_text += (
                 f"\nNote: only one tool call per turn is run; {len(calls) - 1} more ignored."
             )

@@ -16,13 +16,20 @@ Python's ``True``/``False``/``None``). See :func:`parse_response`.
 
 import inspect
 import json
+import os
 import re
 import types
 import typing
 from dataclasses import dataclass, field
 
 __all__ = [
+    "PROTOCOLS",
+    "RELEASED_CHECKPOINTS",
+    "RELEASE_RESPONSE_BUDGET",
+    "RELEASE_TOOL_SCHEMA",
     "SYSTEM_PROMPT",
+    "check_protocol",
+    "default_protocol",
     "ParsedResponse",
     "ToolCall",
     "format_answer",
@@ -39,6 +46,45 @@ __all__ = [
 #: The system text of the released models, before the tool block.
 SYSTEM_PROMPT = "You are a helpful assistant."
 
+#: The dialogue profiles (see :ref:`protocol-profiles`): ``"spec-o3"``, this package's own (its
+#: tool texts, prompt and error messages, for the scripted expert and models trained here), and
+#: ``"release"``, what the released checkpoints saw in training.
+PROTOCOLS = ("spec-o3", "release")
+
+#: Hub ids of the released Spec-o3 checkpoints, which a model backend drives under ``"release"``.
+RELEASED_CHECKPOINTS = ("Maxwell-Jia/spec-o3-7b", "Maxwell-Jia/spec-o3-3b")
+
+#: Tokens the released models could write in one episode (all turns together, no per-turn cap).
+RELEASE_RESPONSE_BUDGET = 32768
+
+#: The released tool as its schema reached the system prompt in training: verl keeps only a
+#: parameter's ``type`` and ``description``, so there is no ``items`` and no ``nullable``.
+RELEASE_TOOL_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": "spectral_visualization_tool",
+        "description": (
+            "A tool for visualizing spectral data with wavelength range zooming capabilities."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "wavelength_range": {
+                    "type": "array",
+                    "description": (
+                        "Wavelength range to focus on [min_wavelength, max_wavelength] in Angstroms"
+                    ),
+                },
+                "label": {
+                    "type": "string",
+                    "description": "Optional label for the spectral feature being analyzed",
+                },
+            },
+            "required": ["wavelength_range"],
+        },
+    },
+}
+
 # The Qwen2.5 chat template's tool section, verbatim (its "tools" branch joins these around the
 # schemas).
 _TOOLS_HEADER = (
@@ -50,6 +96,42 @@ _TOOLS_FOOTER = (
     'within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
     "<args-json-object>}\n</tool_call>"
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------------------
+
+
+def check_protocol(protocol):
+    """Return ``protocol`` if it names a profile of ``PROTOCOLS``; ValueError naming them if not.
+
+    Examples
+    --------
+    >>> check_protocol("release")
+    'release'
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    return protocol
+
+
+def default_protocol(model):
+    """The profile a model backend speaks by default: ``"release"`` for a released checkpoint (its
+    hub id, or a local copy in a directory of the same name), ``"spec-o3"`` for any other model.
+
+    Examples
+    --------
+    >>> default_protocol("Maxwell-Jia/spec-o3-7b"), default_protocol("/models/spec-o3-3b/")
+    ('release', 'release')
+    >>> default_protocol("runs/sft")
+    'spec-o3'
+    """
+    if not isinstance(model, (str, os.PathLike)):  # a loaded model: trained here, most likely
+        return "spec-o3"
+    name = os.path.basename(os.fspath(model).rstrip("/\\")).lower()
+    released = {checkpoint.rsplit("/", 1)[1].lower() for checkpoint in RELEASED_CHECKPOINTS}
+    return "release" if name in released else "spec-o3"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +287,7 @@ def system_prompt(schemas):
     return f"{SYSTEM_PROMPT}\n\n{tools_block(schemas)}"
 
 
-def user_prompt(task, redshift=None):
+def user_prompt(task, redshift=None, *, protocol="spec-o3"):
     """Return the text of the first user turn (it follows the full-spectrum image).
 
     Parameters
@@ -214,6 +296,9 @@ def user_prompt(task, redshift=None):
         The vetting task: its question and key indicators are stated.
     redshift : float, optional
         The spectrum's redshift; when given the prompt says the plots are in the rest frame.
+    protocol : {"spec-o3", "release"}, optional
+        ``"release"`` states the question and key indicators only, the shape of the released
+        prompts, for spectra that do not come with their SpecVI-Bench prompt.
 
     Examples
     --------
@@ -222,14 +307,16 @@ def user_prompt(task, redshift=None):
     Analyze the provided spectrum to determine if it is a White Dwarf.
     """
     indicators = "\n".join(f"- {indicator}" for indicator in task.indicators)
+    question = f"{task.question}\n\nKey indicators:\n{indicators}"
+    if check_protocol(protocol) == "release":
+        return question
     frame = (
         f"The plots show the spectrum in its rest frame (redshift z = {redshift:.5f}); "
         if redshift is not None
         else "The plots show the spectrum in its rest frame; "
     )
     return (
-        f"{task.question}\n\nKey indicators:\n{indicators}\n\n"
-        f"{frame}wavelengths are in Å. Zoom into diagnostic regions with the tool when it helps. "
+        f"{question}\n\n{frame}wavelengths are in Å. Zoom into diagnostic regions with the tool when it helps. "
         "Think inside <think></think>, then give your final answer as "
         "<answer>\\boxed{YES} or \\boxed{NO} followed by a short justification</answer>."
     )

@@ -10,6 +10,7 @@ Spec-o3 checkpoints see the tool they were trained with; ``"extended"`` adds ``i
 ``band_strength`` for models trained here.
 """
 
+import contextlib
 import inspect
 import math
 import os
@@ -17,13 +18,14 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import astropy.units as u
+import numpy as np
 from specutils import SpectralRegion, Spectrum
 
 from spec_o3.analysis.arrays import check_inspectable, check_window, spectrum_arrays
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import read_for_inspection
 
-from .protocol import tool_schema
+from .protocol import check_protocol, tool_schema
 
 __all__ = [
     "TOOLSETS",
@@ -208,12 +210,7 @@ class InspectionEnvironment:
             image = render_window(
                 self.spectrum, window, redshift=self.redshift, title=label or None
             )
-        lo, hi = wavelength_range
-        about = f" for {label}" if label else ""
-        text = (
-            f"Generated spectral visualization focused on wavelength range ({lo}, {hi}) Å{about}."
-        )
-        return ToolResult(text, image, data, window)
+        return ToolResult(_visualization_text(wavelength_range, label), image, data, window)
 
     def identify_lines(self, wavelength_range: list[float]) -> ToolResult:
         """List atomic lines detected in a rest-frame wavelength window, with strength and width.
@@ -449,7 +446,7 @@ def tool_schemas(toolset="default"):
     return tuple(tool_schema(getattr(InspectionEnvironment, name)) for name in TOOLSETS[toolset])
 
 
-def run_tool(environment, name, arguments):
+def run_tool(environment, name, arguments, *, protocol="spec-o3"):
     """Validate and execute one tool call on ``environment``.
 
     Parameters
@@ -459,6 +456,11 @@ def run_tool(environment, name, arguments):
         Tool name, one of the environment's toolset.
     arguments : dict
         JSON arguments as the model wrote them.
+    protocol : {"spec-o3", "release"}, optional
+        ``"release"`` runs the visualisation tool as the released checkpoints were trained with
+        it: unknown arguments are ignored, no ``wavelength_range`` plots the whole spectrum, the
+        plot is in the released style and the texts are the released ones (see
+        :ref:`protocol-profiles`).
 
     Returns
     -------
@@ -469,10 +471,30 @@ def run_tool(environment, name, arguments):
     ToolCallError
         For an unknown tool, missing or unexpected arguments, or arguments the tool rejects; the
         message is written for the model.
+
+    Examples
+    --------
+    >>> import numpy as np, astropy.units as u
+    >>> from specutils import Spectrum
+    >>> spectrum = Spectrum(flux=np.ones(500) * u.Jy,
+    ...                     spectral_axis=np.linspace(4000, 6000, 500) * u.AA)
+    >>> env = InspectionEnvironment(spectrum, redshift=0.0, render_images=False)
+    >>> print(run_tool(env, "spectral_visualization_tool", {"zoom": 2}, protocol="release"))
+    Generated full spectrum visualization.
+    >>> run_tool(env, "spectral_visualization_tool", {"wavelength_range": [7000, 8000]},
+    ...          protocol="release")
+    Traceback (most recent call last):
+    ...
+    spec_o3.agent.tools.ToolCallError: The specified wavelength range [7000, 8000] is invalid or \
+outside the available data range [4000.0, 6000.0].
     """
     offered = TOOLSETS[environment.toolset]
     if name not in offered:
         raise ToolCallError(f"unknown tool {name!r}; available tools: {', '.join(offered)}")
+    if check_protocol(protocol) == "release":
+        return _release_visualization(
+            environment, arguments.get("wavelength_range"), arguments.get("label")
+        )
     tool = getattr(environment, name)
     try:
         inspect.signature(tool).bind(**arguments)
@@ -480,3 +502,57 @@ def run_tool(environment, name, arguments):
         accepted = ", ".join(inspect.signature(tool).parameters)
         raise ToolCallError(f"{name}: {error} (arguments: {accepted})") from None
     return tool(**arguments)
+
+
+def _release_visualization(environment, wavelength_range, label):
+    """The released ``spectral_visualization_tool``: every pixel counts, masked ones included."""
+    arrays = environment._arrays
+    if wavelength_range is None:
+        pixels, window = slice(None), None
+    else:
+        pixels = _release_window(arrays, wavelength_range)
+        window = SpectralRegion(*(float(edge) * u.AA for edge in wavelength_range))
+    flux = arrays.flux[pixels]
+    flux = flux[np.isfinite(flux)]
+    data = {
+        "wavelength_range": None if window is None else [float(edge) for edge in wavelength_range],
+        "label": label,
+        "n_points": int(arrays.wavelength[pixels].size),
+        "flux_range": [float(flux.min()), float(flux.max())],
+        "flux_unit": arrays.flux_unit.to_string(),
+    }
+    image = None
+    if environment.render_images:
+        from spec_o3.analysis import render_window
+
+        region = None if window is None else (window.lower, window.upper)
+        image = render_window(
+            environment.spectrum, region, redshift=environment.redshift, style="release"
+        )
+    return ToolResult(_visualization_text(wavelength_range, label), image, data, window)
+
+
+def _visualization_text(wavelength_range, label):
+    """The visualisation tool's text, as the released tool wrote it (the range as given)."""
+    about = f" for {label}" if label else ""
+    if wavelength_range is None:
+        return f"Generated full spectrum visualization{about}."
+    lo, hi = wavelength_range
+    return f"Generated spectral visualization focused on wavelength range ({lo}, {hi}) Å{about}."
+
+
+def _release_window(arrays, wavelength_range):
+    """The pixels of a released-tool window; ToolCallError in the released words if it is not one
+    (not two increasing numbers, or fewer than two pixels in it)."""
+    from spec_o3.analysis.render_release import release_pixels
+
+    pair = isinstance(wavelength_range, (list, tuple)) and len(wavelength_range) == 2
+    if pair and all(_is_number(edge) for edge in wavelength_range):
+        lo, hi = (float(edge) for edge in wavelength_range)
+        with contextlib.suppress(ValueError):  # reversed, or no data there: the error below
+            return release_pixels(arrays, lo, hi)
+    shown = f"[{wavelength_range[0]}, {wavelength_range[1]}]" if pair else str(wavelength_range)
+    raise ToolCallError(
+        f"The specified wavelength range {shown} is invalid or outside the available data "
+        f"range [{arrays.wavelength[0]:.1f}, {arrays.wavelength[-1]:.1f}]."
+    )

@@ -13,9 +13,9 @@ import numpy as np
 from PIL import Image
 
 from ..defaults import IMAGE_DPI, SPECTRUM_IMAGE_SIZE, ZOOM_IMAGE_SIZES
-from .arrays import check_window, spectrum_arrays
+from .arrays import spectrum_arrays
 
-__all__ = ["release_figure_size", "render_release"]
+__all__ = ["release_figure_size", "release_pixels", "render_release"]
 
 # Major tick spacing (Å) by window width: (widest window, spacing) pairs; minor ticks at a fifth.
 _TICK_SPACINGS = ((50, 5), (200, 20), (1000, 100), (np.inf, 500))
@@ -34,6 +34,20 @@ def release_figure_size(width=None):
     if width is None:
         return SPECTRUM_IMAGE_SIZE
     return next(size for widest, size in ZOOM_IMAGE_SIZES if width < widest)
+
+
+def release_pixels(arrays, lo, hi):
+    """Slice of the pixels of `~spec_o3.analysis.arrays.SpectrumArrays` in ``[lo, hi]``, masked
+    ones included as the released tool drew them; ValueError unless ``lo < hi`` and at least two
+    pixels lie there."""
+    start = np.searchsorted(arrays.wavelength, lo, side="left")
+    stop = np.searchsorted(arrays.wavelength, hi, side="right")
+    if not lo < hi or stop - start < 2:
+        raise ValueError(
+            f"the window {lo:g}-{hi:g} Å holds {max(stop - start, 0)} pixels of the "
+            f"{arrays.wavelength[0]:.1f}-{arrays.wavelength[-1]:.1f} Å data (at least 2 needed)"
+        )
+    return slice(start, stop)
 
 
 def _tick_spacing(width):
@@ -94,7 +108,7 @@ def render_release(spectrum, region=None, *, redshift=None):
     Raises
     ------
     ValueError
-        If the window holds fewer than two valid pixels.
+        If the window is reversed or holds fewer than two pixels.
 
     Examples
     --------
@@ -112,7 +126,7 @@ def render_release(spectrum, region=None, *, redshift=None):
         pixels = slice(0, arrays.wavelength.size)
         width = None
     else:
-        pixels = check_window(arrays, *region)
+        pixels = release_pixels(arrays, *region)
         width = region[1] - region[0]
     wavelength, flux = arrays.wavelength[pixels], arrays.flux[pixels]
     spacing = _tick_spacing(wavelength[-1] - wavelength[0] if width is None else width)

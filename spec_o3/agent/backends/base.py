@@ -25,10 +25,14 @@ class Policy(abc.ABC):
         Short name, as accepted by :func:`~spec_o3.agent.get_backend`.
     toolset : str
         The toolset the policy speaks (``"default"``: the released tool only).
+    protocol : str
+        The dialogue profile it speaks: ``"spec-o3"`` or ``"release"`` (see
+        :ref:`protocol-profiles`).
     """
 
     name = "policy"
     toolset = "default"
+    protocol = "spec-o3"
 
     @abc.abstractmethod
     def respond(self, episodes):
