@@ -3,7 +3,7 @@
 Importing this subpackage registers the plugin with Jdaviz's tray registry, so every generalized
 Jdaviz app created afterwards (``jdaviz.new_app()``, ``jdaviz.show()``) has it under *Spectral
 Vetting*. The configured apps list their plugins in their configuration files: importing also
-adds the plugin to the tray of each that shows a 1-D spectrum (`CONFIGURATIONS`), so that
+adds the plugin to the tray of each that shows a 1-D spectrum (``CONFIGURATIONS``), so that
 ``jdaviz.Specviz()``, ``jdaviz.Specviz2d()`` (its extracted spectrum) and ``jdaviz.Cubeviz()``
 (its aperture spectrum) made afterwards have it too.
 
@@ -38,7 +38,7 @@ CONFIGURATIONS = ("specviz", "specviz2d", "cubeviz")
 
 
 def _with_vetting(read_configuration):
-    """Jdaviz's configuration reader, adding the plugin to the tray of `CONFIGURATIONS`."""
+    """Jdaviz's configuration reader, adding the plugin to the tray of ``CONFIGURATIONS``."""
 
     @functools.wraps(read_configuration)
     def read(path=None):

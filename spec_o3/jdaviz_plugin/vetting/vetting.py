@@ -568,7 +568,7 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         Parameters
         ----------
         path : str or path-like, optional
-            Defaults to ``log_path`` (`LOG_FILE`). Rows already in the file stay.
+            Defaults to ``log_path`` (``LOG_FILE``). Rows already in the file stay.
 
         Returns
         -------
