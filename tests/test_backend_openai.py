@@ -199,7 +199,7 @@ def test_timeouts_are_retried(spectrum):
 def test_malformed_model_output_is_a_model_mistake(spectrum):
     with (
         FakeServer(lambda body: completion("<tool_call>{'name': oops")) as server,
-        policy_for(server) as policy,
+        policy_for(server, protocol="spec-o3") as policy,  # the release ends at such a turn
     ):
         result = Inspector(policy, render_images=False, max_turns=2).run(spectrum, "cc")
     assert result.status == "no_answer" and result.verdict is None

@@ -37,8 +37,10 @@ __all__ = [
     "format_tool_call",
     "parse_response",
     "system_prompt",
+    "token_limits",
     "tool_schema",
     "tools_block",
+    "turn_token_limit",
     "user_prompt",
     "verdict_offset",
 ]
@@ -132,6 +134,58 @@ def default_protocol(model):
     name = os.path.basename(os.fspath(model).rstrip("/\\")).lower()
     released = {checkpoint.rsplit("/", 1)[1].lower() for checkpoint in RELEASED_CHECKPOINTS}
     return "release" if name in released else "spec-o3"
+
+
+def token_limits(
+    protocol, per_turn=None, budget=None, *, per_turn_default, per_turn_name="max_new_tokens"
+):
+    """The most tokens a model backend lets one assistant turn, and one episode's responses, take.
+
+    ``None`` takes the profile's: under ``"spec-o3"`` each turn is capped at
+    ``per_turn_default`` and episodes have no budget; under ``"release"`` turns are not capped
+    and the responses of an episode -- the model's turns and the tool responses -- share
+    `RELEASE_RESPONSE_BUDGET` tokens, as in the released training.
+
+    Returns
+    -------
+    per_turn, budget : int or None
+        ``None`` where there is no limit.
+
+    Raises
+    ------
+    ValueError
+        If a limit given is below 1.
+
+    Examples
+    --------
+    >>> token_limits("release", per_turn_default=1024)
+    (None, 32768)
+    >>> token_limits("spec-o3", 4096, per_turn_default=1024)
+    (4096, None)
+    """
+    release = check_protocol(protocol) == "release"
+    defaults = (None, RELEASE_RESPONSE_BUDGET) if release else (per_turn_default, None)
+    limits = []
+    for name, given, default in zip(
+        (per_turn_name, "response_budget"), (per_turn, budget), defaults, strict=True
+    ):
+        if given is not None and int(given) < 1:
+            raise ValueError(f"{name} must be at least 1, got {given}")
+        limits.append(default if given is None else int(given))
+    return tuple(limits)
+
+
+def turn_token_limit(per_turn, budget, used):
+    """The most tokens the next turn may take: ``per_turn``, and what ``budget`` leaves after the
+    ``used`` tokens of the episode's responses so far (``None``: no limit of that kind).
+
+    Examples
+    --------
+    >>> turn_token_limit(None, 32768, 32000), turn_token_limit(1024, None, 5000)
+    (768, 1024)
+    """
+    left = None if budget is None else max(budget - used, 0)
+    return min(limit for limit in (per_turn, left) if limit is not None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,7 +370,8 @@ def user_prompt(task, redshift=None, *, protocol="spec-o3"):
         else "The plots show the spectrum in its rest frame; "
     )
     return (
-        f"{question}\n\n{frame}wavelengths are in Å. Zoom into diagnostic regions with the tool when it helps. "
+        f"{question}\n\n{frame}wavelengths are in Å. "
+        "Zoom into diagnostic regions with the tool when it helps. "
         "Think inside <think></think>, then give your final answer as "
         "<answer>\\boxed{YES} or \\boxed{NO} followed by a short justification</answer>."
     )

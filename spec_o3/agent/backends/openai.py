@@ -24,7 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from ..protocol import format_tool_call, verdict_offset
+from ..protocol import (
+    check_protocol,
+    default_protocol,
+    format_tool_call,
+    token_limits,
+    turn_token_limit,
+    verdict_offset,
+)
 from .base import BackendError, Policy
 from .verdict_probability import verdict_probability, verdict_token
 
@@ -58,10 +65,20 @@ class OpenAICompatiblePolicy(Policy):
         First retry delay in seconds; doubles at each retry (a ``Retry-After`` header wins).
     concurrency : int
         Most requests in flight at once (episodes are sent concurrently).
-    temperature, max_tokens : float, int
-        Sampling settings sent with every request.
+    temperature : float
+        Sampling temperature sent with every request.
+    max_tokens : int, optional
+        Most tokens per assistant turn; default 2048 under the ``"spec-o3"`` protocol, no cap
+        under ``"release"``.
+    response_budget : int, optional
+        Most tokens of an episode's responses (default 32,768 under ``"release"``, none under
+        ``"spec-o3"``), counted from the server's ``usage``: the model's turns and the tool
+        responses before the latest one.
     toolset : {"default", "extended"}
         The toolset the served model was trained with.
+    protocol : {"spec-o3", "release"}, optional
+        The dialogue profile the served model was trained with (see :ref:`protocol-profiles`);
+        default ``"release"`` for a released checkpoint, else ``"spec-o3"``.
     logprobs : bool
         Ask for the log-probabilities of the reply's tokens (``logprobs``, ``top_logprobs``), from
         which an answer's ``confidence`` is the model's probability of its label against the other
@@ -88,9 +105,11 @@ class OpenAICompatiblePolicy(Policy):
         backoff=1.0,
         concurrency=8,
         temperature=0.0,
-        max_tokens=2048,
+        max_tokens=None,
         toolset="default",
         logprobs=True,
+        protocol=None,
+        response_budget=None,
     ):
         if int(concurrency) < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -103,7 +122,14 @@ class OpenAICompatiblePolicy(Policy):
         self.backoff = float(backoff)
         self.concurrency = int(concurrency)
         self.temperature = temperature
-        self.max_tokens = int(max_tokens)
+        self.protocol = default_protocol(model) if protocol is None else check_protocol(protocol)
+        self.max_tokens, self.response_budget = token_limits(
+            self.protocol,
+            max_tokens,
+            response_budget,
+            per_turn_default=2048,
+            per_turn_name="max_tokens",
+        )
         self.toolset = toolset
         self.logprobs = bool(logprobs)
         api_key = os.environ.get("OPENAI_API_KEY") if api_key is None else api_key
@@ -137,11 +163,17 @@ class OpenAICompatiblePolicy(Policy):
 
         The model's probability of an answer's label goes to ``episode.state["confidence"]``."""
         data_urls = episode.state.setdefault("openai_data_urls", {})
+        state = episode.state
+        limit = turn_token_limit(
+            self.max_tokens, self.response_budget, state.get("response_tokens", 0)
+        )
+        if limit < 1:
+            return ""  # the budget is spent: the episode ends without an answer
         body = {
             "model": self.model,
             "messages": to_openai_messages(episode.messages, data_urls),
             "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
+            "max_tokens": limit,
         }
         if not self.logprobs:
             reply = self._post(body)
@@ -153,6 +185,11 @@ class OpenAICompatiblePolicy(Policy):
                 self.logprobs = False  # the server has none: stop asking
         text = self._assistant_text(reply)
         episode.state["confidence"] = _confidence(reply["choices"][0])
+        usage = reply.get("usage") or {}
+        if "prompt_tokens" in usage and "completion_tokens" in usage:
+            first = state.setdefault("first_prompt_tokens", usage["prompt_tokens"])
+            total = usage["prompt_tokens"] + usage["completion_tokens"]
+            state["response_tokens"] = total - first
         return text
 
     def _post(self, body):

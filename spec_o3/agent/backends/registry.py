@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import metadata
 
+from ..protocol import check_protocol
 from .base import Policy
 
 __all__ = [
@@ -167,6 +168,20 @@ def on_off(text):
         raise ValueError(f"expected on or off, got {text!r}") from None
 
 
+# Options both model backends take.
+_PROTOCOL = BackendOption(
+    "protocol",
+    "dialogue profile the model was trained with: release (the released Spec-o3 checkpoints' "
+    "prompts, tool texts and plots; their default) or spec-o3 (default for other models)",
+    check_protocol,
+)
+_RESPONSE_BUDGET = BackendOption(
+    "response_budget",
+    "most tokens of an episode's turns and tool responses together "
+    "(default: 32768 under --protocol release, else none)",
+    int,
+)
+
 _BUILT_IN = (
     Backend(
         "expert",
@@ -205,7 +220,12 @@ _BUILT_IN = (
                 "where the weights go: cpu, cuda, cuda:1, mps, or auto to spread them over all "
                 "GPUs (default: the first GPU, else the CPU)",
             ),
-            BackendOption("max_new_tokens", "most tokens per assistant turn (default 1024)", int),
+            BackendOption(
+                "max_new_tokens",
+                "most tokens per assistant turn (default 1024; under --protocol release none)",
+                int,
+            ),
+            _RESPONSE_BUDGET,
             BackendOption("temperature", "0 for greedy decoding (default), above 0 samples", float),
             BackendOption(
                 "batch_size",
@@ -214,6 +234,7 @@ _BUILT_IN = (
                 command_line=False,
             ),
             BackendOption("toolset", "the toolset the model was trained with (default: default)"),
+            _PROTOCOL,
         ),
         accepts_other_options=True,
     ),
@@ -248,7 +269,12 @@ _BUILT_IN = (
                 "concurrency", "most requests in flight (default 8)", int, command_line=False
             ),
             BackendOption("temperature", "sampling temperature (default 0)", float),
-            BackendOption("max_tokens", "most tokens per assistant turn (default 2048)", int),
+            BackendOption(
+                "max_tokens",
+                "most tokens per assistant turn (default 2048; under --protocol release none)",
+                int,
+            ),
+            _RESPONSE_BUDGET,
             BackendOption(
                 "toolset", "the toolset the served model was trained with (default: default)"
             ),
@@ -258,6 +284,7 @@ _BUILT_IN = (
                 "confidence (a server refusing them is asked again without); off: do not ask",
                 on_off,
             ),
+            _PROTOCOL,
         ),
     ),
 )

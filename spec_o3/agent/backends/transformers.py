@@ -15,7 +15,13 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from ..protocol import verdict_offset
+from ..protocol import (
+    check_protocol,
+    default_protocol,
+    token_limits,
+    turn_token_limit,
+    verdict_offset,
+)
 from .base import BackendError, Policy
 from .verdict_probability import verdict_probability, verdict_token
 
@@ -63,8 +69,13 @@ class TransformersPolicy(Policy):
         Where the weights go: ``None`` for the first GPU if there is one, else the CPU; ``"auto"``
         to spread a large model over all GPUs (and the CPU); or any torch device string
         (``"cuda:1"``, ``"mps"``, ``"cpu"``).
-    max_new_tokens : int
-        Most tokens per assistant turn.
+    max_new_tokens : int, optional
+        Most tokens per assistant turn (0: no cap); default 1024 under the ``"spec-o3"`` protocol,
+        no cap under ``"release"``.
+    response_budget : int, optional
+        Most tokens of an episode's responses, the model's turns and the tool responses together
+        (0: no budget); default 32,768 under ``"release"`` (the released training's), none under
+        ``"spec-o3"``. A turn that would exceed it is cut there.
     temperature : float
         0 for greedy decoding (reproducible verdicts); above 0 samples with that temperature and the
         checkpoint's other sampling settings (``top_p``, ``top_k``).
@@ -72,6 +83,9 @@ class TransformersPolicy(Policy):
         Episodes per ``generate`` call; lower it if memory runs out.
     toolset : {"default", "extended"}
         The toolset the model was trained with: ``"default"`` for the released checkpoints.
+    protocol : {"spec-o3", "release"}, optional
+        The dialogue profile the model was trained with (see :ref:`protocol-profiles`); default
+        ``"release"`` for a released checkpoint, else ``"spec-o3"``.
     **load_options
         Passed to ``from_pretrained`` of the model, e.g. ``revision=``, ``attn_implementation=``,
         ``quantization_config=``, ``local_files_only=``.
@@ -101,14 +115,18 @@ class TransformersPolicy(Policy):
         processor=None,
         dtype="auto",
         device=None,
-        max_new_tokens=1024,
+        max_new_tokens=None,
         temperature=0.0,
         batch_size=4,
         toolset="default",
+        protocol=None,
+        response_budget=None,
         **load_options,
     ):
-        if int(max_new_tokens) < 1:
-            raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        self.protocol = default_protocol(model) if protocol is None else check_protocol(protocol)
+        self.max_new_tokens, self.response_budget = token_limits(
+            self.protocol, max_new_tokens, response_budget, per_turn_default=1024
+        )
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if not float(temperature) >= 0:
@@ -120,7 +138,7 @@ class TransformersPolicy(Policy):
         self.generation_config = _generation_config(
             self.model.generation_config,
             self.processor.tokenizer,
-            int(max_new_tokens),
+            self.max_new_tokens or self.response_budget,
             float(temperature),
         )
         self._stop_ids = set(self.generation_config.eos_token_id)
@@ -132,7 +150,9 @@ class TransformersPolicy(Policy):
         texts = []
         for start in range(0, len(episodes), self.batch_size):
             batch = episodes[start : start + self.batch_size]
-            replies = self._generate([episode.messages for episode in batch])
+            replies = self._generate(
+                [episode.messages for episode in batch], [episode.state for episode in batch]
+            )
             for episode, (text, confidence) in zip(batch, replies, strict=True):
                 episode.state["confidence"] = confidence
                 texts.append(text)
@@ -155,8 +175,9 @@ class TransformersPolicy(Policy):
         """
         return [text for text, _ in self._generate(conversations)]
 
-    def _generate(self, conversations):
-        """(text, confidence) of the new assistant message of each chat; see `generate`."""
+    def _generate(self, conversations, states=None):
+        """(text, confidence) of the new assistant message of each chat; see `generate`. With the
+        episodes' ``states``, each reply keeps within what its episode's budget leaves."""
         import torch
 
         if self.model is None:
@@ -170,17 +191,31 @@ class TransformersPolicy(Policy):
             # generation appends on the right, so all prompts of a batch must end there
             processor_kwargs={"padding": True, "padding_side": "left"},
         ).to(self.model.device)
+        limits = self._turn_limits(inputs["attention_mask"].sum(dim=1).tolist(), states)
         with torch.inference_mode():
-            output = self.model.generate(**inputs, generation_config=self.generation_config)
+            output = self.model.generate(
+                **inputs, generation_config=self.generation_config, max_new_tokens=max(*limits, 1)
+            )
         # what the tokens were chosen from: the logits (greedy), or the scores sampled from
         steps = output.scores if self.generation_config.do_sample else output.logits
         new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :].tolist()
         replies = []
         for row, tokens in enumerate(new_tokens):
-            tokens = self._reply(tokens)
+            tokens = self._reply(tokens)[: limits[row]]
             text = self._decode(tokens)
             replies.append((text, self._confidence(text, tokens, steps, row)))
         return replies
+
+    def _turn_limits(self, prompt_lengths, states):
+        """The most new tokens of each chat: what the first prompt of its episode (its length is
+        kept in the episode's state) has grown by counts against the response budget."""
+        if states is None:
+            return [self.generation_config.max_new_tokens] * len(prompt_lengths)
+        limits = []
+        for length, state in zip(prompt_lengths, states, strict=True):
+            used = length - state.setdefault("first_prompt_tokens", length)
+            limits.append(turn_token_limit(self.max_new_tokens, self.response_budget, used))
+        return limits
 
     def _reply(self, tokens):
         """The tokens of one reply: those before the first end-of-turn token."""
