@@ -167,7 +167,10 @@ def test_vet_in_the_browser(launch_chromium, server, artifacts, tmp_path):
             log = tmp_path / "vetting_log.ecsv"
             assert exported.inner_text().strip() == f"Exported: {log} holds 1 row."
             assert list(Table.read(log)["decision"]) == ["accept"]
-            assert "1 spectrum vetted this session" in page.locator("body").inner_text()
+            text = page.locator("body").inner_text()
+            assert "1 spectrum vetted this session" in text
+            assert "Accept: the candidate is a Carbon Star (C-type); Reject: it is not." in text
+            assert "Carbon Star (C-type)" in page.locator(".vetting-task").inner_text()
             assert not MISSING.search(page.locator("body").inner_text())
         finally:
             browser.close()

@@ -166,6 +166,8 @@ def test_appearance_before_and_after_loading(deconfigged_helper, lamost_file):
     ]
     assert plugin.backend.choices == ["expert", "transformers", "openai"]
     assert plugin.backend.selected == "expert"
+    # the template shows the tasks' names (and the article read before them), selects their ids
+    assert ui.task_items[2] == {"label": "m_giant", "name": "M-type Giant", "article": "an"}
     assert {"vet", "show_step", "decision", "export_log", "verdict", "steps"} <= set(dir(plugin))
     loaded(deconfigged_helper, lamost_file)
     assert plugin.dataset.selected == "spec-55862-B6212_sp06-003"

@@ -614,6 +614,15 @@ class TaskSelect(SelectPluginComponent):
         """Offer the tasks registered now."""
         self.choices = task_ids()
 
+    @staticmethod
+    def _to_item(item):
+        """A task id with the name and article the template shows, e.g. "a Carbon Star
+        (C-type)"."""
+        if isinstance(item, dict):
+            return item
+        task = get_task(item)
+        return {"label": task.id, "name": task.name, "article": task.article}
+
     def map_value(self, attr, value):
         if attr == "selected" and value not in self.choices:
             self.refresh()
