@@ -196,3 +196,17 @@ def test_the_rules_read_only_measured_facts(monkeypatch):
     }
     known = facts.keys() | RULES.thresholds.keys() | {"min_snr", "too_noisy"}
     assert RULES.fact_names | fields <= known
+
+
+@pytest.mark.parametrize(("cls", "seed"), [("dme_star", 2), ("dme_star", 14), ("symbiotic", 0)])
+def test_m_star_bands_are_not_wolf_rayet_wind_lines(cls, seed):
+    """TiO around 5800 Å depresses the C IV 5806 side windows of an M star: the flux between reads
+    as emission, which counts only off a red continuum."""
+    star = simulate_spectrum(cls, seed=seed, snr=30)
+    assessment = assess(star, "cv", star.meta["redshift"])
+    assert assessment.verdict == "NO" and assessment.rule != "wolf_rayet", assessment.conclusion
+
+
+def test_a_real_flare_star_is_a_chromosphere_not_a_wind(reference_star):
+    assessment = assess(reference_star("extra", "truecolortools/YZ_CMi.txtA", snr=30), "cv")
+    assert assessment.verdict == "NO" and "Wolf-Rayet" not in assessment.conclusion

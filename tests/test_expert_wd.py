@@ -140,3 +140,11 @@ def test_the_rules_read_only_measured_facts(monkeypatch):
     assert_reads_only_measured_facts(
         monkeypatch, white_dwarf, "white_dwarf", spectrum, spectrum.meta["redshift"]
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cool_giant_is_ruled_out_by_its_metal_lines_not_by_fake_emission(seed):
+    """The TiO and metal bands beside He II 4686 fake emission on a red continuum."""
+    star = simulate_spectrum("m_giant", seed=seed, snr=40)
+    assessment = assess(star, "wd", star.meta["redshift"])
+    assert (assessment.verdict, assessment.rule) == ("NO", "metal_lines"), assessment.conclusion

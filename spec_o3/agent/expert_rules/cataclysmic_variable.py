@@ -194,6 +194,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         "snr": snr,
         "redshift": redshift,
         "hot": hot,
+        "colour": np.nan if colour is None else colour,
         **{
             fact: value
             for name, prefix in _FACT_PREFIXES.items()

@@ -85,6 +85,12 @@ def _is_broad(profile, snr=0.0):
     )
 
 
+def _peaks(line, rest):
+    """True when the line's centre (±2.5 Å) rises above its shoulders (4-10 Å) by > 0.05 of the
+    continuum at 4 sigma."""
+    return exceeds(line.excess(rest, (0, 2.5), (4, 10), "centre above shoulders"), 0.05, 4.0)
+
+
 def _emission_core(line, rest):
     """True when the centre (±2.5 Å) rises above the shoulders (4-10 Å), or the shoulders above the
     continuum, by > 0.05 and 4 sigma.
@@ -92,9 +98,8 @@ def _emission_core(line, rest):
     Accretion discs fill Balmer absorption with (double-peaked) emission that the EW of the whole
     line can hide; a white dwarf's line centre is its deepest point.
     """
-    centre = line.excess(rest, (0, 2.5), (4, 10), "centre above shoulders")
     shoulders = line.excess(rest, (4, 10), label="shoulders above continuum")
-    return exceeds(centre, 0.05, 4.0) or exceeds(shoulders, 0.05, 4.0)
+    return _peaks(line, rest) or exceeds(shoulders, 0.05, 4.0)
 
 
 def _absent(measurement, name):
@@ -200,7 +205,10 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         if is_detected(e) and (not he_strong or e["ew"].value.value > RULES["trough_emission_ew"])
     ]
     he_ii_emission = HE_II_4686.emission(rest)
-    if is_detected(he_ii_emission):
+    # On a red continuum only a line that peaks: TiO and metal bands in the side windows of a cool
+    # star lower the continuum fit, and the flux between them reads as He II "emission".
+    red = colour is not None and colour < RULES["emission_min_colour"]
+    if is_detected(he_ii_emission) and not (red and not _peaks(HE_II_4686, rest)):
         emission.append(he_ii_emission["ew"])
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
     reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
