@@ -103,7 +103,8 @@ class Trajectory:
     redshift : float
         Redshift used for the rest frame.
     redshift_source : str
-        Where it came from: ``"file"``, ``"user"``, ``"measured"`` or ``"assumed"``.
+        Where it came from: a key of `~spec_o3.agent.tools.REDSHIFT_SOURCES` (``"file"``,
+        ``"redrock"``, ``"user"``, ``"measured"`` or ``"assumed"``).
     source : str or None
         Where the spectrum came from (file name), if known.
     steps : list of `Step`

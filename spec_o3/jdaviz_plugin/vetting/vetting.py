@@ -47,6 +47,8 @@ __all__ = [
 
 #: Registry name of the plugin (what a Jdaviz configuration lists in its ``tray``).
 TRAY_NAME = "spec-o3-spectral-vetting"
+#: Redshift sources that come with the data: the file itself, or a catalogue beside it.
+_FROM_THE_DATA = ("file", "redrock")
 
 #: Where Export log writes the vetting log unless told otherwise (relative to the working folder).
 LOG_FILE = "vetting_log.ecsv"
@@ -468,17 +470,19 @@ class SpectralVetting(PluginTemplateMixin, DatasetSelectMixin):
         if not hasattr(self, "_overlays") or self.running:  # during __init__, or mid-run
             return
         self._clear_result()
-        self.redshift_from_file = None
+        self.redshift_from_file, source = None, None
         if self.dataset_selected:  # as the inspection will read it: a failure value is none
             redshift, source = rest_frame(self.dataset.selected_obj)
             # shown to its precision; left unchanged, the run uses the file's own, unrounded
-            self.redshift_from_file = _rounded(redshift) if source == "file" else None
+            if source in _FROM_THE_DATA:
+                self.redshift_from_file = _rounded(redshift)
         self.redshift = self.redshift_from_file
         self.redshift_hint = (
             "Not in the file: set it if known; left empty, the task's assumed redshift is used "
             "(0 for stars)."
             if self.redshift_from_file is None
-            else f"From the file: {_redshift_text(self.redshift_from_file)}."
+            else f"{REDSHIFT_SOURCES[source].capitalize()}: "
+            f"{_redshift_text(self.redshift_from_file)}."
         )
 
     @observe("plugin_opened")
