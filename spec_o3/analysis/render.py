@@ -2,7 +2,7 @@
 
 import math
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 import astropy.units as u
 import numpy as np
@@ -55,6 +55,26 @@ def _text_mask(text, px, vertical=False):
     mask = Image.new("L", (right - left, bottom - top), 0)
     ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=font)
     return mask.transpose(Image.Transpose.ROTATE_90) if vertical else mask
+
+
+@lru_cache(maxsize=1024)  # tick labels and titles repeat; a window's info line rarely does
+def _anchored_mask(text, px, anchor, weight="normal", stroke=0):
+    """Text as an 8-bit mask and its offset from the anchor point (Pillow's text anchors)."""
+    font = _font(px, weight)
+    left, top, right, bottom = font.getbbox(text, anchor=anchor, stroke_width=stroke)
+    mask = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(mask).text(
+        (-left, -top), text, fill=255, font=font, anchor=anchor, stroke_width=stroke
+    )
+    return mask, left, top
+
+
+def _text(image, xy, text, px, colour, anchor="la", weight="normal", halo=None):
+    """Draw ``text`` as ``ImageDraw.text`` would (with a 1-px ``halo`` colour as its stroke), from
+    cached masks: rasterising the glyphs was the largest cost of a window."""
+    for stroke, ink in ((1, halo), (0, colour)) if halo else ((0, colour),):
+        mask, left, top = _anchored_mask(text, px, anchor, weight, stroke)
+        image.paste(ink, (round(xy[0]) + left, round(xy[1]) + top), mask)
 
 
 def _default_size(width, whole):
@@ -188,6 +208,7 @@ def _markers(lines, redshift):
     return [(w, name, None) for w, name in zip(_catalogue_positions(names), names, strict=True)]
 
 
+@lru_cache(maxsize=1024)
 def _text_width(text, font):
     left, _, right, _ = font.getbbox(text)
     return right - left
@@ -250,11 +271,10 @@ class _Plot:
         ):
             draw.rectangle(box, fill=_WHITE)
         draw.rectangle((self.left - 1, self.top - 1, self.right, self.bottom), outline=_INK)
-        font = _font(_TICK_PX)
         xticks = zip(self.x(self.xticks).round(), _tick_labels(self.xticks), strict=True)
         for x, text in xticks:
             draw.line((x, self.bottom, x, self.bottom + 4), fill=_INK)
-            draw.text((x, self.bottom + 6), text, fill=_INK, font=font, anchor="mt")
+            _text(image, (x, self.bottom + 6), text, _TICK_PX, _INK, anchor="mt")
         yticks = zip(
             self.y(self.yticks).round(),
             _tick_labels(self.yticks / 10.0**self.exponent),
@@ -262,7 +282,7 @@ class _Plot:
         )
         for y, text in yticks:
             draw.line((self.left - 5, y, self.left - 1, y), fill=_INK)
-            draw.text((self.left - 7, y), text, fill=_INK, font=font, anchor="rm")
+            _text(image, (self.left - 7, y), text, _TICK_PX, _INK, anchor="rm")
         x_label_top = height - 8 - self.x_label.height
         image.paste(
             _INK, ((self.left + self.right - self.x_label.width) // 2, x_label_top), self.x_label
@@ -275,11 +295,14 @@ def _draw_spectrum(draw, plot, wavelength, flux, good):
 
     The halo (the same line shifted by one pixel right and down, in a pale blue) gives the
     thickness and softness of an antialiased 1.5 px line at a fraction of the cost of Pillow's
-    wide lines or of supersampling.
+    wide lines or of supersampling. Where several points share a pixel column, only those that
+    shape the line there are drawn (`_column_extremes`).
     """
     x = plot.x(wavelength)
     # Far-off points are pulled in so that Pillow's integer coordinates cannot overflow.
     y = np.clip(plot.y(flux), -10_000, 10_000)
+    kept = _column_extremes(x, y, good)
+    x, y, good = x[kept], y[kept], good[kept]
     strokes = [
         (np.column_stack((x + dx, y + dy)).ravel().tolist(), colour)
         for dx, dy, colour in ((1, 0, _HALO), (0, 1, _HALO), (0, 0, _SPECTRUM))
@@ -291,6 +314,25 @@ def _draw_spectrum(draw, plot, wavelength, flux, good):
                 draw.point(xy[2 * start : 2 * stop], fill=colour)
             else:
                 draw.line(xy[2 * start : 2 * stop], fill=colour, width=1)
+
+
+def _column_extremes(x, y, good):
+    """Indices of the points that draw the same 1-px polyline: in each pixel column, the first,
+    lowest, highest and last point of a run of valid ones (the M4 reduction), and every masked
+    point (they break the line)."""
+    column = np.floor(x).astype(np.int64)
+    breaks = np.flatnonzero((column[1:] != column[:-1]) | (good[1:] != good[:-1])) + 1
+    if 4 * (breaks.size + 1) >= x.size:  # about a point per column: nothing to gain
+        return np.arange(x.size)
+    starts = np.concatenate(([0], breaks))
+    group = np.repeat(np.arange(starts.size), np.diff(np.concatenate((starts, [x.size]))))
+    by_height = np.lexsort((np.where(good, y, 0.0), group))  # by group, then y within it
+    ends = np.concatenate((breaks, [x.size])) - 1
+    kept = np.zeros(x.size, dtype=bool)
+    kept[starts] = kept[ends] = True
+    kept[by_height[starts]] = kept[by_height[ends]] = True  # lowest and highest y of each group
+    kept |= ~good
+    return np.flatnonzero(kept)
 
 
 def _place_labels(plot, markers, max_rows, font):
@@ -316,11 +358,11 @@ def _place_labels(plot, markers, max_rows, font):
     return placed, len(row_ends)
 
 
-def _draw_marker_labels(draw, plot, placed, font):
+def _draw_marker_labels(image, plot, placed):
     """Marker labels in rows above the axes, the first row nearest to them."""
     for left, row, label, kind in placed:
         top = plot.top - (row + 1) * _LABEL_ROW_PX
-        draw.text((left + 2, top + 1), label, fill=_MARKER[kind], font=font)
+        _text(image, (left + 2, top + 1), label, _MARKER_PX, _MARKER[kind])
 
 
 def _is_window(value):
@@ -390,7 +432,7 @@ def _draw_shades(image, draw, plot, windows):
                 draw.line((x, plot.top, x, plot.bottom - 1), fill=_SHADE_EDGE)
 
 
-def _draw_shade_labels(draw, plot, windows):
+def _draw_shade_labels(image, plot, windows):
     """Window labels in rows at the top inside the axes.
 
     A thin halo of the shade's colour keeps them legible where the spectrum or a marker crosses.
@@ -400,9 +442,7 @@ def _draw_shade_labels(draw, plot, windows):
     marks = [((lo + hi) / 2, label, None) for lo, hi, label, _, _ in windows if label]
     for left, row, label, _ in _place_labels(plot, marks, _MAX_LABEL_ROWS, font)[0]:
         top = plot.top + 3 + row * (_SHADE_PX + 4)
-        draw.text(
-            (left + 2, top), label, fill=_SHADE_INK, font=font, stroke_width=1, stroke_fill=halo
-        )
+        _text(image, (left + 2, top), label, _SHADE_PX, _SHADE_INK, weight="bold", halo=halo)
 
 
 def _blend(colour, over, alpha):
@@ -410,14 +450,13 @@ def _blend(colour, over, alpha):
     return tuple(round(c + (o - c) * alpha) for c, o in zip(colour, over, strict=True))
 
 
-def _draw_header(draw, left, title, info):
+def _draw_header(image, draw, left, title, info):
     """Title line, then the text box of the released tool (points, wavelength and flux ranges)."""
-    draw.text((left, 8), title, fill=_INK, font=_font(_TITLE_PX))
+    _text(image, (left, 8), title, _TITLE_PX, _INK)
     top = 8 + _TITLE_PX + 6
-    font = _font(_INFO_PX)
-    box = (left - 1, top - 2, left + _text_width(info, font) + 8, top + _INFO_PX + 4)
+    box = (left - 1, top - 2, left + _text_width(info, _font(_INFO_PX)) + 8, top + _INFO_PX + 4)
     draw.rectangle(box, fill=(245, 245, 245), outline=(190, 190, 190))
-    draw.text((left + 4, top), info, fill=_SOFT_INK, font=font)
+    _text(image, (left + 4, top), info, _INFO_PX, _SOFT_INK)
 
 
 def _dashed_vline(draw, x, top, bottom, colour, dash=5, gap=4):
@@ -565,10 +604,8 @@ def render_window(
         draw, plot, *(a[start:stop] for a in (arrays.wavelength, arrays.flux, arrays.good))
     )
     plot.draw_axes(image, draw)
-    _draw_shade_labels(draw, plot, shaded)
-    _draw_marker_labels(
-        draw, plot, _place_labels(plot, markers, label_rows, marker_font)[0], marker_font
-    )
+    _draw_shade_labels(image, plot, shaded)
+    _draw_marker_labels(image, plot, _place_labels(plot, markers, label_rows, marker_font)[0])
 
     if title is None:
         what = "Whole spectrum" if region is None else "Window"
@@ -577,7 +614,7 @@ def render_window(
         f"{shown_flux.size} points   λ {shown_wavelength[0]:.1f}–{shown_wavelength[-1]:.1f} Å   "
         f"flux {shown_flux.min():.4g} – {shown_flux.max():.4g}"
     )
-    _draw_header(draw, plot.left, title, info.replace("-", "−"))
+    _draw_header(image, draw, plot.left, title, info.replace("-", "−"))
     return image
 
 
