@@ -12,7 +12,7 @@ from specutils import Spectrum
 from ..io import read_survey_spectrum, read_target
 from ..tasks import get_task, task_ids
 from . import _arrow
-from .specvi import normalise_columns, parse_label
+from .specvi import normalise_columns, parse_label, task_from_text
 
 __all__ = ["Suite"]
 
@@ -20,6 +20,11 @@ __all__ = ["Suite"]
 LABEL_FILES = ("labels.ecsv", "labels.csv")
 #: Columns holding a spectrum per row in a saved suite.
 SPECTRUM_COLUMNS = ("wavelength", "flux", "ivar", "mask")
+#: Columns that mark SpecVI-Bench's released verl Parquet layout (see `Suite.read`).
+RELEASE_COLUMNS = ("prompt", "images", "reward_model", "extra_info")
+# Where the spectrum sits in a released row's extra_info.
+_RELEASE_ARRAYS = ("tools_kwargs", "spectral_visualization_tool", "create_kwargs")
+_IMAGE_MARKER = "<image>"
 _FITS_SUFFIXES = (".fits", ".fit", ".fits.gz")
 
 
@@ -57,6 +62,76 @@ def _inverse_variance(spectrum):
             spectrum.flux.unit**-2
         )
     return np.where(np.isfinite(ivar), ivar, 0.0)
+
+
+def _is_release_layout(path):
+    """Whether a Parquet file holds SpecVI-Bench's released verl rows (read by its schema)."""
+    names = _arrow._pyarrow().parquet.read_schema(path).names
+    return set(RELEASE_COLUMNS) <= set(names)
+
+
+def _release_columns(path, task=None):
+    """The columns of released verl rows as `normalise_columns` reads them (each row's task asked
+    in its prompt unless ``task`` is given), and each row's overview PNG bytes."""
+    pa = _arrow._pyarrow()
+    table = pa.parquet.read_table(path)
+    arrays = table.column("extra_info").combine_chunks()
+    for name in _RELEASE_ARRAYS:
+        arrays = arrays.field(name)
+    extra_info = table.column("extra_info").combine_chunks()
+
+    def column(array):
+        return _arrow._column_to_numpy(pa, pa.chunked_array([array]))
+
+    columns = {name: column(arrays.field(name)) for name in ("wavelength", "flux", "redshift")}
+    columns["redshift"] = np.ma.filled(np.ma.asarray(columns["redshift"], float), np.nan)
+    columns["label"] = column(table.column("reward_model").combine_chunks().field("ground_truth"))
+    for name, field_name in (("id", "index"), ("name", "name")):
+        if extra_info.type.get_field_index(field_name) >= 0:
+            columns[name] = column(extra_info.field(field_name))
+    for name in ("data_source", "ability", "agent_name"):
+        if name in table.column_names:
+            columns[name] = column(table.column(name).combine_chunks())
+    prompts = [_release_prompt(row, i) for i, row in enumerate(table.column("prompt").to_pylist())]
+    columns["question"] = np.array(prompts, dtype=object)
+    if task is None:
+        columns["task"] = [_release_task(prompt) for prompt in prompts]
+    overviews = [
+        _release_overview(images, Path(path).parent, i)
+        for i, images in enumerate(table.column("images").to_pylist())
+    ]
+    return columns, overviews
+
+
+def _release_prompt(messages, row):
+    """The user text of a released row's prompt, without the ``<image>`` that opens it."""
+    users = [message["content"] for message in messages or () if message["role"] == "user"]
+    if len(users) != 1 or not str(users[0]).startswith(_IMAGE_MARKER):
+        raise ValueError(
+            f"row {row}: a released prompt has one user message starting with {_IMAGE_MARKER}"
+        )
+    text = users[0].removeprefix(_IMAGE_MARKER)
+    if _IMAGE_MARKER in text:
+        raise ValueError(f"row {row}: the prompt shows more than the one full-spectrum image")
+    return text
+
+
+def _release_task(prompt):
+    """The task a released prompt asks about: the one whose question it puts."""
+    asked = [task for task in task_ids() if get_task(task).question[:-1] in prompt]
+    return asked[0] if len(asked) == 1 else task_from_text(prompt)
+
+
+def _release_overview(images, directory, row):
+    """PNG bytes of a released row's full-spectrum image (inline, or the file it names)."""
+    if not images or len(images) != 1:
+        raise ValueError(f"row {row}: a released row holds one image, got {len(images or ())}")
+    image = images[0]
+    if image.get("bytes"):
+        return image["bytes"]
+    if image.get("path"):
+        return (directory / image["path"]).read_bytes()
+    raise ValueError(f"row {row}: its image has neither bytes nor a path")
 
 
 class Suite:
@@ -240,9 +315,16 @@ class Suite:
     def read(cls, path, *, task=None):
         """Read a suite: a ``spec-o3 simulate`` directory, or a FITS or Parquet table of questions.
 
-        Tables may be suites saved with :meth:`write` or SpecVI-Bench-style rows: column names are
-        matched tolerantly (see ``COLUMN_ALIASES``). This tolerance is
-        untested on the real SpecVI-Bench release.
+        Tables may be suites saved with :meth:`write`, SpecVI-Bench-style rows whose column names
+        are matched tolerantly (see ``COLUMN_ALIASES``), or SpecVI-Bench as released: verl Parquet
+        rows with the columns ``prompt`` (chat messages; the user's starts with ``<image>``),
+        ``images`` (``{bytes, path}``: the full-spectrum plot), ``reward_model.ground_truth`` and
+        ``extra_info.tools_kwargs.spectral_visualization_tool.create_kwargs`` (``wavelength``,
+        ``flux``, ``redshift``). Their spectra keep the row's prompt text (without ``<image>``) in
+        ``meta["prompt"]`` and the plot's PNG bytes in ``meta["overview"]``, which the
+        ``"release"`` protocol shows as the first turn; the prompt is also the ``question``
+        column, and each row's task is the one its prompt asks about. A null redshift stays NaN
+        (the release inspected such spectra in their observed frame).
 
         Parameters
         ----------
@@ -265,6 +347,8 @@ class Suite:
             units = {
                 name: table[name].unit for name in table.colnames if table[name].unit is not None
             }
+        elif path.suffix == ".parquet" and _is_release_layout(path):
+            return cls._read_release(path, task)
         elif path.suffix == ".parquet":
             columns, units = _arrow.read_parquet(path)
         else:
@@ -272,6 +356,17 @@ class Suite:
                 f"cannot read suite {path}: expected a directory, .fits or .parquet file"
             )
         return cls._from_array_table(normalise_columns(columns, units=units, task=task))
+
+    @classmethod
+    def _read_release(cls, path, task):
+        """A suite from SpecVI-Bench's released verl Parquet rows (see `read`)."""
+        columns, overviews = _release_columns(path, task)
+        suite = cls._from_array_table(normalise_columns(columns, task=task))
+        for spectrum, prompt, overview in zip(
+            suite.table["spectrum"], columns["question"], overviews, strict=True
+        ):
+            spectrum.meta.update(prompt=prompt, overview=overview)
+        return suite
 
     @classmethod
     def _from_array_table(cls, table):
