@@ -3,7 +3,9 @@
 CI has no GPU, so the tests train and vet on the CPU in float32; this script runs what only a GPU
 reaches: the ``bf16: null`` default (bfloat16 where the GPU can), SFT of both tiny model families
 (full fine-tuning and LoRA), GRPO from the LoRA result with the zoom tool live, and vetting
-on ``cuda`` (the default device) and with ``device_map="auto"``. Each check is recorded, passed
+on ``cuda`` (the default device) and with ``device_map="auto"``, and one episode under the
+``"release"`` protocol profile (no per-turn cap, one token budget for the episode, the released
+tool schema and plots). Each check is recorded, passed
 or with its traceback, in a JSON report; the script does not stop at the first failure.
 
 Run from the repository root on a machine with a GPU (a few minutes)::
@@ -25,6 +27,7 @@ import torch
 
 from spec_o3 import vet
 from spec_o3.agent.backends.transformers import TransformersPolicy
+from spec_o3.agent.protocol import RELEASE_TOOL_SCHEMA
 from spec_o3.training.config import SFTSettings, load_settings
 from spec_o3.training.data import sft_dataset, simulated_suite
 from spec_o3.training.rl import grpo_trainer, save_grpo_output
@@ -96,6 +99,23 @@ def vet_with(spectrum, model, device):
     return {"verdict": result.verdict, "n_steps": result.n_steps, "error": result.error}
 
 
+def release_episode(spectrum, model):
+    """One episode under the release profile on the default device, with a small budget."""
+    result = vet(
+        spectrum, "gm", backend="transformers", model=str(model), protocol="release",
+        response_budget=256, max_turns=3,
+    )  # fmt: skip
+    trajectory = result.trajectory
+    return {
+        "verdict": result.verdict,
+        "n_steps": result.n_steps,
+        "error": result.error,
+        "released_schema": json.dumps(RELEASE_TOOL_SCHEMA) in trajectory.system,
+        "overview_size": list(trajectory.overview.size),
+        "reply_characters": [len(step.text) for step in trajectory.steps],
+    }
+
+
 def default_device(model):
     """Where the backend puts a model when no device is named."""
     policy = TransformersPolicy(str(model), dtype="bfloat16")
@@ -131,6 +151,7 @@ def main():
         check("vet_grpo_output", vet_with, spectrum, workdir / "grpo", None)
         check("vet_device_map_auto", vet_with, spectrum, workdir / "qwen2_5_vl-full", "auto")
         check("default_device_bfloat16", default_device, workdir / "qwen3_vl-full")
+        check("vet_release_profile", release_episode, spectrum, workdir / "qwen2_5_vl-full")
     args.report.write_text(json.dumps(report, indent=1))
     failed = [name for name, entry in report.items() if isinstance(entry, dict) and not entry["ok"]]
     print("all checks passed" if not failed else f"failed: {', '.join(failed)}")

@@ -192,10 +192,10 @@ class TransformersPolicy(Policy):
             processor_kwargs={"padding": True, "padding_side": "left"},
         ).to(self.model.device)
         limits = self._turn_limits(inputs["attention_mask"].sum(dim=1).tolist(), states)
+        config = copy.copy(self.generation_config)
+        config.max_new_tokens = max(*limits, 1)
         with torch.inference_mode():
-            output = self.model.generate(
-                **inputs, generation_config=self.generation_config, max_new_tokens=max(*limits, 1)
-            )
+            output = self.model.generate(**inputs, generation_config=config)
         # what the tokens were chosen from: the logits (greedy), or the scores sampled from
         steps = output.scores if self.generation_config.do_sample else output.logits
         new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :].tolist()
