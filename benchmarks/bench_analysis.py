@@ -143,6 +143,7 @@ def bench_render(spectrum, number, save):
         f"{'window':20} {'size':>9} {'pyplot':>15} {'render':>13} {'ratio':>6} "
         f"{'render+PNG':>13} {'ratio':>6}"
     )
+    totals = np.zeros(2)
     for label, window, shaded in WINDOWS:
         region = None if window is None else window * u.AA
         highlight = None if shaded is None else [w * u.AA for w in shaded]
@@ -151,6 +152,7 @@ def bench_render(spectrum, number, save):
         ours = timings(draw, number)
         with_png = timings(partial(render_png, spectrum, region, label, highlight), number)
         image = draw()
+        totals += pyplot[0], ours[0]
         print(
             f"{label:20} {image.width:>4}x{image.height:<4} "
             f"{pyplot[0] * 1e3:6.1f} ({pyplot[1] * 1e3:6.1f}) "
@@ -163,6 +165,10 @@ def bench_render(spectrum, number, save):
             (save / f"{stem}_pyplot.png").write_bytes(
                 pyplot_window(spectrum, window, label, shaded)
             )
+    print(
+        f"all {len(WINDOWS)} windows: pyplot {totals[0] * 1e3:.0f} ms, render_window "
+        f"{totals[1] * 1e3:.1f} ms: {totals[0] / totals[1]:.0f}x (best times)"
+    )
 
 
 def bench_measurements(spectrum, number):

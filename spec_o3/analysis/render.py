@@ -322,15 +322,16 @@ def _column_extremes(x, y, good):
     point (they break the line)."""
     column = np.floor(x).astype(np.int64)
     breaks = np.flatnonzero((column[1:] != column[:-1]) | (good[1:] != good[:-1])) + 1
-    if 4 * (breaks.size + 1) >= x.size:  # about a point per column: nothing to gain
+    if 4 * (breaks.size + 1) >= x.size:  # under four points a column: nothing to gain
         return np.arange(x.size)
     starts = np.concatenate(([0], breaks))
     group = np.repeat(np.arange(starts.size), np.diff(np.concatenate((starts, [x.size]))))
-    by_height = np.lexsort((np.where(good, y, 0.0), group))  # by group, then y within it
-    ends = np.concatenate((breaks, [x.size])) - 1
+    height = np.where(good, y, 0.0)
     kept = np.zeros(x.size, dtype=bool)
-    kept[starts] = kept[ends] = True
-    kept[by_height[starts]] = kept[by_height[ends]] = True  # lowest and highest y of each group
+    kept[starts] = kept[np.concatenate((breaks, [x.size])) - 1] = True
+    for extreme in (np.minimum, np.maximum):  # the first point at each group's extreme height
+        at = np.flatnonzero(height == extreme.reduceat(height, starts)[group])
+        kept[at[np.concatenate(([True], group[at][1:] != group[at][:-1]))]] = True
     kept |= ~good
     return np.flatnonzero(kept)
 
