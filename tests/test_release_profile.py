@@ -502,3 +502,53 @@ def test_golden_transcript(tiny_model, spectrum):
     policy.generate([trajectory.to_messages()[:-1]])
     prefix, _ = tokens(policy.processor, reference[:-1], add_generation_prompt=True, **released)
     assert fed == [prefix]
+
+
+# --------------------------------------------------------------------------------------------------
+# The response budget: no cap per turn, one budget for the episode's turns and tool responses
+# --------------------------------------------------------------------------------------------------
+
+
+def test_transformers_budget_covers_turns_and_tool_responses(tiny_model, spectrum):
+    from spec_o3.agent.backends.transformers import TransformersPolicy
+    from spec_o3.agent.trajectory import Step
+
+    policy = TransformersPolicy(
+        tiny_model("qwen2_5_vl"), device="cpu", protocol="release", response_budget=48
+    )
+    episode = Episode(spectrum, "cc", protocol="release")
+    tokenizer = policy.processor.tokenizer
+    (first,) = policy.respond([episode])
+    assert 0 < len(tokenizer(first)["input_ids"]) <= 48  # a random model talks to the limit
+    # a tool response with an image costs hundreds of tokens: nothing is left for a reply
+    zoom = run_tool(
+        episode.environment, TOOL, {"wavelength_range": [4950, 5250]}, protocol="release"
+    )
+    episode.trajectory.steps.append(Step(1, first, result_text=zoom.text, image=zoom.image))
+    assert policy.respond([episode]) == [""]
+
+
+def test_openai_budget_is_counted_from_usage(spectrum):
+    from test_backend_openai import FakeServer
+
+    from spec_o3.agent.backends.openai import OpenAICompatiblePolicy
+
+    def reply(body):
+        turns = sum(message["role"] == "assistant" for message in body["messages"])
+        text = call({"wavelength_range": [4950, 5250]}) if turns == 0 else ANSWER
+        usage = {"prompt_tokens": 1000 + 400 * turns, "completion_tokens": 300}
+        message = {"role": "assistant", "content": text}
+        return 200, {"choices": [{"index": 0, "message": message}], "usage": usage}
+
+    with FakeServer(reply) as server:
+        policy = OpenAICompatiblePolicy(server.base_url, "spec-o3-7b", logprobs=False)
+        assert (policy.protocol, policy.max_tokens, policy.response_budget) == (
+            "release",
+            None,
+            32768,
+        )
+        result = Inspector(policy).run(spectrum, "cc")
+        policy.close()
+    assert result.verdict == "YES"
+    # the second request may take what the first turn's prompt growth and reply left
+    assert [body["max_tokens"] for _, body in server.requests] == [32768, 32768 - 300]
