@@ -1,4 +1,12 @@
-"""Measurements, features and narration helpers shared by the per-task rules."""
+"""The scripted astronomer's toolkit: what every task's rules measure with, and how they conclude.
+
+The per-task modules (and anyone writing an assess function for a task of their own, see
+`~spec_o3.tasks.register_task`) build on these: `RestSpectrum` (the rest-frame reduction, shared
+by the tasks assessed together), the band indices and band heads (`BandIndex`) and lines (`Line`)
+with their measurements (`Measurement`), detection tests (`exceeds`, `is_present`,
+`is_detected`), the `Notebook` that collects what was seen in each window, and `decide`, which
+hands the named measurements to the task's rule table and writes the `Assessment`.
+"""
 
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,7 +19,65 @@ from spec_o3.analysis.bands import measure_depth
 from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
 
-__all__ = ["Measurement", "Observation", "Assessment", "MIN_SNR"]
+__all__ = [
+    "MIN_SNR",
+    "Measurement",
+    "Observation",
+    "Assessment",
+    "RestSpectrum",
+    "make_measurement",
+    "BandIndex",
+    "Line",
+    "Notebook",
+    "TIO5",
+    "CAH1",
+    "CAH2",
+    "CAH3",
+    "NA8189",
+    "C2_HEADS",
+    "C2_6191",
+    "TIO_HEADS",
+    "ZRO_HEADS",
+    "CN_HEADS",
+    "HEAD_DETECTION",
+    "H_ALPHA",
+    "H_BETA",
+    "H_GAMMA",
+    "H_DELTA",
+    "HE_I_4471",
+    "HE_I_5876",
+    "HE_I_6678",
+    "HE_II_4686",
+    "C_IV_5806",
+    "O_III_5007",
+    "H_BETA_EMISSION",
+    "CV_LINES",
+    "MG_B",
+    "NA_D",
+    "TIO5_M_TYPE",
+    "EMISSION_EW",
+    "EMISSION_PEAK",
+    "is_present",
+    "is_detected",
+    "exceeds",
+    "measure_zro",
+    "measure_c2",
+    "measure_tio_not_c2",
+    "head_depth",
+    "index_value",
+    "window_for",
+    "head_window",
+    "describe_overview",
+    "continuum_colour",
+    "describe_colour",
+    "listed",
+    "too_noisy_text",
+    "decide",
+    "region_snr",
+    "c2_note",
+    "record_c2_5165",
+    "zro_note",
+]
 
 #: Conversion of the (air) wavelengths of the literature index definitions to vacuum at ~7000 Å.
 _AIR_TO_VACUUM = 1.00028
