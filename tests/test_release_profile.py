@@ -18,6 +18,7 @@ from spec_o3.agent.protocol import (
     format_answer,
     format_assistant,
     format_tool_call,
+    system_prompt,
     token_limits,
 )
 from spec_o3.agent.tools import InspectionEnvironment, ToolCallError, run_tool
@@ -132,6 +133,9 @@ def test_release_system_prompt_is_the_trained_one(spectrum):
     episode = Episode(spectrum, "cc", protocol="release", render_images=False)
     expected = "You are a helpful assistant." + TOOLS_HEADER + "\n" + RELEASED_TOOLS_LINE
     assert episode.trajectory.system == expected + TOOLS_FOOTER
+    assert system_prompt(protocol="release") == expected + TOOLS_FOOTER
+    with pytest.raises(ValueError, match="except under the release protocol"):
+        system_prompt([json.loads(RELEASED_TOOLS_LINE)], protocol="release")
     # spec-o3's own profile keeps its richer schema
     own = Episode(spectrum, "cc", render_images=False).trajectory.system
     assert '"items"' in own and RELEASED_TOOLS_LINE not in own

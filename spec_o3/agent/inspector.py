@@ -38,7 +38,6 @@ from spec_o3.tasks import Task, get_task, get_tasks
 
 from .backends import BackendError, get_backend
 from .protocol import (
-    RELEASE_TOOL_SCHEMA,
     check_protocol,
     parse_response,
     system_prompt,
@@ -157,7 +156,7 @@ class Episode:
             overview = Image.open(io.BytesIO(overview)).convert("RGB")
         self.trajectory = Trajectory(
             task=self.task.id,
-            system=system_prompt([RELEASE_TOOL_SCHEMA] if release else tool_schemas(toolset)),
+            system=system_prompt(None if release else tool_schemas(toolset), protocol=protocol),
             prompt=prompt,
             overview=overview,
             redshift=self.redshift,

@@ -330,15 +330,27 @@ def tools_block(schemas):
     return _TOOLS_HEADER + listed + _TOOLS_FOOTER
 
 
-def system_prompt(schemas):
+def system_prompt(schemas=None, *, protocol="spec-o3"):
     """Return the full system text: ``SYSTEM_PROMPT`` followed by the tool block.
+
+    Parameters
+    ----------
+    schemas : list of dict
+        The tools' schemas (see `tool_schema`); leave out under ``protocol="release"``, which
+        lists `RELEASE_TOOL_SCHEMA`, the released tool as its training showed it.
+    protocol : {"spec-o3", "release"}, optional
 
     Examples
     --------
     >>> system_prompt([]).startswith("You are a helpful assistant.\\n\\n# Tools")
     True
+    >>> print(system_prompt(protocol="release").splitlines()[8][:60])
+    {"type": "function", "function": {"name": "spectral_visualiz
     """
-    return f"{SYSTEM_PROMPT}\n\n{tools_block(schemas)}"
+    release = check_protocol(protocol) == "release"
+    if release == (schemas is not None):
+        raise ValueError("give the tools' schemas, except under the release protocol (its own)")
+    return f"{SYSTEM_PROMPT}\n\n{tools_block([RELEASE_TOOL_SCHEMA] if release else schemas)}"
 
 
 def user_prompt(task, redshift=None, *, protocol="spec-o3"):
