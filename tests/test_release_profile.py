@@ -433,6 +433,27 @@ def test_cold_start_sharegpt_loads_unchanged(spectrum, tmp_path):
     assert [image.size for image in example["images"]] == [overview.size, zoom.size]
 
 
+def test_sft_data_in_the_release_format(release_parquet, tmp_path):
+    pytest.importorskip("datasets", reason="SFT data need the datasets package")
+    from spec_o3.cli import main
+    from spec_o3.training.data import load_sft_dataset
+
+    out = tmp_path / "sft"
+    arguments = ["train", "sft-data", "--suite", str(release_parquet), "--out", str(out)]
+    assert main([*arguments, "--protocol", "release", "--keep-incorrect"]) == 0
+    example = load_sft_dataset(out)[0]
+    assert RELEASED_TOOLS_LINE in example["messages"][0]["content"][0]["text"]
+    assert example["messages"][1]["content"][1]["text"] == PROMPT  # the row's own prompt
+    tool_texts = [
+        part["text"]
+        for message in example["messages"][3::2]
+        for part in message["content"]
+        if part["text"]
+    ]
+    assert tool_texts[1].startswith("Generated spectral visualization focused on")
+    assert example["images"][1].size[0] in range(400, 800)  # a release-style zoom
+
+
 # --------------------------------------------------------------------------------------------------
 # The golden transcript: what the transformers backend feeds the processor, token for token
 # --------------------------------------------------------------------------------------------------

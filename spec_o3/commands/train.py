@@ -14,6 +14,8 @@ command line win); under ``accelerate launch -m spec_o3.cli train ...`` they run
 import sys
 from pathlib import Path
 
+from spec_o3.agent.protocol import PROTOCOLS
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -49,6 +51,12 @@ def add_arguments(parser):
         help="keep episodes whose verdict is wrong (default: only correct ones)",
     )
     data.add_argument("--no-images", action="store_true", help="text-only conversations")
+    data.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        help="dialogue profile of the conversations (default: spec-o3, the expert's); release: "
+        "the format the released Spec-o3 checkpoints were trained on, to fine-tune them further",
+    )
 
     sft = stages.add_parser("sft", help="cold-start supervised fine-tuning (TRL SFTTrainer)")
     _model_options(sft)
@@ -117,7 +125,10 @@ def _sft_data(args):
         suites.append(simulated_suite(args.task, args.n, seed=args.seed))
     suite = Suite.concatenate(suites)
     dataset = sft_dataset(
-        suite, only_correct=not args.keep_incorrect, render_images=not args.no_images
+        suite,
+        only_correct=not args.keep_incorrect,
+        render_images=not args.no_images,
+        protocol=args.protocol,
     )
     dataset.save_to_disk(str(args.out))
     print(f"wrote {len(dataset)} conversations from {len(suite)} questions to {args.out}")

@@ -145,7 +145,14 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
 
 
 def expert_results(
-    suite, policy="expert", *, render_images=True, toolset=None, max_turns=MAX_TURNS, batch_size=16
+    suite,
+    policy="expert",
+    *,
+    render_images=True,
+    toolset=None,
+    max_turns=MAX_TURNS,
+    batch_size=16,
+    protocol=None,
 ):
     """Run a teacher policy over every question of a suite; return the results in suite order.
 
@@ -164,13 +171,22 @@ def expert_results(
         Most assistant turns per episode.
     batch_size : int
         Questions handed to the loop at once.
+    protocol : {"spec-o3", "release"}, optional
+        The dialogue profile (default: the policy's); ``"release"`` writes conversations in the
+        format the released checkpoints were trained on (see :ref:`protocol-profiles`).
 
     Returns
     -------
     results : list of `~spec_o3.agent.VettingResult`
     """
     policy = get_backend(policy)
-    inspector = Inspector(policy, toolset=toolset, max_turns=max_turns, render_images=render_images)
+    inspector = Inspector(
+        policy,
+        toolset=toolset,
+        max_turns=max_turns,
+        render_images=render_images,
+        protocol=protocol,
+    )
     table = suite.table
     results = []
     for start in range(0, len(suite), batch_size):
@@ -204,7 +220,7 @@ def sft_dataset(suite, policy="expert", *, only_correct=True, **options):
         should not imitate mistakes). Episodes that ended with an error are always dropped.
     **options
         Passed to `expert_results` (``render_images``, ``toolset``, ``max_turns``,
-        ``batch_size``).
+        ``batch_size``, ``protocol``).
 
     Returns
     -------
