@@ -5,9 +5,10 @@ An `InspectionEnvironment` holds one spectrum, inspected in its rest frame; its 
 which :func:`~spec_o3.agent.protocol.tool_schema` derives the schemas shown to the model. The same
 class serves the inspection loop and TRL's ``environment_factory`` (``reset(**row)``).
 
-Toolsets: ``"default"`` is exactly the released ``spectral_visualization_tool``, so the published
-Spec-o3 checkpoints see the tool they were trained with; ``"extended"`` adds ``identify_lines`` and
-``band_strength`` for models trained here.
+Toolsets: ``"default"`` is the released ``spectral_visualization_tool`` -- its arguments and text;
+under the ``"release"`` protocol (`run_tool`) also its schema, plot and lenient handling of
+arguments, so the published Spec-o3 checkpoints see the tool they were trained with;
+``"extended"`` adds ``identify_lines`` and ``band_strength`` for models trained here.
 """
 
 import contextlib
