@@ -95,11 +95,17 @@ def _check_size(size):
     return width, height
 
 
+@cache
+def _locator(bins):
+    """A tick locator per bin count: building one costs more than placing the ticks."""
+    return MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10])
+
+
 def _ticks(lo, hi, n):
     """About ``n`` round tick values inside ``[lo, hi]``, at least three where the range allows."""
     slack = 1e-9 * (hi - lo)
     for bins in (n, 2 * n):
-        ticks = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        ticks = _locator(bins).tick_values(lo, hi)
         ticks = ticks[(ticks >= lo - slack) & (ticks <= hi + slack)]
         if ticks.size >= 3:
             break
