@@ -147,7 +147,7 @@ def run(args):
         snr=list(snr),
     ).write(args.out / LABEL_FILE, format="ascii.ecsv", overwrite=True)
     n_yes = sum(row["label"] == "YES" for row in rows)
-    task_files = "".join(f" --task-file {path}" for path in args.task_files or ())
+    task_files = "".join(f" --task-file {path}" for path in getattr(args, "task_files", None) or ())
     print(
         f"wrote {len(rows)} spectra ({n_yes} YES, {len(rows) - n_yes} NO: {task.name}) and their "
         f"labels ({LABEL_FILE}) to {args.out}; next: spec-o3 vet --task {task.id}{task_files} "
