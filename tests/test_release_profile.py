@@ -395,6 +395,43 @@ def test_evaluate_reads_the_released_parquet(release_parquet, tmp_path, capsys):
     assert "lamost-0" in predictions and "answered" in predictions
 
 
+def test_evaluate_asks_a_served_model_with_the_rows_prompt(release_parquet, tmp_path):
+    import base64
+
+    from test_backend_openai import FakeServer
+
+    from spec_o3.cli import main
+
+    def reply(body):
+        turns = sum(message["role"] == "assistant" for message in body["messages"])
+        text = call({"wavelength_range": [4950, 5250], "label": "C2"}) if turns == 0 else ANSWER
+        return 200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+
+    with FakeServer(reply) as server:
+        arguments = ["evaluate", "--suite", str(release_parquet), "--backend", "openai"]
+        arguments += ["--base-url", server.base_url, "--model", "served-alias"]
+        arguments += ["--protocol", "release", "--logprobs", "off", "--output", str(tmp_path)]
+        assert main(arguments) == 0
+    suite = Suite.read(release_parquet)
+    overviews = {
+        Image.open(io.BytesIO(suite.spectrum(i).meta["overview"])).tobytes() for i in (0, 1)
+    }
+    sent = set()
+    for _, body in server.requests:
+        if len(body["messages"]) == 2:  # the first turn of each question
+            system, (image, text) = body["messages"][0]["content"], body["messages"][1]["content"]
+            assert RELEASED_TOOLS_LINE in system and text == {"type": "text", "text": PROMPT}
+            png_bytes = base64.b64decode(image["image_url"]["url"].split(",", 1)[1])
+            sent.add(Image.open(io.BytesIO(png_bytes)).tobytes())
+    assert sent == overviews  # each question shown its own row's image
+    answered = next(body for _, body in server.requests if len(body["messages"]) == 4)
+    tool_text = answered["messages"][3]["content"][-1]["text"]
+    assert tool_text == (
+        "Generated spectral visualization focused on wavelength range (4950, 5250) Å for C2.\n"
+        "</tool_response>"
+    )
+
+
 def test_cold_start_sharegpt_loads_unchanged(spectrum, tmp_path):
     pytest.importorskip("datasets", reason="SFT data need the datasets package")
     from spec_o3.training.data import load_sft_dataset
