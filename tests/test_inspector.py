@@ -454,5 +454,8 @@ def test_vet_several_tasks_in_one_pass_measures_each_spectrum_once(monkeypatch):
         "white_dwarf",
     ]
     assert isinstance(vet(star, ["wd"], render_images=False), dict)
+    drawn = vet(star, "cc,wd")  # one reduction and one overview plot for both tasks
+    overviews = [result.trajectory.overview for result in drawn.values()]
+    assert overviews[0] is overviews[1] and overviews[0].size == (800, 480)
     with pytest.raises(ValueError, match="unknown task 'xx'"):
         vet(star, "cc,xx")

@@ -92,6 +92,10 @@ class Episode:
         Scratch space for the policy (plans, cached encodings).
     done : bool
         Whether the episode has ended; then ``result`` holds its `VettingResult`.
+
+    An episode started with ``shared=`` (an episode of the same spectrum, source, redshift and
+    options for another task) reuses its environment and overview plot when their rest frame is
+    the same, so that vetting a spectrum for several tasks reduces and draws it once.
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class Episode:
         render_images=True,
         max_turns=MAX_TURNS,
         protocol="spec-o3",
+        shared=None,
     ):
         self.task = get_task(task)
         self.protocol = check_protocol(protocol)
@@ -113,15 +118,20 @@ class Episode:
             raise ValueError(f"the release protocol offers the released tool only, not {toolset!r}")
         meta = getattr(spectrum, "meta", None) or {}  # a DESI target is FILE#TARGETID
         source = target_name(meta.get("source") if source is None else source, meta.get("targetid"))
-        self.environment = InspectionEnvironment(
-            spectrum,
-            redshift=redshift,
-            source=source,
-            # the released models saw a spectrum without a redshift in its observed frame
-            assumed_redshift=0.0 if release else self.task.assumed_redshift,
-            toolset=toolset,
-            render_images=render_images,
-        )
+        # the released models saw a spectrum without a redshift in its observed frame
+        assumed = 0.0 if release else self.task.assumed_redshift
+        if shared is not None and shared.environment.assumed_redshift == assumed:
+            self.environment = shared.environment
+        else:
+            shared = None
+            self.environment = InspectionEnvironment(
+                spectrum,
+                redshift=redshift,
+                source=source,
+                assumed_redshift=assumed,
+                toolset=toolset,
+                render_images=render_images,
+            )
         self.spectrum = self.environment.spectrum
         self.redshift = self.environment.redshift
         self.redshift_source = self.environment.redshift_source
@@ -147,6 +157,8 @@ class Episode:
             prompt, overview = user_prompt(self.task, self.redshift, protocol=protocol), None
         if not render_images:
             overview = None
+        elif overview is None and shared is not None:
+            overview = shared.trajectory.overview
         elif overview is None:
             from spec_o3.analysis import render_window
 
@@ -236,8 +248,10 @@ class Inspector:
         self.max_turns = int(max_turns)
         self.render_images = bool(render_images)
 
-    def start(self, spectrum, task, *, redshift=None, source=None):
-        """Prepare an `Episode` (rendering the overview plot) without running it."""
+    def start(self, spectrum, task, *, redshift=None, source=None, shared=None):
+        """Prepare an `Episode` (rendering the overview plot) without running it; ``shared`` is
+        an episode of the same spectrum for another task whose reduction and plot it may reuse
+        (see `Episode`)."""
         return Episode(
             spectrum,
             task,
@@ -247,6 +261,7 @@ class Inspector:
             render_images=self.render_images,
             max_turns=self.max_turns,
             protocol=self.protocol,
+            shared=shared,
         )
 
     def run(self, spectrum, task, *, redshift=None, source=None):
@@ -437,9 +452,12 @@ def vet(
     source = _source(spectrum_or_path)
     spectrum = read_target(spectrum_or_path, target)
     with _inspector(backend, toolset, max_turns, render_images, backend_options) as inspector:
-        episodes = [
-            inspector.start(spectrum, task, redshift=redshift, source=source) for task in tasks
-        ]
+        episodes = []
+        for each in tasks:
+            shared = episodes[0] if episodes else None
+            episodes.append(
+                inspector.start(spectrum, each, redshift=redshift, source=source, shared=shared)
+            )
         results = inspector.run_episodes(episodes)
     if _one_task(task):
         return results[0]

@@ -122,10 +122,18 @@ def _vet_batch(items, settings, inspector):
             continue
         rows[item] = [None] * (len(targets) * len(tasks))
         read_seconds = (time.perf_counter() - began) / len(rows[item])
+        first = {}  # target -> its first episode, whose reduction and plot the others share
         for number, ((targetid, spectrum), task) in enumerate(itertools.product(targets, tasks)):
             began = time.perf_counter()
             try:  # a target that cannot be inspected is a failed row of its own
-                episode = inspector.start(spectrum, task, redshift=item.redshift, source=item.path)
+                episode = inspector.start(
+                    spectrum,
+                    task,
+                    redshift=item.redshift,
+                    source=item.path,
+                    shared=first.get(targetid),
+                )
+                first.setdefault(targetid, episode)
             except Exception as error:  # noqa: BLE001 (odd data fails in many ways)
                 seconds = read_seconds + time.perf_counter() - began
                 message = _failure(error, target_name(item.path, targetid))
