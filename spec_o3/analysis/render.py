@@ -489,8 +489,8 @@ def render_window(
     wavelength tick labels in Å, a flux axis with tick labels and unit, a header with the title and
     a text box giving the number of points and the wavelength and flux ranges, optional labelled
     line markers and optional shaded windows. It is drawn directly with Pillow (tick positions from
-    :class:`matplotlib.ticker.MaxNLocator`), some 50 times faster than a matplotlib figure saved to
-    PNG, so an agent can zoom as often as it likes.
+    :class:`matplotlib.ticker.MaxNLocator`), some 50-180 times faster than a matplotlib figure
+    saved to PNG, so an agent can zoom as often as it likes.
 
     Parameters
     ----------
