@@ -148,6 +148,8 @@ def load_task_file(path, *, replace=False):
     'Analyze the provided spectrum to determine if it is a Classical Be Star.'
     >>> vet(simulate_spectrum("be_star", seed=1, snr=40), task="be_star").verdict
     'YES'
+    >>> from spec_o3.tasks import unregister_task
+    >>> unregister_task("be_star")  # the example leaves the registry as it found it
     """
     task, assessor, simulated = read_task_file(path)
     register_task(task, assessor=assessor, replace=replace, **simulated)
