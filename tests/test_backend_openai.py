@@ -391,6 +391,6 @@ def test_logprobs_switch_on_the_command_line():
     assert backend_options(args) == {"logprobs": False}
     args = parser.parse_args(["--backend", "openai", "--logprobs", "maybe"])
     with pytest.raises(
-        ValueError, match="--logprobs: the openai backend expects on_off, got 'maybe'"
+        ValueError, match=r"--logprobs \(openai backend\): expected on or off, got 'maybe'"
     ):
         backend_options(args)

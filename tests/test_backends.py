@@ -229,7 +229,7 @@ def test_cli_converts_and_checks_backend_options(registry, tmp_path, capsys):
     for extra, message in [
         (["--reason", "r"], "--reason applies to the always_no backend only"),
         (["--backend", "always_no", "--model", "m"], "--model applies to the transformers and "),
-        (["--backend", "openai", "--timeout", "soon"], "--timeout: the openai backend expects "),
+        (["--backend", "openai", "--timeout", "soon"], "--timeout (openai backend): expects float"),
     ]:
         assert vet_command.run(vet_parser().parse_args(argv + extra)) == 2
         assert message in capsys.readouterr().err

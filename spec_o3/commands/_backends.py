@@ -79,11 +79,14 @@ def backend_options(args):
             )
         try:
             options[name] = option.type(text)
-        except ValueError:
-            raise ValueError(
-                f"{option.flag}: the {backend.name} backend expects "
-                f"{getattr(option.type, '__name__', 'a valid value')}, got {text!r}"
-            ) from None
+        except ValueError as error:
+            # int("x")'s own message helps nobody; a checking function's says what is allowed
+            detail = (
+                f"expects {option.type.__name__}, got {text!r}"
+                if option.type in (int, float)
+                else str(error)
+            )
+            raise ValueError(f"{option.flag} ({backend.name} backend): {detail}") from None
     return options
 
 
