@@ -101,14 +101,17 @@ def _locator(bins):
     return MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10])
 
 
+@lru_cache(maxsize=1024)  # a task's windows come back spectrum after spectrum
 def _ticks(lo, hi, n):
-    """About ``n`` round tick values inside ``[lo, hi]``, at least three where the range allows."""
+    """About ``n`` round tick values inside ``[lo, hi]``, at least three where the range allows
+    (read-only: they are cached)."""
     slack = 1e-9 * (hi - lo)
     for bins in (n, 2 * n):
         ticks = _locator(bins).tick_values(lo, hi)
         ticks = ticks[(ticks >= lo - slack) & (ticks <= hi + slack)]
         if ticks.size >= 3:
             break
+    ticks.flags.writeable = False
     return ticks
 
 
@@ -245,9 +248,7 @@ class _Plot:
         left = 8 + y_label.width + 8 + ytick_width + 8
         right = width - 16
         xticks = _ticks(*xlim, max(3, (right - left) // 85))
-        x_label = _text_mask(
-            "Wavelength (Å)" if redshift is None else "Rest-frame wavelength (Å)", _LABEL_PX
-        )
+        x_label = "Wavelength (Å)" if redshift is None else "Rest-frame wavelength (Å)"
         return cls(
             (left, top, right, bottom), xlim, ylim, xticks, yticks, exponent, x_label, y_label
         )
@@ -271,16 +272,19 @@ class _Plot:
         width, height = image.size
         for box in (
             (0, 0, width, self.top - 1),
-            (0, self.bottom + 1, width, height),
             (0, 0, self.left - 1, height),
             (self.right + 1, 0, width, height),
         ):
             draw.rectangle(box, fill=_WHITE)
         draw.rectangle((self.left - 1, self.top - 1, self.right, self.bottom), outline=_INK)
-        xticks = zip(self.x(self.xticks).round(), _tick_labels(self.xticks), strict=True)
-        for x, text in xticks:
-            draw.line((x, self.bottom, x, self.bottom + 4), fill=_INK)
-            _text(image, (x, self.bottom + 6), text, _TICK_PX, _INK, anchor="mt")
+        x_axis = _x_axis(
+            (width, height - self.bottom - 1),
+            tuple(self.x(self.xticks).round().tolist()),
+            tuple(_tick_labels(self.xticks)),
+            self.x_label,
+            (self.left, self.right),
+        )
+        image.paste(x_axis, (0, self.bottom + 1))
         yticks = zip(
             self.y(self.yticks).round(),
             _tick_labels(self.yticks / 10.0**self.exponent),
@@ -289,11 +293,21 @@ class _Plot:
         for y, text in yticks:
             draw.line((self.left - 5, y, self.left - 1, y), fill=_INK)
             _text(image, (self.left - 7, y), text, _TICK_PX, _INK, anchor="rm")
-        x_label_top = height - 8 - self.x_label.height
-        image.paste(
-            _INK, ((self.left + self.right - self.x_label.width) // 2, x_label_top), self.x_label
-        )
         image.paste(_INK, (8, (self.top + self.bottom - self.y_label.height) // 2), self.y_label)
+
+
+@lru_cache(maxsize=64)  # a task's windows come back spectrum after spectrum
+def _x_axis(size, positions, labels, x_label, span):
+    """The strip under the axes: wavelength tick marks from the frame down, their labels and the
+    axis label ``x_label`` centred under the axes' ``span`` (left and right columns)."""
+    strip = Image.new("RGB", size, _WHITE)
+    draw = ImageDraw.Draw(strip)
+    for x, text in zip(positions, labels, strict=True):
+        draw.line((x, -1, x, 3), fill=_INK)  # the frame's row is -1
+        _text(strip, (x, 5), text, _TICK_PX, _INK, anchor="mt")
+    mask = _text_mask(x_label, _LABEL_PX)
+    strip.paste(_INK, ((sum(span) - mask.width) // 2, size[1] - 8 - mask.height), mask)
+    return strip
 
 
 def _draw_spectrum(draw, plot, wavelength, flux, good):
