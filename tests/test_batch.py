@@ -595,14 +595,15 @@ def test_a_desi_file_gives_a_row_per_target_between_other_files(files, desi_file
     assert table["error"][3].startswith(f"{desi_file}#{DESI_TARGETS[2]}: cannot vet (RuntimeError")
 
 
-def test_retrying_a_failed_target_vets_its_file_again(files, desi_file, tmp_path):
+def test_retrying_a_failed_target_vets_that_target_again(files, desi_file, tmp_path):
     output = tmp_path / "out.ecsv"
     run([desi_file, files[0]], output)
-    scripted = Scripted()
-    run([desi_file, files[0]], output, resume=True, retry_failed=True, backend=scripted)
-    assert {seen.split("#")[0] for seen in scripted.seen} == {desi_file}  # not the other file
+    again = FailsTask()
+    run([desi_file, files[0]], output, resume=True, retry_failed=True, backend=again)
+    assert again.seen == [(f"{desi_file}#{DESI_TARGETS[2]}", "carbon_star")]  # its file read
     table = Table.read(output)
     assert list(table["targetid"][:5]) == DESI_TARGETS and len(table) == 6
+    assert verdicts_of(table) == ["YES", "NO", "NO", "YES", "NO", "YES"]
 
 
 def test_desi_files_on_a_dask_cluster(desi_file, files, tmp_path):
@@ -680,10 +681,10 @@ def test_several_tasks_resume_and_retry_an_entry_s_rows_together(files, desi_fil
         == [0] * 5 + [target for target in DESI_TARGETS for _ in range(5)] + [0] * 10
     )
     assert summary.failed == 10  # the DESI target and the file the policy cannot read
-    scripted = Scripted()
-    summary = run(catalogue, output, resume=True, retry_failed=True, task="all", backend=scripted)
-    assert {seen.split("#")[0] for seen in scripted.seen} == {desi_file}
-    assert summary.vetted == 5 * 6 and len(Table.read(output)) == 5 * 8
+    again = FailsTask()
+    summary = run(catalogue, output, resume=True, retry_failed=True, task="all", backend=again)
+    assert {source for source, _ in again.seen} == {f"{desi_file}#{DESI_TARGETS[2]}", files[2]}
+    assert summary.vetted == 5 * 2 and len(Table.read(output)) == 5 * 8 and summary.failed == 0
     assert list(Table.read(output)["task"]) == list(table["task"])
 
 
@@ -700,3 +701,52 @@ def test_cli_all_tasks(files, tmp_path, capsys):
     assert "10 rows (5 tasks per spectrum)" in capsys.readouterr().out
     assert vet_cli(files[0], "--task", "cc,nope", "-o", str(tmp_path / "x.ecsv")) == 2
     assert "unknown task 'nope'" in capsys.readouterr().err
+
+
+class FailsTask(Policy):
+    """Answers NO at once, except for the tasks in ``failing``, whose episodes crash; records the
+    (file, task) pairs it answers, and dies after ``crash_after`` of them."""
+
+    name = "scripted"
+
+    def __init__(self, failing=(), crash_after=None):
+        self.failing, self.seen, self.crash_after = set(failing), [], crash_after
+
+    def respond(self, episodes):
+        if self.crash_after is not None and len(self.seen) >= self.crash_after:
+            raise KeyboardInterrupt
+        if any(episode.task.id in self.failing for episode in episodes):
+            raise RuntimeError("cannot make sense of this task")
+        self.seen += [(episode.trajectory.source, episode.task.id) for episode in episodes]
+        return [format_assistant("Read it.", format_answer("NO", "Plain.")) for _ in episodes]
+
+
+def test_retrying_failed_rows_vets_only_their_tasks(files, desi_file, tmp_path):
+    catalogue = [files[0], desi_file, files[1]]
+    output = tmp_path / "out.ecsv"
+    summary = run(catalogue, output, task="cc,wd", backend=FailsTask({"white_dwarf"}))
+    assert summary.failed == 7 and summary.no == 7  # wd fails on every target
+    before = Table.read(output)
+    again = FailsTask()
+    summary = run(catalogue, output, task="cc,wd", backend=again, resume=True, retry_failed=True)
+    assert {task for _, task in again.seen} == {"white_dwarf"} and len(again.seen) == 7
+    assert summary.vetted == 7 and summary.failed == 0 and summary.no == 14
+    after = Table.read(output)
+    assert list(after["task"]) == list(before["task"])
+    assert list(after["targetid"].filled(0)) == list(before["targetid"].filled(0))
+    kept = after["task"] == "carbon_star"
+    assert list(after["seconds"][kept]) == list(before["seconds"][kept])  # not vetted again
+    assert set(after["status"]) == {"answered"}
+
+
+def test_retrying_failed_rows_of_an_interrupted_run(files, desi_file, tmp_path):
+    catalogue = [files[0], desi_file, files[1]]
+    output = tmp_path / "out.ecsv"
+    dying = FailsTask({"white_dwarf"}, crash_after=3)  # after the first file and 2 DESI targets
+    with pytest.raises(KeyboardInterrupt):
+        run(catalogue, output, task="cc,wd", backend=dying, chunk_size=1)
+    again = FailsTask()
+    summary = run(catalogue, output, task="cc,wd", backend=again, resume=True, retry_failed=True)
+    assert (files[0], "carbon_star") not in again.seen and (files[0], "white_dwarf") in again.seen
+    assert len(again.seen) == 1 + 10 + 2 and summary.failed == 0 and summary.total == 14
+    assert list(Table.read(output)["task"]) == ["carbon_star", "white_dwarf"] * 7

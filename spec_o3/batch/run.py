@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import itertools
 import os
 import time
 import uuid
@@ -10,11 +11,12 @@ from pathlib import Path
 
 import astropy.units as u
 
+from spec_o3.agent.result import FAILED
 from spec_o3.defaults import MAX_TURNS
 from spec_o3.tasks import get_tasks, task_registration
 
 from .catalog import Catalog, scan
-from .results import COLUMNS, Journal, read_rows, table_format, write_results
+from .results import COLUMNS, Journal, outcome, read_rows, table_format, write_results
 from .workers import Item, Settings, build_inspector, in_chunks, open_pool, run_chunks, vet_chunk
 
 __all__ = ["BatchSummary", "vet_catalog"]
@@ -138,9 +140,9 @@ def vet_catalog(
     resume : bool
         Finish an interrupted run: keep the rows in the journal, vet only the other spectra.
     retry_failed : bool
-        With ``resume``, vet the spectra of failed rows again too (of an interrupted run, or of
-        a finished one whose ``output`` holds failed rows), for every task: a file's rows are
-        vetted and replaced together.
+        With ``resume``, vet the failed rows again too (of an interrupted run, or of a finished
+        one whose ``output`` holds failed rows): only their (target, task) pairs when the file
+        has other rows (its file read once more), the whole file when all its rows failed.
     overwrite : bool
         Start again: replace ``output``, an interrupted run's journal and saved trajectories.
     toolset, max_turns, render_images
@@ -238,15 +240,17 @@ def vet_catalog(
         stack.callback(journal.close)
         bar = stack.enter_context(_progress_bar(size, journal.done, tasks, progress))
         work = functools.partial(vet_chunk, settings=settings, inspector=inspector)
+        kept = {}  # index -> the rows of an entry whose failed rows alone are vetted again
         todo = (
-            Item(entry.index, entry.path, entry.redshift, entry.id, entry.targetid, folder)
+            _item(entry, folder, journal, kept)
             for entry, folder in _trajectory_folders(catalog, save_trajectories)
             if journal.offsets[entry.index] < 0 or (retry_failed and journal.failed(entry.index))
         )
         try:
             for rows in run_chunks(pool, work, in_chunks(todo, chunk_size)):
-                journal.append(rows)
                 vetted += len(rows)
+                rows = _with_kept_rows(rows, kept)
+                journal.append(rows)
                 bar.update(len({index for index, _ in rows}))  # files, not targets
                 bar.set_postfix(journal.counts, refresh=False)
         except BackendError as error:
@@ -271,6 +275,33 @@ def vet_catalog(
         first_errors=tuple(tally.first_errors),
         tasks=len(tasks),
     )
+
+
+def _item(entry, folder, journal, kept):
+    """The work item of a catalogue entry. An entry with rows that did not all fail (a task that
+    failed on a spectrum read well) is vetted again for its failed (target, task) pairs only; its
+    other rows are kept in ``kept`` to go back in with the new ones."""
+    only = None
+    if journal.offsets[entry.index] >= 0:
+        rows = [row for _, row in journal.rows([entry])]
+        failed = frozenset((row["targetid"], row["task"]) for row in rows if outcome(row) == FAILED)
+        if len(failed) < len(rows):
+            only, kept[entry.index] = failed, rows
+    return Item(entry.index, entry.path, entry.redshift, entry.id, entry.targetid, folder, only)
+
+
+def _with_kept_rows(pairs, kept):
+    """``(index, row)`` pairs of a chunk with the kept rows of partly retried entries put back,
+    each new row in the place of the failed one it replaces."""
+    new = {(index, row["targetid"], row["task"]): row for index, row in pairs}
+    merged = []
+    for index, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
+        if index not in kept:
+            merged += group
+            continue
+        rows = kept.pop(index)
+        merged += [(index, new.get((index, row["targetid"], row["task"]), row)) for row in rows]
+    return merged
 
 
 def _progress_bar(total, done, tasks, progress):

@@ -26,7 +26,9 @@ __all__ = [
 
 
 class Item(NamedTuple):
-    """A catalogue entry as a worker gets it, with the folder to save its trajectory in."""
+    """A catalogue entry as a worker gets it, with the folder to save its trajectory in, and the
+    ``(targetid, task id)`` pairs to vet when only some of its rows are vetted again (``None``:
+    all)."""
 
     index: int
     path: str
@@ -34,6 +36,7 @@ class Item(NamedTuple):
     id: str | None
     targetid: int | None
     folder: str | None
+    only: frozenset | None = None
 
 
 @dataclass(frozen=True)
@@ -116,14 +119,22 @@ def _vet_batch(items, settings, inspector):
             targets = list(iter_targets(item.path, item.targetid))
         except Exception as error:  # noqa: BLE001 (readers and odd data fail in many ways)
             message, seconds = _failure(error, item.path), time.perf_counter() - began
+            wanted = {task for _, task in item.only} if item.only is not None else None
             rows[item] = [
-                failed_row(item.path, task, message, seconds, item.targetid) for task in tasks
+                failed_row(item.path, task, message, seconds, item.targetid)
+                for task in tasks
+                if wanted is None or task.id in wanted
             ]
             continue
-        rows[item] = [None] * (len(targets) * len(tasks))
-        read_seconds = (time.perf_counter() - began) / len(rows[item])
+        pairs = [
+            (target, task)
+            for target, task in itertools.product(targets, tasks)
+            if item.only is None or (target[0], task.id) in item.only
+        ]
+        rows[item] = [None] * len(pairs)
+        read_seconds = (time.perf_counter() - began) / max(len(pairs), 1)
         first = {}  # target -> its first episode, whose reduction and plot the others share
-        for number, ((targetid, spectrum), task) in enumerate(itertools.product(targets, tasks)):
+        for number, ((targetid, spectrum), task) in enumerate(pairs):
             began = time.perf_counter()
             try:  # a target that cannot be inspected is a failed row of its own
                 episode = inspector.start(
