@@ -699,6 +699,13 @@ def test_cli_all_tasks(files, tmp_path, capsys):
         "white_dwarf",
     ]
     assert "10 rows (5 tasks per spectrum)" in capsys.readouterr().out
+    assert vet_cli(files[0], "--task", "cc,wd", "--no-images") == 0  # rows on the terminal
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].startswith("2 rows (2 tasks per spectrum): 0 YES, 2 NO")
+    assert [line.split("\t")[:2] for line in shown[1:3]] == [
+        [files[0], "carbon_star"],
+        [files[0], "white_dwarf"],
+    ]
     assert vet_cli(files[0], "--task", "cc,nope", "-o", str(tmp_path / "x.ecsv")) == 2
     assert "unknown task 'nope'" in capsys.readouterr().err
 

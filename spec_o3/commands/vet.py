@@ -238,14 +238,17 @@ def _print_summary(summary, print_rows, trajectories=None):
     if summary.errors > len(summary.first_errors):
         print(f"... and {summary.errors - len(summary.first_errors)} more errors", file=sys.stderr)
     if print_rows:  # no --output: the results go to the terminal
+        rows = "spectra" if summary.tasks == 1 else f"rows ({summary.tasks} tasks per spectrum)"
         print(
-            f"{summary.total} spectra: {summary.yes} YES, {summary.no} NO, "
+            f"{summary.total} {rows}: {summary.yes} YES, {summary.no} NO, "
             f"{summary.no_answer} without an answer, {summary.failed} failed"
         )
         for row in Table.read(summary.output, format="ascii.ecsv"):
             shown = row["verdict"] if row["status"] == ANSWERED else row["status"].upper()
             target = "" if np.ma.is_masked(row["targetid"]) else f"#{row['targetid']}"
-            print(f"{row['file']}{target}\t{shown}\t{row['evidence'] or row['error'] or ''}")
+            task = "" if summary.tasks == 1 else f"\t{row['task']}"
+            evidence = row["evidence"] or row["error"] or ""
+            print(f"{row['file']}{target}{task}\t{shown}\t{evidence}")
         print("next: give --output FILE to keep the results and review them in a report")
     else:
         report = f"spec-o3 report {summary.output} --out {summary.output.parent / 'report'}"
