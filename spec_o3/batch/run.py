@@ -45,6 +45,8 @@ class BatchSummary:
         Wall-clock time of this run.
     first_errors : tuple of (str, str)
         ``(file, error)`` of the first few failed rows, then of rows without an answer.
+    tasks : int
+        Tasks each spectrum was vetted for (a row each).
     """
 
     output: Path
