@@ -98,6 +98,14 @@ class Measurement:
         The value (dimensionless for indices and depths, Å for widths).
     uncertainty : `~astropy.units.Quantity`
         One-sigma uncertainty from the spectrum's noise, same unit as ``value``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> print(Measurement("H beta emission EW", -0.3 * u.AA, 1.2 * u.AA))
+    H beta emission EW 0 ± 1 Å
+    >>> Measurement("TiO5", 0.312 * u.one, 0.004 * u.one).significance
+    78.0
     """
 
     name: str
@@ -109,10 +117,11 @@ class Measurement:
         """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
         unit = self.value.unit
         if unit is u.AA:
-            return f"{self.value.value:.0f} ± {self.uncertainty.value:.0f} Å"
+            return f"{_fixed(self.value.value, 0)} ± {self.uncertainty.value:.0f} Å"
         suffix = "" if unit is u.dimensionless_unscaled else f" {unit.to_string()}"
         digits = 3 if 0 < self.uncertainty.value < 0.005 else 2
-        return f"{self.value.value:.{digits}f} ± {self.uncertainty.value:.{digits}f}{suffix}"
+        value = _fixed(self.value.value, digits)
+        return f"{value} ± {self.uncertainty.value:.{digits}f}{suffix}"
 
     def __str__(self):
         return f"{self.name} {self.short}"
@@ -122,6 +131,12 @@ class Measurement:
         """Value over uncertainty (how many sigma the value is from zero)."""
         error = self.uncertainty.value
         return float(self.value.value / error) if error > 0 else float("inf")
+
+
+def _fixed(value, digits):
+    """``value`` to ``digits`` decimals, without the "-0" of a small negative number."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and not float(text) else text
 
 
 @dataclass(frozen=True)
