@@ -196,20 +196,26 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         and not (he_strong and m.name.startswith("Na D"))
     ]
     ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
-    # A DB's broad He I 4922 and 6678 troughs fill the red continuum windows of H beta and H alpha,
-    # and the flux between them reads as Balmer emission: with He I in absorption it is not, unless
-    # it is stronger than troughs can fake. He II 4686 emission no white dwarf shows.
-    emission = [
-        e["ew"]
-        for e in (H_ALPHA.emission(rest), H_BETA_EMISSION.emission(rest))
-        if is_detected(e) and (not he_strong or e["ew"].value.value > RULES["trough_emission_ew"])
-    ]
-    he_ii_emission = HE_II_4686.emission(rest)
-    # On a red continuum only a line that peaks: TiO and metal bands in the side windows of a cool
-    # star lower the continuum fit, and the flux between them reads as He II "emission".
+    # Emission lines, which no white dwarf shows (He II 4686 never). Two things fake them, as the
+    # flux between depressed side windows: a DB's He I 4922 and 6678 troughs (so with He I in
+    # absorption, Balmer emission counts only when stronger than troughs can fake) and, on a red
+    # continuum, the TiO, MgH and metal bands of a cool star (there only a line that peaks counts).
     red = colour is not None and colour < RULES["emission_min_colour"]
-    if is_detected(he_ii_emission) and not (red and not _peaks(HE_II_4686, rest)):
-        emission.append(he_ii_emission["ew"])
+    emission = [
+        measure["ew"]
+        for line, measure in (
+            (H_ALPHA, H_ALPHA.emission(rest)),
+            (H_BETA_EMISSION, H_BETA_EMISSION.emission(rest)),
+            (HE_II_4686, HE_II_4686.emission(rest)),
+        )
+        if is_detected(measure)
+        and not (red and not _peaks(line, rest))
+        and (
+            line is HE_II_4686
+            or not he_strong
+            or measure["ew"].value.value > RULES["trough_emission_ew"]
+        )
+    ]
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
     reversed_cores = ["H alpha"] if _emission_core(H_ALPHA, rest) and not he_strong else []
     c2_heads, _, _ = measure_c2(rest)
