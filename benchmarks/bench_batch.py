@@ -6,6 +6,9 @@ machine slows them all alike; peak memory is that of the job alone):
 
 - ``fits.getdata`` and `spec_o3.io.read_for_inspection` (what the workers read with) over every
   file, in one process;
+- the expert's measurements on the first ``--expert-sample`` files, spectra in memory (as
+  ``benchmarks/bench_vet.py`` times them): ``assess`` per task, the tasks one by one, and
+  ``assess_all``;
 - `spec_o3.batch.vet_catalog` with the expert backend, text only, for ``--task`` (default all
   five tasks, a row per file and task) with each ``--workers`` count, with the peak memory of the
   whole process tree (parent, fork server, workers; shared pages counted once) from ``/proc``;
@@ -184,6 +187,24 @@ def run_command(listing, task, workers):
     return seconds
 
 
+def expert_lines(listing, task, sample, getdata_seconds):
+    """The expert's measurements on the first ``sample`` files, spectra in memory, per file and
+    as a ratio to ``fits.getdata`` per file (``getdata_seconds``), as `bench_vet` times them."""
+    from bench_vet import expert_figures, seconds_per_file
+
+    from spec_o3.io import read_for_inspection
+    from spec_o3.tasks import get_tasks
+
+    paths = listing.read_text().split()[:sample]
+    spectra = [(read_for_inspection(path), path) for path in paths]
+    for name, (function, items) in expert_figures(spectra, get_tasks(task)).items():
+        seconds = seconds_per_file(function, items, repeats=1)
+        print(
+            f"{name + f', {sample} files':40s} {'':9s}  {1e3 * seconds:6.2f} ms/file  "
+            f"{seconds / getdata_seconds:6.1f} x fits.getdata"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5_000, help="files to vet (default 5,000)")
@@ -191,6 +212,9 @@ def main(argv=None):
     parser.add_argument("--task", default="all", help="task(s), as spec-o3 vet takes them (all)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="default: 1 2")
     parser.add_argument("--chunk-size", type=int, default=32, help="default 32")
+    parser.add_argument(
+        "--expert-sample", type=int, default=500, help="files the expert is timed on (500)"
+    )
     parser.add_argument("--memory-check", action="store_true", help="also vet n/2 files")
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER, help="where files go")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # internal: one measurement
@@ -209,13 +233,14 @@ def main(argv=None):
 
     def line(name, seconds, extra=""):
         print(
-            f"{name:34s} {seconds:7.1f} s  {1e3 * seconds / args.n:6.2f} ms/file  "
+            f"{name:40s} {seconds:7.1f} s  {1e3 * seconds / args.n:6.2f} ms/file  "
             f"{seconds / raw:6.1f} x fits.getdata{extra}"
         )
 
     raw = run_measurement("fits.getdata", listing, args.task)["seconds"]
     line("fits.getdata, 1 process", raw)
     line("read_for_inspection, 1 process", run_measurement("read", listing, args.task)["seconds"])
+    expert_lines(listing, args.task, args.expert_sample, raw / args.n)
     for workers in args.workers:
         result = run_measurement("vet", listing, args.task, workers, args.chunk_size)
         memory = f"  peak memory {result['peak'] / 2**20:.0f} MiB"

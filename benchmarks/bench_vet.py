@@ -54,6 +54,30 @@ def seconds_per_file(function, items, repeats):
     return statistics.median(times) / len(items)
 
 
+def expert_figures(spectra, tasks):
+    """The expert's measurements, spectra in memory: ``{name: (function, items)}`` for `assess`
+    per task, all tasks one by one, and `assess_all` (``spectra`` are ``(spectrum, path)``)."""
+
+    def redshift(spectrum):
+        return spectrum.meta.get("redshift") or 0.0
+
+    figures = {}
+    for task in tasks:
+        figures[f"assess, {task.code}"] = (
+            lambda item, task=task: assess(item[0], task, redshift(item[0])),
+            spectra,
+        )
+    figures[f"assess, {len(tasks)} tasks one by one"] = (
+        lambda item: [assess(item[0], task, redshift(item[0])) for task in tasks],
+        spectra,
+    )
+    figures[f"assess_all, {len(tasks)} tasks"] = (
+        lambda item: assess_all(item[0], tasks, redshift(item[0])),
+        spectra,
+    )
+    return figures
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="LAMOST LRS FITS files")
@@ -62,32 +86,16 @@ def main(argv=None):
     paths = args.files or sorted(DEFAULT_FOLDER.glob("*.fits"))
     tasks = get_tasks("all")
     spectra = [(read_for_inspection(path), path) for path in paths]
-
-    def redshift(spectrum):
-        return spectrum.meta.get("redshift") or 0.0
-
     figures = {
         "fits.getdata": (fits.getdata, paths),
-        'Spectrum.read(format=...)': (
+        "Spectrum.read(format=...)": (
             lambda path: Spectrum.read(path, format="spec-o3 LAMOST-LRS"),
             paths,
         ),
         "Spectrum.read (auto-identified)": (Spectrum.read, paths),
         "read_for_inspection": (read_for_inspection, paths),
     }
-    for task in tasks:
-        figures[f"assess, {task.code}"] = (
-            lambda item, task=task: assess(item[0], task, redshift(item[0])),
-            spectra,
-        )
-    figures["assess, 5 tasks one by one"] = (
-        lambda item: [assess(item[0], task, redshift(item[0])) for task in tasks],
-        spectra,
-    )
-    figures["assess_all, 5 tasks"] = (
-        lambda item: assess_all(item[0], tasks, redshift(item[0])),
-        spectra,
-    )
+    figures.update(expert_figures(spectra, tasks))
     figures["vet, cc, text only"] = (
         lambda item: vet(item[0], "cc", render_images=False),
         spectra,
