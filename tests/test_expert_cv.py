@@ -210,3 +210,10 @@ def test_m_star_bands_are_not_wolf_rayet_wind_lines(cls, seed):
 def test_a_real_flare_star_is_a_chromosphere_not_a_wind(reference_star):
     assessment = assess(reference_star("extra", "truecolortools/YZ_CMi.txtA", snr=30), "cv")
     assert assessment.verdict == "NO" and "Wolf-Rayet" not in assessment.conclusion
+
+
+def test_a_be_star_is_not_called_a_dme_star():
+    """A TiO-like step on a hot star's continuum is no TiO: Be stars are not dMe stars."""
+    for seed in range(40):
+        star = simulate_spectrum("be_star", seed=seed, snr=30)
+        assert assess(star, "cv", star.meta["redshift"]).rule != "narrow_dme", seed
