@@ -30,7 +30,6 @@ from .tables import read_table
 __all__ = [
     "MetalLine",
     "catalogue_wavelength",
-    "rest_wavelengths",
     "strong_lines",
     "metal_line_opacity",
     "forest_opacity",
@@ -118,23 +117,6 @@ def _catalogue_lines():
             table["name"], table["species"], table["rest_wavelength"].to_value("AA"), strict=True
         )
     )
-
-
-def rest_wavelengths(names):
-    """Vacuum rest wavelengths (Å) of catalogue lines by name, in the order given.
-
-    Examples
-    --------
-    >>> rest_wavelengths(["H alpha", "He II 4686"]).tolist()
-    [6564.61, 4687.02]
-    """
-    catalogue = {name: wavelength for name, _, wavelength in _catalogue_lines()}
-    unknown = [name for name in names if name not in catalogue]
-    if unknown:
-        raise ValueError(
-            f"lines {unknown} are not in the catalogue (see spec_o3.catalog.atomic_lines())"
-        )
-    return np.array([catalogue[name] for name in names], dtype=float)
 
 
 def catalogue_wavelength(species, wavelength, tolerance=1.0):

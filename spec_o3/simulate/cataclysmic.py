@@ -3,7 +3,7 @@ classical novae in their nebular phase."""
 
 import numpy as np
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .constants import CYCLOTRON_WAVELENGTH_MG
 from .continuum import accretion_disc
 from .emission import disc_lines, gaussian_lines

@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.special import voigt_profile
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .constants import C_CGS, G_CGS, M_SUN_G
 from .continuum import planck
 from .molecules import Chemistry, molecular_transmission

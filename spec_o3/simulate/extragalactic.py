@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .constants import RYDBERG_H
 from .continuum import power_law
 from .emission import gaussian_lines

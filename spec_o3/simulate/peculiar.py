@@ -4,7 +4,7 @@ giant ionised by a hot companion). Carbon stars are in :mod:`~spec_o3.simulate.c
 
 import numpy as np
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .continuum import planck
 from .emission import gaussian_lines
 from .priors import Priors, observing_conditions

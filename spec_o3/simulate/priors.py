@@ -5,7 +5,7 @@ temperature and gravity ranges, emission-line strengths and ratios — is not wr
 in ``spec_o3/data/simulate_priors.ecsv``, one row per (class, subtype, parameter) with the
 distribution, its numbers and the ``reference`` they come from. Rest wavelengths come from the
 shipped line catalogue (:func:`spec_o3.catalog.atomic_lines`) by line name
-(`~spec_o3.simulate.atomic.rest_wavelengths`). See :doc:`/simulate`.
+(`~spec_o3.catalog.rest_wavelengths`). See :doc:`/simulate`.
 """
 
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .tables import read_table
 
 __all__ = [

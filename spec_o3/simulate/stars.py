@@ -6,7 +6,7 @@ blue horizontal-branch stars, and M0–M8 giants.
 
 import numpy as np
 
-from .atomic import rest_wavelengths
+from ..catalog import rest_wavelengths
 from .emission import disc_lines, gaussian_lines
 from .photosphere import Photosphere
 from .priors import Priors, observing_conditions
