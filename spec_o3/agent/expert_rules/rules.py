@@ -286,14 +286,8 @@ class RuleTable:
         if missing:
             raise KeyError(f"{self.source}: no measurement called {', '.join(sorted(missing))}")
         comparisons = []
-        for rule in self.rules:
-            try:
-                applies = rule.when(namespace, comparisons, self._threshold_names)
-            except KeyError as error:
-                raise KeyError(
-                    f"{self.source}, rule {rule.name!r}: no measurement called {error.args[0]!r}"
-                ) from None
-            if applies:
+        for rule in self.rules:  # every name they read is in the namespace (checked above)
+            if rule.when(namespace, comparisons, self._threshold_names):
                 evidence = _fill(rule, namespace, self.source)
                 return Decision(rule, rule.verdict, evidence, _margin(comparisons))
         raise ValueError(f"{self.source}: no rule applies; end the table with a default rule")
