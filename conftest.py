@@ -26,10 +26,6 @@ except ImportError:  # the header plugin is optional
 
 #: The real spectra the tests read, in the repository (sources and licences in its README).
 TEST_DATA = Path(__file__).resolve().parent / "tests" / "data"
-#: All real spectra and the full stellar libraries, beside the repository (read-only), for the
-#: large library validations only. Override with SPEC_O3_SHARED_DATA.
-_DEFAULT_SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
-SHARED_DATA = Path(os.environ.get("SPEC_O3_SHARED_DATA", _DEFAULT_SHARED_DATA))
 
 
 @pytest.fixture(scope="session")
@@ -37,18 +33,6 @@ def test_data():
     """Path of ``tests/data``: a few real LAMOST/SDSS files, white-dwarf standards, library stars
     and ``real_extra`` spectra, laid out as ``shared/data`` is."""
     return TEST_DATA
-
-
-@pytest.fixture(scope="session")
-def shared_data():
-    """Path of ``shared/data`` (every real spectrum, all of MILES and STELIB), for the large
-    library validations; they skip, saying why, where it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(
-            f"the large library validations need shared/data, not found at {SHARED_DATA} "
-            "(set SPEC_O3_SHARED_DATA)"
-        )
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

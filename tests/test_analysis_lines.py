@@ -402,9 +402,9 @@ def test_real_be_star(real_data):
     assert {"H beta", "H gamma", "H delta", "H8"} <= names_of(table, "absorption")
 
 
-def white_dwarf(shared_data, name):
+def white_dwarf(test_data, name):
     """A WD flux standard (1 Å grid) on the LAMOST grid, S/N 50, as a LAMOST-like spectrum."""
-    standard = QTable.read(shared_data / "real" / "wd_standards" / f"{name}.ecsv")
+    standard = QTable.read(test_data / "real" / "wd_standards" / f"{name}.ecsv")
     wavelength = standard["wavelength"].to_value(u.AA)
     grid = LAMOST[(LAMOST > wavelength[0]) & (LAMOST < wavelength[-1])]
     flux = np.interp(grid, wavelength, np.asarray(standard["flux"], dtype=float))
@@ -419,20 +419,20 @@ DA_STANDARDS = "EG274 G93-48 GD153 GD50 GD71 Grwp705824 HZ2 HZ4 LB227 LTT3218 LT
 
 
 @pytest.mark.parametrize("name", DA_STANDARDS)
-def test_real_da_white_dwarfs_show_broad_balmer_lines(shared_data, name):
+def test_real_da_white_dwarfs_show_broad_balmer_lines(test_data, name):
     """Pressure-broadened Balmer lines, wider than an A star's 15-25 Å at LAMOST resolution."""
-    table = identify_lines(white_dwarf(shared_data, name))
+    table = identify_lines(white_dwarf(test_data, name))
     assert set(table["kind"]) == {"absorption"}
     for line in ("H beta", "H gamma"):
         assert only(table, line)["fwhm"] > 30 * u.AA
 
 
-def test_real_db_and_do_white_dwarfs_show_helium(shared_data):
-    db = identify_lines(white_dwarf(shared_data, "LDS749B"))
+def test_real_db_and_do_white_dwarfs_show_helium(test_data):
+    db = identify_lines(white_dwarf(test_data, "LDS749B"))
     # Weaker He I lines are kept beside the strong ones.
     assert {"He I 4026", "He I 4471", "He I 4922", "He I 5876"} <= names_of(db, "absorption")
     assert not {"H alpha", "H beta", "H gamma", "H8"} & set(db["name"])  # 3889 Å is He I
-    do = identify_lines(white_dwarf(shared_data, "HZ21"))
+    do = identify_lines(white_dwarf(test_data, "HZ21"))
     assert "He II 4686" in names_of(do, "absorption")
 
 

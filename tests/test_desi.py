@@ -161,10 +161,10 @@ def test_the_older_zbest_file_is_read_too(tmp_path):
     assert redshift_catalogue(path)[int(TARGETS[1])]["redshift"] == 0.7
 
 
-def test_a_real_zbest_file(shared_data, tmp_path):
+def test_a_real_zbest_file(test_data, tmp_path):
     """A zbest file of DESI's SV 'Andes' reduction, from the DESI High teaching repository (its
     coadd beside it is a simplified table, one column per target, not the official layout)."""
-    real = shared_data / "real_extra" / "desihigh" / "zbest-mws-66003-20200315.fits"
+    real = test_data / "real_extra" / "desihigh" / "zbest-mws-66003-20200315.fits"
     shutil.copy(real, tmp_path / "zbest-mws-66003.fits")
     found = redshift_catalogue(tmp_path / "coadd-mws-66003.fits")
     m_dwarf = found[35191325334702408]
