@@ -233,8 +233,13 @@ def _print_summary(summary, print_rows, trajectories=None):
 
     from spec_o3.agent.result import ANSWERED
 
-    for file, error in summary.first_errors:
-        print(error if error.startswith(file) else f"{file}: {error}", file=sys.stderr)
+    # A file that cannot be read fails every task the same way: say so once.
+    shown_errors = dict.fromkeys(
+        error if error.startswith(file) else f"{file}: {error}"
+        for file, error in summary.first_errors
+    )
+    for error in shown_errors:
+        print(error, file=sys.stderr)
     if summary.errors > len(summary.first_errors):
         print(f"... and {summary.errors - len(summary.first_errors)} more errors", file=sys.stderr)
     if print_rows:  # no --output: the results go to the terminal
@@ -255,8 +260,8 @@ def _print_summary(summary, print_rows, trajectories=None):
         saved = "" if trajectories is None else f" --trajectories {trajectories}"
         print(f"{summary}; next: {report}{saved}")
     if summary.failed:
+        failed = f"{summary.failed} input(s)" if summary.tasks == 1 else f"{summary.failed} rows"
         print(
-            f"spec-o3 vet: {summary.failed} input(s) failed and have no verdict (exit status "
-            f"{EXIT_FAILED_INPUTS})",
+            f"spec-o3 vet: {failed} failed and have no verdict (exit status {EXIT_FAILED_INPUTS})",
             file=sys.stderr,
         )
