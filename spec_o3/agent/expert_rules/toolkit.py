@@ -780,9 +780,12 @@ def c2_note(depth, seen):
 def record_c2_5165(book, span):
     """Show the C2 Swan 5165 head in the window ``span`` (Å); C2 bands make a carbon star.
 
-    Returns the heads seen and whether they make a carbon star, as `measure_c2` does.
+    Returns the heads seen and whether they make a carbon star: as `measure_c2` says, unless TiO
+    is seen too -- the TiO bands of the coolest M stars (Miras at minimum) darken the 4737 and
+    5636 head windows, and such a star is oxygen rich, as the carbon-star task also concludes.
     """
     c2, c2_seen, carbon = measure_c2(book.rest)
+    carbon = carbon and not measure_tio_not_c2(book.rest)[1]
     book.record(
         window_for(book.task, *span, "C2 Swan 5165"),
         c2[1:2],
