@@ -7,6 +7,10 @@ Examples::
     spec-o3 train sft --model Qwen/Qwen2.5-VL-7B-Instruct --data data/sft-gm --output runs/sft
     spec-o3 train rl --model runs/sft --task gm --n 512 --output runs/grpo
 
+    # vet -> review -> retrain: the reviewers' decisions as training data
+    spec-o3 train sft-data --reviewed results-reviewed.ecsv --trajectories runs/ --out data/rev
+    spec-o3 train rl --model runs/sft --suite results-reviewed.ecsv --output runs/grpo
+
 ``sft`` and ``rl`` read every setting from ``--config cfg.yaml`` too (options given on the
 command line win); under ``accelerate launch -m spec_o3.cli train ...`` they run on every GPU.
 """
@@ -32,7 +36,10 @@ def add_arguments(parser):
     )
     tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights")
 
-    data = stages.add_parser("sft-data", help="write cold-start SFT conversations (expert)")
+    data = stages.add_parser(
+        "sft-data",
+        help="write cold-start SFT conversations (the expert's, or reviewed inspections)",
+    )
     data.add_argument("--task", help="task to simulate questions for (id or code)")
     data.add_argument("--n", type=int, help="number of questions to simulate")
     data.add_argument(
@@ -57,6 +64,20 @@ def add_arguments(parser):
         help="dialogue profile of the conversations (default: spec-o3, the expert's); release: "
         "the format the released Spec-o3 checkpoints were trained on, to fine-tune them further",
     )
+    reviewed = data.add_argument_group("from a review (instead of the expert)")
+    reviewed.add_argument(
+        "--reviewed",
+        type=Path,
+        metavar="TABLE",
+        help="results table with review decisions (spec-o3 report --merge): the inspections "
+        "the reviewer agreed with as they are, the others corrected to the reviewer's verdict",
+    )
+    reviewed.add_argument(
+        "--trajectories",
+        type=Path,
+        metavar="DIR",
+        help="where spec-o3 vet --save-trajectories saved the inspections of that table",
+    )
 
     sft = stages.add_parser("sft", help="cold-start supervised fine-tuning (TRL SFTTrainer)")
     _model_options(sft)
@@ -69,7 +90,11 @@ def add_arguments(parser):
     rl.add_argument("--task", action="append", help="task to simulate questions for; repeatable")
     rl.add_argument("--n", type=int, help="questions to simulate per task (default 64)")
     rl.add_argument(
-        "--suite", action="append", metavar="PATH", help="labelled suite to train on; repeatable"
+        "--suite",
+        action="append",
+        metavar="PATH",
+        help="labelled suite to train on, or a results table with review decisions (spec-o3 "
+        "report --merge: the decisions are the labels); repeatable",
     )
     rl.add_argument("--num-generations", type=int, help="rollouts per question (default 8)")
     rl.add_argument(
@@ -113,6 +138,10 @@ def _tiny_model(args):
 
 
 def _sft_data(args):
+    if args.reviewed is not None:
+        return _reviewed_sft_data(args)
+    if args.trajectories is not None:
+        raise ValueError("--trajectories goes with --reviewed")
     from spec_o3.bench import Suite
     from spec_o3.training.data import sft_dataset, simulated_suite
 
@@ -132,6 +161,33 @@ def _sft_data(args):
     )
     dataset.save_to_disk(str(args.out))
     print(f"wrote {len(dataset)} conversations from {len(suite)} questions to {args.out}")
+    return 0
+
+
+#: ``sft-data`` options of the expert's conversations, which a review does not take.
+_EXPERT_DATA_OPTIONS = ("task", "n", "suite", "keep_incorrect", "no_images", "protocol")
+
+
+def _reviewed_sft_data(args):
+    from spec_o3.training.reviewed import reviewed_sft_dataset
+
+    given = [name for name in _EXPERT_DATA_OPTIONS if getattr(args, name)]
+    if given:
+        listed = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+        raise ValueError(f"{listed} cannot be combined with --reviewed")
+    if args.trajectories is None:
+        raise ValueError(
+            "--reviewed needs --trajectories DIR, where spec-o3 vet --save-trajectories saved "
+            "the inspections"
+        )
+    dataset, reviewed = reviewed_sft_dataset(args.reviewed, args.trajectories)
+    dataset.save_to_disk(str(args.out))
+    corrected = sum(dataset["corrected"])
+    print(
+        f"wrote {len(dataset)} conversations to {args.out}: {len(dataset) - corrected} "
+        f"inspection(s) as the agent made them, {corrected} corrected to the reviewer's verdict"
+        + (f"; {reviewed.describe_left_out()}" if reviewed.describe_left_out() else "")
+    )
     return 0
 
 
@@ -165,8 +221,31 @@ def _rl(args):
 
     names = (*_COMMON, "task", "n", "suite", "num_generations", "use_vllm")
     settings = load_settings(GRPOSettings, args.config, **_overrides(args, names))
-    print(f"saved {train_grpo(settings)}")
+    print(f"saved {train_grpo(settings, suite=_rl_questions(settings.suite))}")
     return 0
+
+
+def _rl_questions(paths):
+    """The questions of ``--suite``: suites as they are, and reviewed results tables labelled by
+    their decisions; None without ``--suite`` (the settings' tasks are simulated)."""
+    from spec_o3.bench import Suite
+    from spec_o3.training.reviewed import is_reviewed_table, reviewed_suite
+
+    if not paths:
+        return None
+    suites = []
+    for path in paths:
+        if not is_reviewed_table(path):
+            suites.append(Suite.read(path))
+            continue
+        suite, reviewed = reviewed_suite(path)
+        left_out = reviewed.describe_left_out()
+        print(
+            f"{path}: {len(suite)} reviewed question(s), the decisions as labels"
+            + (f"; {left_out}" if left_out else "")
+        )
+        suites.append(suite)
+    return Suite.concatenate(suites)
 
 
 _STAGES = {"tiny-model": _tiny_model, "sft-data": _sft_data, "sft": _sft, "rl": _rl}
