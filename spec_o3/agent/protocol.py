@@ -654,9 +654,9 @@ def _loads_relaxed(text):
     start, end = text.find("{"), text.rfind("}")
     candidates = [text] if start < 0 or end < start else [text, text[start : end + 1]]
     for candidate in candidates:
-        for source in (candidate, _relax(candidate)):
+        for relax in (False, True):  # relaxed only if strict JSON fails, the rare case
             try:
-                return json.loads(source)
+                return json.loads(_relax(candidate) if relax else candidate)
             except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 continue
     return None

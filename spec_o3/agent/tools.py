@@ -39,6 +39,7 @@ __all__ = [
     "rest_frame",
     "run_tool",
     "tool_schemas",
+    "unit_text",
     "windows_without_data",
 ]
 
@@ -202,7 +203,7 @@ class InspectionEnvironment:
             "label": label,
             "n_points": int(flux.size),
             "flux_range": [float(flux.min()), float(flux.max())],
-            "flux_unit": self._arrays.flux_unit.to_string(),
+            "flux_unit": unit_text(self._arrays.flux_unit),
         }
         image = None
         if self.render_images:
@@ -496,13 +497,33 @@ outside the available data range [4000.0, 6000.0].
         return _release_visualization(
             environment, arguments.get("wavelength_range"), arguments.get("label")
         )
-    tool = getattr(environment, name)
+    signature = _tool_signature(type(environment), name)
     try:
-        inspect.signature(tool).bind(**arguments)
+        signature.bind(**arguments)
     except TypeError as error:
-        accepted = ", ".join(inspect.signature(tool).parameters)
+        accepted = ", ".join(signature.parameters)
         raise ToolCallError(f"{name}: {error} (arguments: {accepted})") from None
-    return tool(**arguments)
+    return getattr(environment, name)(**arguments)
+
+
+@cache
+def _tool_signature(environment_type, name):
+    """The signature of a tool as the model calls it (without ``self``), worked out once."""
+    signature = inspect.signature(getattr(environment_type, name))
+    return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+@cache
+def unit_text(unit):
+    """``unit.to_string()``, worked out once per unit (astropy formats it anew on every call).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> unit_text(u.erg / u.s / u.cm**2 / u.AA)
+    'erg / (Angstrom s cm2)'
+    """
+    return unit.to_string()
 
 
 def _release_visualization(environment, wavelength_range, label):
@@ -520,7 +541,7 @@ def _release_visualization(environment, wavelength_range, label):
         "label": label,
         "n_points": int(arrays.wavelength[pixels].size),
         "flux_range": [float(flux.min()), float(flux.max())],
-        "flux_unit": arrays.flux_unit.to_string(),
+        "flux_unit": unit_text(arrays.flux_unit),
     }
     image = None
     if environment.render_images:

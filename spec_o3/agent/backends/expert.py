@@ -21,6 +21,7 @@ import numpy as np
 from ..expert_rules import assess_all
 from ..expert_rules.confidence import confidence
 from ..protocol import format_answer, format_assistant, format_tool_call
+from ..tools import unit_text
 from .base import Policy
 
 __all__ = ["ExpertPolicy", "measurement_record"]
@@ -89,7 +90,7 @@ def measurement_record(measurements):
         m.name: {
             "value": round(float(m.value.value), 4),
             "uncertainty": round(float(m.uncertainty.value), 4),
-            "unit": "" if m.value.unit is u.dimensionless_unscaled else m.value.unit.to_string(),
+            "unit": "" if m.value.unit is u.dimensionless_unscaled else unit_text(m.value.unit),
         }
         for m in measurements
     }
