@@ -22,7 +22,7 @@ from ..agent import BackendError, Inspector, get_backend
 from ..agent.result import ANSWERED, FAILED, STATUSES
 from ..defaults import MAX_TURNS
 from ..exceptions import UnvettableSpectrum
-from .metrics import _is_yes, score_table
+from .metrics import _is_yes, comparison_table, score_table
 from .report import format_scores, plot_scores
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -78,22 +78,13 @@ class EvaluationResult:
         >>> EvaluationResult.from_predictions(predictions).macro_f1
         <Quantity 83.33333333 %>
         """
-        missing = {"task", "label", "prediction"} - set(predictions.colnames)
-        if missing:
-            raise ValueError(f"predictions table lacks the columns {', '.join(sorted(missing))}")
-        status = _statuses(predictions)
-        scored = status != FAILED
+        scored, truth, predicted = _scored_answers(predictions)
         if not scored.any():
             first = predictions["error"][0] if "error" in predictions.colnames else "unknown"
             raise ValueError(
                 f"nothing to score: every one of the {len(predictions)} questions failed "
                 f"(the first: {first})"
             )
-        truth = _is_yes(predictions["label"], "labels")
-        answered = status == ANSWERED
-        predicted = ~truth  # a question without an answer counts as answered wrongly
-        given = np.ma.filled(predictions["prediction"], "")
-        predicted[answered] = _is_yes(np.asarray(given)[answered], "predictions")
         scores = score_table(
             np.asarray(predictions["task"])[scored],
             truth[scored],
@@ -103,7 +94,7 @@ class EvaluationResult:
             confidence=confidence,
         )
         scores.meta["backend"] = backend
-        scores.meta["questions"] = _counts(status)
+        scores.meta["questions"] = _counts(_statuses(predictions))
         return cls(predictions=predictions, scores=scores, backend=backend)
 
     @property
@@ -151,6 +142,72 @@ class EvaluationResult:
     def __str__(self):
         return format_scores(self.scores)
 
+    def compare(self, reference, *, n_resamples=0, seed=None, confidence=0.95):
+        """Scores beside those of another backend on the same questions, and the difference.
+
+        Only the questions scored for both count (a question that failed for either is left
+        out), so both columns and their difference are on one set of questions.
+
+        Parameters
+        ----------
+        reference : `EvaluationResult`
+            The other backend's answers to the same suite (e.g. the expert teacher of a trained
+            model).
+        n_resamples, seed, confidence
+            Bootstrap of the intervals, a paired one for the difference (see
+            :func:`~spec_o3.bench.comparison_table`).
+
+        Returns
+        -------
+        table : `~astropy.table.QTable`
+            :func:`~spec_o3.bench.comparison_table`, its ``meta`` naming the two backends
+            (``backend``, ``reference``); :func:`~spec_o3.bench.format_comparison` prints it.
+
+        Raises
+        ------
+        ValueError
+            If the two did not answer the same questions (other ids or tasks), or no question was
+            scored for both.
+
+        Examples
+        --------
+        >>> from astropy.table import Table
+        >>> questions = {"id": ["a", "b"], "task": ["cc", "cc"], "label": ["YES", "NO"]}
+        >>> model = EvaluationResult.from_predictions(
+        ...     Table({**questions, "prediction": ["NO", "NO"]}), backend="transformers")
+        >>> teacher = EvaluationResult.from_predictions(
+        ...     Table({**questions, "prediction": ["YES", "NO"]}), backend="expert")
+        >>> model.compare(teacher)["f1_difference"][-1]
+        <Quantity -100. %>
+        """
+        ours, theirs = self.predictions, reference.predictions
+        for name in ("id", "task"):
+            if name in ours.colnames and name in theirs.colnames:
+                same = len(ours) == len(theirs) and np.all(ours[name] == theirs[name])
+                if not same:
+                    raise ValueError(
+                        f"{self.backend} and {reference.backend} did not answer the same "
+                        f"questions (their {name} columns differ)"
+                    )
+        scored, truth, predicted = _scored_answers(ours)
+        scored_theirs, _, referenced = _scored_answers(theirs)
+        both = scored & scored_theirs
+        if not both.any():
+            raise ValueError(
+                f"no question was scored for both {self.backend} and {reference.backend}"
+            )
+        table = comparison_table(
+            np.asarray(ours["task"])[both],
+            truth[both],
+            predicted[both],
+            referenced[both],
+            n_resamples=n_resamples,
+            seed=seed,
+            confidence=confidence,
+        )
+        table.meta.update(backend=self.backend, reference=reference.backend)
+        return table
+
     def plot(self):
         """Bar chart of the scores (`~matplotlib.figure.Figure`)."""
         return plot_scores(
@@ -172,6 +229,21 @@ class EvaluationResult:
         self.predictions.write(paths["predictions"], format="ascii.ecsv", overwrite=True)
         self.plot().savefig(paths["figure"], dpi=100)
         return paths
+
+
+def _scored_answers(predictions):
+    """Which questions are scored (all but the failed ones), their truths and the answers scored
+    (booleans, True for YES; a question without an answer counts as answered wrongly)."""
+    missing = {"task", "label", "prediction"} - set(predictions.colnames)
+    if missing:
+        raise ValueError(f"predictions table lacks the columns {', '.join(sorted(missing))}")
+    status = _statuses(predictions)
+    truth = _is_yes(predictions["label"], "labels")
+    answered = status == ANSWERED
+    predicted = ~truth
+    given = np.ma.filled(predictions["prediction"], "")
+    predicted[answered] = _is_yes(np.asarray(given)[answered], "predictions")
+    return status != FAILED, truth, predicted
 
 
 def _statuses(predictions):

@@ -16,7 +16,15 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable
 
-__all__ = ["bootstrap_distribution", "binary_scores", "confusion_matrix", "macro_f1", "score_table"]
+__all__ = [
+    "binary_scores",
+    "bootstrap_distribution",
+    "comparison_table",
+    "confusion_matrix",
+    "macro_f1",
+    "paired_bootstrap_difference",
+    "score_table",
+]
 
 #: Metric columns of `score_table` (percent) in display order.
 _METRICS = ("accuracy", "precision", "recall", "f1")
@@ -52,16 +60,14 @@ def _paired(labels, predictions):
     return truth, predicted
 
 
+def _outcomes(truth, predicted):
+    """Each answer's confusion-matrix cell as its index in ``_CELLS`` (0 tp, 1 fp, 2 fn, 3 tn)."""
+    return np.where(truth, np.where(predicted, 0, 2), np.where(predicted, 1, 3))
+
+
 def _cell_counts(truth, predicted):
     """(tp, fp, fn, tn) counts as an int array of shape (4,)."""
-    return np.array(
-        [
-            np.count_nonzero(truth & predicted),
-            np.count_nonzero(~truth & predicted),
-            np.count_nonzero(truth & ~predicted),
-            np.count_nonzero(~truth & ~predicted),
-        ]
-    )
+    return np.bincount(_outcomes(truth, predicted).ravel(), minlength=len(_CELLS))
 
 
 def _ratio(numerator, denominator):
@@ -312,4 +318,143 @@ def score_table(tasks, labels, predictions, *, n_resamples=0, seed=None, confide
             )
             table[f"{metric}_lo"] = bounds[:, 0] * 100 * u.percent
             table[f"{metric}_hi"] = bounds[:, 1] * 100 * u.percent
+    return table
+
+
+def paired_bootstrap_difference(
+    tasks, labels, predictions, reference, *, n_resamples=1000, seed=None
+):
+    """Bootstrap distributions of the difference between two sets of answers to the same questions.
+
+    Each resample draws the questions of every task with replacement, as
+    `bootstrap_distribution` does, and scores both sets of answers on the *same* draw: the
+    interval of the difference then reflects how often the two disagree, not the spread of each
+    score alone (a paired bootstrap). Each question's pair of outcomes is one of eight (the
+    confusion-matrix cell of each answer, the truth being shared), so a task's resample is one
+    multinomial draw over its pairs' frequencies.
+
+    Parameters
+    ----------
+    tasks : array-like of str
+        Task of each question.
+    labels : array-like of str or bool
+        True answers.
+    predictions, reference : array-like of str or bool
+        The two sets of answers (e.g. a trained model's and its teacher's), in question order.
+    n_resamples : int, optional
+        Number of bootstrap resamples.
+    seed : int or `~numpy.random.Generator`, optional
+        Seed; the same inputs and seed give the same distribution.
+
+    Returns
+    -------
+    distribution : dict
+        ``{task: {"accuracy": array, "f1": array}}`` of the differences ``predictions -
+        reference`` (fractions), tasks in order of first appearance, plus ``"Average"`` holding the
+        differences in mean accuracy and macro-F1.
+
+    Examples
+    --------
+    >>> labels = ["YES", "YES", "NO", "NO"]
+    >>> same = paired_bootstrap_difference(["cc"] * 4, labels, labels, labels, n_resamples=50)
+    >>> float(abs(same["Average"]["f1"]).max())
+    0.0
+    """
+    if int(n_resamples) != n_resamples or n_resamples < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples!r}")
+    names, _ = _task_counts(tasks, labels, predictions)
+    truth, predicted = _paired(labels, predictions)
+    _, referenced = _paired(labels, reference)
+    if referenced.shape != predicted.shape:
+        raise ValueError("predictions and reference must answer the same questions")
+    cells = len(_CELLS)
+    pairs = _outcomes(truth, predicted) * cells + _outcomes(truth, referenced)
+    tasks = np.asarray(tasks)
+    rng = np.random.default_rng(seed)
+    distribution = {}
+    for name in names:
+        counts = np.bincount(pairs[tasks == name], minlength=cells * cells)
+        drawn = rng.multinomial(counts.sum(), counts / counts.sum(), size=int(n_resamples))
+        drawn = drawn.reshape(-1, cells, cells)  # resample, cell of predictions, of reference
+        ours = _scores_from_counts(drawn.sum(axis=2))
+        theirs = _scores_from_counts(drawn.sum(axis=1))
+        distribution[name] = {
+            metric: ours[metric] - theirs[metric] for metric in ("accuracy", "f1")
+        }
+    distribution["Average"] = {
+        metric: np.mean([distribution[name][metric] for name in names], axis=0)
+        for metric in ("accuracy", "f1")
+    }
+    return distribution
+
+
+def comparison_table(
+    tasks, labels, predictions, reference, *, n_resamples=0, seed=None, confidence=0.95
+):
+    """The paper's Table 1 for two sets of answers to the same questions, and their difference.
+
+    Parameters
+    ----------
+    tasks : array-like of str
+        Task of each question.
+    labels : array-like of str or bool
+        True answers.
+    predictions, reference : array-like of str or bool
+        The two sets of answers: the one evaluated (a trained model) and the one it is compared
+        with (its teacher).
+    n_resamples : int, optional
+        Bootstrap resamples for the intervals (0, the default, skips them): each set's own, as
+        `score_table` gives them, and a paired one for the difference
+        (`paired_bootstrap_difference`).
+    seed : int or `~numpy.random.Generator`, optional
+        Seed of the bootstraps.
+    confidence : float, optional
+        Confidence level of the percentile intervals.
+
+    Returns
+    -------
+    table : `~astropy.table.QTable`
+        One row per task and the ``"Average"`` row, as `score_table`: ``task``, ``n``, then
+        ``accuracy`` and ``f1`` of ``predictions``, ``reference_accuracy`` and ``reference_f1``,
+        and ``accuracy_difference`` and ``f1_difference`` (``predictions`` minus ``reference``,
+        percentage points); with a bootstrap each also has ``_lo`` and ``_hi`` columns.
+
+    Examples
+    --------
+    >>> tasks, labels = ["cc", "cc", "wd", "wd"], ["YES", "NO", "YES", "NO"]
+    >>> table = comparison_table(tasks, labels, ["YES", "NO", "NO", "NO"], labels)
+    >>> table["task", "f1", "reference_f1", "f1_difference"]
+    <QTable length=3>
+      task     f1   reference_f1 f1_difference
+              %          %             %
+      str7  float64   float64       float64
+    ------- ------- ------------ -------------
+         cc   100.0        100.0           0.0
+         wd     0.0        100.0        -100.0
+    Average    50.0        100.0         -50.0
+    """
+    options = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
+    ours = score_table(tasks, labels, predictions, **options)
+    theirs = score_table(tasks, labels, reference, **options)
+    table = ours["task", "n"]
+    suffixes = ("", "_lo", "_hi") if n_resamples else ("",)
+    for metric in ("accuracy", "f1"):
+        for suffix in suffixes:
+            table[metric + suffix] = ours[metric + suffix]
+        for suffix in suffixes:
+            table[f"reference_{metric}{suffix}"] = theirs[metric + suffix]
+    for metric in ("accuracy", "f1"):
+        table[f"{metric}_difference"] = ours[metric] - theirs[metric]
+    if n_resamples:
+        distribution = paired_bootstrap_difference(
+            tasks, labels, predictions, reference, n_resamples=n_resamples, seed=seed
+        )
+        tail = (1 - confidence) / 2
+        for metric in ("accuracy", "f1"):
+            bounds = np.array(
+                [np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]]
+            )
+            table[f"{metric}_difference_lo"] = bounds[:, 0] * 100 * u.percent
+            table[f"{metric}_difference_hi"] = bounds[:, 1] * 100 * u.percent
+    table.meta.update(ours.meta)
     return table

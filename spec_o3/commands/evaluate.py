@@ -1,9 +1,11 @@
 """``spec-o3 evaluate``: score a backend on labelled suites and print the paper's Table 1.
 
-Example::
+Examples::
 
     spec-o3 simulate --task cc --n 40 --out suite/cc      # one directory per task
     spec-o3 evaluate --suite suite/cc --suite suite/wd --bootstrap 1000 --output results/
+    # a trained model beside its teacher, the scripted expert, on the same questions
+    spec-o3 evaluate --suite suite/cc --backend transformers --model runs/grpo --compare expert
 
 Exit status: 0 when every question was scored; 1 when the backend fails to run (a server that
 cannot be reached); 2 for usage errors; 3 when at least one question failed (its spectrum could
@@ -23,6 +25,8 @@ from spec_o3.commands.vet import EXIT_FAILED_INPUTS
 
 __all__ = ["add_arguments", "run"]
 
+#: The table of ``--compare``, in the output directory.
+COMPARISON_FILE = "comparison.ecsv"
 #: How many questions of each kind of error to list on the terminal (all are in predictions.ecsv).
 _ERRORS_SHOWN = 20
 #: What the terminal says of the questions with an error, by status.
@@ -105,6 +109,14 @@ def add_arguments(parser):
         metavar="N",
         help="questions per batch (default: 16)",
     )
+    parser.add_argument(
+        "--compare",
+        choices=("expert",),
+        help="also run the scripted expert -- the teacher of the SFT data -- on the same "
+        "questions and print its scores beside the evaluated backend's, with the difference "
+        "in F1 (paired bootstrap intervals with --bootstrap); its outputs go to "
+        "OUTPUT/compare-expert/ and the table to OUTPUT/comparison.ecsv",
+    )
     # last, so that the command's own options keep their flags
     add_backend_arguments(parser)
 
@@ -149,9 +161,7 @@ def _print_errors(result):
 
 def run(args):
     """Evaluate, print the table and write the outputs; return the exit status."""
-    from spec_o3.agent import BackendError, get_backend
-    from spec_o3.agent.backends import backend_declaration
-    from spec_o3.bench import evaluate
+    from spec_o3.agent import BackendError
     from spec_o3.tasks import get_task
 
     try:
@@ -166,28 +176,74 @@ def run(args):
         return _fail(f"cannot write to output directory {args.output}: {error}")
 
     try:
-        policy = get_backend(args.backend, **backend_options(args))
+        result = _evaluate(suite, args.backend, args, backend_options(args), args.images)
+        reference = _evaluate(suite, args.compare, args, {}, None) if args.compare else None
     except (ValueError, TypeError) as error:
-        return _fail(f"backend {args.backend!r}: {error}")
-    render_images = backend_declaration(args.backend).needs_images
+        return _fail(error)
+    except BackendError as error:
+        return _fail(error, status=1)
+    except _NothingScored as error:
+        return _fail(error, status=EXIT_FAILED_INPUTS)
+
+    _print_scores(result, suite)
+    if reference:
+        _print_comparison(result, reference, args)
+    _print_errors(result)
+    written = result.write(args.output)
+    # a question that failed is not scored; one without an answer is scored as wrong
+    wrong = int(np.sum(~np.ma.filled(result.predictions["correct"], True)))
+    print(
+        f"wrote {', '.join(path.name for path in written.values())} to {args.output}; next: "
+        + (
+            f"read the {wrong} wrong answer(s) with their evidence: the rows of "
+            f"{written['predictions']} whose 'correct' is False"
+            if wrong
+            else "no wrong answer: score a harder suite, fainter spectra for instance "
+            "(spec-o3 simulate --task TASK --n 200 --snr 3 10 --out harder)"
+        )
+    )
+    failed = result.counts[FAILED] + (reference.counts[FAILED] if reference else 0)
+    if failed:
+        print(
+            f"spec-o3 evaluate: {failed} question(s) failed and are not scored (exit "
+            f"status {EXIT_FAILED_INPUTS})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_INPUTS
+    return 0
+
+
+class _NothingScored(Exception):
+    """Every question failed: nothing to score (exit status 3, as for failed inputs)."""
+
+
+def _evaluate(suite, backend, args, options, images):
+    """Run one backend over the suite; ValueError/TypeError for a backend that cannot be built."""
+    from spec_o3.agent import get_backend
+    from spec_o3.agent.backends import backend_declaration
+    from spec_o3.bench import evaluate
 
     try:
-        result = evaluate(
+        policy = get_backend(backend, **options)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"backend {backend!r}: {error}") from None
+    try:
+        return evaluate(
             suite,
             policy,
-            render_images=render_images if args.images is None else args.images,
+            render_images=backend_declaration(backend).needs_images if images is None else images,
             n_resamples=args.bootstrap,
             seed=args.seed,
             batch_size=args.batch_size,
             progress=True,
         )
-    except BackendError as error:
-        return _fail(error, status=1)
-    except ValueError as error:  # every question failed: nothing to score
-        return _fail(error, status=EXIT_FAILED_INPUTS)
+    except ValueError as error:  # every question failed
+        raise _NothingScored(error) from None
     finally:
         policy.close()
 
+
+def _print_scores(result, suite):
     counts = result.counts
     print(
         f"\n{result.backend} on {len(suite)} questions: {counts[ANSWERED]} answered, "
@@ -210,25 +266,28 @@ def run(args):
     for task in suite.tasks:
         if task not in result.scores["task"]:
             print(f"note: every {task} question failed, so {task} has no score")
-    _print_errors(result)
-    written = result.write(args.output)
-    # a question that failed is not scored; one without an answer is scored as wrong
-    wrong = int(np.sum(~np.ma.filled(result.predictions["correct"], True)))
+
+
+def _print_comparison(result, reference, args):
+    """The two backends side by side, the macro-F1 gap, and the reference's outputs written."""
+    from spec_o3.bench import format_comparison
+
+    comparison = result.compare(reference, n_resamples=args.bootstrap, seed=args.seed)
+    average = comparison[-1]
     print(
-        f"wrote {', '.join(path.name for path in written.values())} to {args.output}; next: "
-        + (
-            f"read the {wrong} wrong answer(s) with their evidence: the rows of "
-            f"{written['predictions']} whose 'correct' is False"
-            if wrong
-            else "no wrong answer: score a harder suite, fainter spectra for instance "
-            "(spec-o3 simulate --task TASK --n 200 --snr 3 10 --out harder)"
-        )
+        f"\n{result.backend} beside {reference.backend} on the same {average['n']} scored "
+        "questions:"
     )
-    if counts[FAILED]:
-        print(
-            f"spec-o3 evaluate: {counts[FAILED]} question(s) failed and are not scored (exit "
-            f"status {EXIT_FAILED_INPUTS})",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED_INPUTS
-    return 0
+    print(format_comparison(comparison))
+    gap = f"{average['f1_difference'].value:+.1f}"
+    if "f1_difference_lo" in comparison.colnames:
+        low, high = average["f1_difference_lo"].value, average["f1_difference_hi"].value
+        gap += f" [{low:+.1f}, {high:+.1f}]"
+    print(
+        f"\nmacro-F1 {average['f1'].value:.1f} % against {reference.backend}'s "
+        f"{average['reference_f1'].value:.1f} %: {gap} points"
+    )
+    folder = args.output / f"compare-{args.compare}"
+    reference.write(folder)
+    comparison.write(args.output / COMPARISON_FILE, format="ascii.ecsv", overwrite=True)
+    print(f"wrote {reference.backend}'s outputs to {folder} and the table to {COMPARISON_FILE}")
