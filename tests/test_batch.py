@@ -2,11 +2,13 @@
 worker processes, a Dask cluster, bounded concurrency against a loopback model server."""
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -524,16 +526,42 @@ def test_kill_9_at_any_moment_then_resume(files, tmp_path):
 
 
 @pytest.mark.slow
-def test_worker_processes(files, tmp_path):
-    summary = vet_catalog(
-        files,
-        "cc",
-        tmp_path / "processes.ecsv",
-        workers=2,
-        chunk_size=2,
-        render_images=False,
-        progress=False,
+def test_workers_are_forked_from_a_process_without_threads():
+    """As in ``spec-o3 vet``: no thread but the main one, so the workers are forked at once."""
+    script = (
+        "from spec_o3.batch.workers import _process_pool\n"
+        "with _process_pool(2) as pool:\n"
+        "    print(pool._mp_context.get_start_method())\n"
     )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.split() == ["fork"], result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("other_thread", [False, True], ids=["alone", "beside a thread"])
+def test_worker_processes(files, tmp_path, other_thread):
+    """Workers vet as this process does; beside another thread (which may hold a lock when a
+    worker is forked) they come from the fork server."""
+    from spec_o3.batch.workers import _process_pool
+
+    with contextlib.ExitStack() as stack:
+        if other_thread:
+            release = threading.Event()
+            thread = threading.Thread(target=release.wait)
+            thread.start()
+            stack.callback(thread.join)
+            stack.callback(release.set)
+            with _process_pool(2) as pool:
+                assert pool._mp_context.get_start_method() == "forkserver"
+        summary = vet_catalog(
+            files,
+            "cc",
+            tmp_path / "processes.ecsv",
+            workers=2,
+            chunk_size=2,
+            render_images=False,
+            progress=False,
+        )
     run(files, tmp_path / "local.ecsv", backend="expert")
     processes, local = (
         QTable.read(tmp_path / "processes.ecsv"),

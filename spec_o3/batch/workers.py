@@ -4,6 +4,7 @@ worker processes or on a Dask cluster, with a bounded number of chunks in flight
 import itertools
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -303,11 +304,24 @@ def open_pool(workers, scheduler, concurrency, token):
     if scheduler is not None:
         return _Dask(scheduler, token)
     if workers > 1:
-        return _Executor(ProcessPoolExecutor(workers, mp_context=_worker_context()), 2 * workers)
+        return _Executor(_process_pool(workers), 2 * workers)
     if concurrency > 1:
         executor = ThreadPoolExecutor(concurrency, thread_name_prefix="spec-o3-vet")
         return _Executor(executor, 2 * concurrency)
     return _Inline()
+
+
+def _process_pool(workers):
+    """Worker processes, started now. On Linux, in a process that runs no other thread (the
+    ``spec-o3 vet`` command), they are forked from it: they start at once with all it imported.
+    Forking while another thread may hold a lock can deadlock the child, so otherwise (a notebook,
+    a threaded application, other systems) they come from a fork server (`_worker_context`)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        # The first task forks every worker, before the executor's own thread starts.
+        executor.submit(int).result()
+        return executor
+    return ProcessPoolExecutor(workers, mp_context=_worker_context())
 
 
 def _worker_context():
