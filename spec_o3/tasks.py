@@ -8,6 +8,7 @@ simulator's labels, the Jdaviz plugin's task menu, evaluation) reads it from
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import astropy.units as u
 from specutils import SpectralRegion
@@ -65,6 +66,11 @@ class DiagnosticWindow:
     def region(self):
         """The window as a `~specutils.SpectralRegion`."""
         return SpectralRegion(self.lower, self.upper)
+
+    @cached_property
+    def bounds(self):
+        """``(lower, upper)`` in Å as plain floats, for arithmetic in inner loops."""
+        return float(self.lower.value), float(self.upper.value)
 
 
 @dataclass(frozen=True)

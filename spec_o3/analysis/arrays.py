@@ -17,6 +17,7 @@ __all__ = [
     "check_window",
     "check_inspectable",
     "format_range",
+    "pixel_widths",
 ]
 
 #: Pixels of the running median that smooths the noise estimated without an uncertainty.
@@ -27,6 +28,27 @@ MIN_VALID_PIXELS = 20
 _ANY_OPTICAL_WAVELENGTH = 5500 * u.AA
 #: Units of raw or relative fluxes (counts, detector units), accepted besides flux densities.
 _COUNT_UNITS = (u.count, u.adu, u.electron, u.photon)
+
+
+def pixel_widths(wavelength):
+    """Width of each pixel from its neighbours' wavelengths (one-sided at the ends).
+
+    The same numbers as ``np.gradient(wavelength)`` (``edge_order=1``, unit spacing) without its
+    generality, which costs more than the arithmetic on the windows of a few dozen pixels the
+    measurements take it of, thousands of times per spectrum. Needs at least two pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spec_o3.analysis.arrays import pixel_widths
+    >>> pixel_widths(np.array([4000.0, 4001.0, 4003.0, 4006.0]))
+    array([1. , 1.5, 2.5, 3. ])
+    """
+    width = np.empty(wavelength.size)
+    width[0] = wavelength[1] - wavelength[0]
+    width[-1] = wavelength[-1] - wavelength[-2]
+    width[1:-1] = (wavelength[2:] - wavelength[:-2]) / 2.0
+    return width
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from functools import cache
 import astropy.units as u
 import numpy as np
 
-from .arrays import format_range, noise_sigma, spectrum_arrays
+from .arrays import format_range, noise_sigma, pixel_widths, spectrum_arrays
 
 __all__ = ["band_strength"]
 
@@ -57,7 +57,7 @@ def _window_mean(arrays, sigma, good, lo, hi):
         return None, n
     wavelength = arrays.wavelength[start:stop]
     # Pixel widths from the neighbours: the grid is usually log-linear, not uniform.
-    width = np.gradient(wavelength)[keep] if stop - start > 1 else np.ones(n)
+    width = pixel_widths(wavelength)[keep] if stop - start > 1 else np.ones(n)
     total = width.sum()
     mean = np.dot(arrays.flux[start:stop][keep], width) / total
     variance = np.dot(sigma[start:stop][keep] ** 2, width**2) / total**2

@@ -14,7 +14,7 @@ from functools import cached_property
 import astropy.units as u
 import numpy as np
 
-from spec_o3.analysis.arrays import noise_sigma, spectrum_arrays
+from spec_o3.analysis.arrays import noise_sigma, pixel_widths, spectrum_arrays
 from spec_o3.analysis.bands import measure_depth
 from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
@@ -266,6 +266,9 @@ class RestSpectrum:
 
     def coverage(self, lo, hi):
         """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
+        return self.measured(("coverage", lo, hi), lambda: self._coverage(lo, hi))
+
+    def _coverage(self, lo, hi):
         first, last = np.searchsorted(self._grid, (lo, hi))
         if last - first < 2:
             return 0.0
@@ -538,6 +541,9 @@ class Line:
 
     def absorption(self, rest):
         """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
+        return rest.measured(("absorption", self), lambda: self._absorption(rest))
+
+    def _absorption(self, rest):
         normalized = self._normalized(rest)
         if normalized is None:
             return None
@@ -551,7 +557,7 @@ class Line:
         near = np.abs(offset) < 15
         peak = np.flatnonzero(near)[np.argmax(smooth[near])] if near.any() else None
         fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
-        step = np.gradient(wave)
+        step = pixel_widths(wave)
         ew = float(np.sum((1 - norm) * step))
         ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
         return {
@@ -583,6 +589,9 @@ class Line:
 
     def emission(self, rest):
         """Emission: EW of the excess (positive for emission), FWHM and peak significance."""
+        return rest.measured(("emission", self), lambda: self._emission(rest))
+
+    def _emission(self, rest):
         normalized = self._normalized(rest)
         if normalized is None:
             return None
@@ -591,7 +600,7 @@ class Line:
         near = np.abs(offset) < max(6.0, 0.1 * (self.right[0] - self.left[1]))
         if not near.any():
             return None
-        step = np.gradient(wave)
+        step = pixel_widths(wave)
         excess = norm - 1
         ew = float(np.sum(excess * step))
         ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
@@ -633,7 +642,8 @@ def window_for(task, lo, hi, label, pad=60.0):
     """The task window sharing most of [lo, hi]; without one, a new window labelled ``label``."""
     best, overlap = None, 0.0
     for window in task.windows:
-        shared = min(hi, window.upper.value) - max(lo, window.lower.value)
+        lower, upper = window.bounds
+        shared = min(hi, upper) - max(lo, lower)
         if shared > overlap:
             best, overlap = window, shared
     if best is None:
@@ -643,11 +653,15 @@ def window_for(task, lo, hi, label, pad=60.0):
 
 def _clip(window, rest):
     """The window clipped to the data, or None when the data do not reach it."""
-    lo = max(window.lower.value, rest.full_range[0])
-    hi = min(window.upper.value, rest.full_range[1])
-    if hi - lo < 0.2 * (window.upper.value - window.lower.value) or rest.coverage(lo, hi) < 0.3:
+    return rest.measured(("clip", window.label, window.bounds), lambda: _clipped(window, rest))
+
+
+def _clipped(window, rest):
+    lower, upper = window.bounds
+    lo, hi = max(lower, rest.full_range[0]), min(upper, rest.full_range[1])
+    if hi - lo < 0.2 * (upper - lower) or rest.coverage(lo, hi) < 0.3:
         return None
-    if (lo, hi) == (window.lower.value, window.upper.value):
+    if (lo, hi) == (lower, upper):
         return window
     return DiagnosticWindow(window.label, lo * u.AA, hi * u.AA)
 
