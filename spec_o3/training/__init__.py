@@ -5,6 +5,8 @@ The two stages of the Spec-o3 paper on the Hugging Face stack (TRL, PEFT, Accele
 - :mod:`~spec_o3.training.data`: SFT conversations from the scripted expert's inspections of
   labelled suites (simulated or real), a loader for released ShareGPT-style data, and label-only RL
   questions -- all in exactly the protocol the agent speaks;
+- :mod:`~spec_o3.training.reviewed`: a results table merged with reviewers' decisions as SFT
+  conversations (corrected where the reviewer disagreed) and as labelled RL questions;
 - :mod:`~spec_o3.training.sft`: TRL ``SFTTrainer``, assistant-only loss, full fine-tuning with the
   vision tower frozen or LoRA/QLoRA;
 - :mod:`~spec_o3.training.rl`: TRL ``GRPOTrainer`` with the zoom tool live in the rollouts and the
