@@ -11,7 +11,7 @@ machine slows them all alike; peak memory is that of the job alone):
   ``assess_all``;
 - `spec_o3.batch.vet_catalog` with the expert backend, text only, for ``--task`` (default all
   five tasks, a row per file and task) with each ``--workers`` count, with the peak memory of the
-  whole process tree (parent, fork server, workers; shared pages counted once) from ``/proc``;
+  whole process tree (parent and workers; shared pages counted once) from ``/proc``;
 - issue 18's check: the wall time of ``spec-o3 vet --task all --workers 2 --catalog LIST
   --output OUT``, start-up included, and that every (file, task) row is there. Target: at most
   5 x t_raw.
@@ -71,9 +71,9 @@ def prepare(folder, n, distinct):
     return listing
 
 
-def tree_memory():
-    """Memory (bytes) of this process and all its descendants: the sum of their proportional set
-    sizes (pages shared by forked workers counted once), from /proc (Linux)."""
+def tree_memory(root):
+    """Memory (bytes) of process ``root`` and all its descendants: the sum of their proportional
+    set sizes (pages shared by forked workers counted once), from /proc (Linux)."""
     children = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -82,7 +82,7 @@ def tree_memory():
         except OSError:  # the process ended meanwhile
             continue
         children.setdefault(parent, []).append(pid)
-    total, todo = 0, [str(os.getpid())]
+    total, todo = 0, [str(root)]
     while todo:
         pid = todo.pop()
         todo += children.get(int(pid), [])
@@ -100,16 +100,18 @@ def _pss_bytes(pid):
 
 
 class PeakMemory:
-    """Samples `tree_memory` every ``interval`` s in a thread; ``peak`` is the largest seen."""
+    """Samples `tree_memory` of process ``root`` every ``interval`` s in a thread of this process
+    (not of the measured one, whose workers are forked only when it runs no other thread);
+    ``peak`` is the largest seen."""
 
-    def __init__(self, interval=1.0):
-        self.interval, self.peak = interval, 0
+    def __init__(self, root, interval=1.0):
+        self.root, self.interval, self.peak = root, interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_memory())
+            self.peak = max(self.peak, tree_memory(self.root))
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -122,48 +124,50 @@ class PeakMemory:
 
 
 def measure(kind, listing, task, workers, chunk_size):
-    """One measurement in this process: seconds, files, peak memory; printed as JSON."""
+    """One measurement in this process: seconds and files, printed as JSON."""
     import spec_o3  # noqa: F401  (registers the survey readers)
 
     paths = listing.read_text().split()
-    with PeakMemory() as memory:
-        start = time.perf_counter()
-        if kind == "vet":
-            from spec_o3.batch import vet_catalog
+    start = time.perf_counter()
+    if kind == "vet":
+        from spec_o3.batch import vet_catalog
 
-            output = listing.with_name(f"results-{len(paths)}-{workers}.parquet")
-            summary = vet_catalog(
-                listing,
-                task,
-                output,
-                workers=workers,
-                chunk_size=chunk_size,
-                render_images=False,
-                overwrite=True,
-                progress=False,
-            )
-            assert summary.total == len(paths) * summary.tasks, "a row per file and task"
-            detail = str(summary)
+        output = listing.with_name(f"results-{len(paths)}-{workers}.parquet")
+        summary = vet_catalog(
+            listing,
+            task,
+            output,
+            workers=workers,
+            chunk_size=chunk_size,
+            render_images=False,
+            overwrite=True,
+            progress=False,
+        )
+        assert summary.total == len(paths) * summary.tasks, "a row per file and task"
+        detail = str(summary)
+    else:
+        if kind == "fits.getdata":
+            from astropy.io.fits import getdata as read
         else:
-            if kind == "fits.getdata":
-                from astropy.io.fits import getdata as read
-            else:
-                from spec_o3.io import read_for_inspection as read
-            for path in paths:
-                read(path)
-            detail = ""
-        seconds = time.perf_counter() - start
-    print(
-        json.dumps({"seconds": seconds, "files": len(paths), "peak": memory.peak, "detail": detail})
-    )
+            from spec_o3.io import read_for_inspection as read
+        for path in paths:
+            read(path)
+        detail = ""
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "files": len(paths), "detail": detail}))
 
 
 def run_measurement(kind, listing, task, workers=1, chunk_size=32):
-    """Run `measure` in a fresh Python process and return its JSON result."""
+    """Run `measure` in a fresh Python process and return its JSON result, with the peak memory
+    of its process tree."""
     command = [sys.executable, __file__, "--measure", kind, "--listing", str(listing)]
     command += ["--task", task, "--workers", str(workers), "--chunk-size", str(chunk_size)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        with PeakMemory(process.pid) as memory:
+            output, _ = process.communicate()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return {**json.loads(output.strip().splitlines()[-1]), "peak": memory.peak}
 
 
 def run_command(listing, task, workers):
