@@ -311,14 +311,21 @@ def score_table(tasks, labels, predictions, *, n_resamples=0, seed=None, confide
         distribution = bootstrap_distribution(
             tasks, labels, predictions, n_resamples=n_resamples, seed=seed
         )
-        tail = (1 - confidence) / 2
-        for metric in ("accuracy", "f1"):
-            bounds = np.array(
-                [np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]]
-            )
-            table[f"{metric}_lo"] = bounds[:, 0] * 100 * u.percent
-            table[f"{metric}_hi"] = bounds[:, 1] * 100 * u.percent
+        _add_intervals(table, distribution, confidence)
     return table
+
+
+def _add_intervals(table, distribution, confidence, column="{metric}"):
+    """Add the percentile intervals of each row's accuracy and F1 in ``distribution`` to
+    ``table`` as ``COLUMN_lo`` and ``COLUMN_hi`` columns (percent)."""
+    tail = (1 - confidence) / 2
+    for metric in ("accuracy", "f1"):
+        bounds = np.array(
+            [np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]]
+        )
+        name = column.format(metric=metric)
+        table[f"{name}_lo"] = bounds[:, 0] * 100 * u.percent
+        table[f"{name}_hi"] = bounds[:, 1] * 100 * u.percent
 
 
 def paired_bootstrap_difference(
@@ -449,12 +456,6 @@ def comparison_table(
         distribution = paired_bootstrap_difference(
             tasks, labels, predictions, reference, n_resamples=n_resamples, seed=seed
         )
-        tail = (1 - confidence) / 2
-        for metric in ("accuracy", "f1"):
-            bounds = np.array(
-                [np.quantile(distribution[row][metric], [tail, 1 - tail]) for row in table["task"]]
-            )
-            table[f"{metric}_difference_lo"] = bounds[:, 0] * 100 * u.percent
-            table[f"{metric}_difference_hi"] = bounds[:, 1] * 100 * u.percent
+        _add_intervals(table, distribution, confidence, "{metric}_difference")
     table.meta.update(ours.meta)
     return table
