@@ -23,6 +23,7 @@ from spec_o3.training.reviewed import (  # noqa: E402
     reviewed_rows,
     reviewed_suite,
 )
+from spec_o3.training.rewards import accuracy_reward  # noqa: E402
 
 REJECTED_COMMENT = "CH G band only, no C2 Swan bands: a K giant."
 ACCEPTED_COMMENT = "C2 at 5165 Å after all: a carbon star."
@@ -141,7 +142,14 @@ def test_rl_suite_takes_the_reviewers_labels(run, monkeypatch, capsys):
     assert list(suite.table["label"]) == ["NO", "YES", "NO"]
     assert list(suite.table["agent_verdict"]) == ["YES", "NO", "NO"]
     assert suite.spectrum(1).flux.size > 1000  # read from the table's file path
-    assert rl_dataset(suite, render_images=False)["label"] == ["NO", "YES", "NO"]
+    questions = rl_dataset(suite, render_images=False)
+    assert questions["label"] == ["NO", "YES", "NO"]
+    # the outcome reward pays the reviewer's answer to the first two questions, not the agent's
+    answers = [
+        f"<think>.</think><answer>\\boxed{{{v}}}</answer>" for v in ("YES", "NO", "NO", "YES")
+    ]
+    rewards = accuracy_reward(None, answers, label=questions["label"][:2] * 2)
+    assert rewards == [0.0, 0.0, 1.0, 1.0]
 
     seen = {}
 
