@@ -348,6 +348,15 @@ def test_fuzz_parser_never_raises(text):
     _check_structure(parse_response(text))
 
 
+@settings(max_examples=300, deadline=None)  # no timing: the machine may be busy
+@given(st.lists(FRAGMENTS | st.sampled_from(["</thin", "k>", "<", ">"]), max_size=30).map("".join))
+def test_fuzz_reasoning_is_split_off_as_the_regex_reads_it(text):
+    """The one-pass reader of ``<think>`` blocks finds what the regular expression finds."""
+    from spec_o3.agent.protocol import _THINK, _think_blocks
+
+    assert _think_blocks(text) == (_THINK.findall(text), _THINK.sub("", text))
+
+
 @settings(max_examples=200, deadline=None)  # no timing: the machine may be busy
 @given(st.text())
 def test_fuzz_parser_on_arbitrary_text(text):

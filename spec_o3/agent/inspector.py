@@ -24,6 +24,7 @@ the episode starts; infrastructure failures of the policy raise
 """
 
 import contextlib
+import functools
 import io
 import os
 import time
@@ -168,7 +169,7 @@ class Episode:
             overview = Image.open(io.BytesIO(overview)).convert("RGB")
         self.trajectory = Trajectory(
             task=self.task.id,
-            system=system_prompt(None if release else tool_schemas(toolset), protocol=protocol),
+            system=_system_text(toolset, self.protocol),
             prompt=prompt,
             overview=overview,
             redshift=self.redshift,
@@ -517,6 +518,13 @@ def vet_targets(
             for _, spectrum in iter_targets(source)
         ]
         return inspector.run_episodes(episodes)
+
+
+@functools.cache
+def _system_text(toolset, protocol):
+    """The system text of every episode with this toolset and protocol."""
+    release = protocol == "release"
+    return system_prompt(None if release else tool_schemas(toolset), protocol=protocol)
 
 
 def _one_task(task):

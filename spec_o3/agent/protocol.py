@@ -587,9 +587,9 @@ def verdict_offset(text):
 
 def _split_think(text):
     """Return (reasoning or None, the text outside the reasoning)."""
-    blocks = _THINK.findall(text)
+    blocks, outside = _think_blocks(text)
     if blocks:
-        return "\n".join(block.strip() for block in blocks), _THINK.sub("", text)
+        return "\n".join(block.strip() for block in blocks), outside
     if "</think>" in text:  # the opening tag was part of the prompt
         reasoning, _, rest = text.partition("</think>")
         return reasoning.replace("<think>", "").strip(), rest
@@ -601,6 +601,21 @@ def _split_think(text):
         )
         return after[:cut].strip(), before + after[cut:]
     return None, text
+
+
+def _think_blocks(text):
+    """``_THINK.findall(text)`` and ``_THINK.sub("", text)`` in one pass of `str.find` (the
+    lazy regex tries the closing tag at every character of a long reasoning, twice)."""
+    blocks, outside, position = [], [], 0
+    while (start := text.find("<think>", position)) >= 0:
+        end = text.find("</think>", start + len("<think>"))
+        if end < 0:  # no later block can close either
+            break
+        blocks.append(text[start + len("<think>") : end])
+        outside.append(text[position:start])
+        position = end + len("</think>")
+    outside.append(text[position:])
+    return blocks, "".join(outside)
 
 
 def _read_tool_call(block, errors):

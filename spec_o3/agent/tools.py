@@ -196,7 +196,7 @@ class InspectionEnvironment:
         if label is not None and not isinstance(label, str):
             raise ToolCallError(f"label must be a string, got {label!r}")
         lower, upper, pixels = self._window(wavelength_range)
-        window = SpectralRegion(lower * u.AA, upper * u.AA)
+        window = SpectralRegion(u.Quantity(lower, u.AA), u.Quantity(upper, u.AA))
         flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
         data = {
             "wavelength_range": [lower, upper],
