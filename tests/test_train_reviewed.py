@@ -212,3 +212,25 @@ def test_clear_errors(run, tmp_path, capsys):
     undecided.write(tmp_path / "undecided.ecsv")
     assert _sft_data("--reviewed", tmp_path / "undecided.ecsv", "--trajectories", trajectories) == 2
     assert "no row of" in capsys.readouterr().err
+
+
+def test_decisions_and_statuses_are_checked():
+    table = Table(
+        {
+            "file": ["a.fits", "b.fits", "c.fits"],
+            "task": ["carbon_star"] * 3,
+            "verdict": ["YES", "NO", "NO"],
+            "decision": ["reject", "accept", "maybe"],
+            "comment": ["", "", ""],
+        }
+    )
+    with pytest.raises(ValueError, match="unknown decision.*'maybe'; expected accept, reject"):
+        reviewed_rows(table)
+    table["decision"][2] = "accept"
+    # written before spec-o3 recorded a status: a row with an error failed or gave no answer
+    table["error"] = ["", "", "c.fits: cannot be read"]
+    rows = reviewed_rows(table)
+    assert rows.rows == [0, 1] and rows.left_out["failed"] == 1
+    table["status"] = ["answered", "answered", "crashed"]
+    with pytest.raises(ValueError, match="unknown status 'crashed'"):
+        reviewed_rows(table)

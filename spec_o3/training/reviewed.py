@@ -24,6 +24,7 @@ from spec_o3.agent.protocol import format_answer, format_assistant, parse_respon
 from spec_o3.agent.result import ANSWERED, FAILED, STATUSES
 from spec_o3.agent.trajectory import Step
 from spec_o3.io import target_name
+from spec_o3.report import DECISIONS
 from spec_o3.report._tables import read_table, text_column
 from spec_o3.report.candidates import find_trajectories
 from spec_o3.tasks import get_task
@@ -131,24 +132,16 @@ def reviewed_rows(results):
     if missing:
         raise ValueError(f"{where} is not a reviewed results table: no {', '.join(missing)} column")
     decisions = text_column(table, "decision")
-    unknown = sorted(set(decisions) - {"", "unsure", *REVIEW_LABELS})
+    unknown = sorted(set(decisions) - {"", *DECISIONS})
     if unknown:
         raise ValueError(
-            f"{where}: unknown decision(s) {', '.join(map(repr, unknown))}; expected accept, "
-            "reject or unsure"
+            f"{where}: unknown decision(s) {', '.join(map(repr, unknown))}; expected "
+            f"{', '.join(DECISIONS)}"
         )
     status = _statuses(table, where)
     reviewed = ReviewedRows(table, left_out={"no decision": 0, "unsure": 0, "failed": 0})
     for row, (decision, outcome) in enumerate(zip(decisions, status, strict=True)):
-        why = (
-            "no decision"
-            if not decision
-            else "unsure"
-            if decision == "unsure"
-            else "failed"
-            if outcome == FAILED
-            else None
-        )
+        why = _why_left_out(decision, outcome)
         if why:
             reviewed.left_out[why] += 1
         else:
@@ -159,6 +152,17 @@ def reviewed_rows(results):
             f"no row of {where} is labelled by a review decision: {reviewed.describe_left_out()}"
         )
     return reviewed
+
+
+def _why_left_out(decision, outcome):
+    """The `ReviewedRows.left_out` key of a row that is no training example, else None."""
+    if not decision:
+        return "no decision"
+    if decision not in REVIEW_LABELS:
+        return "unsure"
+    if outcome == FAILED:  # a failure is never a verdict, nor training data
+        return "failed"
+    return None
 
 
 def _statuses(table, where):
