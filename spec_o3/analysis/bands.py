@@ -142,15 +142,17 @@ def band_strength(spectrum, band, *, redshift=None):
     return result
 
 
-def measure_depth(arrays, sigma, name, windows):
+def measure_depth(arrays, sigma, name, windows, good=None):
     """The arithmetic of `band_strength` on a reduced spectrum.
 
     ``arrays`` is a `~spec_o3.analysis.arrays.SpectrumArrays`, ``sigma`` its per-pixel noise and
-    ``windows`` the band's ``{window: (lo, hi)}`` (`band_windows`). Returns ``(depth, variance,
-    valid pixels in the band window, continuum sides used)``; raises `ValueError` as
-    `band_strength` does.
+    ``windows`` the band's ``{window: (lo, hi)}`` (`band_windows`); ``good``, the valid pixels
+    (``arrays.good & np.isfinite(sigma)``), may be passed by callers that measure many bands on
+    one reduction. Returns ``(depth, variance, valid pixels in the band window, continuum sides
+    used)``; raises `ValueError` as `band_strength` does.
     """
-    good = arrays.good & np.isfinite(sigma)
+    if good is None:
+        good = arrays.good & np.isfinite(sigma)
     measured, counts = {}, {}
     for window, (lo, hi) in windows.items():
         measured[window], counts[window] = _window_mean(arrays, sigma, good, lo, hi)

@@ -239,7 +239,7 @@ class RestSpectrum:
         sigma, _ = noise_sigma(arrays)
         good = arrays.good & np.isfinite(sigma)
         self.spectrum, self.redshift = spectrum, redshift
-        self.arrays, self.arrays_sigma = arrays, sigma
+        self.arrays, self.arrays_sigma, self.arrays_good = arrays, sigma, good
         self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
         # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
         # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
@@ -352,7 +352,7 @@ class BandIndex:
     def _depth(self, rest):
         try:
             depth, variance, *_ = measure_depth(
-                rest.arrays, rest.arrays_sigma, self.name, self.windows
+                rest.arrays, rest.arrays_sigma, self.name, self.windows, rest.arrays_good
             )
         except ValueError:
             return None
@@ -472,10 +472,11 @@ def _continuum_line(wave, flux, sigma, left, right):
     """Straight continuum through the mean fluxes of two side windows; None if a side is empty."""
     sides = []
     for lo, hi in (left, right):
-        inside = (wave >= lo) & (wave <= hi)
-        if inside.sum() < 3:
+        # ``wave`` is sorted: the pixels with lo <= wave <= hi are one slice.
+        inside = slice(np.searchsorted(wave, lo, "left"), np.searchsorted(wave, hi, "right"))
+        n = inside.stop - inside.start
+        if n < 3:
             return None
-        n = inside.sum()
         sides.append(
             (wave[inside].mean(), flux[inside].mean(), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
         )
