@@ -112,7 +112,7 @@ class Measurement:
     value: u.Quantity
     uncertainty: u.Quantity
 
-    @property
+    @cached_property
     def short(self):
         """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
         unit = self.value.unit
