@@ -384,3 +384,31 @@ def test_fuzz_answer_round_trip(verdict, justification):
     parsed = parse_response(format_assistant("done", format_answer(verdict, justification)))
     assert parsed.answers == [verdict]
     assert parsed.answer_text == " ".join(justification.split())
+
+
+TAGGED_TEXT = st.lists(FRAGMENTS | st.text(max_size=6), max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)  # no timing: the machine may be busy
+@given(
+    think=TAGGED_TEXT,
+    name=TAGGED_TEXT,
+    arguments=st.dictionaries(TAGGED_TEXT, JSON_VALUES | TAGGED_TEXT, max_size=3),
+    verdict=st.sampled_from(["YES", "NO"]),
+    justification=TAGGED_TEXT,
+)
+def test_fuzz_a_scripted_message_says_what_the_parser_reads(
+    think, name, arguments, verdict, justification
+):
+    """The reading a scripted message carries is the parser's reading of its text; a text the
+    parser must read itself (tags, boxes) comes as a plain string, which the loop parses."""
+    from spec_o3.agent.protocol import ScriptedMessage, scripted_message
+
+    for message in (
+        scripted_message(think, tool_call=(name, arguments)),
+        scripted_message(think, answer=(verdict, justification)),
+    ):
+        if isinstance(message, ScriptedMessage):
+            assert message.parsed == parse_response(message)
+        else:
+            assert type(message) is str

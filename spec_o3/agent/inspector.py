@@ -39,6 +39,7 @@ from spec_o3.tasks import Task, get_task, get_tasks
 
 from .backends import BackendError, get_backend
 from .protocol import (
+    ScriptedMessage,
     check_protocol,
     parse_response,
     system_prompt,
@@ -311,10 +312,12 @@ class Inspector:
         A policy that measures the spectrum itself (the scripted expert) leaves its numbers for
         this turn in ``episode.state["measurements"]``; they are kept on the step under "policy".
         """
-        step = Step(index=len(episode.trajectory.steps) + 1, text=text)
+        step = Step(index=len(episode.trajectory.steps) + 1, text=str(text))
         episode.trajectory.steps.append(step)
         policy_measurements = episode.state.pop("measurements", None)
-        self._respond(episode, step, parse_response(text))
+        # a scripted policy's message comes with its reading (see `scripted_message`)
+        parsed = text.parsed if isinstance(text, ScriptedMessage) else parse_response(text)
+        self._respond(episode, step, parsed)
         if policy_measurements:
             step.measurements = {**step.measurements, "policy": policy_measurements}
 

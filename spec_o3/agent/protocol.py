@@ -31,11 +31,13 @@ __all__ = [
     "check_protocol",
     "default_protocol",
     "ParsedResponse",
+    "ScriptedMessage",
     "ToolCall",
     "format_answer",
     "format_assistant",
     "format_tool_call",
     "parse_response",
+    "scripted_message",
     "system_prompt",
     "token_limits",
     "tool_schema",
@@ -433,6 +435,61 @@ def format_assistant(think, action):
     return f"<think>{think}</think>\n{action}"
 
 
+def scripted_message(think, *, tool_call=None, answer=None):
+    """An assistant message written by a script, with what it says attached.
+
+    The message is ``format_assistant(think, action)``, the action a tool call or an answer. A
+    policy that writes its messages (the scripted expert) knows what they say: the message comes
+    as a `ScriptedMessage` whose ``parsed`` is what `parse_response` reads in it, so that the
+    inspection loop need not read it back. Where ``think`` or the action holds a ``<`` (a tag, for
+    the parser) or a tool argument a ``\\boxed``, it is a plain `str`, for the parser to read.
+
+    Parameters
+    ----------
+    think : str
+        The reasoning.
+    tool_call : tuple of (str, dict), optional
+        The tool's name and its JSON-native arguments.
+    answer : tuple of (str, str), optional
+        The verdict (``"YES"`` or ``"NO"``) and its justification.
+
+    Examples
+    --------
+    >>> message = scripted_message("Zoom on C2.", tool_call=("f", {"x": [1, 2]}))
+    >>> print(message)
+    <think>Zoom on C2.</think>
+    <tool_call>
+    {"name": "f", "arguments": {"x": [1, 2]}}
+    </tool_call>
+    >>> message.parsed == parse_response(message)
+    True
+    >>> scripted_message("Done.", answer=("NO", "No C2 bands.")).parsed.answer_text
+    'No C2 bands.'
+    """
+    if (tool_call is None) == (answer is None):
+        raise ValueError("a scripted message makes a tool call or gives an answer, not both")
+    if tool_call is not None:
+        action = format_tool_call(*tool_call)
+        block = action.removeprefix("<tool_call>").removesuffix("</tool_call>")
+        readable = "<" not in block and "\\boxed" not in block
+    else:
+        action = format_answer(*answer)
+        block = action.removeprefix("<answer>").removesuffix("</answer>")
+        readable = "<" not in block
+    text = format_assistant(think, action)
+    if "<" in think or not readable:
+        return text
+    errors = []  # the parser's own readers of a block, so that the reading is the parser's
+    if tool_call is not None:
+        call = _read_tool_call(block, errors)
+        parsed = ParsedResponse(think.strip(), [] if call is None else [call], errors=errors)
+    else:
+        label, justification = _read_answer(block, errors)
+        labels = [] if label is None else [label]
+        parsed = ParsedResponse(think.strip(), [], labels, justification, errors)
+    return ScriptedMessage(text, parsed)
+
+
 # --------------------------------------------------------------------------------------------------
 # Parsing assistant text
 # --------------------------------------------------------------------------------------------------
@@ -469,6 +526,16 @@ class ParsedResponse:
     answers: list = field(default_factory=list)
     answer_text: str | None = None
     errors: list = field(default_factory=list)
+
+
+class ScriptedMessage(str):
+    """An assistant message with what it says, ``parsed`` (a `ParsedResponse`), attached; made by
+    `scripted_message`. The inspection loop takes ``parsed`` as the message's reading."""
+
+    def __new__(cls, text, parsed):
+        message = super().__new__(cls, text)
+        message.parsed = parsed
+        return message
 
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..expert_rules import assess_all
 from ..expert_rules.confidence import confidence
-from ..protocol import format_answer, format_assistant, format_tool_call
+from ..protocol import scripted_message
 from ..tools import unit_text
 from .base import Policy
 
@@ -115,9 +115,7 @@ class _Narration:
 
     def _call(self, observation):
         lo, hi = self._edges(observation.window)
-        return format_tool_call(
-            _TOOL, {"wavelength_range": [lo, hi], "label": observation.window.label}
-        )
+        return _TOOL, {"wavelength_range": [lo, hi], "label": observation.window.label}
 
     def _reading(self, observation):
         notes = "; ".join(observation.notes) or "; ".join(map(str, observation.measurements))
@@ -166,12 +164,12 @@ class _Narration:
         if turn < len(observations):
             observation = observations[turn]
             parts.append(self._pick(_PLANS if turn == 0 else _NEXT, observation))
-            think = " ".join(parts)
-            return format_assistant(think, self._call(observation)), observation.measurements
+            message = scripted_message(" ".join(parts), tool_call=self._call(observation))
+            return message, observation.measurements
         parts += [self.rng.choice(_CLOSINGS), self.assessment.conclusion]
-        answer = format_answer(self.assessment.verdict, self.assessment.conclusion)
+        answer = (self.assessment.verdict, self.assessment.conclusion)
         every = [m for obs in observations for m in obs.measurements]
-        return format_assistant(" ".join(parts), answer), every
+        return scripted_message(" ".join(parts), answer=answer), every
 
 
 class ExpertPolicy(Policy):
