@@ -104,13 +104,16 @@ def test_f_stars_with_h_alpha_are_no_fading_da(reference_star, star):
     assert assess(reference_star("miles", star, snr=15), "white_dwarf").verdict == "NO"
 
 
-#: A spectrum each rule of data/rules/white_dwarf.yaml decides, so that none is shadowed by the
-#: rules above it.
+VAN_MAANEN_2 = "truecolortools/_wolf28_20210824_047_Leadbeater.fit"
+
+#: A spectrum each rule of data/rules/white_dwarf.yaml decides, so that none is shadowed.
 DECIDED_BY = {
     "balmer_not_covered": lambda star: _simulated("white_dwarf", subtype="DA")[5500 * u.AA :],
     "too_noisy": lambda star: _simulated("white_dwarf", subtype="DA", teff=20000.0, snr=3),
     "emission_lines": lambda star: _simulated("cataclysmic_variable"),
     "dz": lambda star: _simulated("white_dwarf", subtype="DZ", teff=6000.0),
+    # van Maanen 2 at S/N 10: its Ca II K is strong, no other feature can be ruled out alone.
+    "dz_joint_absence": lambda star: star("extra", VAN_MAANEN_2, snr=10),
     "dq": lambda star: _simulated("white_dwarf", subtype="DQ", teff=6000.0),
     "metal_lines": lambda star: _simulated("gk_giant", seed=0),
     "broad_balmer": lambda star: star("wd", "GD71", snr=30),
@@ -119,8 +122,11 @@ DECIDED_BY = {
     "hot_da": lambda star: _simulated("white_dwarf", seed=1, snr=30, subtype="DA", teff=69000.0),
     "narrow_balmer": lambda star: _simulated("ab_star"),
     "db": lambda star: star("wd", "LDS749B", snr=30),
+    # GD 248 at S/N 10: no feature can be ruled out alone, all of them together can.
+    "dc_joint_absence": lambda star: star("extra", "drpy_okestan/fgd248.dat", snr=10),
     "weak_balmer": lambda star: _simulated("carbon_star", seed=7),
-    "dc": lambda star: _simulated("white_dwarf", subtype="DC", teff=4500.0),
+    # GD 248 at S/N 30: each feature is ruled out alone, though one shows at 3 sigma.
+    "dc": lambda star: star("extra", "drpy_okestan/fgd248.dat", snr=30),
     "no_signature": lambda star: _simulated("s_star", seed=0),
 }
 
@@ -148,3 +154,15 @@ def test_a_cool_star_is_not_ruled_out_by_fake_emission(cls, seed):
     star = simulate_spectrum(cls, seed=seed, snr=40)
     assessment = assess(star, "wd", star.meta["redshift"])
     assert assessment.verdict == "NO" and assessment.rule != "emission_lines", assessment.conclusion
+
+
+@pytest.mark.parametrize(
+    ("library", "star"),
+    [("extra", "drpy_okestan/fhz44.dat"), ("miles", "0777"), ("miles", "0058"), ("miles", "0272")],
+)
+def test_noise_does_not_make_an_ordinary_star_featureless(reference_star, library, star):
+    """At S/N 7 the lines of the sdO HZ 44 and of F stars are each too noisy to be ruled in or
+    out, but not all of them together: the joint absence does not take them for a DC or DZ."""
+    for seed in range(3):
+        assessment = assess(reference_star(library, star, snr=7, seed=seed), "white_dwarf")
+        assert assessment.rule not in ("dc_joint_absence", "dz_joint_absence")

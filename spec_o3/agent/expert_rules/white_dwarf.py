@@ -124,6 +124,26 @@ def _all_absent(features, names):
     return len(measured) >= 2 and all(_absent(features[name], name) for name in measured)
 
 
+def _joint_absence(features, names):
+    """Whether the named features are jointly absent, and their mean depth as text.
+
+    At low S/N no single feature can be measured to 0.6 of its limit (`_absent`), but their
+    inverse-variance mean can: absent when none is seen at 3 sigma, the mean depth (either sign:
+    emission is no absence) is below ``joint_depth`` and known to better than 0.6 of it. Needs
+    four measured features.
+    """
+    measured = [features[name] for name in names if name in features]
+    if len(measured) < 4:
+        return False, ""
+    depth = np.array([m.value.value for m in measured])
+    error = np.array([m.uncertainty.value for m in measured])
+    weight = error**-2.0
+    mean, mean_error = np.sum(weight * depth) / np.sum(weight), np.sum(weight) ** -0.5
+    limit = RULES["joint_depth"]
+    absent = bool(np.all(depth < 3 * error)) and abs(mean) < limit and mean_error < 0.6 * limit
+    return absent, f"{mean:.3f} ± {mean_error:.3f}"
+
+
 def _balmer_note(name, profile):
     if profile["core"].value.value < RULES["balmer_core_min"]:
         shape = "the line is barely there"
@@ -289,7 +309,15 @@ def assess_white_dwarf(spectrum, redshift=0.0):
 
 def _absence_facts(features):
     """Whether each group of features that some star other than a white dwarf shows is absent."""
+    all_absent, all_depth = _joint_absence(features, tuple(_ABSENT))
+    calcium_only, others_depth = _joint_absence(
+        features, tuple(n for n in _ABSENT if n != "Ca II K")
+    )
     return {
+        "jointly_featureless": all_absent,
+        "joint_depth": all_depth,
+        "jointly_calcium_only": calcium_only,
+        "others_joint_depth": others_depth,
         "no_ordinary": _all_absent(features, ("G band", "Ca I 4227")),
         "no_balmer": _all_absent(features, ("H alpha", "H beta", "H gamma")),
         "metal_free": _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b")),
