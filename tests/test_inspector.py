@@ -459,3 +459,34 @@ def test_vet_several_tasks_in_one_pass_measures_each_spectrum_once(monkeypatch):
     assert overviews[0] is overviews[1] and overviews[0].size == (800, 480)
     with pytest.raises(ValueError, match="unknown task 'xx'"):
         vet(star, "cc,xx")
+
+
+@pytest.mark.parametrize("max_turns", [8, 3])
+def test_the_expert_without_texts_gives_the_same_results(max_turns):
+    """``texts=False`` (a catalogue run that keeps no trajectory) leaves the messages out and
+    changes nothing else: verdicts, evidence, confidence, turns and windows of every class."""
+    from spec_o3.agent.backends.expert import ExpertPolicy
+    from spec_o3.simulate import CLASSES, simulate_spectrum
+    from spec_o3.tasks import get_tasks
+
+    spectra = [simulate_spectrum(kind, seed=3, snr=20) for kind in sorted(CLASSES)]
+    # a spectrum that stops short of the red windows: some are missing, others clipped
+    spectra.append(spectra[0][: spectra[0].flux.size // 2])
+    results = {}
+    for texts in (True, False):
+        inspector = Inspector(ExpertPolicy(), render_images=False, max_turns=max_turns, texts=texts)
+        episodes = [
+            inspector.start(spectrum, task) for spectrum in spectra for task in get_tasks("all")
+        ]
+        results[texts] = inspector.run_episodes(episodes)
+    for full, lean in zip(results[True], results[False], strict=True):
+        assert (lean.verdict, lean.evidence, lean.confidence, lean.error) == (
+            full.verdict,
+            full.evidence,
+            full.confidence,
+            full.error,
+        )
+        bounds = [[(window.lower, window.upper) for window in r.windows] for r in (lean, full)]
+        assert lean.n_steps == full.n_steps and bounds[0] == bounds[1]
+        assert all(step.text == "" for step in lean.trajectory.steps)
+        assert all(step.text for step in full.trajectory.steps)

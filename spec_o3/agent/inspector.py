@@ -92,6 +92,9 @@ class Episode:
         Labels of the task's diagnostic windows that hold no valid data.
     state : dict
         Scratch space for the policy (plans, cached encodings).
+    texts : bool
+        Whether the trajectory keeps the messages' texts; when ``False`` a policy that can (the
+        scripted expert) writes none (see `Inspector`).
     done : bool
         Whether the episode has ended; then ``result`` holds its `VettingResult`.
 
@@ -112,6 +115,7 @@ class Episode:
         max_turns=MAX_TURNS,
         protocol="spec-o3",
         shared=None,
+        texts=True,
     ):
         self.task = get_task(task)
         self.protocol = check_protocol(protocol)
@@ -178,6 +182,7 @@ class Episode:
             source=None if source is None else str(source),
         )
         self.max_turns = int(max_turns)
+        self.texts = bool(texts)
         self.state = {}
         self.done = False
         self.result = None
@@ -221,6 +226,11 @@ class Inspector:
     render_images : bool
         Render the overview and the zoomed windows; ``False`` gives the model text only (fast batch
         vetting with the scripted expert).
+    texts : bool
+        ``False`` asks a policy that writes its messages from a plan (the scripted expert) for
+        their readings alone: the trajectories keep the tool calls and their results, but empty
+        messages and no per-turn measurements; verdicts, evidence, windows and turns are the
+        same. For a table of results (``spec-o3 vet`` without ``--save-trajectories``).
 
     Examples
     --------
@@ -240,7 +250,14 @@ class Inspector:
     """
 
     def __init__(
-        self, policy, *, toolset=None, max_turns=MAX_TURNS, render_images=True, protocol=None
+        self,
+        policy,
+        *,
+        toolset=None,
+        max_turns=MAX_TURNS,
+        render_images=True,
+        protocol=None,
+        texts=True,
     ):
         if int(max_turns) < 1:
             raise ValueError(f"max_turns must be at least 1, got {max_turns}")
@@ -249,6 +266,7 @@ class Inspector:
         self.protocol = check_protocol(policy.protocol if protocol is None else protocol)
         self.max_turns = int(max_turns)
         self.render_images = bool(render_images)
+        self.texts = bool(texts)
 
     def start(self, spectrum, task, *, redshift=None, source=None, shared=None):
         """Prepare an `Episode` (rendering the overview plot) without running it; ``shared`` is
@@ -264,6 +282,7 @@ class Inspector:
             max_turns=self.max_turns,
             protocol=self.protocol,
             shared=shared,
+            texts=self.texts,
         )
 
     def run(self, spectrum, task, *, redshift=None, source=None):

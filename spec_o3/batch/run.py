@@ -216,6 +216,7 @@ def vet_catalog(
         batch_size=1 if concurrency > 1 else batch_size,
         overwrite_trajectories=overwrite or resume,
         registrations=tuple(task_registration(task) for task in tasks),
+        texts=save_trajectories is not None,  # the table needs no message texts
     )
     header = {
         "format": "spec-o3 vet journal 1",

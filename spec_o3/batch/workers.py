@@ -46,7 +46,8 @@ class Settings:
 
     ``tasks`` are the tasks each spectrum is vetted for (a row each). ``registrations`` register
     them in a worker process that does not know them (tasks from a task file, see
-    `~spec_o3.tasks.task_registration`).
+    `~spec_o3.tasks.task_registration`). ``texts`` is False when no trajectory is saved: a
+    policy that can then writes no message texts (see `~spec_o3.agent.Inspector`).
     """
 
     token: str
@@ -59,6 +60,7 @@ class Settings:
     batch_size: int
     overwrite_trajectories: bool
     registrations: tuple = ()
+    texts: bool = True
 
 
 _INSPECTORS = {}  # token -> Inspector, one per run in each worker process
@@ -78,6 +80,7 @@ def build_inspector(settings, policy=None):
         toolset=settings.toolset,
         max_turns=settings.max_turns,
         render_images=settings.render_images,
+        texts=settings.texts,
     )
 
 

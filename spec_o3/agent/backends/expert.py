@@ -20,7 +20,13 @@ import numpy as np
 
 from ..expert_rules import assess_all
 from ..expert_rules.confidence import confidence
-from ..protocol import scripted_message
+from ..protocol import (
+    ParsedResponse,
+    ScriptedMessage,
+    ToolCall,
+    parse_response,
+    scripted_message,
+)
 from ..tools import unit_text
 from .base import Policy
 
@@ -138,6 +144,17 @@ class _Narration:
             "from the other windows."
         )
 
+    def reading(self, turn):
+        """What the message of turn ``turn`` says, as a `ScriptedMessage` with an empty text: the
+        loop runs its tool call, or ends the episode with its answer, as on the message."""
+        if turn < len(self.observations):
+            parsed = ParsedResponse(tool_calls=[ToolCall(*self._call(self.observations[turn]))])
+            return ScriptedMessage("", parsed)
+        answer = (self.assessment.verdict, self.assessment.conclusion)
+        message = scripted_message("", answer=answer)
+        parsed = message.parsed if isinstance(message, ScriptedMessage) else parse_response(message)
+        return ScriptedMessage("", parsed)
+
     def message(self, turn, tool_error=None):
         """The assistant message of turn ``turn`` (0-based) and the measurements it stands for.
 
@@ -241,6 +258,9 @@ class ExpertPolicy(Policy):
         state["expert_turn"] = turn + 1
         steps = episode.trajectory.steps
         tool_error = steps[-1].error if turn and steps else None
-        text, measurements = narration.message(min(turn, len(narration.observations)), tool_error)
+        turn = min(turn, len(narration.observations))
+        if not episode.texts:  # results only: what the message says, without writing it
+            return narration.reading(turn)
+        text, measurements = narration.message(turn, tool_error)
         state["measurements"] = measurement_record(measurements)
         return text
