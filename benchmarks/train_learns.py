@@ -41,20 +41,28 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from spec_o3.agent import Inspector
 from spec_o3.agent.backends.transformers import TransformersPolicy
-from spec_o3.training.data import load_sft_dataset, rl_dataset, sft_dataset, simulated_suite
+from spec_o3.bench.metrics import binary_scores
+from spec_o3.tasks import task_confusers
+from spec_o3.training.data import (
+    MeasuringExpert,
+    expert_results,
+    load_sft_dataset,
+    rl_dataset,
+    sft_dataset,
+    simulated_suite,
+)
 from spec_o3.training.tiny import build_tiny_model
 
 TASK = "m_giant"
 MAX_IMAGE_TOKENS = 16
 
 
-def tiny_model(workdir, hidden_size, num_layers, conversations):
+def tiny_model(workdir, hidden_size, num_layers, conversations, *, name="tiny"):
     """The starting model: tiny random Qwen2.5-VL, small images, the vocabulary the data need."""
     from transformers import AutoProcessor
 
-    path = workdir / f"tiny-{hidden_size}x{num_layers}"
+    path = workdir / f"{name}-{hidden_size}x{num_layers}"
     if not (path / "config.json").is_file():
         build_tiny_model(
             path,
@@ -85,29 +93,37 @@ def chat_texts(workdir, conversations):
     ]
 
 
-def protocol_validity(model_dir, suite, *, max_new_tokens=256):
-    """Fraction of episodes that are protocol-valid, and of correct verdicts, on ``suite``."""
+def held_out_scores(model_dir, suite, *, toolset="default", max_new_tokens=256):
+    """Greedy episodes of the real inspection loop on ``suite``: protocol validity and verdicts.
+
+    A question without a verdict counts as answered wrong (as ``spec-o3 evaluate`` scores a
+    ``no_answer``), so F1 cannot gain from failures.
+    """
     policy = TransformersPolicy(
-        str(model_dir), max_new_tokens=max_new_tokens, batch_size=len(suite)
+        str(model_dir), max_new_tokens=max_new_tokens, batch_size=16, toolset=toolset
     )
-    inspector = Inspector(policy)  # the paper's turn limit
-    table = suite.table
-    jobs = [(suite.spectrum(row), TASK, None) for row in range(len(suite))]
     started = time.perf_counter()
-    results = inspector.run_many(jobs)
+    results = expert_results(suite, policy, toolset=toolset)  # the Inspector, the paper's turns
+    labels = [str(label) for label in suite.table["label"]]
     valid = [
         result.error is None and all(step.error is None for step in result.trajectory.steps)
         for result in results
     ]
-    correct = [
-        result.verdict == label for result, label in zip(results, table["label"], strict=True)
+    wrong = {"YES": "NO", "NO": "YES"}
+    predictions = [
+        result.verdict or wrong[label] for result, label in zip(results, labels, strict=True)
     ]
+    scores = binary_scores(labels, predictions)
     return {
+        "n": len(results),
         "protocol_valid": sum(valid) / len(valid),
-        "accuracy": sum(correct) / len(correct),
+        "answered": sum(result.verdict is not None for result in results) / len(results),
+        "accuracy": scores["accuracy"],
+        "f1": scores["f1"],
+        "confusion": {cell: scores[cell] for cell in ("tp", "fp", "fn", "tn")},
         "mean_turns": sum(result.n_steps for result in results) / len(results),
         "seconds": time.perf_counter() - started,
-        "example": results[0].trajectory.steps[-1].text[:400],
+        "example": "\n".join(step.text for step in results[0].trajectory.steps)[:400],
     }
 
 
@@ -132,37 +148,55 @@ def expert_conversations(workdir, n_train):
     return load_sft_dataset(path)
 
 
-def run_sft(workdir, model, n_train, n_eval, learning_rate, epochs):
+def sft_stage(model, data, output, *, learning_rate, epochs, verdict_weight=1.0, minutes=None):
+    """Fine-tune ``model`` on ``data`` with `~spec_o3.training.sft` (one conversation a step) and
+    save it in ``output``; return the trainer and the training minutes."""
     from spec_o3.training.sft import sft_trainer
 
-    held_out = simulated_suite(TASK, n_eval, seed=2)
-    data = expert_conversations(workdir, n_train)
-    print(f"{len(data)} SFT conversations, {sum(data['n_turns']) / len(data):.1f} turns each")
-    before = protocol_validity(model, held_out)
-    print("before SFT:", before)
     trainer = sft_trainer(
         dict(
             model=str(model),
             data="(in memory)",
-            output_dir=str(workdir / "sft"),
+            output_dir=str(output),
             learning_rate=learning_rate,
             num_train_epochs=epochs,
             per_device_train_batch_size=1,
             gradient_checkpointing=False,
             bf16=False,
             logging_steps=10,
+            verdict_weight=verdict_weight,
             trl={"save_strategy": "no", "report_to": "none"},
         ),
         data,
+        callbacks=[StopAfter(minutes)] if minutes else None,
     )
-    trainer.compute_loss = types.MethodType(assistant_positions_loss, trainer)
+    if (
+        verdict_weight == 1
+    ):  # the library's weighted loss already projects the trained positions only
+        trainer.compute_loss = types.MethodType(assistant_positions_loss, trainer)
     started = time.perf_counter()
     trainer.train()
-    trainer.save_model(str(workdir / "sft"))
-    minutes = (time.perf_counter() - started) / 60
-    after = protocol_validity(workdir / "sft", held_out)
+    trainer.save_model(str(output))
+    return trainer, (time.perf_counter() - started) / 60
+
+
+def losses(trainer):
+    """First and last logged training loss."""
+    logged = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return [logged[0], logged[-1]] if logged else None
+
+
+def run_sft(workdir, model, n_train, n_eval, learning_rate, epochs):
+    held_out = simulated_suite(TASK, n_eval, seed=2)
+    data = expert_conversations(workdir, n_train)
+    print(f"{len(data)} SFT conversations, {sum(data['n_turns']) / len(data):.1f} turns each")
+    before = held_out_scores(model, held_out)
+    print("before SFT:", before)
+    trainer, minutes = sft_stage(
+        model, data, workdir / "sft", learning_rate=learning_rate, epochs=epochs
+    )
+    after = held_out_scores(workdir / "sft", held_out)
     print("after SFT:", after)
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     return {
         "model": str(model),
         "learning_rate": learning_rate,
@@ -170,7 +204,7 @@ def run_sft(workdir, model, n_train, n_eval, learning_rate, epochs):
         "n_train": len(data),
         "n_eval": n_eval,
         "train_minutes": minutes,
-        "loss_first_last": [losses[0], losses[-1]] if losses else None,
+        "loss_first_last": losses(trainer),
         "before": before,
         "after": after,
     }
@@ -183,26 +217,19 @@ class StopAfter(TrainerCallback):
         self.deadline = time.perf_counter() + 60 * minutes
 
     def on_step_end(self, args, state, control, **kwargs):
-        control.should_training_stop = time.perf_counter() > self.deadline
+        if time.perf_counter() > self.deadline:  # never clear a stop asked for by max_steps
+            control.should_training_stop = True
 
 
-def run_rl(workdir, args):
-    """GRPO from the SFT model; reward curves, and greedy held-out episodes before and after."""
+def grpo_stage(start, suite, output, args, *, toolset="default", max_turns=None, minutes=None):
+    """GRPO from ``start`` on ``suite`` with the tools live (`~spec_o3.training.rl`), saved in
+    ``output``; return the reward curves and the training minutes."""
     from spec_o3.training.rl import grpo_trainer, save_grpo_output
 
-    start, output = workdir / "sft", workdir / args.rl_output
-    suite = simulated_suite(
-        TASK, args.rl_questions, seed=3, positive_fraction=args.rl_positive_fraction
-    )
-    held_out = simulated_suite(
-        TASK, args.n_eval, seed=4, positive_fraction=args.rl_positive_fraction
-    )
-    before = protocol_validity(start, held_out)
-    print("before GRPO:", before)
     trainer = grpo_trainer(
         dict(
             model=str(start),
-            task=[TASK],
+            task=[str(suite.table["task"][0])],
             output_dir=str(output),
             learning_rate=args.rl_learning_rate,
             max_steps=args.rl_steps,
@@ -217,18 +244,18 @@ def run_rl(workdir, args):
             bf16=False,
             logging_steps=1,
             seed=args.rl_seed,
+            toolset=toolset,
+            max_turns=max_turns,
             trl={"save_strategy": "no", "report_to": "none", "top_p": args.rl_top_p},
         ),
         rl_dataset(suite),
         suite=suite,
-        callbacks=[StopAfter(args.rl_minutes)] if args.rl_minutes else None,
+        callbacks=[StopAfter(minutes)] if minutes else None,
     )
     started = time.perf_counter()
     trainer.train()
     minutes = (time.perf_counter() - started) / 60
     save_grpo_output(trainer)
-    after = protocol_validity(output, held_out)
-    print("after GRPO:", after)
     steps = [entry for entry in trainer.state.log_history if "reward" in entry]
     curves = {
         "reward_per_step": "reward",
@@ -236,41 +263,188 @@ def run_rl(workdir, args):
         "format_per_step": "rewards/format_reward/mean",
         "tool_calls_per_step": "tools/call_frequency",
     }
-    result = {name: [entry[key] for entry in steps] for name, key in curves.items()}
+    result = {name: [entry.get(key) for entry in steps] for name, key in curves.items()}
     print("mean reward per step:", [round(value, 3) for value in result["reward_per_step"]])
+    return result, minutes
+
+
+def rl_settings(args):
+    """The GRPO options of the command line, as recorded in the results."""
     return {
-        "n_questions": args.rl_questions,
-        "positive_fraction": args.rl_positive_fraction,
         "learning_rate": args.rl_learning_rate,
         "temperature": args.rl_temperature,
         "generations": args.rl_generations,
         "questions_per_step": args.rl_questions_per_step,
         "beta": args.rl_beta,
         "seed": args.rl_seed,
+    }
+
+
+def run_rl(workdir, args):
+    """GRPO from the SFT model; reward curves, and greedy held-out episodes before and after."""
+    start, output = workdir / "sft", workdir / args.rl_output
+    suite = simulated_suite(
+        TASK, args.rl_questions, seed=3, positive_fraction=args.rl_positive_fraction
+    )
+    held_out = simulated_suite(
+        TASK, args.n_eval, seed=4, positive_fraction=args.rl_positive_fraction
+    )
+    before = held_out_scores(start, held_out)
+    print("before GRPO:", before)
+    curves, minutes = grpo_stage(start, suite, output, args, minutes=args.rl_minutes)
+    after = held_out_scores(output, held_out)
+    print("after GRPO:", after)
+    return {
+        "n_questions": args.rl_questions,
+        "positive_fraction": args.rl_positive_fraction,
+        **rl_settings(args),
         "minutes": minutes,
-        **result,
+        **curves,
         "before": before,
         "after": after,
     }
 
 
+# The discriminating task: carbon stars against their look-alikes, half YES and half NO, read
+# through the band the expert itself measures first (the C2 Swan head at 5165 Å).
+DISCRIMINATE_TASK = "carbon_star"
+DISCRIMINATE_BANDS = ("C2_5165",)
+
+
+def balanced_suite(n, seed):
+    """``n`` simulated carbon-star questions, half YES, the NO half drawn from its confusers."""
+    return simulated_suite(
+        DISCRIMINATE_TASK, n, seed=seed, negatives=task_confusers(DISCRIMINATE_TASK)
+    )
+
+
+def measured_conversations(workdir, n_train, control):
+    """The measuring expert's short conversations on ``n_train`` balanced questions (cached);
+    with ``control="shuffled"`` their verdicts are permuted across conversations."""
+    path = workdir / f"sft-data-cc-{n_train}"
+    if not path.is_dir():
+        teacher = MeasuringExpert(DISCRIMINATE_BANDS)
+        data = sft_dataset(balanced_suite(n_train, seed=11), teacher, toolset="extended")
+        data.save_to_disk(str(path))
+    data = load_sft_dataset(path)
+    return shuffled_verdicts(data, seed=5) if control == "shuffled" else data
+
+
+def shuffled_verdicts(data, seed):
+    """The control: each conversation's boxed verdict replaced by that of a random other one, so
+    that the verdicts no longer depend on the spectra (but keep their proportion)."""
+    import numpy as np
+
+    verdicts = np.random.default_rng(seed).permutation(data["verdict"])
+
+    def relabel(example, index):
+        messages = example["messages"]
+        final = messages[-1]["content"][-1]
+        final["text"] = final["text"].replace(
+            f"\\boxed{{{example['verdict']}}}", f"\\boxed{{{verdicts[index]}}}"
+        )
+        return {"messages": messages, "verdict": str(verdicts[index])}
+
+    return data.map(relabel, with_indices=True)
+
+
+def run_discriminate(workdir, args):
+    """SFT on the measuring expert's conversations, then GRPO, on the balanced carbon-star task,
+    within ``args.minutes``; held-out F1 before, after SFT and after GRPO."""
+    started = time.perf_counter()
+
+    def minutes_left():
+        return args.minutes - (time.perf_counter() - started) / 60
+
+    data = measured_conversations(workdir, args.n_train, args.control)
+    name = "tiny-cc" if args.control is None else f"tiny-cc-{args.control}"
+    model = tiny_model(workdir, args.hidden_size, args.layers, data, name="tiny-cc")
+    held_out = balanced_suite(args.n_eval, seed=12)
+    before = held_out_scores(model, held_out, toolset="extended")
+    print("before:", before)
+    # Each held-out evaluation takes about as long as the first; GRPO gets the rest.
+    evaluation = before["seconds"] / 60
+    sft_minutes = args.sft_share * (minutes_left() - 2 * evaluation)
+    trainer, sft_minutes = sft_stage(
+        model,
+        data,
+        workdir / f"{name}-sft",
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        verdict_weight=args.verdict_weight,
+        minutes=sft_minutes,
+    )
+    after_sft = held_out_scores(workdir / f"{name}-sft", held_out, toolset="extended")
+    print("after SFT:", after_sft)
+    curves, rl_minutes = grpo_stage(
+        workdir / f"{name}-sft",
+        balanced_suite(args.rl_questions, seed=13),
+        workdir / f"{name}-grpo",
+        args,
+        toolset="extended",
+        max_turns=len(DISCRIMINATE_BANDS) + 2,
+        minutes=minutes_left() - evaluation - 0.5,
+    )
+    after = held_out_scores(workdir / f"{name}-grpo", held_out, toolset="extended")
+    print("after GRPO:", after)
+    return {
+        "control": args.control,
+        "n_train": len(data),
+        "n_eval": args.n_eval,
+        "sft": {
+            "learning_rate": args.learning_rate,
+            "epochs": args.epochs,
+            "verdict_weight": args.verdict_weight,
+            "minutes": sft_minutes,
+            "steps": trainer.state.global_step,
+            "loss_first_last": losses(trainer),
+        },
+        "grpo": {
+            "questions": args.rl_questions,
+            **rl_settings(args),
+            "minutes": rl_minutes,
+            **curves,
+        },
+        "minutes": (time.perf_counter() - started) / 60,
+        "before": before,
+        "after_sft": after_sft,
+        "after": after,
+    }
+
+
+# Defaults that differ between the stages (the M-giant ``sft``/``rl`` runs, ``discriminate``).
+STAGE_DEFAULTS = {
+    "sft": dict(n_train=300, n_eval=20, learning_rate=3e-3, epochs=1.5),
+    "rl": dict(n_eval=20, rl_questions=128, rl_steps=16, rl_temperature=0.3),
+    "discriminate": dict(
+        n_train=240,
+        n_eval=48,
+        learning_rate=3e-3,
+        epochs=3.0,
+        rl_questions=256,
+        rl_steps=-1,
+        rl_temperature=1.0,
+    ),
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["sft", "rl"])
+    parser.add_argument("stage", choices=list(STAGE_DEFAULTS))
     parser.add_argument("--workdir", type=Path, default=Path("train-learns"))
-    parser.add_argument("--n-train", type=int, default=300)
-    parser.add_argument("--n-eval", type=int, default=20)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--epochs", type=float, default=1.5)
+    parser.add_argument("--n-train", type=int)
+    parser.add_argument("--n-eval", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--epochs", type=float)
     parser.add_argument("--hidden-size", type=int, default=128, help="of the tiny model")
     parser.add_argument("--layers", type=int, default=4, help="of the tiny model")
     parser.add_argument(
         "--start", type=Path, help="SFT from this model (e.g. an earlier SFT output) instead"
     )
-    parser.add_argument("--rl-questions", type=int, default=128)
-    parser.add_argument("--rl-steps", type=int, default=16)
+    parser.add_argument("--rl-questions", type=int)
+    parser.add_argument("--rl-steps", type=int, help="-1: as many as the time allows")
     parser.add_argument("--rl-learning-rate", type=float, default=1e-4)
-    parser.add_argument("--rl-temperature", type=float, default=0.3, help="of the rollouts")
+    parser.add_argument("--rl-temperature", type=float, help="of the rollouts")
     parser.add_argument("--rl-generations", type=int, default=8, help="rollouts per question")
     parser.add_argument("--rl-questions-per-step", type=int, default=4)
     parser.add_argument("--rl-beta", type=float, default=0.0, help="KL weight to the SFT model")
@@ -288,7 +462,30 @@ def main():
         help="of YES questions; 1 (the default) makes the easy task: the outcome reward alone "
         "must teach which verdict pays",
     )
+    parser.add_argument(
+        "--minutes", type=float, default=20.0, help="discriminate: the whole run's time box"
+    )
+    parser.add_argument(
+        "--sft-share",
+        type=float,
+        default=0.5,
+        help="discriminate: SFT's share of the training time",
+    )
+    parser.add_argument(
+        "--verdict-weight",
+        type=float,
+        default=10.0,
+        help="discriminate: SFT loss weight of the verdict",
+    )
+    parser.add_argument(
+        "--control",
+        choices=["shuffled"],
+        help="discriminate: train on verdicts shuffled across conversations (must stay at chance)",
+    )
     args = parser.parse_args()
+    for name, value in STAGE_DEFAULTS[args.stage].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     torch.set_num_threads(args.threads)  # a tiny model on a shared CPU: one is many times faster
     args.workdir.mkdir(parents=True, exist_ok=True)
     results_file = args.workdir / "results.json"
@@ -299,10 +496,19 @@ def main():
         results["sft" if args.start is None else "sft_continued"] = run_sft(
             args.workdir, model, args.n_train, args.n_eval, args.learning_rate, args.epochs
         )
-    else:
+    elif args.stage == "rl":
         results[args.rl_output] = run_rl(args.workdir, args)
+    else:
+        key = "discriminate" if args.control is None else f"discriminate_{args.control}"
+        results[key] = run_discriminate(args.workdir, args)
     results_file.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
+    if args.stage == "discriminate":
+        result = results[key]
+        print(
+            f"held-out F1 {result['before']['f1']:.2f} -> {result['after']['f1']:.2f} "
+            f"({result['n_eval']} questions)"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from PIL import Image  # noqa: E402
 
 from spec_o3.agent.protocol import SYSTEM_PROMPT  # noqa: E402
 from spec_o3.bench import Suite  # noqa: E402
+from spec_o3.tasks import task_confusers  # noqa: E402
 from spec_o3.training.data import (  # noqa: E402
+    MeasuringExpert,
     load_sft_dataset,
     load_sharegpt,
     rl_dataset,
@@ -49,6 +51,45 @@ def test_simulated_suite_is_deterministic_and_labelled(suite):
 def test_simulated_suite_refuses_bad_arguments(task, n, match):
     with pytest.raises(ValueError, match=match):
         simulated_suite(task, n)
+
+
+def test_simulated_suite_draws_negatives_from_the_given_classes():
+    confusers = task_confusers("cc")
+    suite = simulated_suite("cc", 40, seed=2, negatives=confusers)
+    pairs = list(zip(suite.table["class"], suite.table["label"], strict=True))
+    labels = [str(label) for _, label in pairs]
+    assert {str(kind) for kind, label in pairs if label == "NO"} <= set(confusers)
+    assert {str(kind) for kind, label in pairs if label == "YES"} == {"carbon_star"}
+    assert 10 < labels.count("YES") < 30  # about half
+
+
+@pytest.mark.parametrize("negatives", [["carbon_star"], ["no_such_class"], []])
+def test_simulated_suite_refuses_bad_negatives(negatives):
+    with pytest.raises(ValueError, match="negatives must name non-positive simulator classes"):
+        simulated_suite("cc", 4, negatives=negatives)
+
+
+def test_measuring_expert_reads_the_band_then_answers():
+    suite = simulated_suite("cc", 6, seed=4, negatives=task_confusers("cc"))
+    data = sft_dataset(
+        suite, MeasuringExpert(["C2_5165", "C2_4737"]), toolset="extended", render_images=False
+    )
+    assert len(data) >= 5  # the expert is right on (nearly) all of them
+    for example in data:
+        texts = [m["content"][-1]["text"] for m in example["messages"]]
+        assert "band_strength" in texts[0]  # the tool block of the extended toolset
+        assert example["n_turns"] == 3
+        assert '"arguments": {"band": "C2_5165"}' in texts[2]
+        assert '"arguments": {"band": "C2_4737"}' in texts[4]
+        depths = [text.split("depth ")[1].split(" ")[0] for text in (texts[3], texts[5])]
+        final = texts[6]  # quotes both measured depths, then the expert's verdict
+        assert f"C2_5165 depth {depths[0].rstrip('.')}" in final
+        assert f"C2_4737 depth {depths[1].rstrip('.')}" in final
+        assert f"\\boxed{{{example['verdict']}}}" in final
+    with pytest.raises(ValueError):
+        MeasuringExpert(["C2_9999"])
+    with pytest.raises(ValueError, match="at least one band"):
+        MeasuringExpert([])
 
 
 def test_sft_conversations_are_the_trajectories_with_aligned_images(dataset, suite):

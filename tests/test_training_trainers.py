@@ -27,7 +27,7 @@ from spec_o3.training.rl import (  # noqa: E402
     tool_chat_template,
     train_grpo,
 )
-from spec_o3.training.sft import sft_trainer, train_sft  # noqa: E402
+from spec_o3.training.sft import sft_trainer, train_sft, verdict_token_ids  # noqa: E402
 
 QUIET = {"report_to": "none", "save_strategy": "no"}
 
@@ -94,6 +94,44 @@ def test_only_assistant_tokens_are_trained(tiny_model, conversations, tmp_path):
     grids = batch["image_grid_thw"]
     assert len(grids) == len(example["images"])
     assert int((batch["input_ids"] == image_pad).sum()) == int(grids.prod(-1).sum()) // 4
+
+
+@pytest.mark.slow
+def test_verdict_weight_multiplies_the_loss_of_the_verdict_token(
+    tiny_model, conversations, tmp_path
+):
+    model = tiny_model("qwen2_5_vl")
+    plain = sft_trainer(sft_settings(model, tmp_path), conversations)
+    assert "compute_loss" not in vars(plain)  # weight 1: TRL's own loss
+    trainer = sft_trainer(sft_settings(model, tmp_path, verdict_weight=1000.0), conversations)
+    batch = trainer.data_collator([dict(conversations[0])])
+    targets = batch["labels"][0, 1:]
+    verdict = torch.isin(
+        targets, torch.tensor(verdict_token_ids(trainer.processing_class.tokenizer))
+    )
+    assert int(verdict.sum()) == 1  # the boxed answer's YES or NO, and nothing else
+    trained = targets != -100
+    with torch.no_grad():
+        # a random model costs every token about log(vocabulary size): spread the losses
+        trainer.model.get_output_embeddings().weight.mul_(30)
+        inputs = {key: value for key, value in batch.items() if key != "labels"}
+        logits = trainer.model(**inputs).logits[0, :-1]
+        per_token = torch.nn.functional.cross_entropy(
+            logits, targets, reduction="none", ignore_index=-100
+        )
+        loss = trainer.compute_loss(trainer.model, batch)
+    expected = (per_token[trained].sum() + 999 * per_token[verdict].sum()) / (trained.sum() + 999)
+    assert torch.allclose(loss, expected, rtol=1e-5)
+    assert not torch.allclose(loss, per_token[trained].mean(), rtol=1e-3)  # not the plain mean
+
+
+def test_verdict_weight_needs_single_token_verdicts():
+    class Characters:  # a tokenizer that spells every word out
+        def encode(self, text, add_special_tokens=False):
+            return [ord(character) for character in text]
+
+    with pytest.raises(ValueError, match="single tokens"):
+        verdict_token_ids(Characters())
 
 
 @pytest.mark.slow
@@ -241,6 +279,8 @@ def test_bad_settings_are_refused(tmp_path, conversations):
         sft_trainer(sft_settings(tmp_path, tmp_path), conversations.select([]))
     with pytest.raises(ValueError, match="finetuning must be one of"):
         load_settings(SFTSettings, **sft_settings(tmp_path, tmp_path, finetuning="half"))
+    with pytest.raises(ValueError, match="verdict_weight must be positive"):
+        load_settings(SFTSettings, **sft_settings(tmp_path, tmp_path, verdict_weight=0))
     with pytest.raises(ValueError, match="data is required"):
         load_settings(SFTSettings, model="m", output_dir="o")
     with pytest.raises(ValueError, match="unknown task"):

@@ -130,17 +130,25 @@ class SFTSettings(_Stage):
         Freeze the vision tower and the projector (the paper's setting).
     max_length : int or None
         Longest conversation in tokens; ``None`` never cuts (a cut through an image breaks it).
+    verdict_weight : float
+        Loss weight of the verdict tokens (``YES``/``NO``) against the other assistant tokens; 1
+        (the default) is TRL's assistant-only loss. In long conversations the verdict is one token
+        among thousands, so a small model learns the protocol long before the decision; a larger
+        weight makes the decision count (see `~spec_o3.training.sft.sft_trainer`).
     trl : dict
         Further ``trl.SFTConfig`` arguments.
     """
 
     data: str | None = None
     max_length: int | None = None
+    verdict_weight: float = 1.0
 
     def validate(self):
         super().validate()
         if not self.data:
             raise ValueError("data is required")
+        if not self.verdict_weight > 0:
+            raise ValueError(f"verdict_weight must be positive, got {self.verdict_weight}")
         return self
 
 

@@ -21,10 +21,18 @@ import math
 from pathlib import Path
 
 from spec_o3.agent import Inspector, get_backend
-from spec_o3.agent.protocol import SYSTEM_PROMPT, format_tool_call, tools_block
+from spec_o3.agent.backends.base import Policy
+from spec_o3.agent.protocol import (
+    SYSTEM_PROMPT,
+    format_answer,
+    format_assistant,
+    format_tool_call,
+    tools_block,
+)
 from spec_o3.defaults import MAX_TURNS
 
 __all__ = [
+    "MeasuringExpert",
     "expert_results",
     "load_sft_dataset",
     "load_sharegpt",
@@ -89,11 +97,12 @@ def to_sft_example(messages, **columns):
     return {"messages": placeholders, "images": images, **columns}
 
 
-def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
+def simulated_suite(task, n, *, seed=0, positive_fraction=0.5, negatives=None):
     """A labelled suite of ``n`` simulated spectra for one task (`spec_o3.simulate`).
 
     Positives are drawn from the simulator's classes that are positives for the task, negatives
-    from all the others (its confusers and the other rare classes), classes uniformly.
+    from all the others (its confusers and the other rare classes) or from ``negatives``, classes
+    uniformly.
 
     Parameters
     ----------
@@ -105,17 +114,24 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
         Seed: the same seed gives the same suite.
     positive_fraction : float
         Expected fraction of YES questions.
+    negatives : iterable of str, optional
+        Simulator classes to draw the NO questions from, e.g. the task's look-alikes
+        (`spec_o3.tasks.task_confusers`) for a harder task; default: every non-positive class.
 
     Raises
     ------
     ValueError
-        If ``task`` is unknown, ``n`` is not positive, or the simulator has no positive class for
-        the task.
+        If ``task`` is unknown, ``n`` is not positive, the simulator has no positive class for
+        the task, or ``negatives`` names an unknown or positive class.
 
     Examples
     --------
     >>> simulated_suite("gm", 4, seed=1)
     <Suite of 4 questions: m_giant 4 (...)>
+    >>> from spec_o3.tasks import task_confusers
+    >>> suite = simulated_suite("cc", 6, seed=1, negatives=task_confusers("cc"))
+    >>> set(suite.table["class"]) <= {"carbon_star", *task_confusers("cc")}
+    True
     """
     import numpy as np
 
@@ -128,7 +144,14 @@ def simulated_suite(task, n, *, seed=0, positive_fraction=0.5):
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive number of questions, got {n!r}")
     positives = sorted(positive_classes(task))  # ValueError when the simulator has none
-    negatives = sorted(name for name in CLASSES if name not in positives)
+    if negatives is None:
+        negatives = [name for name in CLASSES if name not in positives]
+    negatives = sorted(negatives)
+    wrong = [name for name in negatives if name not in CLASSES or name in positives]
+    if wrong or not negatives:
+        raise ValueError(
+            f"negatives must name non-positive simulator classes of {task}, got {wrong or 'none'}"
+        )
     rng = np.random.default_rng(seed)
     kinds = [
         rng.choice(positives if rng.random() < positive_fraction else negatives)
@@ -204,6 +227,82 @@ def _redshift(table, row):
     """The question's redshift, or None when unknown (NaN): then the spectrum's own is used."""
     value = float(table["redshift"][row])
     return value if math.isfinite(value) else None
+
+
+class MeasuringExpert(Policy):
+    """The scripted expert's verdicts in short episodes that read measured band depths.
+
+    Each episode measures ``bands`` with the extended toolset's ``band_strength`` tool, one call a
+    turn, then answers with the verdict of the scripted expert
+    (:func:`~spec_o3.agent.expert_rules.assess`), the depths the tool returned quoted after the
+    verdict. The decision rests on a few numbers in the conversation, so a small model trained on
+    these episodes can learn to read them, where the expert's long narrated inspections of plots
+    are beyond it. Use with ``toolset="extended"``.
+
+    Parameters
+    ----------
+    bands : sequence of str
+        Catalogue bands to measure, in order, e.g. ``["C2_5165"]`` for carbon stars.
+
+    Raises
+    ------
+    ValueError
+        If ``bands`` is empty or names a band the catalogue does not have.
+
+    Examples
+    --------
+    >>> suite = simulated_suite("cc", 2, seed=1)
+    >>> results = expert_results(suite, MeasuringExpert(["C2_5165"]), render_images=False,
+    ...                          toolset="extended")
+    >>> print(results[0].trajectory.steps[0].text)
+    <think>Measure the C2_5165 band.</think>
+    <tool_call>
+    {"name": "band_strength", "arguments": {"band": "C2_5165"}}
+    </tool_call>
+    >>> print(results[0].trajectory.steps[1].text)
+    <think>I read the measured band depths.</think>
+    <answer>\\boxed{NO} C2_5165 depth -0.112.</answer>
+    >>> [result.verdict for result in results], [str(label) for label in suite.table["label"]]
+    (['NO', 'YES'], ['NO', 'YES'])
+    """
+
+    name = "measuring-expert"
+    toolset = "extended"
+
+    def __init__(self, bands):
+        from spec_o3.catalog import get_band
+
+        self.bands = tuple(bands)
+        if not self.bands:
+            raise ValueError("give at least one band to measure")
+        for band in self.bands:
+            get_band(band)  # ValueError for an unknown band
+
+    def respond(self, episodes):
+        """Next message of each episode: measure the next band, or answer."""
+        return [self._respond(episode) for episode in episodes]
+
+    def _respond(self, episode):
+        from spec_o3.agent.expert_rules import assess
+
+        steps = episode.trajectory.steps
+        if len(steps) < min(len(self.bands), episode.max_turns - 1):
+            band = self.bands[len(steps)]
+            return format_assistant(
+                f"Measure the {band} band.", format_tool_call("band_strength", {"band": band})
+            )
+        readings = " ".join(
+            f"{step.measurements['band']} depth {step.measurements['depth']:.3f}."
+            for step in steps
+            if "depth" in step.measurements
+        )
+        verdict = assess(episode.spectrum, episode.task, episode.redshift).verdict
+        # The verdict follows the tool responses directly and the numbers are quoted after it:
+        # a small model that miscopies a number then cannot talk itself into the wrong answer.
+        return format_assistant(
+            "I read the measured band depths.",
+            format_answer(verdict, readings or "no band measured"),
+        )
 
 
 def sft_dataset(suite, policy="expert", *, only_correct=True, **options):
