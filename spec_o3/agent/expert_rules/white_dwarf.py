@@ -320,7 +320,8 @@ def _absence_facts(features):
         "others_joint_depth": others_depth,
         "no_ordinary": _all_absent(features, ("G band", "Ca I 4227")),
         "no_balmer": _all_absent(features, ("H alpha", "H beta", "H gamma")),
-        "metal_free": _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b")),
+        "metal_free": _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
+        or _joint_absence(features, ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D"))[0],
         "dq_clean": _all_absent(features, ("H alpha", "Ca II K", "Na D")),
         "featureless": _all_absent(features, tuple(_ABSENT)),
     }
