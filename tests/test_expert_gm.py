@@ -121,8 +121,9 @@ DECIDED_BY = {
     "no_gravity_index": lambda star: _simulated("m_giant", within=(6950, 7600)),
     "giant_gravity": lambda star: _simulated("m_giant", subtype="M0"),
     "decisive_giant_vote": lambda star: star("extra", MIRA_MINIMUM, snr=30),
-    "decisive_dwarf_vote": lambda star: _simulated("m_dwarf", masked=(6330, 6420)),
-    "gravity_undecided": lambda star: _simulated("m_dwarf", within=(3700, 8000)),
+    # an M1 V whose CaH2+CaH3 scatters to the giants' side, its Na I 8189 far on the dwarfs'
+    "decisive_dwarf_vote": lambda star: _simulated("m_dwarf", masked=(6330, 6420), seed=30),
+    "gravity_undecided": lambda star: _simulated("m_dwarf", within=(3700, 8000), seed=30),
     "dwarf_gravity": lambda star: _simulated("m_dwarf", subtype="M6"),
 }
 
