@@ -9,7 +9,10 @@ same files, in one run (so that a busy machine slows them all alike):
 - the expert's measurements, spectrum in memory: `~spec_o3.agent.expert_rules.assess` per task,
   all five tasks one by one, and all five with `~spec_o3.agent.expert_rules.assess_all`;
 - the whole inspection, text only, spectrum in memory: `spec_o3.vet` per task, one task at a
-  time for all five, and ``spec_o3.vet(spectrum, "all")`` (one pass); and one task with images.
+  time for all five, and ``spec_o3.vet(spectrum, "all")`` (one pass); and one task with images;
+- what a ``spec-o3 vet --task all`` worker does per file: read it, vet it for the five tasks in
+  one pass, without message texts (no trajectory is kept), and make its rows
+  (`spec_o3.batch.workers.vet_chunk`, one file at a time).
 
 Target (issue 18): the expert's measurements for all five tasks within 4 ``fits.getdata``. Run
 from the repository root::
@@ -33,6 +36,8 @@ from specutils import Spectrum
 import spec_o3  # noqa: F401  (registers the survey readers)
 from spec_o3.agent import vet
 from spec_o3.agent.expert_rules import assess, assess_all
+from spec_o3.batch.workers import Item, Settings, build_inspector, vet_chunk
+from spec_o3.defaults import MAX_TURNS
 from spec_o3.io import read_for_inspection
 from spec_o3.tasks import get_tasks
 
@@ -109,6 +114,23 @@ def main(argv=None):
         spectra,
     )
     figures["vet, cc, with images"] = (lambda item: vet(item[0], "cc"), spectra)
+    settings = Settings(
+        token="bench",
+        tasks=tasks,
+        backend="expert",
+        backend_options={},
+        toolset=None,
+        max_turns=MAX_TURNS,
+        render_images=False,
+        batch_size=1,
+        overwrite_trajectories=False,
+        texts=False,
+    )
+    inspector = build_inspector(settings)
+    figures["spec-o3 vet worker: read + 5 tasks"] = (
+        lambda path: vet_chunk([Item(0, str(path), None, None, None, None)], settings, inspector),
+        paths,
+    )
 
     print(f"{len(paths)} files from {paths[0].parent}, median of {args.repeats} runs")
     floor = None
