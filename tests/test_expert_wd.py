@@ -127,7 +127,7 @@ DECIDED_BY = {
     "weak_balmer": lambda star: _simulated("carbon_star", seed=7),
     # GD 248 at S/N 30: each feature is ruled out alone, though one shows at 3 sigma.
     "dc": lambda star: star("extra", "drpy_okestan/fgd248.dat", snr=30),
-    "no_signature": lambda star: _simulated("s_star", seed=0),
+    "no_signature": lambda star: _simulated("carbon_star", seed=3),
 }
 
 
