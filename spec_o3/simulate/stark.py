@@ -225,6 +225,11 @@ HELIUM_ATMOSPHERE = -2.0
 #: He⁻ free-free opacity per neutral helium atom per unit electron pressure near 4500 Å
 #: (cm⁴ dyn⁻¹; John 1994), the continuum of cool helium atmospheres.
 HE_MINUS_FF = 1e-26
+#: Its rise with wavelength, κ_ff ∝ λ^p: free-free absorption grows as λ² to λ³ (Kramers). With a
+#: flat continuum the DB flux standard LDS 749B's He I 6678 came out 3× too strong (11.9 Å against
+#: 3.9 at R = 1800); p = 3 gives 5.1 Å with He I 4471 unchanged (4.8 Å, real 4.7) and He I 4922
+#: 1.5 Å (real 1.8), ``benchmarks/realism_check.py``.
+HE_MINUS_FF_POWER = 3.0
 #: Scale of He I line strengths in helium atmospheres, calibrated on the DB flux standard LDS 749B
 #: (Teff 13,575 K, log g 8.05: He I 4471 EW 4.6 Å; Bohlin & Koester 2008).
 HELIUM_ATMOSPHERE_SCALE = 2.5
@@ -234,9 +239,9 @@ HE_I_BF_N3 = (1e-16, 23.0)
 _M_HE = 4.002602 * AMU_G  # g: the standard atomic weight of helium (CIAAW)
 
 
-def _helium_atmosphere_ratio(teff, logg):
-    """He I population over the continuous opacity, per helium atom and unit Boltzmann factor
-    10^(-θχ) of the lower level, in a helium atmosphere.
+def _helium_atmosphere_ratio(teff, logg, wavelength):
+    """He I population over the continuous opacity at ``wavelength`` (Å), per helium atom and
+    unit Boltzmann factor 10^(-θχ) of the lower level, in a helium atmosphere.
 
     Its cool continuum is He⁻ free-free absorption, ∝ the electron pressure, and the few electrons
     come from helium itself: with Pe = √(Φ P) (Saha, mostly neutral gas) and the photosphere at
@@ -252,7 +257,8 @@ def _helium_atmosphere_ratio(teff, logg):
     neutral = 1.0 / (1.0 + phi / pe)
     cross_section, chi_n3 = HE_I_BF_N3
     bound_free = cross_section * 10 ** (-5040.0 / teff * chi_n3) / u_neutral
-    opacity = neutral * (HE_MINUS_FF * pe + bound_free) + (1.0 - neutral) * SIGMA_T_CGS
+    free_free = HE_MINUS_FF * pe * (wavelength / 4500.0) ** HE_MINUS_FF_POWER
+    opacity = neutral * (free_free + bound_free) + (1.0 - neutral) * SIGMA_T_CGS
     return HELIUM_ATMOSPHERE_SCALE * neutral / u_neutral / opacity
 
 
@@ -318,11 +324,12 @@ def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydroge
     strength = np.empty(len(lines))
     width = np.empty(len(lines))
     helium_atmosphere = hydrogen_abundance < HELIUM_ATMOSPHERE
-    he_i_ratio = _helium_atmosphere_ratio(teff, logg) if helium_atmosphere else None
     for i, line in enumerate(lines):
         abundance = hydrogen_abundance if line.element == "H" else helium_abundance
         if line.element == "He" and line.stage == 0 and helium_atmosphere:
-            ratio = he_i_ratio * 10 ** (-5040.0 / teff * line.chi)
+            ratio = _helium_atmosphere_ratio(teff, logg, line.wavelength) * 10 ** (
+                -5040.0 / teff * line.chi
+            )
         else:
             ratio = _population_over_opacity(
                 line.element, line.stage, line.chi, teff, pe, abundance
