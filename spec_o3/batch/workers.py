@@ -1,6 +1,7 @@
 """Where the work runs: a chunk of catalogue entries is vetted in this process, in threads, in
 worker processes or on a Dask cluster, with a bounded number of chunks in flight."""
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -321,8 +322,13 @@ def _process_pool(workers):
     a threaded application, other systems) they come from a fork server (`_worker_context`)."""
     if sys.platform == "linux" and threading.active_count() == 1:
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        # The first task forks every worker, before the executor's own thread starts.
-        executor.submit(int).result()
+        # The first task forks every worker, before the executor's own thread starts. Frozen, what
+        # the workers inherit is never scanned by their garbage collector (nor its pages copied).
+        gc.freeze()
+        try:
+            executor.submit(int).result()
+        finally:
+            gc.unfreeze()
         return executor
     return ProcessPoolExecutor(workers, mp_context=_worker_context())
 
