@@ -282,19 +282,35 @@ class RestSpectrum:
         n = sl.stop - sl.start
         if n < 2:
             return np.nan, np.nan
-        return float(np.mean(self.flux[sl])), float(np.sqrt(np.sum(self.sigma[sl] ** 2)) / n)
+        return float(_mean(self.flux[sl])), float(np.sqrt(np.sum(self.sigma[sl] ** 2)) / n)
 
     def snr(self, lo, hi):
         """Median S/N per pixel in [lo, hi] (0 where there are no data)."""
         sl = self._slice(lo, hi)
         if sl.stop - sl.start < 2:
             return 0.0
-        return float(np.median(self.flux[sl] / self.sigma[sl]))
+        return float(_median(self.flux[sl] / self.sigma[sl]))
 
     def window(self, lo, hi, pad=0.0):
         """Wavelength, flux and sigma arrays inside [lo - pad, hi + pad]."""
         sl = self._slice(lo - pad, hi + pad)
         return self.wave[sl], self.flux[sl], self.sigma[sl]
+
+
+def _median(values):
+    """``np.median`` of a 1-D array without NaN, without its generality (a partition of the one or
+    two middle elements): the same number, at a fraction of the cost on the short windows the
+    measurements take medians of, dozens of times per spectrum."""
+    middle = values.size // 2
+    if values.size % 2:
+        return np.partition(values, middle)[middle]
+    lower, upper = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return (lower + upper) / 2.0
+
+
+def _mean(values):
+    """``np.mean`` of a 1-D float array, the same number without its dispatch overhead."""
+    return np.add.reduce(values) / values.size
 
 
 def _quantity(value, unit=u.dimensionless_unscaled):
@@ -478,7 +494,7 @@ def _continuum_line(wave, flux, sigma, left, right):
         if n < 3:
             return None
         sides.append(
-            (wave[inside].mean(), flux[inside].mean(), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
+            (_mean(wave[inside]), _mean(flux[inside]), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
         )
     (x1, y1, e1), (x2, y2, e2) = sides
     if y1 <= 0 or y2 <= 0:
@@ -491,7 +507,7 @@ def _mean_normalized(offset, normalized, noise, lo, hi):
     inside = (np.abs(offset) >= lo) & (np.abs(offset) <= hi)
     if inside.sum() < 2:
         return np.nan, np.nan
-    return float(np.mean(normalized[inside])), float(
+    return float(_mean(normalized[inside])), float(
         np.sqrt(np.sum(noise[inside] ** 2)) / inside.sum()
     )
 
@@ -537,7 +553,7 @@ class Line:
         level = continuum(wave)
         inner = (wave > self.left[1]) & (wave < self.right[0])
         # The continuum's own uncertainty adds to every pixel, so fold it in once.
-        noise = np.hypot(sigma / level, cont_err / np.median(level))
+        noise = np.hypot(sigma / level, cont_err / _median(level))
         return wave[inner], flux[inner] / level[inner], noise[inner]
 
     def absorption(self, rest):
@@ -564,7 +580,7 @@ class Line:
         return {
             "core": make_measurement(f"{self.name} core depth", 1 - core, core_err),
             "wing": make_measurement(f"{self.name} wing depth", 1 - wing, wing_err),
-            "fwhm": make_measurement(f"{self.name} FWHM", fwhm, 2 * np.median(step), u.AA),
+            "fwhm": make_measurement(f"{self.name} FWHM", fwhm, 2 * _median(step), u.AA),
             "ew": make_measurement(f"{self.name} EW", ew, ew_err, u.AA),
         }
 
@@ -610,8 +626,8 @@ class Line:
         fwhm = _half_width(wave, smooth, peak) if smooth[peak] > 0 else 0.0
         return {
             "ew": make_measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
-            "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, 2 * np.median(step), u.AA),
-            "peak": float(smooth[peak] / noise[near].mean()),
+            "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, 2 * _median(step), u.AA),
+            "peak": float(smooth[peak] / _mean(noise[near])),
         }
 
 
