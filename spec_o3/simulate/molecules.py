@@ -173,7 +173,9 @@ class Chemistry:
 
         TiO and VO take free oxygen in proportion; the more strongly bound ZrO, LaO and YO take what
         they need first, so they fade only when free oxygen is nearly gone (SC stars). C2 needs two
-        free carbon atoms (quadratic). CN forms from free carbon and from the share of carbon that
+        free carbon atoms: quadratic in the free carbon and in the metallicity that scales it (a
+        metal-poor CH star with C/O = 10 is not 60 times as C2-rich as an N star: its Swan bands
+        saturated to zero flux when only one factor of [Fe/H] was counted). CN forms from free carbon and from the share of carbon that
         CO leaves unbound (enough for the CN bands of K giants), scaled by nitrogen; CH follows the
         total carbon.
         """
@@ -191,7 +193,7 @@ class Chemistry:
         # a solar-mix K giant, CH to the solar C/O.
         c12 = free_c * (1.0 - self.c13_fraction)
         if key == "carbon_c2":
-            return metal * (c12 / 0.2) ** 2
+            return (metal * c12 / 0.2) ** 2
         if key == "carbon_cn":
             # CO leaves ~10 % of the carbon atomic in K-giant photospheres, none in M stars.
             unbound = (
@@ -203,7 +205,7 @@ class Chemistry:
         if key == "carbon_sic2":
             return metal * max(free_c - 0.05, 0.0) / 0.15
         if key == "carbon_13c12c":
-            return metal * 2 * free_c**2 * self.c13_fraction * (1 - self.c13_fraction) / 0.04
+            return metal**2 * 2 * free_c**2 * self.c13_fraction * (1 - self.c13_fraction) / 0.04
         raise KeyError(key)
 
 
