@@ -175,9 +175,9 @@ class Chemistry:
         they need first, so they fade only when free oxygen is nearly gone (SC stars). C2 needs two
         free carbon atoms: quadratic in the free carbon and in the metallicity that scales it (a
         metal-poor CH star with C/O = 10 is not 60 times as C2-rich as an N star: its Swan bands
-        saturated to zero flux when only one factor of [Fe/H] was counted). CN forms from free carbon and from the share of carbon that
-        CO leaves unbound (enough for the CN bands of K giants), scaled by nitrogen; CH follows the
-        total carbon.
+        saturated to zero flux when only one factor of [Fe/H] was counted). CN forms from free
+        carbon and from the share of carbon that CO leaves unbound (enough for the CN bands of K
+        giants), scaled by nitrogen; CH follows the total carbon.
         """
         metal = 10**self.metallicity
         free_o, free_c = self.free_fractions()
