@@ -195,12 +195,7 @@ def _row_names(header, nrows):
     ``ROW`` numbered from 0 or 1, e.g. ``ROW1``..``ROW5``), in any case. A list of the wrong
     length, an unknown name or a name given twice counts as no naming.
     """
-    listed = header_text(header, "EXTEN0") or ""
-    candidates = [[piece for piece in re.split(separators, listed) if piece.strip()]
-                  for separators in (r"[,;]", r"[\s,;]+")]  # 'Inverse Variance' is one name
-    candidates += [[header_text(header, f"{prefix}{first + row}") for row in range(nrows)]
-                   for prefix in ("EXTEN", "ROW") for first in (0, 1)]
-    for labels in candidates:
+    for labels in _row_labels(header, nrows):
         if len(labels) != nrows or None in labels:
             continue
         names = [_ROW_NAMES.get(re.sub("[^a-z]", "", label.split()[0].lower()))
@@ -208,6 +203,17 @@ def _row_names(header, nrows):
         if None not in names and len(set(names)) == nrows:
             return names
     return None
+
+
+def _row_labels(header, nrows):
+    """The candidate row labels of `_row_names`, in order, each read only if the ones before
+    it did not name the rows (every header lookup parses a card)."""
+    listed = header_text(header, "EXTEN0") or ""
+    for separators in (r"[,;]", r"[\s,;]+"):  # 'Inverse Variance' is one name
+        yield [piece for piece in re.split(separators, listed) if piece.strip()]
+    for prefix in ("EXTEN", "ROW"):
+        for first in (0, 1):
+            yield [header_text(header, f"{prefix}{first + row}") for row in range(nrows)]
 
 
 def _rows_by_content(header, image, name):
