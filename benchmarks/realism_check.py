@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -39,8 +40,21 @@ from spec_o3.simulate.grid import air_to_vacuum  # noqa: E402
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # reference_spectra: the readers of real_extra
+from reference_spectra import manifest, real_extra_spectrum  # noqa: E402
+
 FIGURE = ROOT / "docs" / "_static" / "realism.png"
 M_BANDS = ("TiO_7054", "TiO_6159", "CaH_6382", "CaH_6830")
+#: The expert's M-star indices (Reid, Hawley & Gizis 1995) and the CaH2+CaH3 distance above its
+#: M-dwarf locus (``m_giant.yaml``), which votes on gravity.
+M_INDICES = ("TiO5", "CaH1", "CaH2", "CaH3", "CaH excess")
+M_MEASURES = (*M_BANDS, *M_INDICES)
+#: Rows of the M-star comparison with their place on the M scale: the types just before M0 (K4-K5
+#: III, K7 V) and M0-M9.
+M_ROWS = {
+    "dwarf": {"K7": -1, **{f"M{i}": i for i in range(10)}},
+    "giant": {"K4": -2, "K5": -1, **{f"M{i}": i for i in range(9)}},
+}
 # Pseudo-equivalent-width windows (vacuum Å): band, blue continuum, red continuum (Lick Mg b and Na
 # D, Worthey et al. 1994, converted from air).
 INDICES = {
@@ -194,6 +208,28 @@ def band_depth(spectrum, band):
             return np.nan
 
 
+def m_measurements(spectrum, redshift=0.0):
+    """`M_MEASURES` of a spectrum: band depths (``band_strength``) and the expert's indices."""
+    from spec_o3.agent.expert_rules.m_giant import RULES
+    from spec_o3.agent.expert_rules.toolkit import (
+        CAH1,
+        CAH2,
+        CAH3,
+        TIO5,
+        RestSpectrum,
+        index_value,
+    )
+
+    result = {band: band_depth(spectrum, band) for band in M_BANDS}
+    rest = RestSpectrum(spectrum, redshift)
+    for index in (TIO5, CAH1, CAH2, CAH3):
+        measurement = index_value(index, rest)
+        result[index.name] = np.nan if measurement is None else measurement.value.value
+    locus = RULES["cah_locus_intercept"] + RULES["cah_locus_slope"] * result["TiO5"]
+    result["CaH excess"] = result["CaH2"] + result["CaH3"] - locus
+    return result
+
+
 def _arrays(spectrum, resolution=1800.0):
     """Wavelength and flux without bad pixels, degraded to ``resolution`` if finer (Gaussian)."""
     wave = spectrum.spectral_axis.to_value(u.AA)
@@ -259,22 +295,41 @@ def _simulated(kind, seeds, snr=60.0, **params):
     return [simulate_spectrum(kind, seed=seed, snr=snr, **params) for seed in seeds]
 
 
+def _m_logg(kind, subtype, teff):
+    """log g the simulator gives a star of this subtype (`spec_o3.simulate.stars`)."""
+    index = int(subtype[1])
+    if subtype[0] == "K":
+        return 4.65 if kind == "dwarf" else 1.5 + (teff - 3915) / 900
+    return 4.7 + 0.05 * index if kind == "dwarf" else 1.6 - 0.2 * index
+
+
 def simulate_m_stars(seeds):
+    """Band depths and indices of simulated stars of each of the `M_ROWS`, at the subtype's Teff
+    and solar [Fe/H] (that of the real K5 III, -0.01 on average in MILES; the M rows' oxides are
+    scaled to their type anyway)."""
     rows = []
-    for index in range(10):
-        for kind, table, logg in (
-            ("m_dwarf", DWARF_TEFF, 4.7 + 0.05 * index),
-            ("m_giant", GIANT_TEFF, 1.6 - 0.2 * index),
-        ):
-            subtype = f"M{index}"
-            if subtype not in table:
-                continue
-            spectra = _simulated(kind, seeds, teff=float(table[subtype]), logg=logg)
+    for kind, table in (("dwarf", DWARF_TEFF), ("giant", GIANT_TEFF)):
+        for subtype, number in M_ROWS[kind].items():
+            teff = float(table[subtype])
+            simulated_class = {
+                ("dwarf", "K"): "fgk_dwarf",
+                ("giant", "K"): "gk_giant",
+                ("dwarf", "M"): "m_dwarf",
+                ("giant", "M"): "m_giant",
+            }[kind, subtype[0]]
+            spectra = _simulated(
+                simulated_class,
+                seeds,
+                teff=teff,
+                logg=_m_logg(kind, subtype, teff),
+                metallicity=0.0,
+            )
+            measured = [m_measurements(s, s.meta["redshift"]) for s in spectra]
             rows.append(
                 {
-                    "kind": "dwarf" if kind == "m_dwarf" else "giant",
-                    "number": index,
-                    **{band: [band_depth(s, band) for s in spectra] for band in M_BANDS},
+                    "kind": kind,
+                    "number": number,
+                    **{key: [m[key] for m in measured] for key in M_MEASURES},
                 }
             )
     return rows
@@ -354,39 +409,7 @@ def main(argv=None):
     seeds = range(args.seeds)
 
     real = real_samples(args.data)
-    m_real = [s for s in real if s["letter"] == "M" and s["kind"] in ("dwarf", "giant")]
-    for s in m_real:
-        for band in M_BANDS:
-            s[band] = band_depth(s["spectrum"], band)
-    m_sim = simulate_m_stars(seeds)
-
-    print("Molecular band depths of M stars (band_strength): real mean±sd (n) | simulated")
-    deviations = {band: [] for band in M_BANDS}
-    for kind in ("dwarf", "giant"):
-        for index in range(10):
-            real_here = [s for s in m_real if s["kind"] == kind and int(s["number"]) == index]
-            sim_here = [r for r in m_sim if r["kind"] == kind and r["number"] == index]
-            if not sim_here:
-                continue
-            cells = []
-            for band in M_BANDS:
-                mean_s, sd_s, _ = _summary(sim_here[0][band])
-                mean_r, sd_r, n_r = _summary([s[band] for s in real_here])
-                cells.append(
-                    f"{band} {mean_r:5.2f}±{sd_r:4.2f}({n_r}) | {mean_s:5.2f}±{sd_s:4.2f}"
-                    if n_r
-                    else f"{band}      -       | {mean_s:5.2f}±{sd_s:4.2f}"
-                )
-                if n_r:
-                    deviations[band].append(mean_s - mean_r)
-            print(f"  M{index} {kind:5s}  " + "   ".join(cells))
-    for band, values in deviations.items():
-        if values:
-            print(
-                f"  {band}: mean difference sim − real {np.mean(values):+.3f}, "
-                f"rms {np.sqrt(np.mean(np.square(values))):.3f}"
-                f" over {len(values)} types"
-            )
+    m_real, m_sim = print_m_stars(real, args.data, seeds)
 
     balmer_real = []
     for s in real:
@@ -475,9 +498,85 @@ def main(argv=None):
         )
 
     print_db_he_i(args.data, seeds)
+    print_be_stars(args.data, seeds)
+    print_carbon_stars(seeds)
     print_novae(seeds)
     _figure(args.figure, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim)
     print(f"\nwrote {args.figure}")
+
+
+def _m_row(sample):
+    """The `M_ROWS` key of a real star (K4-K5 III, K7 V, M0-M9), or None."""
+    name = f"{sample['letter']}{int(sample['number'])}"
+    return name if sample["kind"] in M_ROWS and name in M_ROWS[sample["kind"]] else None
+
+
+def real_extra_m_stars(data):
+    """The M giants, Miras and M dwarfs of ``real_extra`` at LAMOST quality (S/N 100), as samples.
+
+    Extreme subdwarfs and stars without a subtype are left out (their types do not parse).
+    """
+    root = data / "real_extra"
+    samples = []
+    for entry in manifest(root) if (root / "manifest.csv").is_file() else ():
+        if entry["label_class"] not in ("m_giant", "confuser:m_dwarf"):
+            continue
+        text = re.sub(r"(\d)e\b", r"\1", entry["label_subtype"].replace("Mira / ", ""))
+        parsed = _parse_type(text.replace("(dwarf)", "V"))
+        if parsed is None or parsed[2] is None:
+            continue
+        spectrum, redshift, _ = real_extra_spectrum(root, entry, snr=100, seed=0)
+        samples.append(
+            dict(
+                spectrum=spectrum,
+                redshift=redshift,
+                letter=parsed[0],
+                number=parsed[1],
+                kind=parsed[2],
+                source="real_extra",
+                label=entry["object_name"],
+            )
+        )
+    return samples
+
+
+def print_m_stars(real, data, seeds):
+    """Band depths and the expert's indices of real K4 III-M9 stars against simulated ones of the
+    same subtypes (at the subtype's Teff); returns the real and simulated rows for the figure."""
+    m_real = [s for s in (*real, *real_extra_m_stars(data)) if _m_row(s)]
+    for s in m_real:
+        s.update(m_measurements(s["spectrum"], s.get("redshift", 0.0)))
+    m_sim = simulate_m_stars(seeds)
+    sources = sorted({s["source"] for s in m_real})
+    for title, keys in (
+        ("Molecular band depths (band_strength)", M_BANDS),
+        ("The expert's indices (TiO5, CaH1-3; CaH excess above its M-dwarf locus)", M_INDICES),
+    ):
+        print(
+            f"{title} of K4 III-M9 stars: real mean±sd (n; {', '.join(sources)}) | "
+            "simulated at the subtype's Teff, [Fe/H] = 0"
+        )
+        deviations = {key: [] for key in keys}
+        for kind in ("dwarf", "giant"):
+            for subtype, number in M_ROWS[kind].items():
+                real_here = [s for s in m_real if s["kind"] == kind and _m_row(s) == subtype]
+                sim_here = next(r for r in m_sim if r["kind"] == kind and r["number"] == number)
+                cells = []
+                for key in keys:
+                    mean_s, sd_s, _ = _summary(sim_here[key])
+                    mean_r, sd_r, n_r = _summary([s[key] for s in real_here])
+                    real_cell = f"{mean_r:5.2f}±{sd_r:4.2f}({n_r:2d})" if n_r else f"{'-':^15s}"
+                    cells.append(f"{key} {real_cell} | {mean_s:5.2f}±{sd_s:4.2f}")
+                    if n_r:
+                        deviations[key].append(mean_s - mean_r)
+                print(f"  {subtype} {kind:5s}  " + "   ".join(cells))
+        for key, values in deviations.items():
+            print(
+                f"  {key}: mean difference sim − real {np.mean(values):+.3f}, "
+                f"rms {np.sqrt(np.mean(np.square(values))):.3f} over {len(values)} types"
+            )
+        print()
+    return m_real, m_sim
 
 
 def print_db_he_i(data, seeds):
@@ -505,6 +604,63 @@ def print_db_he_i(data, seeds):
         )
 
 
+#: H alpha pseudo-equivalent width (rest, vacuum Å): line, blue and red continuum windows.
+H_ALPHA = {"H alpha": ((6548.0, 6580.0), (6500.0, 6530.0), (6600.0, 6630.0))}
+
+
+def _net_h_alpha(spectrum, redshift=0.0):
+    """Net H alpha equivalent width (Å; negative in emission) in the observed frame."""
+    windows = {
+        name: tuple(tuple(x * (1 + redshift) for x in pair) for pair in pairs)
+        for name, pairs in H_ALPHA.items()
+    }
+    return pseudo_ew(spectrum, "H alpha", windows)
+
+
+def print_be_stars(data, seeds):
+    """Net H alpha EW of simulated Be stars against the range typical of Be stars (-5 to -60 Å,
+    Rivinius, Carciofi & Martayan 2013) and the one real LAMOST H alpha emitter of ``real``."""
+    simulated = _simulated("be_star", range(15 * len(seeds)), snr=50.0)
+    net = np.array([_net_h_alpha(s, s.meta["redshift"]) for s in simulated])
+    print(
+        f"\nBe stars, net H alpha EW (Å, emission < 0) of {net.size} simulated: "
+        f"10/50/90 % {np.percentile(net, 10):.1f} / {np.median(net):.1f} / "
+        f"{np.percentile(net, 90):.1f}; no visible emission (> -1 Å): {(net > -1).sum()}, "
+        f"weaker than -5 Å: {(net > -5).sum()}; typical of Be stars: -5 to -60 Å"
+    )
+    manifest_path = data / "real" / "manifest.csv"
+    if manifest_path.is_file():
+        with open(manifest_path) as handle:
+            for row in csv.DictReader(handle):
+                if "Halpha-emission" in row["label"]:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        spectrum = read_survey_spectrum(data / "real" / row["file"])
+                    print(
+                        f"  real LAMOST {row['label'].split('|')[0].strip()} (Ondřejov H alpha "
+                        f"emitter): {_net_h_alpha(spectrum):.1f} Å"
+                    )
+
+
+SWAN_BANDS = ("C2_4737", "C2_5165", "C2_5636")
+
+
+def print_carbon_stars(seeds):
+    """Swan band depths of simulated carbon stars per subtype (none reach zero flux: real N stars
+    show C2 5165 depths of about 0.3-0.6 at R ≈ 1800)."""
+    rows = {}
+    for spectrum in _simulated("carbon_star", range(10 * len(seeds)), snr=50.0):
+        depths = [band_depth(spectrum, band) for band in SWAN_BANDS]
+        rows.setdefault(spectrum.meta["subtype"].split()[0], []).append(depths)
+    print("\nCarbon stars, Swan band depths (band_strength) of simulated stars: median [min-max]")
+    for subtype, depths in sorted(rows.items()):
+        cells = [
+            f"{band} {np.median(column):.2f} [{column.min():.2f}-{column.max():.2f}]"
+            for band, column in zip(SWAN_BANDS, np.array(depths).T, strict=True)
+        ]
+        print(f"  {subtype:4s} (n={len(depths):2d})  " + "   ".join(cells))
+
+
 def _nova_lines(spectrum, redshift=0.0):
     """H alpha EW and FWHM, H beta, He II 4686 and He I 5876 EWs over H alpha's, and [O III] 5007
     EW and FWHM (Å), measured as the expert measures emission."""
@@ -529,7 +685,6 @@ def print_novae(seeds):
     """Emission lines of the real classical novae (real_extra, degraded to LAMOST quality as the
     validation degrades them) against simulated nebular novae."""
     import validate_expert_real as validation  # beside this script
-    from reference_spectra import manifest, real_extra_spectrum
 
     names = ("Hα EW", "Hα FWHM", "Hβ/Hα", "He II/Hα", "He I/Hα", "[O III] EW", "[O III] FWHM")
     real = []
@@ -563,7 +718,7 @@ def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk
     colours = {"dwarf": "tab:red", "giant": "tab:blue"}
     for ax, band in zip(axes[0, :2], ("TiO_7054", "CaH_6382"), strict=False):
         for kind in ("dwarf", "giant"):
-            real = [(s["number"], s[band]) for s in m_real if s["kind"] == kind]
+            real = [(M_ROWS[kind][_m_row(s)], s[band]) for s in m_real if s["kind"] == kind]
             if real:
                 x, y = np.array(real).T
                 ax.scatter(
@@ -587,7 +742,11 @@ def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk
                 capsize=2,
                 label=f"simulated {kind}s",
             )
-        ax.set(xlabel="M subtype", ylabel=f"{band} depth", title=f"{band} (band_strength)")
+        ax.set(
+            xlabel="M subtype (-2 = K4 III, -1 = K5 III / K7 V)",
+            ylabel=f"{band} depth",
+            title=f"{band} (band_strength)",
+        )
         ax.legend(fontsize=7)
     ax = axes[0, 2]
     for kind, colour, label in (

@@ -98,8 +98,9 @@ def _draw_gk_giant(rng):
     teff = priors.draw(rng, "teff")
     p = {
         "teff": teff,
-        # log g rises from 1 at K5 III to 3 at G5 III along the red-giant branch.
-        "logg": float(1.0 + 2.0 * (teff - 3950) / 1250 + priors.draw(rng, "logg scatter")),
+        # log g rises from 1.5 at K5 III (3915 K) to 2.5 at G8-K0 III (4815 K) along the red-giant
+        # branch: medians of the MILES giants (Cenarro et al. 2007, MNRAS 374, 664).
+        "logg": float(1.5 + (teff - 3915) / 900 + priors.draw(rng, "logg scatter")),
         "metallicity": priors.draw(rng, "metallicity"),
         "microturbulence": priors.value("microturbulence"),
         "broadening": _fixed_broadening(priors),
