@@ -120,6 +120,7 @@ DECIDED_BY = {
     "cool_da": lambda star: _simulated("white_dwarf", subtype="DA", teff=7000.0),
     "fading_da": lambda star: star("extra", "drpy_okestan/fg138_31.dat", snr=30),
     "hot_da": lambda star: _simulated("white_dwarf", seed=1, snr=30, subtype="DA", teff=69000.0),
+    "narrow_balmer_hot": lambda star: star("extra", "drpy_okestan/fhz44.dat", snr=30),
     "narrow_balmer": lambda star: _simulated("ab_star"),
     "db": lambda star: star("wd", "LDS749B", snr=30),
     # GD 248 at S/N 10: no feature can be ruled out alone, all of them together can.
