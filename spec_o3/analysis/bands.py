@@ -49,8 +49,8 @@ def _band(band):
 
 def _window_mean(arrays, sigma, good, lo, hi):
     """Mean flux (weighted by pixel width), its variance, mean wavelength and valid pixel count."""
-    start = np.searchsorted(arrays.wavelength, lo, side="left")
-    stop = np.searchsorted(arrays.wavelength, hi, side="right")
+    start = arrays.wavelength.searchsorted(lo, side="left")
+    stop = arrays.wavelength.searchsorted(hi, side="right")
     keep = good[start:stop]
     n = int(np.count_nonzero(keep))
     if n < 2:

@@ -261,7 +261,7 @@ class RestSpectrum:
         return self._measured[key]
 
     def _slice(self, lo, hi):
-        i, j = np.searchsorted(self.wave, (lo, hi))
+        i, j = self.wave.searchsorted((lo, hi))
         return slice(i, j)
 
     def coverage(self, lo, hi):
@@ -269,10 +269,10 @@ class RestSpectrum:
         return self.measured(("coverage", lo, hi), lambda: self._coverage(lo, hi))
 
     def _coverage(self, lo, hi):
-        first, last = np.searchsorted(self._grid, (lo, hi))
+        first, last = self._grid.searchsorted((lo, hi))
         if last - first < 2:
             return 0.0
-        inside = (min(hi, self._grid[-1]) - max(lo, self._grid[0])) / (hi - lo)
+        inside = (min(hi, self.full_range[1]) - max(lo, self.full_range[0])) / (hi - lo)
         sl = self._slice(lo, hi)
         return inside * (sl.stop - sl.start) / (last - first)
 
@@ -489,7 +489,7 @@ def _continuum_line(wave, flux, sigma, left, right):
     sides = []
     for lo, hi in (left, right):
         # ``wave`` is sorted: the pixels with lo <= wave <= hi are one slice.
-        inside = slice(np.searchsorted(wave, lo, "left"), np.searchsorted(wave, hi, "right"))
+        inside = slice(wave.searchsorted(lo, "left"), wave.searchsorted(hi, "right"))
         n = inside.stop - inside.start
         if n < 3:
             return None
