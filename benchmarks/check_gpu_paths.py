@@ -5,7 +5,9 @@ reaches: the ``bf16: null`` default (bfloat16 where the GPU can), SFT of both ti
 (full fine-tuning and LoRA), GRPO from the LoRA result with the zoom tool live, and vetting
 on ``cuda`` (the default device) and with ``device_map="auto"``, and one episode under the
 ``"release"`` protocol profile (no per-turn cap, one token budget for the episode, the released
-tool schema and plots). Each check is recorded, passed
+tool schema and plots), and the path of ``train_learns.py discriminate``: SFT with a verdict
+weight on the measuring expert's conversations, GRPO with the extended tools, an episode with
+them. Each check is recorded, passed
 or with its traceback, in a JSON report; the script does not stop at the first failure.
 
 Run from the repository root on a machine with a GPU (a few minutes)::
@@ -28,8 +30,9 @@ import torch
 from spec_o3 import vet
 from spec_o3.agent.backends.transformers import TransformersPolicy
 from spec_o3.agent.protocol import RELEASE_TOOL_SCHEMA
+from spec_o3.tasks import task_confusers
 from spec_o3.training.config import SFTSettings, load_settings
-from spec_o3.training.data import sft_dataset, simulated_suite
+from spec_o3.training.data import MeasuringExpert, sft_dataset, simulated_suite
 from spec_o3.training.rl import grpo_trainer, save_grpo_output
 from spec_o3.training.sft import train_sft
 from spec_o3.training.tiny import build_tiny_model
@@ -87,6 +90,60 @@ def grpo(workdir):
         "bf16": trainer.args.bf16,
         "rewards": [entry["reward"] for entry in trainer.state.log_history if "reward" in entry],
         "files": sorted(path.name for path in output.iterdir()),
+    }
+
+
+def discriminate(workdir):
+    """The path of ``train_learns.py discriminate`` on the default device: three SFT steps with
+    the verdict-weighted loss on the measuring expert's conversations (extended tools), two GRPO
+    steps with the extended tools live, then one episode of the result with them."""
+    suite = simulated_suite("cc", 4, seed=0, negatives=task_confusers("cc"))
+    teacher = MeasuringExpert(["C2_5165"])
+    conversations = sft_dataset(suite, teacher, toolset="extended", only_correct=False)
+    sft_output = train_sft(
+        dict(
+            model=str(workdir / "qwen2_5_vl"),
+            data="(in memory)",
+            output_dir=str(workdir / "cc-sft"),
+            max_steps=3,
+            per_device_train_batch_size=2,
+            verdict_weight=10.0,
+            logging_steps=1,
+            trl=QUIET,
+        ),
+        conversations,
+    )
+    trainer = grpo_trainer(
+        dict(
+            model=str(sft_output),
+            task=["cc"],
+            num_generations=4,
+            per_device_train_batch_size=8,
+            steps_per_generation=1,
+            max_steps=2,
+            max_completion_length=96,
+            max_turns=2,
+            toolset="extended",
+            output_dir=str(workdir / "cc-grpo"),
+            logging_steps=1,
+            trl=QUIET,
+        ),
+        suite=suite,
+    )
+    trainer.train()
+    output = save_grpo_output(trainer)
+    result = vet(
+        suite.spectrum(0), "cc", backend="transformers", model=str(output), toolset="extended",
+        max_new_tokens=32, max_turns=2,
+    )  # fmt: skip
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    return {
+        "sft_files": sorted(path.name for path in sft_output.iterdir()),
+        "grpo_steps": trainer.state.global_step,
+        "grpo_losses": losses,
+        "verdict": result.verdict,
+        "n_steps": result.n_steps,
+        "error": result.error,
     }
 
 
@@ -152,6 +209,7 @@ def main():
         check("vet_device_map_auto", vet_with, spectrum, workdir / "qwen2_5_vl-full", "auto")
         check("default_device_bfloat16", default_device, workdir / "qwen3_vl-full")
         check("vet_release_profile", release_episode, spectrum, workdir / "qwen2_5_vl-full")
+        check("discriminate_sft_grpo_extended_tools", discriminate, workdir)
     args.report.write_text(json.dumps(report, indent=1))
     failed = [name for name, entry in report.items() if isinstance(entry, dict) and not entry["ok"]]
     print("all checks passed" if not failed else f"failed: {', '.join(failed)}")

@@ -58,7 +58,9 @@ TASK = "m_giant"
 MAX_IMAGE_TOKENS = 16
 
 
-def tiny_model(workdir, hidden_size, num_layers, conversations, *, name="tiny"):
+def tiny_model(
+    workdir, hidden_size, num_layers, conversations, *, name="tiny", initializer_range=0.02
+):
     """The starting model: tiny random Qwen2.5-VL, small images, the vocabulary the data need."""
     from transformers import AutoProcessor
 
@@ -71,6 +73,7 @@ def tiny_model(workdir, hidden_size, num_layers, conversations, *, name="tiny"):
             hidden_size=hidden_size,
             num_layers=num_layers,
             trim_to=chat_texts(workdir, conversations),
+            initializer_range=initializer_range,
         )
         processor = AutoProcessor.from_pretrained(path)
         factor = 28 * 28
@@ -148,7 +151,17 @@ def expert_conversations(workdir, n_train):
     return load_sft_dataset(path)
 
 
-def sft_stage(model, data, output, *, learning_rate, epochs, verdict_weight=1.0, minutes=None):
+def sft_stage(
+    model,
+    data,
+    output,
+    *,
+    learning_rate,
+    epochs,
+    verdict_weight=1.0,
+    minutes=None,
+    schedule="cosine",
+):
     """Fine-tune ``model`` on ``data`` with `~spec_o3.training.sft` (one conversation a step) and
     save it in ``output``; return the trainer and the training minutes."""
     from spec_o3.training.sft import sft_trainer
@@ -159,6 +172,7 @@ def sft_stage(model, data, output, *, learning_rate, epochs, verdict_weight=1.0,
             data="(in memory)",
             output_dir=str(output),
             learning_rate=learning_rate,
+            lr_scheduler_type=schedule,
             num_train_epochs=epochs,
             per_device_train_batch_size=1,
             gradient_checkpointing=False,
@@ -306,9 +320,9 @@ def run_rl(workdir, args):
 
 
 # The discriminating task: carbon stars against their look-alikes, half YES and half NO, read
-# through the band the expert itself measures first (the C2 Swan head at 5165 Å).
+# through the bands of the three windows the expert zooms first (the C2 Swan heads).
 DISCRIMINATE_TASK = "carbon_star"
-DISCRIMINATE_BANDS = ("C2_5165",)
+DISCRIMINATE_BANDS = ("C2_5165", "C2_4737", "C2_5636")
 
 
 def balanced_suite(n, seed):
@@ -358,7 +372,14 @@ def run_discriminate(workdir, args):
 
     data = measured_conversations(workdir, args.n_train, args.control)
     name = "tiny-cc" if args.control is None else f"tiny-cc-{args.control}"
-    model = tiny_model(workdir, args.hidden_size, args.layers, data, name="tiny-cc")
+    model = tiny_model(
+        workdir,
+        args.hidden_size,
+        args.layers,
+        data,
+        name=f"tiny-cc-init{args.init}",
+        initializer_range=args.init,
+    )
     held_out = balanced_suite(args.n_eval, seed=12)
     before = held_out_scores(model, held_out, toolset="extended")
     print("before:", before)
@@ -373,6 +394,7 @@ def run_discriminate(workdir, args):
         epochs=args.epochs,
         verdict_weight=args.verdict_weight,
         minutes=sft_minutes,
+        schedule="constant_with_warmup",  # time-boxed: no schedule to cut short
     )
     after_sft = held_out_scores(workdir / f"{name}-sft", held_out, toolset="extended")
     print("after SFT:", after_sft)
@@ -395,6 +417,7 @@ def run_discriminate(workdir, args):
             "learning_rate": args.learning_rate,
             "epochs": args.epochs,
             "verdict_weight": args.verdict_weight,
+            "initializer_range": args.init,
             "minutes": sft_minutes,
             "steps": trainer.state.global_step,
             "loss_first_last": losses(trainer),
@@ -419,11 +442,11 @@ STAGE_DEFAULTS = {
     "discriminate": dict(
         n_train=240,
         n_eval=48,
-        learning_rate=3e-3,
-        epochs=3.0,
-        rl_questions=256,
+        learning_rate=1e-3,
+        epochs=8.0,
+        rl_questions=128,
         rl_steps=-1,
-        rl_temperature=1.0,
+        rl_temperature=0.7,
     ),
 }
 
@@ -476,6 +499,12 @@ def main():
         type=float,
         default=10.0,
         help="discriminate: SFT loss weight of the verdict",
+    )
+    parser.add_argument(
+        "--init",
+        type=float,
+        default=0.08,
+        help="discriminate: initializer_range of the tiny model's language model",
     )
     parser.add_argument(
         "--control",

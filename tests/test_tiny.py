@@ -37,6 +37,7 @@ def test_unknown_family_is_refused(tmp_path):
         ({"hidden_size": 48}, "hidden_size must be a positive multiple of 32, got 48"),
         ({"hidden_size": 0}, "hidden_size must be a positive multiple of 32, got 0"),
         ({"num_layers": 0}, "num_layers must be positive, got 0"),
+        ({"initializer_range": 0}, "initializer_range must be positive, got 0"),
     ],
 )
 def test_bad_sizes_are_refused(tmp_path, options, message):
@@ -147,6 +148,20 @@ def test_width_and_depth_reach_the_language_model_and_projector(tmp_path):
     assert model.config.vision_config.hidden_size == 96
     assert model.get_input_embeddings().weight.shape == (151936, 96)
     assert_runs_on_an_image(AutoProcessor.from_pretrained(path), model)
+
+
+def test_initializer_range_widens_the_language_model_only(tmp_path):
+    from safetensors.torch import load_file
+
+    words = ["Is it a carbon star?"]  # a trimmed vocabulary keeps the file small
+    default = load_file(build_tiny_model(tmp_path / "a", trim_to=words) / "model.safetensors")
+    wide = build_tiny_model(tmp_path / "b", trim_to=words, initializer_range=0.08)
+    wide = load_file(wide / "model.safetensors")
+    query = next(name for name in wide if name.endswith("layers.0.self_attn.q_proj.weight"))
+    assert wide[query].std() == pytest.approx(0.08, rel=0.1)
+    assert default[query].std() == pytest.approx(0.02, rel=0.1)
+    merger = next(name for name in wide if name.endswith("merger.mlp.0.weight"))
+    assert wide[merger].std() == pytest.approx(default[merger].std(), rel=0.1)
 
 
 def test_trimmed_vocabulary_keeps_the_tokenization_of_its_texts(loaded, tmp_path):

@@ -302,7 +302,14 @@ _MAX_TOKENS = 256
 
 
 def build_tiny_model(
-    output_dir, *, family="qwen2_5_vl", seed=0, hidden_size=64, num_layers=2, trim_to=None
+    output_dir,
+    *,
+    family="qwen2_5_vl",
+    seed=0,
+    hidden_size=64,
+    num_layers=2,
+    trim_to=None,
+    initializer_range=0.02,
 ):
     """Build a tiny random Qwen-VL-family model and its processor offline, and save both.
 
@@ -328,6 +335,11 @@ def build_tiny_model(
         shorter pieces); token ids change. A model that only has to speak a narrow protocol then
         projects onto a few thousand tokens instead of 151,936 -- on a CPU, the output layer
         of a tiny model is most of its training cost.
+    initializer_range : float
+        Standard deviation of the language model's random weights (transformers' default 0.02;
+        the vision tower keeps it). At 0.02 a tiny model's attention starts out uniform over the
+        whole conversation, and an answer that hangs on a few tokens of a tool response far back
+        is learnt late, if at all; a wider start (e.g. 0.08) lets it single them out.
 
     Returns
     -------
@@ -338,8 +350,8 @@ def build_tiny_model(
     Raises
     ------
     ValueError
-        If ``family`` is not one of ``FAMILIES``, ``hidden_size`` is not a positive multiple of 32
-        or ``num_layers`` is not positive.
+        If ``family`` is not one of ``FAMILIES``, ``hidden_size`` is not a positive multiple of 32,
+        or ``num_layers`` or ``initializer_range`` is not positive.
     OSError
         If ``output_dir`` exists and is not a directory.
 
@@ -369,6 +381,8 @@ def build_tiny_model(
         raise ValueError(f"hidden_size must be a positive multiple of 32, got {hidden_size!r}")
     if not num_layers > 0:
         raise ValueError(f"num_layers must be positive, got {num_layers!r}")
+    if not initializer_range > 0:
+        raise ValueError(f"initializer_range must be positive, got {initializer_range!r}")
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise OSError(f"output_dir {str(output_dir)!r} exists and is not a directory")
@@ -392,6 +406,7 @@ def build_tiny_model(
         num_hidden_layers=num_layers,
         num_attention_heads=heads,
         num_key_value_heads=heads // 2,
+        initializer_range=initializer_range,
     )
     config = getattr(transformers, spec["config"])(
         text_config={**text, **spec["text"]},
