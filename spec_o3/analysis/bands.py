@@ -56,12 +56,15 @@ def _window_mean(arrays, sigma, good, lo, hi):
     if n < 2:
         return None, n
     wavelength = arrays.wavelength[start:stop]
+    flux, noise = arrays.flux[start:stop], sigma[start:stop]
     # Pixel widths from the neighbours: the grid is usually log-linear, not uniform.
-    width = pixel_widths(wavelength)[keep] if stop - start > 1 else np.ones(n)
+    width = pixel_widths(wavelength)
+    if n < stop - start:  # without masked pixels the window is used as it is, without copies
+        wavelength, flux, noise, width = wavelength[keep], flux[keep], noise[keep], width[keep]
     total = width.sum()
-    mean = np.dot(arrays.flux[start:stop][keep], width) / total
-    variance = np.dot(sigma[start:stop][keep] ** 2, width**2) / total**2
-    centre = np.dot(wavelength[keep], width) / total
+    mean = np.dot(flux, width) / total
+    variance = np.dot(noise**2, width**2) / total**2
+    centre = np.dot(wavelength, width) / total
     return (mean, variance, centre), n
 
 
