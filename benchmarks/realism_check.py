@@ -45,10 +45,12 @@ from reference_spectra import manifest, real_extra_spectrum  # noqa: E402
 
 FIGURE = ROOT / "docs" / "_static" / "realism.png"
 M_BANDS = ("TiO_7054", "TiO_6159", "CaH_6382", "CaH_6830")
+#: Bands beyond MILES's 7410 Å: STELIB, SDSS, LAMOST, DESI and real_extra stars only.
+M_RED_BANDS = ("TiO_7589", "TiO_8432", "VO_7400", "VO_7865")
 #: The expert's M-star indices (Reid, Hawley & Gizis 1995) and the CaH2+CaH3 distance above its
 #: M-dwarf locus (``m_giant.yaml``), which votes on gravity.
 M_INDICES = ("TiO5", "CaH1", "CaH2", "CaH3", "CaH excess")
-M_MEASURES = (*M_BANDS, *M_INDICES)
+M_MEASURES = (*M_BANDS, *M_RED_BANDS, *M_INDICES)
 #: Rows of the M-star comparison with their place on the M scale: the types just before M0 (K4-K5
 #: III, K7 V) and M0-M9.
 M_ROWS = {
@@ -220,7 +222,7 @@ def m_measurements(spectrum, redshift=0.0):
         index_value,
     )
 
-    result = {band: band_depth(spectrum, band) for band in M_BANDS}
+    result = {band: band_depth(spectrum, band) for band in (*M_BANDS, *M_RED_BANDS)}
     rest = RestSpectrum(spectrum, redshift)
     for index in (TIO5, CAH1, CAH2, CAH3):
         measurement = index_value(index, rest)
@@ -550,6 +552,7 @@ def print_m_stars(real, data, seeds):
     sources = sorted({s["source"] for s in m_real})
     for title, keys in (
         ("Molecular band depths (band_strength)", M_BANDS),
+        ("Band depths beyond 7410 Å (band_strength)", M_RED_BANDS),
         ("The expert's indices (TiO5, CaH1-3; CaH excess above its M-dwarf locus)", M_INDICES),
     ):
         print(
