@@ -9,7 +9,7 @@ hands the named measurements to the task's rule table and writes the `Assessment
 """
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import astropy.units as u
 import numpy as np
@@ -664,8 +664,14 @@ def window_for(task, lo, hi, label, pad=60.0):
         if shared > overlap:
             best, overlap = window, shared
     if best is None:
-        best = DiagnosticWindow(label, (lo - pad) * u.AA, (hi + pad) * u.AA)
+        best = _window(label, lo - pad, hi + pad)
     return best
+
+
+@lru_cache(maxsize=1024)
+def _window(label, lo, hi):
+    """The window ``label`` over [lo, hi] Å; windows are immutable, so one is made per range."""
+    return DiagnosticWindow(label, lo * u.AA, hi * u.AA)
 
 
 def _clip(window, rest):
@@ -680,7 +686,7 @@ def _clipped(window, rest):
         return None
     if (lo, hi) == (lower, upper):
         return window
-    return DiagnosticWindow(window.label, lo * u.AA, hi * u.AA)
+    return _window(window.label, lo, hi)
 
 
 class Notebook:
