@@ -719,7 +719,7 @@ def print_novae(seeds):
 def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk_sim):
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     colours = {"dwarf": "tab:red", "giant": "tab:blue"}
-    for ax, band in zip(axes[0, :2], ("TiO_7054", "CaH_6382"), strict=False):
+    for ax, band in zip(axes[0, :2], ("TiO5", "CaH excess"), strict=True):
         for kind in ("dwarf", "giant"):
             real = [(M_ROWS[kind][_m_row(s)], s[band]) for s in m_real if s["kind"] == kind]
             if real:
@@ -730,7 +730,7 @@ def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk
                     c=colours[kind],
                     marker="o",
                     s=22,
-                    label=f"real M {kind}s (MILES/STELIB/SDSS/LAMOST)",
+                    label=f"real K/M {kind}s",
                 )
             sim = [(r["number"], *_summary(r[band])[:2]) for r in m_sim if r["kind"] == kind]
             x, mean, sd = np.array(sim).T
@@ -747,8 +747,8 @@ def _figure(path, m_real, m_sim, balmer_real, wd_real, balmer_sim, fgk_real, fgk
             )
         ax.set(
             xlabel="M subtype (-2 = K4 III, -1 = K5 III / K7 V)",
-            ylabel=f"{band} depth",
-            title=f"{band} (band_strength)",
+            ylabel=band,
+            title=f"{band} (the expert's M-star index)",
         )
         ax.legend(fontsize=7)
     ax = axes[0, 2]
