@@ -115,3 +115,17 @@ def test_metal_poor_ch_stars_do_not_saturate_their_swan_bands():
     )
     depth = float(band_strength(ch, "C2_5165").value)
     assert 0.3 < depth < 0.8
+
+
+def test_red_tio_and_vo_follow_real_m_stars():
+    """STELIB M1 III: TiO_8432 0.01, TiO_7589 0.07 (simulated 0.29 and 0.17 with the atlas weights);
+    UV Ceti (M6 V): VO_7865 0.09 (simulated 0.00 with VO forming from 2600 K)."""
+    giant = simulate_spectrum(
+        "m_giant", seed=0, snr=200, teff=float(GIANT_TEFF["M1"]), logg=1.4, **CLEAN
+    )
+    dwarf = simulate_spectrum(
+        "m_dwarf", seed=0, snr=200, teff=float(DWARF_TEFF["M6"]), logg=5.0, metallicity=0.0, **CLEAN
+    )
+    assert float(band_strength(giant, "TiO_8432").value) < 0.12
+    assert float(band_strength(giant, "TiO_7589").value) < 0.13
+    assert 0.04 < float(band_strength(dwarf, "VO_7865").value) < 0.15
