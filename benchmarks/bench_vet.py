@@ -1,7 +1,7 @@
 """Speed of the expert on LAMOST files, against the floor: reading the bytes (issue 18).
 
-Each figure is a time per file, printed next to its ratio to ``astropy.io.fits.getdata`` on the
-same files, in one run (so that a busy machine slows them all alike):
+Each figure is a CPU time per file, printed next to its ratio to ``astropy.io.fits.getdata`` on
+the same files, in one run:
 
 - ``fits.getdata`` (the floor: the bytes are read and decoded), ``Spectrum.read`` with the format
   named and with auto-identification, and `spec_o3.io.read_for_inspection` (what ``spec-o3 vet``
@@ -20,11 +20,14 @@ from the repository root::
     python benchmarks/bench_vet.py                 # the real LAMOST files in ../shared/data
     python benchmarks/bench_vet.py FILE ... -n 5
 
-Each figure is the median over ``-n`` timed runs (after one warm-up run) of the time over all
-files, divided by the number of files.
+Each figure is the median over ``-n`` rounds (after a warm-up round) of this process's CPU time
+(user and system) over all files, divided by the number of files; each round times every figure
+once, in turn. On a machine shared with other jobs, CPU time counts the work done rather than the
+wait for a core, and the rounds spread a change of load over all figures alike.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -45,18 +48,25 @@ DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared/data/real/lamost_
 TARGET = 4  # all five tasks' measurements, in fits.getdata times
 
 
-def seconds_per_file(function, items, repeats):
-    """Median over ``repeats`` runs (after a warm-up) of ``function(item)`` over all ``items``,
-    per item."""
+def cpu_seconds_per_file(function, items):
+    """CPU time of this process (user and system) of ``function(item)`` over all ``items``, per
+    item."""
+    start = time.process_time()
     for item in items:
         function(item)
-    times = []
+    return (time.process_time() - start) / len(items)
+
+
+def seconds_per_file(figures, repeats):
+    """``{name: CPU seconds per item}`` of ``figures`` (``{name: (function, items)}``): the
+    median over ``repeats`` rounds, after a warm-up round, each round timing every figure once."""
+    for function, items in figures.values():
+        cpu_seconds_per_file(function, items)
+    times = {name: [] for name in figures}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for item in items:
-            function(item)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / len(items)
+        for name, (function, items) in figures.items():
+            times[name].append(cpu_seconds_per_file(function, items))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def expert_figures(spectra, tasks):
@@ -132,13 +142,13 @@ def main(argv=None):
         paths,
     )
 
-    print(f"{len(paths)} files from {paths[0].parent}, median of {args.repeats} runs")
-    floor = None
-    measured = {}
-    for name, (function, items) in figures.items():
-        seconds = seconds_per_file(function, items, args.repeats)
-        floor = floor or seconds
-        measured[name] = seconds
+    print(
+        f"{len(paths)} files from {paths[0].parent}, CPU time per file, median of "
+        f"{args.repeats} rounds, load average {os.getloadavg()[0]:.1f}"
+    )
+    measured = seconds_per_file(figures, args.repeats)
+    floor = measured["fits.getdata"]
+    for name, seconds in measured.items():
         print(f"{name:38s} {1e3 * seconds:8.2f} ms  {seconds / floor:7.1f} x fits.getdata")
     ratio = measured["assess_all, 5 tasks"] / floor
     print(f"the expert, all five tasks: {ratio:.1f} x fits.getdata (target <= {TARGET})")
