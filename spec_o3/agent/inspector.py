@@ -331,11 +331,13 @@ class Inspector:
         A policy that measures the spectrum itself (the scripted expert) leaves its numbers for
         this turn in ``episode.state["measurements"]``; they are kept on the step under "policy".
         """
-        step = Step(index=len(episode.trajectory.steps) + 1, text=str(text))
+        if isinstance(text, ScriptedMessage):  # it comes with its reading (`scripted_message`)
+            text, parsed = str(text), text.parsed
+        else:
+            parsed = parse_response(text)
+        step = Step(index=len(episode.trajectory.steps) + 1, text=text)
         episode.trajectory.steps.append(step)
         policy_measurements = episode.state.pop("measurements", None)
-        # a scripted policy's message comes with its reading (see `scripted_message`)
-        parsed = text.parsed if isinstance(text, ScriptedMessage) else parse_response(text)
         self._respond(episode, step, parsed)
         if policy_measurements:
             step.measurements = {**step.measurements, "policy": policy_measurements}

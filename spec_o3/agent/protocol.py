@@ -467,7 +467,7 @@ def scripted_message(think, *, tool_call=None, answer=None):
     'No C2 bands.'
     """
     if (tool_call is None) == (answer is None):
-        raise ValueError("a scripted message makes a tool call or gives an answer, not both")
+        raise ValueError("a scripted message makes one tool call or gives one answer: pass one")
     if tool_call is not None:
         action = format_tool_call(*tool_call)
         block = action.removeprefix("<tool_call>").removesuffix("</tool_call>")
