@@ -605,6 +605,16 @@ def print_db_he_i(data, seeds):
             f"    simulated DB {teff:6.0f} K: "
             + "  ".join(f"{line} {ew:4.1f}" for line, ew in zip(HE_I_LINES, ews, strict=True))
         )
+    root = data / "real_extra"
+    for entry in manifest(root) if (root / "manifest.csv").is_file() else ():
+        if entry["label_subtype"].startswith("DB"):
+            spectrum, _, _ = real_extra_spectrum(root, entry, snr=200, seed=0)
+            ews = [pseudo_ew(spectrum, line, HE_I_LINES) for line in HE_I_LINES]
+            print(
+                f"    real_extra {entry['object_name']} ({entry['file'].split('/')[0]}, Teff not "
+                "given): "
+                + "  ".join(f"{line} {ew:4.1f}" for line, ew in zip(HE_I_LINES, ews, strict=True))
+            )
 
 
 #: H alpha pseudo-equivalent width (rest, vacuum Å): line, blue and red continuum windows.
