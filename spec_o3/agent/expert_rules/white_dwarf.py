@@ -177,7 +177,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     >>> spectrum = simulate_spectrum("white_dwarf", seed=2, snr=40, subtype="DC", teff=6000.0)
     >>> assessment = assess_white_dwarf(spectrum, spectrum.meta["redshift"])
     >>> assessment.verdict, assessment.rule
-    ('YES', 'dc')
+    ('YES', 'dc_joint_absence')
     """
     task, rest = get_task("white_dwarf"), RestSpectrum(spectrum, redshift)
     book = Notebook(task, rest)
