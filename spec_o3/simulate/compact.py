@@ -1,4 +1,5 @@
-"""Compact stars: white dwarfs (DA, DB, DZ, DC, magnetic DA, DQ) and hot subdwarfs."""
+"""Compact stars: white dwarfs (DA, DAZ, DO, DB, DZ, DC, magnetic DA, DQ, DA + dM pairs) and hot
+subdwarfs."""
 
 import numpy as np
 from scipy.special import voigt_profile
@@ -10,7 +11,12 @@ from .molecules import Chemistry, molecular_transmission
 from .priors import Priors, observing_conditions
 from .registry import SpectralClass
 from .spectral_types import choose_subtype, radial_velocity_redshift
-from .stars import PHOTOSPHERE_PARAMETERS, photosphere_flux
+from .stars import (
+    PHOTOSPHERE_PARAMETERS,
+    _draw_m_dwarf,
+    _render_with_emission,
+    photosphere_flux,
+)
 
 __all__ = ["COMPACT_CLASSES"]
 
@@ -50,7 +56,7 @@ def _draw_white_dwarf(rng, subtype=None):
         "metal_lines": False,
         "broadening": draw("broadening"),
     }
-    if subtype in ("DB", "DZ", "DC", "DQ"):  # helium atmospheres
+    if subtype in ("DB", "DZ", "DC", "DQ", "DO"):  # helium atmospheres
         dba = subtype == "DB" and not draw("hydrogen-free")
         p["hydrogen"] = draw("hydrogen (DBA)") if dba else _ABSENT
     else:
@@ -64,10 +70,32 @@ def _draw_white_dwarf(rng, subtype=None):
         p["sodium_ew"] = draw("Na I EW") if sodium else 0.0
     if subtype == "DQ":
         p["c2_scale"] = draw("C2 scale")
+    if subtype == "DAZ":
+        p["calcium_ew"] = draw("Ca II EW")
+    if subtype == "DO":
+        p["he_ii_ew"] = draw("He II 4686 EW")
+        p["he_ii_ratio"] = draw("He II 5411 / 4686")
     velocity = draw("radial velocity") + _gravitational_redshift_kms(logg, _wd_mass(logg))
     p["radial_velocity"] = float(velocity)
     p["redshift"] = radial_velocity_redshift(velocity)
+    if subtype == "DA+dM":
+        p["companion"] = _draw_companion(rng, priors)
+        p["companion_ratio"] = draw("M dwarf / white dwarf (6000-7000 A)")
     return p
+
+
+def _draw_companion(rng, priors):
+    """The M dwarf of a post-common-envelope pair, its Balmer lines lit by the white dwarf."""
+    companion = _draw_m_dwarf(rng)
+    if priors.draw(rng, "irradiated", "DA+dM"):
+        halpha = priors.draw(rng, "H alpha EW (irradiated)", "DA+dM")
+        companion["emission"] = {
+            "H alpha": halpha,
+            "H beta": halpha * priors.value("H beta / H alpha (irradiated)", "DA+dM"),
+        }
+        companion["emission_sigma"] = priors.value("emission sigma (irradiated)", "DA+dM")
+        companion["subtype"] += "e"
+    return companion
 
 
 def _dz_lines(wavelength, params, doppler_factor):
@@ -88,12 +116,66 @@ def _dz_lines(wavelength, params, doppler_factor):
     return absorbed
 
 
+def _weak_lines(wavelength, lines, doppler_factor):
+    """Transmission of lines on the linear part of the curve of growth.
+
+    ``lines`` maps a catalogue line name to (EW in Å, Lorentzian half width in Å): τ = W V(Δλ),
+    so a line keeps its EW until its core saturates.
+    """
+    centres = rest_wavelengths(list(lines)) * doppler_factor
+    tau = np.zeros_like(wavelength)
+    for centre, (ew, gamma) in zip(centres, lines.values(), strict=True):
+        tau += ew * voigt_profile(wavelength - centre, 0.5, gamma)
+    return np.exp(-tau)
+
+
+def _daz_lines(params):
+    """Narrow Ca II K and H of the metals a DAZ accretes (H at the DZ's 0.8 of K)."""
+    ew = params["calcium_ew"]
+    return {"Ca II K": (ew, 0.5), "Ca II H": (0.8 * ew, 0.5)}
+
+
+def _do_lines(params):
+    """The broad, shallow He II lines of a DO; 4541 at 0.4 of 5411, as in sdO and O stars."""
+    ew_5411 = params["he_ii_ew"] * params["he_ii_ratio"]
+    return {
+        "He II 4686": (params["he_ii_ew"], 12.0),
+        "He II 5411": (ew_5411, 15.0),
+        "He II 4541": (0.4 * ew_5411, 15.0),
+    }
+
+
+def _band_mean(grid, flux, band=(6000.0, 7000.0)):
+    inside = (grid.wavelength > band[0]) & (grid.wavelength < band[1])
+    return float(flux[inside].mean())
+
+
+def _pair_flux(grid, params):
+    """A DA and its M dwarf, the M dwarf ``companion_ratio`` times the DA's flux at 6000-7000 Å."""
+    white_dwarf = photosphere_flux(grid, params)[0]
+    companion = params["companion"]
+    m_dwarf = (
+        _render_with_emission(grid, companion)
+        if "emission" in companion
+        else photosphere_flux(grid, companion)[0]
+    )
+    ratio = params["companion_ratio"]
+    return white_dwarf / _band_mean(grid, white_dwarf) + ratio * m_dwarf / _band_mean(grid, m_dwarf)
+
+
 def _render_white_dwarf(grid, params):
     kind = params["subtype"]
     df = 1 + params["redshift"]
     if kind in ("DA", "DAH", "DB"):
         return photosphere_flux(grid, params)[0]
+    if kind == "DAZ":
+        lines = _weak_lines(grid.wavelength, _daz_lines(params), df)
+        return photosphere_flux(grid, params)[0] * lines
+    if kind == "DA+dM":
+        return _pair_flux(grid, params)
     continuum = planck(grid.wavelength / df, params["teff"])
+    if kind == "DO":
+        return continuum * _weak_lines(grid.wavelength, _do_lines(params), df)
     if kind == "DZ":
         return continuum * _dz_lines(grid.wavelength, params, df)
     if kind == "DQ":
@@ -131,7 +213,7 @@ def _render_photosphere(grid, params):
 COMPACT_CLASSES = (
     SpectralClass(
         "white_dwarf",
-        "White dwarfs: DA over temperature, DB, DZ, DC, magnetic DA (DAH), DQ",
+        "White dwarfs: DA over temperature, DAZ, DO, DB, DZ, DC, magnetic DA (DAH), DQ, DA + dM",
         _draw_white_dwarf,
         _render_white_dwarf,
         positive_for="white_dwarf",

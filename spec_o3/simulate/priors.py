@@ -56,7 +56,7 @@ def prior_table():
     >>> table = prior_table()
     >>> row = table[(table["class"] == "white_dwarf") & (table["parameter"] == "subtype")][0]
     >>> print(row["subtype"], row["distribution"], row["a"])
-    DA weight 0.58
+    DA weight 0.45
     """
     table = read_table("simulate_priors.ecsv")
     unknown = set(table["distribution"]) - set(DISTRIBUTIONS)

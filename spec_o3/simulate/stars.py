@@ -1,7 +1,7 @@
 """Ordinary stars, their emission-line variants and the M giants.
 
 FGK dwarfs and giants, CN-strong and barium giants, M dwarfs and dMe flare stars, A/B and Be stars,
-blue horizontal-branch stars, and M0–M8 giants.
+blue horizontal-branch stars, and M0–M10 giants.
 """
 
 import numpy as np
@@ -290,7 +290,7 @@ def _draw_bhb(rng):
 def _draw_m_giant(rng, subtype=None):
     priors = Priors("m_giant")
     subtype = choose_subtype(rng, priors.weights(), subtype)
-    index = int(subtype[1])
+    index = int(subtype[1:])
     p = {
         "teff": float(GIANT_TEFF[subtype] + priors.draw(rng, "teff scatter")),
         "logg": float(1.6 - 0.2 * index + priors.draw(rng, "logg scatter")),
@@ -345,7 +345,7 @@ def _render_m_giant(grid, params):
 STAR_CLASSES = (
     SpectralClass(
         "m_giant",
-        "M0-M8 III giants (TiO rising with subtype; late ones with VO, some Miras)",
+        "M0-M10 III giants (TiO rising with subtype; late ones with VO, some Miras)",
         _draw_m_giant,
         _render_m_giant,
         positive_for="m_giant",
