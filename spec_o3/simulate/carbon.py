@@ -1,4 +1,4 @@
-"""Carbon stars: C-R, C-N, C-J (13C, SiC2) and C-H (metal-poor, strong CH)."""
+"""Carbon stars: C-R, C-N, C-J (13C, SiC2), C-H (metal-poor, strong CH) and dwarf carbons (dC)."""
 
 import numpy as np
 
@@ -118,7 +118,7 @@ def _render_carbon_star(grid, params):
 CARBON_CLASSES = (
     SpectralClass(
         "carbon_star",
-        "Carbon stars: C-R, C-N, C-J (13C, SiC2) and C-H (metal-poor, strong CH)",
+        "Carbon stars: C-R, C-N, C-J (13C, SiC2), C-H (metal-poor, strong CH) and dwarfs (dC)",
         _draw_carbon_star,
         _render_carbon_star,
         positive_for="carbon_star",
