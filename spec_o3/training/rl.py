@@ -223,8 +223,24 @@ def grpo_trainer(settings, dataset=None, *, suite=None, **trainer_options):
         environment_factory=rollout_environment(suite, settings.toolset),
         **trainer_options,
     )
+    _list_tools_in_toolset_order(trainer, settings.toolset)
     trainer.original_chat_template = original
     return trainer
+
+
+def _list_tools_in_toolset_order(trainer, toolset):
+    """TRL lists an environment's tools in name order; the inspection loop, and so the SFT data,
+    in the toolset's order. With several tools (``"extended"``) the rollouts would otherwise see
+    another system text than the one the model was taught on (TRL 1.16 keeps the per-environment
+    lists in ``_env_tools``)."""
+    rank = {name: position for position, name in enumerate(TOOLSETS[toolset])}
+
+    def key(tool):
+        return rank.get(tool.__name__, len(rank))
+
+    trainer.tools.sort(key=key)
+    for tools in getattr(trainer, "_env_tools", {}).values():
+        tools.sort(key=key)
 
 
 def train_grpo(settings, dataset=None, *, suite=None, **trainer_options):
