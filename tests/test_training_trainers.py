@@ -17,7 +17,7 @@ import torch  # noqa: E402
 
 from spec_o3.agent import vet  # noqa: E402
 from spec_o3.agent.inspector import Episode  # noqa: E402
-from spec_o3.agent.tools import tool_schemas  # noqa: E402
+from spec_o3.agent.tools import TOOLSETS, tool_schemas  # noqa: E402
 from spec_o3.training.config import GRPOSettings, SFTSettings, load_settings  # noqa: E402
 from spec_o3.training.data import rl_dataset, sft_dataset, simulated_suite  # noqa: E402
 from spec_o3.training.model import freeze_vision_tower, load_for_training  # noqa: E402
@@ -257,6 +257,38 @@ def test_rollout_prompt_renders_as_the_inspection_prompt(tiny_model, suite):
     assert rendered == expected
     qwen3 = AutoProcessor.from_pretrained(tiny_model("qwen3_vl"))
     assert tool_chat_template(qwen3) is None
+
+
+@pytest.mark.slow
+def test_rollouts_list_the_extended_tools_in_the_inspection_order(tiny_model, tmp_path):
+    suite = simulated_suite("cc", 2, seed=3)
+    settings = {
+        "model": str(tiny_model("qwen2_5_vl")),
+        "output_dir": str(tmp_path),
+        "task": ["cc"],
+        "toolset": "extended",
+        "num_generations": 2,
+        "per_device_train_batch_size": 2,
+        "steps_per_generation": 1,
+        "gradient_checkpointing": False,
+        "bf16": False,
+        "trl": QUIET,
+    }
+    trainer = grpo_trainer(settings, rl_dataset(suite, render_images=False), suite=suite)
+    # TRL finds an environment's tools by name order; the loop lists them in the toolset's
+    assert [tool.__name__ for tool in trainer.tools] == list(TOOLSETS["extended"])
+    prompt = rl_dataset(suite[:1], render_images=False)[0]["prompt"]
+    rendered = trainer.processing_class.apply_chat_template(
+        prompt, tools=trainer._env_tools[None], tokenize=False, add_generation_prompt=True
+    )
+    episode = Episode(suite.spectrum(0), "cc", render_images=False, toolset="extended")
+    expected = trainer.processing_class.apply_chat_template(
+        episode.messages,
+        chat_template=trainer.original_chat_template,
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    assert rendered == expected
 
 
 @pytest.mark.slow
