@@ -302,7 +302,7 @@ def _draw_m_giant(rng, subtype=None):
     }
     p["subtype"] = subtype + "III"
     # Mira variables show Balmer emission, Hδ strongest (TiO absorbs Hβ and Hα above the shock).
-    if index >= priors.value("earliest Mira subtype") and priors.draw(rng, "Mira"):
+    if index >= priors.value("earliest Mira subtype") and priors.draw(rng, "Mira", subtype):
         hdelta = priors.draw(rng, "H delta EW (Mira)")
         p["emission"] = {"H delta": hdelta} | {
             name: hdelta * priors.value(f"{name} / H delta (Mira)")
