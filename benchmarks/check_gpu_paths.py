@@ -65,26 +65,36 @@ def sft(workdir, conversations, family, finetuning):
     }
 
 
+# Two GRPO steps of 4 rollouts for each of 2 questions, short rollouts.
+TWO_GRPO_STEPS = dict(
+    num_generations=4,
+    per_device_train_batch_size=8,
+    steps_per_generation=1,
+    max_steps=2,
+    max_completion_length=96,
+    max_turns=2,
+    logging_steps=1,
+    trl=QUIET,
+)
+
+
+def two_grpo_steps(settings, **trainer_options):
+    """Train `TWO_GRPO_STEPS` with ``settings`` and save; the trainer and its output directory."""
+    trainer = grpo_trainer({**TWO_GRPO_STEPS, **settings}, **trainer_options)
+    trainer.train()
+    return trainer, save_grpo_output(trainer)
+
+
 def grpo(workdir):
     """Two GRPO steps from the Qwen2.5-VL LoRA SFT output (merged: full fine-tuning), tools live."""
-    trainer = grpo_trainer(
+    trainer, output = two_grpo_steps(
         dict(
             model=str(workdir / "qwen2_5_vl-lora"),
             task=["gm"],
             n=4,
-            num_generations=4,
-            per_device_train_batch_size=8,
-            steps_per_generation=1,
-            max_steps=2,
-            max_completion_length=96,
-            max_turns=2,
             output_dir=str(workdir / "grpo"),
-            logging_steps=1,
-            trl=QUIET,
         )
     )
-    trainer.train()
-    output = save_grpo_output(trainer)
     return {
         "steps": trainer.state.global_step,
         "bf16": trainer.args.bf16,
@@ -113,25 +123,15 @@ def discriminate(workdir):
         ),
         conversations,
     )
-    trainer = grpo_trainer(
+    trainer, output = two_grpo_steps(
         dict(
             model=str(sft_output),
             task=["cc"],
-            num_generations=4,
-            per_device_train_batch_size=8,
-            steps_per_generation=1,
-            max_steps=2,
-            max_completion_length=96,
-            max_turns=2,
             toolset="extended",
             output_dir=str(workdir / "cc-grpo"),
-            logging_steps=1,
-            trl=QUIET,
         ),
         suite=suite,
     )
-    trainer.train()
-    output = save_grpo_output(trainer)
     result = vet(
         suite.spectrum(0), "cc", backend="transformers", model=str(output), toolset="extended",
         max_new_tokens=32, max_turns=2,
