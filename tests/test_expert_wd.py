@@ -122,6 +122,7 @@ DECIDED_BY = {
     "hot_da": lambda star: _simulated("white_dwarf", seed=1, snr=30, subtype="DA", teff=69000.0),
     "narrow_balmer_hot": lambda star: star("extra", "drpy_okestan/fhz44.dat", snr=30),
     "narrow_balmer": lambda star: _simulated("ab_star"),
+    "do": lambda star: star("wd", "HZ21", snr=30),
     "db": lambda star: star("wd", "LDS749B", snr=30),
     # GD 248 at S/N 10: no feature can be ruled out alone, all of them together can.
     "dc_joint_absence": lambda star: star("extra", "drpy_okestan/fgd248.dat", snr=10),
@@ -167,3 +168,11 @@ def test_noise_does_not_make_an_ordinary_star_featureless(reference_star, librar
     for seed in range(3):
         assessment = assess(reference_star(library, star, snr=7, seed=seed), "white_dwarf")
         assert assessment.rule not in ("dc_joint_absence", "dz_joint_absence")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_hot_subdwarf_is_no_do_white_dwarf(seed):
+    """An sdO's He II 4686 is as strong as a DO's but narrower (lower gravity) and comes with
+    Balmer lines: a hot subdwarf, not a DO."""
+    assessment = _verdict("hot_subdwarf", seed=seed, subtype="sdO", snr=30)
+    assert assessment.verdict == "NO" and "hot subdwarf" in assessment.conclusion

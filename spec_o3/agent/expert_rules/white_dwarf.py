@@ -203,8 +203,10 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
     he_strong = [ew for ew in he_i if exceeds(ew, RULES["he_i_db"])]
     he_ii = HE_II_4686.absorption(rest)
-    # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, never evidence.
+    # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, and evidence
+    # of a DO only where the line is as broad as a white dwarf's gravity makes it.
     he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
+    he_ii_broad = he_ii_strong and bool(he_ii["fwhm"].value.value >= RULES["do_he_ii_fwhm"])
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
     metals = [features[name] for name in ("Mg b", "Na D") if name in features]
@@ -250,6 +252,14 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             he_i[:1],
             [f"He I absorption: {listed(he_i)}"],
             key=absent and bool(he_strong),
+        )
+    if he_ii_strong and colour is not None and colour >= RULES["hot_da_colour"]:
+        # Only on a hot star's continuum is absorption at 4686 Å He II, not a blend of metal lines.
+        book.record(
+            window_for(task, 4676, 4696, "He II 4686"),
+            [he_ii["ew"], he_ii["fwhm"]],
+            [f"He II 4686 absorption: {listed([he_ii['ew'], he_ii['fwhm']])}"],
+            key=absent and he_ii_broad,
         )
     if ca_k is not None:
         book.record(
@@ -297,6 +307,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         "he_strong": bool(he_strong),
         "he_strong_listed": listed(he_strong),
         "he_ii": he_ii_strong,
+        "he_ii_broad": he_ii_broad,
+        "he_ii_listed": listed([he_ii["ew"], he_ii["fwhm"]]) if he_ii_strong else "",
         "balmer_cores_absent": absent,
         "black_body": _black_body_like(rest, colour),
         **_absence_facts(features),
