@@ -136,12 +136,15 @@ def _daz_lines(params):
 
 
 def _do_lines(params):
-    """The broad, shallow He II lines of a DO; 4541 at 0.4 of 5411, as in sdO and O stars."""
+    """The broad, shallow He II lines of a DO; 4541 at 0.4 of 5411, as in sdO and O stars.
+
+    The half widths give HZ 21's FWHM at R = 1800: 45 Å at 4686, 56 Å at 5411.
+    """
     ew_5411 = params["he_ii_ew"] * params["he_ii_ratio"]
     return {
-        "He II 4686": (params["he_ii_ew"], 12.0),
-        "He II 5411": (ew_5411, 15.0),
-        "He II 4541": (0.4 * ew_5411, 15.0),
+        "He II 4686": (params["he_ii_ew"], 24.0),
+        "He II 5411": (ew_5411, 30.0),
+        "He II 4541": (0.4 * ew_5411, 30.0),
     }
 
 
