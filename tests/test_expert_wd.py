@@ -110,6 +110,7 @@ VAN_MAANEN_2 = "truecolortools/_wolf28_20210824_047_Leadbeater.fit"
 DECIDED_BY = {
     "balmer_not_covered": lambda star: _simulated("white_dwarf", subtype="DA")[5500 * u.AA :],
     "too_noisy": lambda star: _simulated("white_dwarf", subtype="DA", teff=20000.0, snr=3),
+    "da_m_dwarf_pair": lambda star: _simulated("white_dwarf", subtype="DA+dM", seed=2),
     "emission_lines": lambda star: _simulated("cataclysmic_variable"),
     "dz": lambda star: _simulated("white_dwarf", subtype="DZ", teff=6000.0),
     # van Maanen 2 at S/N 10: its Ca II K is strong, no other feature can be ruled out alone.
@@ -176,3 +177,11 @@ def test_a_hot_subdwarf_is_no_do_white_dwarf(seed):
     Balmer lines: a hot subdwarf, not a DO."""
     assessment = _verdict("hot_subdwarf", seed=seed, subtype="sdO", snr=30)
     assert assessment.verdict == "NO" and "hot subdwarf" in assessment.conclusion
+
+
+@pytest.mark.parametrize("kind", ["m_dwarf", "dme_star", "cataclysmic_variable", "symbiotic"])
+def test_an_m_dwarf_without_a_white_dwarf_is_no_pair(kind):
+    """TiO with narrow or emission-filled Balmer lines (an M dwarf, a dMe star, a CV's companion, a
+    symbiotic's giant) is no white dwarf + M dwarf pair: the pair needs broad Balmer lines too."""
+    for seed in range(5):
+        assert _verdict(kind, seed=seed, snr=20).rule != "da_m_dwarf_pair"

@@ -30,6 +30,7 @@ from .toolkit import (
     is_detected,
     listed,
     measure_c2,
+    measure_tio_not_c2,
     region_snr,
     window_for,
 )
@@ -207,6 +208,9 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     # of a DO only where the line is as broad as a white dwarf's gravity makes it.
     he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
     he_ii_broad = he_ii_strong and bool(he_ii["fwhm"].value.value >= RULES["do_he_ii_fwhm"])
+    # An M dwarf's TiO in the red beside broad Balmer lines in the blue: a white dwarf + M dwarf
+    # pair, whose companion brings its own metal lines and (irradiated) Balmer emission.
+    companion_tio = [m for m in measure_tio_not_c2(rest)[1] if m.name.startswith("TiO 7054")]
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
     metals = [features[name] for name in ("Mg b", "Na D") if name in features]
@@ -306,6 +310,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         "metals_listed": listed(strong_metals),
         "he_strong": bool(he_strong),
         "he_strong_listed": listed(he_strong),
+        "companion_tio": bool(companion_tio),
+        "companion_tio_listed": listed(companion_tio),
         "he_ii": he_ii_strong,
         "he_ii_broad": he_ii_broad,
         "he_ii_listed": listed([he_ii["ew"], he_ii["fwhm"]]) if he_ii_strong else "",
@@ -344,6 +350,8 @@ def _balmer_facts(balmer, judged, broad, features):
     return {
         "n_judged": len(judged),
         "n_broad": len(broad),
+        # An emission core narrows a line's measured FWHM, not its effective width.
+        "n_wide": sum(_effective_width(p) >= RULES["da_effective_width"] for p in judged.values()),
         "balmer_text": "; ".join(
             f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
             f"wing/core {_wing_ratio(p):.2f}"
