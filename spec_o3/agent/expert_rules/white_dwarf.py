@@ -201,13 +201,19 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             [halpha[k] for k in ("core", "wing", "fwhm")],
             [_balmer_note("H alpha", halpha)],
         )
-    he_i = [p["ew"] for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
+    he_i_profiles = [p for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
+    he_i = [p["ew"] for p in he_i_profiles]
     he_strong = [ew for ew in he_i if exceeds(ew, RULES["he_i_db"])]
     he_ii = HE_II_4686.absorption(rest)
     # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, and evidence
-    # of a DO only where the line is as broad as a white dwarf's gravity makes it.
+    # of a DO only where the line is as broad as a white dwarf's gravity makes it and deeper at
+    # 4686 Å than He I is at its lines (a hot DB's He I 4713 wing fills the same window).
     he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
-    he_ii_broad = he_ii_strong and bool(he_ii["fwhm"].value.value >= RULES["do_he_ii_fwhm"])
+    he_ii_broad = (
+        he_ii_strong
+        and bool(he_ii["fwhm"].value.value >= RULES["do_he_ii_fwhm"])
+        and all(he_ii["core"].value.value > p["core"].value.value for p in he_i_profiles)
+    )
     # An M dwarf's TiO in the red beside broad Balmer lines in the blue: a white dwarf + M dwarf
     # pair, whose companion brings its own metal lines and (irradiated) Balmer emission.
     companion_tio = [m for m in measure_tio_not_c2(rest)[1] if m.name.startswith("TiO 7054")]
