@@ -11,7 +11,7 @@ three C2 Swan heads the expert zooms first with the extended toolset's ``band_st
 then answers with its verdict, so the answer hangs on three numbers in the tool responses. SFT
 weights the loss of the verdict token (``verdict_weight``) and starts from a tiny model whose
 language model is initialised wider (``initializer_range`` 0.08: at 0.02 its attention stays
-uniform over the ~900-token conversation and the verdicts stay at chance); GRPO follows with the
+uniform over the ~1,000-token conversation and the verdicts stay at chance); GRPO follows with the
 extended tools live, for the rest of the time. Held-out F1 (48 balanced questions, greedy
 episodes of the real `~spec_o3.agent.Inspector` through the ``transformers`` backend, no answer
 counted as a wrong one) is measured before, after SFT and after GRPO; the last line printed is

@@ -261,7 +261,7 @@ class MeasuringExpert(Policy):
     </tool_call>
     >>> print(results[0].trajectory.steps[1].text)
     <think>I read the measured band depths.</think>
-    <answer>\\boxed{NO} C2_5165 depth -0.112.</answer>
+    <answer>\\boxed{NO} C2_5165 depth ...</answer>
     >>> [result.verdict for result in results], [str(label) for label in suite.table["label"]]
     (['NO', 'YES'], ['NO', 'YES'])
     """
