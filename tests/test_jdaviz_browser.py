@@ -135,7 +135,13 @@ def test_vet_in_the_browser(launch_chromium, server, artifacts, tmp_path):
             page.screenshot(path=str(artifacts / "jdaviz_spectral_vetting_overview.png"))
             confidence = page.locator(".vetting-confidence")
             assert re.fullmatch(r"confidence \d+%", confidence.inner_text().strip())
-            # the verdict, its confidence and its evidence are on screen without scrolling
+            # the verdict, its confidence and its evidence are on screen without scrolling (the
+            # plugin scrolls them into view once the verdict is in: give its animation time)
+            page.wait_for_function(
+                "() => { const r = document.querySelector('.vetting-evidence')"
+                ".getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }",
+                timeout=15_000,
+            )
             for shown in (verdict, confidence, evidence):
                 box = shown.bounding_box()
                 assert 0 <= box["y"] and box["y"] + box["height"] <= VIEWPORT["height"], box
