@@ -549,10 +549,11 @@ def _off_band_heads(rows, arrays, sigma, min_significance, kinds):
         np.abs(heads[None, :] - centre[:, None]) <= _BAND_NEIGHBOURHOOD
     )
     present = np.zeros(heads.size, dtype=bool)
+    good = arrays.good & np.isfinite(sigma)
     for band in np.flatnonzero((structure | near).any(axis=0)):
         try:
             depth, variance, _, _ = measure_depth(
-                arrays, sigma, band_names[band], band_windows(band_names[band])
+                arrays, sigma, band_names[band], band_windows(band_names[band]), good
             )
         except ValueError:  # the band's windows are not covered by the data
             continue

@@ -216,6 +216,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     )
     # An M dwarf's TiO in the red beside broad Balmer lines in the blue: a white dwarf + M dwarf
     # pair, whose companion brings its own metal lines and (irradiated) Balmer emission.
+    he_ii_text = listed([he_ii["ew"], he_ii["fwhm"]]) if he_ii_strong else ""
     companion_tio = [m for m in measure_tio_not_c2(rest)[1] if m.name.startswith("TiO 7054")]
     features = _features(rest, balmer, halpha)
     ca_k = features.get("Ca II K")
@@ -268,7 +269,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         book.record(
             window_for(task, 4676, 4696, "He II 4686"),
             [he_ii["ew"], he_ii["fwhm"]],
-            [f"He II 4686 absorption: {listed([he_ii['ew'], he_ii['fwhm']])}"],
+            [f"He II 4686 absorption: {he_ii_text}"],
             key=absent and he_ii_broad,
         )
     if ca_k is not None:
@@ -320,7 +321,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         "companion_tio_listed": listed(companion_tio),
         "he_ii": he_ii_strong,
         "he_ii_broad": he_ii_broad,
-        "he_ii_listed": listed([he_ii["ew"], he_ii["fwhm"]]) if he_ii_strong else "",
+        "he_ii_listed": he_ii_text,
         "balmer_cores_absent": absent,
         "black_body": _black_body_like(rest, colour),
         **_absence_facts(features),
