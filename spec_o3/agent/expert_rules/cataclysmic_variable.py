@@ -63,7 +63,7 @@ _FACT_PREFIXES = {
 
 
 def _ew(measure):
-    return measure["ew"].value.value if measure is not None else 0.0
+    return measure["ew"].number if measure is not None else 0.0
 
 
 def _seen(measure, ew_min):
@@ -74,8 +74,8 @@ def _seen(measure, ew_min):
         return False
     ew = measure["ew"]
     return (
-        ew.value.value > max(ew_min, BROAD_EW)
-        and ew.value.value > BROAD_SIGMA * ew.uncertainty.value
+        ew.number > max(ew_min, BROAD_EW)
+        and ew.number > BROAD_SIGMA * ew.error
         and measure["peak"] > BROAD_PEAK
     )
 
@@ -97,7 +97,7 @@ def _emission_note(name, measure, found):
             f"{name} is in emission: EW {ew.short}, FWHM {measure['fwhm'].short}, "
             f"peak {measure['peak']:.0f} sigma"
         )
-    if ew.value.value < -3 * ew.uncertainty.value:
+    if ew.number < -3 * ew.error:
         return f"{name} is in absorption, not emission (emission EW {ew.short})"
     return f"no {name} emission (EW {ew.short})"
 
@@ -118,14 +118,14 @@ def _line_facts(prefix, measure):
     return {
         f"{prefix}_seen": measure is not None,
         f"{prefix}_ew": _ew(measure),
-        f"{prefix}_fwhm": np.nan if measure is None else measure["fwhm"].value.value,
+        f"{prefix}_fwhm": np.nan if measure is None else measure["fwhm"].number,
         f"{prefix}_ew_text": "" if measure is None else str(measure["ew"]),
         f"{prefix}_fwhm_text": "" if measure is None else str(measure["fwhm"]),
     }
 
 
 def _core_value(core):
-    return np.nan if core is None else core.value.value
+    return np.nan if core is None else core.number
 
 
 def assess_cataclysmic_variable(spectrum, redshift=0.0):
@@ -189,7 +189,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     filled = [n for n in ("H alpha", "H beta") if exceeds(cores[n], CORE_EXCESS)]
     heii_core, hbeta_core = _core_value(cores["He II 4686"]), _core_value(cores["H beta"])
     measured = [str(lines[n]["ew"]) for n in ("H alpha", "H beta") if lines[n] is not None]
-    narrow = balmer is not None and balmer["fwhm"].value.value < RULES["cv_halpha_fwhm"]
+    narrow = balmer is not None and balmer["fwhm"].number < RULES["cv_halpha_fwhm"]
     facts = {
         "snr": snr,
         "redshift": redshift,

@@ -177,11 +177,11 @@ def _band(name, where):
 
 
 def _value(measurement):
-    return np.nan if measurement is None else float(measurement.value.value)
+    return np.nan if measurement is None else measurement.number
 
 
 def _error(measurement):
-    return np.nan if measurement is None else float(measurement.uncertainty.value)
+    return np.nan if measurement is None else measurement.error
 
 
 class DeclaredExpert:

@@ -68,24 +68,18 @@ def _gravity_votes(rest):
     votes = []
 
     def vote(name, measurement, limit):
-        margin = (measurement.value.value - limit) / RULES[_GRAVITY_GAP[name]]
+        margin = (measurement.number - limit) / RULES[_GRAVITY_GAP[name]]
         votes.append((name, 1 if margin > 0 else -1, measurement, abs(margin)))
 
     if cah1 is not None:
-        limit = RULES["cah1_giant"] if tio5 is None else _cah1_limit(tio5.value.value)
+        limit = RULES["cah1_giant"] if tio5 is None else _cah1_limit(tio5.number)
         vote("CaH1", cah1, limit)
     if cah2 is not None and cah3 is not None and tio5 is not None:
         # Distance above the M-dwarf locus CaH2 + CaH3 = intercept + slope TiO5.
         slope = RULES["cah_locus_slope"]
-        locus = RULES["cah_locus_intercept"] + slope * tio5.value.value
-        error = np.sqrt(
-            cah2.uncertainty.value**2
-            + cah3.uncertainty.value**2
-            + (slope * tio5.uncertainty.value) ** 2
-        )
-        excess = make_measurement(
-            "CaH2+CaH3 excess", cah2.value.value + cah3.value.value - locus, error
-        )
+        locus = RULES["cah_locus_intercept"] + slope * tio5.number
+        error = np.sqrt(cah2.error**2 + cah3.error**2 + (slope * tio5.error) ** 2)
+        excess = make_measurement("CaH2+CaH3 excess", cah2.number + cah3.number - locus, error)
         vote("CaH2+CaH3", excess, RULES["cah_excess_giant"])
     if na is not None:
         vote("Na I 8189", na, RULES["na_giant"])  # a band/continuum ratio: deep (low) in dwarfs
@@ -134,7 +128,7 @@ def assess_m_giant(spectrum, redshift=0.0):
     tio_6159, tio_7054 = (head_depth(h, rest) for h in TIO_HEADS)
     if tio5 is not None:
         # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
-        m_type = tio5.value.value < TIO5_M_TYPE and (tio_6159 is None or is_present(tio_6159))
+        m_type = tio5.number < TIO5_M_TYPE and (tio_6159 is None or is_present(tio_6159))
         tio = tio5
         kind = "deep TiO bands, an M star" if m_type else "TiO too weak for an M star"
         book.record(
@@ -176,7 +170,7 @@ def assess_m_giant(spectrum, redshift=0.0):
         "tio_covered": tio is not None,
         "tio": str(tio),
         "m_type": m_type,
-        "he_ii_emission": he_ii["ew"].value.value if is_detected(he_ii) else np.nan,
+        "he_ii_emission": he_ii["ew"].number if is_detected(he_ii) else np.nan,
         "he_ii": str(he_ii["ew"]) if he_ii is not None else "",
         "s_type": s_type,
         "carbon": carbon,

@@ -94,7 +94,7 @@ def assess_s_star(spectrum, redshift=0.0):
     tio_6159 = head_depth(TIO_HEADS[0], rest)
     m_type = (
         tio5 is not None
-        and tio5.value.value < TIO5_M_TYPE
+        and tio5.number < TIO5_M_TYPE
         and tio_6159 is not None
         and is_present(tio_6159)
     )
@@ -108,6 +108,6 @@ def assess_s_star(spectrum, redshift=0.0):
         "zro_listed": listed(zro),
         "zro_seen_listed": listed(zro_seen),
         "c2_seen_listed": listed(c2_seen),
-        "tio_text": f"TiO5 {tio5.value.value:.2f}" if tio5 is not None else "TiO5 not covered",
+        "tio_text": f"TiO5 {tio5.number:.2f}" if tio5 is not None else "TiO5 not covered",
     }
     return decide(book, RULES, overview, facts, "the ZrO region")

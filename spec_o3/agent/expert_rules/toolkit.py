@@ -86,7 +86,6 @@ _AIR_TO_VACUUM = 1.00028
 MIN_SNR = 5.0
 
 
-@dataclass(frozen=True)
 class Measurement:
     """One measured quantity, e.g. a band index or a line width.
 
@@ -97,31 +96,76 @@ class Measurement:
     value : `~astropy.units.Quantity`
         The value (dimensionless for indices and depths, Å for widths).
     uncertainty : `~astropy.units.Quantity`
-        One-sigma uncertainty from the spectrum's noise, same unit as ``value``.
+        One-sigma uncertainty from the spectrum's noise, in a unit convertible to ``value``'s.
+
+    Notes
+    -----
+    The expert makes about a hundred measurements per spectrum and reads most of them only as
+    numbers, so a measurement keeps plain floats (``number`` and ``error``, in ``unit``) and builds
+    the ``value`` and ``uncertainty`` Quantities when they are first asked for. Measurements are
+    immutable.
 
     Examples
     --------
     >>> import astropy.units as u
     >>> print(Measurement("H beta emission EW", -0.3 * u.AA, 1.2 * u.AA))
     H beta emission EW 0 ± 1 Å
-    >>> Measurement("TiO5", 0.312 * u.one, 0.004 * u.one).significance
-    78.0
+    >>> tio5 = Measurement("TiO5", 0.312 * u.one, 0.004 * u.one)
+    >>> tio5.significance, tio5.number, tio5.value
+    (78.0, 0.312, <Quantity 0.312>)
     """
 
-    name: str
-    value: u.Quantity
-    uncertainty: u.Quantity
+    def __init__(self, name, value, uncertainty):
+        value = u.Quantity(value)
+        error = u.Quantity(uncertainty).to_value(value.unit)
+        self.__dict__.update(
+            name=name, number=float(value.value), error=float(error), unit=value.unit
+        )
+
+    @classmethod
+    def _of(cls, name, number, error, unit):
+        """The measurement of ``number`` ± ``error`` (floats) in ``unit``, without Quantities."""
+        measurement = object.__new__(cls)
+        measurement.__dict__.update(name=name, number=number, error=error, unit=unit)
+        return measurement
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a Measurement is immutable: cannot set {name!r}")
+
+    @cached_property
+    def value(self):
+        """The value, a `~astropy.units.Quantity`."""
+        return u.Quantity(self.number, self.unit)
+
+    @cached_property
+    def uncertainty(self):
+        """The one-sigma uncertainty, a `~astropy.units.Quantity` in the unit of ``value``."""
+        return u.Quantity(self.error, self.unit)
+
+    def _key(self):
+        return self.name, self.number, self.error, self.unit
+
+    def __eq__(self, other):
+        return self._key() == other._key() if isinstance(other, Measurement) else NotImplemented
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (
+            f"Measurement(name={self.name!r}, value={self.value!r}, "
+            f"uncertainty={self.uncertainty!r})"
+        )
 
     @cached_property
     def short(self):
         """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
-        unit = self.value.unit
+        unit = self.unit
         if unit is u.AA:
-            return f"{_fixed(self.value.value, 0)} ± {self.uncertainty.value:.0f} Å"
+            return f"{_fixed(self.number, 0)} ± {self.error:.0f} Å"
         suffix = "" if unit is u.dimensionless_unscaled else f" {unit.to_string()}"
-        digits = 3 if 0 < self.uncertainty.value < 0.005 else 2
-        value = _fixed(self.value.value, digits)
-        return f"{value} ± {self.uncertainty.value:.{digits}f}{suffix}"
+        digits = 3 if 0 < self.error < 0.005 else 2
+        return f"{_fixed(self.number, digits)} ± {self.error:.{digits}f}{suffix}"
 
     def __str__(self):
         return f"{self.name} {self.short}"
@@ -129,8 +173,7 @@ class Measurement:
     @property
     def significance(self):
         """Value over uncertainty (how many sigma the value is from zero)."""
-        error = self.uncertainty.value
-        return float(self.value.value / error) if error > 0 else float("inf")
+        return self.number / self.error if self.error > 0 else float("inf")
 
 
 def _fixed(value, digits):
@@ -313,12 +356,9 @@ def _mean(values):
     return np.add.reduce(values) / values.size
 
 
-def _quantity(value, unit=u.dimensionless_unscaled):
-    return u.Quantity(float(value), unit)
-
-
 def make_measurement(name, value, error, unit=u.dimensionless_unscaled):
-    return Measurement(name, _quantity(value, unit), _quantity(error, unit))
+    """The `Measurement` ``name`` of ``value`` ± ``error`` (numbers) in ``unit``."""
+    return Measurement._of(name, float(value), float(error), unit)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -758,8 +798,8 @@ def exceeds(measurement, threshold, sigmas=3.0):
     """True when a measurement exceeds ``threshold`` and is significant at ``sigmas``."""
     return (
         measurement is not None
-        and measurement.value.value > threshold
-        and measurement.value.value > sigmas * measurement.uncertainty.value
+        and measurement.number > threshold
+        and measurement.number > sigmas * measurement.error
     )
 
 
@@ -806,7 +846,7 @@ def c2_note(depth, seen):
     head = depth.name.removesuffix(" depth").removeprefix("C2 ").removesuffix(" head")
     if seen:
         return f"the flux drops blueward of the {head} Å head (depth {depth.short}): C2 Swan band"
-    if depth.value.value < -0.05:
+    if depth.number < -0.05:
         return (
             f"no C2 step at {head} Å: the flux falls redward of the head instead "
             f"(depth {depth.short}), as metal lines or TiO make it"
@@ -853,7 +893,7 @@ def is_detected(measure, ew_min=EMISSION_EW):
     """True for a significant emission line of at least ``ew_min`` Å."""
     return (
         measure is not None
-        and measure["ew"].value.value > ew_min
+        and measure["ew"].number > ew_min
         and measure["peak"] > EMISSION_PEAK
-        and measure["ew"].value.value > 3 * measure["ew"].uncertainty.value
+        and measure["ew"].number > 3 * measure["ew"].error
     )

@@ -62,11 +62,11 @@ _METAL_DEPTH = {"Mg b": "metal_mg_b", "Na D": "metal_na_d"}
 
 
 def _wing_ratio(profile):
-    return profile["wing"].value.value / max(profile["core"].value.value, 1e-3)
+    return profile["wing"].number / max(profile["core"].number, 1e-3)
 
 
 def _effective_width(profile):
-    return profile["ew"].value.value / max(profile["core"].value.value, 1e-3)
+    return profile["ew"].number / max(profile["core"].number, 1e-3)
 
 
 def _is_broad(profile, snr=0.0):
@@ -75,7 +75,7 @@ def _is_broad(profile, snr=0.0):
     From S/N 15, where noise no longer narrows the measured FWHM, the line must be wide as well: the
     narrow cores on broad shallow wings of accretion discs (nova-likes) are no white dwarf's.
     """
-    wide = profile["fwhm"].value.value >= RULES["da_fwhm"]
+    wide = profile["fwhm"].number >= RULES["da_fwhm"]
     winged = (
         _wing_ratio(profile) > RULES["wing_to_core_da"] and exceeds(profile["wing"], 0.02) and wide
     )
@@ -106,8 +106,8 @@ def _emission_core(line, rest):
 def _absent(measurement, name):
     """True when a feature is measured, below its limit and known to better than 0.6 of it."""
     limit = RULES[_ABSENT[name]]
-    value = measurement.value.value if name in _METAL_INDICES else abs(measurement.value.value)
-    return value < limit and measurement.uncertainty.value < 0.6 * limit
+    value = measurement.number if name in _METAL_INDICES else abs(measurement.number)
+    return value < limit and measurement.error < 0.6 * limit
 
 
 def _features(rest, balmer, halpha):
@@ -136,8 +136,8 @@ def _joint_absence(features, names):
     measured = [features[name] for name in names if name in features]
     if len(measured) < 4:
         return False, ""
-    depth = np.array([m.value.value for m in measured])
-    error = np.array([m.uncertainty.value for m in measured])
+    depth = np.array([m.number for m in measured])
+    error = np.array([m.error for m in measured])
     weight = error**-2.0
     mean, mean_error = np.sum(weight * depth) / np.sum(weight), np.sum(weight) ** -0.5
     limit = RULES["joint_depth"]
@@ -146,7 +146,7 @@ def _joint_absence(features, names):
 
 
 def _balmer_note(name, profile):
-    if profile["core"].value.value < RULES["balmer_core_min"]:
+    if profile["core"].number < RULES["balmer_core_min"]:
         shape = "the line is barely there"
     elif _is_broad(profile):
         shape = "broad, pressure-broadened wings"
@@ -211,8 +211,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
     he_ii_broad = (
         he_ii_strong
-        and bool(he_ii["fwhm"].value.value >= RULES["do_he_ii_fwhm"])
-        and all(he_ii["core"].value.value > p["core"].value.value for p in he_i_profiles)
+        and bool(he_ii["fwhm"].number >= RULES["do_he_ii_fwhm"])
+        and all(he_ii["core"].number > p["core"].number for p in he_i_profiles)
     )
     # An M dwarf's TiO in the red beside broad Balmer lines in the blue: a white dwarf + M dwarf
     # pair, whose companion brings its own metal lines and (irradiated) Balmer emission.
@@ -246,7 +246,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         and (
             line is HE_II_4686
             or not he_strong
-            or measure["ew"].value.value > RULES["trough_emission_ew"]
+            or measure["ew"].number > RULES["trough_emission_ew"]
         )
     ]
     # H alpha only: the C2 bands of a DQ give H beta shoulders of their own.
@@ -256,7 +256,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     c2_seen = c2_seen if len(c2_seen) >= 2 else []
     judged = {name: p for name, p in balmer.items() if exceeds(p["core"], RULES["balmer_core_min"])}
     broad = [name for name, p in judged.items() if _is_broad(p, snr)]
-    absent = all(p["core"].value.value < RULES["balmer_absent"] for p in balmer.values())
+    absent = all(p["core"].number < RULES["balmer_absent"] for p in balmer.values())
     if he_i:
         book.record(
             window_for(task, 4460, 4480, "He I 4471"),
@@ -360,7 +360,7 @@ def _balmer_facts(balmer, judged, broad, features):
         # An emission core narrows a line's measured FWHM, not its effective width.
         "n_wide": sum(_effective_width(p) >= RULES["da_effective_width"] for p in judged.values()),
         "balmer_text": "; ".join(
-            f"{name} FWHM {p['fwhm'].value.value:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
+            f"{name} FWHM {p['fwhm'].number:.0f} Å, EW/depth {_effective_width(p):.0f} Å, "
             f"wing/core {_wing_ratio(p):.2f}"
             for name, p in judged.items()
         ),
@@ -384,7 +384,7 @@ def _depth_facts(key, measurement):
     if measurement is None:
         return {key: 0.0, f"{key}_sigma": 0.0, f"{key}_short": ""}
     return {
-        key: measurement.value.value,
+        key: measurement.number,
         f"{key}_sigma": measurement.significance,
         f"{key}_short": measurement.short,
     }
