@@ -542,14 +542,50 @@ def _continuum_line(wave, flux, sigma, left, right):
     return lambda x: y1 + (y2 - y1) * (x - x1) / (x2 - x1), max(e1, e2)
 
 
-def _mean_normalized(offset, normalized, noise, lo, hi):
-    """Mean of normalised flux where lo <= |offset| <= hi, with its error; nan without pixels."""
-    inside = (np.abs(offset) >= lo) & (np.abs(offset) <= hi)
-    if inside.sum() < 2:
-        return np.nan, np.nan
-    return float(_mean(normalized[inside])), float(
-        np.sqrt(np.sum(noise[inside] ** 2)) / inside.sum()
-    )
+#: The 3-pixel boxcar that smooths a line profile before its peak and width are read.
+_BOXCAR = np.ones(3) / 3
+
+
+class _LineProfile:
+    """A line's pixels between its side windows in units of the local continuum, with their noise,
+    offsets from the line centre (Å) and pixel widths: what the line measurements read."""
+
+    def __init__(self, wave, normalized, noise, center):
+        self.wave, self.normalized, self.noise = wave, normalized, noise
+        self.offset = wave - center
+
+    @cached_property
+    def step(self):
+        return pixel_widths(self.wave)
+
+    @cached_property
+    def ew_error(self):
+        """Uncertainty of an equivalent width over the whole profile (Å)."""
+        return float(np.sqrt(np.sum((self.noise * self.step) ** 2)))
+
+    def within(self, half_width):
+        """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
+        offset = self.offset
+        return slice(offset.searchsorted(-half_width, "right"), offset.searchsorted(half_width))
+
+    def mean(self, lo, hi):
+        """Mean normalised flux where lo <= |offset| <= hi, with its error; nan without pixels.
+
+        The pixels are one slice about the centre, or one slice each side of it: the same pixels
+        in the same order as a mask over |offset| selects, so the same sums.
+        """
+        offset = self.offset
+        if lo <= 0:
+            inside = slice(offset.searchsorted(-hi), offset.searchsorted(hi, "right"))
+            normalized, noise = self.normalized[inside], self.noise[inside]
+        else:
+            blue = slice(offset.searchsorted(-hi), offset.searchsorted(-lo, "right"))
+            red = slice(offset.searchsorted(lo), offset.searchsorted(hi, "right"))
+            normalized = np.concatenate((self.normalized[blue], self.normalized[red]))
+            noise = np.concatenate((self.noise[blue], self.noise[red]))
+        if normalized.size < 2:
+            return np.nan, np.nan
+        return float(_mean(normalized)), float(np.sqrt(np.sum(noise**2)) / normalized.size)
 
 
 def _half_width(wave, excess, peak_index):
@@ -590,38 +626,42 @@ class Line:
         if fit is None:
             return None
         continuum, cont_err = fit
-        level = continuum(wave)
-        inner = (wave > self.left[1]) & (wave < self.right[0])
+        # A straight line is monotonic (its rounding too): its median over the window is its
+        # median over the one or two middle pixels.
+        middle = wave.size // 2
+        typical = _median(continuum(wave[middle - 1 + wave.size % 2 : middle + 1]))
+        # ``wave`` is sorted: the pixels between the side windows are one slice.
+        inner = slice(wave.searchsorted(self.left[1], "right"), wave.searchsorted(self.right[0]))
+        wave, level = wave[inner], continuum(wave[inner])
         # The continuum's own uncertainty adds to every pixel, so fold it in once.
-        noise = np.hypot(sigma / level, cont_err / _median(level))
-        return wave[inner], flux[inner] / level[inner], noise[inner]
+        noise = np.hypot(sigma[inner] / level, cont_err / typical)
+        return _LineProfile(wave, flux[inner] / level, noise, self.center)
 
     def absorption(self, rest):
         """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
         return rest.measured(("absorption", self), lambda: self._absorption(rest))
 
     def _absorption(self, rest):
-        normalized = self._normalized(rest)
-        if normalized is None:
+        profile = self._normalized(rest)
+        if profile is None:
             return None
-        wave, norm, noise = normalized
-        offset = wave - self.center
-        core, core_err = _mean_normalized(offset, norm, noise, 0, 4)
-        wing, wing_err = _mean_normalized(offset, norm, noise, 20, 40)
+        core, core_err = profile.mean(0, 4)
+        wing, wing_err = profile.mean(20, 40)
         if not (np.isfinite(core) and np.isfinite(wing)):
             return None
-        smooth = np.convolve(1 - norm, np.ones(3) / 3, mode="same")
-        near = np.abs(offset) < 15
-        peak = np.flatnonzero(near)[np.argmax(smooth[near])] if near.any() else None
+        depth = 1 - profile.normalized
+        smooth = np.convolve(depth, _BOXCAR, mode="same")
+        near = profile.within(15)
+        peak = near.start + int(np.argmax(smooth[near])) if near.stop > near.start else None
+        wave = profile.wave
         fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
-        step = pixel_widths(wave)
-        ew = float(np.sum((1 - norm) * step))
-        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
+        step = profile.step
+        ew = float(np.sum(depth * step))
         return {
             "core": make_measurement(f"{self.name} core depth", 1 - core, core_err),
             "wing": make_measurement(f"{self.name} wing depth", 1 - wing, wing_err),
             "fwhm": make_measurement(f"{self.name} FWHM", fwhm, 2 * _median(step), u.AA),
-            "ew": make_measurement(f"{self.name} EW", ew, ew_err, u.AA),
+            "ew": make_measurement(f"{self.name} EW", ew, profile.ew_error, u.AA),
         }
 
     def excess(self, rest, inner, outer=None, label="excess"):
@@ -631,15 +671,11 @@ class Line:
 
         An emission core filling an absorption trough is ``excess(rest, (0, core), flanks)``.
         """
-        normalized = self._normalized(rest)
-        if normalized is None:
+        profile = self._normalized(rest)
+        if profile is None:
             return None
-        wave, norm, noise = normalized
-        offset = wave - self.center
-        level, error = _mean_normalized(offset, norm, noise, *inner)
-        base, base_error = (
-            (1.0, 0.0) if outer is None else _mean_normalized(offset, norm, noise, *outer)
-        )
+        level, error = profile.mean(*inner)
+        base, base_error = (1.0, 0.0) if outer is None else profile.mean(*outer)
         if not np.isfinite(level + base):
             return None
         return make_measurement(f"{self.name} {label}", level - base, np.hypot(error, base_error))
@@ -649,25 +685,22 @@ class Line:
         return rest.measured(("emission", self), lambda: self._emission(rest))
 
     def _emission(self, rest):
-        normalized = self._normalized(rest)
-        if normalized is None:
+        profile = self._normalized(rest)
+        if profile is None:
             return None
-        wave, norm, noise = normalized
-        offset = wave - self.center
-        near = np.abs(offset) < max(6.0, 0.1 * (self.right[0] - self.left[1]))
-        if not near.any():
+        near = profile.within(max(6.0, 0.1 * (self.right[0] - self.left[1])))
+        if near.stop <= near.start:
             return None
-        step = pixel_widths(wave)
-        excess = norm - 1
+        step = profile.step
+        excess = profile.normalized - 1
         ew = float(np.sum(excess * step))
-        ew_err = float(np.sqrt(np.sum((noise * step) ** 2)))
-        smooth = np.convolve(excess, np.ones(3) / 3, mode="same")
-        peak = np.flatnonzero(near)[np.argmax(smooth[near])]
-        fwhm = _half_width(wave, smooth, peak) if smooth[peak] > 0 else 0.0
+        smooth = np.convolve(excess, _BOXCAR, mode="same")
+        peak = near.start + int(np.argmax(smooth[near]))
+        fwhm = _half_width(profile.wave, smooth, peak) if smooth[peak] > 0 else 0.0
         return {
-            "ew": make_measurement(f"{self.name} emission EW", ew, ew_err, u.AA),
+            "ew": make_measurement(f"{self.name} emission EW", ew, profile.ew_error, u.AA),
             "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, 2 * _median(step), u.AA),
-            "peak": float(smooth[peak] / _mean(noise[near])),
+            "peak": float(smooth[peak] / _mean(profile.noise[near])),
         }
 
 
