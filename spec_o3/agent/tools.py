@@ -144,6 +144,7 @@ class InspectionEnvironment:
         self.render_images = bool(render_images)
         self.assumed_redshift = assumed_redshift
         self.spectrum = self.redshift = self.redshift_source = self._arrays = None
+        self._windows = {}
         if spectrum is not None:
             self.reset(spectrum, redshift=redshift, source=source)
 
@@ -168,6 +169,7 @@ class InspectionEnvironment:
         self.redshift, self.redshift_source = rest_frame(
             spectrum, redshift, assumed=self.assumed_redshift, source=source
         )
+        self._windows = {}  # what _pixels and _flux_extent worked out on the previous spectrum
         try:
             self._arrays = spectrum_arrays(spectrum, self.redshift)
             check_inspectable(self._arrays)
@@ -197,12 +199,12 @@ class InspectionEnvironment:
             raise ToolCallError(f"label must be a string, got {label!r}")
         lower, upper, pixels = self._window(wavelength_range)
         window = SpectralRegion(u.Quantity(lower, u.AA), u.Quantity(upper, u.AA))
-        flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
+        n_points, low, high = self._flux_extent(pixels)
         data = {
             "wavelength_range": [lower, upper],
             "label": label,
-            "n_points": int(flux.size),
-            "flux_range": [float(flux.min()), float(flux.max())],
+            "n_points": n_points,
+            "flux_range": [low, high],
             "flux_unit": unit_text(self._arrays.flux_unit),
         }
         image = None
@@ -303,12 +305,33 @@ class InspectionEnvironment:
         if not lower < upper:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
         try:
-            pixels = check_window(self._arrays, lower, upper)
-        except (
-            ValueError
-        ) as error:  # outside the data, or too few valid pixels: the model may retry
+            pixels = self._pixels(lower, upper)
+        except ValueError as error:  # outside the data, or too few valid pixels: the model may retry
             raise ToolCallError(str(error)) from None
         return lower, upper, pixels
+
+    def _pixels(self, lower, upper):
+        """`~spec_o3.analysis.arrays.check_window` of [lower, upper] Å on this spectrum, worked
+        out once per window: the tasks of a spectrum look at many of the same windows."""
+        key = ("pixels", lower, upper)
+        if key not in self._windows:
+            try:
+                self._windows[key] = check_window(self._arrays, lower, upper)
+            except ValueError as error:
+                self._windows[key] = str(error)
+        pixels = self._windows[key]
+        if isinstance(pixels, str):
+            raise ValueError(pixels)
+        return pixels
+
+    def _flux_extent(self, pixels):
+        """Number, least and greatest of the valid fluxes in the slice ``pixels``, worked out once
+        per slice."""
+        key = ("flux", pixels.start, pixels.stop)
+        if key not in self._windows:
+            flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
+            self._windows[key] = int(flux.size), float(flux.min()), float(flux.max())
+        return self._windows[key]
 
 
 def windows_without_data(environment, windows, *, observed=False):
@@ -318,10 +341,9 @@ def windows_without_data(environment, windows, *, observed=False):
     shift = 1 + environment.redshift if observed else 1
     missing = []
     for window in windows:
+        lower, upper = window.bounds
         try:
-            check_window(
-                environment._arrays, window.lower.value / shift, window.upper.value / shift
-            )
+            environment._pixels(lower / shift, upper / shift)
         except ValueError:
             missing.append(window.label)
     return missing
@@ -497,20 +519,25 @@ outside the available data range [4000.0, 6000.0].
         return _release_visualization(
             environment, arguments.get("wavelength_range"), arguments.get("label")
         )
-    signature = _tool_signature(type(environment), name)
-    try:
-        signature.bind(**arguments)
-    except TypeError as error:
-        accepted = ", ".join(signature.parameters)
-        raise ToolCallError(f"{name}: {error} (arguments: {accepted})") from None
+    signature, accepted, required = _tool_signature(type(environment), name)
+    if not required <= arguments.keys() <= accepted:  # binding them says what is wrong
+        try:
+            signature.bind(**arguments)
+        except TypeError as error:
+            listed = ", ".join(signature.parameters)
+            raise ToolCallError(f"{name}: {error} (arguments: {listed})") from None
     return getattr(environment, name)(**arguments)
 
 
 @cache
 def _tool_signature(environment_type, name):
-    """The signature of a tool as the model calls it (without ``self``), worked out once."""
+    """The signature of a tool as the model calls it (without ``self``), the names of its
+    arguments and of those it needs, worked out once."""
     signature = inspect.signature(getattr(environment_type, name))
-    return signature.replace(parameters=list(signature.parameters.values())[1:])
+    parameters = list(signature.parameters.values())[1:]
+    accepted = frozenset(parameter.name for parameter in parameters)
+    required = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty)
+    return signature.replace(parameters=parameters), accepted, required
 
 
 @cache

@@ -12,6 +12,7 @@ The wording varies from spectrum to spectrum (so SFT data are not one template) 
 given spectrum and task: phrases are drawn with a seed taken from the flux values.
 """
 
+import math
 import random
 import zlib
 
@@ -67,10 +68,15 @@ _CLOSINGS = (
 )
 
 
-def _seed(episode):
+def _flux_seed(spectrum):
+    """The spectrum's part of the episodes' seeds: a checksum of its flux values."""
+    flux = np.ascontiguousarray(np.asarray(spectrum.flux.value, dtype=float))
+    return zlib.crc32(flux.tobytes())
+
+
+def _seed(flux_seed, task):
     """A seed fixed by the spectrum's flux and the task (same spectrum, same words)."""
-    flux = np.ascontiguousarray(np.asarray(episode.spectrum.flux.value, dtype=float))
-    return zlib.crc32(flux.tobytes()) ^ zlib.crc32(episode.task.id.encode())
+    return flux_seed ^ zlib.crc32(task.id.encode())
 
 
 def measurement_record(measurements):
@@ -117,7 +123,8 @@ class _Narration:
     @staticmethod
     def _edges(window):
         # Round inward so the requested range stays inside the data the window was clipped to.
-        return int(np.ceil(window.lower.value)), int(np.floor(window.upper.value))
+        lower, upper = window.bounds
+        return math.ceil(lower), math.floor(upper)
 
     def _call(self, observation):
         lo, hi = self._edges(observation.window)
@@ -243,11 +250,12 @@ class ExpertPolicy(Policy):
             first = group[0]
             tasks = [episode.task for episode in group]
             assessments = assess_all(first.spectrum, tasks, first.redshift)
+            flux_seed = _flux_seed(first.spectrum)
             for episode in group:
                 assessment = assessments[episode.task.id]
                 episode.state["confidence"] = confidence(assessment)
                 windows = min(self.max_windows, max(episode.max_turns - 1, 0))
-                rng = random.Random(_seed(episode))
+                rng = random.Random(_seed(flux_seed, episode.task))
                 episode.state["expert"] = _Narration(assessment, episode.task, rng, windows)
                 episode.state["expert_turn"] = 0
 
