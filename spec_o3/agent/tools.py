@@ -306,7 +306,7 @@ class InspectionEnvironment:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
         try:
             pixels = self._pixels(lower, upper)
-        except ValueError as error:  # outside the data, or too few valid pixels: the model may retry
+        except ValueError as error:  # outside the data, or too few valid pixels: may retry
             raise ToolCallError(str(error)) from None
         return lower, upper, pixels
 
