@@ -57,25 +57,28 @@ _FUNCTIONS = {"abs": abs, "min": min, "max": max, "len": len}
 
 
 class _Condition:
-    """A boolean expression over named facts, checked once and evaluated without `eval`."""
+    """A boolean expression over named facts, checked once, then compiled into nested functions
+    (one per node of its syntax tree) and evaluated without `eval`."""
 
     def __init__(self, text, where):
         self.text = str(text)
         try:
-            self._tree = ast.parse(self.text, mode="eval").body
+            tree = ast.parse(self.text, mode="eval").body
         except SyntaxError as error:
             raise ValueError(
                 f"{where}: cannot parse condition {self.text!r}: {error.msg}"
             ) from None
         self.names = frozenset()
-        self._check(self._tree, where)
-        # The names each comparison reads (keyed by node, which survives pickling into worker
-        # processes): only comparisons with a threshold measure a margin.
-        self._compared = {
-            node: frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            for node in ast.walk(self._tree)
-            if isinstance(node, ast.Compare)
-        }
+        self._check(tree, where)
+        self._evaluate = _compile(tree)
+
+    def __getstate__(self):
+        # Worker processes get the tables pickled; compiled functions do not pickle: the text does.
+        return {"text": self.text, "names": self.names}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._evaluate = _compile(ast.parse(self.text, mode="eval").body)
 
     def _check(self, node, where):
         names = set()
@@ -116,39 +119,63 @@ class _Condition:
         """Whether the condition holds for ``facts``; the numeric comparisons with one of the
         ``thresholds`` made on the way are appended to ``comparisons`` as ``(left, right)``."""
         record = [] if comparisons is None else comparisons
-        return bool(self._evaluate(self._tree, facts, record, thresholds))
+        return bool(self._evaluate(facts, record, thresholds))
 
-    def _evaluate(self, node, facts, comparisons, thresholds):
-        def evaluate(child, facts):
-            return self._evaluate(child, facts, comparisons, thresholds)
 
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return facts[node.id]
-        if isinstance(node, ast.BoolOp):
-            if isinstance(node.op, ast.And):
-                return all(evaluate(value, facts) for value in node.values)
-            return any(evaluate(value, facts) for value in node.values)
-        if isinstance(node, ast.UnaryOp):
-            value = evaluate(node.operand, facts)
-            return not value if isinstance(node.op, ast.Not) else -value
-        if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](evaluate(node.left, facts), evaluate(node.right, facts))
-        if isinstance(node, ast.Tuple):
-            return tuple(evaluate(element, facts) for element in node.elts)
-        if isinstance(node, ast.Call):
-            return _FUNCTIONS[node.func.id](*(evaluate(arg, facts) for arg in node.args))
-        left = evaluate(node.left, facts)
-        with_threshold = not self._compared[node].isdisjoint(thresholds)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = evaluate(comparator, facts)
+def _compile(node):
+    """A function ``(facts, comparisons, thresholds) -> value`` that evaluates the checked syntax
+    tree ``node`` as Python would (short-circuits included), recording the numeric comparisons
+    that read one of the ``thresholds`` (see `_Condition.__call__`)."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return lambda facts, comparisons, thresholds: value
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda facts, comparisons, thresholds: facts[name]
+    if isinstance(node, ast.BoolOp):
+        values = [_compile(value) for value in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda *args: all(value(*args) for value in values)
+        return lambda *args: any(value(*args) for value in values)
+    if isinstance(node, ast.UnaryOp):
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda *args: not operand(*args)
+        return lambda *args: -operand(*args)
+    if isinstance(node, ast.BinOp):
+        operation, left, right = _BINARY[type(node.op)], _compile(node.left), _compile(node.right)
+        return lambda *args: operation(left(*args), right(*args))
+    if isinstance(node, ast.Tuple):
+        elements = [_compile(element) for element in node.elts]
+        return lambda *args: tuple(element(*args) for element in elements)
+    if isinstance(node, ast.Call):
+        function, arguments = _FUNCTIONS[node.func.id], [_compile(arg) for arg in node.args]
+        return lambda *args: function(*(argument(*args) for argument in arguments))
+    return _compile_comparison(node)
+
+
+def _compile_comparison(node):
+    """`_compile` of a (chained) comparison; only comparisons with a threshold measure a margin."""
+    first = _compile(node.left)
+    steps = [
+        (_COMPARE[type(op)], _compile(comparator))
+        for op, comparator in zip(node.ops, node.comparators, strict=True)
+    ]
+    names = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+    def compare(facts, comparisons, thresholds):
+        with_threshold = not names.isdisjoint(thresholds)
+        left = first(facts, comparisons, thresholds)
+        for operation, comparator in steps:
+            right = comparator(facts, comparisons, thresholds)
             if with_threshold and _is_number(left) and _is_number(right):
                 comparisons.append((float(left), float(right)))
-            if not _COMPARE[type(op)](left, right):
+            if not operation(left, right):
                 return False
             left = right
         return True
+
+    return compare
 
 
 def _is_number(value):
