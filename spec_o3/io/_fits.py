@@ -1,7 +1,9 @@
 """Shared machinery of the survey readers: opening FITS with clear errors, headers, validation."""
 
+import collections.abc
 import contextlib
 import functools
+import gzip
 import os
 import re
 
@@ -13,6 +15,7 @@ from astropy.utils.data import get_readable_fileobj
 from astropy.utils.exceptions import AstropyUserWarning
 from specutils import Spectrum
 from specutils.io.parsing_utils import read_fileobj_or_hdulist
+from specutils.utils.wcs_utils import gwcs_from_array
 
 __all__ = []  # private helpers of spec_o3.io
 
@@ -33,7 +36,16 @@ _TFORM_BYTES = {"L": 1, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, 
                 "P": 8, "Q": 16}
 _TFORM_DTYPES = {"B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
 _TFORM = re.compile(r"\s*(\d*)([LXBIJKAEDCMPQ])")
+#: Big-endian dtypes of the floating-point BITPIX values, whose data astropy returns unscaled.
+_FLOAT_BITPIX = {-32: ">f4", -64: ">f8"}
+#: Primary-header keywords that make astropy scale or reshape the data: such files go to astropy.
+_SCALING_KEYWORDS = ("BSCALE", "BZERO", "BLANK", "GROUPS", "PCOUNT", "GCOUNT")
+#: Bytes that may follow "END" in a longer keyword; any other makes the card astropy's END card.
+_KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
+#: (size, first, last wavelength) -> (grid, its lookup-table WCS), for `grid_wcs`.
+_GRID_WCS = {}
+_GRID_WCS_SIZE = 64
 
 
 def source_path(source):
@@ -93,7 +105,7 @@ def _identifier_cards(args, *, hdu, whole):
                 return {}
             fileobj.seek(position)
             if hdu == 0 and not whole:
-                cards = {}
+                cards = _RawCards()
                 block = fileobj.read(2880)
                 if len(block) == 2880:
                     _block_cards(block, cards)
@@ -118,6 +130,86 @@ def open_fits(source):
         except _CORRUPT_FITS_ERRORS as exc:
             raise OSError(f"{source_name(source)}: not a readable FITS file ({exc})") from exc
         yield hdulist
+
+
+@contextlib.contextmanager
+def primary_image(source):
+    """Yield ``(origin, header, data)`` of the primary HDU of a path, file object or HDUList.
+
+    ``origin`` is what `source_name` and `source_path` name the spectrum by: the path, or the
+    `~astropy.io.fits.HDUList` opened. A path is read with `read_primary_image` when its layout
+    allows, anything else with `open_fits` and `hdu_data`, which say what is wrong with a bad file.
+    """
+    image = read_primary_image(source) if isinstance(source, (str, os.PathLike)) else None
+    if image is not None:
+        yield (source, *image)
+        return
+    with open_fits(source) as hdulist:
+        yield hdulist, hdulist[0].header, hdu_data(hdulist[0], source_name(hdulist))
+
+
+def read_primary_image(path):
+    """The primary header and image of the FITS file at ``path``, read in one pass; `None` unless
+    the file has the plain layout below.
+
+    `astropy.io.fits.open` builds an HDU list, HDU objects and a memory map before it reads the
+    data (~0.3 ms a LAMOST file, as much as `astropy.io.fits.getdata` reads). Here the file
+    (gzip-compressed or not) is read whole, its header parsed by `astropy.io.fits.Header` (the
+    same header, cards and all, that `~astropy.io.fits.open` gives) and its data viewed with
+    `numpy.frombuffer`. Taken only: an ASCII header ending in a standard END card, a
+    floating-point BITPIX without scaling or blank keywords (data astropy returns as stored),
+    and a data unit that is all there; HDUs after it only when ``EXTEND = T``, which astropy
+    would otherwise set in the header. Any other file is left to astropy.
+    """
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+        if data[:2] == b"\x1f\x8b":  # gzip magic number
+            data = gzip.decompress(data)
+    except (OSError, EOFError):  # unreadable, or a corrupt archive: astropy says which
+        return None
+    header_size = _header_size(data)
+    if header_size is None:
+        return None
+    # The layout from raw cards, as astropy reads it (astropy's Header parses a card in ~15 µs)
+    cards = _RawCards()
+    for start in range(0, header_size, 2880):
+        _block_cards(data[start:start + 2880], cards)
+    dtype = _FLOAT_BITPIX.get(cards.get("BITPIX"))
+    if (dtype is None or cards.get("SIMPLE") != "T"
+            or any(keyword in cards for keyword in _SCALING_KEYWORDS)):
+        return None
+    naxis = cards.get("NAXIS")
+    shape = tuple(cards.get(f"NAXIS{axis}") for axis in range(naxis, 0, -1)) \
+        if isinstance(naxis, int) else ()
+    if not shape or not all(isinstance(size, int) and size > 0 for size in shape):
+        return None
+    count = int(np.prod(shape))
+    end = header_size + count * np.dtype(dtype).itemsize
+    if len(data) < end or (len(data) > end + _pad_size(end) and cards.get("EXTEND") != "T"):
+        return None
+    header = fits.Header.fromstring(data[:header_size].decode("ascii"))
+    return header, np.frombuffer(data, dtype, count, header_size).reshape(shape)
+
+
+def _header_size(data):
+    """Bytes in the header at the start of ``data`` up to the end of its END block; `None` when
+    the header is not plain ASCII closed by a standard END card and blank padding."""
+    if not data.startswith(b"SIMPLE  ="):
+        return None
+    for start in range(0, len(data) - 79, 80):
+        if data.startswith(b"END", start) and data[start + 3] not in _KEYWORD_BYTES:
+            size = start + _pad_size(start + 80) + 80
+            header = data[:size]
+            if len(header) < size or header[start:].strip(b" ") != b"END" or not header.isascii():
+                return None
+            return size
+    return None
+
+
+def _pad_size(size):
+    """Bytes that pad ``size`` bytes to a whole number of FITS blocks."""
+    return -size % 2880
 
 
 def hdu_data(hdu, source):
@@ -218,34 +310,57 @@ def read_table_row(hdulist, index, names):
 
 def _raw_header_cards(fileobj):
     """Keyword -> value of the header starting at the file position; empty at end of file."""
-    cards = {}
+    cards = _RawCards()
     while len(block := fileobj.read(2880)) == 2880:
         if _block_cards(block, cards):
             return cards
     return {}
 
 
+class _RawCards(collections.abc.Mapping):
+    """Keyword -> value of raw header cards; a value is parsed only when looked up (an
+    identifier looks at 2 or 3 of the 36 cards of a block)."""
+
+    def __init__(self):
+        self.texts = {}
+
+    def __getitem__(self, keyword):
+        return _card_value(self.texts[keyword])
+
+    def __contains__(self, keyword):
+        return keyword in self.texts
+
+    def __iter__(self):
+        return iter(self.texts)
+
+    def __len__(self):
+        return len(self.texts)
+
+
 def _block_cards(block, cards):
-    """Add the valued cards of one 2880-byte header block to ``cards``; True once END is seen."""
+    """Add the valued cards of one 2880-byte header block to ``cards`` (a `_RawCards`); True
+    once END is seen."""
+    text = block.decode("ascii", "replace")
     for start in range(0, 2880, 80):
-        card = block[start:start + 80].decode("ascii", "replace")
-        keyword = card[:8].rstrip()
+        keyword = text[start:start + 8].rstrip()
         if keyword == "END":
             return True
-        if card[8:10] == "= ":
-            cards[keyword] = _card_value(card[10:])
+        if text[start + 8:start + 10] == "= ":
+            cards.texts[keyword] = text[start + 10:start + 80]
     return False
 
 
 def _card_value(text):
     text = text.strip()
-    if text.startswith("'"):
-        return _QUOTED.match(text).group(1).replace("''", "'").rstrip()
+    quoted = _QUOTED.match(text)
+    if quoted is not None:
+        return quoted.group(1).replace("''", "'").rstrip()
     value = text.split("/", 1)[0].strip()
     for number in (int, float):
         with contextlib.suppress(ValueError):
             return number(value)
     return value  # logical or complex: not needed to locate table fields
+
 
 
 def _row_layout(cards, names):
@@ -309,5 +424,27 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
         meta = {key: value for key, value in meta.items() if key != "redshift"}
     return Spectrum(flux=u.Quantity(flux, unit, copy=False),
                     spectral_axis=u.Quantity(wavelength, u.AA, copy=False),
+                    wcs=grid_wcs(wavelength),
                     uncertainty=InverseVariance(ivar, unit=unit ** -2), mask=mask, meta=meta,
                     redshift=redshift)
+
+
+def grid_wcs(wavelength):
+    """The lookup-table WCS that `~specutils.Spectrum` builds for a spectral axis of
+    ``wavelength`` (Å), made once per wavelength grid and shared by the spectra on it.
+
+    Building it costs as much as reading the file (~0.3 ms); a survey has few grids (LAMOST DR1:
+    one start and step, a few lengths). The WCS maps pixels to the same wavelengths as
+    specutils' own; its lookup table is a read-only copy of the grid, not the spectrum's
+    `~specutils.SpectralAxis`, so it stays right whatever is done to one spectrum.
+    """
+    key = (wavelength.size, wavelength[0], wavelength[-1])
+    grid, wcs = _GRID_WCS.get(key, (None, None))
+    if grid is None or not np.array_equal(grid, wavelength):
+        grid = wavelength.copy()
+        grid.flags.writeable = False
+        wcs = gwcs_from_array(u.Quantity(grid, u.AA, copy=False), grid.shape)
+        if len(_GRID_WCS) >= _GRID_WCS_SIZE:  # a catalogue of many grids: keep memory bounded
+            _GRID_WCS.clear()
+        _GRID_WCS[key] = grid, wcs
+    return wcs

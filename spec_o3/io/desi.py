@@ -410,9 +410,12 @@ def iter_targets(source, target=None):
     """
     from spec_o3.exceptions import UnvettableSpectrum
 
-    from .survey import read_for_inspection
+    from .survey import read_for_inspection, survey_format
 
     name = source_name(source)
+    if target is None and survey_format(source) is not None:  # a LAMOST or SDSS file: no DESI
+        yield None, read_for_inspection(source)
+        return
     with contextlib.ExitStack() as stack:
         arms = source if isinstance(source, SpectrumList) else None
         readable = isinstance(source, (str, os.PathLike, fits.HDUList, io.IOBase))

@@ -37,6 +37,7 @@ from ._fits import (
     log_linear_grid,
     next_header,
     open_fits,
+    primary_image,
     source_name,
     source_path,
     table_columns,
@@ -114,10 +115,8 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
         Vacuum wavelengths in Å, inverse-variance uncertainty, bad pixels masked, header and
         pipeline labels in ``meta`` (see :doc:`/io`).
     """
-    with open_fits(file_obj) as hdulist:
-        name = source_name(hdulist)
-        header = hdulist[0].header
-        image = hdu_data(hdulist[0], name)
+    with primary_image(file_obj) as (origin, header, image):
+        name = source_name(origin)
         if np.ndim(image) != 2:
             raise ValueError(f"{name}: LAMOST LRS image has shape {np.shape(image)}; "
                              f"expected {_EXPECTED_ROWS}")
@@ -133,10 +132,10 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
             wavelength = log_linear_grid(header, image.shape[1], name)
         bad = (image[rows["andmask"]] != 0 if "andmask" in rows
                else np.zeros(image.shape[1], bool))
-        return build_spectrum(hdulist, flux=image[rows["flux"]], ivar=image[rows["ivar"]],
+        return build_spectrum(origin, flux=image[rows["flux"]], ivar=image[rows["ivar"]],
                               wavelength=wavelength, bad=bad,
                               unit=flux_unit(header, u.dimensionless_unscaled, name),
-                              meta=_lamost_meta(header, hdulist),
+                              meta=_lamost_meta(header, origin),
                               mask_zero_ivar=mask_zero_ivar)
 
 

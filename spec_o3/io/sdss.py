@@ -37,6 +37,7 @@ from ._fits import (
     log_linear_grid,
     next_header,
     open_fits,
+    primary_image,
     read_table_row,
     source_name,
     source_path,
@@ -158,10 +159,8 @@ def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
     `~specutils.Spectrum`
         As for :func:`sdss_spec_loader`; the class comes from ``SPEC_CLN``.
     """
-    with open_fits(file_obj) as hdulist:
-        name = source_name(hdulist)
-        header = hdulist[0].header
-        image = hdu_data(hdulist[0], name)
+    with primary_image(file_obj) as (origin, header, image):
+        name = source_name(origin)
         if np.ndim(image) != 2 or image.shape[0] < 4:
             raise ValueError(f"{name}: spSpec image has shape {np.shape(image)}; expected 4 rows "
                              "(flux, continuum-subtracted flux, error, mask)")
@@ -169,12 +168,12 @@ def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
         ivar = np.zeros_like(sigma)
         ivar[sigma > 0] = sigma[sigma > 0] ** -2
         spec_class, subclass = _SPEC_CLN.get(header.get("SPEC_CLN"), (None, None))
-        meta = {"header": header, "survey": "SDSS", "source": source_path(hdulist),
+        meta = {"header": header, "survey": "SDSS", "source": source_path(origin),
                 "redshift": header_redshift(header.get("Z")), "class": spec_class,
                 "subclass": subclass,
                 "snr": {band: float(header[f"SN_{band.upper()}"]) for band in "ugriz"
                         if f"SN_{band.upper()}" in header}}
-        return build_spectrum(hdulist, flux=image[0], ivar=ivar,
+        return build_spectrum(origin, flux=image[0], ivar=ivar,
                               wavelength=log_linear_grid(header, image.shape[1], name),
                               bad=(image[3].astype(np.int64) & _BAD_BITS) != 0,
                               unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta,

@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 
+from astropy.utils.data import get_readable_fileobj
 from specutils import Spectrum
 
 from spec_o3.exceptions import UnvettableSpectrum
@@ -56,6 +57,9 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
     >>> spectrum.meta["survey"], spectrum.meta["subclass"]  # doctest: +SKIP
     ('LAMOST', 'F9')
     """
+    format_name = survey_format(source)
+    if format_name is not None:  # read with the format named: no HDUList to open here
+        return Spectrum.read(source, format=format_name, mask_zero_ivar=mask_zero_ivar)
     with contextlib.ExitStack() as stack:
         try:
             hdulist = stack.enter_context(open_fits(source))
@@ -69,6 +73,23 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
         if hdulist is not None and desi_format(hdulist) is not None:  # specutils reads a list
             return read_target(hdulist)
     return Spectrum.read(source)
+
+
+def survey_format(source):
+    """The spec-o3 survey format of the file at path ``source``, or `None`.
+
+    Decided by the identifiers of `_SURVEY_FORMATS` from the first header blocks, read raw (plain
+    or compressed) as ``Spectrum.read`` would hand them the file; `None` for a source that is not
+    the path of a readable file, and for a file none of them identifies.
+    """
+    if not isinstance(source, (str, os.PathLike)) or not os.path.isfile(source):
+        return None
+    try:
+        with get_readable_fileobj(os.fspath(source), encoding="binary") as fileobj:
+            return next((format_name for identify, format_name in _SURVEY_FORMATS
+                         if identify("read", source, fileobj)), None)
+    except (OSError, EOFError):  # e.g. a corrupt archive: the full reading says what is wrong
+        return None
 
 
 def read_for_inspection(source):
