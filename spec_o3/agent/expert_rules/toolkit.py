@@ -8,6 +8,7 @@ with their measurements (`Measurement`), detection tests (`exceeds`, `is_present
 hands the named measurements to the task's rule table and writes the `Assessment`.
 """
 
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -286,9 +287,11 @@ class RestSpectrum:
         self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
         # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
         # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
-        positive = self.sigma[self.sigma > 0]
-        floor = np.median(positive) if positive.size else 1e-3 * np.median(np.abs(self.flux))
-        self.sigma = np.where(self.sigma > 0, self.sigma, floor if floor > 0 else 1.0)
+        positive = self.sigma > 0
+        if not positive.all():
+            typical = self.sigma[positive]
+            floor = np.median(typical) if typical.size else 1e-3 * np.median(np.abs(self.flux))
+            self.sigma = np.where(positive, self.sigma, floor if floor > 0 else 1.0)
         finite = arrays.wavelength[np.isfinite(arrays.wavelength)]
         if self.wave.size < 10 or finite.size < 10:
             raise ValueError(f"the spectrum has only {self.wave.size} usable pixels")
@@ -325,10 +328,13 @@ class RestSpectrum:
         n = sl.stop - sl.start
         if n < 2:
             return np.nan, np.nan
-        return float(_mean(self.flux[sl])), float(np.sqrt(np.sum(self.sigma[sl] ** 2)) / n)
+        return float(_mean(self.flux[sl])), _quadrature(self.sigma[sl]) / n
 
     def snr(self, lo, hi):
         """Median S/N per pixel in [lo, hi] (0 where there are no data)."""
+        return self.measured(("snr", lo, hi), lambda: self._snr(lo, hi))
+
+    def _snr(self, lo, hi):
         sl = self._slice(lo, hi)
         if sl.stop - sl.start < 2:
             return 0.0
@@ -354,6 +360,12 @@ def _median(values):
 def _mean(values):
     """``np.mean`` of a 1-D float array, the same number without its dispatch overhead."""
     return np.add.reduce(values) / values.size
+
+
+def _quadrature(values):
+    """Square root of the sum of squares of a 1-D float array (the noise of a sum of pixels), as
+    ``np.sqrt(np.sum(values**2))`` without its dispatch overhead."""
+    return math.sqrt(np.add.reduce(values**2))
 
 
 def make_measurement(name, value, error, unit=u.dimensionless_unscaled):
@@ -533,9 +545,7 @@ def _continuum_line(wave, flux, sigma, left, right):
         n = inside.stop - inside.start
         if n < 3:
             return None
-        sides.append(
-            (_mean(wave[inside]), _mean(flux[inside]), np.sqrt(np.sum(sigma[inside] ** 2)) / n)
-        )
+        sides.append((_mean(wave[inside]), _mean(flux[inside]), _quadrature(sigma[inside]) / n))
     (x1, y1, e1), (x2, y2, e2) = sides
     if y1 <= 0 or y2 <= 0:
         return None
@@ -561,7 +571,7 @@ class _LineProfile:
     @cached_property
     def ew_error(self):
         """Uncertainty of an equivalent width over the whole profile (Å)."""
-        return float(np.sqrt(np.sum((self.noise * self.step) ** 2)))
+        return _quadrature(self.noise * self.step)
 
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
@@ -585,7 +595,7 @@ class _LineProfile:
             noise = np.concatenate((self.noise[blue], self.noise[red]))
         if normalized.size < 2:
             return np.nan, np.nan
-        return float(_mean(normalized)), float(np.sqrt(np.sum(noise**2)) / normalized.size)
+        return float(_mean(normalized)), _quadrature(noise) / normalized.size
 
 
 def _half_width(wave, excess, peak_index):
@@ -647,7 +657,7 @@ class Line:
             return None
         core, core_err = profile.mean(0, 4)
         wing, wing_err = profile.mean(20, 40)
-        if not (np.isfinite(core) and np.isfinite(wing)):
+        if not (math.isfinite(core) and math.isfinite(wing)):
             return None
         depth = 1 - profile.normalized
         smooth = np.convolve(depth, _BOXCAR, mode="same")
@@ -656,7 +666,7 @@ class Line:
         wave = profile.wave
         fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
         step = profile.step
-        ew = float(np.sum(depth * step))
+        ew = float(np.add.reduce(depth * step))
         return {
             "core": make_measurement(f"{self.name} core depth", 1 - core, core_err),
             "wing": make_measurement(f"{self.name} wing depth", 1 - wing, wing_err),
@@ -676,7 +686,7 @@ class Line:
             return None
         level, error = profile.mean(*inner)
         base, base_error = (1.0, 0.0) if outer is None else profile.mean(*outer)
-        if not np.isfinite(level + base):
+        if not math.isfinite(level + base):
             return None
         return make_measurement(f"{self.name} {label}", level - base, np.hypot(error, base_error))
 
@@ -693,7 +703,7 @@ class Line:
             return None
         step = profile.step
         excess = profile.normalized - 1
-        ew = float(np.sum(excess * step))
+        ew = float(np.add.reduce(excess * step))
         smooth = np.convolve(excess, _BOXCAR, mode="same")
         peak = near.start + int(np.argmax(smooth[near]))
         fwhm = _half_width(profile.wave, smooth, peak) if smooth[peak] > 0 else 0.0
@@ -813,9 +823,13 @@ def describe_overview(rest, snr, extra=""):
 
 def continuum_colour(rest):
     """Blue-to-red flux ratio F(4000-4500)/F(5500-6000): >1 for hot stars, <1 for cool ones."""
+    return rest.measured("colour", lambda: _colour(rest))
+
+
+def _colour(rest):
     blue, _ = rest.mean(4000, 4500)
     red, _ = rest.mean(5500, 6000)
-    if not (np.isfinite(blue) and np.isfinite(red)) or red <= 0:
+    if not (math.isfinite(blue) and math.isfinite(red)) or red <= 0:
         return None
     return blue / red
 
