@@ -29,6 +29,7 @@ from spec_o3.io import (
     read_for_inspection,
     read_survey_spectrum,
 )
+from spec_o3.io._fits import read_primary_image
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
@@ -710,6 +711,113 @@ def test_sdss_spspec_without_z_reads_without_redshift(tmp_path, real_data):
     spectrum = read_survey_spectrum(path)
     _without_redshift(spectrum)
     assert spectrum.meta["class"] == "STAR"
+
+
+# --------------------------------------------------------------------- one-pass reading of a path
+
+
+def _read_from_hdulist(path):
+    """``path`` read by the loaders from the HDUList astropy opens, as for any other source."""
+    with fits.open(path) as hdulist:
+        return read_survey_spectrum(hdulist)
+
+
+def _assert_identical(spectrum, reference):
+    """Same arrays, units, redshift, meta (header card for card) and WCS, to the last bit."""
+    for attribute in ("flux", "spectral_axis"):
+        got, expected = getattr(spectrum, attribute), getattr(reference, attribute)
+        assert got.unit == expected.unit and np.array_equal(got, expected, equal_nan=True)
+    assert type(spectrum.uncertainty) is type(reference.uncertainty)
+    assert spectrum.uncertainty.unit == reference.uncertainty.unit
+    assert np.array_equal(spectrum.uncertainty.array, reference.uncertainty.array, equal_nan=True)
+    assert np.array_equal(spectrum.mask, reference.mask)
+    assert spectrum.redshift == reference.redshift
+    assert spectrum.meta.keys() == reference.meta.keys()
+    for key, value in reference.meta.items():
+        if key == "header":
+            assert spectrum.meta[key].tostring() == value.tostring()
+        else:
+            assert spectrum.meta[key] == value, key
+    pixels = np.arange(len(reference.flux))
+    assert np.array_equal(spectrum.wcs.pixel_to_world(pixels), reference.wcs.pixel_to_world(pixels))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real/lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-003.fits",
+        "real_extra/mdwarfmachine/spec-55863-M31_011N40_B1_sp07-211.fits.gz",
+        "real/sdss_spSpec_thehammer/spSpec-52885-1117-201.fit",
+    ],
+)
+def test_a_plain_image_file_is_read_in_one_pass_as_astropy_reads_it(test_data, name):
+    path = test_data / name
+    header, image = read_primary_image(path)
+    with fits.open(path) as hdulist:
+        assert header.tostring() == hdulist[0].header.tostring()
+        assert image.dtype == hdulist[0].data.dtype
+        assert np.array_equal(image, hdulist[0].data, equal_nan=True)
+    _assert_identical(read_survey_spectrum(path), _read_from_hdulist(path))
+
+
+def _replace_card(raw, keyword, card):
+    """``raw`` FITS bytes with the first card of ``keyword`` replaced by the text ``card``."""
+    start = raw.index(keyword.ljust(8).encode())
+    return raw[:start] + card.ljust(80).encode() + raw[start + 80 :]
+
+
+def _with_extension(raw):
+    extension = fits.ImageHDU(np.zeros(3, np.float32))
+    return raw + extension.header.tostring().encode() + extension.data.astype(">f4").tobytes()
+
+
+@pytest.mark.parametrize(
+    "edit, one_pass",
+    [
+        pytest.param(lambda raw: raw + b"\0" * 700, True, id="bytes-after-the-data"),
+        pytest.param(_with_extension, True, id="extension-with-EXTEND"),
+        # astropy sets EXTEND = T in the header it reads: left to astropy
+        pytest.param(
+            lambda raw: _with_extension(_replace_card(raw, "EXTEND", "EXTEND  = F")),
+            False,
+            id="extension-with-EXTEND-F",
+        ),
+        pytest.param(
+            lambda raw: _replace_card(raw, "VACUUM", "BSCALE  = 2.0"), False, id="scaled-data"
+        ),
+        pytest.param(lambda raw: _replace_card(raw, "END", "END xx"), False, id="odd-END-card"),
+        pytest.param(lambda raw: raw[: len(raw) - 3000], False, id="truncated-data"),
+    ],
+)
+def test_other_layouts_are_left_to_astropy_with_the_same_result(
+    tmp_path, lamost_files, edit, one_pass
+):
+    path = tmp_path / "spec-edited.fits"
+    path.write_bytes(edit(lamost_files["DR1"].read_bytes()))
+    assert (read_primary_image(path) is not None) == one_pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)  # astropy's notes on the odd files
+        try:
+            reference = _read_from_hdulist(path)
+        except OSError as error:  # the same error, naming the file the same way
+            with pytest.raises(OSError) as info:
+                read_survey_spectrum(path)
+            assert str(info.value) == str(error)
+            return
+        _assert_identical(read_survey_spectrum(path), reference)
+
+
+def test_spectra_on_one_wavelength_grid_share_its_wcs(real_data):
+    folder = real_data / "lamost_lrs_dr1_grd349"
+    first, second = (
+        read_survey_spectrum(folder / f"spec-55862-B6212_sp06-{n}.fits") for n in ("003", "008")
+    )
+    other_grid = read_survey_spectrum(real_data / "sdss_spSpec_thehammer/spSpec-52885-1117-201.fit")
+    assert np.array_equal(first.spectral_axis, second.spectral_axis)
+    assert first.wcs is second.wcs and other_grid.wcs is not first.wcs
+    for spectrum in (first, other_grid):
+        pixels = np.arange(len(spectrum.flux))
+        assert np.array_equal(spectrum.wcs.pixel_to_world(pixels), spectrum.spectral_axis)
 
 
 # ------------------------------------------------------------------------------------- bad input

@@ -40,8 +40,8 @@ _TFORM = re.compile(r"\s*(\d*)([LXBIJKAEDCMPQ])")
 _FLOAT_BITPIX = {-32: ">f4", -64: ">f8"}
 #: Primary-header keywords that make astropy scale or reshape the data: such files go to astropy.
 _SCALING_KEYWORDS = ("BSCALE", "BZERO", "BLANK", "GROUPS", "PCOUNT", "GCOUNT")
-#: Bytes that may follow "END" in a longer keyword; any other makes the card astropy's END card.
-_KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+#: Characters that may follow "END" in a longer keyword; any other makes the card the END card.
+_KEYWORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 #: (size, first, last wavelength) -> (grid, its lookup-table WCS), for `grid_wcs`.
 _GRID_WCS = {}
@@ -168,13 +168,18 @@ def read_primary_image(path):
             data = gzip.decompress(data)
     except (OSError, EOFError):  # unreadable, or a corrupt archive: astropy says which
         return None
-    header_size = _header_size(data)
-    if header_size is None:
+    if not data.startswith(b"SIMPLE  ="):
         return None
-    # The layout from raw cards, as astropy reads it (astropy's Header parses a card in ~15 µs)
-    cards = _RawCards()
-    for start in range(0, header_size, 2880):
-        _block_cards(data[start:start + 2880], cards)
+    cards = _RawCards()  # the layout from raw cards: astropy's Header parses a card in ~15 µs
+    for header_size in range(2880, len(data) + 1, 2880):
+        end_card = _block_cards(data[header_size - 2880:header_size], cards)
+        if end_card is not None:
+            break
+    else:
+        return None
+    header = data[:header_size]
+    if header[header_size - 2880 + end_card:].strip(b" ") != b"END" or not header.isascii():
+        return None  # an END card with more on it, non-blank padding or non-ASCII text
     dtype = _FLOAT_BITPIX.get(cards.get("BITPIX"))
     if (dtype is None or cards.get("SIMPLE") != "T"
             or any(keyword in cards for keyword in _SCALING_KEYWORDS)):
@@ -185,31 +190,12 @@ def read_primary_image(path):
     if not shape or not all(isinstance(size, int) and size > 0 for size in shape):
         return None
     count = int(np.prod(shape))
-    end = header_size + count * np.dtype(dtype).itemsize
-    if len(data) < end or (len(data) > end + _pad_size(end) and cards.get("EXTEND") != "T"):
+    data_end = header_size + count * np.dtype(dtype).itemsize
+    more_hdus = len(data) > data_end + -data_end % 2880  # beyond the data's padding block
+    if len(data) < data_end or (more_hdus and cards.get("EXTEND") != "T"):
         return None
-    header = fits.Header.fromstring(data[:header_size].decode("ascii"))
-    return header, np.frombuffer(data, dtype, count, header_size).reshape(shape)
-
-
-def _header_size(data):
-    """Bytes in the header at the start of ``data`` up to the end of its END block; `None` when
-    the header is not plain ASCII closed by a standard END card and blank padding."""
-    if not data.startswith(b"SIMPLE  ="):
-        return None
-    for start in range(0, len(data) - 79, 80):
-        if data.startswith(b"END", start) and data[start + 3] not in _KEYWORD_BYTES:
-            size = start + _pad_size(start + 80) + 80
-            header = data[:size]
-            if len(header) < size or header[start:].strip(b" ") != b"END" or not header.isascii():
-                return None
-            return size
-    return None
-
-
-def _pad_size(size):
-    """Bytes that pad ``size`` bytes to a whole number of FITS blocks."""
-    return -size % 2880
+    image = np.frombuffer(data, dtype, count, header_size).reshape(shape)
+    return fits.Header.fromstring(header.decode("ascii")), image
 
 
 def hdu_data(hdu, source):
@@ -312,7 +298,7 @@ def _raw_header_cards(fileobj):
     """Keyword -> value of the header starting at the file position; empty at end of file."""
     cards = _RawCards()
     while len(block := fileobj.read(2880)) == 2880:
-        if _block_cards(block, cards):
+        if _block_cards(block, cards) is not None:
             return cards
     return {}
 
@@ -338,16 +324,19 @@ class _RawCards(collections.abc.Mapping):
 
 
 def _block_cards(block, cards):
-    """Add the valued cards of one 2880-byte header block to ``cards`` (a `_RawCards`); True
-    once END is seen."""
+    """Add the valued cards of one 2880-byte header block to ``cards`` (a `_RawCards`).
+
+    Returns the offset of the END card in the block, `None` when there is none. As for
+    astropy, a card is the END card when it starts with END followed by anything that cannot
+    continue a keyword.
+    """
     text = block.decode("ascii", "replace")
     for start in range(0, 2880, 80):
-        keyword = text[start:start + 8].rstrip()
-        if keyword == "END":
-            return True
+        if text.startswith("END", start) and text[start + 3] not in _KEYWORD_CHARACTERS:
+            return start
         if text[start + 8:start + 10] == "= ":
-            cards.texts[keyword] = text[start + 10:start + 80]
-    return False
+            cards.texts[text[start:start + 8].rstrip()] = text[start + 10:start + 80]
+    return None
 
 
 def _card_value(text):
