@@ -14,6 +14,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from astropy.io import fits
 from astropy.nddata import InverseVariance
@@ -368,6 +369,30 @@ def test_failed_rows_are_retried_only_when_asked(files, tmp_path, interrupted):
     table = QTable.read(output)
     assert list(table["status"])[-1] == "answered" and table["verdict"][-1] == "YES"
     assert verdicts_of(table)[:-1] == expected_verdicts(files)[:-1] and not journal.exists()
+
+
+def test_parquet_schema_holds_the_longest_texts_of_the_rows_kept(files, tmp_path):
+    """The output is written in one pass with the longest texts the journal saw, in two when a
+    retried row replaced one (it may have held the longest): the schema is the same as for the
+    rows written from scratch."""
+    from spec_o3.batch.results import read_rows, write_table
+
+    late = tmp_path / ("late-" + "x" * 200 + ".fits")  # the longest error while it is missing
+    files = [*files[:-1], str(late)]
+    output = tmp_path / "results.parquet"
+
+    def schema_of_its_rows():
+        rows = list(read_rows(output, COLUMNS))
+        write_table(lambda: iter(rows), tmp_path / "again.parquet", COLUMNS)
+        return pq.read_schema(tmp_path / "again.parquet")
+
+    run(files, output)
+    assert QTable.read(output)["error"].dtype.itemsize > 4 * len(str(late))  # 4 bytes a letter
+    assert pq.read_schema(output) == schema_of_its_rows()
+    late.write_bytes(Path(files[0]).read_bytes())
+    run(files, output, resume=True, retry_failed=True)
+    assert QTable.read(output)["error"].dtype.itemsize < 4 * len(str(late))
+    assert pq.read_schema(output) == schema_of_its_rows()
 
 
 def test_trajectories_are_saved_and_not_overwritten(files, tmp_path):

@@ -128,8 +128,12 @@ def outcome(row):
 # -- the journal ---------------------------------------------------------------------------------
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False)  # what json.dumps(allow_nan=False) builds per call
+_DECODER = json.JSONDecoder()
+
+
 def json_line(record):
-    return json.dumps(record, allow_nan=False).encode("ascii") + b"\n"
+    return _ENCODER.encode(record).encode("ascii") + b"\n"
 
 
 def fsync_folder(folder):
@@ -149,7 +153,9 @@ class Journal:
     ``offsets[i]`` is where the rows of catalogue entry ``i`` start in the file (-1: no row yet);
     an entry's rows (one per target of a DESI file) are consecutive lines, each numbered ``part``
     of ``parts``, written in one chunk. A later set of rows of the same entry (a retried failure)
-    replaces the earlier one.
+    replaces the earlier one. ``widths`` holds the length of the longest text of each column
+    over the rows kept, so that a table can be written in one pass over them (`None` once rows
+    were replaced: theirs may have been the longest).
     """
 
     def __init__(self, path, header, size):
@@ -160,6 +166,7 @@ class Journal:
         # rows, the outcome "failed" if any failed, and the counts of its rows in _multiple
         self._outcomes = np.full(size, -1, dtype=np.int8)
         self._multiple = {}
+        self.widths = {}
         self._descriptor = self._size = None
 
     def failed(self, index):
@@ -232,6 +239,10 @@ class Journal:
         """Record the rows of entry ``index``, starting at ``offset``."""
         if not 0 <= index < self.offsets.size or any(row["index"] != index for row in rows):
             raise IndexError(index)
+        if self.offsets[index] >= 0:
+            self.widths = None
+        elif self.widths is not None:
+            _widen(self.widths, rows)
         for kind, count in self._entry_counts(index).items():
             self.counts[kind] -= count
         kinds = [outcome(row) for row in rows]
@@ -285,7 +296,7 @@ class Journal:
                 file.seek(offset)
                 parts = 1
                 while parts:
-                    row = json.loads(file.readline())
+                    row = _DECODER.decode(file.readline().decode("utf-8"))
                     parts = row.pop("parts", 1) - row.pop("part", 0) - 1
                     del row["index"]
                     yield entry, row
@@ -294,6 +305,14 @@ class Journal:
         if self._descriptor is not None:
             os.close(self._descriptor)
             self._descriptor = None
+
+
+def _widen(widths, rows):
+    """Update ``widths`` (column -> longest text) with the texts of ``rows``."""
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, str) and len(value) > widths.get(name, 0):
+                widths[name] = len(value)
 
 
 def _grouped(pairs):
@@ -357,22 +376,23 @@ def _write_ascii(rows, path, columns, astropy_format):
             file.write(text(block).split("\n", header_lines)[-1])
 
 
-def _write_parquet(rows, path, columns, astropy_format):
+def _write_parquet(rows, path, columns, widths=None):
     """Write block by block, under the schema astropy gives a table of the same columns (units,
     string widths), so that `~astropy.table.Table.read` reads it back as astropy wrote it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    widths = {name: 1 for name in columns if name not in _NUMERIC}
-    for row in rows():  # astropy records the widest string of each column
-        for name in widths:
-            widths[name] = max(widths[name], len(row[name] or ""))
+    if widths is None:  # astropy records the widest string of each column
+        widths = {}
+        for row in rows():
+            _widen(widths, [row])
+    widths = {name: max(1, widths.get(name, 0)) for name in columns if name not in _NUMERIC}
     prototype = _block_table(
         [{name: "x" * widths[name] if name in widths else 0 for name in columns}], columns
     )
     for name in _MASKED:  # astropy writes the mask of a column only when something is masked
         prototype[name].mask = True
-    prototype.write(path, format=astropy_format, overwrite=True)
+    prototype.write(path, format="parquet", overwrite=True)
     schema = pq.read_schema(path)
     with pq.ParquetWriter(path, schema) as writer:
         for block in _blocks(rows()):
@@ -384,12 +404,16 @@ def _write_parquet(rows, path, columns, astropy_format):
             writer.write_table(pa.Table.from_pydict(arrays, schema=schema))
 
 
-def write_table(rows, path, columns):
-    """Write the rows of ``rows()`` (called once or twice) to ``path`` atomically."""
+def write_table(rows, path, columns, widths=None):
+    """Write the rows of ``rows()`` to ``path`` atomically; ``rows()`` is called once, or twice
+    when the table's format needs the longest text of each column and ``widths`` does not say
+    it (column -> length)."""
     astropy_format = table_format(path)
-    writer = _write_parquet if astropy_format == "parquet" else _write_ascii
     temporary = path.with_name(path.name + ".tmp")
-    writer(rows, temporary, columns, astropy_format)
+    if astropy_format == "parquet":
+        _write_parquet(rows, temporary, columns, widths)
+    else:
+        _write_ascii(rows, temporary, columns, astropy_format)
     with open(temporary, "rb+") as file:
         os.fsync(file.fileno())
     os.replace(temporary, path)
@@ -451,7 +475,8 @@ def write_results(catalog, journal, output, columns, tasks, missing):
                 tally.add(row)
                 yield row
 
-    write_table(rows, output, columns)
+    complete = journal.done == journal.offsets.size  # else the missing rows' texts count too
+    write_table(rows, output, columns, journal.widths if complete else None)
     return tally
 
 
