@@ -94,13 +94,22 @@ def _sigma(uncertainty, flux_unit):
         if isinstance(uncertainty, cls):
             array = np.asarray(uncertainty.array, dtype=float)
             if uncertainty.unit is not None:
-                array = (array * uncertainty.unit).to_value(flux_unit**power)
+                scale = _scale(uncertainty.unit, flux_unit, power)
+                # As Quantity.to_value converts: no multiplication where the scale is one.
+                array = array if scale == 1.0 else array * scale
             with np.errstate(divide="ignore", invalid="ignore"):
                 return to_sigma(array)
     raise ValueError(
         f"unsupported uncertainty type {type(uncertainty).__name__}; use StdDevUncertainty, "
         "VarianceUncertainty or InverseVariance"
     )
+
+
+@functools.lru_cache(maxsize=64)  # unit algebra costs more than the arithmetic on the array
+def _scale(unit, flux_unit, power):
+    """The factor from ``unit`` to ``flux_unit**power``: 1.0 where
+    `~astropy.units.Quantity.to_value` leaves the values as they are (equal up to rounding)."""
+    return u.Quantity(1.0, unit).to_value(flux_unit**power)
 
 
 def _redshift(redshift):

@@ -307,15 +307,16 @@ class RestSpectrum:
         return self._measured[key]
 
     def _slice(self, lo, hi):
-        i, j = self.wave.searchsorted((lo, hi))
-        return slice(i, j)
+        # Two scalar searches and Python ints: cheaper than one search of a pair and its unpacking.
+        wave = self.wave
+        return slice(int(wave.searchsorted(lo)), int(wave.searchsorted(hi)))
 
     def coverage(self, lo, hi):
         """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
         return self.measured(("coverage", lo, hi), lambda: self._coverage(lo, hi))
 
     def _coverage(self, lo, hi):
-        first, last = self._grid.searchsorted((lo, hi))
+        first, last = int(self._grid.searchsorted(lo)), int(self._grid.searchsorted(hi))
         if last - first < 2:
             return 0.0
         inside = (min(hi, self.full_range[1]) - max(lo, self.full_range[0])) / (hi - lo)
@@ -569,6 +570,11 @@ class _LineProfile:
         return pixel_widths(self.wave)
 
     @cached_property
+    def step_error(self):
+        """Uncertainty of a width read off the profile (Å): two typical pixels."""
+        return 2 * _median(self.step)
+
+    @cached_property
     def ew_error(self):
         """Uncertainty of an equivalent width over the whole profile (Å)."""
         return _quadrature(self.noise * self.step)
@@ -637,9 +643,12 @@ class Line:
             return None
         continuum, cont_err = fit
         # A straight line is monotonic (its rounding too): its median over the window is its
-        # median over the one or two middle pixels.
+        # value at the middle pixel, or the mean of its values at the two middle pixels.
         middle = wave.size // 2
-        typical = _median(continuum(wave[middle - 1 + wave.size % 2 : middle + 1]))
+        if wave.size % 2:
+            typical = continuum(wave[middle])
+        else:
+            typical = (continuum(wave[middle - 1]) + continuum(wave[middle])) / 2.0
         # ``wave`` is sorted: the pixels between the side windows are one slice.
         inner = slice(wave.searchsorted(self.left[1], "right"), wave.searchsorted(self.right[0]))
         wave, level = wave[inner], continuum(wave[inner])
@@ -670,7 +679,7 @@ class Line:
         return {
             "core": make_measurement(f"{self.name} core depth", 1 - core, core_err),
             "wing": make_measurement(f"{self.name} wing depth", 1 - wing, wing_err),
-            "fwhm": make_measurement(f"{self.name} FWHM", fwhm, 2 * _median(step), u.AA),
+            "fwhm": make_measurement(f"{self.name} FWHM", fwhm, profile.step_error, u.AA),
             "ew": make_measurement(f"{self.name} EW", ew, profile.ew_error, u.AA),
         }
 
@@ -709,7 +718,7 @@ class Line:
         fwhm = _half_width(profile.wave, smooth, peak) if smooth[peak] > 0 else 0.0
         return {
             "ew": make_measurement(f"{self.name} emission EW", ew, profile.ew_error, u.AA),
-            "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, 2 * _median(step), u.AA),
+            "fwhm": make_measurement(f"{self.name} emission FWHM", fwhm, profile.step_error, u.AA),
             "peak": float(smooth[peak] / _mean(profile.noise[near])),
         }
 
