@@ -10,7 +10,7 @@ hands the named measurements to the task's rule table and writes the `Assessment
 
 import math
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import astropy.units as u
 import numpy as np
@@ -87,6 +87,25 @@ _AIR_TO_VACUUM = 1.00028
 MIN_SNR = 5.0
 
 
+class _cached:
+    """`functools.cached_property` without its lock: Python 3.11's takes a lock on every first
+    access, which costs more than most of the values cached here (measurement texts, pixel widths)
+    take to compute. Two threads racing would only compute the same value twice."""
+
+    def __init__(self, function):
+        self.function, self.__doc__ = function, function.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        # Stored in the instance's __dict__, which takes precedence from then on.
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
+
+
 class Measurement:
     """One measured quantity, e.g. a band index or a line width.
 
@@ -133,12 +152,12 @@ class Measurement:
     def __setattr__(self, name, value):
         raise AttributeError(f"a Measurement is immutable: cannot set {name!r}")
 
-    @cached_property
+    @_cached
     def value(self):
         """The value, a `~astropy.units.Quantity`."""
         return u.Quantity(self.number, self.unit)
 
-    @cached_property
+    @_cached
     def uncertainty(self):
         """The one-sigma uncertainty, a `~astropy.units.Quantity` in the unit of ``value``."""
         return u.Quantity(self.error, self.unit)
@@ -158,7 +177,7 @@ class Measurement:
             f"uncertainty={self.uncertainty!r})"
         )
 
-    @cached_property
+    @_cached
     def short(self):
         """Value and uncertainty without the name, e.g. ``"0.31 ± 0.02"`` or ``"42 ± 2 Å"``."""
         unit = self.unit
@@ -404,7 +423,7 @@ class BandIndex:
         edges = [self.band[0], self.band[1], *(e for c in self.continua for e in c)]
         return min(edges), max(edges)
 
-    @cached_property
+    @_cached
     def windows(self):
         """``{"band" / "blue continuum" / "red continuum": (lo, hi)}``, as
         `~spec_o3.analysis.bands.band_windows` gives a catalogue band's."""
@@ -565,16 +584,16 @@ class _LineProfile:
         self.wave, self.normalized, self.noise = wave, normalized, noise
         self.offset = wave - center
 
-    @cached_property
+    @_cached
     def step(self):
         return pixel_widths(self.wave)
 
-    @cached_property
+    @_cached
     def step_error(self):
         """Uncertainty of a width read off the profile (Å): two typical pixels."""
         return 2 * _median(self.step)
 
-    @cached_property
+    @_cached
     def ew_error(self):
         """Uncertainty of an equivalent width over the whole profile (Å)."""
         return _quadrature(self.noise * self.step)
