@@ -29,7 +29,7 @@ from spec_o3.io import (
     read_for_inspection,
     read_survey_spectrum,
 )
-from spec_o3.io._fits import read_primary_image
+from spec_o3.io._fits import HeaderValues, _block_cards, _RawCards, read_primary_image
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
@@ -805,6 +805,44 @@ def test_other_layouts_are_left_to_astropy_with_the_same_result(
             assert str(info.value) == str(error)
             return
         _assert_identical(read_survey_spectrum(path), reference)
+
+
+CARD_VALUES = [
+    "12",
+    "-0012 / a comment",
+    "+3.25",
+    "1.5E-03/no space before the comment",
+    "1E5",
+    ".5",
+    "1.5e-03",  # lower case: astropy's business
+    "1.5D-03",
+    "T",
+    "(1.0, 2.0)",
+    "'LAMOST  '",
+    "'it''s'   / quoted quote",
+    "''",
+    "'  leading'",
+    "'AXIS.1: 1'",  # a record-valued keyword card
+    "'A long string value that goes on &'",
+    ("'A long string value that goes on &'", "CONTINUE  'in the next card'"),
+]
+
+
+@pytest.mark.parametrize("value", CARD_VALUES)
+def test_header_values_are_astropys_values(value):
+    value, *continued = (value,) if isinstance(value, str) else value
+    cards = [f"KEY     = {value}", *continued, "OTHER   = 'x'", "key     = 7", "END"]
+    block = "".join(card.ljust(80) for card in cards).ljust(2880).encode()
+    header = fits.Header.fromstring(block.decode())
+    cards = _RawCards()
+    _block_cards(block, cards)
+    values = HeaderValues(header, cards)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)  # astropy's notes on odd cards
+        for keyword in ("KEY", "OTHER"):
+            assert values[keyword] == header[keyword]
+            assert type(values[keyword]) is type(header[keyword])
+    assert values.get("MISSING") is None and "KEY" in values and len(values) == len(header)
 
 
 def test_spectra_on_one_wavelength_grid_share_its_wcs(real_data):

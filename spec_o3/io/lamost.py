@@ -28,6 +28,7 @@ from specutils.io.registers import custom_writer, data_loader
 
 from ._fits import (
     LOADER_PARAMETERS,
+    HeaderValues,
     build_spectrum,
     flux_unit,
     hdu_data,
@@ -115,7 +116,7 @@ def lamost_lrs_image_loader(file_obj, mask_zero_ivar=True):
         Vacuum wavelengths in Å, inverse-variance uncertainty, bad pixels masked, header and
         pipeline labels in ``meta`` (see :doc:`/io`).
     """
-    with primary_image(file_obj) as (origin, header, image):
+    with primary_image(file_obj) as (origin, header, image):  # header: its HeaderValues
         name = source_name(origin)
         if np.ndim(image) != 2:
             raise ValueError(f"{name}: LAMOST LRS image has shape {np.shape(image)}; "
@@ -174,7 +175,7 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
         return build_spectrum(hdulist, flux=flux, ivar=np.ravel(table["IVAR"]),
                               wavelength=np.ravel(table["WAVELENGTH"]), bad=bad,
                               unit=flux_unit(header, u.dimensionless_unscaled, name),
-                              meta=_lamost_meta(header, hdulist),
+                              meta=_lamost_meta(HeaderValues(header), hdulist),
                               mask_zero_ivar=mask_zero_ivar)
 
 
@@ -265,12 +266,13 @@ def _is_wavelength(values):
 
 
 def _lamost_meta(header, source):
+    """The meta of a LAMOST spectrum, from the `HeaderValues` of its primary header."""
     snr = {}
     for band, keys in _SNR_KEYS.items():
         key = next((key for key in keys if key in header), None)
         if key is not None:
             snr[band] = float(header[key])
-    return {"header": header, "survey": "LAMOST", "source": source_path(source),
+    return {"header": header.header, "survey": "LAMOST", "source": source_path(source),
             "redshift": header_redshift(header.get("Z")), "class": header_text(header, "CLASS"),
             "subclass": header_text(header, "SUBCLASS"), "snr": snr}
 

@@ -159,7 +159,7 @@ def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
     `~specutils.Spectrum`
         As for :func:`sdss_spec_loader`; the class comes from ``SPEC_CLN``.
     """
-    with primary_image(file_obj) as (origin, header, image):
+    with primary_image(file_obj) as (origin, header, image):  # header: its HeaderValues
         name = source_name(origin)
         if np.ndim(image) != 2 or image.shape[0] < 4:
             raise ValueError(f"{name}: spSpec image has shape {np.shape(image)}; expected 4 rows "
@@ -168,7 +168,7 @@ def sdss_spspec_loader(file_obj, mask_zero_ivar=True):
         ivar = np.zeros_like(sigma)
         ivar[sigma > 0] = sigma[sigma > 0] ** -2
         spec_class, subclass = _SPEC_CLN.get(header.get("SPEC_CLN"), (None, None))
-        meta = {"header": header, "survey": "SDSS", "source": source_path(origin),
+        meta = {"header": header.header, "survey": "SDSS", "source": source_path(origin),
                 "redshift": header_redshift(header.get("Z")), "class": spec_class,
                 "subclass": subclass,
                 "snr": {band: float(header[f"SN_{band.upper()}"]) for band in "ugriz"

@@ -1,10 +1,10 @@
 """Fast reading of survey files for catalogue runs, bypassing specutils' full format search."""
 
 import contextlib
+import gzip
 import os
 import re
 
-from astropy.utils.data import get_readable_fileobj
 from specutils import Spectrum
 
 from spec_o3.exceptions import UnvettableSpectrum
@@ -79,13 +79,15 @@ def survey_format(source):
     """The spec-o3 survey format of the file at path ``source``, or `None`.
 
     Decided by the identifiers of `_SURVEY_FORMATS` from the first header blocks, read raw (plain
-    or compressed) as ``Spectrum.read`` would hand them the file; `None` for a source that is not
-    the path of a readable file, and for a file none of them identifies.
+    or gzip-compressed) as ``Spectrum.read`` would hand them the file; `None` for a source that is
+    not the path of a readable file, and for a file none of them identifies.
     """
-    if not isinstance(source, (str, os.PathLike)) or not os.path.isfile(source):
+    if not isinstance(source, (str, os.PathLike)):
         return None
     try:
-        with get_readable_fileobj(os.fspath(source), encoding="binary") as fileobj:
+        with open(source, "rb") as file:
+            fileobj = gzip.GzipFile(fileobj=file) if file.read(2) == b"\x1f\x8b" else file
+            fileobj.seek(0)
             return next((format_name for identify, format_name in _SURVEY_FORMATS
                          if identify("read", source, fileobj)), None)
     except (OSError, EOFError):  # e.g. a corrupt archive: the full reading says what is wrong
