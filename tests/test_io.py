@@ -752,9 +752,15 @@ def _assert_identical(spectrum, reference):
 )
 def test_a_plain_image_file_is_read_in_one_pass_as_astropy_reads_it(test_data, name):
     path = test_data / name
-    header, image = read_primary_image(path)
+    values, image = read_primary_image(path)
     with fits.open(path) as hdulist:
-        assert header.tostring() == hdulist[0].header.tostring()
+        header = hdulist[0].header
+        assert values.header.tostring() == header.tostring()
+        for keyword in header:  # every value as astropy parses it, type and all
+            assert (values[keyword], type(values[keyword])) == (
+                header[keyword],
+                type(header[keyword]),
+            )
         assert image.dtype == hdulist[0].data.dtype
         assert np.array_equal(image, hdulist[0].data, equal_nan=True)
     _assert_identical(read_survey_spectrum(path), _read_from_hdulist(path))
