@@ -166,7 +166,7 @@ class Journal:
         # rows, the outcome "failed" if any failed, and the counts of its rows in _multiple
         self._outcomes = np.full(size, -1, dtype=np.int8)
         self._multiple = {}
-        self.widths = {}
+        self.widths = dict.fromkeys(_texts(header["columns"]), 1)
         self._descriptor = self._size = None
 
     def failed(self, index):
@@ -242,7 +242,8 @@ class Journal:
         if self.offsets[index] >= 0:
             self.widths = None
         elif self.widths is not None:
-            _widen(self.widths, rows)
+            for row in rows:
+                _widen(self.widths, row)
         for kind, count in self._entry_counts(index).items():
             self.counts[kind] -= count
         kinds = [outcome(row) for row in rows]
@@ -307,12 +308,17 @@ class Journal:
             self._descriptor = None
 
 
-def _widen(widths, rows):
-    """Update ``widths`` (column -> longest text) with the texts of ``rows``."""
-    for row in rows:
-        for name, value in row.items():
-            if isinstance(value, str) and len(value) > widths.get(name, 0):
-                widths[name] = len(value)
+def _texts(columns):
+    """The text columns among ``columns``."""
+    return [name for name in columns if name not in _NUMERIC]
+
+
+def _widen(widths, row):
+    """Widen ``widths`` (text column -> length of its longest text so far) to ``row``'s texts."""
+    for name, width in widths.items():
+        length = len(row[name] or "")
+        if length > width:
+            widths[name] = length
 
 
 def _grouped(pairs):
@@ -383,10 +389,9 @@ def _write_parquet(rows, path, columns, widths=None):
     import pyarrow.parquet as pq
 
     if widths is None:  # astropy records the widest string of each column
-        widths = {}
+        widths = dict.fromkeys(_texts(columns), 1)
         for row in rows():
-            _widen(widths, [row])
-    widths = {name: max(1, widths.get(name, 0)) for name in columns if name not in _NUMERIC}
+            _widen(widths, row)
     prototype = _block_table(
         [{name: "x" * widths[name] if name in widths else 0 for name in columns}], columns
     )

@@ -296,6 +296,8 @@ def _item(entry, folder, journal, kept):
 def _with_kept_rows(pairs, kept):
     """``(index, row)`` pairs of a chunk with the kept rows of partly retried entries put back,
     each new row in the place of the failed one it replaces."""
+    if not kept:
+        return pairs
     new = {(index, row["targetid"], row["task"]): row for index, row in pairs}
     merged = []
     for index, group in itertools.groupby(pairs, key=lambda pair: pair[0]):
