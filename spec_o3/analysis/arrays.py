@@ -67,6 +67,12 @@ class SpectrumArrays:
     flux_unit: u.UnitBase
     redshift: float | None
 
+    @functools.cached_property
+    def widths(self):
+        """`pixel_widths` of the whole grid: a window's widths are its slice of these, but for
+        its two edge pixels (measured one-sided)."""
+        return pixel_widths(self.wavelength)
+
     @property
     def data_range(self):
         """Text of the wavelength range covered by valid pixels, for error messages."""

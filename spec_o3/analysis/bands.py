@@ -5,7 +5,7 @@ from functools import cache
 import astropy.units as u
 import numpy as np
 
-from .arrays import format_range, noise_sigma, pixel_widths, spectrum_arrays
+from .arrays import format_range, noise_sigma, spectrum_arrays
 
 __all__ = ["band_strength"]
 
@@ -49,16 +49,18 @@ def _band(band):
 
 def _window_mean(arrays, sigma, good, lo, hi):
     """Mean flux (weighted by pixel width), its variance, mean wavelength and valid pixel count."""
-    start = arrays.wavelength.searchsorted(lo, side="left")
-    stop = arrays.wavelength.searchsorted(hi, side="right")
+    start = int(arrays.wavelength.searchsorted(lo, side="left"))
+    stop = int(arrays.wavelength.searchsorted(hi, side="right"))
     keep = good[start:stop]
     n = int(np.count_nonzero(keep))
     if n < 2:
         return None, n
     wavelength = arrays.wavelength[start:stop]
     flux, noise = arrays.flux[start:stop], sigma[start:stop]
-    # Pixel widths from the neighbours: the grid is usually log-linear, not uniform.
-    width = pixel_widths(wavelength)
+    # Pixel widths from the neighbours (the grid is usually log-linear, not uniform), as
+    # `pixel_widths` of the window gives them: the grid's, one-sided at the window's edges.
+    width = arrays.widths[start:stop].copy()
+    width[0], width[-1] = wavelength[1] - wavelength[0], wavelength[-1] - wavelength[-2]
     if n < stop - start:  # without masked pixels the window is used as it is, without copies
         wavelength, flux, noise, width = wavelength[keep], flux[keep], noise[keep], width[keep]
     total = width.sum()
