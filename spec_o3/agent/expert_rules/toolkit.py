@@ -276,6 +276,10 @@ class Assessment:
 # --------------------------------------------------------------------------------------------------
 
 
+#: What `RestSpectrum.measured` holds for a feature not measured yet (None is a measurement).
+_UNMEASURED = object()
+
+
 class RestSpectrum:
     """Good pixels of a spectrum in the rest frame: wavelength (Å), flux and 1-sigma noise arrays.
 
@@ -321,9 +325,10 @@ class RestSpectrum:
     def measured(self, key, measure):
         """``measure()``, computed once per reduction: tasks that share this reduction share the
         measurements of the features they have in common (``key`` names the feature)."""
-        if key not in self._measured:
-            self._measured[key] = measure()
-        return self._measured[key]
+        value = self._measured.get(key, _UNMEASURED)  # one hash of the key when it is known
+        if value is _UNMEASURED:
+            value = self._measured[key] = measure()
+        return value
 
     def _slice(self, lo, hi):
         # Two scalar searches and Python ints: cheaper than one search of a pair and its unpacking.

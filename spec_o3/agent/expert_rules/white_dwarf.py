@@ -139,7 +139,8 @@ def _joint_absence(features, names):
     depth = np.array([m.number for m in measured])
     error = np.array([m.error for m in measured])
     weight = error**-2.0
-    mean, mean_error = np.sum(weight * depth) / np.sum(weight), np.sum(weight) ** -0.5
+    total = np.add.reduce(weight)
+    mean, mean_error = np.add.reduce(weight * depth) / total, total**-0.5
     limit = RULES["joint_depth"]
     absent = bool(np.all(depth < 3 * error)) and abs(mean) < limit and mean_error < 0.6 * limit
     return absent, f"{mean:.3f} ± {mean_error:.3f}"
@@ -390,12 +391,19 @@ def _depth_facts(key, measurement):
     }
 
 
+@cache
+def _planck_grid(lo, hi):
+    """The wavelengths (cm) over which a band's black-body flux is averaged, and their λ⁻⁵."""
+    wave = np.linspace(lo, hi, 50) * 1e-8
+    return wave, wave**-5
+
+
 def _planck_ratio(teff, band, reference=(5500.0, 6000.0)):
     """Mean black-body f_λ in ``band`` over that in ``reference`` (Å) at ``teff`` (K)."""
 
     def mean_flux(lo, hi):
-        wave = np.linspace(lo, hi, 50) * 1e-8
-        return np.mean(wave**-5 / np.expm1(1.4388 / (wave * teff)))
+        wave, power = _planck_grid(lo, hi)
+        return np.mean(power / np.expm1(1.4388 / (wave * teff)))
 
     return mean_flux(*band) / mean_flux(*reference)
 
