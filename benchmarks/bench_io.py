@@ -4,14 +4,19 @@ Run from the repository root::
 
     python benchmarks/bench_io.py [--number 20]
 
-Uses the real spectra of ``tests/data/real``. Per file, one run prints the milliseconds per call
-(best of five repeats) and the ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
+Uses the real spectra of ``tests/data/real``. Per file, one run prints the CPU milliseconds per
+call (best of five repeats; CPU time, so that other jobs on the machine count little) and the
+ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
 
 * ``Spectrum.read(path, format=...)``, the format named;
 * ``Spectrum.read(path)``, the format found by running every identifier of the registry;
 * the identifiers of the registry alone, split into spec-o3's and everyone else's (specutils'
   own open each file with `astropy.io.fits.open`);
-* `spec_o3.io.read_for_inspection` (what the vetting reads with);
+* ``Spectrum.read(hdulist)`` without a format, the file opened once by `astropy.io.fits.open`
+  and that HDUList handed to every identifier: what ``Spectrum.read(path)`` would cost if the
+  registry shared one opened file among the identifiers;
+* `spec_o3.io.read_for_inspection` (what the vetting reads with, through
+  `spec_o3.io.iter_targets`);
 
 and the milliseconds per write of the LAMOST layout.
 """
@@ -19,6 +24,7 @@ and the milliseconds per write of the LAMOST layout.
 import argparse
 import os
 import tempfile
+import time
 import timeit
 import warnings
 from functools import partial
@@ -28,7 +34,7 @@ from astropy.io import fits
 from astropy.utils.data import get_readable_fileobj
 from specutils import Spectrum
 
-from spec_o3.io import read_for_inspection
+from spec_o3.io import iter_targets, read_for_inspection
 
 REAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"
 FILES = {
@@ -45,9 +51,17 @@ FILES = {
 
 
 def milliseconds(function, number):
-    """Best time of one call, in ms, over five repeats of ``number`` calls."""
+    """Best CPU time of one call, in ms, over five repeats of ``number`` calls."""
     function()  # warm caches and lazy imports
-    return min(timeit.repeat(function, number=number, repeat=5)) / number * 1e3
+    times = timeit.repeat(function, number=number, repeat=5, timer=time.process_time)
+    return min(times) / number * 1e3
+
+
+def read_opened(path):
+    """``Spectrum.read`` without a format on the file opened once: every identifier gets the
+    same HDUList."""
+    with fits.open(path) as hdulist:
+        return Spectrum.read(hdulist)
 
 
 def identifiers(path, ours):
@@ -86,7 +100,9 @@ def main():
             "Spectrum.read (no format)": (partial(Spectrum.read, path), few),
             "  spec-o3's identifiers": (partial(identifiers, path, True), number),
             "  the other identifiers": (partial(identifiers, path, False), few),
+            "Spectrum.read(HDUList) (no format)": (partial(read_opened, path), few),
             "read_for_inspection": (partial(read_for_inspection, path), number),
+            "iter_targets": (lambda path=path: list(iter_targets(path)), number),
         }
         print(f"{label:18s} {'fits.getdata':44s} {floor:7.2f} ms  1.0")
         for case, (function, calls) in cases.items():

@@ -410,11 +410,12 @@ def iter_targets(source, target=None):
     """
     from spec_o3.exceptions import UnvettableSpectrum
 
-    from .survey import read_for_inspection, survey_format
+    from .survey import read_for_inspection, read_format_for_inspection, survey_format
 
     name = source_name(source)
-    if target is None and survey_format(source) is not None:  # a LAMOST or SDSS file: no DESI
-        yield None, read_for_inspection(source)
+    format_name = survey_format(source) if target is None else None
+    if format_name is not None:  # a LAMOST or SDSS file, not DESI: read it directly
+        yield None, read_format_for_inspection(source, format_name)
         return
     with contextlib.ExitStack() as stack:
         arms = source if isinstance(source, SpectrumList) else None

@@ -57,7 +57,11 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
     >>> spectrum.meta["survey"], spectrum.meta["subclass"]  # doctest: +SKIP
     ('LAMOST', 'F9')
     """
-    format_name = survey_format(source)
+    return _read_survey(source, survey_format(source), mask_zero_ivar)
+
+
+def _read_survey(source, format_name, mask_zero_ivar):
+    """`read_survey_spectrum`, given the `survey_format` of ``source``."""
     if format_name is not None:  # read with the format named: no HDUList to open here
         return Spectrum.read(source, format=format_name, mask_zero_ivar=mask_zero_ivar)
     with contextlib.ExitStack() as stack:
@@ -125,11 +129,17 @@ def read_for_inspection(source):
     ...
     spec_o3.exceptions.UnvettableSpectrum: no-such-spectrum.fits: no such file
     """
+    return read_format_for_inspection(source, survey_format(source))
+
+
+def read_format_for_inspection(source, format_name):
+    """`read_for_inspection`, given the `survey_format` of ``source`` (found once by a caller
+    that needs it too)."""
     name = source_name(source)
     if isinstance(source, (str, os.PathLike)) and not os.path.exists(source):
         raise UnvettableSpectrum(name, "no such file")
     try:
-        return read_survey_spectrum(source, mask_zero_ivar=False)
+        return _read_survey(source, format_name, mask_zero_ivar=False)
     # Readers (ours, specutils', astropy's) fail in many ways on odd bytes; all mean "unreadable".
     except Exception as error:  # noqa: BLE001
         raise UnvettableSpectrum(name, _reading_problem(error, name)) from error
