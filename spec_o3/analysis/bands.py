@@ -63,7 +63,7 @@ def _window_mean(arrays, sigma, good, lo, hi):
     width[0], width[-1] = wavelength[1] - wavelength[0], wavelength[-1] - wavelength[-2]
     if n < stop - start:  # without masked pixels the window is used as it is, without copies
         wavelength, flux, noise, width = wavelength[keep], flux[keep], noise[keep], width[keep]
-    total = width.sum()
+    total = np.add.reduce(width)
     mean = np.dot(flux, width) / total
     variance = np.dot(noise**2, width**2) / total**2
     centre = np.dot(wavelength, width) / total

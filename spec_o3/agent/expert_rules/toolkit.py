@@ -566,7 +566,7 @@ def _continuum_line(wave, flux, sigma, left, right):
     sides = []
     for lo, hi in (left, right):
         # ``wave`` is sorted: the pixels with lo <= wave <= hi are one slice.
-        inside = slice(wave.searchsorted(lo, "left"), wave.searchsorted(hi, "right"))
+        inside = slice(int(wave.searchsorted(lo)), int(wave.searchsorted(hi, "right")))
         n = inside.stop - inside.start
         if n < 3:
             return None
