@@ -19,6 +19,7 @@ from the repository root::
 
     python benchmarks/bench_vet.py                 # the real LAMOST files in ../shared/data
     python benchmarks/bench_vet.py FILE ... -n 5
+    python benchmarks/bench_vet.py --expert        # fits.getdata and the expert's figures only
 
 Each figure is the median over ``-n`` rounds (after a warm-up round) of this process's CPU time
 (user and system) over all files, divided by the number of files; each round times every figure
@@ -93,16 +94,9 @@ def expert_figures(spectra, tasks):
     return figures
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", type=Path, help="LAMOST LRS FITS files")
-    parser.add_argument("-n", "--repeats", type=int, default=5, help="timed runs per figure")
-    args = parser.parse_args(argv)
-    paths = args.files or sorted(DEFAULT_FOLDER.glob("*.fits"))
-    tasks = get_tasks("all")
-    spectra = [(read_for_inspection(path), path) for path in paths]
-    figures = {
-        "fits.getdata": (fits.getdata, paths),
+def reading_figures(paths):
+    """Reading the files: ``{name: (function, items)}``."""
+    return {
         "Spectrum.read(format=...)": (
             lambda path: Spectrum.read(path, format="spec-o3 LAMOST-LRS"),
             paths,
@@ -110,7 +104,12 @@ def main(argv=None):
         "Spectrum.read (auto-identified)": (Spectrum.read, paths),
         "read_for_inspection": (read_for_inspection, paths),
     }
-    figures.update(expert_figures(spectra, tasks))
+
+
+def inspection_figures(spectra, paths, tasks):
+    """The whole inspection, spectra in memory, and a ``spec-o3 vet`` worker's read and vetting
+    of each file: ``{name: (function, items)}``."""
+    figures = {}
     figures["vet, cc, text only"] = (
         lambda item: vet(item[0], "cc", render_images=False),
         spectra,
@@ -141,7 +140,26 @@ def main(argv=None):
         lambda path: vet_chunk([Item(0, str(path), None, None, None, None)], settings, inspector),
         paths,
     )
+    return figures
 
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path, help="LAMOST LRS FITS files")
+    parser.add_argument("-n", "--repeats", type=int, default=5, help="timed runs per figure")
+    parser.add_argument(
+        "--expert", action="store_true", help="time fits.getdata and the expert's figures only"
+    )
+    args = parser.parse_args(argv)
+    paths = args.files or sorted(DEFAULT_FOLDER.glob("*.fits"))
+    tasks = get_tasks("all")
+    spectra = [(read_for_inspection(path), path) for path in paths]
+    figures = {"fits.getdata": (fits.getdata, paths)}
+    if not args.expert:
+        figures.update(reading_figures(paths))
+    figures.update(expert_figures(spectra, tasks))
+    if not args.expert:
+        figures.update(inspection_figures(spectra, paths, tasks))
     print(
         f"{len(paths)} files from {paths[0].parent}, CPU time per file, median of "
         f"{args.repeats} rounds, load average {os.getloadavg()[0]:.1f}"
