@@ -29,7 +29,13 @@ from spec_o3.io import (
     read_for_inspection,
     read_survey_spectrum,
 )
-from spec_o3.io._fits import HeaderValues, _block_cards, _RawCards, read_primary_image
+from spec_o3.io._fits import (
+    HeaderValues,
+    _block_cards,
+    _RawCards,
+    read_first_table,
+    read_primary_image,
+)
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
@@ -763,6 +769,68 @@ def test_a_plain_image_file_is_read_in_one_pass_as_astropy_reads_it(test_data, n
             )
         assert image.dtype == hdulist[0].data.dtype
         assert np.array_equal(image, hdulist[0].data, equal_nan=True)
+    _assert_identical(read_survey_spectrum(path), _read_from_hdulist(path))
+
+
+def _table_file(source, path, columns, extra=()):
+    """A LAMOST DR8-layout file at ``path`` of the rows of the DR6 file ``source`` as
+    ``columns(name, row)`` (fits.Column arguments), plus the ``extra`` columns."""
+    with fits.open(source) as hdulist:
+        header, image = hdulist[0].header.copy(), hdulist[0].data
+    header.remove("EXTEN0")
+    rows = dict(zip(["FLUX", "IVAR", "WAVELENGTH", "ANDMASK", "ORMASK"], image, strict=True))
+    table = fits.BinTableHDU.from_columns(
+        [*extra, *(fits.Column(**columns(name, row)) for name, row in rows.items())]
+    )
+    fits.HDUList([fits.PrimaryHDU(header=header), table]).writeto(path)
+    return path
+
+
+TABLE_LAYOUTS = {
+    "one-row-of-arrays": (
+        lambda name, row: dict(name=name, format=f"{row.size}E", array=row[None])
+    ),
+    "pixel-per-row": (lambda name, row: dict(name=name, format="E", array=row)),
+    "lower-case-names": (
+        lambda name, row: dict(name=name.lower(), format=f"{row.size}E", array=row[None])
+    ),
+    # left to astropy: a scaled column, a column with dimensions, a logical mask
+    "scaled-flux": (
+        lambda name, row: dict(
+            name=name,
+            format=f"{row.size}E",
+            array=row[None],
+            bscale=2.0 if name == "FLUX" else None,
+        )
+    ),
+    "dimensions": (
+        lambda name, row: dict(
+            name=name, format=f"{row.size}E", array=row[None], dim=f"({row.size})"
+        )
+    ),
+    "logical-andmask": (
+        lambda name, row: (
+            dict(name=name, format=f"{row.size}L", array=row[None] != 0)
+            if name == "ANDMASK"
+            else dict(name=name, format=f"{row.size}E", array=row[None])
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".fits.gz"])
+@pytest.mark.parametrize("layout", TABLE_LAYOUTS)
+def test_a_table_file_is_read_in_one_pass_where_plain_as_astropy_reads_it(
+    tmp_path, lamost_files, layout, suffix
+):
+    path = _table_file(
+        lamost_files["DR6"],
+        tmp_path / f"spec-dr8{suffix}",
+        TABLE_LAYOUTS[layout],
+        extra=[fits.Column(name="OBJNAME", format="8A", array=np.array(["a star"]))],
+    )
+    one_pass = read_first_table(path, {"FLUX", "IVAR", "WAVELENGTH", "ANDMASK"}) is not None
+    assert one_pass == (layout in ("one-row-of-arrays", "pixel-per-row", "lower-case-names"))
     _assert_identical(read_survey_spectrum(path), _read_from_hdulist(path))
 
 

@@ -28,16 +28,14 @@ from specutils.io.registers import custom_writer, data_loader
 
 from ._fits import (
     LOADER_PARAMETERS,
-    HeaderValues,
     build_spectrum,
     flux_unit,
-    hdu_data,
     header_redshift,
     header_text,
     identifier_header,
     log_linear_grid,
     next_header,
-    open_fits,
+    primary_and_table,
     primary_image,
     source_name,
     source_path,
@@ -158,11 +156,9 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
     `~specutils.Spectrum`
         As for :func:`lamost_lrs_image_loader`.
     """
-    with open_fits(file_obj) as hdulist:
-        name = source_name(hdulist)
-        header = hdulist[0].header
-        table = hdu_data(hdulist[1], name)
-        present = {column.upper() for column in table.columns.names}
+    with primary_and_table(file_obj, {*_TABLE_COLUMNS, "ANDMASK"}) as (origin, header, table,
+                                                                         present):
+        name = source_name(origin)
         missing = [column for column in _TABLE_COLUMNS if column not in present]
         if missing:
             raise ValueError(f"{name}: LAMOST LRS table lacks column(s) {', '.join(missing)}")
@@ -172,10 +168,10 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
         flux = np.ravel(table["FLUX"])
         bad = (np.ravel(table["ANDMASK"]) != 0 if "ANDMASK" in present
                else np.zeros(flux.shape, bool))
-        return build_spectrum(hdulist, flux=flux, ivar=np.ravel(table["IVAR"]),
+        return build_spectrum(origin, flux=flux, ivar=np.ravel(table["IVAR"]),
                               wavelength=np.ravel(table["WAVELENGTH"]), bad=bad,
                               unit=flux_unit(header, u.dimensionless_unscaled, name),
-                              meta=_lamost_meta(HeaderValues(header), hdulist),
+                              meta=_lamost_meta(header, origin),
                               mask_zero_ivar=mask_zero_ivar)
 
 
