@@ -513,50 +513,71 @@ def is_present(measurement):
 
 
 def measure_zro(rest):
-    """ZrO head depths, those detected, and whether they make an S star.
+    """ZrO head depths, those detected (tuples), and whether they make an S star.
 
     An S star needs ZrO 6474 (the band S stars are classified on; Stephenson 1984) and a second
-    head, or two heads when 6474 is not covered.
+    head, or two heads when 6474 is not covered. Measured once per reduction.
     """
-    depths = [m for m in (head_depth(h, rest) for h in ZRO_HEADS) if m is not None]
-    seen = [m for m in depths if is_present(m)]
+    return rest.measured("ZrO heads", lambda: _zro(rest))
+
+
+def _zro(rest):
+    depths = tuple(m for m in (head_depth(h, rest) for h in ZRO_HEADS) if m is not None)
+    seen = tuple(m for m in depths if is_present(m))
     primary = next((m for m in depths if m.name.startswith("ZrO 6474")), None)
     return depths, seen, len(seen) >= 2 and (primary is None or is_present(primary))
 
 
 def measure_c2(rest):
-    """C2 Swan head depths, those detected, and whether they make a carbon star.
+    """C2 Swan head depths, those detected (tuples), and whether they make a carbon star.
 
     A carbon star needs two heads, one of them 5165 or 5636 (the 4737 head is prone to blue-end
-    noise and MgH).
+    noise and MgH). Measured once per reduction.
     """
-    depths = [m for m in (head_depth(h, rest) for h in C2_HEADS) if m is not None]
-    seen = [m for m in depths if is_present(m)]
+    return rest.measured("C2 heads", lambda: _c2(rest))
+
+
+def _c2(rest):
+    depths = tuple(m for m in (head_depth(h, rest) for h in C2_HEADS) if m is not None)
+    seen = tuple(m for m in depths if is_present(m))
     clean = [m for m in seen if not m.name.startswith("C2 4737")]
     return depths, seen, len(seen) >= 2 and bool(clean)
 
 
 def measure_tio_not_c2(rest):
-    """TiO head depths and those detected, the 6159 head discounted where C2 6191 explains it.
+    """TiO head depths and those detected (tuples), the 6159 head discounted where C2 6191
+    explains it.
 
     A blue-degraded step at the C2 6191 head means the depth in the TiO 6159 window is C2 Swan
-    (Δv = -2) absorption, so that head is no evidence of TiO.
+    (Δv = -2) absorption, so that head is no evidence of TiO. Measured once per reduction.
     """
-    tio = [m for m in (head_depth(h, rest) for h in TIO_HEADS) if m is not None]
+    return rest.measured("TiO heads", lambda: _tio_not_c2(rest))
+
+
+def _tio_not_c2(rest):
+    tio = tuple(m for m in (head_depth(h, rest) for h in TIO_HEADS) if m is not None)
     c2_6191 = head_depth(C2_6191, rest)
     c2_red = c2_6191 is not None and is_present(c2_6191)
-    seen = [m for m in tio if is_present(m) and not (c2_red and m.name.startswith("TiO 6159"))]
+    seen = tuple(m for m in tio if is_present(m) and not (c2_red and m.name.startswith("TiO 6159")))
     return tio, seen
 
 
 def head_depth(index, rest):
     """`Measurement` of a band depth (1 - index ratio), or None without data."""
+    return rest.measured(("head depth", index), lambda: _head_depth(index, rest))
+
+
+def _head_depth(index, rest):
     result = index.depth(rest)
     return None if result is None else make_measurement(f"{index.name} depth", *result)
 
 
 def index_value(index, rest):
     """`Measurement` of the index ratio itself (as the literature quotes it), or None."""
+    return rest.measured(("index value", index), lambda: _index_value(index, rest))
+
+
+def _index_value(index, rest):
     result = index.depth(rest)
     return None if result is None else make_measurement(index.name, 1 - result[0], result[1])
 
