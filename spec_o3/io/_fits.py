@@ -156,14 +156,16 @@ def primary_image(source):
 
 
 @contextlib.contextmanager
-def primary_and_table(source, wanted):
+def primary_and_table(source, required, optional=()):
     """Yield ``(origin, values, table, names)`` of a file whose spectrum is the table of HDU 1.
 
     As `primary_image`, with the binary table of HDU 1 (``table[NAME]`` gives a column by its
-    upper-case name, at least for the ``wanted`` ones) and the upper-case names of its columns.
-    A path is read with `read_first_table` when its layout allows.
+    upper-case name, at least for the ``required`` and ``optional`` ones it has) and the
+    upper-case names of its columns. A path is read with `read_first_table` when its layout
+    allows.
     """
-    read = read_first_table(source, wanted) if isinstance(source, (str, os.PathLike)) else None
+    read = (read_first_table(source, required, optional)
+            if isinstance(source, (str, os.PathLike)) else None)
     if read is not None:
         yield (source, *read)
         return
@@ -209,18 +211,19 @@ def read_primary_image(path):
     return _header_values(data, cards, header_size), image
 
 
-def read_first_table(path, wanted):
+def read_first_table(path, required, optional=()):
     """The primary header's `HeaderValues`, the binary table of HDU 1 and the upper-case names
     of its columns, for the FITS file at ``path`` read in one pass; `None` unless the layout is
     plain.
 
     As `read_primary_image`, for files whose primary HDU has no data and whose spectrum is the
     table in HDU 1 (`astropy.io.fits` builds a column object per column and converts the table,
-    ~2 ms a LAMOST DR8 file). The table is a `numpy` record array of the ``wanted`` columns
-    (upper-case names) present, viewed at their byte offsets in each row: the values and shapes
-    astropy gives. Taken only: plain headers as for `read_primary_image` (``EXTEND = T`` in the
-    primary), a table without heap whose column names differ in upper case, the ``wanted``
-    columns numeric without scaling or dimensions (TSCAL, TZERO, TDIM), and all rows there.
+    ~2 ms a LAMOST DR8 file). The table is a `numpy` record array of the ``required`` and the
+    ``optional`` columns present (upper-case names), viewed at their byte offsets in each row:
+    the values and shapes astropy gives. Taken only: plain headers as for `read_primary_image`
+    (``EXTEND = T`` in the primary), a table without heap whose column names differ in upper
+    case and has the ``required`` columns, these columns numeric without scaling or dimensions
+    (TSCAL, TZERO, TDIM), and all rows there.
     """
     data = _file_bytes(path)
     primary = _plain_header(data, 0, b"SIMPLE  =")
@@ -234,8 +237,8 @@ def read_first_table(path, wanted):
     if extension is None:
         return None
     table_cards, table_start = extension
-    layout = _table_layout(table_cards, wanted)
-    if layout is None:
+    layout = _table_layout(table_cards, {*required, *optional})
+    if layout is None or not set(required) <= set(layout[1].names):
         return None
     names, dtype, rows = layout
     if len(data) < table_start + dtype.itemsize * rows:
@@ -422,23 +425,33 @@ def table_columns(header):
             for number in range(1, header.get("TFIELDS", 0) + 1)}
 
 
-def read_table_row(hdulist, index, names):
-    """Selected fields of the first row of the binary table in HDU ``index``.
+def read_table_row(source, index, names):
+    """Selected fields of the first row of the binary table in HDU ``index`` of an
+    `~astropy.io.fits.HDUList` or of the file at a path.
 
     Fields absent from the table (or a missing HDU) are left out. The HDU's header and row are
     read as raw bytes: astropy parses ~0.1 ms per header value and builds every column, which
-    costs 50–90 ms on the 126- to 232-column summary table of SDSS spec files.
+    costs 50–90 ms on the 126- to 232-column summary table of SDSS spec files. In a file given
+    by its path, the HDUs before are skipped by the data sizes their raw headers give.
     """
-    filename = hdulist.filename()
-    if filename is None:  # in-memory HDUList: nothing to seek in, so pay for astropy's columns
-        try:
-            table = hdulist[index].data
-        except IndexError:
-            return {}
-        return {name: table[name][0] for name in names if name in table.columns.names}
-    previous = hdulist[index - 1].fileinfo()
+    if isinstance(source, fits.HDUList):
+        filename = source.filename()
+        if filename is None:  # in-memory HDUList: nothing to seek in, so pay for astropy's columns
+            try:
+                table = source[index].data
+            except IndexError:
+                return {}
+            return {name: table[name][0] for name in names if name in table.columns.names}
+        previous = source[index - 1].fileinfo()
+        start = previous["datLoc"] + previous["datSpan"]
+    else:
+        filename, start = os.fspath(source), None
     with get_readable_fileobj(filename, encoding="binary") as fileobj:
-        fileobj.seek(previous["datLoc"] + previous["datSpan"])
+        if start is None:
+            for _ in range(index):
+                _skip_hdu(fileobj)
+        else:
+            fileobj.seek(start)
         cards = _raw_header_cards(fileobj)
         if cards.get("XTENSION") != "BINTABLE":
             return {}
@@ -447,6 +460,16 @@ def read_table_row(hdulist, index, names):
     if len(row) < row_size:
         raise OSError(f"{filename}: truncated FITS data in HDU {index}")
     return {name: _decode_field(cards, row, *layout) for name, layout in fields.items()}
+
+
+def _skip_hdu(fileobj):
+    """Move past the HDU at the file position, by the data size its raw header gives (FITS
+    standard 4.0, section 4.4.1)."""
+    cards = _raw_header_cards(fileobj)
+    axes = [cards.get(f"NAXIS{axis}", 0) for axis in range(1, cards.get("NAXIS", 0) + 1)]
+    size = (abs(cards.get("BITPIX", 8)) // 8 * cards.get("GCOUNT", 1)
+            * (cards.get("PCOUNT", 0) + int(np.prod(axes)))) if axes else 0
+    fileobj.seek(size + -size % 2880, os.SEEK_CUR)
 
 
 def _raw_header_cards(fileobj):

@@ -156,8 +156,8 @@ def lamost_lrs_table_loader(file_obj, mask_zero_ivar=True):
     `~specutils.Spectrum`
         As for :func:`lamost_lrs_image_loader`.
     """
-    with primary_and_table(file_obj, {*_TABLE_COLUMNS, "ANDMASK"}) as (origin, header, table,
-                                                                         present):
+    with primary_and_table(file_obj, _TABLE_COLUMNS, {"ANDMASK"}) as (origin, header, table,
+                                                                        present):
         name = source_name(origin)
         missing = [column for column in _TABLE_COLUMNS if column not in present]
         if missing:

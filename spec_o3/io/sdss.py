@@ -30,13 +30,12 @@ from ._fits import (
     LOADER_PARAMETERS,
     build_spectrum,
     flux_unit,
-    hdu_data,
     header_redshift,
     header_text,
     identifier_header,
     log_linear_grid,
     next_header,
-    open_fits,
+    primary_and_table,
     primary_image,
     read_table_row,
     source_name,
@@ -56,6 +55,8 @@ SDSS_BAD_PIXEL_BITS = {"NOPLUG": 0, "BADTRACE": 1, "BADFLAT": 2, "BADARC": 3, "F
 _BAD_BITS = sum(1 << bit for bit in SDSS_BAD_PIXEL_BITS.values())
 _SDSS_FLUX_UNIT = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 _SDSS_TELESCOPE = "SDSS 2.5-M"
+#: The columns of the coadded spectrum (HDU 1) that the spec loader needs.
+_COADD_COLUMNS = {"FLUX", "IVAR", "LOGLAM"}
 #: spSpec SPEC_CLN codes as (class, subclass), named like the CLASS of later releases.
 _SPEC_CLN = {0: ("UNKNOWN", None), 1: ("STAR", None), 2: ("GALAXY", None), 3: ("QSO", None),
              4: ("QSO", "HIZ_QSO"), 5: ("SKY", None), 6: ("STAR", "STAR_LATE"),
@@ -120,21 +121,20 @@ def sdss_spec_loader(file_obj, mask_zero_ivar=True):
         without HDU 2 reads too, taking ``Z`` and ``CLASS`` from the primary header if there:
         without them ``meta`` has no ``redshift``, ``class`` is `None` and ``snr`` is empty.
     """
-    with open_fits(file_obj) as hdulist:
-        name = source_name(hdulist)
-        header = hdulist[0].header
-        coadd = hdu_data(hdulist[1], name)
-        and_mask = (coadd["and_mask"] if "AND_MASK" in table_columns(hdulist[1].header)
+    with primary_and_table(file_obj, _COADD_COLUMNS, {"AND_MASK"}) as (origin, header, coadd,
+                                                                        columns):
+        name = source_name(origin)
+        and_mask = (coadd["AND_MASK"] if "AND_MASK" in columns
                     else np.zeros(len(coadd), np.int64))
-        summary = read_table_row(hdulist, 2, {"Z", "CLASS", "SUBCLASS", "SN_MEDIAN"})
+        summary = read_table_row(origin, 2, {"Z", "CLASS", "SUBCLASS", "SN_MEDIAN"})
         snr = summary.get("SN_MEDIAN", ())
-        meta = {"header": header, "survey": "SDSS", "source": source_path(hdulist),
+        meta = {"header": header.header, "survey": "SDSS", "source": source_path(origin),
                 "redshift": header_redshift(summary.get("Z", header.get("Z"))),
                 "class": summary.get("CLASS") or header_text(header, "CLASS"),
                 "subclass": summary.get("SUBCLASS") or header_text(header, "SUBCLASS"),
                 "snr": {band: float(value) for band, value in zip("ugriz", snr, strict=False)}}
-        return build_spectrum(hdulist, flux=coadd["flux"], ivar=coadd["ivar"],
-                              wavelength=10.0 ** np.asarray(coadd["loglam"], dtype=float),
+        return build_spectrum(origin, flux=coadd["FLUX"], ivar=coadd["IVAR"],
+                              wavelength=10.0 ** np.asarray(coadd["LOGLAM"], dtype=float),
                               bad=(and_mask & _BAD_BITS) != 0,
                               unit=flux_unit(header, _SDSS_FLUX_UNIT, name), meta=meta,
                               mask_zero_ivar=mask_zero_ivar)
