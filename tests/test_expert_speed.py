@@ -1,0 +1,209 @@
+"""The expert's fast paths give exactly the numbers of the plain formulas they replace.
+
+Every verdict, evidence text and confidence of a catalogue run must stay the same to the last bit
+when the measurements are made faster, so each shortcut is checked here against the formula it
+replaces, bit for bit, on noisy spectra and on the edge cases the shortcut reasons about (pixels
+exactly on a window edge, masked pixels, even and odd pixel counts).
+"""
+
+import pickle
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.nddata import InverseVariance
+from specutils import Spectrum
+
+from spec_o3.agent.expert_rules import Measurement, RuleTable
+from spec_o3.agent.expert_rules.toolkit import (
+    H_BETA,
+    TIO5,
+    RestSpectrum,
+    _LineProfile,
+    _median,
+    make_measurement,
+)
+from spec_o3.analysis.arrays import pixel_widths, spectrum_arrays
+from spec_o3.analysis.bands import _window_mean
+
+#: The LAMOST LRS grid: log-linear, 69 km/s per pixel, 3700-9100 Å.
+LAMOST = 10 ** (3.5682 + 1e-4 * np.arange(3900))
+
+
+def noisy_spectrum(seed, mask=None):
+    rng = np.random.default_rng(seed)
+    flux = 1 + 0.3 * np.sin(LAMOST / 300) + rng.normal(0, 0.05, LAMOST.size)
+    ivar = rng.uniform(100, 400, LAMOST.size)
+    return Spectrum(
+        flux=flux * u.Unit("1e-17 erg / (s cm2 Angstrom)"),
+        spectral_axis=LAMOST * u.AA,
+        uncertainty=InverseVariance(ivar * u.Unit("1e+34 cm4 Angstrom2 s2 / erg2")),
+        mask=mask,
+    )
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+def test_a_measurement_keeps_floats_and_gives_quantities():
+    tio5 = Measurement("TiO5", 0.312 * u.one, 0.004 * u.one)
+    assert (tio5.number, tio5.error, tio5.unit) == (0.312, 0.004, u.one)
+    assert tio5.value == 0.312 * u.one and tio5.uncertainty == 0.004 * u.one
+    # the uncertainty is kept in the value's unit
+    width = Measurement("H beta FWHM", 42 * u.AA, 0.2 * u.nm)
+    assert width.error == pytest.approx(2.0) and width.uncertainty.unit == u.AA
+    assert str(width) == "H beta FWHM 42 ± 2 Å"
+
+
+def test_measurements_compare_hash_and_pickle_by_value_and_are_immutable():
+    made = make_measurement("H beta EW", 12.5, 0.5, u.AA)
+    given = Measurement("H beta EW", 12.5 * u.AA, 0.5 * u.AA)
+    assert made == given and hash(made) == hash(given)
+    assert made != make_measurement("H beta EW", 12.5, 0.6, u.AA)
+    assert pickle.loads(pickle.dumps(made)) == made
+    with pytest.raises(AttributeError, match="immutable"):
+        made.number = 3.0
+
+
+# --- rest-frame reduction and band windows -------------------------------------------------------
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_band_window_means_equal_those_from_the_windows_own_pixel_widths(masked):
+    mask = np.zeros(LAMOST.size, bool)
+    if masked:
+        mask[np.random.default_rng(1).choice(LAMOST.size, 400, replace=False)] = True
+    arrays = spectrum_arrays(noisy_spectrum(0, mask))
+    good = arrays.good & np.isfinite(arrays.sigma)
+    # window edges on pixels and between them, at the grid's ends too
+    edges = [(LAMOST[0], LAMOST[30]), (5000.0, 5030.0), (LAMOST[500], LAMOST[531] - 1e-9)]
+    for lo, hi in [*edges, (7040.0, 7046.0), (LAMOST[-40], LAMOST[-1])]:
+        (mean, variance, centre), n = _window_mean(arrays, arrays.sigma, good, lo, hi)
+        inside = (arrays.wavelength >= lo) & (arrays.wavelength <= hi)
+        width = pixel_widths(arrays.wavelength[inside])[good[inside]]
+        keep = inside & good
+        total = width.sum()
+        assert n == keep.sum()
+        assert mean == np.dot(arrays.flux[keep], width) / total
+        assert variance == np.dot(arrays.sigma[keep] ** 2, width**2) / total**2
+        assert centre == np.dot(arrays.wavelength[keep], width) / total
+
+
+def test_the_noise_of_a_scaled_inverse_variance_is_converted_as_astropy_converts_it():
+    spectrum = noisy_spectrum(2)
+    ivar = spectrum.uncertainty.array * spectrum.uncertainty.unit
+    expected = 1 / np.sqrt(ivar.to_value(spectrum.flux.unit**-2))
+    assert np.array_equal(spectrum_arrays(spectrum).sigma, expected)
+    rescaled = Spectrum(
+        flux=spectrum.flux.to(u.erg / u.s / u.cm**2 / u.AA),
+        spectral_axis=spectrum.spectral_axis,
+        uncertainty=spectrum.uncertainty,
+    )
+    ivar_cgs = ivar.to_value(rescaled.flux.unit**-2)
+    assert np.array_equal(spectrum_arrays(rescaled).sigma, 1 / np.sqrt(ivar_cgs))
+
+
+def test_shared_measurements_are_made_once_per_reduction():
+    rest = RestSpectrum(noisy_spectrum(3), 0.0)
+    assert TIO5.depth(rest) is TIO5.depth(rest)
+    assert H_BETA.absorption(rest) is H_BETA.absorption(rest)
+    assert RestSpectrum(rest, 0.0) is rest
+    with pytest.raises(ValueError, match="reduced at redshift 0.0"):
+        RestSpectrum(rest, 0.1)
+
+
+# --- line profiles -------------------------------------------------------------------------------
+
+
+def _masked_mean(offset, normalized, noise, lo, hi):
+    """The mean over |offset| in [lo, hi] by a mask, as the expert first computed it."""
+    inside = (np.abs(offset) >= lo) & (np.abs(offset) <= hi)
+    if inside.sum() < 2:
+        return np.nan, np.nan
+    return float(np.mean(normalized[inside])), float(
+        np.sqrt(np.sum(noise[inside] ** 2)) / inside.sum()
+    )
+
+
+@pytest.mark.parametrize("center", [4862.0, 4861.5, 4862.7])
+def test_profile_means_over_offset_ranges_equal_masked_means(center):
+    rng = np.random.default_rng(4)
+    # a uniform grid puts pixels exactly at the range edges for the integer centre
+    wave = np.concatenate([np.arange(4800.0, 4925.0, 1.0), np.sort(rng.uniform(4925, 4930, 9))])
+    normalized, noise = rng.normal(1, 0.1, wave.size), rng.uniform(0.01, 0.1, wave.size)
+    profile = _LineProfile(wave, normalized, noise, center)
+    for lo, hi in [(0, 4), (20, 40), (4, 10), (0, 2.5), (1.0, 1.0), (0, 0), (60, 70), (0, 100)]:
+        expected = _masked_mean(wave - center, normalized, noise, lo, hi)
+        np.testing.assert_array_equal(profile.mean(lo, hi), expected)
+    for half_width in (6.0, 15.0, 0.5):
+        near = np.abs(wave - center) < half_width
+        assert np.array_equal(
+            np.flatnonzero(near), np.arange(wave.size)[profile.within(half_width)]
+        )
+
+
+def test_a_line_is_normalised_as_by_its_continuum_evaluated_at_every_pixel():
+    parities = set()
+    for seed in range(8):
+        rest = RestSpectrum(noisy_spectrum(seed), 0.0003 * seed)
+        wave, flux, sigma = rest.window(H_BETA.left[0], H_BETA.right[1])
+        parities.add(wave.size % 2)  # the median of an odd and of an even count of pixels
+        profile = H_BETA._normalize(rest)
+        sides = []
+        for lo, hi in (H_BETA.left, H_BETA.right):
+            inside = (wave >= lo) & (wave <= hi)
+            error = np.sqrt(np.sum(sigma[inside] ** 2)) / inside.sum()
+            sides.append((np.mean(wave[inside]), np.mean(flux[inside]), error))
+        (x1, y1, e1), (x2, y2, e2) = sides
+        level = y1 + (y2 - y1) * (wave - x1) / (x2 - x1)
+        inner = (wave > H_BETA.left[1]) & (wave < H_BETA.right[0])
+        noise = np.hypot(sigma / level, max(e1, e2) / np.median(level))[inner]
+        assert np.array_equal(profile.normalized, (flux / level)[inner])
+        assert np.array_equal(profile.noise, noise)
+        assert profile.step_error == 2 * np.median(pixel_widths(wave[inner]))
+    assert parities == {0, 1}
+
+
+def test_median_is_numpys():
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 3, 10, 11):
+        values = rng.normal(size=size)
+        assert _median(values) == np.median(values)
+
+
+# --- rule tables ---------------------------------------------------------------------------------
+
+
+def test_compiled_conditions_evaluate_as_python_and_record_threshold_comparisons():
+    table = RuleTable.from_dict(
+        {
+            "thresholds": {"deep": 0.2, "wide": 10.0},
+            "rules": [
+                {
+                    "name": "band",
+                    "when": "0 < depth < deep * 2 and not (n > 3 or -depth > max(deep, 1))",
+                    "verdict": "YES",
+                    "evidence": "{depth:.2f}",
+                },
+                {
+                    "name": "width",
+                    "when": "abs(width - wide) < 1",
+                    "verdict": "YES",
+                    "evidence": "w",
+                },
+                {"name": "default", "when": "True", "verdict": "NO", "evidence": "none"},
+            ],
+        }
+    )
+    copy = pickle.loads(pickle.dumps(table))
+    cases = [
+        ({"depth": 0.3, "n": 1, "width": 0.0}, "band", 0.25),
+        ({"depth": 0.5, "n": 1, "width": 10.5}, "width", 0.2),
+        ({"depth": 0.3, "n": 5, "width": 0.0}, "default", 0.25),
+        ({"depth": -0.1, "n": 1, "width": 30.0}, "default", 0.95),
+    ]
+    for facts, rule, margin in cases:
+        for t in (table, copy):
+            decision = t.decide(facts)
+            assert decision.rule.name == rule
+            assert decision.margin == pytest.approx(margin)
