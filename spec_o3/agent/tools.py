@@ -169,7 +169,7 @@ class InspectionEnvironment:
         self.redshift, self.redshift_source = rest_frame(
             spectrum, redshift, assumed=self.assumed_redshift, source=source
         )
-        self._windows = {}  # what _pixels and _flux_extent worked out on the previous spectrum
+        self._windows = {}  # what _pixels worked out on the previous spectrum
         try:
             self._arrays = spectrum_arrays(spectrum, self.redshift)
             check_inspectable(self._arrays)
@@ -199,12 +199,12 @@ class InspectionEnvironment:
             raise ToolCallError(f"label must be a string, got {label!r}")
         lower, upper, pixels = self._window(wavelength_range)
         window = SpectralRegion(u.Quantity(lower, u.AA), u.Quantity(upper, u.AA))
-        n_points, low, high = self._flux_extent(pixels)
+        flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
         data = {
             "wavelength_range": [lower, upper],
             "label": label,
-            "n_points": n_points,
-            "flux_range": [low, high],
+            "n_points": int(flux.size),
+            "flux_range": [float(flux.min()), float(flux.max())],
             "flux_unit": unit_text(self._arrays.flux_unit),
         }
         image = None
@@ -313,7 +313,7 @@ class InspectionEnvironment:
     def _pixels(self, lower, upper):
         """`~spec_o3.analysis.arrays.check_window` of [lower, upper] Å on this spectrum, worked
         out once per window: the tasks of a spectrum look at many of the same windows."""
-        key = ("pixels", lower, upper)
+        key = (lower, upper)
         if key not in self._windows:
             try:
                 self._windows[key] = check_window(self._arrays, lower, upper)
@@ -323,15 +323,6 @@ class InspectionEnvironment:
         if isinstance(pixels, str):
             raise ValueError(pixels)
         return pixels
-
-    def _flux_extent(self, pixels):
-        """Number, least and greatest of the valid fluxes in the slice ``pixels``, worked out once
-        per slice."""
-        key = ("flux", pixels.start, pixels.stop)
-        if key not in self._windows:
-            flux = self._arrays.flux[pixels][self._arrays.good[pixels]]
-            self._windows[key] = int(flux.size), float(flux.min()), float(flux.max())
-        return self._windows[key]
 
 
 def windows_without_data(environment, windows, *, observed=False):
