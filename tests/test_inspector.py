@@ -9,7 +9,13 @@ from specutils import SpectralRegion, Spectrum
 from spec_o3.agent import BackendError, Inspector, Policy, VettingResult, get_backend, vet
 from spec_o3.agent.expert_rules import assess_all
 from spec_o3.agent.protocol import format_answer, format_assistant, format_tool_call, parse_response
-from spec_o3.agent.tools import InspectionEnvironment, ToolCallError, run_tool
+from spec_o3.agent.tools import (
+    InspectionEnvironment,
+    ToolCallError,
+    run_tool,
+    windows_without_data,
+)
+from spec_o3.tasks import get_task
 
 TOOL = "spectral_visualization_tool"
 
@@ -320,6 +326,19 @@ def test_environment_reset_for_trl(spectrum):
         name for name in dir(env) if not name.startswith("_") and callable(getattr(env, name))
     )
     assert public == ["band_strength", "identify_lines", "reset", "spectral_visualization_tool"]
+
+
+def test_environment_checks_windows_on_the_spectrum_it_holds(spectrum):
+    """A window checked on one spectrum is checked again on the next one `reset` loads."""
+    windows = get_task("cc").windows
+    env = InspectionEnvironment(spectrum, redshift=0.0, render_images=False)
+    assert env.spectral_visualization_tool([8000, 8500]).data["n_points"] > 2
+    assert windows_without_data(env, windows) == []
+    env.reset(spectrum[: spectrum.shape[0] // 2], redshift=0.0)  # up to about 6400 Å
+    for _ in range(2):  # the outcome is kept, and stays an error
+        with pytest.raises(ToolCallError, match="window 8000.0–8500.0 Å .* does not overlap"):
+            env.spectral_visualization_tool([8000, 8500])
+    assert windows_without_data(env, windows) == ["CN red 7088 vs TiO 7054", "CN red 7945/8125"]
 
 
 def test_tool_result_text_matches_the_released_wording(spectrum):
