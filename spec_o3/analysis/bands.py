@@ -63,10 +63,11 @@ def _window_mean(arrays, sigma, good, lo, hi):
     width[0], width[-1] = wavelength[1] - wavelength[0], wavelength[-1] - wavelength[-2]
     if n < stop - start:  # without masked pixels the window is used as it is, without copies
         wavelength, flux, noise, width = wavelength[keep], flux[keep], noise[keep], width[keep]
+    # ndarray.dot is np.dot (the same BLAS product) without the function's dispatch.
     total = np.add.reduce(width)
-    mean = np.dot(flux, width) / total
-    variance = np.dot(noise**2, width**2) / total**2
-    centre = np.dot(wavelength, width) / total
+    mean = flux.dot(width) / total
+    variance = (noise**2).dot(width**2) / total**2
+    centre = wavelength.dot(width) / total
     return (mean, variance, centre), n
 
 
