@@ -5,8 +5,7 @@ Run from the repository root::
     python benchmarks/bench_io.py [--number 20]
 
 Uses the real spectra of ``tests/data/real``. Per file, one run prints the CPU milliseconds per
-call (best of five repeats; CPU time, so that other jobs on the machine count little) and the
-ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
+call and the ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
 
 * ``Spectrum.read(path, format=...)``, the format named;
 * ``Spectrum.read(path)``, the format found by running every identifier of the registry;
@@ -18,14 +17,17 @@ ratio to ``fits.getdata`` (the floor: the bytes read and decoded) of
 * `spec_o3.io.read_for_inspection` (what the vetting reads with, through
   `spec_o3.io.iter_targets`);
 
-and the milliseconds per write of the LAMOST layout.
+and the milliseconds per write of the LAMOST layout. Each figure is the median over five rounds
+(after a warm-up call) of this process's CPU time, each round timing every figure of the file in
+turn: on a machine shared with other jobs, CPU time counts the work done rather than the wait for
+a core, and the rounds spread a change of load over all figures alike.
 """
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
-import timeit
 import warnings
 from functools import partial
 from pathlib import Path
@@ -50,11 +52,20 @@ FILES = {
 }
 
 
-def milliseconds(function, number):
-    """Best CPU time of one call, in ms, over five repeats of ``number`` calls."""
-    function()  # warm caches and lazy imports
-    times = timeit.repeat(function, number=number, repeat=5, timer=time.process_time)
-    return min(times) / number * 1e3
+def milliseconds(cases, rounds=5):
+    """``{name: CPU ms per call}`` of ``cases`` (``{name: (function, calls)}``): the median over
+    ``rounds`` rounds, after a warm-up call of each (caches, lazy imports), each round timing
+    ``calls`` calls of every case in turn."""
+    for function, _ in cases.values():
+        function()
+    times = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, (function, calls) in cases.items():
+            start = time.process_time()
+            for _ in range(calls):
+                function()
+            times[name].append((time.process_time() - start) / calls * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def read_opened(path):
@@ -94,8 +105,8 @@ def main():
     few = max(number // 10, 1)  # every identifier of the registry is slow: fewer calls
     for label, (name, fmt) in FILES.items():
         path = REAL / name
-        floor = milliseconds(partial(fits.getdata, path), number)
         cases = {
+            "fits.getdata": (partial(fits.getdata, path), number),
             f"Spectrum.read(format={fmt!r})": (partial(Spectrum.read, path, format=fmt), number),
             "Spectrum.read (no format)": (partial(Spectrum.read, path), few),
             "  spec-o3's identifiers": (partial(identifiers, path, True), number),
@@ -104,20 +115,25 @@ def main():
             "read_for_inspection": (partial(read_for_inspection, path), number),
             "iter_targets": (lambda path=path: list(iter_targets(path)), number),
         }
-        print(f"{label:18s} {'fits.getdata':44s} {floor:7.2f} ms  1.0")
-        for case, (function, calls) in cases.items():
-            time = milliseconds(function, calls)
-            print(f"{label:18s} {case:44s} {time:7.2f} ms {time / floor:4.1f}")
+        times = milliseconds(cases)
+        for case, ms in times.items():
+            print(f"{label:18s} {case:44s} {ms:7.2f} ms {ms / times['fits.getdata']:4.1f}")
     spectrum = read_for_inspection(REAL / FILES["LAMOST DR1 image"][0])
     with tempfile.TemporaryDirectory() as directory:
-        for suffix in (".fits", ".fits.gz"):
-            write = partial(
-                spectrum.write,
-                Path(directory) / f"spec{suffix}",
-                format="spec-o3 LAMOST-LRS",
-                overwrite=True,
+        writes = {
+            suffix: (
+                partial(
+                    spectrum.write,
+                    Path(directory) / f"spec{suffix}",
+                    format="spec-o3 LAMOST-LRS",
+                    overwrite=True,
+                ),
+                number,
             )
-            print(f"{'LAMOST write':18s} {suffix:44s} {milliseconds(write, number):7.2f} ms")
+            for suffix in (".fits", ".fits.gz")
+        }
+        for suffix, ms in milliseconds(writes).items():
+            print(f"{'LAMOST write':18s} {suffix:44s} {ms:7.2f} ms")
 
 
 if __name__ == "__main__":
