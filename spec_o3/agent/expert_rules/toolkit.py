@@ -798,7 +798,8 @@ def window_for(task, lo, hi, label, pad=60.0):
     best, overlap = None, 0.0
     for window in task.windows:
         lower, upper = window.bounds
-        shared = min(hi, upper) - max(lo, lower)
+        # min(hi, upper) - max(lo, lower), without two builtin calls per window per record
+        shared = (hi if hi < upper else upper) - (lo if lo > lower else lower)
         if shared > overlap:
             best, overlap = window, shared
     if best is None:
