@@ -310,8 +310,9 @@ def _header_values(data, cards, size):
     return HeaderValues(fits.Header.fromstring(data[:size].decode("ascii")), cards)
 
 
-class HeaderValues(collections.abc.Mapping):
-    """The values of a `~astropy.io.fits.Header` (``.header``), each as the Header gives it.
+class HeaderValues:
+    """The values of a `~astropy.io.fits.Header` (``.header``), each as the Header gives it:
+    ``values[keyword]``, ``values.get(keyword)`` and ``keyword in values``.
 
     astropy parses a card when its value is first asked for, at ~15 µs a card (a LAMOST file's
     meta and row names ask for ten). A value whose raw card text (``cards``, a `_RawCards` of the
@@ -331,11 +332,8 @@ class HeaderValues(collections.abc.Mapping):
     def __contains__(self, keyword):
         return keyword in self.header
 
-    def __iter__(self):
-        return iter(self.header)
-
-    def __len__(self):
-        return len(self.header)
+    def get(self, keyword, default=None):
+        return self[keyword] if keyword in self.header else default
 
 
 def _plain_value(text):
