@@ -26,6 +26,7 @@ from spec_o3.io import (
     SDSS_BAD_PIXEL_BITS,
     identify_lamost_lrs_image,
     identify_sdss_spspec,
+    iter_targets,
     read_for_inspection,
     read_survey_spectrum,
 )
@@ -36,6 +37,7 @@ from spec_o3.io._fits import (
     read_first_table,
     read_primary_image,
 )
+from spec_o3.io.survey import survey_format
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")
 N_PIX = 300
@@ -890,6 +892,18 @@ def test_other_layouts_are_left_to_astropy_with_the_same_result(
             assert str(info.value) == str(error)
             return
         _assert_identical(read_survey_spectrum(path), reference)
+
+
+def test_a_file_the_identifiers_cannot_decide_on_gets_the_full_reading(tmp_path, real_data):
+    """A garbled card (text where the fibre number goes) fails spec-o3's identifiers: the file is
+    read the full way, which names it in an UnvettableSpectrum, never a TypeError."""
+    raw = (real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits").read_bytes()
+    path = tmp_path / "spec-garbled.fits"
+    path.write_bytes(_replace_card(raw, "FIBERID", "FIBERID = 'x'"))
+    assert survey_format(path) is None
+    for read in (read_for_inspection, lambda path: list(iter_targets(path))):
+        with pytest.raises(UnvettableSpectrum, match="spec-garbled.fits: cannot be read"):
+            read(path)
 
 
 CARD_VALUES = [

@@ -266,13 +266,16 @@ def _table_layout(cards, wanted):
     if (not plain or len(set(names)) != len(names) or not isinstance(row_size, int)
             or not isinstance(rows, int) or rows < 0):
         return None
-    dtype = np.dtype({
-        "names": list(fields),
-        "formats": [(_TFORM_DTYPES[code], (repeat,)) if repeat > 1 else _TFORM_DTYPES[code]
-                    for _, _, code, repeat in fields.values()],
-        "offsets": [offset for _, offset, _, _ in fields.values()],
-        "itemsize": row_size,
-    })
+    try:
+        dtype = np.dtype({
+            "names": list(fields),
+            "formats": [(_TFORM_DTYPES[code], (repeat,)) if repeat > 1 else _TFORM_DTYPES[code]
+                        for _, _, code, repeat in fields.values()],
+            "offsets": [offset for _, offset, _, _ in fields.values()],
+            "itemsize": row_size,
+        })
+    except ValueError:  # columns that do not fit in NAXIS1 bytes: astropy says what is wrong
+        return None
     return set(names), dtype, rows
 
 

@@ -84,7 +84,8 @@ def survey_format(source):
 
     Decided by the identifiers of `_SURVEY_FORMATS` from the first header blocks, read raw (plain
     or gzip-compressed) as ``Spectrum.read`` would hand them the file; `None` for a source that is
-    not the path of a readable file, and for a file none of them identifies.
+    not the path of a readable file, for a file none of them identifies, and for one they cannot
+    decide on (garbled cards): the full reading of such a file says what is wrong with it.
     """
     if not isinstance(source, (str, os.PathLike)):
         return None
@@ -94,7 +95,8 @@ def survey_format(source):
             fileobj.seek(0)
             return next((format_name for identify, format_name in _SURVEY_FORMATS
                          if identify("read", source, fileobj)), None)
-    except (OSError, EOFError):  # e.g. a corrupt archive: the full reading says what is wrong
+    # Identifiers fail in many ways on odd bytes (a corrupt archive, a text where a number goes)
+    except Exception:  # noqa: BLE001
         return None
 
 
