@@ -31,11 +31,12 @@ def read_survey_spectrum(source, *, mask_zero_ivar=True):
     Read a spectrum as ``Spectrum.read`` would, faster for LAMOST and SDSS files.
 
     ``Spectrum.read(path)`` without a format runs the identifier of every registered format, and
-    specutils' own identifiers open the file again each time. This function opens the file once,
-    tries only the survey formats of ``spec_o3.io`` and reads a file one of them identifies with
-    that format named; SDSS ``spec`` files too, which ``Spectrum.read`` leaves to specutils' own
-    loader. Anything else goes to ``Spectrum.read``, but for a file named ``*.fits`` (``.fit``,
-    ``.fts``, maybe compressed) that does not open as FITS, which raises an `OSError` saying why.
+    specutils' own identifiers open the file again each time. This function tries only the survey
+    formats of ``spec_o3.io`` (on a path, from its first header block; else on the file opened
+    once) and reads a file one of them identifies with that format named; SDSS ``spec`` files
+    too, which ``Spectrum.read`` leaves to specutils' own loader. Anything else goes to
+    ``Spectrum.read``, but for a file named ``*.fits`` (``.fit``, ``.fts``, maybe compressed)
+    that does not open as FITS, which raises an `OSError` saying why.
 
     Parameters
     ----------
