@@ -395,6 +395,39 @@ def test_parquet_schema_holds_the_longest_texts_of_the_rows_kept(files, tmp_path
     assert pq.read_schema(output) == schema_of_its_rows()
 
 
+@pytest.mark.parametrize("extension", ["ecsv", "csv"])
+def test_text_tables_are_written_as_astropy_writes_them(tmp_path, monkeypatch, extension):
+    """Block by block, with the masked columns given to astropy as its own texts for them, the
+    output is byte for byte astropy's writing of the whole table."""
+    from spec_o3.batch import results
+
+    texts = ["", "a b", 'say "no"', "x,y", "Hα 6563 Å", " padded ", "two\nlines"]
+    rows = [
+        {
+            "file": f"dir with space/{i}.fits",
+            "targetid": None if i % 3 else 2**62 + i,
+            "task": "carbon_star",
+            "status": "failed" if i % 4 == 0 else "answered",
+            "verdict": None if i % 4 == 0 else ("YES", "NO")[i % 2],
+            "confidence": None if i % 5 == 0 else (0.1 + 0.2, 1e-7, 1.0)[i % 3],
+            "evidence": texts[i % len(texts)],
+            "n_steps": i % 9,
+            "windows": "4950-5250;6480-6650" if i % 2 else "",
+            "redshift": None if i % 4 == 0 else -1e-4 * i,
+            "redshift_source": "file",
+            "error": texts[(i + 3) % len(texts)],
+            "seconds": 0.001 * i,
+        }
+        for i in range(23)
+    ]
+    monkeypatch.setattr(results, "_BLOCK", 5)  # several blocks, the last one short
+    output = tmp_path / f"out.{extension}"
+    results.write_table(lambda: iter(rows), output, COLUMNS)
+    whole = tmp_path / f"whole.{extension}"
+    results._block_table(rows, COLUMNS).write(whole, format=results.table_format(whole))
+    assert output.read_bytes() == whole.read_bytes()
+
+
 def test_trajectories_are_saved_and_not_overwritten(files, tmp_path):
     saved = tmp_path / "runs"
     run(files[:2], tmp_path / "a.ecsv", save_trajectories=saved)

@@ -347,15 +347,23 @@ def _filled(rows, name):
     return [kind() if value is None else value for value in values], [v is None for v in values]
 
 
-def _block_table(rows, columns):
-    """The rows as a table; the ``_MASKED`` columns are masked where a row holds ``None``."""
+def _block_table(rows, columns, masked_as_text=False):
+    """The rows as a table; the ``_MASKED`` columns are masked where a row holds ``None``, or
+    with ``masked_as_text``, the texts astropy's ASCII writers write for them: each value's
+    ``str``, and an empty text where it is masked."""
     from astropy.table import MaskedColumn, Table
 
     table = Table()
     for name in columns:
         values, missing = _filled(rows, name)
         column = np.array(values, dtype=_NUMERIC.get(name, str))
-        table[name] = MaskedColumn(column, mask=missing) if name in _MASKED else column
+        if name not in _MASKED:
+            table[name] = column
+        elif masked_as_text:
+            texts = zip(column, missing, strict=True)
+            table[name] = ["" if gone else str(value) for value, gone in texts]
+        else:
+            table[name] = MaskedColumn(column, mask=missing)
     table["seconds"].unit = u.s
     return table
 
@@ -367,19 +375,20 @@ def _blocks(rows):
 
 
 def _write_ascii(rows, path, columns, astropy_format):
-    """Write block by block; astropy formats each block, whose repeated header is dropped."""
+    """Write block by block; astropy formats each block, whose own header is dropped. The blocks
+    hold the masked columns as the texts astropy writes for them (it reads a masked column item
+    by item, which took most of the time)."""
 
-    def text(block):
+    def text(table):
         buffer = io.StringIO()
-        _block_table(block, columns).write(buffer, format=astropy_format)
+        table.write(buffer, format=astropy_format)
         return buffer.getvalue()
 
-    header = text([])
-    header_lines = header.count("\n")
     with open(path, "w", encoding="utf-8", newline="") as file:
-        file.write(header)
+        file.write(text(_block_table([], columns)))
         for block in _blocks(rows()):
-            file.write(text(block).split("\n", header_lines)[-1])
+            table = _block_table(block, columns, masked_as_text=True)
+            file.write(text(table).split("\n", text(table[:0]).count("\n"))[-1])
 
 
 def _write_parquet(rows, path, columns, widths=None):
