@@ -14,10 +14,10 @@ wait for a core:
 - `spec_o3.batch.vet_catalog` with the expert backend, text only, for ``--task`` (default all
   five tasks, a row per file and task) with each ``--workers`` count, with the peak memory of the
   whole process tree (parent and workers; shared pages counted once) from ``/proc``;
-- what the batch adds to reading and measuring: the CPU time per file of ``vet_catalog`` with 1
-  worker less that of ``read_for_inspection`` and of the expert's ``assess_all`` (the episodes,
-  the zoom tool on each window shown, the rows, the journal and the table, and what the run
-  imports as it needs it);
+- what the batch adds to reading and measuring, on the first ``--expert-sample`` files in one
+  warm process: the CPU time per file of reading them, of reading them and ``assess_all``, and
+  of ``vet_catalog`` with 1 worker; the last less the second is the rest (the episodes, the zoom
+  tool on each window shown, the rows, the journal and the table);
 - issue 18's check: the wall time of ``spec-o3 vet --task all --workers 2 --catalog LIST
   --output OUT``, start-up included, and that every (file, task) row is there. Target: at most
   5 x t_raw;
@@ -215,7 +215,7 @@ def run_command(listing, task, workers):
 def expert_lines(listing, task, sample, getdata_seconds):
     """The expert's measurements on the first ``sample`` files, spectra in memory: print CPU time
     per file and its ratio to that of ``fits.getdata`` (``getdata_seconds``), as `bench_vet`
-    times them; return the CPU seconds per file of ``assess_all``."""
+    times them."""
     from bench_vet import expert_figures, seconds_per_file
 
     from spec_o3.io import read_for_inspection
@@ -229,7 +229,47 @@ def expert_lines(listing, task, sample, getdata_seconds):
             f"{name + f', {sample} files':40s} {'':27s} CPU {1e3 * seconds:6.2f} ms/file "
             f"{seconds / getdata_seconds:6.1f} x"
         )
-    return seconds  # assess_all's, the last figure
+
+
+def rest_lines(listing, task, getdata_seconds):
+    """What ``vet_catalog`` with 1 worker adds to reading and measuring the files of ``listing``,
+    each timed in this process once it is warm (the best of two rounds): print CPU time per file
+    and its ratio to that of ``fits.getdata`` (``getdata_seconds``)."""
+    from spec_o3.agent.expert_rules import assess_all
+    from spec_o3.batch import vet_catalog
+    from spec_o3.io import read_for_inspection
+    from spec_o3.tasks import get_tasks
+
+    paths, tasks = listing.read_text().split(), get_tasks(task)
+
+    def measured(path):
+        spectrum = read_for_inspection(path)
+        return assess_all(spectrum, tasks, spectrum.meta.get("redshift") or 0.0)
+
+    def vetted():
+        output = listing.with_name("results-rest.parquet")
+        vet_catalog(listing, task, output, render_images=False, overwrite=True, progress=False)
+
+    def cpu(function):
+        start = time.process_time()
+        function()
+        return (time.process_time() - start) / len(paths)
+
+    figures = {
+        "  read_for_inspection": lambda: [read_for_inspection(path) for path in paths],
+        "  read, assess_all": lambda: [measured(path) for path in paths],
+        "  vet_catalog, 1 worker": vetted,
+    }
+    vetted()  # warm: what a run imports as it goes
+    seconds = {name: min(cpu(function) for _ in range(2)) for name, function in figures.items()}
+    seconds["  rest: episodes, rows, journal, table"] = (
+        seconds["  vet_catalog, 1 worker"] - seconds["  read, assess_all"]
+    )
+    print(f"in this process, warm, on the first {len(paths)} files:")
+    for name, value in seconds.items():
+        print(
+            f"{name:40s} {'':27s} CPU {1e3 * value:6.2f} ms/file {value / getdata_seconds:6.1f} x"
+        )
 
 
 def release_lines(cpu_per_file, wall_per_file):
@@ -280,19 +320,14 @@ def main(argv=None):
     print("each figure: wall time and CPU time (all processes), and their ratios to fits.getdata's")
     raw = run_measurement("fits.getdata", listing, args.task)
     line("fits.getdata, 1 process (t_raw)", raw)
-    read = run_measurement("read", listing, args.task)
-    line("read_for_inspection, 1 process", read)
-    measuring = expert_lines(listing, args.task, args.expert_sample, raw["cpu"] / args.n)
+    line("read_for_inspection, 1 process", run_measurement("read", listing, args.task))
+    expert_lines(listing, args.task, args.expert_sample, raw["cpu"] / args.n)
+    sample = prepare(args.folder, min(args.expert_sample, args.n), args.distinct)
+    rest_lines(sample, args.task, raw["cpu"] / args.n)
     for workers in args.workers:
         result = run_measurement("vet", listing, args.task, workers, args.chunk_size)
         memory = f"  peak memory {result['peak'] / 2**20:.0f} MiB"
         line(f"vet_catalog, {workers} worker(s)", result, memory)
-        if workers == 1:
-            rest = (result["cpu"] - read["cpu"]) / args.n - measuring
-            print(
-                f"{'  the rest: episodes, rows, journal, table':40s} {'':27s} CPU "
-                f"{1e3 * rest:6.2f} ms/file {rest / (raw['cpu'] / args.n):6.1f} x"
-            )
     command = run_command(listing, args.task, max(args.workers))
     line(f"spec-o3 vet --workers {max(args.workers)}", command, " (start-up included)")
     if args.memory_check:
