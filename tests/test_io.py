@@ -930,7 +930,14 @@ CARD_VALUES = [
 @pytest.mark.parametrize("value", CARD_VALUES)
 def test_header_values_are_astropys_values(value):
     value, *continued = (value,) if isinstance(value, str) else value
-    cards = [f"KEY     = {value}", *continued, "OTHER   = 'x'", "key     = 7", "END"]
+    cards = [
+        f"KEY     = {value}",
+        *continued,
+        "OTHER   = 'x'",
+        "key     = 7",
+        "COMMENT = 'a comment, not a value'",
+        "END",
+    ]
     block = "".join(card.ljust(80) for card in cards).ljust(2880).encode()
     header = fits.Header.fromstring(block.decode())
     cards = _RawCards()
@@ -938,7 +945,7 @@ def test_header_values_are_astropys_values(value):
     values = HeaderValues(header, cards)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)  # astropy's notes on odd cards
-        for keyword in ("KEY", "OTHER"):
+        for keyword in ("KEY", "OTHER", "COMMENT"):
             assert values[keyword] == header[keyword]
             assert type(values[keyword]) is type(header[keyword])
     assert values.get("MISSING") is None and "KEY" in values and "MISSING" not in values

@@ -40,6 +40,8 @@ _TFORM = re.compile(r"\s*(\d*)([LXBIJKAEDCMPQ])")
 _FLOAT_BITPIX = {-32: ">f4", -64: ">f8"}
 #: Primary-header keywords that make astropy scale or reshape the data: such files go to astropy.
 _SCALING_KEYWORDS = ("BSCALE", "BZERO", "BLANK", "GROUPS", "PCOUNT", "GCOUNT")
+#: Keywords of commentary cards, which have no value however they are written.
+_COMMENTARY = frozenset({"", "COMMENT", "HISTORY"})
 #: Characters that may follow "END" in a longer keyword; any other makes the card the END card.
 _KEYWORD_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
@@ -515,7 +517,8 @@ def _block_cards(block, cards):
             return start
         if text[start + 8:start + 10] == "= ":
             keyword = text[start:start + 8].rstrip().upper()
-            cards.texts.setdefault(keyword, text[start + 10:start + 80])
+            if keyword not in _COMMENTARY:  # astropy keeps "= ..." as the text of such cards
+                cards.texts.setdefault(keyword, text[start + 10:start + 80])
     return None
 
 
