@@ -34,6 +34,7 @@ from spec_o3.io._fits import (
     HeaderValues,
     _block_cards,
     _RawCards,
+    grid_wcs,
     read_first_table,
     read_primary_image,
 )
@@ -962,6 +963,21 @@ def test_spectra_on_one_wavelength_grid_share_its_wcs(real_data):
     for spectrum in (first, other_grid):
         pixels = np.arange(len(spectrum.flux))
         assert np.array_equal(spectrum.wcs.pixel_to_world(pixels), spectrum.spectral_axis)
+
+
+def test_grids_that_differ_inside_get_their_own_wcs():
+    """The shared WCS is looked up by size and end points, and used only for an equal grid."""
+    grid = np.linspace(4000.0, 5000.0, 50)
+    other = grid.copy()
+    other[20] += 1e-9
+    wcs = grid_wcs(grid)
+    assert grid_wcs(grid.copy()) is wcs
+    other_wcs = grid_wcs(other)
+    assert other_wcs is not wcs
+    pixels = np.arange(50)
+    assert np.array_equal(other_wcs.pixel_to_world(pixels).value, other)
+    grid[0] = 1.0  # the caller's array may change: the WCS keeps its own copy
+    assert wcs.pixel_to_world(pixels)[0].value == 4000.0
 
 
 # ------------------------------------------------------------------------------------- bad input
