@@ -12,6 +12,7 @@ The wording varies from spectrum to spectrum (so SFT data are not one template) 
 given spectrum and task: phrases are drawn with a seed taken from the flux values.
 """
 
+import functools
 import math
 import random
 import zlib
@@ -100,12 +101,19 @@ def measurement_record(measurements):
     """
     return {
         m.name: {
-            "value": round(float(m.value.value), 4),
-            "uncertainty": round(float(m.uncertainty.value), 4),
-            "unit": "" if m.value.unit is u.dimensionless_unscaled else unit_text(m.value.unit),
+            "value": round(float(m.number), 4),  # the numbers of its value and uncertainty
+            "uncertainty": round(float(m.error), 4),
+            "unit": _record_unit(m.unit),
         }
         for m in measurements
     }
+
+
+@functools.cache
+def _record_unit(unit):
+    """A measurement record's unit: empty for a dimensionless one."""
+    unit = u.Unit(unit)
+    return "" if unit is u.dimensionless_unscaled else unit_text(unit)
 
 
 class _Narration:
