@@ -761,6 +761,7 @@ def _assert_identical(spectrum, reference):
 )
 def test_a_plain_image_file_is_read_in_one_pass_as_astropy_reads_it(test_data, name):
     path = test_data / name
+    assert survey_format(path) is not None  # identified from the raw header, gzipped or not
     values, image = read_primary_image(path)
     with fits.open(path) as hdulist:
         header = hdulist[0].header
@@ -832,6 +833,7 @@ def test_a_table_file_is_read_in_one_pass_where_plain_as_astropy_reads_it(
         TABLE_LAYOUTS[layout],
         extra=[fits.Column(name="OBJNAME", format="8A", array=np.array(["a star"]))],
     )
+    assert survey_format(path) == "spec-o3 LAMOST-LRS-table"
     one_pass = read_first_table(path, {"FLUX", "IVAR", "WAVELENGTH"}, {"ANDMASK"}) is not None
     assert one_pass == (layout in ("one-row-of-arrays", "pixel-per-row", "lower-case-names"))
     _assert_identical(read_survey_spectrum(path), _read_from_hdulist(path))
@@ -842,6 +844,7 @@ def test_an_sdss_spec_file_is_read_in_one_pass_as_astropy_reads_it(tmp_path, rea
     raw = (real_data / "sdss_boss_pyhammer_testcase/spec-1123-52882-0065.fits").read_bytes()
     path = tmp_path / f"spec-1123-52882-0065{suffix}"
     path.write_bytes(gzip.compress(raw) if suffix.endswith(".gz") else raw)
+    assert survey_format(path) == "spec-o3 SDSS-spec"
     assert read_first_table(path, {"FLUX", "IVAR", "LOGLAM"}, {"AND_MASK"}) is not None
     spectrum = read_survey_spectrum(path)
     assert spectrum.meta["class"] and spectrum.meta["snr"]  # from the summary table of HDU 2

@@ -95,8 +95,9 @@ def survey_format(source):
         return None
     try:
         with open(source, "rb") as file:
-            fileobj = gzip.GzipFile(fileobj=file) if file.read(2) == b"\x1f\x8b" else file
-            fileobj.seek(0)
+            gzipped = file.read(2) == b"\x1f\x8b"
+            file.seek(0)
+            fileobj = gzip.GzipFile(fileobj=file) if gzipped else file
             return next((format_name for identify, format_name in _SURVEY_FORMATS
                          if identify("read", source, fileobj)), None)
     # Identifiers fail in many ways on odd bytes (a corrupt archive, a text where a number goes)
