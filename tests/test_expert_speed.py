@@ -1,9 +1,10 @@
-"""The expert's fast paths give exactly the numbers of the plain formulas they replace.
+"""The expert's fast paths give the numbers of the plain formulas they replace.
 
-Every verdict, evidence text and confidence of a catalogue run must stay the same to the last bit
-when the measurements are made faster, so each shortcut is checked here against the formula it
-replaces, bit for bit, on noisy spectra and on the edge cases the shortcut reasons about (pixels
-exactly on a window edge, masked pixels, even and odd pixel counts).
+Every verdict and evidence text of a catalogue run must stay the same when the measurements are
+made faster, so each shortcut is checked here against the formula it replaces on noisy spectra and
+on the edge cases the shortcut reasons about (pixels exactly on a window edge, masked pixels, even
+and odd pixel counts): bit for bit, or to rounding where a shortcut sums in another order (the
+band windows, all summed in one pass).
 """
 
 import pickle
@@ -16,15 +17,18 @@ from specutils import Spectrum
 
 from spec_o3.agent.expert_rules import Measurement, RuleTable
 from spec_o3.agent.expert_rules.toolkit import (
+    BANDS,
     H_BETA,
     TIO5,
+    BandIndex,
     RestSpectrum,
+    _depths,
     _LineProfile,
     _median,
     make_measurement,
 )
 from spec_o3.analysis.arrays import pixel_widths, spectrum_arrays
-from spec_o3.analysis.bands import _window_mean
+from spec_o3.analysis.bands import window_means
 
 #: The LAMOST LRS grid: log-linear, 69 km/s per pixel, 3700-9100 Å.
 LAMOST = 10 ** (3.5682 + 1e-4 * np.arange(3900))
@@ -75,18 +79,61 @@ def test_band_window_means_equal_those_from_the_windows_own_pixel_widths(masked)
         mask[np.random.default_rng(1).choice(LAMOST.size, 400, replace=False)] = True
     arrays = spectrum_arrays(noisy_spectrum(0, mask))
     good = arrays.good & np.isfinite(arrays.sigma)
-    # window edges on pixels and between them, at the grid's ends too
-    edges = [(LAMOST[0], LAMOST[30]), (5000.0, 5030.0), (LAMOST[500], LAMOST[531] - 1e-9)]
-    for lo, hi in [*edges, (7040.0, 7046.0), (LAMOST[-40], LAMOST[-1])]:
-        (mean, variance, centre), n = _window_mean(arrays, arrays.sigma, good, lo, hi)
-        inside = (arrays.wavelength >= lo) & (arrays.wavelength <= hi)
-        width = pixel_widths(arrays.wavelength[inside])[good[inside]]
+    # window edges on pixels and between them, at the grid's ends too; windows of 0, 1, 2 and 3
+    # pixels; windows overlapping and given in any order
+    bounds = [
+        (LAMOST[0], LAMOST[30]),
+        (5000.0, 5030.0),
+        (LAMOST[500], LAMOST[531] - 1e-9),
+        (7040.0, 7046.0),
+        (LAMOST[-40], LAMOST[-1]),
+        (LAMOST[10], LAMOST[11]),
+        (LAMOST[12], LAMOST[14]),
+        (LAMOST[7], LAMOST[7]),
+        (4000.3, 4000.4),
+        (LAMOST[-1], np.inf),
+        (5010.0, 5020.0),
+    ]
+    lo, hi = np.array(bounds).T
+    # All windows at once, and each on its own (one span of pixels per call).
+    together = np.array(window_means(arrays, arrays.sigma, good, lo, hi))
+    alone = np.hstack(
+        [window_means(arrays, arrays.sigma, good, lo[[i]], hi[[i]]) for i in range(lo.size)]
+    )
+    np.testing.assert_array_equal(together, alone)
+    for (lo_i, hi_i), mean, variance, centre, n in zip(bounds, *together, strict=True):
+        inside = (arrays.wavelength >= lo_i) & (arrays.wavelength <= hi_i)
         keep = inside & good
-        total = width.sum()
         assert n == keep.sum()
-        assert mean == np.dot(arrays.flux[keep], width) / total
-        assert variance == np.dot(arrays.sigma[keep] ** 2, width**2) / total**2
-        assert centre == np.dot(arrays.wavelength[keep], width) / total
+        if n < 2:
+            assert np.isnan([mean, variance, centre]).all()
+            continue
+        width = pixel_widths(arrays.wavelength[inside])[good[inside]]
+        total = width.sum()
+        # Summed in another order than a dot product sums: equal to rounding.
+        np.testing.assert_allclose(
+            [mean, variance, centre],
+            [
+                np.dot(arrays.flux[keep], width) / total,
+                np.dot(arrays.sigma[keep] ** 2, width**2) / total**2,
+                np.dot(arrays.wavelength[keep], width) / total,
+            ],
+            rtol=1e-13,
+        )
+
+
+def test_the_expert_measures_its_bands_together_as_each_band_alone():
+    rest = RestSpectrum(noisy_spectrum(6), 0.01)
+    alone = RestSpectrum(noisy_spectrum(6), 0.01)
+    measured = 0
+    for band in BANDS:
+        depth = band.depth(rest)
+        assert depth == _depths(alone, (band,))[0]
+        measured += depth is not None
+    assert measured > len(BANDS) / 2
+    # a band of a task file's is measured on its own
+    own = BandIndex("own", (5000.0, 5030.0), ((4960.0, 4990.0),))
+    assert own.depth(rest) is not None and own.depth(rest) == _depths(alone, (own,))[0]
 
 
 def test_the_noise_of_a_scaled_inverse_variance_is_converted_as_astropy_converts_it():

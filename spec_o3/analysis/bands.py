@@ -47,28 +47,61 @@ def _band(band):
         ) from exc
 
 
-def _window_mean(arrays, sigma, good, lo, hi):
-    """Mean flux (weighted by pixel width), its variance, mean wavelength and valid pixel count."""
-    start = int(arrays.wavelength.searchsorted(lo, side="left"))
-    stop = int(arrays.wavelength.searchsorted(hi, side="right"))
-    keep = good[start:stop]
-    n = int(np.count_nonzero(keep))
-    if n < 2:
-        return None, n
-    wavelength = arrays.wavelength[start:stop]
-    flux, noise = arrays.flux[start:stop], sigma[start:stop]
-    # Pixel widths from the neighbours (the grid is usually log-linear, not uniform), as
-    # `pixel_widths` of the window gives them: the grid's, one-sided at the window's edges.
-    width = arrays.widths[start:stop].copy()
-    width[0], width[-1] = wavelength[1] - wavelength[0], wavelength[-1] - wavelength[-2]
-    if n < stop - start:  # without masked pixels the window is used as it is, without copies
-        wavelength, flux, noise, width = wavelength[keep], flux[keep], noise[keep], width[keep]
-    # ndarray.dot is np.dot (the same BLAS product) without the function's dispatch.
-    total = np.add.reduce(width)
-    mean = flux.dot(width) / total
-    variance = (noise**2).dot(width**2) / total**2
-    centre = wavelength.dot(width) / total
-    return (mean, variance, centre), n
+def window_means(arrays, sigma, good, lo, hi):
+    """Width-weighted mean flux, its variance, mean wavelength and valid pixel count of windows.
+
+    ``lo`` and ``hi`` (arrays, Å) bound the windows; each window's pixels are weighted by their
+    widths from their neighbours (the grid is usually log-linear, not uniform), as `pixel_widths`
+    of the window's own pixels gives them: the grid's, one-sided at the window's two edges. Only
+    valid pixels (``good``) count. Returns four arrays, one value per window: ``mean``,
+    ``variance``, ``centre`` (NaN for windows with fewer than two valid pixels) and ``n``.
+
+    All windows are summed in one pass (`numpy.ufunc.reduceat`), which costs about what one
+    window costs alone; a sum adds the pixels in another order than `numpy.dot` does, so the
+    means may differ from a dot product's in their last bits.
+    """
+    wave = arrays.wavelength
+    start, stop = wave.searchsorted(lo, "left"), wave.searchsorted(hi, "right")
+    # The pixels the windows hold, one span, with the windows' bounds in it (an empty window's
+    # clipped to it).
+    held = stop > start
+    first = int(start[held].min()) if held.any() else 0
+    span = slice(first, int(stop[held].max()) if held.any() else first)
+    keep = good[span]
+    size = keep.size
+    start, stop = np.clip(start - first, 0, size), np.clip(stop - first, 0, size)
+    # Rows: flux, noise², wavelength and one, zero at invalid pixels and in a last padding column
+    # (where a window that reaches the end of the span starts or stops).
+    values = np.zeros((4, size + 1))
+    values[0, :size] = arrays.flux[span]
+    values[1, :size] = sigma[span] ** 2
+    values[2, :size] = wave[span]
+    values[3, :size] = 1.0
+    values[:, :size][:, ~keep] = 0.0
+    count = np.concatenate(([0], np.cumsum(keep)))
+    n = count[stop] - count[start]
+    # The pixels inside a window weigh by the grid's widths, its two edge pixels by one-sided ones.
+    width = np.append(arrays.widths[span], 0.0)
+    inner = np.add.reduceat(
+        values * np.array([width, width**2, width, width]),
+        np.clip(np.column_stack((start + 1, stop - 1)).ravel(), 0, size),
+        axis=1,
+    )[:, ::2]
+    sums = np.where(stop - start > 2, inner, 0.0)
+    local = np.append(wave[span], np.nan)
+    head, tail = start, np.clip(stop - 1, 0, size)
+    for edge, edge_width in (
+        (head, local[np.clip(start + 1, 0, size)] - local[head]),
+        (tail, local[tail] - local[np.clip(stop - 2, 0, size)]),
+    ):
+        sums += values[:, edge] * np.array([edge_width, edge_width**2, edge_width, edge_width])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = sums[3]
+        valid = n >= 2
+        mean = np.where(valid, sums[0] / total, np.nan)
+        variance = np.where(valid, sums[1] / total**2, np.nan)
+        centre = np.where(valid, sums[2] / total, np.nan)
+    return mean, variance, centre, n
 
 
 def band_strength(spectrum, band, *, redshift=None):
@@ -159,34 +192,67 @@ def measure_depth(arrays, sigma, name, windows, good=None):
     """
     if good is None:
         good = arrays.good & np.isfinite(sigma)
-    measured, counts = {}, {}
-    for window, (lo, hi) in windows.items():
-        measured[window], counts[window] = _window_mean(arrays, sigma, good, lo, hi)
-    sides = [side for side in ("blue continuum", "red continuum") if measured.get(side)]
-    if not measured.get("band") or not sides:
+    depth, variance, n, sides, continuum = band_depths(arrays, sigma, good, [windows])
+    sides = [side for side, seen in zip(_SIDES, sides[:, 0], strict=True) if seen]
+    if not n[0] >= 2 or not sides:
         described = "; ".join(
             f"{window} {format_range(*windows[window], arrays.redshift)}" for window in windows
         )
         problem = (
             "the band window holds fewer than two valid pixels"
-            if not measured.get("band")
+            if not n[0] >= 2
             else "neither continuum window holds two valid pixels"
         )
         raise ValueError(
             f"band {name}: {problem} ({described}); the data cover {arrays.data_range}"
         )
-    flux, flux_var, centre = measured["band"]
-    if len(sides) == 2:
-        (blue, blue_var, blue_at), (red, red_var, red_at) = (measured[s] for s in sides)
-        red_weight = (centre - blue_at) / (red_at - blue_at)
-        continuum = blue + red_weight * (red - blue)
-        continuum_var = (1 - red_weight) ** 2 * blue_var + red_weight**2 * red_var
-        used = "blue and red"
-    else:
-        continuum, continuum_var, _ = measured[sides[0]]
-        used = sides[0].split()[0] + " only"
-    if not continuum > 0:
-        raise ValueError(f"band {name}: the pseudo-continuum ({continuum:.4g}) is not positive")
-    depth = 1 - flux / continuum
-    variance = flux_var / continuum**2 + (flux / continuum**2) ** 2 * continuum_var
-    return depth, variance, counts["band"], used
+    if not continuum[0] > 0:
+        raise ValueError(f"band {name}: the pseudo-continuum ({continuum[0]:.4g}) is not positive")
+    used = "blue and red" if len(sides) == 2 else sides[0].split()[0] + " only"
+    return float(depth[0]), float(variance[0]), int(n[0]), used
+
+
+_SIDES = ("blue continuum", "red continuum")
+
+
+def band_depths(arrays, sigma, good, bands):
+    """The depths of several bands on one reduced spectrum, all windows measured in one pass.
+
+    ``bands`` is a sequence of ``{window: (lo, hi)}`` (`band_windows`), ``good`` the valid pixels.
+    Returns arrays, one value per band: the ``depth`` and its ``variance`` (NaN where a band
+    cannot be measured), the valid pixels ``n`` in the band window, ``sides`` (shape 2 x bands:
+    whether the blue and the red continuum window hold two valid pixels) and the pseudo-continuum
+    (a depth is measured where ``n >= 2``, a side is and the continuum is positive).
+    """
+    # Three windows per band: the band's, then its two sides (an empty one where it has none).
+    bounds = np.array(
+        [windows.get(w, (np.inf, np.inf)) for windows in bands for w in ("band", *_SIDES)], float
+    ).reshape(len(bands), 3, 2)
+    mean, variance, centre, n = (
+        values.reshape(len(bands), 3)
+        for values in window_means(
+            arrays, sigma, good, bounds[..., 0].ravel(), bounds[..., 1].ravel()
+        )
+    )
+    sides = n[:, 1:].T >= 2
+    (flux, blue, red), (flux_var, blue_var, red_var) = mean.T, variance.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        red_weight = (centre[:, 0] - centre[:, 1]) / (centre[:, 2] - centre[:, 1])
+        both = sides.all(axis=0)
+        # Interpolated between the two sides, or flat at the one side measured.
+        continuum = np.where(both, blue + red_weight * (red - blue), np.where(sides[0], blue, red))
+        continuum_var = np.where(
+            both,
+            (1 - red_weight) ** 2 * blue_var + red_weight**2 * red_var,
+            np.where(sides[0], blue_var, red_var),
+        )
+        depth = 1 - flux / continuum
+        variance = flux_var / continuum**2 + (flux / continuum**2) ** 2 * continuum_var
+    measured = (n[:, 0] >= 2) & sides.any(axis=0) & (continuum > 0)
+    return (
+        np.where(measured, depth, np.nan),
+        np.where(measured, variance, np.nan),
+        n[:, 0],
+        sides,
+        continuum,
+    )

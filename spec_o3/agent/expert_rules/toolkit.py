@@ -16,7 +16,7 @@ import astropy.units as u
 import numpy as np
 
 from spec_o3.analysis.arrays import noise_sigma, pixel_widths, spectrum_arrays
-from spec_o3.analysis.bands import measure_depth
+from spec_o3.analysis.bands import band_depths
 from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
 
@@ -55,6 +55,10 @@ __all__ = [
     "CV_LINES",
     "MG_B",
     "NA_D",
+    "G_BAND",
+    "CA_I_4227",
+    "CA_II_K_BAND",
+    "BANDS",
     "TIO5_M_TYPE",
     "EMISSION_EW",
     "EMISSION_PEAK",
@@ -440,17 +444,26 @@ class BandIndex:
 
     def depth(self, rest):
         """Band depth and its uncertainty (as `~spec_o3.analysis.band_strength` measures them),
-        or None when a window has no valid data."""
-        return rest.measured(self, lambda: self._depth(rest))
+        or None when a window has no valid data.
 
-    def _depth(self, rest):
-        try:
-            depth, variance, *_ = measure_depth(
-                rest.arrays, rest.arrays_sigma, self.name, self.windows, rest.arrays_good
-            )
-        except ValueError:
-            return None
-        return float(depth), float(np.sqrt(variance))
+        The expert's own bands (``BANDS``) are all measured in one pass at the first request,
+        any other band on its own.
+        """
+        position = _BAND_POSITION.get(self)
+        if position is None:
+            return rest.measured(self, lambda: _depths(rest, (self,))[0])
+        return rest.measured("band depths", lambda: _depths(rest, BANDS))[position]
+
+
+def _depths(rest, bands):
+    """The depth and its uncertainty of each of ``bands`` on ``rest`` (None where not measured)."""
+    depth, variance, *_ = band_depths(
+        rest.arrays, rest.arrays_sigma, rest.arrays_good, [band.windows for band in bands]
+    )
+    return [
+        None if math.isnan(d) else (d, math.sqrt(v))
+        for d, v in zip(depth.tolist(), variance.tolist(), strict=True)
+    ]
 
 
 # Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
@@ -786,6 +799,34 @@ H_BETA_EMISSION = Line.named("H beta", (4770, 4800), (4925, 4945))
 CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
 MG_B = BandIndex("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
 NA_D = BandIndex("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
+
+#: Metal indices of ordinary stars: the Lick G4300 (CH G band) and Ca4227 windows (Worthey et al.
+#: 1994) and a Ca II K band (with Mg b and Na D, the white dwarfs' ``absent_*`` features).
+G_BAND = BandIndex.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
+CA_I_4227 = BandIndex.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
+CA_II_K_BAND = BandIndex("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
+
+
+#: The bands of the expert's tasks, measured together (`BandIndex.depth`): the five tasks measure
+#: nearly all of them, and one pass over all their windows costs about what one band costs alone.
+BANDS = (
+    TIO5,
+    CAH1,
+    CAH2,
+    CAH3,
+    NA8189,
+    *C2_HEADS,
+    C2_6191,
+    *TIO_HEADS,
+    *ZRO_HEADS,
+    *CN_HEADS,
+    MG_B,
+    NA_D,
+    G_BAND,
+    CA_I_4227,
+    CA_II_K_BAND,
+)
+_BAND_POSITION = {band: position for position, band in enumerate(BANDS)}
 
 
 # --------------------------------------------------------------------------------------------------

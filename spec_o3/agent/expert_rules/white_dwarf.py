@@ -8,6 +8,9 @@ from spec_o3.tasks import get_task
 
 from .rules import builtin_rule_table
 from .toolkit import (
+    CA_I_4227,
+    CA_II_K_BAND,
+    G_BAND,
     H_ALPHA,
     H_BETA,
     H_BETA_EMISSION,
@@ -18,7 +21,6 @@ from .toolkit import (
     HE_II_4686,
     MG_B,
     NA_D,
-    BandIndex,
     Notebook,
     RestSpectrum,
     continuum_colour,
@@ -39,12 +41,9 @@ __all__ = ["assess_white_dwarf"]
 
 RULES = builtin_rule_table("white_dwarf")
 
-#: Metal indices of ordinary stars (depth 1 - <F_band>/F_cont): the Lick G4300 (CH G band) and
-#: Ca4227 windows (Worthey et al. 1994) and a Ca II K band, with Mg b and Na D; their joint absence
-#: marks a metal-poor white-dwarf atmosphere (white_dwarf.yaml, ``absent_*``).
-G_BAND = BandIndex.air("G band", (4281.4, 4316.4), (4266.4, 4282.6), (4318.9, 4335.1))
-CA_I_4227 = BandIndex.air("Ca I 4227", (4222.3, 4234.8), (4211.0, 4219.8), (4241.0, 4251.0))
-CA_II_K_BAND = BandIndex("Ca II K", (3924, 3944), ((3900, 3915), (4010, 4030)))
+#: The metal indices of ordinary stars (`G_BAND`, `CA_I_4227`, `CA_II_K_BAND`, `MG_B`, `NA_D`,
+#: depths 1 - <F_band>/F_cont): their joint absence marks a metal-poor white-dwarf atmosphere
+#: (white_dwarf.yaml, ``absent_*``).
 _METAL_INDICES = ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D")
 #: The table's limit below which each feature counts as absent.
 _ABSENT = {
