@@ -536,18 +536,22 @@ def _card_value(text):
 
 
 def _row_layout(cards, names):
-    """Byte offset, TFORM code and repeat count of the requested columns, and the row size."""
+    """Byte offset, TFORM code and repeat count of the requested columns (the first of a name),
+    and the row size."""
     fields = {}
     offset = 0
+    row_size = cards.get("NAXIS1")
     for number in range(1, cards.get("TFIELDS", 0) + 1):
+        if row_size is not None and len(fields) == len(names):
+            break  # the columns after the requested ones are not needed (SDSS: 126-232 of them)
         match = _TFORM.match(cards[f"TFORM{number}"])
         repeat = int(match.group(1) or 1)
         code = match.group(2)
         name = str(cards.get(f"TTYPE{number}", "")).upper()
         if name in names:
-            fields[name] = (number, offset, code, repeat)
+            fields.setdefault(name, (number, offset, code, repeat))
         offset += (repeat + 7) // 8 if code == "X" else repeat * _TFORM_BYTES[code]
-    return fields, cards.get("NAXIS1", offset)
+    return fields, offset if row_size is None else row_size
 
 
 def _decode_field(cards, row, number, offset, code, repeat):
