@@ -95,12 +95,12 @@ def test_band_window_means_equal_those_from_the_windows_own_pixel_widths(masked)
         (5010.0, 5020.0),
     ]
     lo, hi = np.array(bounds).T
-    # All windows at once, and each on its own (one span of pixels per call).
+    # All windows at once, and each on its own (summed with other alignments: equal to rounding).
     together = np.array(window_means(arrays, arrays.sigma, good, lo, hi))
     alone = np.hstack(
         [window_means(arrays, arrays.sigma, good, lo[[i]], hi[[i]]) for i in range(lo.size)]
     )
-    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_allclose(together, alone, rtol=1e-14)
     for (lo_i, hi_i), mean, variance, centre, n in zip(bounds, *together, strict=True):
         inside = (arrays.wavelength >= lo_i) & (arrays.wavelength <= hi_i)
         keep = inside & good
@@ -127,9 +127,11 @@ def test_the_expert_measures_its_bands_together_as_each_band_alone():
     alone = RestSpectrum(noisy_spectrum(6), 0.01)
     measured = 0
     for band in BANDS:
-        depth = band.depth(rest)
-        assert depth == _depths(alone, (band,))[0]
-        measured += depth is not None
+        depth, single = band.depth(rest), _depths(alone, (band,))[0]
+        assert (depth is None) == (single is None)
+        if depth is not None:
+            np.testing.assert_allclose(depth, single, rtol=1e-13, atol=1e-15)
+            measured += 1
     assert measured > len(BANDS) / 2
     # a band of a task file's is measured on its own
     own = BandIndex("own", (5000.0, 5030.0), ((4960.0, 4990.0),))

@@ -56,48 +56,37 @@ def window_means(arrays, sigma, good, lo, hi):
     valid pixels (``good``) count. Returns four arrays, one value per window: ``mean``,
     ``variance``, ``centre`` (NaN for windows with fewer than two valid pixels) and ``n``.
 
-    All windows are summed in one pass (`numpy.ufunc.reduceat`), which costs about what one
-    window costs alone; a sum adds the pixels in another order than `numpy.dot` does, so the
-    means may differ from a dot product's in their last bits.
+    All windows are summed in one pass (`numpy.ufunc.reduceat` over their pixels gathered one
+    window after the other), which costs little more than one window alone; it adds the pixels in
+    another order than `numpy.dot` does, so a mean may differ from a dot product's in its last bits.
     """
     wave = arrays.wavelength
     start, stop = wave.searchsorted(lo, "left"), wave.searchsorted(hi, "right")
-    # The pixels the windows hold, one span, with the windows' bounds in it (an empty window's
-    # clipped to it).
-    held = stop > start
-    first = int(start[held].min()) if held.any() else 0
-    span = slice(first, int(stop[held].max()) if held.any() else first)
-    keep = good[span]
-    size = keep.size
-    start, stop = np.clip(start - first, 0, size), np.clip(stop - first, 0, size)
-    # Rows: flux, noise², wavelength and one, zero at invalid pixels and in a last padding column
-    # (where a window that reaches the end of the span starts or stops).
-    values = np.zeros((4, size + 1))
-    values[0, :size] = arrays.flux[span]
-    values[1, :size] = sigma[span] ** 2
-    values[2, :size] = wave[span]
-    values[3, :size] = 1.0
-    values[:, :size][:, ~keep] = 0.0
-    count = np.concatenate(([0], np.cumsum(keep)))
-    n = count[stop] - count[start]
-    # The pixels inside a window weigh by the grid's widths, its two edge pixels by one-sided ones.
-    width = np.append(arrays.widths[span], 0.0)
-    inner = np.add.reduceat(
-        values * np.array([width, width**2, width, width]),
-        np.clip(np.column_stack((start + 1, stop - 1)).ravel(), 0, size),
-        axis=1,
-    )[:, ::2]
-    sums = np.where(stop - start > 2, inner, 0.0)
-    local = np.append(wave[span], np.nan)
-    head, tail = start, np.clip(stop - 1, 0, size)
-    for edge, edge_width in (
-        (head, local[np.clip(start + 1, 0, size)] - local[head]),
-        (tail, local[tail] - local[np.clip(stop - 2, 0, size)]),
-    ):
-        sums += values[:, edge] * np.array([edge_width, edge_width**2, edge_width, edge_width])
+    size = np.maximum(stop - start, 0)
+    # Pixel k of window i is ``start[i] + k``, at ``offset[i] + k`` of the gathered pixels.
+    offset = np.cumsum(size) - size
+    pixel = np.arange(offset[-1] + size[-1]) + np.repeat(start - offset, size)
+    keep = good[pixel]
+    # Widths from the neighbours, one-sided at each window's two edge pixels; none where not valid.
+    width = arrays.widths[pixel]
+    ends = size >= 2
+    first, last = start[ends], stop[ends] - 1
+    width[offset[ends]] = wave[first + 1] - wave[first]
+    width[offset[ends] + size[ends] - 1] = wave[last] - wave[last - 1]
+    width = np.where(keep, width, 0.0)
+    # Rows: flux, noise² and wavelength weighted, the width and the pixel count; a last column of
+    # zeros where windows that are empty at the end start.
+    rows = np.zeros((5, pixel.size + 1))
+    rows[0, :-1] = np.where(keep, arrays.flux[pixel], 0.0) * width
+    rows[1, :-1] = np.where(keep, sigma[pixel], 0.0) ** 2 * width**2
+    rows[2, :-1] = wave[pixel] * width
+    rows[3, :-1] = width
+    rows[4, :-1] = keep
+    sums = np.add.reduceat(rows, offset, axis=1)
+    n = np.where(size > 0, sums[4], 0).astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = sums[3]
         valid = n >= 2
+        total = sums[3]
         mean = np.where(valid, sums[0] / total, np.nan)
         variance = np.where(valid, sums[1] / total**2, np.nan)
         centre = np.where(valid, sums[2] / total, np.nan)
