@@ -30,14 +30,8 @@ from spec_o3.io import (
     read_for_inspection,
     read_survey_spectrum,
 )
-from spec_o3.io._fits import (
-    HeaderValues,
-    _block_cards,
-    _RawCards,
-    grid_wcs,
-    read_first_table,
-    read_primary_image,
-)
+from spec_o3.io._fits import _block_cards, _RawCards, grid_wcs
+from spec_o3.io._onepass import HeaderValues, read_first_table, read_primary_image
 from spec_o3.io.survey import survey_format
 
 SDSS_FLUX = u.Unit("1e-17 erg / (s cm2 Angstrom)")

@@ -35,12 +35,11 @@ from ._fits import (
     identifier_header,
     log_linear_grid,
     next_header,
-    primary_and_table,
-    primary_image,
     source_name,
     source_path,
     table_columns,
 )
+from ._onepass import primary_and_table, primary_image
 
 __all__ = ["identify_lamost_lrs_image", "identify_lamost_lrs_table", "lamost_lrs_image_loader",
            "lamost_lrs_table_loader", "write_lamost_lrs"]

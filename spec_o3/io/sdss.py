@@ -35,13 +35,12 @@ from ._fits import (
     identifier_header,
     log_linear_grid,
     next_header,
-    primary_and_table,
-    primary_image,
     read_table_row,
     source_name,
     source_path,
     table_columns,
 )
+from ._onepass import primary_and_table, primary_image
 
 __all__ = ["SDSS_BAD_PIXEL_BITS", "identify_sdss_spec", "identify_sdss_spspec", "sdss_spec_loader",
            "sdss_spspec_loader"]
