@@ -5,7 +5,7 @@ from functools import cache
 import astropy.units as u
 import numpy as np
 
-from .arrays import format_range, noise_sigma, spectrum_arrays
+from .arrays import format_range, noise_sigma, spectrum_arrays, window_pixels, window_sums
 
 __all__ = ["band_strength"]
 
@@ -61,29 +61,31 @@ def window_means(arrays, sigma, good, lo, hi):
     another order than `numpy.dot` does, so a mean may differ from a dot product's in its last bits.
     """
     wave = arrays.wavelength
-    start, stop = wave.searchsorted(lo, "left"), wave.searchsorted(hi, "right")
-    size = np.maximum(stop - start, 0)
-    # Pixel k of window i is ``start[i] + k``, at ``offset[i] + k`` of the gathered pixels.
-    offset = np.cumsum(size) - size
-    pixel = np.arange(offset[-1] + size[-1]) + np.repeat(start - offset, size)
+    pixel, offset, size = window_pixels(wave, lo, hi)
     keep = good[pixel]
     # Widths from the neighbours, one-sided at each window's two edge pixels; none where not valid.
     width = arrays.widths[pixel]
     ends = size >= 2
-    first, last = start[ends], stop[ends] - 1
-    width[offset[ends]] = wave[first + 1] - wave[first]
-    width[offset[ends] + size[ends] - 1] = wave[last] - wave[last - 1]
+    head, tail = offset[ends], offset[ends] + size[ends] - 1
+    first, last = pixel[head], pixel[tail]
+    width[head] = wave[first + 1] - wave[first]
+    width[tail] = wave[last] - wave[last - 1]
     width = np.where(keep, width, 0.0)
-    # Rows: flux, noise² and wavelength weighted, the width and the pixel count; a last column of
-    # zeros where windows that are empty at the end start.
-    rows = np.zeros((5, pixel.size + 1))
-    rows[0, :-1] = np.where(keep, arrays.flux[pixel], 0.0) * width
-    rows[1, :-1] = np.where(keep, sigma[pixel], 0.0) ** 2 * width**2
-    rows[2, :-1] = wave[pixel] * width
-    rows[3, :-1] = width
-    rows[4, :-1] = keep
-    sums = np.add.reduceat(rows, offset, axis=1)
-    n = np.where(size > 0, sums[4], 0).astype(int)
+    # Flux, noise² and wavelength weighted, the width and the pixel count.
+    sums = window_sums(
+        np.array(
+            [
+                np.where(keep, arrays.flux[pixel], 0.0) * width,
+                np.where(keep, sigma[pixel], 0.0) ** 2 * width**2,
+                wave[pixel] * width,
+                width,
+                keep,
+            ]
+        ),
+        offset,
+        size,
+    )
+    n = sums[4].astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
         valid = n >= 2
         total = sums[3]

@@ -9,13 +9,20 @@ hands the named measurements to the task's rule table and writes the `Assessment
 """
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
 import astropy.units as u
 import numpy as np
 
-from spec_o3.analysis.arrays import noise_sigma, pixel_widths, spectrum_arrays
+from spec_o3.analysis.arrays import (
+    noise_sigma,
+    pixel_widths,
+    spectrum_arrays,
+    window_pixels,
+    window_sums,
+)
 from spec_o3.analysis.bands import band_depths
 from spec_o3.catalog import rest_wavelengths
 from spec_o3.tasks import DiagnosticWindow
@@ -59,6 +66,7 @@ __all__ = [
     "CA_I_4227",
     "CA_II_K_BAND",
     "BANDS",
+    "LINES",
     "TIO5_M_TYPE",
     "EMISSION_EW",
     "EMISSION_PEAK",
@@ -308,14 +316,17 @@ class RestSpectrum:
         self._measured = {}
         arrays = spectrum_arrays(spectrum, redshift)
         sigma, _ = noise_sigma(arrays)
-        good = arrays.good & np.isfinite(sigma)
+        # The spectrum's own uncertainty is finite and positive at its good pixels already; the
+        # noise estimated without one is not everywhere.
+        estimated = arrays.sigma is None
+        good = arrays.good & np.isfinite(sigma) if estimated else arrays.good
         self.spectrum, self.redshift = spectrum, redshift
         self.arrays, self.arrays_sigma, self.arrays_good = arrays, sigma, good
         self.wave, self.flux, self.sigma = arrays.wavelength[good], arrays.flux[good], sigma[good]
         # Zero noise (a model spectrum, a flat segment) would give infinite significance: floor it
         # at the typical noise, or at S/N 1000 when the spectrum is noiseless.
-        positive = self.sigma > 0
-        if not positive.all():
+        positive = self.sigma > 0 if estimated else None
+        if estimated and not positive.all():
             typical = self.sigma[positive]
             floor = np.median(typical) if typical.size else 1e-3 * np.median(np.abs(self.flux))
             self.sigma = np.where(positive, self.sigma, floor if floor > 0 else 1.0)
@@ -596,20 +607,27 @@ def _index_value(index, rest):
     return None if result is None else make_measurement(index.name, 1 - result[0], result[1])
 
 
-def _continuum_line(wave, flux, sigma, left, right):
-    """Straight continuum through the mean fluxes of two side windows; None if a side is empty."""
+def _side_means(rest, lines):
+    """Each line's side windows: their mean wavelength, mean flux and its error, or None for a line
+    with fewer than 3 pixels in a side window or a side not above zero.
+
+    All side windows are summed in one pass (`~spec_o3.analysis.arrays.window_sums`), in another
+    order than the sum of each window alone, so a mean may differ from that sum's in its last bit.
+    """
+    bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
+    pixel, offset, size = window_pixels(rest.wave, bounds[:, 0], bounds[:, 1])
+    wave, flux, sigma = window_sums(
+        np.array([rest.wave[pixel], rest.flux[pixel], rest.sigma[pixel] ** 2]), offset, size
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.column_stack((wave / size, flux / size, np.sqrt(sigma) / size)).tolist()
     sides = []
-    for lo, hi in (left, right):
-        # ``wave`` is sorted: the pixels with lo <= wave <= hi are one slice.
-        inside = slice(int(wave.searchsorted(lo)), int(wave.searchsorted(hi, "right")))
-        n = inside.stop - inside.start
-        if n < 3:
-            return None
-        sides.append((_mean(wave[inside]), _mean(flux[inside]), _quadrature(sigma[inside]) / n))
-    (x1, y1, e1), (x2, y2, e2) = sides
-    if y1 <= 0 or y2 <= 0:
-        return None
-    return lambda x: y1 + (y2 - y1) * (x - x1) / (x2 - x1), max(e1, e2)
+    for (n_left, n_right), left, right in zip(
+        size.reshape(-1, 2).tolist(), means[::2], means[1::2], strict=True
+    ):
+        measured = n_left >= 3 and n_right >= 3 and left[1] > 0 and right[1] > 0
+        sides.append((left, right) if measured else None)
+    return sides
 
 
 #: The 3-pixel boxcar that smooths a line profile before its peak and width are read.
@@ -638,29 +656,43 @@ class _LineProfile:
         """Uncertainty of an equivalent width over the whole profile (Å)."""
         return _quadrature(self.noise * self.step)
 
+    @_cached
+    def _running(self):
+        """The offsets as a list (for `bisect`) and the running sums, from 0, of the normalised
+        flux and of the noise squared: a mean over any pixels is then a few list look-ups."""
+        return (
+            self.offset.tolist(),
+            [0.0, *np.cumsum(self.normalized).tolist()],
+            [0.0, *np.cumsum(self.noise**2).tolist()],
+        )
+
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
-        offset = self.offset
-        return slice(offset.searchsorted(-half_width, "right"), offset.searchsorted(half_width))
+        offsets = self._running[0]
+        return slice(bisect_right(offsets, -half_width), bisect_left(offsets, half_width))
 
     def mean(self, lo, hi):
         """Mean normalised flux where lo <= |offset| <= hi, with its error; nan without pixels.
 
-        The pixels are one slice about the centre, or one slice each side of it: the same pixels
-        in the same order as a mask over |offset| selects, so the same sums.
+        The pixels are one run about the centre, or one run each side of it (the offsets are
+        sorted), summed as differences of running sums: the plain sums of those pixels to
+        rounding (a profile holds at most a few hundred pixels of flux near 1), not to the bit.
         """
-        offset = self.offset
+        offsets, flux, noise = self._running
         if lo <= 0:
-            inside = slice(offset.searchsorted(-hi), offset.searchsorted(hi, "right"))
-            normalized, noise = self.normalized[inside], self.noise[inside]
+            runs = ((bisect_left(offsets, -hi), bisect_right(offsets, hi)),)
         else:
-            blue = slice(offset.searchsorted(-hi), offset.searchsorted(-lo, "right"))
-            red = slice(offset.searchsorted(lo), offset.searchsorted(hi, "right"))
-            normalized = np.concatenate((self.normalized[blue], self.normalized[red]))
-            noise = np.concatenate((self.noise[blue], self.noise[red]))
-        if normalized.size < 2:
+            runs = (
+                (bisect_left(offsets, -hi), bisect_right(offsets, -lo)),
+                (bisect_left(offsets, lo), bisect_right(offsets, hi)),
+            )
+        runs = [(first, last) for first, last in runs if last > first]
+        n = sum(last - first for first, last in runs)
+        if n < 2:
             return np.nan, np.nan
-        return float(_mean(normalized)), _quadrature(noise) / normalized.size
+        total = sum(flux[last] - flux[first] for first, last in runs)
+        variance = sum(noise[last] - noise[first] for first, last in runs)
+        return total / n, math.sqrt(variance) / n
 
 
 def _half_width(wave, excess, peak_index):
@@ -697,10 +729,20 @@ class Line:
         wave, flux, sigma = rest.window(self.left[0], self.right[1])
         if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
             return None
-        fit = _continuum_line(wave, flux, sigma, self.left, self.right)
-        if fit is None:
+        position = _LINE_POSITION.get(self)
+        if position is None:
+            sides = _side_means(rest, (self,))[0]
+        else:
+            sides = rest.measured("side windows", lambda: _side_means(rest, LINES))[position]
+        if sides is None:
             return None
-        continuum, cont_err = fit
+        (x1, y1, e1), (x2, y2, e2) = sides
+
+        def continuum(x):
+            """The straight continuum through the mean fluxes of the two side windows."""
+            return y1 + (y2 - y1) * (x - x1) / (x2 - x1)
+
+        cont_err = max(e1, e2)
         # A straight line is monotonic (its rounding too): its median over the window is its
         # value at the middle pixel, or the mean of its values at the two middle pixels.
         middle = wave.size // 2
@@ -797,6 +839,9 @@ O_III_5007 = Line.named("[O III] 5007", (4975, 4990), (5025, 5045))
 # Emission needs side windows clear of [O III] and of the broad wings of disc lines.
 H_BETA_EMISSION = Line.named("H beta", (4770, 4800), (4925, 4945))
 CV_LINES = (H_ALPHA, H_BETA_EMISSION, HE_I_5876, HE_I_6678, HE_II_4686, O_III_5007, C_IV_5806)
+#: The lines of the expert's tasks, whose side windows are measured together (`Line`).
+LINES = (*CV_LINES, H_BETA, H_GAMMA, H_DELTA, HE_I_4471)
+_LINE_POSITION = {line: position for position, line in enumerate(LINES)}
 MG_B = BandIndex("Mg b", (5165, 5195), ((5145, 5160), (5200, 5215)))
 NA_D = BandIndex("Na D", (5888, 5900), ((5870, 5882), (5905, 5915)))
 
