@@ -314,6 +314,8 @@ def test_environment_redshift_and_errors(spectrum):
         match="unknown tool 'identify_lines'; available tools: spectral_visualization_tool",
     ):
         run_tool(env, "identify_lines", {"wavelength_range": [5000, 5100]})
+    with pytest.raises(ToolCallError, match="must be a mapping, not list"):
+        run_tool(env, "spectral_visualization_tool", [5000, 5100])  # not keyword arguments
 
 
 def test_environment_reset_for_trl(spectrum):

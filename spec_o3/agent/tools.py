@@ -511,7 +511,8 @@ outside the available data range [4000.0, 6000.0].
             environment, arguments.get("wavelength_range"), arguments.get("label")
         )
     signature, accepted, required = _tool_signature(type(environment), name)
-    if not required <= arguments.keys() <= accepted:  # binding them says what is wrong
+    if not (isinstance(arguments, dict) and required <= arguments.keys() <= accepted):
+        # binding them says what is wrong
         try:
             signature.bind(**arguments)
         except TypeError as error:
