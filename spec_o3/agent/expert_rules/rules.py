@@ -134,9 +134,25 @@ def _compile(node):
         return lambda facts, comparisons, thresholds: facts[name]
     if isinstance(node, ast.BoolOp):
         values = [_compile(value) for value in node.values]
+        # Loops rather than all()/any() over a generator: the same short-circuit, without making
+        # a generator on every evaluation.
         if isinstance(node.op, ast.And):
-            return lambda *args: all(value(*args) for value in values)
-        return lambda *args: any(value(*args) for value in values)
+
+            def conjunction(*args):
+                for value in values:
+                    if not value(*args):
+                        return False
+                return True
+
+            return conjunction
+
+        def disjunction(*args):
+            for value in values:
+                if value(*args):
+                    return True
+            return False
+
+        return disjunction
     if isinstance(node, ast.UnaryOp):
         operand = _compile(node.operand)
         if isinstance(node.op, ast.Not):
@@ -279,6 +295,7 @@ class RuleTable:
         read = (rule.when.names | _template_names(rule.evidence) for rule in self.rules)
         names = set().union(*read)
         self._threshold_names = frozenset(self.thresholds)
+        self._threshold_values = {name: t.value for name, t in self.thresholds.items()}
         self._fact_names = frozenset(names - self._threshold_names)
         clashes = {t for t in self.thresholds if t in _FUNCTIONS}
         if clashes:
@@ -308,7 +325,7 @@ class RuleTable:
         ValueError
             If no rule applies.
         """
-        namespace = {name: t.value for name, t in self.thresholds.items()} | dict(facts)
+        namespace = self._threshold_values | dict(facts)
         missing = self._fact_names.difference(namespace)
         if missing:
             raise KeyError(f"{self.source}: no measurement called {', '.join(sorted(missing))}")

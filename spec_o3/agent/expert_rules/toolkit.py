@@ -791,6 +791,10 @@ class Line:
 
         An emission core filling an absorption trough is ``excess(rest, (0, core), flanks)``.
         """
+        key = ("excess", self, inner, outer, label)
+        return rest.measured(key, lambda: self._excess(rest, inner, outer, label))
+
+    def _excess(self, rest, inner, outer, label):
         profile = self._normalized(rest)
         if profile is None:
             return None
