@@ -70,7 +70,7 @@ def window_pixels(wavelength, lo, hi):
     start = wavelength.searchsorted(lo, "left")
     size = np.maximum(wavelength.searchsorted(hi, "right") - start, 0)
     offset = np.cumsum(size) - size
-    pixel = np.arange(int(offset[-1] + size[-1])) + np.repeat(start - offset, size)
+    pixel = np.arange(size.sum()) + np.repeat(start - offset, size)
     return pixel, offset, size
 
 

@@ -86,12 +86,12 @@ def window_means(arrays, sigma, good, lo, hi):
         size,
     )
     n = sums[4].astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        valid = n >= 2
-        total = sums[3]
-        mean = np.where(valid, sums[0] / total, np.nan)
-        variance = np.where(valid, sums[1] / total**2, np.nan)
-        centre = np.where(valid, sums[2] / total, np.nan)
+    valid = n >= 2
+    mean, variance, centre = (np.full(n.size, np.nan) for _ in range(3))
+    total = sums[3]
+    np.divide(sums[0], total, out=mean, where=valid)
+    np.divide(sums[1], total**2, out=variance, where=valid)
+    np.divide(sums[2], total, out=centre, where=valid)
     return mean, variance, centre, n
 
 
@@ -183,67 +183,55 @@ def measure_depth(arrays, sigma, name, windows, good=None):
     """
     if good is None:
         good = arrays.good & np.isfinite(sigma)
-    depth, variance, n, sides, continuum = band_depths(arrays, sigma, good, [windows])
-    sides = [side for side, seen in zip(_SIDES, sides[:, 0], strict=True) if seen]
-    if not n[0] >= 2 or not sides:
-        described = "; ".join(
-            f"{window} {format_range(*windows[window], arrays.redshift)}" for window in windows
-        )
-        problem = (
-            "the band window holds fewer than two valid pixels"
-            if not n[0] >= 2
-            else "neither continuum window holds two valid pixels"
-        )
-        raise ValueError(
-            f"band {name}: {problem} ({described}); the data cover {arrays.data_range}"
-        )
-    if not continuum[0] > 0:
-        raise ValueError(f"band {name}: the pseudo-continuum ({continuum[0]:.4g}) is not positive")
-    used = "blue and red" if len(sides) == 2 else sides[0].split()[0] + " only"
-    return float(depth[0]), float(variance[0]), int(n[0]), used
+    (result,) = band_depths(arrays, sigma, good, [windows])
+    if isinstance(result, str):
+        if not result.startswith("the pseudo-continuum"):
+            described = "; ".join(
+                f"{window} {format_range(*windows[window], arrays.redshift)}" for window in windows
+            )
+            result = f"{result} ({described}); the data cover {arrays.data_range}"
+        raise ValueError(f"band {name}: {result}")
+    return result
 
 
 _SIDES = ("blue continuum", "red continuum")
 
 
 def band_depths(arrays, sigma, good, bands):
-    """The depths of several bands on one reduced spectrum, all windows measured in one pass.
+    """`measure_depth` of several bands on one reduced spectrum, their windows measured in one pass.
 
     ``bands`` is a sequence of ``{window: (lo, hi)}`` (`band_windows`), ``good`` the valid pixels.
-    Returns arrays, one value per band: the ``depth`` and its ``variance`` (NaN where a band
-    cannot be measured), the valid pixels ``n`` in the band window, ``sides`` (shape 2 x bands:
-    whether the blue and the red continuum window hold two valid pixels) and the pseudo-continuum
-    (a depth is measured where ``n >= 2``, a side is and the continuum is positive).
+    Returns, per band, ``(depth, variance, valid pixels in the band window, continuum sides
+    used)``, or the reason it cannot be measured (a str).
     """
-    # Three windows per band: the band's, then its two sides (an empty one where it has none).
-    bounds = np.array(
-        [windows.get(w, (np.inf, np.inf)) for windows in bands for w in ("band", *_SIDES)], float
-    ).reshape(len(bands), 3, 2)
-    mean, variance, centre, n = (
-        values.reshape(len(bands), 3)
-        for values in window_means(
-            arrays, sigma, good, bounds[..., 0].ravel(), bounds[..., 1].ravel()
-        )
-    )
-    sides = n[:, 1:].T >= 2
-    (flux, blue, red), (flux_var, blue_var, red_var) = mean.T, variance.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        red_weight = (centre[:, 0] - centre[:, 1]) / (centre[:, 2] - centre[:, 1])
-        both = sides.all(axis=0)
-        # Interpolated between the two sides, or flat at the one side measured.
-        continuum = np.where(both, blue + red_weight * (red - blue), np.where(sides[0], blue, red))
-        continuum_var = np.where(
-            both,
-            (1 - red_weight) ** 2 * blue_var + red_weight**2 * red_var,
-            np.where(sides[0], blue_var, red_var),
-        )
-        depth = 1 - flux / continuum
-        variance = flux_var / continuum**2 + (flux / continuum**2) ** 2 * continuum_var
-    measured = (n[:, 0] >= 2) & sides.any(axis=0) & (continuum > 0)
-    return (
-        np.where(measured, depth, np.nan),
-        np.where(measured, variance, np.nan),
-        n[:, 0],
-        sides,
-        continuum,
-    )
+    names = [list(windows) for windows in bands]
+    lo, hi = np.array([windows[w] for windows in bands for w in windows], float).reshape(-1, 2).T
+    means = window_means(arrays, sigma, good, lo, hi)
+    stats = zip(*(values.tolist() for values in means), strict=True)
+    return [_depth({window: next(stats) for window in windows}) for windows in names]
+
+
+def _depth(stats):
+    """The depth of a band from its windows' ``(mean, variance, centre, n)``, as `measure_depth`
+    gives it, or why it cannot be measured."""
+    band = stats.get("band")
+    if band is None or band[3] < 2:
+        return "the band window holds fewer than two valid pixels"
+    sides = [side for side in _SIDES if side in stats and stats[side][3] >= 2]
+    if not sides:
+        return "neither continuum window holds two valid pixels"
+    flux, flux_var, centre, n_pixels = band
+    if len(sides) == 2:
+        (blue, blue_var, blue_at, _), (red, red_var, red_at, _) = (stats[s] for s in sides)
+        red_weight = (centre - blue_at) / (red_at - blue_at)
+        continuum = blue + red_weight * (red - blue)
+        continuum_var = (1 - red_weight) ** 2 * blue_var + red_weight**2 * red_var
+        used = "blue and red"
+    else:
+        continuum, continuum_var, _, _ = stats[sides[0]]
+        used = sides[0].split()[0] + " only"
+    if not continuum > 0:
+        return f"the pseudo-continuum ({continuum:.4g}) is not positive"
+    depth = 1 - flux / continuum
+    variance = flux_var / continuum**2 + (flux / continuum**2) ** 2 * continuum_var
+    return depth, variance, n_pixels, used

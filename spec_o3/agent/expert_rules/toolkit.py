@@ -468,13 +468,10 @@ class BandIndex:
 
 def _depths(rest, bands):
     """The depth and its uncertainty of each of ``bands`` on ``rest`` (None where not measured)."""
-    depth, variance, *_ = band_depths(
+    measured = band_depths(
         rest.arrays, rest.arrays_sigma, rest.arrays_good, [band.windows for band in bands]
     )
-    return [
-        None if math.isnan(d) else (d, math.sqrt(v))
-        for d, v in zip(depth.tolist(), variance.tolist(), strict=True)
-    ]
+    return [None if isinstance(m, str) else (m[0], math.sqrt(m[1])) for m in measured]
 
 
 # Reid, Hawley & Gizis (1995) indices and the Na I 8189 index of Slesnick et al. (2006), defined
@@ -658,8 +655,8 @@ class _LineProfile:
 
     @_cached
     def _running(self):
-        """The offsets as a list (for `bisect`) and the running sums, from 0, of the normalised
-        flux and of the noise squared: a mean over any pixels is then a few list look-ups."""
+        """The running sums, from 0, of the normalised flux and of the noise squared, and the
+        offsets as a list (for `bisect`): a mean over any pixels is then a few list look-ups."""
         return (
             self.offset.tolist(),
             [0.0, *np.cumsum(self.normalized).tolist()],
@@ -668,8 +665,10 @@ class _LineProfile:
 
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
-        offsets = self._running[0]
-        return slice(bisect_right(offsets, -half_width), bisect_left(offsets, half_width))
+        offset = self.offset
+        return slice(
+            int(offset.searchsorted(-half_width, "right")), int(offset.searchsorted(half_width))
+        )
 
     def mean(self, lo, hi):
         """Mean normalised flux where lo <= |offset| <= hi, with its error; nan without pixels.
