@@ -884,6 +884,22 @@ _BAND_POSITION = {band: position for position, band in enumerate(BANDS)}
 
 def window_for(task, lo, hi, label, pad=60.0):
     """The task window sharing most of [lo, hi]; without one, a new window labelled ``label``."""
+    # Tasks are immutable and the expert asks for the same few dozen ranges for every spectrum.
+    # Keyed by the task's id (hashing a task hashes all its fields, ~7 us): each entry keeps its
+    # task alive, so no other task can take that id while the entry exists.
+    key = (id(task), lo, hi, label, pad)
+    found = _WINDOWS_FOR.get(key)
+    if found is None:
+        if len(_WINDOWS_FOR) >= 4096:
+            _WINDOWS_FOR.clear()
+        found = _WINDOWS_FOR[key] = (task, _best_window(task, lo, hi, label, pad))
+    return found[1]
+
+
+_WINDOWS_FOR = {}
+
+
+def _best_window(task, lo, hi, label, pad):
     best, overlap = None, 0.0
     for window in task.windows:
         lower, upper = window.bounds
