@@ -220,6 +220,23 @@ def test_a_line_is_normalised_as_by_its_continuum_evaluated_at_every_pixel():
     assert parities == {0, 1}
 
 
+def test_side_windows_on_a_grid_with_pixels_on_their_edges_take_the_lines_pixels():
+    # A library grid of whole Å steps puts pixels exactly on the window edges: the right side
+    # window ends before the line's right edge, as the line's own pixels do.
+    wave = np.arange(3600.0, 9000.0)
+    flux = 1 + 0.3 * np.sin(wave / 300) + np.random.default_rng(4).normal(0, 0.05, wave.size)
+    rest = RestSpectrum(Spectrum(flux=flux * u.Jy, spectral_axis=wave * u.AA), 0.0)
+    for line, together in zip(LINES, _side_means(rest, LINES), strict=True):
+        window, window_flux, sigma = rest.window(line.left[0], line.right[1])
+        assert window[-1] < line.right[1] <= window[-1] + 1
+        sides = []
+        for lo, hi in (line.left, line.right):
+            inside = (window >= lo) & (window <= hi)
+            error = np.sqrt(np.sum(sigma[inside] ** 2)) / inside.sum()
+            sides.append((np.mean(window[inside]), np.mean(window_flux[inside]), error))
+        np.testing.assert_allclose(together, sides, rtol=1e-14)
+
+
 def test_median_is_numpys():
     rng = np.random.default_rng(5)
     for size in (1, 2, 3, 10, 11, 800, 3901):

@@ -612,6 +612,9 @@ def _side_means(rest, lines):
     order than the sum of each window alone, so a mean may differ from that sum's in its last bit.
     """
     bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
+    # A line's pixels end before its right edge (`RestSpectrum.window`): the right side window
+    # leaves out a pixel that falls exactly on it (library grids of whole 0.9 Å steps do).
+    bounds[1::2, 1] = np.nextafter(bounds[1::2, 1], -np.inf)
     pixel, offset, size = window_pixels(rest.wave, bounds[:, 0], bounds[:, 1])
     wave, flux, sigma = window_sums(
         np.array([rest.wave[pixel], rest.flux[pixel], rest.sigma[pixel] ** 2]), offset, size
