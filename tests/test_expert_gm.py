@@ -36,6 +36,14 @@ def test_real_late_m_dwarfs_are_no(reference_star, star):
     assert "dwarf" in assessment.conclusion
 
 
+
+def test_low_tio5_without_the_6159_head_is_not_called_tio(reference_star):
+    # STELIB HD 92809, a WC star: its emission lines lower TiO5 to ~0.4 without any TiO band.
+    assessment = assess(reference_star("stelib", "HD092809", snr=30), "m_giant")
+    assert assessment.verdict == "NO"
+    assert "is low, but no TiO 6159 head confirms it as TiO" in assessment.conclusion
+    assert "too weak" not in assessment.conclusion
+
 def test_sdss_fibre_typed_by_a_giant_template_is_not_confirmed(real_data):
     from spec_o3.io import read_survey_spectrum  # SDSS spec files too, with their redshift
 

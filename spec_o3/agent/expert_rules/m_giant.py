@@ -130,7 +130,13 @@ def assess_m_giant(spectrum, redshift=0.0):
         # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
         m_type = tio5.number < TIO5_M_TYPE and (tio_6159 is None or is_present(tio_6159))
         tio = tio5
-        kind = "deep TiO bands, an M star" if m_type else "TiO too weak for an M star"
+        # A low TiO5 without the 6159 head is noise or emission in the 7054 Å window, not TiO.
+        unconfirmed = not m_type and tio5.number < TIO5_M_TYPE
+        if m_type:
+            kind = "deep TiO bands, an M star"
+        else:
+            kind = "low, but no TiO 6159 head confirms it" if unconfirmed else "TiO too weak"
+            kind += " for an M star"
         book.record(
             window_for(task, 7000, 7150, "TiO 7054"),
             [tio5, tio_7054],
@@ -139,7 +145,7 @@ def assess_m_giant(spectrum, redshift=0.0):
         )
     else:
         m_type = tio_6159 is not None and exceeds(tio_6159, RULES["tio_6159_m_type"])
-        tio = tio_6159
+        tio, unconfirmed = tio_6159, False
     if tio_6159 is not None:
         book.record(
             window_for(task, 6150, 6200, "TiO 6159"),
@@ -170,6 +176,11 @@ def assess_m_giant(spectrum, redshift=0.0):
         "tio_covered": tio is not None,
         "tio": str(tio),
         "m_type": m_type,
+        "no_m_type": (
+            f"{tio} is low, but no TiO 6159 head confirms it as TiO"
+            if unconfirmed
+            else f"TiO is too weak for an M star ({tio})"
+        ),
         "he_ii_emission": he_ii["ew"].number if is_detected(he_ii) else np.nan,
         "he_ii": str(he_ii["ew"]) if he_ii is not None else "",
         "s_type": s_type,
