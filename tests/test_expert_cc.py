@@ -51,6 +51,20 @@ def test_deep_swan_bands_survive_low_snr_but_noise_does_not():
         assert _verdict(simulate_spectrum(kind, seed=4, snr=3.5)).verdict == "NO"
 
 
+@pytest.mark.parametrize(("subtype", "seed"), [("C-R", 1), ("C-J", 1)])
+def test_swan_heads_together_decide_at_snr_5(subtype, seed):
+    # In the blue of a red carbon star (S/N 3-5 per pixel) each Swan head stands only 3-7 sigma
+    # out; their mean depth is known to ~0.03 (these two were "too noisy" with two loud heads).
+    star = simulate_spectrum("carbon_star", seed=seed, snr=4.5, subtype=subtype)
+    result = _verdict(star)
+    assert result.verdict == "YES", result.conclusion
+    assert "C2 Swan mean head depth" in result.conclusion
+    for kind in ("gk_giant", "cn_strong_giant", "barium_star", "s_star", "m_giant"):
+        for confuser_seed in range(4):
+            confuser = simulate_spectrum(kind, seed=confuser_seed, snr=4.5)
+            assert _verdict(confuser).verdict == "NO", (kind, confuser_seed)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_dq_white_dwarfs_are_not_carbon_stars(seed):
     dq = simulate_spectrum("white_dwarf", seed=seed, snr=40, subtype="DQ", teff=5500.0)

@@ -20,6 +20,7 @@ from .toolkit import (
     head_depth,
     head_window,
     is_present,
+    joint_depth,
     listed,
     measure_c2,
     measure_tio_not_c2,
@@ -54,18 +55,29 @@ def _swan_support(rest, c2, c2_seen):
     return [m for m in others if m.significance >= RULES["support_sigma"]]
 
 
-def _unmistakable(c2_seen, cn_seen, tio, tio_seen):
+def _unmistakable(c2, cn_seen, tio, tio_seen):
     """Swan heads and a CN red band so deep that low S/N cannot hide them, TiO covered and absent.
 
-    Returns the loud Swan heads and CN bands, or two empty lists.
+    At S/N 3-5 per pixel a single Swan head is measured to ~0.07, but the heads of the system darken
+    together: their mean depth (`joint_depth`) at ``loud_sigma`` with a CN red band as loud, and
+    at least one head seen on its own, is a carbon star's band spectrum, not noise.
+
+    Returns the Swan heads' mean depth and the loud CN bands, or `None` and an empty list.
     """
-    loud_c2 = [m for m in c2_seen if m.significance >= RULES["loud_sigma"]]
+    swan = joint_depth("C2 Swan mean head depth", c2) if len(c2) >= 2 else None
     loud_cn = [m for m in cn_seen if m.significance >= RULES["loud_sigma"]]
-    clean = [m for m in loud_c2 if not m.name.startswith("C2 4737")]
     tio_7054 = [m for m in tio if m.name.startswith("TiO 7054")]
-    if len(loud_c2) >= 2 and clean and loud_cn and tio_7054 and not tio_seen:
-        return loud_c2, loud_cn
-    return [], []
+    seen = [m for m in c2 if is_present(m)]
+    if (
+        swan is not None
+        and swan.significance >= RULES["loud_sigma"]
+        and seen
+        and loud_cn
+        and tio_7054
+        and not tio_seen
+    ):
+        return swan, loud_cn
+    return None, []
 
 
 def assess_carbon_star(spectrum, redshift=0.0):
@@ -127,7 +139,7 @@ def assess_carbon_star(spectrum, redshift=0.0):
     overview = describe_overview(rest, snr, describe_colour(colour))
     clean = [m for m in c2_seen if not m.name.startswith("C2 4737")]
     support = _swan_support(rest, c2, c2_seen)
-    loud_c2, loud_cn = _unmistakable(c2_seen, cn_seen, tio, tio_seen)
+    loud_c2, loud_cn = _unmistakable(c2, cn_seen, tio, tio_seen)
     facts = {
         "snr": snr,
         "colour": np.nan if colour is None else colour,
@@ -146,7 +158,7 @@ def assess_carbon_star(spectrum, redshift=0.0):
         "cn_listed": listed(cn),
         "first_cn_seen": cn_seen[0] if cn_seen else "",
         "support_listed": listed(support),
-        "loud_c2_listed": " and ".join(map(str, loud_c2)),
+        "loud_c2_listed": f"{listed(c2)}; {loud_c2}" if loud_c2 else "",
         "loud_cn": loud_cn[0] if loud_cn else "",
         "tio_note": tio_note,
     }

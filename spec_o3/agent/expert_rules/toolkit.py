@@ -414,6 +414,27 @@ def make_measurement(name, value, error, unit=u.dimensionless_unscaled):
     return Measurement._of(name, float(value), float(error), unit)
 
 
+def joint_depth(name, depths):
+    """The inverse-variance mean of band depths measured on one spectrum, a `Measurement` named
+    ``name``.
+
+    The heads of one band system darken together, so at low S/N their mean is known better than
+    any single head: ``n`` heads of equal noise average it down by sqrt(n).
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> heads = [Measurement(f"C2 {w} head depth", d * u.one, 0.08 * u.one)
+    ...          for w, d in ((4737, 0.30), (5165, 0.35), (5636, 0.25))]
+    >>> print(joint_depth("C2 Swan mean head depth", heads))
+    C2 Swan mean head depth 0.30 ± 0.05
+    """
+    weight = np.array([m.error for m in depths]) ** -2.0
+    total = np.add.reduce(weight)
+    mean = np.add.reduce(weight * np.array([m.number for m in depths])) / total
+    return make_measurement(name, mean, total**-0.5)
+
+
 # --------------------------------------------------------------------------------------------------
 # Features
 # --------------------------------------------------------------------------------------------------
