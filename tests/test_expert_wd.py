@@ -125,6 +125,8 @@ DECIDED_BY = {
     "narrow_balmer": lambda star: _simulated("ab_star"),
     "do": lambda star: star("wd", "HZ21", snr=30),
     "db": lambda star: star("wd", "LDS749B", snr=30),
+    # A hot DB at S/N 5: He I 4471 EW ~14 Å at 20 sigma, the G band and Ca I unmeasurable.
+    "db_low_snr": lambda star: _simulated("white_dwarf", seed=2, snr=5, subtype="DB"),
     # GD 248 at S/N 10: no feature can be ruled out alone, all of them together can.
     "dc_joint_absence": lambda star: star("extra", "drpy_okestan/fgd248.dat", snr=10),
     "weak_balmer": lambda star: _simulated("carbon_star", seed=7),
@@ -169,6 +171,14 @@ def test_noise_does_not_make_an_ordinary_star_featureless(reference_star, librar
     for seed in range(3):
         assessment = assess(reference_star(library, star, snr=7, seed=seed), "white_dwarf")
         assert assessment.rule not in ("dc_joint_absence", "dz_joint_absence")
+
+
+@pytest.mark.parametrize("kind", ["hot_subdwarf", "ab_star", "bhb_star", "be_star", "quasar"])
+def test_no_low_snr_confuser_passes_for_a_db(kind):
+    for seed in range(6):
+        spectrum = _simulated(kind, seed=seed, snr=5)
+        result = assess(spectrum, "white_dwarf", spectrum.meta["redshift"])
+        assert result.rule != "db_low_snr", (kind, seed, result.conclusion)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -56,6 +56,8 @@ _ABSENT = {
     "Mg b": "absent_mg_b",
     "Na D": "absent_na_d",
 }
+#: The lines of ordinary (A-K) stars that no white dwarf shows.
+_ORDINARY = ("G band", "Ca I 4227")
 #: The table's depth from which Mg b and Na D are an ordinary star's metal lines.
 _METAL_DEPTH = {"Mg b": "metal_mg_b", "Na D": "metal_na_d"}
 
@@ -209,6 +211,11 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     he_i_profiles = [p for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
     he_i = [p["ew"] for p in he_i_profiles]
     he_strong = [ew for ew in he_i if exceeds(ew, RULES["he_i_db"])]
+    # He I 4471 several times stronger than a B star's or a hot subdwarf's needs no proof that the
+    # G band and Ca I are absent (which S/N ~5 cannot give), only that they are not seen. (He I
+    # 5876 alone is no such proof: broad H alpha and Na D wings of other objects frame its window.)
+    he_4471 = he_i[0] if he_i and he_i[0].name.startswith("He I 4471") else None
+    he_very_strong = exceeds(he_4471, RULES["he_i_db_strong"], sigmas=5.0)
     he_ii = HE_II_4686.absorption(rest)
     # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, and evidence
     # of a DO only where the line is as broad as a white dwarf's gravity makes it and deeper at
@@ -233,7 +240,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         if exceeds(m, RULES[_METAL_DEPTH[m.name.removesuffix(" depth")]])
         and not (he_strong and m.name.startswith("Na D"))
     ]
-    ordinary = [features[n] for n in ("G band", "Ca I 4227") if n in features]
+    ordinary = [features[n] for n in _ORDINARY if n in features]
     # Emission lines, which no white dwarf shows (He II 4686 never). Two things fake them, as the
     # flux between depressed side windows: a DB's He I 4922 and 6678 troughs (so with He I in
     # absorption, Balmer emission counts only when stronger than troughs can fake) and, on a red
@@ -322,6 +329,11 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         "metals_listed": listed(strong_metals),
         "he_strong": bool(he_strong),
         "he_strong_listed": listed(he_strong),
+        "he_very_strong": he_very_strong,
+        "he_4471": str(he_4471) if he_4471 is not None else "",
+        "ordinary_seen": any(
+            exceeds(features[n], RULES[_ABSENT[n]]) for n in _ORDINARY if n in features
+        ),
         "companion_tio": bool(companion_tio),
         "companion_tio_listed": listed(companion_tio),
         "he_ii": he_ii_strong,
@@ -348,7 +360,7 @@ def _absence_facts(features):
         "joint_depth": all_depth,
         "jointly_calcium_only": calcium_only,
         "others_joint_depth": others_depth,
-        "no_ordinary": _all_absent(features, ("G band", "Ca I 4227")),
+        "no_ordinary": _all_absent(features, _ORDINARY),
         "no_balmer": _all_absent(features, ("H alpha", "H beta", "H gamma")),
         "metal_free": _all_absent(features, ("G band", "Ca I 4227", "Ca II K", "Mg b"))
         or _joint_absence(features, ("G band", "Ca I 4227", "Ca II K", "Mg b", "Na D"))[0],
