@@ -1219,3 +1219,13 @@ def test_read_for_inspection_shows_the_emission_peak_lamost_dr1_leaves_without_v
     assert not inspected.mask[peak].any()
     continuum = np.median(inspected.flux[(wavelength > 6450) & (wavelength < 6540)])
     assert inspected.flux[peak].max() > 1.8 * continuum
+
+
+@pytest.mark.filterwarnings("ignore::astropy.io.fits.verify.VerifyWarning")  # STELIB's cards
+@pytest.mark.filterwarnings("ignore::astropy.wcs.FITSFixedWarning")
+@pytest.mark.filterwarnings("ignore::astropy.units.UnitsWarning")  # "erg /s /cm2 /angstroms"
+def test_a_stelib_file_whose_unit_spells_angstroms_is_read(test_data):
+    # BUNIT "erg /s /cm2 /angstroms": astropy's FITS unit parser knows only "Angstrom".
+    spectrum = read_for_inspection(test_data / "libraries/stelib/STELIB_v3.2_HD012479.fits")
+    assert spectrum.flux.unit == u.erg / u.s / u.cm**2 / u.AA
+    assert spectrum.spectral_axis[0].to_value(u.AA) == pytest.approx(3200.99)

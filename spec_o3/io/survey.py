@@ -5,6 +5,7 @@ import gzip
 import os
 import re
 
+import astropy.units as u
 from specutils import Spectrum
 
 from spec_o3.exceptions import UnvettableSpectrum
@@ -24,6 +25,9 @@ _SURVEY_FORMATS = ((identify_lamost_lrs_image, "spec-o3 LAMOST-LRS"),
 #: The reader registered under each of these format names, looked up once: calling it is
 #: ``Spectrum.read(path, format=name)`` without the registry's lookup (~30 µs a file).
 _READERS = {name: Spectrum.read.registry.get_reader(name, Spectrum) for _, name in _SURVEY_FORMATS}
+#: Unit spellings of real spectrum files that astropy's FITS unit parser rejects (STELIB's BUNIT
+#: "erg /s /cm2 /angstroms"), read as the units they name.
+_UNIT_ALIASES = {"angstroms": u.AA, "Angstroms": u.AA}
 #: File names that promise FITS: when such a file does not open as FITS, that is the problem to
 #: report, rather than specutils' "format could not be identified".
 _FITS_NAME = re.compile(r"\.(fits?|fts)(\.(gz|bz2|xz))?$", re.IGNORECASE)
@@ -80,7 +84,8 @@ def _read_survey(source, format_name, mask_zero_ivar):
                 return Spectrum.read(hdulist, format=format_name, mask_zero_ivar=mask_zero_ivar)
         if hdulist is not None and desi_format(hdulist) is not None:  # specutils reads a list
             return read_target(hdulist)
-    return Spectrum.read(source)
+    with u.add_enabled_aliases(_UNIT_ALIASES):
+        return Spectrum.read(source)
 
 
 def survey_format(source):
