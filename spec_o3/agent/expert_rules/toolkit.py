@@ -429,10 +429,14 @@ def joint_depth(name, depths):
     >>> print(joint_depth("C2 Swan mean head depth", heads))
     C2 Swan mean head depth 0.30 ± 0.05
     """
-    weight = np.array([m.error for m in depths]) ** -2.0
+    number = np.array([m.number for m in depths])
+    error = np.array([m.error for m in depths])
+    exact = error <= 0
+    if exact.any():  # noiseless measurements (model spectra) outweigh any noisy one
+        return make_measurement(name, np.mean(number[exact]), 0.0)
+    weight = error**-2.0
     total = np.add.reduce(weight)
-    mean = np.add.reduce(weight * np.array([m.number for m in depths])) / total
-    return make_measurement(name, mean, total**-0.5)
+    return make_measurement(name, np.add.reduce(weight * number) / total, total**-0.5)
 
 
 # --------------------------------------------------------------------------------------------------
