@@ -30,6 +30,7 @@ from .toolkit import (
     exceeds,
     head_depth,
     is_detected,
+    joint_depth,
     listed,
     measure_c2,
     measure_tio_not_c2,
@@ -137,12 +138,8 @@ def _joint_absence(features, names):
     measured = [features[name] for name in names if name in features]
     if len(measured) < 4:
         return False, ""
-    # In plain floats: NumPy's calls cost more than the arithmetic on at most eight numbers (its
-    # sums of eight pair the terms, Python's add them in turn: the same to rounding).
-    weights = [m.error**-2.0 for m in measured]
-    total = sum(weights)
-    mean = sum(w * m.number for w, m in zip(weights, measured, strict=True)) / total
-    mean_error = total**-0.5
+    joint = joint_depth("joint depth", measured)
+    mean, mean_error = joint.number, joint.error
     limit = RULES["joint_depth"]
     absent = (
         all(m.number < 3 * m.error for m in measured)
