@@ -88,14 +88,12 @@ def read_primary_image(path):
     and a data unit that is all there; HDUs after it only when ``EXTEND = T``, which astropy
     would otherwise set in the header. Any other file is left to astropy.
     """
-    data = _file_bytes(path)
-    primary = _plain_header(data, 0, b"SIMPLE  =")
+    primary = _plain_primary(path)
     if primary is None:
         return None
-    cards, header_size = primary
+    data, cards, header_size = primary
     dtype = _FLOAT_BITPIX.get(cards.get("BITPIX"))
-    if (dtype is None or cards.get("SIMPLE") != "T"
-            or any(keyword in cards for keyword in _SCALING_KEYWORDS)):
+    if dtype is None:
         return None
     naxis = cards.get("NAXIS")
     shape = tuple(cards.get(f"NAXIS{axis}") for axis in range(naxis, 0, -1)) \
@@ -125,13 +123,11 @@ def read_first_table(path, required, optional=()):
     case and has the ``required`` columns, these columns numeric without scaling or dimensions
     (TSCAL, TZERO, TDIM), and all rows there.
     """
-    data = _file_bytes(path)
-    primary = _plain_header(data, 0, b"SIMPLE  =")
+    primary = _plain_primary(path)
     if primary is None:
         return None
-    cards, header_size = primary
-    if (cards.get("SIMPLE") != "T" or cards.get("NAXIS") != 0 or cards.get("EXTEND") != "T"
-            or any(keyword in cards for keyword in _SCALING_KEYWORDS)):
+    data, cards, header_size = primary
+    if cards.get("NAXIS") != 0 or cards.get("EXTEND") != "T":
         return None
     extension = _plain_header(data, header_size, b"XTENSION=")
     if extension is None:
@@ -177,6 +173,20 @@ def _table_layout(cards, wanted):
     except ValueError:  # columns that do not fit in NAXIS1 bytes: astropy says what is wrong
         return None
     return set(names), dtype, rows
+
+
+def _plain_primary(path):
+    """The bytes of the FITS file at ``path``, its primary header's raw cards and the offset where
+    that header ends; `None` unless the header is plain (`_plain_header`), says ``SIMPLE = T``
+    and has no keyword that makes astropy scale or reshape the data."""
+    data = _file_bytes(path)
+    primary = _plain_header(data, 0, b"SIMPLE  =")
+    if primary is None:
+        return None
+    cards, header_size = primary
+    if cards.get("SIMPLE") != "T" or any(keyword in cards for keyword in _SCALING_KEYWORDS):
+        return None
+    return data, cards, header_size
 
 
 def _file_bytes(path):
