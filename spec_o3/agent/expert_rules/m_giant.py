@@ -134,9 +134,10 @@ def assess_m_giant(spectrum, redshift=0.0):
         unconfirmed = not m_type and tio5.number < TIO5_M_TYPE
         if m_type:
             kind = "deep TiO bands, an M star"
+        elif unconfirmed:
+            kind = "low, but no TiO 6159 head confirms it as TiO"
         else:
-            kind = "low, but no TiO 6159 head confirms it" if unconfirmed else "TiO too weak"
-            kind += " for an M star"
+            kind = "TiO too weak for an M star"
         book.record(
             window_for(task, 7000, 7150, "TiO 7054"),
             [tio5, tio_7054],
