@@ -55,7 +55,7 @@ def _swan_support(rest, c2, c2_seen):
     return [m for m in others if m.significance >= RULES["support_sigma"]]
 
 
-def _unmistakable(c2, cn_seen, tio, tio_seen):
+def _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen):
     """Swan heads and a CN red band so deep that low S/N cannot hide them, TiO covered and absent.
 
     At S/N 3-5 per pixel a single Swan head is measured to ~0.07, but the heads of the system darken
@@ -67,11 +67,10 @@ def _unmistakable(c2, cn_seen, tio, tio_seen):
     swan = joint_depth("C2 Swan mean head depth", c2) if len(c2) >= 2 else None
     loud_cn = [m for m in cn_seen if m.significance >= RULES["loud_sigma"]]
     tio_7054 = [m for m in tio if m.name.startswith("TiO 7054")]
-    seen = [m for m in c2 if is_present(m)]
     if (
         swan is not None
         and swan.significance >= RULES["loud_sigma"]
-        and seen
+        and c2_seen
         and loud_cn
         and tio_7054
         and not tio_seen
@@ -139,7 +138,7 @@ def assess_carbon_star(spectrum, redshift=0.0):
     overview = describe_overview(rest, snr, describe_colour(colour))
     clean = [m for m in c2_seen if not m.name.startswith("C2 4737")]
     support = _swan_support(rest, c2, c2_seen)
-    loud_c2, loud_cn = _unmistakable(c2, cn_seen, tio, tio_seen)
+    loud_c2, loud_cn = _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen)
     facts = {
         "snr": snr,
         "colour": np.nan if colour is None else colour,
