@@ -205,13 +205,14 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             [halpha[k] for k in ("core", "wing", "fwhm")],
             [_balmer_note("H alpha", halpha)],
         )
-    he_i_profiles = [p for p in (HE_I_4471.absorption(rest), HE_I_5876.absorption(rest)) if p]
+    he_4471_profile = HE_I_4471.absorption(rest)
+    he_i_profiles = [p for p in (he_4471_profile, HE_I_5876.absorption(rest)) if p]
     he_i = [p["ew"] for p in he_i_profiles]
     he_strong = [ew for ew in he_i if exceeds(ew, RULES["he_i_db"])]
     # He I 4471 several times stronger than a B star's or a hot subdwarf's needs no proof that the
     # G band and Ca I are absent (which S/N ~5 cannot give), only that they are not seen. (He I
     # 5876 alone is no such proof: broad H alpha and Na D wings of other objects frame its window.)
-    he_4471 = he_i[0] if he_i and he_i[0].name.startswith("He I 4471") else None
+    he_4471 = he_4471_profile["ew"] if he_4471_profile else None
     he_very_strong = exceeds(he_4471, RULES["he_i_db_strong"], sigmas=5.0)
     he_ii = HE_II_4686.absorption(rest)
     # He II marks sdO and O stars as much as DO white dwarfs: a veto for a hot DA, and evidence
