@@ -25,15 +25,14 @@ a core, and the rounds spread a change of load over all figures alike.
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 import warnings
 from functools import partial
 from pathlib import Path
 
 from astropy.io import fits
 from astropy.utils.data import get_readable_fileobj
+from bench_vet import seconds_per_file  # a benchmark beside this one (run as scripts)
 from specutils import Spectrum
 
 from spec_o3.io import iter_targets, read_for_inspection
@@ -53,19 +52,14 @@ FILES = {
 
 
 def milliseconds(cases, rounds=5):
-    """``{name: CPU ms per call}`` of ``cases`` (``{name: (function, calls)}``): the median over
-    ``rounds`` rounds, after a warm-up call of each (caches, lazy imports), each round timing
-    ``calls`` calls of every case in turn."""
-    for function, _ in cases.values():
-        function()
-    times = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, (function, calls) in cases.items():
-            start = time.process_time()
-            for _ in range(calls):
-                function()
-            times[name].append((time.process_time() - start) / calls * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
+    """``{name: CPU ms per call}`` of ``cases`` (``{name: (function, calls)}``), timed as
+    `bench_vet.seconds_per_file` times its figures: the median over ``rounds`` rounds, after a
+    warm-up round, each round making ``calls`` calls of every case in turn."""
+    figures = {
+        name: (lambda _, function=function: function(), range(calls))
+        for name, (function, calls) in cases.items()
+    }
+    return {name: 1e3 * seconds for name, seconds in seconds_per_file(figures, rounds).items()}
 
 
 def read_opened(path):
