@@ -108,6 +108,8 @@ DECIDED_BY = {
     "tio_not_covered": lambda star: _simulated("m_giant", within=(3700, 6000)),
     "too_noisy": lambda star: _simulated("m_giant", snr=3),
     "tio_too_weak": lambda star: _simulated("gk_giant"),
+    # HD 3574, K5 III (TiO5 0.81 at S/N 50), whose noise at S/N 8 brings TiO5 below 0.71
+    "tio_not_significant": lambda star: star("miles", "0024", snr=8, seed=39),
     "wolf_rayet_wind": lambda star: star("extra", "truecolortools/WR_C.datA", snr=30),
     "carbon_star": lambda star: _simulated("carbon_star", seed=8),  # a C-N star with TiO5 < 0.71
     "s_star": lambda star: star("miles", "0164", snr=30),  # HD 30959, M3S

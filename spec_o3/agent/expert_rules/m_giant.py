@@ -86,6 +86,21 @@ def _gravity_votes(rest):
     return tio5, votes
 
 
+def _k_giant_distance(tio5, tio_6159):
+    """How far the TiO measured lies beyond a K5 giant's, in errors, and the measurements it
+    rests on: TiO5 below the K5 giant level and the TiO 6159 head deeper than a K5 giant's, each
+    in its own errors, combined as independent tests of one hypothesis (Stouffer's z; NaN when
+    neither is covered)."""
+    scores, used = [], []
+    if tio5 is not None:
+        scores.append((RULES["tio5_k_giant"] - tio5.number) / tio5.error)
+        used.append(tio5)
+    if tio_6159 is not None:
+        scores.append((tio_6159.number - RULES["tio_6159_k_giant"]) / tio_6159.error)
+        used.append(tio_6159)
+    return (sum(scores) / np.sqrt(len(scores)) if scores else np.nan), listed(used)
+
+
 def _vote_facts(votes):
     """The facts the table weighs the gravity votes by: their sum and the most decisive vote."""
     name, vote, _, margin = max(votes, key=lambda v: v[3]) if votes else ("", 0, None, np.nan)
@@ -126,13 +141,16 @@ def assess_m_giant(spectrum, redshift=0.0):
     snr = region_snr(rest, 6300, 7200)
     tio5, votes = _gravity_votes(rest)
     tio_6159, tio_7054 = (head_depth(h, rest) for h in TIO_HEADS)
+    k_giant_sigmas, k_giant_listed = _k_giant_distance(tio5, tio_6159)
     if tio5 is not None:
         # A real TiO spectrum shows more than one head: emission-line stars can fake a low TiO5.
         m_type = tio5.number < TIO5_M_TYPE and (tio_6159 is None or is_present(tio_6159))
         tio = tio5
         # A low TiO5 without the 6159 head is noise or emission in the 7054 Å window, not TiO.
         unconfirmed = not m_type and tio5.number < TIO5_M_TYPE
-        if m_type:
+        if m_type and k_giant_sigmas < RULES["k_giant_sigmas_min"]:
+            kind = "below the M-star limit, but within the noise of a K5 giant's"
+        elif m_type:
             kind = "deep TiO bands, an M star"
         elif unconfirmed:
             kind = "low, but no TiO 6159 head confirms it as TiO"
@@ -182,6 +200,8 @@ def assess_m_giant(spectrum, redshift=0.0):
             if unconfirmed
             else f"TiO is too weak for an M star ({tio})"
         ),
+        "k_giant_sigmas": k_giant_sigmas,
+        "k_giant_listed": k_giant_listed,
         "he_ii_emission": he_ii["ew"].number if is_detected(he_ii) else np.nan,
         "he_ii": str(he_ii["ew"]) if he_ii is not None else "",
         "s_type": s_type,
