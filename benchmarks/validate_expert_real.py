@@ -17,7 +17,9 @@ SPEC_O3_SHARED_DATA), the ``--sets``:
 Library and ``real_extra`` spectra are converted to vacuum where the source is in air, degraded
 from their own resolution to R = 1800, rebinned onto the LAMOST log-linear grid (3690-9104 Å,
 Δlog10 λ = 1e-4) and given Gaussian noise at the chosen S/N (poorer at the blue end, as in LAMOST)
-with the matching inverse-variance uncertainty, one realisation per seed; LAMOST/SDSS files are
+with the matching inverse-variance uncertainty, one realisation per seed and spectrum (each
+spectrum draws its own noise, so that one unlucky draw does not hit every star of a kind at the
+same pixels); LAMOST/SDSS files are
 scored once, as observed. Labels follow the catalogued types; a spectrum whose class is uncertain
 for a task is "unlabelled" for it, listed, not counted.
 
@@ -39,6 +41,7 @@ import re
 import sys
 import time
 import warnings
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +189,12 @@ class Row:
     observed: bool = False
 
 
+def noise_seed(spectrum, seed):
+    """The seed of the noise given to ``spectrum`` (a file or entry name) in realisation
+    ``seed``: its own for every spectrum, the same in every run."""
+    return zlib.crc32(f"{spectrum}/{seed}".encode())
+
+
 def miles_rows(snr, seed):
     """MILES stars degraded to LAMOST quality."""
     params = Table.read(SHARED / "libraries" / "miles" / "miles_params.ecsv")
@@ -198,7 +207,11 @@ def miles_rows(snr, seed):
             f"MILES {row['name']}",
             spectral_type,
             subtype(spectral_type, logg),
-            extra.library_star(SHARED / "libraries" / "miles" / row["file"], snr=snr, seed=seed),
+            extra.library_star(
+                SHARED / "libraries" / "miles" / row["file"],
+                snr=snr,
+                seed=noise_seed(row["file"], seed),
+            ),
             library_labels(row["name"], spectral_type, logg),
         )
 
@@ -212,7 +225,11 @@ def stelib_rows(snr, seed):
             f"STELIB {row['name']}",
             spectral_type,
             subtype(spectral_type),
-            extra.library_star(SHARED / "libraries" / "stelib" / row["file"], snr=snr, seed=seed),
+            extra.library_star(
+                SHARED / "libraries" / "stelib" / row["file"],
+                snr=snr,
+                seed=noise_seed(row["file"], seed),
+            ),
             library_labels(row["name"], spectral_type, np.nan),
         )
 
@@ -222,7 +239,7 @@ def wd_rows(snr, seed):
     for path in sorted((SHARED / "real" / "wd_standards").glob("*.ecsv")):
         kind = re.search(r"white_dwarf (D[A-Z]+)", Table.read(path).meta["comments"][0]).group(1)
         labels = dict.fromkeys(TASKS, False) | {"white_dwarf": True}
-        spectrum = extra.white_dwarf_standard(path, snr=snr, seed=seed)
+        spectrum = extra.white_dwarf_standard(path, snr=snr, seed=noise_seed(path.name, seed))
         yield Row(f"WD {path.stem}", kind, subtype(kind), spectrum, labels)
 
 
@@ -264,7 +281,12 @@ def real_extra_rows(snr, seed):
     """The 64 spectra of ``real_extra``: degraded to LAMOST quality, LAMOST files as observed."""
     for entry in extra.manifest(SHARED / "real_extra"):
         read = _read_or_report(
-            functools.partial(extra.real_extra_spectrum, snr=snr, seed=seed),
+            functools.partial(
+                extra.real_extra_spectrum,
+                snr=snr,
+                seed=seed,
+                noise_seed=noise_seed(extra.short_name(entry), seed),
+            ),
             SHARED / "real_extra",
             entry,
         )

@@ -220,13 +220,15 @@ def read(root, entry):
     return Raw(wave, flux / scale, fwhm, raw.redshift)
 
 
-def real_extra_spectrum(root, entry, *, snr, seed):
+def real_extra_spectrum(root, entry, *, snr, seed, noise_seed=None):
     """A ``real_extra`` manifest entry as the expert sees it: ``(spectrum, redshift, observed)``;
-    degraded to LAMOST quality, or read as observed (LAMOST files; `None` for ``seed`` > 0)."""
+    degraded to LAMOST quality with the noise of ``noise_seed`` (default ``seed``), or read as
+    observed (LAMOST files; `None` for realisation ``seed`` > 0)."""
     raw = read(root, entry)
     if isinstance(raw, Spectrum):
         return None if seed else (raw, 0.0, True)
-    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=seed)
+    noise_seed = seed if noise_seed is None else noise_seed
+    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=noise_seed)
     return spectrum, raw.redshift, False
 
 
