@@ -723,14 +723,21 @@ class _LineProfile:
         return total / n, math.sqrt(variance) / n
 
 
+#: Pixels in a row below half the peak that end a line's half width: a single noise dip inside a
+#: broad, shallow line does not (at S/N ~10 one does in most broad white-dwarf lines).
+_HALF_WIDTH_RUN = 3
+
+
 def _half_width(wave, excess, peak_index):
-    """Full width of ``excess`` (positive bump) at half its value at ``peak_index``, in Å."""
-    half = excess[peak_index] / 2
+    """Full width of ``excess`` (positive bump) at half its value at ``peak_index``, in Å: each side
+    ends at the first of `_HALF_WIDTH_RUN` pixels in a row at or below half the peak."""
+    below = excess <= excess[peak_index] / 2
+    last = excess.size - 1
     lo = peak_index
-    while lo > 0 and excess[lo] > half:
+    while lo > 0 and not below[max(lo - _HALF_WIDTH_RUN + 1, 0) : lo + 1].all():
         lo -= 1
     hi = peak_index
-    while hi < excess.size - 1 and excess[hi] > half:
+    while hi < last and not below[hi : hi + _HALF_WIDTH_RUN].all():
         hi += 1
     return float(wave[hi] - wave[lo])
 
