@@ -195,3 +195,23 @@ def test_an_m_dwarf_without_a_white_dwarf_is_no_pair(kind):
     symbiotic's giant) is no white dwarf + M dwarf pair: the pair needs broad Balmer lines too."""
     for seed in range(5):
         assert _verdict(kind, seed=seed, snr=20).rule != "da_m_dwarf_pair"
+
+
+@pytest.mark.parametrize(
+    ("wing", "core", "winged"),
+    [
+        # HD 23924 (A7V) at S/N 10: H beta wing/core 0.21, within the noise of an A star's 0.18
+        ((0.11, 0.02), (0.54, 0.03), False),
+        # GD 50 (DA) at S/N 10: H beta wing/core 0.52, far beyond it
+        ((0.10, 0.01), (0.19, 0.02), True),
+    ],
+)
+def test_wings_must_beat_an_a_stars_beyond_the_noise(wing, core, winged):
+    from spec_o3.agent.expert_rules.toolkit import make_measurement
+
+    profile = {
+        "wing": make_measurement("H beta wing depth", *wing),
+        "core": make_measurement("H beta core depth", *core),
+    }
+    assert wing[0] / core[0] > RULES["wing_to_core_da"]
+    assert white_dwarf._winged(profile) is winged
