@@ -34,11 +34,30 @@ def test_cn_like_steps_need_the_5551_head():
     # CN-strong K giants: steps at 6474 and 6345 but none at 5551.
     zro = _heads(**{"6474": 0.4, "5551": 0.0, "6345": 0.25})
     seen = [m for m in zro if m.value.value > 0.1]
-    assert not _zro_systems(zro, seen, m_type=False)
+    assert not _zro_systems(zro, seen, m_type=False, confirmation=None)
     # In an M-type (TiO) spectrum CN is negligible: 6474 with 6345 is an MS star.
-    assert _zro_systems(zro, seen, m_type=True)
+    assert _zro_systems(zro, seen, m_type=True, confirmation=None)
     with_5551 = _heads(**{"6474": 0.3, "5551": 0.15, "6345": 0.05})
-    assert _zro_systems(with_5551, with_5551[:2], m_type=False)
+    assert _zro_systems(with_5551, with_5551[:2], m_type=False, confirmation=None)
+
+
+def test_the_5551_and_6345_heads_confirm_6474_together_in_m_type_spectra_only():
+    zro = _heads(**{"6474": 0.3, "5551": 0.05, "6345": 0.08})  # neither seen alone
+    joint = make_measurement("ZrO 5551+6345 mean head depth", 0.12, 0.035)
+    assert _zro_systems(zro, zro[:1], m_type=True, confirmation=joint)
+    assert not _zro_systems(zro, zro[:1], m_type=False, confirmation=joint)
+    assert not _zro_systems(zro, zro[:1], m_type=True, confirmation=None)
+
+
+@pytest.mark.parametrize(("star", "seed"), [(MILES_M3S, 24), (MILES_M2S, 1)])
+def test_real_ms_stars_at_snr_5_by_the_joint_heads(reference_star, star, seed):
+    # At S/N 5 the 5551 and 6345 heads are each seen about one time in two; together they
+    # confirm 6474, for the S-star task and against the M-giant task alike.
+    spectrum = reference_star("miles", star, snr=5, seed=seed)
+    assessment = assess(spectrum, "s_star")
+    assert assessment.verdict == "YES"
+    assert "ZrO 5551+6345 mean head depth" in assessment.conclusion
+    assert assess(spectrum, "m_giant").verdict == "NO"
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,8 @@ from .toolkit import (
     record_c2_5165,
     region_snr,
     window_for,
+    with_zro_confirmation,
+    zro_confirmation,
     zro_note,
 )
 
@@ -206,7 +208,9 @@ def assess_m_giant(spectrum, redshift=0.0):
         "he_ii": str(he_ii["ew"]) if he_ii is not None else "",
         "s_type": s_type,
         "carbon": carbon,
-        "zro_seen_listed": listed(zro_seen),
+        "zro_seen_listed": listed(
+            with_zro_confirmation(zro_seen, zro_confirmation(rest)) if s_type else zro_seen
+        ),
         "c2_seen_listed": listed(c2_seen),
         **_vote_facts(votes),
     }

@@ -23,6 +23,8 @@ from .toolkit import (
     record_c2_5165,
     region_snr,
     window_for,
+    with_zro_confirmation,
+    zro_confirmation,
     zro_note,
 )
 
@@ -31,7 +33,7 @@ __all__ = ["assess_s_star"]
 RULES = builtin_rule_table("s_star")
 
 
-def _zro_systems(zro, zro_seen, m_type):
+def _zro_systems(zro, zro_seen, m_type, confirmation):
     """Whether the detected ZrO heads make an S star: 6474 Å and a second head, checked against CN.
 
     The CN red system of CN-strong K giants has heads at 6478 and 6360 Å, in the windows of the
@@ -39,14 +41,16 @@ def _zro_systems(zro, zro_seen, m_type):
     another ZrO system, where CN has no head, must confirm 6474. In an M-type spectrum (deep TiO)
     CN is negligible, carbon being locked in CO, and 6474 with 6345 suffices, as in MS stars. MILES
     MS/S stars: 6474 0.23-0.35, 5551 0.09-0.22, 6345 0.10-0.14 (normal M giants <= 0.17 at 6474
-    and <= 0.06 at 5551). Without 6474 coverage 5551 and 6345 must both be seen.
+    and <= 0.06 at 5551). In an M-type spectrum the 5551 and 6345 heads may also confirm 6474
+    together, by their joint depth (``confirmation``, see `~.toolkit.zro_confirmation`), when
+    the noise hides each alone. Without 6474 coverage 5551 and 6345 must both be seen.
     """
     covered = {m.name.split()[1] for m in zro}
     seen = {m.name.split()[1] for m in zro_seen}
     if "6474" not in covered:
         return {"5551", "6345"} <= seen
     confirming = {"5551", "6345"} if m_type or "5551" not in covered else {"5551"}
-    return "6474" in seen and bool(seen & confirming)
+    return "6474" in seen and (bool(seen & confirming) or (m_type and confirmation is not None))
 
 
 def assess_s_star(spectrum, redshift=0.0):
@@ -98,11 +102,15 @@ def assess_s_star(spectrum, redshift=0.0):
         and tio_6159 is not None
         and is_present(tio_6159)
     )
+    confirmation = zro_confirmation(rest)
+    system = _zro_systems(zro, zro_seen, m_type, confirmation)
+    if system:
+        zro_seen = with_zro_confirmation(zro_seen, confirmation)
     facts = {
         "snr": snr,
         "zro_covered": bool(zro),
         "zro_seen": bool(zro_seen),
-        "zro_system": _zro_systems(zro, zro_seen, m_type),
+        "zro_system": system,
         "m_type": m_type,
         "carbon": carbon,
         "zro_listed": listed(zro),

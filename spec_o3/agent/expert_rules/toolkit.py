@@ -48,6 +48,7 @@ __all__ = [
     "ZRO_HEADS",
     "CN_HEADS",
     "HEAD_DETECTION",
+    "ZRO_CONFIRMING_DEPTH",
     "H_ALPHA",
     "H_BETA",
     "H_GAMMA",
@@ -74,6 +75,8 @@ __all__ = [
     "is_detected",
     "exceeds",
     "measure_zro",
+    "zro_confirmation",
+    "with_zro_confirmation",
     "measure_c2",
     "measure_tio_not_c2",
     "head_depth",
@@ -560,11 +563,18 @@ def is_present(measurement):
     return exceeds(measurement, HEAD_DETECTION[measurement.name.removesuffix(" depth")])
 
 
+#: The inverse-variance mean depth of the ZrO 5551 and 6345 heads that confirms a seen 6474 head
+#: (at 3 sigma) when neither reaches its own detection limit: MILES MS/S stars 0.11-0.17, normal
+#: M giants and supergiants <= 0.06 (at S/N ~5 each head alone is seen about one time in two).
+ZRO_CONFIRMING_DEPTH = 0.08
+
+
 def measure_zro(rest):
     """ZrO head depths, those detected (tuples), and whether they make an S star.
 
     An S star needs ZrO 6474 (the band S stars are classified on; Stephenson 1984) and a second
-    head, or two heads when 6474 is not covered. Measured once per reduction.
+    head, or the 5551 and 6345 heads together (`zro_confirmation`), or two heads when 6474 is not
+    covered. Measured once per reduction.
     """
     return rest.measured("ZrO heads", lambda: _zro(rest))
 
@@ -573,7 +583,33 @@ def _zro(rest):
     depths = tuple(m for m in (head_depth(h, rest) for h in ZRO_HEADS) if m is not None)
     seen = tuple(m for m in depths if is_present(m))
     primary = next((m for m in depths if m.name.startswith("ZrO 6474")), None)
-    return depths, seen, len(seen) >= 2 and (primary is None or is_present(primary))
+    if primary is None:
+        return depths, seen, len(seen) >= 2
+    return depths, seen, primary in seen and (len(seen) >= 2 or zro_confirmation(rest) is not None)
+
+
+def zro_confirmation(rest):
+    """The joint depth (`joint_depth`) of the ZrO 5551 and 6345 heads when it confirms ZrO 6474
+    (beyond `ZRO_CONFIRMING_DEPTH` at 3 sigma), else None.
+
+    Where TiO is weak, CN-strong K giants fake the 6345 head (CN 6360): trust it in M-type
+    spectra only. Measured once per reduction.
+    """
+    return rest.measured("ZrO confirmation", lambda: _zro_confirmation(rest))
+
+
+def with_zro_confirmation(seen, confirmation):
+    """The ZrO heads ``seen``, and the joint depth ``confirmation`` (`zro_confirmation`) where it
+    stands in for a second head: what an S-type verdict rests on."""
+    return seen if len(seen) >= 2 or confirmation is None else (*seen, confirmation)
+
+
+def _zro_confirmation(rest):
+    heads = [head_depth(h, rest) for h in ZRO_HEADS if not h.name.startswith("ZrO 6474")]
+    if any(head is None for head in heads):
+        return None
+    joint = joint_depth("ZrO 5551+6345 mean head depth", heads)
+    return joint if exceeds(joint, ZRO_CONFIRMING_DEPTH) else None
 
 
 def measure_c2(rest):
