@@ -190,6 +190,7 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
     heii_core, hbeta_core = _core_value(cores["He II 4686"]), _core_value(cores["H beta"])
     measured = [str(lines[n]["ew"]) for n in ("H alpha", "H beta") if lines[n] is not None]
     narrow = balmer is not None and balmer["fwhm"].number < RULES["cv_halpha_fwhm"]
+    helium_names, helium_listed = " and ".join(helium), listed(m["ew"] for m in helium.values())
     facts = {
         "snr": snr,
         "redshift": redshift,
@@ -215,12 +216,19 @@ def assess_cataclysmic_variable(spectrum, redshift=0.0):
         "width": "Narrow (face-on disc), flat-decrement" if narrow else "Broad",
         "balmer_measured": ", ".join(measured) or "Balmer lines not covered",
         "wind_listed": listed(found[n]["ew"] for n in ("He II 4686", "C IV 5806") if n in found),
-        "helium_names": " and ".join(helium),
-        "helium_listed": listed(m["ew"] for m in helium.values()),
+        "helium_names": helium_names,
+        "helium_listed": helium_listed,
         "hbeta_core_text": str(cores["H beta"]),
         "filled_listed": listed(cores[n] for n in filled),
         "heii_extra": f" and He II 4686 emission ({heii['ew']})" if heii is not None else "",
         "one_line_listed": balmer["ew"] if balmer is not None else listed(cores[n] for n in filled),
+        # Of stars also pair H alpha with He II 4686 emission; a CV's disc adds H beta.
+        "helium_clause": (
+            f", with {helium_names} emission ({helium_listed}) but no H beta emission beside it,"
+            " as Of stars show too"
+            if helium
+            else " and no He I/He II"
+        ),
         "colour_text": describe_colour(colour),
         "colour_kind": describe_colour(colour).removeprefix("a "),
     }
