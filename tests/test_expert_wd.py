@@ -97,6 +97,13 @@ def test_novae_are_not_white_dwarfs(reference_star, nova):
     assert assessment.verdict == "NO" and "He II 4686 emission" in assessment.conclusion
 
 
+def test_a_da_s_balmer_wings_do_not_fake_he_ii_emission(reference_star):
+    """HZ 4's H beta and H gamma wings depress both side windows of He II 4686: the flux between
+    reads as 3 Å of emission at S/N 50, which neither peaks nor reaches a nova's."""
+    assessment = assess(reference_star("wd", "HZ4", snr=50), "white_dwarf")
+    assert assessment.verdict == "YES" and assessment.rule == "broad_balmer", assessment.conclusion
+
+
 @pytest.mark.parametrize("star", ["0777", "0272", "0058"])
 def test_f_stars_with_h_alpha_are_no_fading_da(reference_star, star):
     """The colour and H alpha of a cool DA, but the metal lines of an F star, even metal-poor
@@ -108,6 +115,8 @@ VAN_MAANEN_2 = "truecolortools/_wolf28_20210824_047_Leadbeater.fit"
 
 #: A spectrum each rule of data/rules/white_dwarf.yaml decides, so that none is shadowed.
 DECIDED_BY = {
+    # the file's redshift puts a quasar's rest frame where its lines miss the windows looked at
+    "extragalactic": lambda star: _simulated("quasar"),
     "balmer_not_covered": lambda star: _simulated("white_dwarf", subtype="DA")[5500 * u.AA :],
     "too_noisy": lambda star: _simulated("white_dwarf", subtype="DA", teff=20000.0, snr=3),
     "da_m_dwarf_pair": lambda star: _simulated("white_dwarf", subtype="DA+dM", seed=2),

@@ -249,8 +249,10 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     ordinary = [features[n] for n in _ORDINARY if n in features]
     # Emission lines, which no white dwarf shows (He II 4686 never). Two things fake them, as the
     # flux between depressed side windows: a DB's He I 4922 and 6678 troughs (so with He I in
-    # absorption, Balmer emission counts only when stronger than troughs can fake) and, on a red
-    # continuum, the TiO, MgH and metal bands of a cool star (there only a line that peaks counts).
+    # absorption, Balmer emission counts only when stronger than troughs can fake), on a red
+    # continuum the TiO, MgH and metal bands of a cool star (there only a line that peaks counts),
+    # and about He II 4686 the wings of H beta and H gamma, which depress both its side windows in
+    # a DA (there a line counts that peaks or is stronger than the wings fake).
     red = colour is not None and colour < RULES["emission_min_colour"]
     emission = [
         measure["ew"]
@@ -260,7 +262,11 @@ def assess_white_dwarf(spectrum, redshift=0.0):
             (HE_II_4686, HE_II_4686.emission(rest)),
         )
         if is_detected(measure)
-        and not (red and not _peaks(line, rest))
+        and (
+            _peaks(line, rest)
+            or not red
+            and (line is not HE_II_4686 or measure["ew"].number > RULES["he_ii_wing_ew"])
+        )
         and (
             line is HE_II_4686
             or not he_strong
@@ -323,6 +329,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     described = describe_colour(colour)
     facts = {
         "snr": snr,
+        "redshift": redshift,
         "colour": np.nan if colour is None else colour,
         "continuum": described,
         "continuum_capitalized": described.capitalize(),
