@@ -386,6 +386,10 @@ class RestSpectrum:
         return self.wave[sl], self.flux[sl], self.sigma[sl]
 
 
+#: Most values whose median `_median` takes by sorting them (above, by partitioning them).
+_SORTED_MEDIAN = 256
+
+
 def _median(values):
     """``np.median`` of a 1-D array without NaN, without its generality (a partition about the
     two middle elements): the same number, at a fraction of the cost on the short windows the
@@ -393,9 +397,15 @@ def _median(values):
     if values.size == 1:
         return values[0]
     middle = values.size // 2
-    # Two pivots even for an odd count: NumPy selects one pivot several times slower on long arrays.
-    lower, upper = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
-    return upper if values.size % 2 else (lower + upper) / 2.0
+    if values.size <= _SORTED_MEDIAN:  # sorting a copy in place beats a call of np.partition
+        ordered = values.copy()
+        ordered.sort()
+    else:
+        # Two pivots even for an odd count: NumPy selects one pivot several times slower on long
+        # arrays.
+        ordered = np.partition(values, (middle - 1, middle))
+    upper = ordered[middle]
+    return upper if values.size % 2 else (ordered[middle - 1] + upper) / 2.0
 
 
 def _mean(values):
@@ -684,13 +694,10 @@ class _LineProfile:
 
     @_cached
     def _running(self):
-        """The running sums, from 0, of the normalised flux and of the noise squared, and the
-        offsets as a list (for `bisect`): a mean over any pixels is then a few list look-ups."""
-        return (
-            self.offset.tolist(),
-            [0.0, *np.cumsum(self.normalized).tolist()],
-            [0.0, *np.cumsum(self.noise**2).tolist()],
-        )
+        """The offsets as a list (for `bisect`) and the running sums of the normalised flux and of
+        the noise squared: a mean over any pixels is then a few look-ups (`_run_sum`). The sums
+        stay arrays: a mean reads four of their few hundred values, not worth a list of them."""
+        return self.offset.tolist(), np.cumsum(self.normalized), np.cumsum(self.noise**2)
 
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
@@ -718,9 +725,15 @@ class _LineProfile:
         n = sum(last - first for first, last in runs)
         if n < 2:
             return np.nan, np.nan
-        total = sum(flux[last] - flux[first] for first, last in runs)
-        variance = sum(noise[last] - noise[first] for first, last in runs)
+        total = sum(_run_sum(flux, first, last) for first, last in runs)
+        variance = sum(_run_sum(noise, first, last) for first, last in runs)
         return total / n, math.sqrt(variance) / n
+
+
+def _run_sum(running, first, last):
+    """The sum of pixels ``first`` to ``last - 1`` from their running sum ``running`` (a float
+    array): the difference of two of its values, as Python floats."""
+    return running.item(last - 1) - (running.item(first - 1) if first else 0.0)
 
 
 def _half_width(wave, excess, peak_index):
