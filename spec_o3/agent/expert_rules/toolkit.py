@@ -359,8 +359,21 @@ class RestSpectrum:
         if last - first < 2:
             return 0.0
         inside = (min(hi, self.full_range[1]) - max(lo, self.full_range[0])) / (hi - lo)
-        sl = self._slice(lo, hi)
-        return inside * (sl.stop - sl.start) / (last - first)
+        # The good pixels in [lo, hi) are the good ones of grid pixels first to last - 1.
+        good = self._good_before
+        return inside * (good.item(last) - good.item(first)) / (last - first)
+
+    @_cached
+    def _good_before(self):
+        """How many good pixels come before each pixel of the grid, and in all."""
+        return np.concatenate(
+            ([0], np.cumsum(self.arrays_good[np.isfinite(self.arrays.wavelength)]))
+        )
+
+    @_cached
+    def _widths(self):
+        """`~spec_o3.analysis.arrays.pixel_widths` of the good pixels (see `_slice_widths`)."""
+        return pixel_widths(self.wave)
 
     def mean(self, lo, hi):
         """Mean flux in [lo, hi] and its uncertainty; (nan, nan) when fewer than 2 good pixels."""
@@ -666,6 +679,27 @@ def _side_means(rest, lines):
     return sides
 
 
+def _slice_widths(wave, widths, pixels):
+    """`~spec_o3.analysis.arrays.pixel_widths` of ``wave[pixels]`` (a slice), from ``widths``,
+    those of all of ``wave``: the same numbers but for the slice's two edge pixels, which are
+    measured one-sided, at a fraction of the cost on the short windows of the line profiles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wave = np.array([4000.0, 4001.0, 4003.0, 4006.0, 4010.0])
+    >>> _slice_widths(wave, pixel_widths(wave), slice(1, 4))
+    array([2. , 2.5, 3. ])
+    """
+    start, stop = pixels.start, pixels.stop
+    if stop - start < 3:
+        return pixel_widths(wave[pixels])
+    sliced = widths[pixels].copy()
+    sliced[0] = wave[start + 1] - wave[start]
+    sliced[-1] = wave[stop - 1] - wave[stop - 2]
+    return sliced
+
+
 #: The 3-pixel boxcar that smooths a line profile before its peak and width are read.
 _BOXCAR = np.ones(3) / 3
 
@@ -674,13 +708,10 @@ class _LineProfile:
     """A line's pixels between its side windows in units of the local continuum, with their noise,
     offsets from the line centre (Å) and pixel widths: what the line measurements read."""
 
-    def __init__(self, wave, normalized, noise, center):
+    def __init__(self, wave, normalized, noise, center, step=None):
         self.wave, self.normalized, self.noise = wave, normalized, noise
         self.offset = wave - center
-
-    @_cached
-    def step(self):
-        return pixel_widths(self.wave)
+        self.step = pixel_widths(wave) if step is None else step  # given: `_slice_widths`
 
     @_cached
     def step_error(self):
@@ -767,7 +798,8 @@ class Line:
         return rest.measured(self, lambda: self._normalize(rest))
 
     def _normalize(self, rest):
-        wave, flux, sigma = rest.window(self.left[0], self.right[1])
+        window = rest._slice(self.left[0], self.right[1])
+        wave = rest.wave[window]
         if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
             return None
         position = _LINE_POSITION.get(self)
@@ -792,11 +824,17 @@ class Line:
         else:
             typical = (continuum(wave[middle - 1]) + continuum(wave[middle])) / 2.0
         # ``wave`` is sorted: the pixels between the side windows are one slice.
-        inner = slice(wave.searchsorted(self.left[1], "right"), wave.searchsorted(self.right[0]))
-        wave, level = wave[inner], continuum(wave[inner])
+        start = window.start
+        inner = slice(
+            start + int(wave.searchsorted(self.left[1], "right")),
+            start + int(wave.searchsorted(self.right[0])),
+        )
+        wave = rest.wave[inner]
+        level = continuum(wave)
         # The continuum's own uncertainty adds to every pixel, so fold it in once.
-        noise = np.hypot(sigma[inner] / level, cont_err / typical)
-        return _LineProfile(wave, flux[inner] / level, noise, self.center)
+        noise = np.hypot(rest.sigma[inner] / level, cont_err / typical)
+        step = _slice_widths(rest.wave, rest._widths, inner)
+        return _LineProfile(wave, rest.flux[inner] / level, noise, self.center, step)
 
     def absorption(self, rest):
         """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
