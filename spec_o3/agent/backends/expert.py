@@ -20,7 +20,7 @@ import zlib
 import astropy.units as u
 import numpy as np
 
-from ..expert_rules import assess_all
+from ..expert_rules import RestSpectrum, assess_all
 from ..expert_rules.confidence import confidence
 from ..protocol import (
     ParsedResponse,
@@ -257,7 +257,9 @@ class ExpertPolicy(Policy):
         for group in shared.values():
             first = group[0]
             tasks = [episode.task for episode in group]
-            assessments = assess_all(first.spectrum, tasks, first.redshift)
+            # measured on the tools' own reduction of the spectrum, not on a second one
+            rest = RestSpectrum(first.spectrum, first.redshift, first.environment.arrays)
+            assessments = assess_all(rest, tasks, first.redshift)
             flux_seed = _flux_seed(first.spectrum)
             for episode in group:
                 assessment = assessments[episode.task.id]

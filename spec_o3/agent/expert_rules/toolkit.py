@@ -298,9 +298,11 @@ class RestSpectrum:
     Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
     noise), once per spectrum: band depths are measured on the kept reduction with the arithmetic
     of `~spec_o3.analysis.band_strength`, without reducing the spectrum again for each band.
+    ``arrays``, when given, is that reduction, ``spectrum_arrays(spectrum, redshift)``, made
+    already (by the inspection tools).
     """
 
-    def __new__(cls, spectrum, redshift):
+    def __new__(cls, spectrum, redshift, arrays=None):
         # A RestSpectrum passed again (one reduction shared by several tasks) is returned as is.
         if isinstance(spectrum, RestSpectrum):
             if spectrum.redshift != redshift:
@@ -310,11 +312,12 @@ class RestSpectrum:
             return spectrum
         return super().__new__(cls)
 
-    def __init__(self, spectrum, redshift):
+    def __init__(self, spectrum, redshift, arrays=None):
         if isinstance(spectrum, RestSpectrum):
             return
         self._measured = {}
-        arrays = spectrum_arrays(spectrum, redshift)
+        if arrays is None:
+            arrays = spectrum_arrays(spectrum, redshift)
         sigma, _ = noise_sigma(arrays)
         # The spectrum's own uncertainty is finite and positive at its good pixels already; the
         # noise estimated without one is not everywhere.
