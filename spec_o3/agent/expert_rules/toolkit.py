@@ -118,6 +118,13 @@ class _cached:
         return value
 
 
+def _name_hash(self):
+    """The ``__hash__`` of the frozen dataclasses of bands and lines: equal ones have equal names,
+    whose hash the string keeps, where the dataclass's own hashes every field on every call (they
+    key the measurements dozens of times a spectrum)."""
+    return hash(self.name)
+
+
 class Measurement:
     """One measured quantity, e.g. a band index or a line width.
 
@@ -484,6 +491,8 @@ class BandIndex:
     band: tuple
     continua: tuple
 
+    __hash__ = _name_hash
+
     @classmethod
     def air(cls, name, band, *continua):
         def convert(window):
@@ -790,6 +799,8 @@ class Line:
     center: float
     left: tuple
     right: tuple
+
+    __hash__ = _name_hash
 
     @classmethod
     def named(cls, name, left, right):
