@@ -3,6 +3,7 @@ worker processes, a Dask cluster, bounded concurrency against a loopback model s
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -255,6 +256,27 @@ def test_episodes_reach_the_policy_in_batches(files, tmp_path):
         chunk_size=6,
     )  # readable files without BAD: every batch goes through
     assert sizes == [4, 2]
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_a_run_in_this_process_leaves_the_heap_it_found_out_of_the_collectors_scans(
+    files, tmp_path, frozen_before
+):
+    frozen = []
+
+    class Watcher(Scripted):
+        def respond(self, episodes):
+            frozen.append(gc.get_freeze_count())
+            return super().respond(episodes)
+
+    if frozen_before:  # an application's own freeze is left as it is
+        gc.freeze()
+    try:
+        run(files[:2], tmp_path / "out.ecsv", backend=Watcher())
+        assert min(frozen) > 0  # while vetting
+        assert (gc.get_freeze_count() > 0) == frozen_before  # after: as before
+    finally:
+        gc.unfreeze()
 
 
 def test_text_utf8_cannot_hold_does_not_stop_the_run(files, tmp_path):

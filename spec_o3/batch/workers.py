@@ -1,6 +1,7 @@
 """Where the work runs: a chunk of catalogue entries is vetted in this process, in threads, in
 worker processes or on a Dask cluster, with a bounded number of chunks in flight."""
 
+import contextlib
 import gc
 import itertools
 import multiprocessing
@@ -20,6 +21,7 @@ __all__ = [
     "Item",
     "Settings",
     "build_inspector",
+    "frozen_heap",
     "in_chunks",
     "open_pool",
     "run_chunks",
@@ -302,6 +304,26 @@ class _Dask:
 
         done, not_done = wait(list(pending), return_when="FIRST_COMPLETED")
         return set(done), set(not_done)
+
+
+@contextlib.contextmanager
+def frozen_heap():
+    """Leave what this process holds now out of the garbage collector's scans while the block runs
+    (`gc.freeze`), as forked workers do (`_process_pool`).
+
+    Vetting in this process makes a full collection every few hundred files, which otherwise scans
+    every object of astropy, specutils and matplotlib as well (~0.1 s each, 7 % of the CPU time).
+    Nothing is frozen where objects are frozen already (by the application); they are unfrozen at
+    the end.
+    """
+    froze = gc.get_freeze_count() == 0
+    if froze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if froze:
+            gc.unfreeze()
 
 
 def open_pool(workers, scheduler, concurrency, token):
