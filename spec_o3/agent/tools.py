@@ -303,16 +303,17 @@ class InspectionEnvironment:
 
     def _window(self, wavelength_range):
         """Check a ``[min, max]`` rest-frame window in Å; return its edges and its pixel slice."""
-        if (
-            not isinstance(wavelength_range, (list, tuple))
-            or len(wavelength_range) != 2
-            or not all(_is_number(value) for value in wavelength_range)
+        if not (
+            isinstance(wavelength_range, (list, tuple))
+            and len(wavelength_range) == 2
+            and _is_number(wavelength_range[0])
+            and _is_number(wavelength_range[1])
         ):
             raise ToolCallError(
                 "wavelength_range must be a list of two numbers [min, max] in Å, got "
                 f"{wavelength_range!r}"
             )
-        lower, upper = (float(value) for value in wavelength_range)
+        lower, upper = float(wavelength_range[0]), float(wavelength_range[1])
         if not lower < upper:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
         try:

@@ -113,15 +113,15 @@ class SpectrumArrays:
         return np.concatenate(([0], np.cumsum(self.good)))
 
     def window_valid(self, lo, hi):
-        """First and end pixel of the windows ``[lo, hi]`` Å, and how many valid pixels each holds.
+        """First and end pixel of the windows ``[lo, hi]`` Å, and how many valid pixels each holds
+        (less than none where ``hi < lo``).
 
         ``lo`` and ``hi`` are numbers, or arrays of the edges of many windows (one NumPy call for
         them all, not a few per window).
         """
         start = self.wavelength.searchsorted(lo, "left")
         stop = self.wavelength.searchsorted(hi, "right")
-        # none in a window whose edges are the wrong way round (stop before start)
-        return start, stop, np.maximum(self.good_before[stop] - self.good_before[start], 0)
+        return start, stop, self.good_before[stop] - self.good_before[start]
 
     @property
     def data_range(self):
@@ -372,6 +372,7 @@ def _is_flux_unit(unit):
 def check_window(arrays, lo, hi, *, min_pixels=MIN_WINDOW_PIXELS):
     """Slice of the pixels in ``[lo, hi]``; ValueError if fewer than ``min_pixels`` are valid."""
     start, stop, n_valid = arrays.window_valid(lo, hi)
+    n_valid = max(int(n_valid), 0)
     if n_valid < min_pixels:
         outside = hi < arrays.wavelength[0] or lo > arrays.wavelength[-1]
         problem = (
