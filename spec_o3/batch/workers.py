@@ -309,12 +309,12 @@ class _Dask:
 @contextlib.contextmanager
 def frozen_heap():
     """Leave what this process holds now out of the garbage collector's scans while the block runs
-    (`gc.freeze`), as forked workers do (`_process_pool`).
+    (`gc.freeze`); worker processes forked meanwhile inherit it frozen (`_process_pool`).
 
-    Vetting in this process makes a full collection every few hundred files, which otherwise scans
-    every object of astropy, specutils and matplotlib as well (~0.1 s each, 7 % of the CPU time).
-    Nothing is frozen where objects are frozen already (by the application); they are unfrozen at
-    the end.
+    A run makes a full collection every few hundred files, which otherwise scans every object of
+    astropy, specutils and matplotlib as well (~0.1 s each: 7 % of the CPU time of a run in this
+    process). Nothing is frozen where objects are frozen already (by the application, or an
+    enclosing block); they are unfrozen at the end.
     """
     froze = gc.get_freeze_count() == 0
     if froze:
@@ -346,11 +346,8 @@ def _process_pool(workers):
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         # The first task forks every worker, before the executor's own thread starts. Frozen, what
         # the workers inherit is never scanned by their garbage collector (nor its pages copied).
-        gc.freeze()
-        try:
+        with frozen_heap():
             executor.submit(int).result()
-        finally:
-            gc.unfreeze()
         return executor
     return ProcessPoolExecutor(workers, mp_context=_worker_context())
 
