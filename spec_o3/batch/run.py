@@ -21,7 +21,7 @@ from .workers import (
     Item,
     Settings,
     build_inspector,
-    frozen_heap,
+    collector_for_a_run,
     in_chunks,
     open_pool,
     run_chunks,
@@ -242,7 +242,7 @@ def vet_catalog(
             inspector = build_inspector(settings, backend if settings.backend is None else None)
             if inspector.policy is not backend:
                 stack.callback(inspector.policy.close)
-        stack.enter_context(frozen_heap())
+        stack.enter_context(collector_for_a_run())
         pool = stack.enter_context(open_pool(workers, scheduler, concurrency, settings.token))
         if resume and journal_path.exists():
             journal = Journal.recover(journal_path, header, size)
