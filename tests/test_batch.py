@@ -3,6 +3,7 @@ worker processes, a Dask cluster, bounded concurrency against a loopback model s
 
 import argparse
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -255,6 +256,27 @@ def test_episodes_reach_the_policy_in_batches(files, tmp_path):
         chunk_size=6,
     )  # readable files without BAD: every batch goes through
     assert sizes == [4, 2]
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_a_run_sets_the_garbage_collector_for_vetting_and_back(files, tmp_path, frozen_before):
+    seen = []
+
+    class Watcher(Scripted):
+        def respond(self, episodes):
+            seen.append((gc.get_freeze_count(), gc.get_threshold()))
+            return super().respond(episodes)
+
+    thresholds = gc.get_threshold()
+    if frozen_before:  # an application's own freeze is left as it is
+        gc.freeze()
+    try:
+        run(files[:2], tmp_path / "out.ecsv", backend=Watcher())
+        # while vetting: the heap found frozen, the youngest generation collected less often
+        assert all(frozen > 0 and during[0] >= 7000 for frozen, during in seen)
+        assert (gc.get_freeze_count() > 0) == frozen_before and gc.get_threshold() == thresholds
+    finally:
+        gc.unfreeze()
 
 
 def test_text_utf8_cannot_hold_does_not_stop_the_run(files, tmp_path):

@@ -216,8 +216,23 @@ def test_a_line_is_normalised_as_by_its_continuum_evaluated_at_every_pixel():
         noise = np.hypot(sigma / level, max(e1, e2) / np.median(level))[inner]
         assert np.array_equal(profile.normalized, (flux / level)[inner])
         assert np.array_equal(profile.noise, noise)
+        # its pixel widths are sliced from those of the whole spectrum, but for its edges
+        assert np.array_equal(profile.step, pixel_widths(wave[inner]))
         assert profile.step_error == 2 * np.median(pixel_widths(wave[inner]))
     assert parities == {0, 1}
+
+
+def test_coverage_counts_the_good_pixels_of_the_window():
+    mask = np.zeros(LAMOST.size, bool)
+    mask[500:700] = mask[::7] = True
+    rest = RestSpectrum(noisy_spectrum(3, mask), 0.002)
+    grid, (start, end) = rest._grid, rest.full_range
+    for lo, hi in [(4000, 4500), (4950, 5300), (3000, 3800), (8900, 9500), (9300, 9400)]:
+        pixels = np.count_nonzero((grid >= lo) & (grid < hi))
+        good = np.count_nonzero((rest.wave >= lo) & (rest.wave < hi))
+        inside = (min(hi, end) - max(lo, start)) / (hi - lo)
+        expected = inside * good / pixels if pixels >= 2 else 0.0
+        assert rest.coverage(lo, hi) == expected
 
 
 def test_side_windows_on_a_grid_with_pixels_on_their_edges_take_the_lines_pixels():

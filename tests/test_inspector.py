@@ -1,5 +1,7 @@
 """The inspection loop with scripted policies: valid runs, each mistake, limits, batching."""
 
+import contextlib
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from spec_o3.agent.tools import (
     run_tool,
     windows_without_data,
 )
+from spec_o3.analysis.arrays import check_window
 from spec_o3.tasks import get_task
 
 TOOL = "spectral_visualization_tool"
@@ -341,6 +344,29 @@ def test_environment_checks_windows_on_the_spectrum_it_holds(spectrum):
         with pytest.raises(ToolCallError, match="window 8000.0–8500.0 Å .* does not overlap"):
             env.spectral_visualization_tool([8000, 8500])
     assert windows_without_data(env, windows) == ["CN red 7088 vs TiO 7054", "CN red 7945/8125"]
+
+
+@pytest.mark.parametrize("observed", [False, True])
+def test_windows_without_data_are_those_check_window_rejects(observed):
+    wave = np.linspace(3800, 9000, 4000)
+    mask = (wave > 4600) & (wave < 5200)  # a gap over the C2 and Mg b windows
+    mask[::2] |= (wave[::2] > 6400) & (wave[::2] < 6700)  # every other pixel about H alpha
+    mask[(wave > 7000) & (wave < 7100)] = True
+    mask[np.argmin(np.abs(wave - 7050))] = False  # one valid pixel left there
+    spectrum = Spectrum(flux=np.ones(wave.size) * u.Jy, spectral_axis=wave * u.AA, mask=mask)
+    env = InspectionEnvironment(spectrum, redshift=0.05, render_images=False)
+    shift = 1.05 if observed else 1
+    for task in ("cc", "cv", "gm", "ss", "wd"):
+        windows = get_task(task).windows
+        rejected = []
+        for window in windows:
+            lower, upper = window.bounds
+            with contextlib.suppress(ValueError):
+                check_window(env.arrays, lower / shift, upper / shift)
+                continue
+            rejected.append(window.label)
+        assert windows_without_data(env, windows, observed=observed) == rejected
+    assert windows_without_data(env, ()) == []
 
 
 def test_tool_result_text_matches_the_released_wording(spectrum):

@@ -22,7 +22,12 @@ import astropy.units as u
 import numpy as np
 from specutils import SpectralRegion, Spectrum
 
-from spec_o3.analysis.arrays import check_inspectable, check_window, spectrum_arrays
+from spec_o3.analysis.arrays import (
+    MIN_WINDOW_PIXELS,
+    check_inspectable,
+    check_window,
+    spectrum_arrays,
+)
 from spec_o3.exceptions import UnvettableSpectrum
 from spec_o3.io import read_for_inspection
 
@@ -182,6 +187,12 @@ class InspectionEnvironment:
         """Text of the rest-frame wavelength range that the valid pixels cover."""
         return self._arrays.data_range
 
+    @property
+    def arrays(self):
+        """The spectrum reduced to arrays in the rest frame
+        (`~spec_o3.analysis.arrays.SpectrumArrays`), which the tools compute on."""
+        return self._arrays
+
     # ----------------------------------------------------------------------------------------------
     # The tools. Their docstrings are shown to the model: keep them short and in Google style.
     # ----------------------------------------------------------------------------------------------
@@ -292,16 +303,17 @@ class InspectionEnvironment:
 
     def _window(self, wavelength_range):
         """Check a ``[min, max]`` rest-frame window in Å; return its edges and its pixel slice."""
-        if (
-            not isinstance(wavelength_range, (list, tuple))
-            or len(wavelength_range) != 2
-            or not all(_is_number(value) for value in wavelength_range)
+        if not (
+            isinstance(wavelength_range, (list, tuple))
+            and len(wavelength_range) == 2
+            and _is_number(wavelength_range[0])
+            and _is_number(wavelength_range[1])
         ):
             raise ToolCallError(
                 "wavelength_range must be a list of two numbers [min, max] in Å, got "
                 f"{wavelength_range!r}"
             )
-        lower, upper = (float(value) for value in wavelength_range)
+        lower, upper = float(wavelength_range[0]), float(wavelength_range[1])
         if not lower < upper:
             raise ToolCallError(f"wavelength_range must have min < max, got [{lower:g}, {upper:g}]")
         try:
@@ -329,15 +341,17 @@ def windows_without_data(environment, windows, *, observed=False):
     """The labels of the rest-frame ``windows`` (`~spec_o3.tasks.DiagnosticWindow`) that hold
     too few valid pixels of ``environment``'s spectrum to be shown (outside it, or in a gap);
     with ``observed=True``, of the same windows taken as observed-frame wavelengths."""
+    if not windows:
+        return []
     shift = 1 + environment.redshift if observed else 1
-    missing = []
-    for window in windows:
-        lower, upper = window.bounds
-        try:
-            environment._pixels(lower / shift, upper / shift)
-        except ValueError:
-            missing.append(window.label)
-    return missing
+    lower, upper = np.array([window.bounds for window in windows]).T / shift
+    # `~spec_o3.analysis.arrays.check_window`'s test, for all the windows in one go
+    valid = environment._arrays.window_valid(lower, upper)[2].tolist()
+    return [
+        window.label
+        for window, n_valid in zip(windows, valid, strict=True)
+        if n_valid < MIN_WINDOW_PIXELS
+    ]
 
 
 def rest_frame(spectrum, redshift=None, *, assumed=0.0, source=None):

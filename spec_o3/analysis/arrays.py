@@ -24,6 +24,8 @@ __all__ = [
 _NOISE_WINDOW = 101
 #: Fewest valid pixels worth inspecting: one diagnostic window holds about 50 LAMOST pixels.
 MIN_VALID_PIXELS = 20
+#: Fewest valid pixels of a window that `check_window` lets through by default.
+MIN_WINDOW_PIXELS = 2
 #: A reference wavelength at which a flux unit is tested for being a flux density.
 _ANY_OPTICAL_WAVELENGTH = 5500 * u.AA
 #: Units of raw or relative fluxes (counts, detector units), accepted besides flux densities.
@@ -103,6 +105,23 @@ class SpectrumArrays:
         """`pixel_widths` of the whole grid: a window's widths are its slice of these, but for
         its two edge pixels (measured one-sided)."""
         return pixel_widths(self.wavelength)
+
+    @functools.cached_property
+    def good_before(self):
+        """How many valid pixels come before each pixel, and in all: pixels ``start:stop`` hold
+        ``good_before[stop] - good_before[start]`` valid ones."""
+        return np.concatenate(([0], np.cumsum(self.good)))
+
+    def window_valid(self, lo, hi):
+        """First and end pixel of the windows ``[lo, hi]`` Å, and how many valid pixels each holds
+        (less than none where ``hi < lo``).
+
+        ``lo`` and ``hi`` are numbers, or arrays of the edges of many windows (one NumPy call for
+        them all, not a few per window).
+        """
+        start = self.wavelength.searchsorted(lo, "left")
+        stop = self.wavelength.searchsorted(hi, "right")
+        return start, stop, self.good_before[stop] - self.good_before[start]
 
     @property
     def data_range(self):
@@ -350,11 +369,10 @@ def _is_flux_unit(unit):
     return any(base in _COUNT_UNITS for base in unit.decompose().bases)
 
 
-def check_window(arrays, lo, hi, *, min_pixels=2):
+def check_window(arrays, lo, hi, *, min_pixels=MIN_WINDOW_PIXELS):
     """Slice of the pixels in ``[lo, hi]``; ValueError if fewer than ``min_pixels`` are valid."""
-    start = np.searchsorted(arrays.wavelength, lo, side="left")
-    stop = np.searchsorted(arrays.wavelength, hi, side="right")
-    n_valid = int(np.count_nonzero(arrays.good[start:stop]))
+    start, stop, n_valid = arrays.window_valid(lo, hi)
+    n_valid = max(int(n_valid), 0)
     if n_valid < min_pixels:
         outside = hi < arrays.wavelength[0] or lo > arrays.wavelength[-1]
         problem = (

@@ -17,7 +17,16 @@ from spec_o3.tasks import get_tasks, task_registration
 
 from .catalog import Catalog, scan
 from .results import COLUMNS, Journal, outcome, read_rows, table_format, write_results
-from .workers import Item, Settings, build_inspector, in_chunks, open_pool, run_chunks, vet_chunk
+from .workers import (
+    Item,
+    Settings,
+    build_inspector,
+    collector_for_a_run,
+    in_chunks,
+    open_pool,
+    run_chunks,
+    vet_chunk,
+)
 
 __all__ = ["BatchSummary", "vet_catalog"]
 
@@ -233,6 +242,7 @@ def vet_catalog(
             inspector = build_inspector(settings, backend if settings.backend is None else None)
             if inspector.policy is not backend:
                 stack.callback(inspector.policy.close)
+        stack.enter_context(collector_for_a_run())
         pool = stack.enter_context(open_pool(workers, scheduler, concurrency, settings.token))
         if resume and journal_path.exists():
             journal = Journal.recover(journal_path, header, size)

@@ -371,8 +371,14 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
     return Spectrum(flux=u.Quantity(flux, unit, copy=False),
                     spectral_axis=u.Quantity(wavelength, u.AA, copy=False),
                     wcs=grid_wcs(wavelength),
-                    uncertainty=InverseVariance(ivar, unit=unit ** -2), mask=mask, meta=meta,
-                    redshift=redshift)
+                    uncertainty=InverseVariance(ivar, unit=_inverse_variance_unit(unit)), mask=mask,
+                    meta=meta, redshift=redshift)
+
+
+@functools.lru_cache(maxsize=64)
+def _inverse_variance_unit(unit):
+    """``unit ** -2``, made once per flux unit (astropy composes a new unit on every call)."""
+    return unit ** -2
 
 
 def grid_wcs(wavelength):

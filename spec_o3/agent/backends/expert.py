@@ -20,7 +20,7 @@ import zlib
 import astropy.units as u
 import numpy as np
 
-from ..expert_rules import assess_all
+from ..expert_rules import RestSpectrum, assess_all
 from ..expert_rules.confidence import confidence
 from ..protocol import (
     ParsedResponse,
@@ -72,7 +72,7 @@ _CLOSINGS = (
 def _flux_seed(spectrum):
     """The spectrum's part of the episodes' seeds: a checksum of its flux values."""
     flux = np.ascontiguousarray(np.asarray(spectrum.flux.value, dtype=float))
-    return zlib.crc32(flux.tobytes())
+    return zlib.crc32(flux)  # its bytes, read in place (no copy of them as a bytes object)
 
 
 def _seed(flux_seed, task):
@@ -257,7 +257,9 @@ class ExpertPolicy(Policy):
         for group in shared.values():
             first = group[0]
             tasks = [episode.task for episode in group]
-            assessments = assess_all(first.spectrum, tasks, first.redshift)
+            # measured on the tools' own reduction of the spectrum, not on a second one
+            rest = RestSpectrum(first.spectrum, first.redshift, first.environment.arrays)
+            assessments = assess_all(rest, tasks, first.redshift)
             flux_seed = _flux_seed(first.spectrum)
             for episode in group:
                 assessment = assessments[episode.task.id]

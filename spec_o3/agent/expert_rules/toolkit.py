@@ -121,6 +121,13 @@ class _cached:
         return value
 
 
+def _name_hash(self):
+    """The ``__hash__`` of the frozen dataclasses of bands and lines: equal ones have equal names,
+    whose hash the string keeps, where the dataclass's own hashes every field on every call (they
+    key the measurements dozens of times a spectrum)."""
+    return hash(self.name)
+
+
 class Measurement:
     """One measured quantity, e.g. a band index or a line width.
 
@@ -301,9 +308,11 @@ class RestSpectrum:
     Built on the same reduction as the analysis tools (`~spec_o3.analysis` sees the same pixels and
     noise), once per spectrum: band depths are measured on the kept reduction with the arithmetic
     of `~spec_o3.analysis.band_strength`, without reducing the spectrum again for each band.
+    ``arrays``, when given, is that reduction, ``spectrum_arrays(spectrum, redshift)``, made
+    already (by the inspection tools).
     """
 
-    def __new__(cls, spectrum, redshift):
+    def __new__(cls, spectrum, redshift, arrays=None):
         # A RestSpectrum passed again (one reduction shared by several tasks) is returned as is.
         if isinstance(spectrum, RestSpectrum):
             if spectrum.redshift != redshift:
@@ -313,11 +322,12 @@ class RestSpectrum:
             return spectrum
         return super().__new__(cls)
 
-    def __init__(self, spectrum, redshift):
+    def __init__(self, spectrum, redshift, arrays=None):
         if isinstance(spectrum, RestSpectrum):
             return
         self._measured = {}
-        arrays = spectrum_arrays(spectrum, redshift)
+        if arrays is None:
+            arrays = spectrum_arrays(spectrum, redshift)
         sigma, _ = noise_sigma(arrays)
         # The spectrum's own uncertainty is finite and positive at its good pixels already; the
         # noise estimated without one is not everywhere.
@@ -362,8 +372,21 @@ class RestSpectrum:
         if last - first < 2:
             return 0.0
         inside = (min(hi, self.full_range[1]) - max(lo, self.full_range[0])) / (hi - lo)
-        sl = self._slice(lo, hi)
-        return inside * (sl.stop - sl.start) / (last - first)
+        # The good pixels in [lo, hi) are the good ones of grid pixels first to last - 1.
+        good = self._good_before
+        return inside * (good.item(last) - good.item(first)) / (last - first)
+
+    @_cached
+    def _good_before(self):
+        """How many good pixels come before each pixel of the grid, and in all."""
+        return np.concatenate(
+            ([0], np.cumsum(self.arrays_good[np.isfinite(self.arrays.wavelength)]))
+        )
+
+    @_cached
+    def _widths(self):
+        """`~spec_o3.analysis.arrays.pixel_widths` of the good pixels (see `_slice_widths`)."""
+        return pixel_widths(self.wave)
 
     def mean(self, lo, hi):
         """Mean flux in [lo, hi] and its uncertainty; (nan, nan) when fewer than 2 good pixels."""
@@ -389,6 +412,10 @@ class RestSpectrum:
         return self.wave[sl], self.flux[sl], self.sigma[sl]
 
 
+#: Most values whose median `_median` takes by sorting them (above, by partitioning them).
+_SORTED_MEDIAN = 256
+
+
 def _median(values):
     """``np.median`` of a 1-D array without NaN, without its generality (a partition about the
     two middle elements): the same number, at a fraction of the cost on the short windows the
@@ -396,9 +423,15 @@ def _median(values):
     if values.size == 1:
         return values[0]
     middle = values.size // 2
-    # Two pivots even for an odd count: NumPy selects one pivot several times slower on long arrays.
-    lower, upper = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
-    return upper if values.size % 2 else (lower + upper) / 2.0
+    if values.size <= _SORTED_MEDIAN:  # sorting a copy in place beats a call of np.partition
+        ordered = values.copy()
+        ordered.sort()
+    else:
+        # Two pivots even for an odd count: NumPy selects one pivot several times slower on long
+        # arrays.
+        ordered = np.partition(values, (middle - 1, middle))
+    upper = ordered[middle]
+    return upper if values.size % 2 else (ordered[middle - 1] + upper) / 2.0
 
 
 def _mean(values):
@@ -460,6 +493,8 @@ class BandIndex:
     name: str
     band: tuple
     continua: tuple
+
+    __hash__ = _name_hash
 
     @classmethod
     def air(cls, name, band, *continua):
@@ -692,6 +727,27 @@ def _side_means(rest, lines):
     return sides
 
 
+def _slice_widths(wave, widths, pixels):
+    """`~spec_o3.analysis.arrays.pixel_widths` of ``wave[pixels]`` (a slice), from ``widths``,
+    those of all of ``wave``: the same numbers but for the slice's two edge pixels, which are
+    measured one-sided, at a fraction of the cost on the short windows of the line profiles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wave = np.array([4000.0, 4001.0, 4003.0, 4006.0, 4010.0])
+    >>> _slice_widths(wave, pixel_widths(wave), slice(1, 4))
+    array([2. , 2.5, 3. ])
+    """
+    start, stop = pixels.start, pixels.stop
+    if stop - start < 3:
+        return pixel_widths(wave[pixels])
+    sliced = widths[pixels].copy()
+    sliced[0] = wave[start + 1] - wave[start]
+    sliced[-1] = wave[stop - 1] - wave[stop - 2]
+    return sliced
+
+
 #: The 3-pixel boxcar that smooths a line profile before its peak and width are read.
 _BOXCAR = np.ones(3) / 3
 
@@ -700,13 +756,10 @@ class _LineProfile:
     """A line's pixels between its side windows in units of the local continuum, with their noise,
     offsets from the line centre (Å) and pixel widths: what the line measurements read."""
 
-    def __init__(self, wave, normalized, noise, center):
+    def __init__(self, wave, normalized, noise, center, step=None):
         self.wave, self.normalized, self.noise = wave, normalized, noise
         self.offset = wave - center
-
-    @_cached
-    def step(self):
-        return pixel_widths(self.wave)
+        self.step = pixel_widths(wave) if step is None else step  # given: `_slice_widths`
 
     @_cached
     def step_error(self):
@@ -720,13 +773,10 @@ class _LineProfile:
 
     @_cached
     def _running(self):
-        """The running sums, from 0, of the normalised flux and of the noise squared, and the
-        offsets as a list (for `bisect`): a mean over any pixels is then a few list look-ups."""
-        return (
-            self.offset.tolist(),
-            [0.0, *np.cumsum(self.normalized).tolist()],
-            [0.0, *np.cumsum(self.noise**2).tolist()],
-        )
+        """The offsets as a list (for `bisect`) and the running sums of the normalised flux and of
+        the noise squared: a mean over any pixels is then a few look-ups (`_run_sum`). The sums
+        stay arrays: a mean reads four of their few hundred values, not worth a list of them."""
+        return self.offset.tolist(), np.cumsum(self.normalized), np.cumsum(self.noise**2)
 
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
@@ -754,9 +804,15 @@ class _LineProfile:
         n = sum(last - first for first, last in runs)
         if n < 2:
             return np.nan, np.nan
-        total = sum(flux[last] - flux[first] for first, last in runs)
-        variance = sum(noise[last] - noise[first] for first, last in runs)
+        total = sum(_run_sum(flux, first, last) for first, last in runs)
+        variance = sum(_run_sum(noise, first, last) for first, last in runs)
         return total / n, math.sqrt(variance) / n
+
+
+def _run_sum(running, first, last):
+    """The sum of pixels ``first`` to ``last - 1`` from their running sum ``running`` (a float
+    array): the difference of two of its values, as Python floats."""
+    return running.item(last - 1) - (running.item(first - 1) if first else 0.0)
 
 
 #: Pixels in a row below half the peak that end a line's half width: a single noise dip inside a
@@ -787,6 +843,8 @@ class Line:
     left: tuple
     right: tuple
 
+    __hash__ = _name_hash
+
     @classmethod
     def named(cls, name, left, right):
         """The catalogue line ``name`` (its rest vacuum wavelength from
@@ -797,7 +855,8 @@ class Line:
         return rest.measured(self, lambda: self._normalize(rest))
 
     def _normalize(self, rest):
-        wave, flux, sigma = rest.window(self.left[0], self.right[1])
+        window = rest._slice(self.left[0], self.right[1])
+        wave = rest.wave[window]
         if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
             return None
         position = _LINE_POSITION.get(self)
@@ -822,11 +881,17 @@ class Line:
         else:
             typical = (continuum(wave[middle - 1]) + continuum(wave[middle])) / 2.0
         # ``wave`` is sorted: the pixels between the side windows are one slice.
-        inner = slice(wave.searchsorted(self.left[1], "right"), wave.searchsorted(self.right[0]))
-        wave, level = wave[inner], continuum(wave[inner])
+        start = window.start
+        inner = slice(
+            start + int(wave.searchsorted(self.left[1], "right")),
+            start + int(wave.searchsorted(self.right[0])),
+        )
+        wave = rest.wave[inner]
+        level = continuum(wave)
         # The continuum's own uncertainty adds to every pixel, so fold it in once.
-        noise = np.hypot(sigma[inner] / level, cont_err / typical)
-        return _LineProfile(wave, flux[inner] / level, noise, self.center)
+        noise = np.hypot(rest.sigma[inner] / level, cont_err / typical)
+        step = _slice_widths(rest.wave, rest._widths, inner)
+        return _LineProfile(wave, rest.flux[inner] / level, noise, self.center, step)
 
     def absorption(self, rest):
         """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
