@@ -346,7 +346,7 @@ def windows_without_data(environment, windows, *, observed=False):
     shift = 1 + environment.redshift if observed else 1
     lower, upper = np.array([window.bounds for window in windows]).T / shift
     # `~spec_o3.analysis.arrays.check_window`'s test, for all the windows in one go
-    valid = environment._arrays.window_valid(lower, upper)[2].tolist()
+    valid = environment.arrays.window_valid(lower, upper)[2].tolist()
     return [
         window.label
         for window, n_valid in zip(windows, valid, strict=True)

@@ -354,10 +354,9 @@ def _process_pool(workers):
     a threaded application, other systems) they come from a fork server (`_worker_context`)."""
     if sys.platform == "linux" and threading.active_count() == 1:
         executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        # The first task forks every worker, before the executor's own thread starts. Frozen, what
-        # the workers inherit is never scanned by their garbage collector (nor its pages copied).
-        with collector_for_a_run():
-            executor.submit(int).result()
+        # The first task forks every worker, before the executor's own thread starts; they inherit
+        # the run's garbage collection (`collector_for_a_run`, held by `vet_catalog` around them).
+        executor.submit(int).result()
         return executor
     return ProcessPoolExecutor(workers, mp_context=_worker_context())
 

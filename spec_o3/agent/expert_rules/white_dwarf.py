@@ -263,9 +263,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         )
         if is_detected(measure)
         and (
-            _peaks(line, rest)
-            or not red
-            and (line is not HE_II_4686 or measure["ew"].number > RULES["he_ii_wing_ew"])
+            (not red and (line is not HE_II_4686 or measure["ew"].number > RULES["he_ii_wing_ew"]))
+            or _peaks(line, rest)
         )
         and (
             line is HE_II_4686
