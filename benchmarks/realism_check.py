@@ -289,6 +289,19 @@ def balmer_width(spectrum, centre=HBETA, half=200.0):
     return ew, float(w[hi] - w[lo])
 
 
+def balmer_decrement(spectrum, redshift=0.0):
+    """Hα/Hβ and Hγ/Hβ core-depth ratios at R = 1800, measured as the expert measures them."""
+    from spec_o3.agent.expert_rules.toolkit import H_ALPHA, H_BETA, H_GAMMA, RestSpectrum
+
+    wave, flux = _arrays(spectrum)
+    rest = RestSpectrum(Spectrum(flux=flux * u.one, spectral_axis=wave * u.AA), redshift)
+    cores = [line.absorption(rest) for line in (H_ALPHA, H_BETA, H_GAMMA)]
+    if any(core is None for core in cores):
+        return np.nan, np.nan
+    alpha, beta, gamma = (core["core"].number for core in cores)
+    return alpha / beta, gamma / beta
+
+
 # ---- simulated samples
 # -------------------------------------------------------------------------------
 
@@ -380,7 +393,17 @@ def simulate_balmer(seeds):
         for params in subtype_params:
             for spectrum in _simulated(kind, seeds, snr=80.0, **params):
                 ew, fwhm = balmer_width(spectrum)
-                rows.append({"kind": kind, "teff": params["teff"], "ew": ew, "fwhm": fwhm})
+                alpha, gamma = balmer_decrement(spectrum, spectrum.meta["redshift"])
+                rows.append(
+                    {
+                        "kind": kind,
+                        "teff": params["teff"],
+                        "ew": ew,
+                        "fwhm": fwhm,
+                        "alpha_beta": alpha,
+                        "gamma_beta": gamma,
+                    }
+                )
     return rows
 
 
@@ -451,10 +474,17 @@ def main(argv=None):
         here = [r for r in balmer_sim if r["kind"] == "white_dwarf" and r["teff"] == teff]
         print(
             f"    simulated DA {teff:6.0f} K: EW {np.nanmean([r['ew'] for r in here]):5.1f}  "
-            f"FWHM {np.nanmean([r['fwhm'] for r in here]):5.1f}"
+            f"FWHM {np.nanmean([r['fwhm'] for r in here]):5.1f}  core depth "
+            f"Hα/Hβ {np.nanmean([r['alpha_beta'] for r in here]):4.2f}  "
+            f"Hγ/Hβ {np.nanmean([r['gamma_beta'] for r in here]):4.2f}"
         )
-    for name, ew, fwhm in wd_real:
-        print(f"    real {name:12s}: EW {ew:5.1f}  FWHM {fwhm:5.1f}")
+    for name, spectrum in white_dwarf_standards(args.data):
+        ew, fwhm = balmer_width(spectrum)
+        alpha, gamma = balmer_decrement(spectrum)
+        print(
+            f"    real {name:12s}: EW {ew:5.1f}  FWHM {fwhm:5.1f}  core depth "
+            f"Hα/Hβ {alpha:4.2f}  Hγ/Hβ {gamma:4.2f}"
+        )
 
     fgk_real = [
         s

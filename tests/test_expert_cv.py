@@ -163,7 +163,7 @@ RULE_CASES = {
     "halpha_and_hbeta_core": partial(_simulated, "cataclysmic_variable", 2, 4),
     "disc_in_outburst": partial(_simulated, "cataclysmic_variable", 17, 30),
     "cool_chromosphere": partial(_simulated, "dme_star", 3, 30),
-    "single_line": partial(_simulated, "be_star", 2, 4),
+    "single_line": partial(_simulated, "be_star", 0, 4),
 }
 
 

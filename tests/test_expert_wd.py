@@ -182,6 +182,15 @@ def test_noise_does_not_make_an_ordinary_star_featureless(reference_star, librar
         assert assessment.rule not in ("dc_joint_absence", "dz_joint_absence")
 
 
+def test_noisy_narrow_balmer_lines_are_no_da(reference_star):
+    """At S/N 5 noise in their cores inflates the effective widths of the sdO BD+28 4211's Balmer
+    lines (46-54 Å) past a DA's, but none of them is wide (FWHM 5-11 Å)."""
+    for seed in range(6):
+        spectrum = reference_star("extra", "drpy_okestan/fbd28d4211.dat", snr=5, seed=seed)
+        assessment = assess(spectrum, "white_dwarf")
+        assert assessment.rule != "broad_balmer", assessment.conclusion
+
+
 @pytest.mark.parametrize("kind", ["hot_subdwarf", "ab_star", "bhb_star", "be_star", "quasar"])
 def test_no_low_snr_confuser_passes_for_a_db(kind):
     for seed in range(6):

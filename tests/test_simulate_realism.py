@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from spec_o3.agent.expert_rules.m_giant import RULES
-from spec_o3.agent.expert_rules.toolkit import CAH2, CAH3, TIO5, RestSpectrum, index_value
+from spec_o3.agent.expert_rules.toolkit import (
+    CAH2,
+    CAH3,
+    H_ALPHA,
+    H_BETA,
+    H_GAMMA,
+    TIO5,
+    RestSpectrum,
+    index_value,
+)
 from spec_o3.analysis import band_strength
 from spec_o3.simulate import simulate_spectrum
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF
@@ -94,6 +103,36 @@ def test_db_white_dwarf_he_i_6678_is_not_stronger_than_4471():
     he_6678 = _equivalent_width(db, "He I 6678", (6660, 6700), (6620, 6640), (6715, 6735))
     assert 3.5 < he_4471 < 6.0
     assert he_6678 < 1.4 * he_4471
+
+
+def _balmer_decrement(kind, **params):
+    """Hα/Hβ and Hγ/Hβ core depths of a clean simulated star, as the expert measures them."""
+    spectrum = simulate_spectrum(kind, seed=1, snr=300, **CLEAN, **params)
+    rest = RestSpectrum(spectrum, spectrum.meta["redshift"])
+    alpha, beta, gamma = (
+        line.absorption(rest)["core"].number for line in (H_ALPHA, H_BETA, H_GAMMA)
+    )
+    return alpha / beta, gamma / beta
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("ab_star", {"teff": 9700.0}),
+        ("white_dwarf", {"subtype": "DA", "teff": 9000.0, "logg": 8.0}),
+        ("white_dwarf", {"subtype": "DA", "teff": 15000.0, "logg": 8.0}),
+        ("white_dwarf", {"subtype": "DA", "teff": 40000.0, "logg": 8.0}),
+    ],
+)
+def test_h_alpha_core_is_shallower_than_h_beta(kind, params):
+    """At R = 1800 the 26 MILES/STELIB A/B dwarfs have Hα cores 0.74-0.81 and Hγ cores 1.09-1.14
+    times as deep as Hβ, the eleven DA standards 0.63-0.87 and 0.99-1.27 (one core depth for every
+    line gave Hα/Hβ 1.0 in A stars; a saturated Hα beside an optically thin Hβ gave 2-7 in DAs
+    hotter than 30,000 K). Hγ of DAs hotter than 30,000 K stays ~0.8 of Hβ: its Stark width grows
+    faster than its strength."""
+    alpha, gamma = _balmer_decrement(kind, **params)
+    assert 0.6 < alpha < 0.95
+    assert gamma > 0.75
 
 
 def test_be_stars_show_net_h_alpha_emission():

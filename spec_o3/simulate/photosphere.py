@@ -88,7 +88,9 @@ class Photosphere:
         return planck(rest_wavelength, self.teff)
 
     def stark_opacity(self, grid_wavelength, doppler_factor):
-        """Optical depth of the hydrogen and helium lines on the observed-frame grid."""
+        """Optical depth of the hydrogen and helium lines on the observed-frame grid, and the
+        largest core depth there (`~spec_o3.simulate.stark.core_depth`, weighted by each line's
+        optical depth where lines overlap)."""
         lines = stark.hydrogen_lines() + stark.helium_lines()
         strength, width = stark.stark_opacity_parameters(
             lines,
@@ -98,6 +100,7 @@ class Photosphere:
             hydrogen_abundance=self.hydrogen,
         )
         tau = np.zeros_like(grid_wavelength)
+        depth_tau = np.zeros_like(grid_wavelength)
         floor = 0.3  # Å: keeps narrow cores sampled by the ~0.3 Å pixels (rotation is negligible)
         for line, s, w in zip(lines, strength, width, strict=False):
             for shift, share, width in self._components(line, max(w, floor)):
@@ -107,10 +110,13 @@ class Photosphere:
                 centre = (line.wavelength + shift) * doppler_factor
                 reach = min(width * (tau0 / 1e-3) ** 0.4, 2000.0) * doppler_factor
                 lo, hi = np.searchsorted(grid_wavelength, [centre - reach, centre + reach])
-                tau[lo:hi] += tau0 * stark_profile(
+                line_tau = tau0 * stark_profile(
                     grid_wavelength[lo:hi] - centre, width * doppler_factor
                 )
-        return tau
+                tau[lo:hi] += line_tau
+                depth_tau[lo:hi] += stark.core_depth(line) * line_tau
+        depth = np.divide(depth_tau, tau, out=np.full_like(tau, stark.CORE_DEPTH), where=tau > 0)
+        return tau, depth
 
     def _components(self, line, width):
         """(shift Å, share of the strength, half width Å) of a line's Zeeman components."""
@@ -148,7 +154,8 @@ class Photosphere:
         """
         wave = grid.wavelength
         continuum = self.continuum(wave / doppler_factor)
-        absorbed = 1.0 - stark.CORE_DEPTH * -np.expm1(-self.stark_opacity(wave, doppler_factor))
+        tau, depth = self.stark_opacity(wave, doppler_factor)
+        absorbed = 1.0 - depth * -np.expm1(-tau)
         if self.metal_lines:
             metals = self.metallicity
             abundance = self.abundances

@@ -31,7 +31,13 @@ from .atomic import catalogue_wavelength
 from .constants import AMU_G, K_B_CGS, RYDBERG_H, RYDBERG_HE_II, SIGMA_T_CGS
 from .tables import read_table
 
-__all__ = ["StarkLine", "hydrogen_lines", "helium_lines", "stark_opacity_parameters"]
+__all__ = [
+    "StarkLine",
+    "core_depth",
+    "hydrogen_lines",
+    "helium_lines",
+    "stark_opacity_parameters",
+]
 
 
 def _oscillator_strengths(species, n_lower):
@@ -194,6 +200,18 @@ HOT_FADE_POWER = 2.33
 #: Largest fractional depth of a saturated Stark-line core (the residual flux of its source
 #: function).
 CORE_DEPTH = 0.625
+#: The largest core depths of Hα and Hγ (by upper level) relative to Hβ's: at R = 1800 the 26
+#: MILES/STELIB A/B dwarfs have Hα cores 0.74-0.81 and Hγ cores 1.09-1.14 times as deep as Hβ, the
+#: eleven DA white-dwarf standards 0.63-0.87 and 0.99-1.27 (``benchmarks/realism_check.py``), where
+#: one depth for all made Hα as deep as Hβ and Hγ shallower.
+BALMER_CORE_SCALE = {3: 0.78, 5: 1.1}
+
+
+def core_depth(line):
+    """Largest fractional core depth of a `StarkLine`."""
+    if line.element == "H" and line.chi < 11.0:  # the Balmer series
+        return CORE_DEPTH * BALMER_CORE_SCALE.get(line.n_upper, 1.0)
+    return CORE_DEPTH
 
 
 def _population_over_opacity(element, stage, chi, teff, pe, abundance):
@@ -286,7 +304,8 @@ def _saturation_boost(line, n_e):
     is); A/B stars and horizontal-branch stars are untouched.
     """
     weight = np.clip(np.log10(n_e / NE_REF) / SATURATION_DECADES, 0.0, 1.0)
-    return float(np.clip((_HBETA_GF_LAMBDA2 / line.gf_lambda2) ** weight, 1.0, SATURATION_MAX_GAIN))
+    gain = (_HBETA_GF_LAMBDA2 / line.gf_lambda2) ** weight
+    return float(np.clip(gain, 1 / SATURATION_MAX_GAIN, SATURATION_MAX_GAIN))
 
 
 def stark_opacity_parameters(lines, teff, logg, *, helium_abundance=0.0, hydrogen_abundance=0.0):

@@ -386,6 +386,7 @@ def _balmer_facts(balmer, judged, broad, features):
     return {
         "n_judged": len(judged),
         "n_broad": len(broad),
+        "n_broad_wide": sum(judged[name]["fwhm"].number >= RULES["da_fwhm"] for name in broad),
         # An emission core narrows a line's measured FWHM, not its effective width.
         "n_wide": sum(_effective_width(p) >= RULES["da_effective_width"] for p in judged.values()),
         "balmer_text": "; ".join(
