@@ -65,6 +65,17 @@ def test_swan_heads_together_decide_at_snr_5(subtype, seed):
             assert _verdict(confuser).verdict == "NO", (kind, confuser_seed)
 
 
+@pytest.mark.parametrize(("subtype", "seed"), [("C-N", 3), ("C-J", 17), ("C-R", 23)])
+def test_loud_swan_bands_blanket_the_tio_6159_window(subtype, seed):
+    # At S/N 4.5 the C2 6191 step is too narrow to prove that the depth in the TiO 6159 window is
+    # carbon's; with the Swan and CN bands 5 sigma deep and no TiO 7054 head it must be ("too noisy"
+    # before, the 6159 window read as TiO).
+    star = simulate_spectrum("carbon_star", seed=seed, snr=4.5, subtype=subtype)
+    result = _verdict(star)
+    assert result.rule == "unmistakable_at_low_snr", result.conclusion
+    assert "no TiO head" in result.conclusion
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_dq_white_dwarfs_are_not_carbon_stars(seed):
     dq = simulate_spectrum("white_dwarf", seed=seed, snr=40, subtype="DQ", teff=5500.0)

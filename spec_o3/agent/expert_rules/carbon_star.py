@@ -56,11 +56,14 @@ def _swan_support(rest, c2, c2_seen):
 
 
 def _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen):
-    """Swan heads and a CN red band so deep that low S/N cannot hide them, TiO covered and absent.
+    """Swan heads and a CN red band so deep that low S/N cannot hide them, the TiO 7054 head
+    covered and absent.
 
     At S/N 3-5 per pixel a single Swan head is measured to ~0.07, but the heads of the system darken
     together: their mean depth (`joint_depth`) at ``loud_sigma`` with a CN red band as loud, and
-    at least one head seen on its own, is a carbon star's band spectrum, not noise.
+    at least one head seen on its own, is a carbon star's band spectrum, not noise. Bands this deep
+    blanket the TiO 6159 window as well (the C2 6191 step that `_tio_in_carbon_star` asks for is
+    too narrow to prove it at this S/N), so TiO is judged by its 7054 head alone.
 
     Returns the Swan heads' mean depth and the loud CN bands, or `None` and an empty list.
     """
@@ -73,7 +76,7 @@ def _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen):
         and c2_seen
         and loud_cn
         and tio_7054
-        and not tio_seen
+        and not any(m in tio_seen for m in tio_7054)
     ):
         return swan, loud_cn
     return None, []
@@ -113,13 +116,16 @@ def assess_carbon_star(spectrum, redshift=0.0):
     tio, tio_seen = measure_tio_not_c2(rest)
     if carbon:
         tio_seen = _tio_in_carbon_star(rest, tio_seen)
+    cn = [m for m in (head_depth(h, rest) for h in CN_HEADS) if m is not None]
+    cn_seen = [m for m in cn if is_present(m)]
+    loud_c2, loud_cn = _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen)
+    if loud_c2:
+        tio_seen = [m for m in tio_seen if not m.name.startswith("TiO 6159")]
     blanketed = (
         " (the depth in the TiO 6159 window is the C2 Swan band at 6191 Å)"
         if any(is_present(m) and m not in tio_seen for m in tio)
         else ""
     )
-    cn = [m for m in (head_depth(h, rest) for h in CN_HEADS) if m is not None]
-    cn_seen = [m for m in cn if is_present(m)]
     if tio_seen:
         tio_note = f"TiO heads are present ({listed(tio_seen)}): an oxygen-rich M/S atmosphere"
     else:
@@ -138,7 +144,6 @@ def assess_carbon_star(spectrum, redshift=0.0):
     overview = describe_overview(rest, snr, describe_colour(colour))
     clean = [m for m in c2_seen if not m.name.startswith("C2 4737")]
     support = _swan_support(rest, c2, c2_seen)
-    loud_c2, loud_cn = _unmistakable(c2, c2_seen, cn_seen, tio, tio_seen)
     facts = {
         "snr": snr,
         "colour": np.nan if colour is None else colour,
