@@ -22,8 +22,10 @@ SUBCOMMANDS = {
 }
 
 
-def build_parser():
-    """Return the top-level argument parser with every sub-command attached."""
+def build_parser(command=None):
+    """Return the top-level argument parser with every sub-command attached, or with only
+    ``command``'s options (the others listed by name): parsing one command's line needs no other
+    command's module."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -45,7 +47,8 @@ def build_parser():
             "the expert docs) and make it available to --task; repeatable, and with a single "
             "file --task defaults to its task",
         )
-        _command_module(module_name).add_arguments(subparser)
+        if command in (None, name):
+            _command_module(module_name).add_arguments(subparser)
     return parser
 
 
@@ -55,8 +58,9 @@ def _command_module(module_name):
 
 def main(argv=None):
     """Run ``spec-o3`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    # Only the top-level options (--help, --version) come before the sub-command.
+    parser = build_parser(next((arg for arg in argv if not arg.startswith("-")), None))
     try:
         argv = _with_task_files(parser, argv)
     except ValueError as error:

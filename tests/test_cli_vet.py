@@ -2,6 +2,9 @@
 errors as exit status 2."""
 
 import argparse
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -82,6 +85,48 @@ def main(*argv):
     parser = argparse.ArgumentParser(prog="spec-o3 vet")
     vet_command.add_arguments(parser)
     return vet_command.run(parser.parse_args([str(arg) for arg in argv]))
+
+
+#: What ``spec-o3 vet`` must not import before its workers start: each process imports it again
+#: at start-up (with the expert, text only: no renderer, line finder, training or report stack;
+#: pandas and pyarrow only to write the table at the end).
+NOT_AT_START_UP = (
+    "pandas",
+    "pyarrow",
+    "scipy.ndimage",
+    "torch",
+    "transformers",
+    "trl",
+    "distributed",
+    "tqdm",
+    "PIL.ImageDraw",
+    "spec_o3.analysis.lines",
+    "spec_o3.analysis.render",
+    "spec_o3.bench",
+    "spec_o3.commands.report",
+    "spec_o3.report",
+    "spec_o3.simulate",
+    "spec_o3.training",
+)
+
+
+def test_start_up_imports_what_vetting_needs_only():
+    """Checked in a fresh interpreter: importing spec-o3 and parsing a ``vet`` command line
+    leaves the modules above out, and registers the survey readers with specutils."""
+    script = (
+        "import json, sys\n"
+        "from astropy.io import registry\n"
+        "from specutils import Spectrum\n"
+        "import spec_o3.cli\n"
+        "spec_o3.cli.build_parser('vet').parse_args(['vet', '--task', 'all', 'f.fits'])\n"
+        "formats = [str(f) for f in registry.get_formats(Spectrum)['Format']]\n"
+        "print(json.dumps({'modules': sorted(sys.modules), 'formats': formats}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    imported = set(loaded["modules"])
+    assert [name for name in NOT_AT_START_UP if name in imported] == []
+    assert {"spec-o3 LAMOST-LRS", "spec-o3 SDSS-spec"} <= set(loaded["formats"])
 
 
 def test_rows_per_file_with_failures_as_rows(scripted, files, tmp_path, capsys):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import astropy.units as u
 import numpy as np
 from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertainty
-from scipy.ndimage import median_filter
 from specutils import SpectralRegion
 
 __all__ = [
@@ -235,6 +234,8 @@ def _estimated_sigma(flux, good):
     noise and blind to features broader than a few pixels; its running median follows the noise
     level along the spectrum.
     """
+    from scipy.ndimage import median_filter  # spectra with an uncertainty never need it
+
     valid = flux[good]
     sigma = np.full(flux.shape, np.nan)
     if valid.size < 5:

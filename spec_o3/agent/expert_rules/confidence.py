@@ -19,7 +19,6 @@ from importlib import resources
 
 import numpy as np
 from astropy.table import Table
-from scipy.optimize import minimize
 
 __all__ = ["confidence", "confidence_features", "fit_confidence"]
 
@@ -89,6 +88,8 @@ def fit_confidence(task, features, correct):
         One row for the task (``rule = "*"``: its intercept and slopes) and one per rule seen at
         least 10 times (its intercept).
     """
+    from scipy.optimize import minimize  # fitting only; vetting reads the fitted table
+
     rules, log_snr, margin = (np.asarray(column) for column in zip(*features, strict=True))
     correct = np.asarray(correct, dtype=float)
     names, counts = np.unique(rules, return_counts=True)

@@ -820,18 +820,22 @@ def _run_sum(running, first, last):
 _HALF_WIDTH_RUN = 3
 
 
+#: Beyond the profile's ends every pixel counts as below half the peak (a side ends there).
+_BELOW_PAD = b"\x01" * (_HALF_WIDTH_RUN - 1)
+_BELOW_RUN = b"\x01" * _HALF_WIDTH_RUN
+
+
 def _half_width(wave, excess, peak_index):
     """Full width of ``excess`` (positive bump) at half its value at ``peak_index``, in Å: each side
     ends at the first of `_HALF_WIDTH_RUN` pixels in a row at or below half the peak."""
-    below = excess <= excess[peak_index] / 2
-    last = excess.size - 1
-    lo = peak_index
-    while lo > 0 and not below[max(lo - _HALF_WIDTH_RUN + 1, 0) : lo + 1].all():
-        lo -= 1
-    hi = peak_index
-    while hi < last and not below[hi : hi + _HALF_WIDTH_RUN].all():
-        hi += 1
-    return float(wave[hi] - wave[lo])
+    # The runs are found as byte strings in the flags (one byte each), not pixel by pixel in a
+    # loop of slices: the red side ends where the first run from the peak outwards starts, the
+    # blue side where the last run before the peak ends (the padding is the profile's ends).
+    pad = _HALF_WIDTH_RUN - 1
+    below = _BELOW_PAD + (excess <= excess[peak_index] / 2).tobytes() + _BELOW_PAD
+    hi = below.find(_BELOW_RUN, peak_index + pad) - pad
+    lo = below.rfind(_BELOW_RUN, 0, peak_index + _HALF_WIDTH_RUN)
+    return float(wave[hi if hi >= 0 else excess.size - 1] - wave[max(lo, 0)])
 
 
 @dataclass(frozen=True)
