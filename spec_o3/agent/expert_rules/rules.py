@@ -33,6 +33,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+#: PyYAML's safe loader, in C where libyaml is built in: ten times faster (every worker process
+#: of a catalogue run reads the five tables).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 __all__ = ["Decision", "Rule", "RuleTable", "Threshold", "builtin_rule_table"]
 
 VERDICTS = ("YES", "NO")
@@ -377,7 +381,7 @@ class RuleTable:
         """Read a rule table from a YAML file (its ``thresholds`` and ``rules`` keys)."""
         path = Path(path)
         try:
-            table = yaml.safe_load(path.read_text(encoding="utf-8"))
+            table = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
         except yaml.YAMLError as error:
             raise ValueError(f"{path}: not valid YAML: {error}") from None
         if not isinstance(table, dict):
