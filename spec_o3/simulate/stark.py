@@ -51,6 +51,8 @@ def _oscillator_strengths(species, n_lower):
 # an n^-3 tail beyond the last listed.
 _F_BALMER = _oscillator_strengths("H I", 2)
 _F_PASCHEN = _oscillator_strengths("H I", 3)
+#: Excitation energy (eV) of hydrogen's n = 2 level, the lower level of the Balmer series.
+_BALMER_CHI = 10.199
 
 #: Stark half width (Å) of Hβ at the reference electron density, the density exponent, and the
 #: reference density (that of an A0 V photosphere).
@@ -114,7 +116,7 @@ def hydrogen_lines():
     """
     lines = []
     for n_lower, table, n_range, chi in (
-        (2, _F_BALMER, range(3, 17), 10.199),
+        (2, _F_BALMER, range(3, 17), _BALMER_CHI),
         (3, _F_PASCHEN, range(10, 21), 12.088),
     ):
         for n in n_range:
@@ -209,7 +211,7 @@ BALMER_CORE_SCALE = {3: 0.78, 5: 1.1}
 
 def core_depth(line):
     """Largest fractional core depth of a `StarkLine`."""
-    if line.element == "H" and line.chi < 11.0:  # the Balmer series
+    if line.element == "H" and line.chi == _BALMER_CHI:
         return CORE_DEPTH * BALMER_CORE_SCALE.get(line.n_upper, 1.0)
     return CORE_DEPTH
 
@@ -300,8 +302,10 @@ def _saturation_boost(line, n_e):
     are set by the temperature structure rather than by g f: the white-dwarf standards (GD 71, HZ 2,
     LTT 7987 at R = 1800) have Hγ and Hδ as deep as Hβ, with EW ratios Hγ/Hβ ≈ 0.85 and Hδ/Hβ ≈ 0.6,
     where the g f λ² scaling of a single slab gives 0.3 and 0.05. The strengths are therefore pulled
-    up towards Hβ's, fully at 100 times the A0 V density (Hα, already the strongest, is left as it
-    is); A/B stars and horizontal-branch stars are untouched.
+    towards Hβ's, fully at 100 times the A0 V density: the higher lines up, Hα down (left ten times
+    stronger, it stayed saturated in DAs hotter than 25,000 K, whose Hβ is optically thin, and read
+    2-7 times deeper than Hβ where the standards show 0.7-0.9); A/B stars and horizontal-branch
+    stars are untouched.
     """
     weight = np.clip(np.log10(n_e / NE_REF) / SATURATION_DECADES, 0.0, 1.0)
     gain = (_HBETA_GF_LAMBDA2 / line.gf_lambda2) ** weight
