@@ -132,6 +132,32 @@ def test_spectra_that_cannot_be_inspected(make, problem):
     assert str(caught.value).startswith("the given Spectrum: ")
 
 
+@pytest.mark.parametrize("keep_ivar", [True, False])
+def test_zero_filled_pixels_without_a_variance_are_no_data(real_data, keep_ivar):
+    """LAMOST DR1 zeroes its dichroic gap (here 5592-6020 Å) with zero inverse variance; passed on
+    as a bare Spectrum (no mask, and as in released rows no inverse variance either) those zeros
+    must not count as flux, or the 5500-6000 Å colour window makes every such star look blue."""
+    from spec_o3.agent.expert_rules import assess
+    from spec_o3.agent.expert_rules.toolkit import RestSpectrum, continuum_colour
+    from spec_o3.analysis.arrays import spectrum_arrays
+
+    read = spec_o3.io.read_for_inspection(
+        real_data / "lamost_lrs_dr1_grd349/spec-55862-B6212_sp06-008.fits"
+    )
+    bare = Spectrum(
+        flux=read.flux,
+        spectral_axis=read.spectral_axis,
+        uncertainty=read.uncertainty if keep_ivar else None,
+    )
+    zeros = read.flux.value == 0
+    assert zeros.sum() > 300 and not spectrum_arrays(bare).good[zeros].any()
+    z = read.meta["redshift"]
+    assert continuum_colour(RestSpectrum(bare, z)) == pytest.approx(
+        continuum_colour(RestSpectrum(read, z)), rel=0.02
+    )
+    assert assess(bare, "wd", z).rule == assess(read, "wd", z).rule
+
+
 def test_a_quasar_beyond_the_windows_is_vetted_not_failed():
     """Its rest frame reaches no stellar window, but it is an optical spectrum: a NO, with
     every window named as not inspected."""

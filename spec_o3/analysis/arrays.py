@@ -89,7 +89,8 @@ class SpectrumArrays:
 
     ``wavelength`` is in Å, increasing, in the rest frame when a redshift was given (otherwise as
     stored); ``sigma`` is the 1-sigma flux uncertainty (``None`` when the spectrum has none);
-    ``good`` marks unmasked pixels with finite flux (and positive finite uncertainty).
+    ``good`` marks unmasked pixels with finite flux (and positive finite uncertainty), but for
+    a flux of exactly zero without a variance (a survey's fill value).
     """
 
     wavelength: np.ndarray
@@ -213,10 +214,17 @@ def spectrum_arrays(spectrum, redshift=None):
     good = np.isfinite(flux) & np.isfinite(wavelength)
     if spectrum.mask is not None:
         good &= ~np.asarray(spectrum.mask, dtype=bool)
+    # A flux of exactly zero with no variance to it is a survey's fill value for missing pixels
+    # (LAMOST's zeroed dichroic gap and red end, also in arrays passed on without their inverse
+    # variance, as in released rows), not a measurement.
     sigma = None
     if spectrum.uncertainty is not None:
-        sigma = _fill_missing_sigma(_sigma(spectrum.uncertainty, flux_unit), good)
+        sigma = _sigma(spectrum.uncertainty, flux_unit)
+        good &= (flux != 0) | (np.isfinite(sigma) & (sigma > 0))
+        sigma = _fill_missing_sigma(sigma, good)
         good &= np.isfinite(sigma) & (sigma > 0)
+    else:
+        good &= flux != 0
     # Frequency or energy axes come out decreasing in wavelength.
     if wavelength.size > 1 and wavelength[0] > wavelength[-1]:
         wavelength, flux, good = wavelength[::-1], flux[::-1], good[::-1]
@@ -341,6 +349,8 @@ def check_inspectable(arrays):
         finite = np.isfinite(flux)
         if not finite.any():
             problem = "every flux value is NaN or infinite"
+        elif not flux[finite].any():
+            problem = "its flux is zero at every valid pixel"
         elif (
             arrays.sigma is not None
             and not (np.isfinite(arrays.sigma) & (arrays.sigma > 0))[finite].any()
