@@ -157,7 +157,7 @@ def assess_m_giant(spectrum, redshift=0.0):
         elif unconfirmed:
             kind = "low, but no TiO 6159 head confirms it as TiO"
         else:
-            kind = "TiO too weak for an M star"
+            kind = "TiO too weak for an M giant"
         book.record(
             window_for(task, 7000, 7150, "TiO 7054"),
             [tio5, tio_7054],
@@ -200,7 +200,7 @@ def assess_m_giant(spectrum, redshift=0.0):
         "no_m_type": (
             f"{tio} is low, but no TiO 6159 head confirms it as TiO"
             if unconfirmed
-            else f"TiO is too weak for an M star ({tio})"
+            else f"TiO is too weak for an M giant ({tio})"
         ),
         "k_giant_sigmas": k_giant_sigmas,
         "k_giant_listed": k_giant_listed,

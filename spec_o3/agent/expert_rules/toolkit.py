@@ -1228,7 +1228,7 @@ def zro_note(depth, seen):
     return f"no clear ZrO band at {head} Å (depth {depth.short})"
 
 
-#: TiO5 below this marks an M star (K5 III 0.72-0.80, M0 III 0.70 in MILES/STELIB).
+#: TiO5 below this marks an M giant (K5 III 0.72-0.80, M0 III 0.70 in MILES/STELIB; M0 V 0.79).
 TIO5_M_TYPE = 0.71
 
 
