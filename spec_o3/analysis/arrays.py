@@ -308,8 +308,9 @@ def check_inspectable(arrays):
 
     A spectrum is inspectable when its wavelengths are finite and strictly increasing, its flux is
     a flux density, a count or a relative (dimensionless) flux, and at least
-    ``MIN_VALID_PIXELS`` pixels are valid (finite flux, unmasked, positive finite uncertainty)
-    with a flux that is not zero everywhere.
+    ``MIN_VALID_PIXELS`` pixels are valid (finite flux, unmasked, positive finite uncertainty, and
+    not a zero flux without a variance, a survey's fill value) with a flux that is not zero
+    everywhere.
 
     Examples
     --------
@@ -362,7 +363,8 @@ def check_inspectable(arrays):
         else:
             problem = (
                 f"only {n_valid} of its {flux.size} pixels are valid (finite, unmasked, with a "
-                f"positive uncertainty); at least {MIN_VALID_PIXELS} are needed"
+                "positive uncertainty, and not a zero flux without one, a fill value); at least "
+                f"{MIN_VALID_PIXELS} are needed"
             )
         raise ValueError(problem)
     if not flux[good].any():
