@@ -87,15 +87,20 @@ def _luminosity(spectral_type, logg):
     return lum
 
 
-#: Library stars whose catalogued type disagrees with what their spectrum plainly shows; scored as
-#: unlabelled for the tasks named, and listed. The three "K/M" stars show ZrO 6474/5551 heads as
-#: deep as the MS stars HD 7351 and HD 30959 (0.23-0.35 at 6474, 0.09-0.21 at 5551; normal M
-#: giants <= 0.17 and <= 0.05).
+#: Library stars whose catalogued type disagrees with what their spectrum plainly shows, or whose
+#: spectrum lacks what the task is decided on; scored as unlabelled for the tasks named, and
+#: listed. The three "K/M" stars show ZrO 6474/5551 heads as deep as the MS stars HD 7351 and
+#: HD 30959 (0.23-0.35 at 6474, 0.09-0.21 at 5551; normal M giants <= 0.17 and <= 0.05). The
+#: expert's TiO5 (degraded to S/N 200) is 0.70-0.83 for the other 14 K5 III stars of MILES,
+#: 0.88-0.95 for its K3 III stars and 0.43-0.48 for the two M2 III stars of STELIB.
 AMBIGUOUS = {
     "HD119667": ("s_star", "m_giant"),  # typed K5: ZrO 6474 0.23, ZrO 5551 0.09
     "HD199799": ("s_star", "m_giant"),  # typed M1: ZrO 6474 0.35, ZrO 5551 0.21
     "HD200527": ("s_star", "m_giant"),  # typed M3Ib-II: ZrO 6474 0.27, ZrO 5551 0.13
     "Feige110": ("white_dwarf",),  # STELIB "DA:", a hot subdwarf (sdOB) in the literature
+    "HD120933": ("m_giant",),  # typed K5III: TiO5 0.48, an M2 giant's
+    "HD147923": ("m_giant",),  # typed "M...": TiO5 0.98, TiO 6159 head 0.05: no TiO at all
+    "HD112300": ("m_giant",),  # M3 III, but STELIB holds only 3200-4751 and 7849-9900 Å: no TiO
 }
 
 

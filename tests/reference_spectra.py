@@ -257,6 +257,10 @@ AMBIGUOUS = {
     "truecolortools/hr2061_final.txtA": ("m_giant",),
     # Feige 110: sdOB ("sometimes DOp"), "DA:" in STELIB, unlabelled there too.
     "drpy_okestan/ffeige110.dat": ("white_dwarf",),
+    # Gacrux (M3.5 III): the wavelengths of this blue-only spectrum are compressed red of 5400 Å,
+    # its TiO heads found 6 Å (5448), 22 Å (5847) and 43 Å (6159) blueward of where they are, so
+    # the bands fall outside the windows that decide both tasks.
+    "truecolortools/hr4763_blue_fin.txtA": ("m_giant", "carbon_star"),
 }
 
 
