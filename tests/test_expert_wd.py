@@ -134,6 +134,8 @@ DECIDED_BY = {
     "narrow_balmer": lambda star: _simulated("ab_star"),
     "do": lambda star: star("wd", "HZ21", snr=30),
     "db": lambda star: star("wd", "LDS749B", snr=30),
+    # BD+25 4655 at S/N 30: He I 4471 of 3 Å, as a DB's, but He II 4686 beside it.
+    "helium_sdo": lambda star: star("extra", "drpy_okestan/fbd25d4655.dat", snr=30),
     # A hot DB at S/N 5: He I 4471 EW ~14 Å at 20 sigma, the G band and Ca I unmeasurable.
     "db_low_snr": lambda star: _simulated("white_dwarf", seed=2, snr=5, subtype="DB"),
     # GD 248 at S/N 10: no feature can be ruled out alone, all of them together can.

@@ -227,6 +227,8 @@ def assess_white_dwarf(spectrum, redshift=0.0):
     # of a DO only where the line is as broad as a white dwarf's gravity makes it and deeper at
     # 4686 Å than He I is at its lines (a hot DB's He I 4713 wing fills the same window).
     he_ii_strong = he_ii is not None and exceeds(he_ii["ew"], RULES["he_i_db"])
+    # Any He II at all beside He I marks a star hotter than a DB (an sdO, a DO or a DAO).
+    he_ii_seen = he_ii is not None and exceeds(he_ii["core"], RULES["db_he_ii_core"], sigmas=2.0)
     he_ii_broad = (
         he_ii_strong
         and bool(he_ii["fwhm"].number >= RULES["do_he_ii_fwhm"])
@@ -343,12 +345,14 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         "he_strong_listed": listed(he_strong),
         "he_very_strong": he_very_strong,
         "he_4471": str(he_4471) if he_4471 is not None else "",
+        "he_4471_ew": he_4471.number if he_4471 is not None else 0.0,
         "ordinary_seen": any(
             exceeds(features[n], RULES[_ABSENT[n]]) for n in _ORDINARY if n in features
         ),
         "companion_tio": bool(companion_tio),
         "companion_tio_listed": listed(companion_tio),
         "he_ii": he_ii_strong,
+        "he_ii_seen": he_ii_seen,
         "he_ii_broad": he_ii_broad,
         "he_ii_listed": he_ii_text,
         "balmer_cores_absent": absent,
@@ -356,6 +360,7 @@ def assess_white_dwarf(spectrum, redshift=0.0):
         **_absence_facts(features),
         **_balmer_facts(balmer, judged, broad, features),
         **_depth_facts("ca_k", ca_k),
+        **_depth_facts("he_ii_core", he_ii and he_ii["core"]),
     }
     overview = describe_overview(rest, snr, described)
     return decide(book, RULES, overview, facts, "the Balmer region")
