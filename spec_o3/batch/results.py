@@ -393,7 +393,9 @@ def _write_ascii(rows, path, columns, astropy_format):
 
 def _write_parquet(rows, path, columns, widths=None):
     """Write block by block, under the schema astropy gives a table of the same columns (units,
-    string widths), so that `~astropy.table.Table.read` reads it back as astropy wrote it."""
+    string widths), so that `~astropy.table.Table.read` reads it back as astropy wrote it. The
+    arrays are made from their buffers (`_arrow_array`): ``pyarrow.array`` imports pandas on its
+    first call, 0.2 s at the end of every run."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -406,16 +408,56 @@ def _write_parquet(rows, path, columns, widths=None):
     )
     for name in _MASKED:  # astropy writes the mask of a column only when something is masked
         prototype[name].mask = True
-    prototype.write(path, format="parquet", overwrite=True)
-    schema = pq.read_schema(path)
+    schema = _parquet_schema(prototype)
     with pq.ParquetWriter(path, schema) as writer:
         for block in _blocks(rows()):
-            arrays = {}
+            arrays = []
             for name in columns:  # astropy keeps a masked column's mask as a column of its own
-                arrays[name], missing = _filled(block, name)
+                values, missing = _filled(block, name)
+                arrays.append(_arrow_array(values, _NUMERIC.get(name, str)))
                 if name in _MASKED:
-                    arrays[f"{name}.mask"] = missing
-            writer.write_table(pa.Table.from_pydict(arrays, schema=schema))
+                    arrays.append(_arrow_array(missing, bool))
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+
+
+def _parquet_schema(table):
+    """The schema `astropy.io.misc.parquet` writes ``table`` under: its columns as astropy
+    serializes them (a masked column's mask a column of its own), with the width of each text
+    column and the table's YAML header in the metadata."""
+    import pyarrow as pa
+    from astropy.table import meta, serialize
+    from astropy.utils.data_info import serialize_context_as
+
+    with serialize_context_as("parquet"):
+        encoded = serialize.represent_mixins_as_columns(table)
+    header = "\n".join(meta.get_yaml_from_table(encoded))
+    fields, metadata = [], {}
+    for name in encoded.colnames:
+        dtype = encoded[name].dtype
+        fields.append((name, pa.from_numpy_dtype(dtype.type)))
+        if dtype.kind == "U":
+            metadata[f"table::len::{name}"] = str(dtype.itemsize // 4)
+        metadata.setdefault("table_meta_yaml", header)  # where astropy puts it among the keys
+    return pa.schema(fields, {key.encode(): value.encode() for key, value in metadata.items()})
+
+
+def _arrow_array(values, kind):
+    """The pyarrow array of ``values`` (a list without None) as numpy's ``kind`` holds them,
+    made from its buffers: UTF-8 texts and their offsets, bits, or the numbers themselves."""
+    import pyarrow as pa
+
+    if kind is str:
+        texts = [value.encode() for value in values]
+        offsets = np.zeros(len(texts) + 1, np.int32)
+        np.cumsum([len(text) for text in texts], out=offsets[1:])
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(texts))]
+        return pa.Array.from_buffers(pa.string(), len(texts), buffers)
+    array = np.array(values, dtype=kind)
+    if kind is bool:
+        bits = np.packbits(array, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), array.size, [None, pa.py_buffer(bits)])
+    type_ = pa.from_numpy_dtype(array.dtype)
+    return pa.Array.from_buffers(type_, array.size, [None, pa.py_buffer(array)])
 
 
 def write_table(rows, path, columns, widths=None):

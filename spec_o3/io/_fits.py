@@ -345,7 +345,7 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
     """
     name = source_name(source)
     flux = np.asarray(flux, dtype=float)
-    ivar = np.asarray(ivar, dtype=float)
+    ivar = np.array(ivar, dtype=float)  # a copy of its own, which the uncertainty keeps as is
     wavelength = np.asarray(wavelength, dtype=float)
     lengths = {"flux": flux.shape, "inverse variance": ivar.shape, "wavelength": wavelength.shape,
                "mask": np.shape(bad)}
@@ -371,7 +371,8 @@ def build_spectrum(source, *, flux, ivar, wavelength, bad, unit, meta, mask_zero
     return Spectrum(flux=u.Quantity(flux, unit, copy=False),
                     spectral_axis=u.Quantity(wavelength, u.AA, copy=False),
                     wcs=grid_wcs(wavelength),
-                    uncertainty=InverseVariance(ivar, unit=_inverse_variance_unit(unit)), mask=mask,
+                    uncertainty=InverseVariance(ivar, unit=_inverse_variance_unit(unit),
+                                                copy=False), mask=mask,
                     meta=meta, redshift=redshift)
 
 

@@ -71,7 +71,8 @@ _CLOSINGS = (
 
 def _flux_seed(spectrum):
     """The spectrum's part of the episodes' seeds: a checksum of its flux values."""
-    flux = np.ascontiguousarray(np.asarray(spectrum.flux.value, dtype=float))
+    # ``data`` is the array ``flux.value`` views, without building the Quantity around it
+    flux = np.ascontiguousarray(np.asarray(spectrum.data, dtype=float))
     return zlib.crc32(flux)  # its bytes, read in place (no copy of them as a bytes object)
 
 

@@ -14,6 +14,7 @@ shows the reliability diagram), and are stored with the fit's provenance in
 get no confidence.
 """
 
+import math
 from functools import cache
 from importlib import resources
 
@@ -34,16 +35,21 @@ _RIDGE = 5.0
 
 def confidence_features(assessment):
     """``(rule, log10 S/N, margin)`` of an `~spec_o3.agent.expert_rules.Assessment`."""
-    snr = assessment.snr if np.isfinite(assessment.snr) and assessment.snr > 0 else 1.0
-    return assessment.rule, float(np.clip(np.log10(snr), *_LOG_SNR)), float(assessment.margin)
+    snr = assessment.snr if math.isfinite(assessment.snr) and assessment.snr > 0 else 1.0
+    low, high = _LOG_SNR  # np.clip of one number costs ten times its arithmetic
+    return assessment.rule, float(min(max(np.log10(snr), low), high)), float(assessment.margin)
 
 
 @cache
 def _coefficients():
+    """``(task, rule) -> (intercept, snr_slope, margin_slope)`` as floats: a table row's item
+    costs more than the arithmetic of a confidence (five per spectrum in a catalogue run)."""
     resource = resources.files("spec_o3.data").joinpath(CALIBRATION)
     with resources.as_file(resource) as path:
         table = Table.read(path, format="ascii.ecsv")
-    return {(row["task"], row["rule"]): row for row in table}
+    columns = [table[name].tolist() for name in ("intercept", "snr_slope", "margin_slope")]
+    keys = zip(table["task"].tolist(), table["rule"].tolist(), strict=True)
+    return {key: values for key, *values in zip(keys, *columns, strict=True)}
 
 
 def confidence(assessment):
@@ -65,8 +71,9 @@ def confidence(assessment):
     if task_row is None:
         return None
     rule, log_snr, margin = confidence_features(assessment)
-    intercept = coefficients.get((assessment.task, rule), task_row)["intercept"]
-    logit = intercept + task_row["snr_slope"] * log_snr + task_row["margin_slope"] * margin
+    intercept = coefficients.get((assessment.task, rule), task_row)[0]
+    _, snr_slope, margin_slope = task_row
+    logit = intercept + snr_slope * log_snr + margin_slope * margin
     return float(1.0 / (1.0 + np.exp(-logit)))
 
 

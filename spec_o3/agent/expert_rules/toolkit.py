@@ -380,7 +380,7 @@ class RestSpectrum:
     def _good_before(self):
         """How many good pixels come before each pixel of the grid, and in all."""
         return np.concatenate(
-            ([0], np.cumsum(self.arrays_good[np.isfinite(self.arrays.wavelength)]))
+            ([0], self.arrays_good[np.isfinite(self.arrays.wavelength)].cumsum())
         )
 
     @_cached
@@ -776,7 +776,7 @@ class _LineProfile:
         """The offsets as a list (for `bisect`) and the running sums of the normalised flux and of
         the noise squared: a mean over any pixels is then a few look-ups (`_run_sum`). The sums
         stay arrays: a mean reads four of their few hundred values, not worth a list of them."""
-        return self.offset.tolist(), np.cumsum(self.normalized), np.cumsum(self.noise**2)
+        return self.offset.tolist(), self.normalized.cumsum(), (self.noise**2).cumsum()
 
     def within(self, half_width):
         """Slice of the pixels with |offset| < ``half_width`` (the offsets are sorted)."""
@@ -912,7 +912,7 @@ class Line:
         depth = 1 - profile.normalized
         smooth = np.convolve(depth, _BOXCAR, mode="same")
         near = profile.within(15)
-        peak = near.start + int(np.argmax(smooth[near])) if near.stop > near.start else None
+        peak = near.start + int(smooth[near].argmax()) if near.stop > near.start else None
         wave = profile.wave
         fwhm = _half_width(wave, smooth, peak) if peak is not None and smooth[peak] > 0 else 0.0
         step = profile.step
@@ -959,7 +959,7 @@ class Line:
         excess = profile.normalized - 1
         ew = float(np.add.reduce(excess * step))
         smooth = np.convolve(excess, _BOXCAR, mode="same")
-        peak = near.start + int(np.argmax(smooth[near]))
+        peak = near.start + int(smooth[near].argmax())
         fwhm = _half_width(profile.wave, smooth, peak) if smooth[peak] > 0 else 0.0
         return {
             "ew": make_measurement(f"{self.name} emission EW", ew, profile.ew_error, u.AA),
