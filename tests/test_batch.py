@@ -322,6 +322,13 @@ def test_bad_settings(files, tmp_path, options, message):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_parquet_output_without_pyarrow_is_refused_before_vetting(files, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'spec-o3\[parquet\]'"):
+        run(files, tmp_path / "out.parquet")
+    assert list(tmp_path.iterdir()) == []  # no journal: nothing was vetted
+
+
 def test_resume_after_a_crash_with_a_torn_journal(files, tmp_path):
     output = tmp_path / "results.parquet"
     journal = tmp_path / "results.parquet.journal"

@@ -10,6 +10,7 @@ the verdict is right (the expert's calibrated one, a model's probability of its 
 where there is no verdict or the backend gives none.
 """
 
+import importlib.util
 import io
 import itertools
 import json
@@ -330,12 +331,21 @@ def _grouped(pairs):
 
 
 def table_format(path):
-    """The astropy format of the output table ``path``, told by its extension."""
+    """The astropy format of the output table ``path``, told by its extension.
+
+    Raises `ImportError` for a Parquet table where pyarrow is not installed, so that a run learns
+    it before it vets anything, not when it writes its results.
+    """
     formats = {".ecsv": "ascii.ecsv", ".csv": "ascii.csv", ".parquet": "parquet"}
     if path.suffix.lower() not in formats:
         raise ValueError(
             f"cannot tell the table format of {path} from its extension: "
             "use .ecsv, .csv or .parquet"
+        )
+    if formats[path.suffix.lower()] == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ImportError(
+            f"{path}: Parquet tables need pyarrow: pip install 'spec-o3[parquet]', "
+            "or write .ecsv or .csv"
         )
     return formats[path.suffix.lower()]
 
