@@ -365,9 +365,8 @@ class RestSpectrum:
 
     def coverage(self, lo, hi):
         """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
-        return self.measured(("coverage", lo, hi), lambda: self._coverage(lo, hi))
-
-    def _coverage(self, lo, hi):
+        # Not kept (`measured`): the tasks rarely ask twice for one range, and keeping a fraction
+        # costs about what computing it does.
         first, last = int(self._grid.searchsorted(lo)), int(self._grid.searchsorted(hi))
         if last - first < 2:
             return 0.0
@@ -845,18 +844,23 @@ class _LineProfile:
         """
         offsets, flux, noise = self._running
         if lo <= 0:
-            runs = ((bisect_left(offsets, -hi), bisect_right(offsets, hi)),)
-        else:
-            runs = (
-                (bisect_left(offsets, -hi), bisect_right(offsets, -lo)),
-                (bisect_left(offsets, lo), bisect_right(offsets, hi)),
-            )
-        runs = [(first, last) for first, last in runs if last > first]
-        n = sum(last - first for first, last in runs)
+            first, last = bisect_left(offsets, -hi), bisect_right(offsets, hi)
+            n = last - first
+            if n < 2:
+                return np.nan, np.nan
+            return _run_sum(flux, first, last) / n, math.sqrt(_run_sum(noise, first, last)) / n
+        # The blue run, then the red one; a run that holds no pixel adds nothing.
+        first, last = bisect_left(offsets, -hi), bisect_right(offsets, -lo)
+        blue = last - first if last > first else 0
+        total = _run_sum(flux, first, last) if blue else 0.0
+        variance = _run_sum(noise, first, last) if blue else 0.0
+        first, last = bisect_left(offsets, lo), bisect_right(offsets, hi)
+        n = blue + (last - first if last > first else 0)
         if n < 2:
             return np.nan, np.nan
-        total = sum(_run_sum(flux, first, last) for first, last in runs)
-        variance = sum(_run_sum(noise, first, last) for first, last in runs)
+        if n > blue:
+            total += _run_sum(flux, first, last)
+            variance += _run_sum(noise, first, last)
         return total / n, math.sqrt(variance) / n
 
 
