@@ -707,10 +707,7 @@ def _side_means(rest, lines):
     All side windows are summed in one pass (`~spec_o3.analysis.arrays.window_sums`), in another
     order than the sum of each window alone, so a mean may differ from that sum's in its last bit.
     """
-    bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
-    # A line's pixels end before its right edge (`RestSpectrum.window`): the right side window
-    # leaves out a pixel that falls exactly on it (library grids of whole 0.9 Å steps do).
-    bounds[1::2, 1] = np.nextafter(bounds[1::2, 1], -np.inf)
+    bounds = _side_bounds(lines)
     pixel, offset, size = window_pixels(rest.wave, bounds[:, 0], bounds[:, 1])
     wave, flux, sigma = window_sums(
         np.array([rest.wave[pixel], rest.flux[pixel], rest.sigma[pixel] ** 2]), offset, size
@@ -788,6 +785,17 @@ def _profiles(rest, lines):
 
 
 @lru_cache(maxsize=64)
+def _side_bounds(lines):
+    """The side windows of ``lines``, [lo, hi] a row, the left and right of each line in turn."""
+    bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
+    # A line's pixels end before its right edge (`RestSpectrum.window`): the right side window
+    # leaves out a pixel that falls exactly on it (library grids of whole 0.9 Å steps do).
+    bounds[1::2, 1] = np.nextafter(bounds[1::2, 1], -np.inf)
+    bounds.flags.writeable = False  # kept for every spectrum
+    return bounds
+
+
+@lru_cache(maxsize=64)
 def _line_edges(lines):
     """The edges of ``lines``' windows, a row per line, for searches of the pixels of [lo, hi]
     (`window_pixels`): its left side's start, the number above its left side's end, the number
@@ -795,6 +803,7 @@ def _line_edges(lines):
     edges = np.array([(*line.left, *line.right) for line in lines], float)
     edges[:, 1] = np.nextafter(edges[:, 1], np.inf)
     edges[:, 2:] = np.nextafter(edges[:, 2:], -np.inf)
+    edges.flags.writeable = False  # kept for every spectrum
     return edges
 
 
