@@ -194,25 +194,26 @@ def test_profile_means_over_offset_ranges_equal_masked_means(center):
         )
 
 
-def test_a_line_is_normalised_as_by_its_continuum_evaluated_at_every_pixel():
+def test_lines_are_normalised_as_by_their_continuum_evaluated_at_every_pixel():
+    # All lines are normalised in one pass: each as by the plain formulas of that line alone.
     parities = set()
-    for seed in range(8):
+    for seed, line in enumerate(LINES):
         rest = RestSpectrum(noisy_spectrum(seed), 0.0003 * seed)
-        wave, flux, sigma = rest.window(H_BETA.left[0], H_BETA.right[1])
+        wave, flux, sigma = rest.window(line.left[0], line.right[1])
         parities.add(wave.size % 2)  # the median of an odd and of an even count of pixels
-        profile = H_BETA._normalize(rest)
+        profile = line._normalized(rest)
         sides = []
-        for lo, hi in (H_BETA.left, H_BETA.right):
+        for lo, hi in (line.left, line.right):
             inside = (wave >= lo) & (wave <= hi)
             error = np.sqrt(np.sum(sigma[inside] ** 2)) / inside.sum()
             sides.append((np.mean(wave[inside]), np.mean(flux[inside]), error))
         # The side windows of all lines, summed in one pass: as each window's sums, to rounding.
-        together = _side_means(rest, LINES)[LINES.index(H_BETA)]
+        together = _side_means(rest, LINES)[LINES.index(line)]
         np.testing.assert_allclose(together, sides, rtol=1e-14)
         # From those means on, the profile is the plain formulas' to the last bit.
         (x1, y1, e1), (x2, y2, e2) = together
         level = y1 + (y2 - y1) * (wave - x1) / (x2 - x1)
-        inner = (wave > H_BETA.left[1]) & (wave < H_BETA.right[0])
+        inner = (wave > line.left[1]) & (wave < line.right[0])
         noise = np.hypot(sigma / level, max(e1, e2) / np.median(level))[inner]
         assert np.array_equal(profile.normalized, (flux / level)[inner])
         assert np.array_equal(profile.noise, noise)

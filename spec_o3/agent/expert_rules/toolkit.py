@@ -365,9 +365,8 @@ class RestSpectrum:
 
     def coverage(self, lo, hi):
         """Fraction of [lo, hi] covered by good pixels (0 to 1)."""
-        return self.measured(("coverage", lo, hi), lambda: self._coverage(lo, hi))
-
-    def _coverage(self, lo, hi):
+        # Not kept (`measured`): the tasks rarely ask twice for one range, and keeping a fraction
+        # costs about what computing it does.
         first, last = int(self._grid.searchsorted(lo)), int(self._grid.searchsorted(hi))
         if last - first < 2:
             return 0.0
@@ -385,7 +384,7 @@ class RestSpectrum:
 
     @_cached
     def _widths(self):
-        """`~spec_o3.analysis.arrays.pixel_widths` of the good pixels (see `_slice_widths`)."""
+        """`~spec_o3.analysis.arrays.pixel_widths` of the good pixels (see `_profiles`)."""
         return pixel_widths(self.wave)
 
     def mean(self, lo, hi):
@@ -708,10 +707,7 @@ def _side_means(rest, lines):
     All side windows are summed in one pass (`~spec_o3.analysis.arrays.window_sums`), in another
     order than the sum of each window alone, so a mean may differ from that sum's in its last bit.
     """
-    bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
-    # A line's pixels end before its right edge (`RestSpectrum.window`): the right side window
-    # leaves out a pixel that falls exactly on it (library grids of whole 0.9 Å steps do).
-    bounds[1::2, 1] = np.nextafter(bounds[1::2, 1], -np.inf)
+    bounds = _side_bounds(lines)
     pixel, offset, size = window_pixels(rest.wave, bounds[:, 0], bounds[:, 1])
     wave, flux, sigma = window_sums(
         np.array([rest.wave[pixel], rest.flux[pixel], rest.sigma[pixel] ** 2]), offset, size
@@ -727,25 +723,88 @@ def _side_means(rest, lines):
     return sides
 
 
-def _slice_widths(wave, widths, pixels):
-    """`~spec_o3.analysis.arrays.pixel_widths` of ``wave[pixels]`` (a slice), from ``widths``,
-    those of all of ``wave``: the same numbers but for the slice's two edge pixels, which are
-    measured one-sided, at a fraction of the cost on the short windows of the line profiles.
+def _profiles(rest, lines):
+    """Each line's pixels between its side windows in units of the straight continuum through
+    the side windows' means (a `_LineProfile`), or None for a line with fewer than 10 pixels from
+    its left side's start to its right side's end, less than 70 % of the data between its sides,
+    a side not measured (`_side_means`) or fewer than 2 pixels between its sides.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> wave = np.array([4000.0, 4001.0, 4003.0, 4006.0, 4010.0])
-    >>> _slice_widths(wave, pixel_widths(wave), slice(1, 4))
-    array([2. , 2.5, 3. ])
+    All lines' pixels are normalised in one pass, each pixel with its own line's arithmetic (the
+    numbers of each line normalised alone, to the last bit); each profile views its run of them.
     """
-    start, stop = pixels.start, pixels.stop
-    if stop - start < 3:
-        return pixel_widths(wave[pixels])
-    sliced = widths[pixels].copy()
-    sliced[0] = wave[start + 1] - wave[start]
-    sliced[-1] = wave[stop - 1] - wave[stop - 2]
-    return sliced
+    wave, edges = rest.wave, _line_edges(lines)
+    # Each line's window, from its left side's start to before its right side's end (as
+    # `RestSpectrum.window`), and its middle, strictly between its sides.
+    (start, first), (last, stop) = (
+        wave.searchsorted(edges[:, :2], "left").T,
+        wave.searchsorted(edges[:, 2:], "right").T,
+    )
+    sides = _side_means(rest, lines)
+    kept = [
+        position
+        for position, (line, n, n_middle) in enumerate(
+            zip(lines, (stop - start).tolist(), (last - first).tolist(), strict=True)
+        )
+        if n >= 10
+        and rest.coverage(line.left[1], line.right[0]) >= 0.7
+        and sides[position] is not None
+        and n_middle >= 2
+    ]
+    profiles = [None] * len(lines)
+    if not kept:
+        return profiles
+    (x1, y1, e1), (x2, y2, e2) = np.array([sides[p] for p in kept]).transpose(1, 2, 0)
+    start, stop = start[kept], stop[kept]
+    pixel, offset, size = window_pixels(wave, edges[kept, 1], edges[kept, 2])
+
+    def continuum(x, repeats=None):
+        """The straight continuum of each line at ``x``: a value per line, or ``repeats`` each."""
+        a, b, c, d = (v if repeats is None else v.repeat(repeats) for v in (y1, y2, x1, x2))
+        return a + (b - a) * (x - c) / (d - c)
+
+    # A straight line is monotonic (its rounding too): its median over a line's window is its
+    # value at the middle pixel, or the mean of its values at the two middle pixels.
+    middle = (start + stop) // 2
+    at_middle = continuum(wave[middle])
+    typical = np.where((stop - start) % 2, at_middle, (continuum(wave[middle - 1]) + at_middle) / 2)
+    wave = wave[pixel]
+    level = continuum(wave, size)
+    normalized = rest.flux[pixel] / level
+    # The continuum's own uncertainty adds to every pixel, so fold it in once.
+    noise = np.hypot(rest.sigma[pixel] / level, (np.maximum(e1, e2) / typical).repeat(size))
+    # Pixel widths from the neighbours (`pixel_widths`), one-sided at each middle's edge pixels.
+    step = rest._widths[pixel]
+    heads, tails = offset, offset + size - 1
+    step[heads] = wave[heads + 1] - wave[heads]
+    step[tails] = wave[tails] - wave[tails - 1]
+    for position, lo, hi in zip(kept, heads.tolist(), (tails + 1).tolist(), strict=True):
+        profiles[position] = _LineProfile(
+            wave[lo:hi], normalized[lo:hi], noise[lo:hi], lines[position].center, step[lo:hi]
+        )
+    return profiles
+
+
+@lru_cache(maxsize=64)
+def _side_bounds(lines):
+    """The side windows of ``lines``, [lo, hi] a row, the left and right of each line in turn."""
+    bounds = np.array([side for line in lines for side in (line.left, line.right)], float)
+    # A line's pixels end before its right edge (`RestSpectrum.window`): the right side window
+    # leaves out a pixel that falls exactly on it (library grids of whole 0.9 Å steps do).
+    bounds[1::2, 1] = np.nextafter(bounds[1::2, 1], -np.inf)
+    bounds.flags.writeable = False  # kept for every spectrum
+    return bounds
+
+
+@lru_cache(maxsize=64)
+def _line_edges(lines):
+    """The edges of ``lines``' windows, a row per line, for searches of the pixels of [lo, hi]
+    (`window_pixels`): its left side's start, the number above its left side's end, the number
+    below its right side's start and the number below its right side's end."""
+    edges = np.array([(*line.left, *line.right) for line in lines], float)
+    edges[:, 1] = np.nextafter(edges[:, 1], np.inf)
+    edges[:, 2:] = np.nextafter(edges[:, 2:], -np.inf)
+    edges.flags.writeable = False  # kept for every spectrum
+    return edges
 
 
 #: The 3-pixel boxcar that smooths a line profile before its peak and width are read.
@@ -759,7 +818,7 @@ class _LineProfile:
     def __init__(self, wave, normalized, noise, center, step=None):
         self.wave, self.normalized, self.noise = wave, normalized, noise
         self.offset = wave - center
-        self.step = pixel_widths(wave) if step is None else step  # given: `_slice_widths`
+        self.step = pixel_widths(wave) if step is None else step  # given: `_profiles`
 
     @_cached
     def step_error(self):
@@ -794,18 +853,23 @@ class _LineProfile:
         """
         offsets, flux, noise = self._running
         if lo <= 0:
-            runs = ((bisect_left(offsets, -hi), bisect_right(offsets, hi)),)
-        else:
-            runs = (
-                (bisect_left(offsets, -hi), bisect_right(offsets, -lo)),
-                (bisect_left(offsets, lo), bisect_right(offsets, hi)),
-            )
-        runs = [(first, last) for first, last in runs if last > first]
-        n = sum(last - first for first, last in runs)
+            first, last = bisect_left(offsets, -hi), bisect_right(offsets, hi)
+            n = last - first
+            if n < 2:
+                return np.nan, np.nan
+            return _run_sum(flux, first, last) / n, math.sqrt(_run_sum(noise, first, last)) / n
+        # The blue run, then the red one; a run that holds no pixel adds nothing.
+        first, last = bisect_left(offsets, -hi), bisect_right(offsets, -lo)
+        blue = last - first if last > first else 0
+        total = _run_sum(flux, first, last) if blue else 0.0
+        variance = _run_sum(noise, first, last) if blue else 0.0
+        first, last = bisect_left(offsets, lo), bisect_right(offsets, hi)
+        n = blue + (last - first if last > first else 0)
         if n < 2:
             return np.nan, np.nan
-        total = sum(_run_sum(flux, first, last) for first, last in runs)
-        variance = sum(_run_sum(noise, first, last) for first, last in runs)
+        if n > blue:
+            total += _run_sum(flux, first, last)
+            variance += _run_sum(noise, first, last)
         return total / n, math.sqrt(variance) / n
 
 
@@ -856,46 +920,15 @@ class Line:
         return cls(name, float(rest_wavelengths([name])[0]), left, right)
 
     def _normalized(self, rest):
-        return rest.measured(self, lambda: self._normalize(rest))
+        """The line's `_LineProfile` on ``rest``, or None where the data do not cover it.
 
-    def _normalize(self, rest):
-        window = rest._slice(self.left[0], self.right[1])
-        wave = rest.wave[window]
-        if wave.size < 10 or rest.coverage(self.left[1], self.right[0]) < 0.7:
-            return None
+        The expert's own lines (``LINES``) are all normalised in one pass at the first request,
+        any other line on its own.
+        """
         position = _LINE_POSITION.get(self)
         if position is None:
-            sides = _side_means(rest, (self,))[0]
-        else:
-            sides = rest.measured("side windows", lambda: _side_means(rest, LINES))[position]
-        if sides is None:
-            return None
-        (x1, y1, e1), (x2, y2, e2) = sides
-
-        def continuum(x):
-            """The straight continuum through the mean fluxes of the two side windows."""
-            return y1 + (y2 - y1) * (x - x1) / (x2 - x1)
-
-        cont_err = max(e1, e2)
-        # A straight line is monotonic (its rounding too): its median over the window is its
-        # value at the middle pixel, or the mean of its values at the two middle pixels.
-        middle = wave.size // 2
-        if wave.size % 2:
-            typical = continuum(wave[middle])
-        else:
-            typical = (continuum(wave[middle - 1]) + continuum(wave[middle])) / 2.0
-        # ``wave`` is sorted: the pixels between the side windows are one slice.
-        start = window.start
-        inner = slice(
-            start + int(wave.searchsorted(self.left[1], "right")),
-            start + int(wave.searchsorted(self.right[0])),
-        )
-        wave = rest.wave[inner]
-        level = continuum(wave)
-        # The continuum's own uncertainty adds to every pixel, so fold it in once.
-        noise = np.hypot(rest.sigma[inner] / level, cont_err / typical)
-        step = _slice_widths(rest.wave, rest._widths, inner)
-        return _LineProfile(wave, rest.flux[inner] / level, noise, self.center, step)
+            return rest.measured(self, lambda: _profiles(rest, (self,))[0])
+        return rest.measured("line profiles", lambda: _profiles(rest, LINES))[position]
 
     def absorption(self, rest):
         """Balmer-style absorption profile: core depth, wing depth (20-40 Å out), FWHM and EW."""
