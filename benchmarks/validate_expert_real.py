@@ -23,10 +23,11 @@ same pixels); LAMOST/SDSS files are
 scored once, as observed. Labels follow the catalogued types; a spectrum whose class is uncertain
 for a task is "unlabelled" for it, listed, not counted.
 
-``--ebv`` reddens every degraded spectrum by that much more E(B-V) (CCM89, R_V = 3.1) before it
-is degraded, at its observed wavelengths: the libraries and standards are mostly nearby,
-unreddened stars, while many survey targets lie behind Galactic dust that reddens their colours
-(E(B-V) 0.3 lowers F(4000-4500)/F(5500-6000) by ~30 %).
+``--ebv`` puts every degraded spectrum behind that much more E(B-V) of dust before it is
+degraded, at its observed wavelengths, as the simulator puts its own spectra (CCM89 reddening with
+R_V = 3.1, and the interstellar Na D and Ca II H&K lines): the libraries and standards are mostly
+nearby, unreddened stars, while many survey targets lie behind Galactic dust (E(B-V) 0.3 lowers
+F(4000-4500)/F(5500-6000) by ~30 %).
 
 Printed per S/N: a confusion table per set; for all sets together per-task F1 with a bootstrap
 95% CI (each task's labelled spectra resampled with replacement, all seeds of a spectrum kept
@@ -571,8 +572,9 @@ def main(argv=None):
         "--ebv",
         type=float,
         default=0.0,
-        help="redden every degraded spectrum by this much more E(B-V) (CCM89, R_V = 3.1) before "
-        "it is degraded: how the verdicts hold for stars behind Galactic dust",
+        help="put every degraded spectrum behind this much more E(B-V) of dust (CCM89 reddening, "
+        "interstellar Na D and Ca II H&K) before it is degraded: how the verdicts hold for stars "
+        "behind Galactic dust",
     )
     parser.add_argument(
         "--list-errors", action="store_true", help="print every misclassified spectrum"
