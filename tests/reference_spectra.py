@@ -48,8 +48,7 @@ from specutils import Spectrum
 from specutils.utils.wcs_utils import air_to_vac
 
 from spec_o3.io import read_survey_spectrum
-from spec_o3.simulate.extinction import redden
-from spec_o3.simulate.instrument import degrade_to_survey, interstellar_absorption
+from spec_o3.simulate.instrument import degrade_to_survey
 
 #: Speed of light in Å/s (F_nu -> F_lambda).
 C_AA = c.to_value(u.AA / u.s)
@@ -59,7 +58,7 @@ _LIBRARY_FWHM = {"miles": 2.5, "stelib": 3.0}
 
 def library_star(path, *, snr, seed, ebv=0.0):
     """A MILES or STELIB star (air wavelengths, linear grid) as a LAMOST-like survey spectrum,
-    behind ``ebv`` more dust (`reddened`)."""
+    behind ``ebv`` more dust."""
     path = Path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # STELIB headers carry non-standard keywords
@@ -68,35 +67,15 @@ def library_star(path, *, snr, seed, ebv=0.0):
     air = header["CRVAL1"] + header["CDELT1"] * (np.arange(flux.size) + 1 - header.get("CRPIX1", 1))
     fwhm = header.get("FWHM", _LIBRARY_FWHM["stelib" if "STELIB" in path.name else "miles"])
     vacuum = air_to_vac(air * u.AA).value
-    return degrade_to_survey(vacuum, reddened(vacuum, flux, ebv), fwhm, snr=snr, seed=seed)
+    return degrade_to_survey(vacuum, flux, fwhm, snr=snr, seed=seed, ebv=ebv)
 
 
 def white_dwarf_standard(path, *, snr, seed, ebv=0.0):
     """A white-dwarf flux standard (vacuum Å on a 1 Å grid) as a LAMOST-like survey spectrum,
-    behind ``ebv`` more dust (`reddened`)."""
+    behind ``ebv`` more dust."""
     table = Table.read(path)
-    wave = table["wavelength"].value
-    flux = reddened(wave, np.asarray(table["flux"], float), ebv)
-    return degrade_to_survey(wave, flux, 1.0, snr=snr, seed=seed)
-
-
-def reddened(wave, flux, ebv):
-    """``flux`` behind ``ebv`` more E(B-V) of dust at ``wave`` (vacuum Å), as the simulator puts
-    its spectra behind it: CCM89 reddening (R_V = 3.1) and the interstellar Na I D and Ca II H&K
-    lines (`~spec_o3.simulate.instrument.interstellar_absorption`).
-
-    The lines, narrower than most sources' pixels, are averaged over each pixel from a 0.02 Å grid,
-    so that their equivalent width is kept. The reddening law holds from 3031 Å (1/λ = 3.3 µm⁻¹);
-    bluer pixels, which no LAMOST pixel keeps, take its value there.
-    """
-    if not ebv:
-        return flux
-    middles = (wave[1:] + wave[:-1]) / 2
-    edges = np.concatenate([[2 * wave[0] - middles[0]], middles, [2 * wave[-1] - middles[-1]]])
-    fine = np.arange(edges[0], edges[-1], 0.02)
-    absorbed = np.cumsum(1 - interstellar_absorption(fine, ebv)) * 0.02  # Å, up to each point
-    kept = 1 - np.diff(np.interp(edges, fine, absorbed)) / np.diff(edges)
-    return flux * redden(np.clip(wave, 3031.0, None), ebv) * kept
+    flux = np.asarray(table["flux"], float)
+    return degrade_to_survey(table["wavelength"].value, flux, 1.0, snr=snr, seed=seed, ebv=ebv)
 
 
 @dataclass(frozen=True)
@@ -246,15 +225,14 @@ def read(root, entry):
 
 def real_extra_spectrum(root, entry, *, snr, seed, noise_seed=None, ebv=0.0):
     """A ``real_extra`` manifest entry as the expert sees it: ``(spectrum, redshift, observed)``;
-    behind ``ebv`` more dust (`reddened`, at the observed wavelengths, where Galactic dust acts)
-    and degraded to LAMOST quality with the noise of ``noise_seed`` (default ``seed``), or read as
+    behind ``ebv`` more dust (at the observed wavelengths, where Galactic dust acts) and degraded
+    to LAMOST quality with the noise of ``noise_seed`` (default ``seed``), or read as
     observed (LAMOST files; `None` for realisation ``seed`` > 0)."""
     raw = read(root, entry)
     if isinstance(raw, Spectrum):
         return None if seed else (raw, 0.0, True)
     noise_seed = seed if noise_seed is None else noise_seed
-    flux = reddened(raw.wave, raw.flux, ebv)
-    spectrum = degrade_to_survey(raw.wave, flux, raw.fwhm, snr=snr, seed=noise_seed)
+    spectrum = degrade_to_survey(raw.wave, raw.flux, raw.fwhm, snr=snr, seed=noise_seed, ebv=ebv)
     return spectrum, raw.redshift, False
 
 

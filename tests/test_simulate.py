@@ -13,8 +13,10 @@ from spec_o3.analysis import band_strength
 from spec_o3.catalog import atomic_lines, molecular_bands
 from spec_o3.cli import main
 from spec_o3.simulate import CLASSES, confusers, draw_suite, positives, priors, simulate_spectrum
+from spec_o3.simulate.extinction import redden
 from spec_o3.simulate.files import survey_view, write_survey_file
 from spec_o3.simulate.grid import lamost_wavelength
+from spec_o3.simulate.instrument import degrade_to_survey, interstellar_absorption
 from spec_o3.simulate.molecules import bands
 from spec_o3.simulate.priors import Priors, prior_table, quasar_lines
 from spec_o3.simulate.spectral_types import DWARF_TEFF, GIANT_TEFF
@@ -439,3 +441,23 @@ def test_cli_unwritable_directory_exits_2(tmp_path, capsys):
     blocker.write_text("not a directory")
     assert main(["simulate", "--task", "cc", "--n", "1", "--out", str(blocker / "suite")]) == 2
     assert "cannot write to output directory" in capsys.readouterr().err
+
+
+def test_degraded_real_spectra_go_behind_dust_as_simulated_ones_do():
+    """``degrade_to_survey(..., ebv=)``: the simulator's reddening, and its interstellar Na D
+    with their equivalent width, on a flat spectrum of 2 Å pixels (Oke 1990's)."""
+    wave = np.arange(3500.0, 9500.0, 2.0)
+    flat = np.ones_like(wave)
+    clear, dusty = (
+        degrade_to_survey(wave, flat, 7.0, snr=1e6, seed=0, ebv=ebv) for ebv in (0.0, 0.3)
+    )
+    out = clear.spectral_axis.to_value(u.AA)
+    ratio = dusty.flux.value / clear.flux.value
+    continuum = (out > 6000) & (out < 6500)
+    np.testing.assert_allclose(ratio[continuum], redden(out[continuum], 0.3), rtol=1e-3)
+    na_d = (out > 5870) & (out < 5920)
+    absorbed = np.sum((1 - ratio[na_d] / redden(out[na_d], 0.3)) * np.gradient(out)[na_d])
+    fine = np.linspace(5870.0, 5920.0, 50001)
+    expected = np.trapezoid(1 - interstellar_absorption(fine, 0.3), fine)
+    assert expected > 1.0
+    assert absorbed == pytest.approx(expected, rel=0.02)

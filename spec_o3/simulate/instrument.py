@@ -373,7 +373,9 @@ def observe(grid, model_flux, conditions, snr, rng):
     return _expose(wave, flux, t, mask, conditions, snr, rng)
 
 
-def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, survey="lamost"):
+def degrade_to_survey(
+    wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, survey="lamost", ebv=0.0
+):
     """A real spectrum of higher resolution as LAMOST (or DESI) would record it: a
     `~specutils.Spectrum`.
 
@@ -384,9 +386,12 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, s
     non-finite input pixels (gaps) are masked on the output grid. With ``survey="desi"`` the
     pixels are those of DESI's joined arms (0.8 Å, 3600–9824 Å), each at its arm's resolution
     (`DESI_RESOLUTION`; ``resolution`` is not used), and the noise rises at both ends as DESI's
-    throughput falls. Library and standard-star
-    spectra go through it before the expert or the realism checks see them; simulated spectra go
-    through `observe`, which models the instrument itself.
+    throughput falls. With ``ebv`` the spectrum is first put behind that much more dust, as
+    `observe` puts simulated spectra: `~spec_o3.simulate.extinction.redden` and
+    `interstellar_absorption` on the fine grid, before the convolution (the interstellar lines thus
+    keep their equivalent width, though the input's own resolution does not broaden them). Library
+    and standard-star spectra go through it before the expert or the realism checks see them;
+    simulated spectra go through `observe`, which models the instrument itself.
 
     Parameters
     ----------
@@ -404,6 +409,8 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, s
         Resolving power of the result (LAMOST).
     survey : {"lamost", "desi"}, optional
         Whose pixels, resolution and noise the result has.
+    ebv : float, optional
+        Interstellar E(B−V) (R_V = 3.1) added to what the input already has.
 
     Returns
     -------
@@ -432,6 +439,8 @@ def degrade_to_survey(wavelength, flux, fwhm, *, snr, seed, resolution=1800.0, s
     # Convolve on a fine log grid with the Gaussian that takes the input to the target resolution.
     fine = 10 ** np.arange(np.log10(out[0]) - 2e-3, np.log10(out[-1]) + 2e-3, 1e-5)
     fine_flux = np.interp(fine, wavelength[good], flux[good])
+    if ebv:
+        fine_flux = fine_flux * redden(fine, ebv) * interstellar_absorption(fine, ebv)
     v_in = C_KMS * fwhm / np.sqrt(lo * hi)
     rebinned = np.zeros(out.size)
     for (low, high), power in resolving:  # each arm at its own resolution
