@@ -27,7 +27,8 @@ if os.environ.get("SPEC_O3_DOCS_OFFLINE"):
     intersphinx_mapping = {}
     nitpick_ignore_regex = [
         (r"py:.*", r"(astropy|specutils|numpy|scipy|matplotlib|PIL|datasets|transformers|trl|peft"
-         r"|jdaviz|dask|distributed|httpx|pyarrow|torch|tqdm|abc|json|pathlib|os|typing|collections|bqplot|t)(\..*)?"),
+         r"|jdaviz|dask|distributed|httpx|pyarrow|torch|tqdm|abc|json|pathlib|os|typing|collections|bqplot|t"
+         r"|gc|str)(\..*)?"),
         (r"py:.*", r"(Quantity|QTable|Table|Row|Spectrum|SpectralRegion|HDUList|Header|Path"
          r"|numpy\.ndarray|ndarray|True|False|None)"),
     ]

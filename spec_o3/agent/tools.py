@@ -107,7 +107,7 @@ class InspectionEnvironment:
         later to :meth:`reset`, which is how TRL builds environments.
     redshift : float, optional
         Redshift of the rest frame the tools work in; defaults to ``spectrum.meta["redshift"]``,
-        else ``assumed_redshift`` (see `rest_frame`).
+        else ``assumed_redshift`` (see `~spec_o3.agent.tools.rest_frame`).
     source : str, optional
         How error messages name the spectrum (default: its file, or ``meta["source"]``).
     assumed_redshift : float or None, optional

@@ -1,7 +1,7 @@
 """Policies behind the inspection loop, and the registry that names them.
 
 The built-in backends are ``expert``, ``transformers`` and ``openai``, each in its own module,
-imported by :func:`get_backend` only when chosen; :func:`register_backend` (or the
+imported by :func:`~spec_o3.agent.get_backend` only when chosen; :func:`register_backend` (or the
 ``spec_o3.backends`` entry-point group) adds others.
 """
 

@@ -34,6 +34,7 @@ __all__ = [
     "Assessment",
     "RestSpectrum",
     "make_measurement",
+    "joint_depth",
     "BandIndex",
     "Line",
     "Notebook",
@@ -510,7 +511,7 @@ class BandIndex:
     @_cached
     def windows(self):
         """``{"band" / "blue continuum" / "red continuum": (lo, hi)}``, as
-        `~spec_o3.analysis.bands.band_windows` gives a catalogue band's."""
+        ``spec_o3.analysis.bands.band_windows`` gives a catalogue band's."""
         windows = {"band": self.band}
         for lo, hi in self.continua:
             windows["blue continuum" if hi <= self.band[0] else "red continuum"] = (lo, hi)
