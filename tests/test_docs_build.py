@@ -24,18 +24,9 @@ def test_docs_build_offline_without_warnings(tmp_path):
     shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns("_build", "api"))
     for name in ("README.rst", "spec_o3"):
         (tmp_path / name).symlink_to(DOCS.parent / name)
+    sphinx = [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html"]
     build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-W",
-            "-q",
-            "-b",
-            "html",
-            str(source),
-            str(tmp_path / "html"),
-        ],
+        [*sphinx, str(source), str(tmp_path / "html")],
         env={**os.environ, "SPEC_O3_DOCS_OFFLINE": "1"},
         capture_output=True,
         text=True,
