@@ -276,9 +276,10 @@ def rest_lines(listing, task, getdata_seconds):
     return seconds["  read, assess_all"]
 
 
-def _walls(results):
-    """The wall times of ``results``, as text."""
-    return ", ".join(f"{result['seconds']:.1f}" for result in results) + " s"
+def fastest(results):
+    """The fastest of several runs' ``results``, and the text naming all their wall times."""
+    walls = ", ".join(f"{result['seconds']:.1f}" for result in results)
+    return min(results, key=lambda result: result["seconds"]), f"fastest of {walls} s"
 
 
 def start_up_seconds(repeats=3):
@@ -343,9 +344,10 @@ def main(argv=None):
     print("each figure: wall time and CPU time (all processes), and their ratios to fits.getdata's")
     # The floor moves by up to a third between runs a minute apart (it is mostly system calls):
     # the fastest of a few, as for the command below, so that neither passes the check by luck.
-    raws = [run_measurement("fits.getdata", listing, args.task) for _ in range(args.rounds)]
-    raw = min(raws, key=lambda result: result["seconds"])
-    line("fits.getdata, 1 process (t_raw)", raw, f"  fastest of {_walls(raws)}")
+    raw, runs = fastest(
+        [run_measurement("fits.getdata", listing, args.task) for _ in range(args.rounds)]
+    )
+    line("fits.getdata, 1 process (t_raw)", raw, f"  {runs}")
     line("read_for_inspection, 1 process", run_measurement("read", listing, args.task))
     expert_lines(listing, args.task, args.expert_sample, raw["cpu"] / args.n)
     sample = prepare(args.folder, min(args.expert_sample, args.n), args.distinct)
@@ -354,13 +356,10 @@ def main(argv=None):
         result = run_measurement("vet", listing, args.task, workers, args.chunk_size)
         memory = f"  peak memory {result['peak'] / 2**20:.0f} MiB"
         line(f"vet_catalog, {workers} worker(s)", result, memory)
-    commands = [run_command(listing, args.task, max(args.workers)) for _ in range(args.rounds)]
-    command = min(commands, key=lambda result: result["seconds"])
-    line(
-        f"spec-o3 vet --workers {max(args.workers)}",
-        command,
-        f"  start-up included; fastest of {_walls(commands)}",
+    command, runs = fastest(
+        [run_command(listing, args.task, max(args.workers)) for _ in range(args.rounds)]
     )
+    line(f"spec-o3 vet --workers {max(args.workers)}", command, f"  start-up included; {runs}")
     if args.memory_check:
         workers = max(args.workers)
         half = prepare(args.folder, args.n // 2, args.distinct)

@@ -7,8 +7,8 @@ class UnvettableSpectrum(ValueError):
     """An input that cannot be vetted: the file cannot be read, or its data cannot be inspected.
 
     The message names the input (the file, or "the given Spectrum") and says what is wrong with it
-    in words a user can act on. A spectrum that raises this gets no verdict anywhere: `spec_o3.agent.vet`
-    raises it, and ``spec-o3 vet`` writes the row as *failed*, never as NO.
+    in words a user can act on. A spectrum that raises this gets no verdict anywhere:
+    `spec_o3.agent.vet` raises it, and ``spec-o3 vet`` writes the row as *failed*, never as NO.
 
     Attributes
     ----------

@@ -294,7 +294,8 @@ _discovered = False
 
 
 def register_backend(backend, *, replace=False):
-    """Add a backend so that `~spec_o3.agent.get_backend`, the command line and the Jdaviz plugin offer it.
+    """Add a backend so that `~spec_o3.agent.get_backend`, the command line and the Jdaviz plugin
+    offer it.
 
     Parameters
     ----------
@@ -356,8 +357,8 @@ def get_backend(name, **options):
     ----------
     name : str or `~spec_o3.agent.Policy`
         A registered backend (``"expert"``, ``"transformers"``, ``"openai"``, or one added with
-        `~spec_o3.agent.backends.register_backend`); a `~spec_o3.agent.Policy` instance is returned unchanged (then
-        ``options`` must be empty).
+        `~spec_o3.agent.backends.register_backend`); a `~spec_o3.agent.Policy` instance is
+        returned unchanged (then ``options`` must be empty).
     **options
         Constructor arguments of the backend (e.g. ``model=``, ``base_url=``), checked against
         its declaration.
